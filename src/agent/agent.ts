@@ -1,0 +1,192 @@
+/**
+ * The agent: runs on an instance, takes attempts from the control plane, runs them through
+ * an executor, and reports what happened (see protocol.ts).
+ *
+ * Two loops share one state:
+ *   poll loop    long-polls for work; starts and stops attempts as the answer says.
+ *   report loop  sends queued reports in batches, one request at a time; a failed send is
+ *                retried with backoff and nothing is dropped, so a control plane that
+ *                restarts still learns every exit.
+ * Timeouts are enforced here, where the process is: the attempt is terminated and reported
+ * as timed out.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Executor, LogLine, RunningAttempt } from '../executor/types.js';
+import type { Assignment, AttemptRef, PollResponse, Report, ReportResponse } from './protocol.js';
+
+export interface AgentOptions {
+  server: string;
+  instanceId: string;
+  token: string;
+  executor: Executor;
+  workRoot: string;
+  logger: Logger;
+  /** grace between SIGTERM and SIGKILL for timeouts */
+  terminateGraceMs?: number;
+}
+
+interface Running {
+  assignment: Assignment;
+  handle: RunningAttempt;
+  timer?: NodeJS.Timeout;
+  timedOut: boolean;
+  workDir: string;
+}
+
+const POLL_WAIT_MS = 15_000;
+
+export class Agent {
+  private readonly running = new Map<string, Running>();
+  private readonly queue: Report[] = [];
+  private sending = false;
+  private stopped = false;
+  private pollAbort = new AbortController();
+  private flushWaiters: (() => void)[] = [];
+
+  constructor(private readonly o: AgentOptions) {}
+
+  private key(r: AttemptRef): string {
+    return `${r.jobId}#${r.attempt}`;
+  }
+
+  private async post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await fetch(this.o.server + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.o.token}` },
+      body: JSON.stringify(body),
+      signal,
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      const err = new Error(`${path}: HTTP ${res.status} ${text.slice(0, 300)}`) as Error & { status: number };
+      err.status = res.status;
+      throw err;
+    }
+    return JSON.parse(text) as T;
+  }
+
+  /** Runs until stop() or until the control plane tells the agent to shut down. */
+  async run(): Promise<void> {
+    let backoff = 100;
+    while (!this.stopped) {
+      try {
+        const running = [...this.running.values()].map((r) => ({ jobId: r.assignment.jobId, attempt: r.assignment.attempt }));
+        const res = await this.post<PollResponse>('/agent/v1/poll', { instanceId: this.o.instanceId, running, waitMs: POLL_WAIT_MS }, this.pollAbort.signal);
+        backoff = 100;
+        for (const s of res.stop) this.stopAttempt(s, s.graceMs);
+        for (const a of res.start) this.startAttempt(a);
+        if (res.shutdown) {
+          this.o.logger.info('control plane asked this instance to shut down');
+          await this.stop();
+          return;
+        }
+      } catch (e) {
+        if (this.stopped) break;
+        const status = (e as { status?: number }).status;
+        if (status === 403) {
+          this.o.logger.error({ err: e }, 'control plane refused this agent; stopping');
+          await this.stop();
+          return;
+        }
+        this.o.logger.warn({ err: (e as Error).message }, 'poll failed; retrying');
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 5_000);
+        this.pollAbort = new AbortController();
+      }
+    }
+  }
+
+  private startAttempt(a: Assignment): void {
+    const k = this.key(a);
+    if (this.running.has(k)) return;
+    const workDir = join(this.o.workRoot, `${a.jobId}-${a.attempt}`);
+    mkdirSync(workDir, { recursive: true });
+    const handle = this.o.executor.start(
+      { attemptId: k, command: a.command, env: a.env, workDir, vcpus: a.vcpus, memoryMiB: a.memoryMiB },
+      (lines: LogLine[]) => this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: lines.map((l) => ({ t: l.timestamp, m: l.message })) }),
+    );
+    const entry: Running = { assignment: a, handle, timedOut: false, workDir };
+    this.running.set(k, entry);
+    this.enqueue({ kind: 'started', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now() });
+    if (a.timeoutSeconds) {
+      entry.timer = setTimeout(() => {
+        entry.timedOut = true;
+        handle.terminate(this.o.terminateGraceMs ?? 30_000);
+      }, a.timeoutSeconds * 1000);
+      entry.timer.unref();
+    }
+    handle.exited.then(
+      (exit) => {
+        if (entry.timer) clearTimeout(entry.timer);
+        this.running.delete(k);
+        rmSync(workDir, { recursive: true, force: true });
+        this.enqueue({
+          kind: 'exited',
+          jobId: a.jobId,
+          attempt: a.attempt,
+          token: a.token,
+          at: Date.now(),
+          exitCode: exit.exitCode,
+          reason: exit.reason ?? null,
+          timedOut: entry.timedOut,
+        });
+      },
+      (err: unknown) => {
+        this.running.delete(k);
+        this.enqueue({ kind: 'exited', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now(), exitCode: null, reason: `agent error: ${(err as Error).message}`, timedOut: false });
+      },
+    );
+  }
+
+  private stopAttempt(ref: AttemptRef, graceMs: number): void {
+    this.running.get(this.key(ref))?.handle.terminate(graceMs);
+  }
+
+  private enqueue(r: Report): void {
+    this.queue.push(r);
+    if (!this.sending) void this.sendLoop();
+  }
+
+  private async sendLoop(): Promise<void> {
+    this.sending = true;
+    let backoff = 50;
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, 500);
+      try {
+        const res = await this.post<ReportResponse>('/agent/v1/report', { instanceId: this.o.instanceId, reports: batch });
+        backoff = 50;
+        for (const s of res.stale) this.stopAttempt(s, 0);
+      } catch (e) {
+        this.queue.unshift(...batch);
+        if ((e as { status?: number }).status === 403 || this.stopped) {
+          // Nobody will accept these reports any more: the instance is gone.
+          if ((e as { status?: number }).status === 403) this.queue.length = 0;
+          if (this.stopped) break;
+        }
+        this.o.logger.warn({ err: (e as Error).message }, 'report failed; retrying');
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+    this.sending = false;
+    for (const w of this.flushWaiters.splice(0)) w();
+  }
+
+  /** Stops every attempt (SIGTERM, then SIGKILL after grace), sends the last reports, returns. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.pollAbort.abort();
+    const exits = [...this.running.values()].map((r) => {
+      r.handle.terminate(graceMs);
+      return r.handle.exited.catch(() => undefined);
+    });
+    await Promise.all(exits);
+    await new Promise((r) => setImmediate(r));
+    if (this.sending || this.queue.length) {
+      await Promise.race([new Promise<void>((r) => this.flushWaiters.push(r)), new Promise((r) => setTimeout(r, 3_000))]);
+    }
+  }
+}

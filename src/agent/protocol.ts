@@ -1,0 +1,69 @@
+/**
+ * The agent protocol: how an instance's agent and the control plane talk, over HTTP on the
+ * server's own port under /agent/v1. Local instances (child processes) and remote machines
+ * speak it alike.
+ *
+ *   POST /agent/v1/poll     long-poll. The agent says which attempts it runs; the server
+ *                           answers with attempts to start and attempts to stop. It is also
+ *                           the heartbeat: an agent that stops polling is declared lost.
+ *   POST /agent/v1/report   a batch of reports (attempt started, log lines, attempt exited),
+ *                           applied in one transaction. Reports carry the attempt's fencing
+ *                           token; a report whose token no longer owns the attempt is refused
+ *                           and the agent is told to stop that process.
+ *
+ * Every request carries `Authorization: Bearer <instance token>`.
+ */
+
+export interface AttemptRef {
+  jobId: string;
+  attempt: number;
+}
+
+export interface Assignment extends AttemptRef {
+  token: string;
+  command: string[];
+  env: Record<string, string>;
+  vcpus: number;
+  memoryMiB: number;
+  gpus: number;
+  /** the attempt is terminated (and fails with the timeout reason) after this many seconds */
+  timeoutSeconds: number | null;
+  logStreamName: string;
+}
+
+export interface PollRequest {
+  instanceId: string;
+  /** attempts the agent is running right now */
+  running: AttemptRef[];
+  /** how long the server may hold the request when there is nothing to say */
+  waitMs: number;
+}
+
+export interface PollResponse {
+  start: Assignment[];
+  /** attempts to stop (TerminateJob, or no longer owned by this agent) */
+  stop: (AttemptRef & { graceMs: number })[];
+  /** the instance is being terminated: stop everything and exit */
+  shutdown: boolean;
+}
+
+export interface LogLineReport {
+  /** epoch ms */
+  t: number;
+  m: string;
+}
+
+export type Report =
+  | (AttemptRef & { kind: 'started'; token: string; at: number })
+  | (AttemptRef & { kind: 'logs'; token: string; lines: LogLineReport[] })
+  | (AttemptRef & { kind: 'exited'; token: string; at: number; exitCode: number | null; reason: string | null; timedOut: boolean });
+
+export interface ReportRequest {
+  instanceId: string;
+  reports: Report[];
+}
+
+export interface ReportResponse {
+  /** attempts whose reports were refused as stale: the agent must stop them */
+  stale: AttemptRef[];
+}

@@ -1,0 +1,157 @@
+/**
+ * The HTTP face of openbatch: AWS Batch's restJson1 protocol on Fastify.
+ *
+ * Every request goes through the same steps: read the raw body (SigV4 signs the bytes),
+ * verify the signature, parse JSON, check its structure against the SDK's schema, check
+ * AWS's semantic rules, run the handler. Whatever goes wrong becomes AWS's error shape
+ * here and only here: `x-amzn-ErrorType` header and a `{__type, message}` body.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { BatchError, clientError, isBatchError, serverError } from '../model/errors.js';
+import type { Handler, RequestContext, Services } from './context.js';
+import { batchOperations, type OperationInfo } from './operations.js';
+import { check, httpBoundMembers } from './shapeCheck.js';
+import { verifySigV4, type Credentials } from './sigv4.js';
+import * as validators from './validate/index.js';
+
+export interface AppOptions {
+  services: Services;
+  handlers: Record<string, Handler>;
+  credentials: Credentials | null;
+  /** extra routes (agent protocol, health, logs API…) registered on the same server */
+  extraRoutes?: (app: FastifyInstance, authenticate: (req: FastifyRequest, service: string) => RequestContext) => void;
+}
+
+/** Operations whose subject openbatch cannot have: answered with a ClientException saying why. */
+const UNSUPPORTED_REASON: Record<string, string> = {
+  ServiceEnvironment: 'service environments run SageMaker training jobs, which openbatch does not provide',
+  ServiceJob: 'service jobs are SageMaker training jobs, which openbatch does not provide',
+  QuotaShare: 'quota shares apply to SageMaker service environments, which openbatch does not provide',
+};
+
+function unsupportedReason(op: string): string | undefined {
+  for (const [key, why] of Object.entries(UNSUPPORTED_REASON)) if (op.includes(key)) return why;
+  return undefined;
+}
+
+export function sendError(reply: FastifyReply, err: BatchError): FastifyReply {
+  return reply
+    .status(err.httpStatus)
+    .header('x-amzn-ErrorType', err.code)
+    .header('content-type', 'application/json')
+    .send({ __type: err.code, message: err.message });
+}
+
+function parseBody(raw: Buffer | undefined): Record<string, unknown> {
+  if (!raw || raw.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch (e) {
+    throw clientError(`request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw clientError('request body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+const validatorTable = validators as unknown as Record<string, ((input: unknown) => void) | undefined>;
+
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const { services } = opts;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    // Deep JSON nesting and huge numbers of keys are refused by the body limit and by the
+    // structural check; the timeouts bound slow or truncated bodies.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 65_000,
+    genReqId: () => randomUUID(),
+  });
+
+  // The SigV4 signature covers the exact bytes of the body: keep them raw for every type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-amzn-RequestId', req.id);
+  });
+
+  app.setErrorHandler((error, req, reply) => {
+    if (isBatchError(error)) {
+      if (!error.isClientError) services.logger.error({ err: error, url: req.url }, 'server error');
+      return sendError(reply, error);
+    }
+    const e = error as { statusCode?: number; message?: string; code?: string };
+    if (e.statusCode && e.statusCode < 500) {
+      const message =
+        e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'request body is larger than the 1 MiB limit' : e.message ?? 'bad request';
+      return sendError(reply, new BatchError('ClientException', e.statusCode === 413 ? 413 : 400, message));
+    }
+    services.logger.error({ err: error, url: req.url }, 'unexpected error');
+    return sendError(reply, serverError('internal error; the server log has the details (request id ' + req.id + ')'));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    sendError(reply, new BatchError('ClientException', 404, `no such operation: ${req.method} ${req.url.split('?')[0]}`));
+  });
+
+  function authenticate(req: FastifyRequest, service: string): RequestContext {
+    const result = verifySigV4(
+      { method: req.method, rawUrl: req.url, headers: req.headers, body: (req.body as Buffer | undefined) ?? Buffer.alloc(0) },
+      { credentials: opts.credentials, now: () => services.clock.now(), defaultRegion: services.config.defaultRegion, services: [service] },
+    );
+    if (!result.ok) throw new BatchError(result.code as BatchError['code'], result.status, result.message);
+    return { scope: { region: result.region, account: services.config.account }, accessKeyId: result.accessKeyId, requestId: req.id };
+  }
+
+  function route(op: OperationInfo): void {
+    const handler = opts.handlers[op.name];
+    const bound = new Set(httpBoundMembers(op.input));
+    const hasLabel = op.path.includes('{');
+    const url = hasLabel ? op.path.replace(/\{[^}]+\}.*$/, '*') : op.path;
+    app.route({
+      method: op.method as 'GET' | 'POST' | 'DELETE',
+      url,
+      handler: async (req, reply) => {
+        const ctx = authenticate(req, 'batch');
+        const input = op.method === 'GET' || op.method === 'DELETE' ? {} : parseBody(req.body as Buffer | undefined);
+        for (const m of bound) {
+          if (m in input) throw clientError(`${m} belongs in the request URL, not the body`);
+        }
+        if (hasLabel) {
+          const label = op.path.match(/\{([^}+]+)\+?\}/)?.[1] ?? 'resource';
+          const raw = (req.params as Record<string, string>)['*'] ?? '';
+          let value: string;
+          try {
+            value = decodeURIComponent(raw);
+          } catch {
+            throw clientError(`${label} in the URL is not validly percent-encoded`);
+          }
+          if (value === '') throw clientError(`${label} is required`);
+          input[label] = value;
+        }
+        const query = req.query as Record<string, string | string[]>;
+        for (const m of bound) {
+          if (m in input) continue;
+          const v = query[m];
+          if (v !== undefined) input[m] = Array.isArray(v) ? v : [v];
+        }
+        check(op.input, input);
+        if (!handler) {
+          throw clientError(`${op.name} is not available in openbatch: ${unsupportedReason(op.name) ?? 'not supported'}`);
+        }
+        validatorTable[`validate${op.name}`]?.(input);
+        const output = await handler(input, ctx, services);
+        return reply.header('content-type', 'application/json').send(output ?? {});
+      },
+    });
+  }
+
+  for (const op of batchOperations()) route(op);
+  opts.extraRoutes?.(app, authenticate);
+  return app;
+}

@@ -1,0 +1,325 @@
+/** SubmitJob, DescribeJobs, ListJobs, CancelJob, TerminateJob, GetJobQueueSnapshot. */
+import type {
+  AttemptDetail,
+  ContainerDetail,
+  DescribeJobsRequest,
+  JobDetail,
+  JobSummary,
+  ListJobsRequest,
+  SubmitJobRequest,
+} from '@aws-sdk/client-batch';
+import { clientError } from '../../model/errors.js';
+import { makeArn, parseArn } from '../../model/arn.js';
+import { resolveJobSpec } from '../../model/jobSpec.js';
+import {
+  cancelJob,
+  getAttempts,
+  getJob,
+  getJobs,
+  insertJob,
+  jobSpecOf,
+  listJobs,
+  runnableHead,
+  terminateJob,
+  type AttemptRow,
+  type JobRow,
+} from '../../store/jobs.js';
+import { fromJson, toJson } from '../../store/json.js';
+import { decodeToken, encodeToken } from '../../store/pagination.js';
+import type { Handler, Services } from '../context.js';
+import { findJobDefinition, findJobQueue, tagsOf } from './resolve.js';
+
+/** A job id as DescribeJobs and friends accept it: the id itself or the job's ARN. */
+function jobIdOf(ref: string): string {
+  if (!ref.startsWith('arn:')) return ref;
+  const parsed = parseArn(ref);
+  return parsed?.kind === 'job' ? parsed.resource : ref;
+}
+
+function containerInstanceArn(job: JobRow, instanceId: string | null): string | undefined {
+  if (!instanceId) return undefined;
+  const [, , , region, account] = job.arn.split(':');
+  return `arn:aws:ecs:${region}:${account}:container-instance/${instanceId}`;
+}
+
+function taskArn(job: JobRow, logStreamName: string | null): string | undefined {
+  if (!logStreamName) return undefined;
+  const [, , , region, account] = job.arn.split(':');
+  return `arn:aws:ecs:${region}:${account}:task/${logStreamName.split('/').pop()}`;
+}
+
+function attemptDetail(job: JobRow, a: AttemptRow): AttemptDetail {
+  return {
+    container: {
+      containerInstanceArn: containerInstanceArn(job, a.instance_id),
+      taskArn: taskArn(job, a.log_stream_name),
+      exitCode: a.exit_code ?? undefined,
+      reason: a.reason ?? undefined,
+      logStreamName: a.log_stream_name,
+    },
+    startedAt: a.started_at ?? undefined,
+    stoppedAt: a.stopped_at ?? undefined,
+    statusReason: a.status_reason ?? (a.status === 'SUCCEEDED' ? 'Essential container in task exited' : undefined),
+  };
+}
+
+export function jobDetail(job: JobRow, attempts: AttemptRow[]): JobDetail {
+  const spec = jobSpecOf(job);
+  const cp = spec.containerProperties ?? {};
+  const current = attempts.find((a) => a.attempt === job.attempt_count);
+  const container: ContainerDetail = {
+    ...cp,
+    image: cp.image,
+    vcpus: spec.vcpus,
+    memory: spec.memoryMiB,
+    command: spec.command,
+    environment: spec.environment,
+    resourceRequirements: spec.resourceRequirements.length ? spec.resourceRequirements : undefined,
+    exitCode: job.exit_code ?? undefined,
+    reason: current?.reason ?? undefined,
+    containerInstanceArn: containerInstanceArn(job, current?.instance_id ?? null),
+    taskArn: taskArn(job, job.log_stream_name),
+    logStreamName: job.log_stream_name ?? undefined,
+  };
+  delete (container as { secrets?: unknown }).secrets;
+  if (cp.secrets) container.secrets = cp.secrets.map((x) => ({ name: x.name, valueFrom: x.valueFrom }));
+  const detail: JobDetail = {
+    jobArn: job.arn,
+    jobName: job.name,
+    jobId: job.id,
+    jobQueue: job.queue_arn,
+    status: job.status as JobDetail['status'],
+    shareIdentifier: job.share_identifier ?? undefined,
+    schedulingPriority: job.share_identifier ? job.scheduling_priority : undefined,
+    attempts: attempts.filter((a) => a.status === 'SUCCEEDED' || a.status === 'FAILED').map((a) => attemptDetail(job, a)),
+    statusReason: job.status_reason ?? undefined,
+    createdAt: job.created_at,
+    retryStrategy: spec.retryStrategy,
+    startedAt: job.started_at ?? undefined,
+    stoppedAt: job.stopped_at ?? undefined,
+    dependsOn: fromJson<JobDetail['dependsOn']>(job.depends_on, []),
+    jobDefinition: job.definition_arn,
+    parameters: Object.keys(spec.parameters ?? {}).length ? spec.parameters : undefined,
+    container,
+    timeout: spec.timeout,
+    tags: tagsOf(job.tags),
+    propagateTags: spec.propagateTags,
+    platformCapabilities: spec.platformCapabilities as JobDetail['platformCapabilities'],
+    isCancelled: job.stopped_by === 'CANCEL' ? true : undefined,
+    isTerminated: job.stopped_by === 'TERMINATE' ? true : undefined,
+  };
+  return detail;
+}
+
+function jobSummary(job: JobRow): JobSummary {
+  return {
+    jobArn: job.arn,
+    jobId: job.id,
+    jobName: job.name,
+    createdAt: job.created_at,
+    status: job.status as JobSummary['status'],
+    statusReason: job.status_reason ?? undefined,
+    startedAt: job.started_at ?? undefined,
+    stoppedAt: job.stopped_at ?? undefined,
+    container: job.exit_code !== null ? { exitCode: job.exit_code } : undefined,
+    jobDefinition: job.definition_arn,
+  };
+}
+
+const submit: Handler = async (raw, ctx, s) => {
+  const input = raw as unknown as SubmitJobRequest;
+  const queue = await findJobQueue(s.db, input.jobQueue!);
+  if (queue.state !== 'ENABLED') throw clientError(`jobQueue '${queue.name}' is DISABLED and does not accept new jobs`);
+  const def = await findJobDefinition(s.db, input.jobDefinition!);
+  if (input.arrayProperties?.size !== undefined) {
+    throw clientError('arrayProperties: array jobs are not available in this build of openbatch yet; submit the jobs one by one');
+  }
+  if (input.nodeOverrides || def.type === 'multinode') {
+    throw clientError('multi-node parallel jobs (type multinode) are not available in this build of openbatch yet');
+  }
+  if (queue.scheduling_policy_arn && !input.shareIdentifier) {
+    throw clientError(`shareIdentifier is required: jobQueue '${queue.name}' has a fair-share scheduling policy`);
+  }
+  if (!queue.scheduling_policy_arn && input.shareIdentifier) {
+    throw clientError(`shareIdentifier is not allowed: jobQueue '${queue.name}' has no scheduling policy (FIFO)`);
+  }
+  const defSpec = fromJson<Record<string, unknown>>(def.spec, {});
+  if (!defSpec.containerProperties) {
+    throw clientError(`jobDefinition '${def.name}:${def.revision}' has no containerProperties; openbatch runs container job definitions`);
+  }
+  const spec = resolveJobSpec({
+    definitionName: def.name,
+    definitionType: def.type,
+    containerProperties: defSpec.containerProperties as never,
+    definitionParameters: defSpec.parameters as Record<string, string> | undefined,
+    definitionRetryStrategy: defSpec.retryStrategy as never,
+    definitionTimeout: defSpec.timeout as never,
+    definitionPropagateTags: defSpec.propagateTags as boolean | undefined,
+    definitionPlatformCapabilities: defSpec.platformCapabilities as string[] | undefined,
+    definitionSchedulingPriority: defSpec.schedulingPriority as number | undefined,
+    submitParameters: input.parameters,
+    containerOverrides: input.containerOverrides,
+    submitRetryStrategy: input.retryStrategy,
+    submitTimeout: input.timeout,
+    submitPropagateTags: input.propagateTags,
+    schedulingPriorityOverride: input.schedulingPriorityOverride,
+  });
+  const deps = (input.dependsOn ?? []).map((d, i) => {
+    if (!d.jobId) throw clientError(`dependsOn[${i}].jobId is required`);
+    return { jobId: jobIdOf(d.jobId), type: d.type ?? null, index: i };
+  });
+  const id = s.ids.uuid();
+  const now = s.clock.now();
+  const tags = { ...(spec.propagateTags ? (fromJson<Record<string, string>>(def.tags, {}) ?? {}) : {}), ...(input.tags ?? {}) };
+  await s.uow.write(async (tx) => {
+    if (deps.length) {
+      const found = new Set((await getJobs(tx.db, deps.map((d) => d.jobId))).map((j) => j.id));
+      const missing = deps.find((d) => !found.has(d.jobId));
+      if (missing) throw clientError(`dependsOn[${missing.index}].jobId '${missing.jobId}' does not exist`);
+    }
+    await insertJob(
+      tx,
+      {
+        id,
+        arn: makeArn(ctx.scope, 'job', id),
+        name: input.jobName!,
+        queue: queue.name,
+        queue_arn: queue.arn,
+        definition_arn: def.arn,
+        status: 'SUBMITTED',
+        status_reason: null,
+        wait_code: null,
+        created_at: now,
+        updated_at: now,
+        runnable_at: null,
+        started_at: null,
+        stopped_at: null,
+        spec: toJson(spec),
+        depends_on: toJson(input.dependsOn ?? []),
+        pending_deps: deps.length,
+        vcpus: spec.vcpus,
+        memory_mib: spec.memoryMiB,
+        gpus: spec.gpus,
+        share_identifier: input.shareIdentifier ?? null,
+        scheduling_priority: spec.schedulingPriority ?? 0,
+        max_attempts: spec.retryStrategy?.attempts ?? 1,
+        attempt_count: 0,
+        timeout_seconds: spec.timeout?.attemptDurationSeconds ?? null,
+        ce_name: null,
+        instance_id: null,
+        exit_code: null,
+        log_stream_name: null,
+        terminate_reason: null,
+        stopped_by: null,
+        array_size: null,
+        array_index: null,
+        parent_id: null,
+        tags: toJson(tags),
+      },
+      deps,
+    );
+  });
+  s.kickScheduler();
+  return { jobArn: makeArn(ctx.scope, 'job', id), jobName: input.jobName, jobId: id };
+};
+
+const describe: Handler = async (raw, _ctx, s) => {
+  const input = raw as unknown as DescribeJobsRequest;
+  const ids = [...new Set(input.jobs!.map(jobIdOf))];
+  if (ids.length > 100) throw clientError(`jobs may list at most 100 job ids (got ${ids.length})`);
+  const rows = await getJobs(s.db, ids);
+  const attempts = await getAttempts(s.db, rows.map((r) => r.id));
+  const byJob = new Map<string, AttemptRow[]>();
+  for (const a of attempts) (byJob.get(a.job_id) ?? byJob.set(a.job_id, []).get(a.job_id)!).push(a);
+  const order = new Map(ids.map((id, i) => [id, i]));
+  rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+  return { jobs: rows.map((r) => jobDetail(r, byJob.get(r.id) ?? [])) };
+};
+
+const list: Handler = async (raw, _ctx, s) => {
+  const input = raw as unknown as ListJobsRequest;
+  const given = [input.jobQueue, input.arrayJobId, input.multiNodeJobId].filter((x) => x !== undefined).length;
+  if (given > 1) throw clientError('give only one of jobQueue, arrayJobId and multiNodeJobId');
+  if (given === 0 && !input.filters?.length) throw clientError('one of jobQueue, arrayJobId or multiNodeJobId is required');
+  const filters = input.filters ?? [];
+  if (filters.length > 1) throw clientError('filters may hold only one filter');
+  const limit = Math.min(input.maxResults ?? (filters.length ? 100 : 1000), filters.length ? 100 : 1000);
+  const afterSeq = decodeToken<number>('ListJobs', input.nextToken);
+  const queue = input.jobQueue !== undefined ? (await findJobQueue(s.db, input.jobQueue)).name : undefined;
+  const f = filters[0];
+  const values = f?.values ?? [];
+  const filter = {
+    queue,
+    parentId: input.arrayJobId ?? input.multiNodeJobId,
+    statuses: f && f.name !== 'SHARE_IDENTIFIER' ? undefined : [input.jobStatus ?? 'RUNNING'],
+    namePattern: f?.name === 'JOB_NAME' ? values[0] : undefined,
+    definitionName: f?.name === 'JOB_DEFINITION' && !values[0]?.startsWith('arn:') && !values[0]?.includes(':') ? values[0] : undefined,
+    definitionArns: undefined as string[] | undefined,
+    createdBefore: f?.name === 'BEFORE_CREATED_AT' ? Number(values[0]) : undefined,
+    createdAfter: f?.name === 'AFTER_CREATED_AT' ? Number(values[0]) : undefined,
+    newestFirst: !!f,
+    afterSeq,
+    limit: limit + 1,
+  };
+  if (f && !values.length) throw clientError(`filters[0].values must hold a value for ${f.name}`);
+  if (f?.name === 'JOB_DEFINITION' && filter.definitionName === undefined) {
+    filter.definitionArns = [(await findJobDefinition(s.db, values[0], 'filters[0].values[0]', false)).arn];
+  }
+  if ((filter.createdBefore !== undefined && !Number.isFinite(filter.createdBefore)) || (filter.createdAfter !== undefined && !Number.isFinite(filter.createdAfter))) {
+    throw clientError(`filters[0].values[0] must be a time in epoch milliseconds for ${f!.name}`);
+  }
+  if (f?.name === 'SHARE_IDENTIFIER') throw clientError('the SHARE_IDENTIFIER filter needs fair-share queues, which arrive with fair-share scheduling');
+  const rows = await listJobs(s.db, filter);
+  const page = rows.slice(0, limit);
+  return {
+    jobSummaryList: page.map(jobSummary),
+    nextToken: rows.length > limit ? encodeToken('ListJobs', page[page.length - 1].seq) : undefined,
+  };
+};
+
+async function findJob(s: Services, ref: string): Promise<JobRow> {
+  const job = await getJob(s.db, jobIdOf(ref));
+  if (!job) throw clientError(`jobId '${ref}' does not exist`);
+  return job;
+}
+
+const cancel: Handler = async (raw, _ctx, s) => {
+  const job = await findJob(s, String(raw.jobId));
+  await s.uow.write(async (tx) => {
+    const current = (await getJob(tx.db, job.id))!;
+    await cancelJob(tx, current, String(raw.reason), s.clock.now());
+  });
+  s.kickScheduler();
+  return {};
+};
+
+const terminate: Handler = async (raw, _ctx, s) => {
+  const job = await findJob(s, String(raw.jobId));
+  const outcome = await s.uow.write(async (tx) => {
+    const current = (await getJob(tx.db, job.id))!;
+    return { result: await terminateJob(tx, current, String(raw.reason), s.clock.now()), instance: current.instance_id };
+  });
+  if (outcome.result === 'terminating' && outcome.instance) s.notifyInstance(outcome.instance);
+  s.kickScheduler();
+  return {};
+};
+
+const snapshot: Handler = async (raw, _ctx, s) => {
+  const queue = await findJobQueue(s.db, String(raw.jobQueue));
+  const head = await runnableHead(s.db, queue.name, 100);
+  return {
+    frontOfQueue: {
+      jobs: head.map((j) => ({ jobArn: j.arn, earliestTimeAtPosition: j.runnable_at ?? j.created_at })),
+      lastUpdatedAt: s.clock.now(),
+    },
+  };
+};
+
+export const jobHandlers: Record<string, Handler> = {
+  SubmitJob: submit,
+  DescribeJobs: describe,
+  ListJobs: list,
+  CancelJob: cancel,
+  TerminateJob: terminate,
+  GetJobQueueSnapshot: snapshot,
+};

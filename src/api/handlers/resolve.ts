@@ -1,0 +1,80 @@
+/**
+ * Finding the resource a "name or ARN" member refers to, with the error a person can act on
+ * when it does not exist.
+ */
+import { clientError } from '../../model/errors.js';
+import { nameFromNameOrArn, parseArn } from '../../model/arn.js';
+import type { Db } from '../../store/db.js';
+import { getComputeEnvironment, type ComputeEnvironmentRow } from '../../store/computeEnvironments.js';
+import { getJobQueue, type JobQueueRow } from '../../store/jobQueues.js';
+import {
+  getJobDefinitionByArn,
+  getJobDefinitionRevision,
+  getLatestActiveJobDefinition,
+  type JobDefinitionRow,
+} from '../../store/jobDefinitions.js';
+import { getSchedulingPolicyByArn, type SchedulingPolicyRow } from '../../store/schedulingPolicies.js';
+
+export async function findComputeEnvironment(db: Db, nameOrArn: string, member = 'computeEnvironment'): Promise<ComputeEnvironmentRow> {
+  const name = nameFromNameOrArn(nameOrArn, 'compute-environment');
+  const row = name === null ? undefined : await getComputeEnvironment(db, name);
+  if (!row || (nameOrArn.startsWith('arn:') && row.arn !== nameOrArn && !sameResource(row.arn, nameOrArn))) {
+    throw clientError(`${member} '${nameOrArn}' does not exist`);
+  }
+  return row;
+}
+
+export async function findJobQueue(db: Db, nameOrArn: string, member = 'jobQueue'): Promise<JobQueueRow> {
+  const name = nameFromNameOrArn(nameOrArn, 'job-queue');
+  const row = name === null ? undefined : await getJobQueue(db, name);
+  if (!row || (nameOrArn.startsWith('arn:') && !sameResource(row.arn, nameOrArn))) {
+    throw clientError(`${member} '${nameOrArn}' does not exist`);
+  }
+  return row;
+}
+
+/** ARNs name the same resource when kind and name agree (the region part may differ per request). */
+function sameResource(stored: string, given: string): boolean {
+  const a = parseArn(stored);
+  const b = parseArn(given);
+  return !!a && !!b && a.kind === b.kind && a.resource === b.resource && a.account === b.account;
+}
+
+/**
+ * A job definition as SubmitJob accepts it: `name` (latest ACTIVE revision), `name:revision`,
+ * or an ARN with or without revision.
+ */
+export async function findJobDefinition(db: Db, ref: string, member = 'jobDefinition', activeOnly = true): Promise<JobDefinitionRow> {
+  let nameRev = ref;
+  if (ref.startsWith('arn:')) {
+    const parsed = parseArn(ref);
+    if (!parsed || parsed.kind !== 'job-definition') throw clientError(`${member} '${ref}' is not a job definition ARN`);
+    nameRev = parsed.resource;
+  }
+  const m = /^([A-Za-z0-9_-]{1,128})(?::(\d+))?$/.exec(nameRev);
+  if (!m) throw clientError(`${member} '${ref}' is invalid: use a name, name:revision or a job definition ARN`);
+  const row = m[2] !== undefined ? await getJobDefinitionRevision(db, m[1], Number(m[2])) : await getLatestActiveJobDefinition(db, m[1]);
+  if (!row) {
+    throw clientError(
+      m[2] !== undefined ? `${member} '${ref}' does not exist` : `${member} '${ref}' does not exist or has no ACTIVE revision`,
+    );
+  }
+  if (activeOnly && row.status !== 'ACTIVE') throw clientError(`${member} '${ref}' is INACTIVE (deregistered); register a new revision`);
+  return row;
+}
+
+export async function findSchedulingPolicy(db: Db, arn: string, member = 'schedulingPolicyArn'): Promise<SchedulingPolicyRow> {
+  const row = await getSchedulingPolicyByArn(db, arn);
+  if (row) return row;
+  const parsed = parseArn(arn);
+  if (parsed?.kind === 'scheduling-policy') {
+    const byName = await db.selectFrom('scheduling_policies').selectAll().where('name', '=', parsed.resource).executeTakeFirst();
+    if (byName && sameResource(byName.arn, arn)) return byName;
+  }
+  throw clientError(`${member} '${arn}' does not exist`);
+}
+
+export function tagsOf(json: string): Record<string, string> | undefined {
+  const t = JSON.parse(json) as Record<string, string> | null;
+  return t && Object.keys(t).length ? t : undefined;
+}

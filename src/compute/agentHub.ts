@@ -1,0 +1,270 @@
+/**
+ * The control plane's side of the agent protocol (see agent/protocol.ts).
+ *
+ * Delivery is reconciled, not queued: on every poll the hub compares the attempts the agent
+ * says it runs with the attempts the database assigns to its instance. Attempts assigned but
+ * not running are (re)sent; attempts running but no longer assigned, or marked for
+ * termination, are stopped. A lost response or a restarted agent therefore never loses or
+ * duplicates work, and nothing but the database holds the truth.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { BatchError, clientError } from '../model/errors.js';
+import type { Clock } from '../model/ids.js';
+import type { Assignment, AttemptRef, PollRequest, PollResponse, ReportRequest, ReportResponse } from '../agent/protocol.js';
+import type { Db } from '../store/db.js';
+import { getInstance, updateInstance, type InstanceRow } from '../store/instances.js';
+import { finishAttempt, jobSpecOf, markRunning, type JobRow } from '../store/jobs.js';
+import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
+import type { UnitOfWork } from '../store/unitOfWork.js';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export interface AgentHubOptions {
+  db: Db;
+  uow: UnitOfWork;
+  clock: Clock;
+  logger: Logger;
+  terminateGraceMs: number;
+  kickScheduler(): void;
+  /** an instance polled for the first time (LAUNCHING → ACTIVE) */
+  onInstanceActive?(instanceId: string): void;
+}
+
+const MAX_WAIT_MS = 20_000;
+/** heartbeats are written at most this often per instance; polls in between only touch memory */
+const HEARTBEAT_WRITE_MS = 5_000;
+
+export class AgentHub {
+  private readonly waiters = new Map<string, () => void>();
+  private readonly lastBeatWritten = new Map<string, number>();
+  private readonly shuttingDown = new Set<string>();
+
+  constructor(private readonly o: AgentHubOptions) {}
+
+  /** Wake the agent of an instance so it polls its assignments now. */
+  notify(instanceId: string): void {
+    const wake = this.waiters.get(instanceId);
+    if (wake) {
+      this.waiters.delete(instanceId);
+      wake();
+    }
+  }
+
+  /** Tell the instance's agent to stop everything and exit at its next poll. */
+  shutdown(instanceId: string): void {
+    this.shuttingDown.add(instanceId);
+    this.notify(instanceId);
+  }
+
+  /** Wake every waiting poll (server shutdown). */
+  wakeAll(): void {
+    for (const id of [...this.waiters.keys()]) this.notify(id);
+  }
+
+  private async authenticate(req: FastifyRequest, instanceId: unknown): Promise<InstanceRow> {
+    if (typeof instanceId !== 'string' || instanceId === '') throw clientError('instanceId is required');
+    const header = req.headers.authorization ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const inst = await getInstance(this.o.db, instanceId);
+    const given = Buffer.from(hashToken(token));
+    if (!inst || !token || given.length !== inst.token_hash.length || !timingSafeEqual(given, Buffer.from(inst.token_hash))) {
+      throw new BatchError('AccessDeniedException', 403, 'agent token is not valid for this instance');
+    }
+    if (inst.state === 'TERMINATED') throw new BatchError('AccessDeniedException', 403, `instance ${instanceId} has been terminated`);
+    return inst;
+  }
+
+  private async heartbeat(inst: InstanceRow): Promise<void> {
+    const now = this.o.clock.now();
+    if (inst.state === 'LAUNCHING') {
+      await updateInstance(this.o.db, inst.id, { state: 'ACTIVE', last_heartbeat_at: now });
+      this.lastBeatWritten.set(inst.id, now);
+      this.o.onInstanceActive?.(inst.id);
+      return;
+    }
+    if (now - (this.lastBeatWritten.get(inst.id) ?? 0) >= HEARTBEAT_WRITE_MS) {
+      this.lastBeatWritten.set(inst.id, now);
+      await updateInstance(this.o.db, inst.id, { last_heartbeat_at: now });
+    }
+  }
+
+  /** Attempts to start and to stop for this instance, given what its agent runs. */
+  private async reconcile(instanceId: string, running: AttemptRef[]): Promise<PollResponse> {
+    const active = (await this.o.db
+      .selectFrom('attempts as a')
+      .innerJoin('jobs as j', 'j.id', 'a.job_id')
+      .select(['a.job_id', 'a.attempt', 'a.token', 'a.log_stream_name', 'a.ce_name', 'j.terminate_reason'])
+      .select(['j.spec', 'j.name', 'j.queue', 'j.array_index', 'j.array_size', 'j.timeout_seconds', 'j.vcpus', 'j.memory_mib', 'j.gpus'])
+      .where('a.instance_id', '=', instanceId)
+      .where('a.status', 'in', ['STARTING', 'RUNNING'])
+      .execute()) as (Pick<JobRow, 'spec' | 'name' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus' | 'terminate_reason'> & {
+      job_id: string;
+      attempt: number;
+      token: string;
+      log_stream_name: string;
+      ce_name: string;
+    })[];
+    const key = (r: AttemptRef) => `${r.jobId}#${r.attempt}`;
+    const runningKeys = new Set(running.map(key));
+    const activeByKey = new Map(active.map((a) => [`${a.job_id}#${a.attempt}`, a]));
+    const start: Assignment[] = [];
+    for (const a of active) {
+      if (runningKeys.has(`${a.job_id}#${a.attempt}`) || a.terminate_reason) continue;
+      start.push(this.assignment(a));
+    }
+    const stop: PollResponse['stop'] = [];
+    for (const r of running) {
+      const a = activeByKey.get(key(r));
+      if (!a) stop.push({ ...r, graceMs: 0 });
+      else if (a.terminate_reason) stop.push({ ...r, graceMs: this.o.terminateGraceMs });
+    }
+    return { start, stop, shutdown: this.shuttingDown.has(instanceId) };
+  }
+
+  private assignment(a: {
+    job_id: string;
+    attempt: number;
+    token: string;
+    log_stream_name: string;
+    ce_name: string;
+    spec: string;
+    queue: string;
+    array_index: number | null;
+    array_size: number | null;
+    timeout_seconds: number | null;
+    vcpus: number;
+    memory_mib: number;
+    gpus: number;
+  }): Assignment {
+    const spec = jobSpecOf(a);
+    const env: Record<string, string> = {};
+    for (const e of spec.environment ?? []) if (e.name) env[e.name] = e.value ?? '';
+    env.AWS_BATCH_JOB_ID = a.job_id;
+    env.AWS_BATCH_JOB_ATTEMPT = String(a.attempt);
+    env.AWS_BATCH_JQ_NAME = a.queue;
+    env.AWS_BATCH_CE_NAME = a.ce_name;
+    if (a.array_index !== null) env.AWS_BATCH_JOB_ARRAY_INDEX = String(a.array_index);
+    if (a.array_size !== null) env.AWS_BATCH_JOB_ARRAY_SIZE = String(a.array_size);
+    return {
+      jobId: a.job_id,
+      attempt: a.attempt,
+      token: a.token,
+      command: spec.command,
+      env,
+      vcpus: a.vcpus,
+      memoryMiB: a.memory_mib,
+      gpus: a.gpus,
+      timeoutSeconds: a.timeout_seconds,
+      logStreamName: a.log_stream_name,
+    };
+  }
+
+  async poll(req: FastifyRequest): Promise<PollResponse> {
+    const body = req.body as PollRequest;
+    const inst = await this.authenticate(req, body?.instanceId);
+    if (!Array.isArray(body.running)) throw clientError('running must be a list of {jobId, attempt}');
+    await this.heartbeat(inst);
+    let res = await this.reconcile(inst.id, body.running);
+    const waitMs = Math.min(Math.max(Number(body.waitMs) || 0, 0), MAX_WAIT_MS);
+    if (res.start.length === 0 && res.stop.length === 0 && !res.shutdown && waitMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          if (this.waiters.get(inst.id) === done) this.waiters.delete(inst.id);
+          resolve();
+        }, waitMs);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        // A newer poll from the same agent replaces an older one: wake the old one first.
+        this.waiters.get(inst.id)?.();
+        this.waiters.set(inst.id, done);
+        req.raw.once('close', () => {
+          if (this.waiters.get(inst.id) === done) this.waiters.delete(inst.id);
+        });
+      });
+      res = await this.reconcile(inst.id, body.running);
+    }
+    return res;
+  }
+
+  async report(req: FastifyRequest): Promise<ReportResponse> {
+    const body = req.body as ReportRequest;
+    const inst = await this.authenticate(req, body?.instanceId);
+    if (!Array.isArray(body.reports)) throw clientError('reports must be a list');
+    await this.heartbeat(inst);
+    const stale: AttemptRef[] = [];
+    const staleKeys = new Set<string>();
+    let changed = false;
+    await this.o.uow.write(async (tx) => {
+      const now = this.o.clock.now();
+      const logs: NewLogEvent[] = [];
+      const streams = new Map<string, string | null>();
+      for (const r of body.reports) {
+        const key = `${r.jobId}#${r.attempt}`;
+        if (staleKeys.has(key)) continue;
+        let ok: boolean;
+        if (r.kind === 'started') {
+          ok = await markRunning(tx, r.jobId, r.attempt, r.token, r.at, now);
+          changed ||= ok;
+        } else if (r.kind === 'exited') {
+          ok = await finishAttempt(
+            tx,
+            r.jobId,
+            r.attempt,
+            r.token,
+            { exitCode: r.exitCode, reason: r.reason, timedOut: r.timedOut, stoppedAt: r.at },
+            now,
+          );
+          changed ||= ok;
+        } else if (r.kind === 'logs') {
+          // Log lines may arrive after the exit report of the same batch: check the token, not the status.
+          if (!streams.has(key)) {
+            const a = await tx.db
+              .selectFrom('attempts')
+              .select(['token', 'log_stream_name', 'instance_id'])
+              .where('job_id', '=', r.jobId)
+              .where('attempt', '=', r.attempt)
+              .executeTakeFirst();
+            streams.set(key, a && a.token === r.token && a.instance_id === inst.id ? a.log_stream_name : null);
+          }
+          const stream = streams.get(key);
+          ok = stream !== null && stream !== undefined;
+          if (ok) for (const l of r.lines) logs.push({ logGroup: DEFAULT_LOG_GROUP, logStream: stream!, timestamp: l.t, message: l.m });
+        } else {
+          throw clientError(`reports: unknown report kind '${(r as { kind: string }).kind}'`);
+        }
+        if (!ok) {
+          staleKeys.add(key);
+          stale.push({ jobId: r.jobId, attempt: r.attempt });
+        }
+      }
+      if (logs.length) await appendLogEvents(tx.db, logs, now);
+    });
+    if (changed) this.o.kickScheduler();
+    return { stale };
+  }
+
+  routes(app: FastifyInstance): void {
+    const json = (req: FastifyRequest) => {
+      const raw = req.body as Buffer | undefined;
+      try {
+        req.body = raw && raw.length ? JSON.parse(raw.toString('utf8')) : {};
+      } catch {
+        throw clientError('agent request body is not valid JSON');
+      }
+    };
+    app.post('/agent/v1/poll', async (req) => {
+      json(req);
+      return this.poll(req);
+    });
+    app.post('/agent/v1/report', async (req) => {
+      json(req);
+      return this.report(req);
+    });
+  }
+}

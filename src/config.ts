@@ -1,0 +1,101 @@
+/**
+ * Server configuration, from one place: command-line flags > environment (OPENBATCH_*) >
+ * config file (JSON, --config / OPENBATCH_CONFIG) > defaults. docs/configuration.md lists
+ * every setting.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** the AWS account id in ARNs */
+  account: string;
+  /** region for requests that carry no SigV4 scope (unsigned requests when auth is off) */
+  defaultRegion: string;
+  /** "AKID:SECRET[,…]"; empty = no authentication (loopback only) */
+  credentials: string;
+  /** file with one AKID:SECRET per line */
+  credentialsFile: string;
+  logLevel: string;
+  /** vCPUs this host lends to local instances, in total */
+  hostVcpus: number;
+  /** memory (MiB) this host lends to local instances, in total */
+  hostMemoryMiB: number;
+  /** an idle local instance above minvCpus is terminated after this long */
+  scaleDownDelaySeconds: number;
+  /** SIGTERM → SIGKILL grace for terminated, timed-out and interrupted attempts */
+  terminateGraceSeconds: number;
+  /** an agent that has not polled for this long is declared lost */
+  agentTimeoutSeconds: number;
+}
+
+const DEFAULTS: ServerConfig = {
+  host: '127.0.0.1',
+  port: 8770,
+  dataDir: '.openbatch',
+  account: '000000000000',
+  defaultRegion: 'us-east-1',
+  credentials: '',
+  credentialsFile: '',
+  logLevel: 'info',
+  hostVcpus: availableParallelism(),
+  hostMemoryMiB: Math.floor(totalmem() / 1024 / 1024),
+  scaleDownDelaySeconds: 60,
+  terminateGraceSeconds: 30,
+  agentTimeoutSeconds: 30,
+};
+
+const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds'];
+
+function envName(key: string): string {
+  return 'OPENBATCH_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+function coerce(key: keyof ServerConfig, value: unknown, source: string): string | number {
+  if (NUMERIC.includes(key)) {
+    const n = typeof value === 'number' ? value : Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${source}: ${key} must be a non-negative number (got '${String(value)}')`);
+    return n;
+  }
+  return String(value);
+}
+
+/**
+ * Builds the configuration. `flags` holds only what was given on the command line.
+ */
+export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> & { config?: string }, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const out: Record<string, unknown> = { ...DEFAULTS };
+  const file = flags.config ?? env.OPENBATCH_CONFIG;
+  if (file) {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new Error(`config file ${file}: ${(e as Error).message}`);
+    }
+    for (const [k, v] of Object.entries(parsed)) {
+      if (!(k in DEFAULTS)) throw new Error(`config file ${file}: unknown setting '${k}'`);
+      out[k] = coerce(k as keyof ServerConfig, v, `config file ${file}`);
+    }
+  }
+  for (const key of Object.keys(DEFAULTS) as (keyof ServerConfig)[]) {
+    const v = env[envName(key)];
+    if (v !== undefined && v !== '') out[key] = coerce(key, v, envName(key));
+  }
+  // OPENBATCH_DATABASE_URL and friends arrive with later stores; the data dir is the SQLite home.
+  for (const [k, v] of Object.entries(flags)) {
+    if (k === 'config' || v === undefined) continue;
+    if (!(k in DEFAULTS)) continue;
+    out[k] = coerce(k as keyof ServerConfig, v, `--${k}`);
+  }
+  const cfg = out as unknown as ServerConfig;
+  cfg.dataDir = resolve(cfg.dataDir);
+  return cfg;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

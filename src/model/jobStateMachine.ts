@@ -1,0 +1,67 @@
+/**
+ * The job state machine — the one place that decides whether a job may change status.
+ *
+ *   SUBMITTED ──► PENDING ──► RUNNABLE ──► STARTING ──► RUNNING ──► SUCCEEDED
+ *       │            │           ▲  │          │           │
+ *       │            │           │  │          │           └──► FAILED
+ *       │            │           └──┼──────────┴── retry: a failed attempt with attempts left
+ *       └────────────┴──────────────┴──────────────────────────► FAILED (cancel, dependency failed,
+ *                                                                 time limit action, never fits)
+ *
+ * SUBMITTED   accepted and durable; not yet looked at by the scheduler.
+ * PENDING     waiting for dependencies to succeed (array parents stay here while children run).
+ * RUNNABLE    ready; waiting for capacity in one of its queue's compute environments.
+ * STARTING    placed on an instance with a fresh attempt; the agent is starting the process.
+ * RUNNING     the process runs.
+ * SUCCEEDED   exit code 0.              FAILED   anything else, final.
+ *
+ * A STARTING job can also finish directly (a process that exits before its RUNNING report
+ * was committed reports both at once; the store applies RUNNING then the end).
+ *
+ * Every status write in the store goes through `transition()`, which refuses illegal moves
+ * and produces the state-change event that the events module delivers.
+ */
+import { serverError } from './errors.js';
+
+export const JOB_STATUSES = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED']);
+
+const LEGAL: Record<JobStatus, readonly JobStatus[]> = {
+  SUBMITTED: ['PENDING', 'RUNNABLE', 'FAILED'],
+  PENDING: ['RUNNABLE', 'FAILED', 'SUCCEEDED'], // SUCCEEDED: an array parent whose children all succeeded
+  RUNNABLE: ['STARTING', 'FAILED', 'PENDING'], // PENDING: an array parent once children run
+  STARTING: ['RUNNING', 'RUNNABLE', 'FAILED'],
+  RUNNING: ['SUCCEEDED', 'FAILED', 'RUNNABLE'],
+  SUCCEEDED: [],
+  FAILED: [],
+};
+
+export function isFinal(status: string): boolean {
+  return FINAL_STATUSES.has(status as JobStatus);
+}
+
+export function canTransition(from: JobStatus, to: JobStatus): boolean {
+  return LEGAL[from].includes(to);
+}
+
+/** An EventBridge-shaped "Batch Job State Change" event, before the job detail is attached. */
+export interface JobStateChange {
+  jobId: string;
+  from: JobStatus;
+  to: JobStatus;
+  statusReason: string | null;
+  at: number;
+}
+
+/**
+ * Checks a status change and returns the event it produces. Throws a ServerException for an
+ * illegal move: that is a bug of ours, never something a caller can cause.
+ */
+export function transition(jobId: string, from: JobStatus, to: JobStatus, statusReason: string | null, at: number): JobStateChange {
+  if (!canTransition(from, to)) {
+    throw serverError(`internal: illegal job state change ${from} → ${to} for job ${jobId}`);
+  }
+  return { jobId, from, to, statusReason, at };
+}

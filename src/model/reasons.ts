@@ -1,0 +1,19 @@
+/**
+ * statusReason strings, as AWS Batch users see them and match them in evaluateOnExit rules.
+ * One place, so that a retry rule written against AWS matches here too.
+ */
+export const REASONS = {
+  essentialContainerExited: 'Essential container in task exited',
+  dependentJobFailed: 'Dependent Job failed',
+  timeout: 'Job attempt duration exceeded timeout',
+  hostTerminated: (instanceId: string) => `Host EC2 (instance ${instanceId}) terminated.`,
+  /** the attempt's control plane went away while it ran and its outcome is unknown */
+  lostOnRestart: 'Job attempt lost: the control plane restarted while the attempt was running and its host did not report back',
+} as const;
+
+/** RUNNABLE wait reasons (statusReason of a RUNNABLE job), with AWS's prefixes. */
+export const WAIT_REASONS = {
+  neverFits: 'MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement (vCPU/memory/GPU) is higher than that can be met by the CE(s) attached to the job queue.',
+  noCapacity: 'CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested for instance type.',
+  noEnabledCe: 'MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - CE(s) associated with the job queue are disabled or have no capacity.',
+} as const;

@@ -1,0 +1,185 @@
+/**
+ * The scheduler loop: reads a snapshot, asks `schedule()` for a plan, commits the plan in the
+ * same write transaction, then lets the compute providers scale to the plan's demand.
+ *
+ * Passes run one at a time. `kick()` asks for a pass soon; kicks during a pass coalesce into
+ * one more pass after it. A slow timer runs passes too, for what depends on time alone
+ * (scale-down delays).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock, IdSource } from '../model/ids.js';
+import { WAIT_REASONS } from '../model/reasons.js';
+import { allComputeEnvironments } from '../store/computeEnvironments.js';
+import { allJobQueues } from '../store/jobQueues.js';
+import { liveInstances } from '../store/instances.js';
+import { admitSubmitted, jobSpecOf, runnableHead, startAttempt, usageByInstance, type JobRow } from '../store/jobs.js';
+import { fromJson } from '../store/json.js';
+import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
+import type { LocalProvider } from '../compute/localProvider.js';
+import { schedule, type Plan, type Snapshot, type WaitCode } from './schedule.js';
+
+/** How many RUNNABLE jobs of each queue a pass looks at. */
+const HEAD_SIZE = 256;
+/** SUBMITTED jobs admitted per pass; more wait for the next pass, which follows at once. */
+const ADMIT_BATCH = 5_000;
+const TICK_MS = 1_000;
+
+const WAIT_STATUS_REASON: Record<WaitCode, string | null> = {
+  NEVER_FITS: WAIT_REASONS.neverFits,
+  NO_ENABLED_CE: WAIT_REASONS.noEnabledCe,
+  NO_CAPACITY: null,
+};
+
+export interface SchedulerLoopOptions {
+  uow: UnitOfWork;
+  clock: Clock;
+  ids: IdSource;
+  logger: Logger;
+  provider: LocalProvider;
+  /** placements were committed for these instances */
+  onPlaced(instanceIds: Set<string>): void;
+}
+
+export class SchedulerLoop {
+  private running = false;
+  private again = false;
+  private scheduled = false;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
+  private resolveIdle?: () => void;
+  /** last pass's duration in ms, for metrics */
+  lastPassMs = 0;
+
+  constructor(private readonly o: SchedulerLoopOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), TICK_MS);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.idle;
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.runPasses();
+    });
+  }
+
+  private async runPasses(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    this.idle = new Promise((r) => (this.resolveIdle = r));
+    try {
+      do {
+        this.again = false;
+        const t0 = performance.now();
+        const more = await this.pass();
+        this.lastPassMs = performance.now() - t0;
+        if (more) this.again = true;
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.o.logger.error({ err }, 'scheduler pass failed');
+    } finally {
+      this.running = false;
+      this.resolveIdle?.();
+    }
+  }
+
+  /** One pass. Returns true when another pass may find more to do at once. */
+  async pass(): Promise<boolean> {
+    const { plan, usage, admitted } = await this.o.uow.write(async (tx) => {
+      const now = this.o.clock.now();
+      const admitted = await admitSubmitted(tx, now, ADMIT_BATCH);
+      const { snapshot, heads } = await this.snapshot(tx);
+      const plan = schedule(snapshot);
+      const placed = new Set<string>();
+      for (const p of plan.placements) {
+        const job = heads.get(p.jobId)!;
+        const spec = jobSpecOf(job);
+        await startAttempt(
+          tx,
+          job,
+          {
+            instanceId: p.instanceId,
+            ceName: p.ceName,
+            token: this.o.ids.secret(),
+            logStreamName: `${spec.jobDefinitionName}/default/${randomBytes(16).toString('hex')}`,
+          },
+          now,
+        );
+        placed.add(p.instanceId);
+      }
+      await this.recordWaits(tx, plan, heads);
+      const usage = await usageByInstance(tx.db);
+      return { plan, usage, placed, admitted };
+    });
+    const instances = new Set(plan.placements.map((p) => p.instanceId));
+    if (instances.size) this.o.onPlaced(instances);
+    await this.o.provider.reconcile(plan.demand, usage);
+    return admitted >= ADMIT_BATCH || plan.placements.length >= HEAD_SIZE;
+  }
+
+  private async snapshot(tx: Tx): Promise<{ snapshot: Snapshot; heads: Map<string, JobRow> }> {
+    const heads = new Map<string, JobRow>();
+    const queues = await allJobQueues(tx.db as never);
+    const ces = await allComputeEnvironments(tx.db as never);
+    const instances = (await liveInstances(tx.db)).filter((i) => i.state === 'LAUNCHING' || i.state === 'ACTIVE');
+    const usage = await usageByInstance(tx.db);
+    const snapshot: Snapshot = { queues: [], ces: [], instances: [] };
+    for (const q of queues) {
+      const head = await runnableHead(tx.db, q.name, HEAD_SIZE);
+      for (const j of head) heads.set(j.id, j);
+      snapshot.queues.push({
+        name: q.name,
+        priority: q.priority,
+        ceOrder: fromJson<{ computeEnvironment: string }[]>(q.ce_order, []).map((o) => o.computeEnvironment),
+        head: head.map((j) => ({ id: j.id, seq: j.seq, vcpus: j.vcpus, memoryMiB: j.memory_mib, gpus: j.gpus })),
+      });
+    }
+    for (const ce of ces) {
+      snapshot.ces.push({
+        name: ce.name,
+        enabled: ce.state === 'ENABLED' && ce.status === 'VALID',
+        largest: this.o.provider.manages(ce) ? this.o.provider.largest(ce) : null,
+      });
+    }
+    for (const i of instances) {
+      const u = usage.get(i.id) ?? { vcpus: 0, memoryMiB: 0, gpus: 0 };
+      snapshot.instances.push({
+        id: i.id,
+        ceName: i.ce_name,
+        free: { vcpus: i.vcpus - u.vcpus, memoryMiB: i.memory_mib - u.memoryMiB, gpus: i.gpus - u.gpus },
+      });
+    }
+    return { snapshot, heads };
+  }
+
+  /** Writes why each waiting job waits, only where that changed (most passes change nothing). */
+  private async recordWaits(tx: Tx, plan: Plan, heads: Map<string, JobRow>): Promise<void> {
+    for (const w of plan.waiting) {
+      const job = heads.get(w.jobId);
+      if (!job || job.wait_code === w.code) continue;
+      await tx.db
+        .updateTable('jobs')
+        .set({ wait_code: w.code, status_reason: WAIT_STATUS_REASON[w.code] })
+        .where('id', '=', w.jobId)
+        .where('status', '=', 'RUNNABLE')
+        .execute();
+    }
+  }
+}

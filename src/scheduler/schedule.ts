@@ -1,0 +1,163 @@
+/**
+ * One scheduling pass, as a pure function: a snapshot of runnable work and free capacity in,
+ * a plan out. The caller reads the snapshot and commits the plan in one transaction, so the
+ * plan can never act on capacity that changed underneath it.
+ *
+ * The cycle:
+ *   1. Order the queues: higher priority first; equal priority by name, so passes are stable.
+ *   2. For each queue, walk the head of its RUNNABLE jobs in submission order (the snapshot
+ *      holds only heads, never every queued job).
+ *   3. For each job, try the queue's compute environments in computeEnvironmentOrder; in a
+ *      CE, take the instance where the job fits most tightly (best fit keeps large holes
+ *      for large jobs).
+ *   4. A job that fits nowhere now waits, with a reason made here, where the decision is:
+ *      NEVER_FITS when it exceeds the largest instance any ENABLED CE of its queue can have,
+ *      NO_ENABLED_CE when none of its CEs is enabled, NO_CAPACITY otherwise. Its need is
+ *      added to the demand of the first CE that could hold it, for the providers to scale.
+ *   5. Smaller jobs behind a waiting one may still be placed (backfill): a big job at the
+ *      head never idles capacity that smaller jobs could use now.
+ */
+
+export interface Resources {
+  vcpus: number;
+  memoryMiB: number;
+  gpus: number;
+}
+
+export interface JobView extends Resources {
+  id: string;
+  seq: number;
+}
+
+export interface QueueView {
+  name: string;
+  priority: number;
+  /** CE names in computeEnvironmentOrder */
+  ceOrder: string[];
+  /** the first RUNNABLE jobs in submission order */
+  head: JobView[];
+}
+
+export interface CeView {
+  name: string;
+  /** state ENABLED and status VALID */
+  enabled: boolean;
+  /** the largest instance this CE could ever have; null when unknown (capacity joins from outside) */
+  largest: Resources | null;
+}
+
+export interface InstanceView {
+  id: string;
+  ceName: string;
+  free: Resources;
+}
+
+export interface Snapshot {
+  queues: QueueView[];
+  ces: CeView[];
+  instances: InstanceView[];
+}
+
+export type WaitCode = 'NEVER_FITS' | 'NO_ENABLED_CE' | 'NO_CAPACITY';
+
+export interface Placement {
+  jobId: string;
+  instanceId: string;
+  ceName: string;
+}
+
+export interface Waiting {
+  jobId: string;
+  code: WaitCode;
+}
+
+export interface Demand extends Resources {
+  ceName: string;
+  jobs: number;
+  /** the largest single job waiting for this CE: an instance launched for the demand must hold it */
+  largestJob: Resources;
+}
+
+export interface Plan {
+  placements: Placement[];
+  waiting: Waiting[];
+  demand: Demand[];
+}
+
+export function fits(need: Resources, free: Resources): boolean {
+  return need.vcpus <= free.vcpus + 1e-9 && need.memoryMiB <= free.memoryMiB && need.gpus <= free.gpus;
+}
+
+export function schedule(snapshot: Snapshot): Plan {
+  const ces = new Map(snapshot.ces.map((c) => [c.name, c]));
+  const free = new Map(snapshot.instances.map((i) => [i.id, { ...i.free }]));
+  const instancesByCe = new Map<string, InstanceView[]>();
+  for (const i of snapshot.instances) (instancesByCe.get(i.ceName) ?? instancesByCe.set(i.ceName, []).get(i.ceName)!).push(i);
+
+  const plan: Plan = { placements: [], waiting: [], demand: [] };
+  const demand = new Map<string, Demand>();
+  const queues = [...snapshot.queues].sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name));
+
+  for (const queue of queues) {
+    const enabled = queue.ceOrder.map((n) => ces.get(n)).filter((c): c is CeView => !!c && c.enabled);
+    for (const job of queue.head) {
+      if (enabled.length === 0) {
+        plan.waiting.push({ jobId: job.id, code: 'NO_ENABLED_CE' });
+        continue;
+      }
+      const placed = place(job, enabled, instancesByCe, free);
+      if (placed) {
+        plan.placements.push({ jobId: job.id, ...placed });
+        continue;
+      }
+      const home = enabled.find((c) => c.largest === null || fits(job, c.largest));
+      if (!home) {
+        plan.waiting.push({ jobId: job.id, code: 'NEVER_FITS' });
+        continue;
+      }
+      plan.waiting.push({ jobId: job.id, code: 'NO_CAPACITY' });
+      const d = demand.get(home.name) ?? { ceName: home.name, vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, largestJob: { vcpus: 0, memoryMiB: 0, gpus: 0 } };
+      d.vcpus += job.vcpus;
+      d.memoryMiB += job.memoryMiB;
+      d.gpus += job.gpus;
+      d.jobs += 1;
+      d.largestJob = {
+        vcpus: Math.max(d.largestJob.vcpus, job.vcpus),
+        memoryMiB: Math.max(d.largestJob.memoryMiB, job.memoryMiB),
+        gpus: Math.max(d.largestJob.gpus, job.gpus),
+      };
+      demand.set(home.name, d);
+    }
+  }
+  plan.demand = [...demand.values()];
+  return plan;
+}
+
+function place(
+  job: JobView,
+  ces: CeView[],
+  instancesByCe: Map<string, InstanceView[]>,
+  free: Map<string, Resources>,
+): { instanceId: string; ceName: string } | undefined {
+  for (const ce of ces) {
+    let best: InstanceView | undefined;
+    let bestLeft = Infinity;
+    for (const inst of instancesByCe.get(ce.name) ?? []) {
+      const f = free.get(inst.id)!;
+      if (!fits(job, f)) continue;
+      const left = f.vcpus - job.vcpus;
+      if (left < bestLeft) {
+        best = inst;
+        bestLeft = left;
+      }
+    }
+    if (best) {
+      const f = free.get(best.id)!;
+      f.vcpus -= job.vcpus;
+      f.memoryMiB -= job.memoryMiB;
+      f.gpus -= job.gpus;
+      return { instanceId: best.id, ceName: ce.name };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,123 @@
+/**
+ * The composition root: builds every part of the control plane from the configuration and
+ * wires them together. Nothing else constructs services.
+ */
+import pino, { type Logger } from 'pino';
+import { buildApp, sendError } from './api/app.js';
+import { registerLogsApi } from './logs/api.js';
+import type { Handler, Services } from './api/context.js';
+import { computeEnvironmentHandlers } from './api/handlers/computeEnvironments.js';
+import { jobDefinitionHandlers } from './api/handlers/jobDefinitions.js';
+import { jobHandlers } from './api/handlers/jobs.js';
+import { jobQueueHandlers } from './api/handlers/jobQueues.js';
+import { schedulingPolicyHandlers } from './api/handlers/schedulingPolicies.js';
+import { tagHandlers } from './api/handlers/tags.js';
+import { loadCredentialsFile, parseCredentialSpec } from './api/sigv4.js';
+import { AgentHub } from './compute/agentHub.js';
+import { LocalProvider } from './compute/localProvider.js';
+import { isLoopback, type ServerConfig } from './config.js';
+import { randomIds, systemClock, type Clock, type IdSource } from './model/ids.js';
+import { SchedulerLoop } from './scheduler/loop.js';
+import { openSqlite } from './store/db.js';
+import { UnitOfWork } from './store/unitOfWork.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  services: Services;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  ids?: IdSource;
+  logger?: Logger;
+}
+
+export const handlers: Record<string, Handler> = {
+  ...computeEnvironmentHandlers,
+  ...jobQueueHandlers,
+  ...jobDefinitionHandlers,
+  ...schedulingPolicyHandlers,
+  ...tagHandlers,
+  ...jobHandlers,
+};
+
+function loadCredentials(config: ServerConfig): Map<string, string> | null {
+  const creds = new Map<string, string>();
+  if (config.credentials) for (const [k, v] of parseCredentialSpec(config.credentials)) creds.set(k, v);
+  if (config.credentialsFile) for (const [k, v] of loadCredentialsFile(config.credentialsFile)) creds.set(k, v);
+  return creds.size ? creds : null;
+}
+
+export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const clock = opts.clock ?? systemClock;
+  const ids = opts.ids ?? randomIds;
+  const credentials = loadCredentials(config);
+  if (!credentials && !isLoopback(config.host)) {
+    throw new Error(
+      `refusing to listen on ${config.host} without credentials: anyone could submit jobs. Set OPENBATCH_CREDENTIALS=AKID:SECRET (or credentialsFile), or bind 127.0.0.1`,
+    );
+  }
+  const store = await openSqlite(config.dataDir);
+  const uow = new UnitOfWork(store.db);
+  let url = '';
+  let loop: SchedulerLoop | undefined;
+  const hub = new AgentHub({
+    db: store.db,
+    uow,
+    clock,
+    logger,
+    terminateGraceMs: config.terminateGraceSeconds * 1000,
+    kickScheduler: () => loop?.kick(),
+  });
+  const provider = new LocalProvider({ config, db: store.db, uow, clock, ids, logger, hub, serverUrl: () => url, kickScheduler: () => loop?.kick() });
+  loop = new SchedulerLoop({ uow, clock, ids, logger, provider, onPlaced: (instances) => instances.forEach((i) => hub.notify(i)) });
+  const services: Services = {
+    config,
+    db: store.db,
+    uow,
+    clock,
+    ids,
+    logger,
+    kickScheduler: () => loop!.kick(),
+    notifyInstance: (id) => hub.notify(id),
+  };
+  const app = buildApp({
+    services,
+    handlers,
+    credentials,
+    extraRoutes: (a, authenticate) => {
+      hub.routes(a);
+      registerLogsApi(a, store.db, (req) => authenticate(req, 'logs'), sendError);
+      a.get('/healthz', async () => ({ status: 'ok' }));
+    },
+  });
+  await provider.recover();
+  const address = await app.listen({ host: config.host, port: config.port });
+  const port = Number(new URL(address).port);
+  url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  loop.start();
+  logger.info(
+    { url, dataDir: config.dataDir, auth: credentials ? `SigV4, ${credentials.size} key(s)` : 'off' },
+    credentials
+      ? `openbatch listening on ${url}; SigV4 signatures are verified`
+      : `openbatch listening on ${url}; no credentials configured: any well-formed signature is accepted (loopback only)`,
+  );
+  let closed = false;
+  return {
+    url,
+    port,
+    services,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await loop!.stop();
+      hub.wakeAll();
+      await provider.close();
+      await app.close();
+      await store.close();
+    },
+  };
+}

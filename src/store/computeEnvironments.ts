@@ -1,0 +1,32 @@
+/** Queries of the compute_environments table. */
+import type { Db } from './db.js';
+import type { ComputeEnvironmentTable } from './schema.js';
+
+export type ComputeEnvironmentRow = ComputeEnvironmentTable;
+
+export async function getComputeEnvironment(db: Db, name: string): Promise<ComputeEnvironmentRow | undefined> {
+  return db.selectFrom('compute_environments').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+export async function listComputeEnvironments(db: Db, opts: { names?: string[]; after?: string; limit: number }): Promise<ComputeEnvironmentRow[]> {
+  let q = db.selectFrom('compute_environments').selectAll().orderBy('name').limit(opts.limit);
+  if (opts.names) q = q.where('name', 'in', opts.names.length ? opts.names : ['']);
+  if (opts.after !== undefined) q = q.where('name', '>', opts.after);
+  return q.execute();
+}
+
+export async function allComputeEnvironments(db: Db): Promise<ComputeEnvironmentRow[]> {
+  return db.selectFrom('compute_environments').selectAll().orderBy('name').execute();
+}
+
+export async function insertComputeEnvironment(db: Db, row: ComputeEnvironmentRow): Promise<void> {
+  await db.insertInto('compute_environments').values(row).execute();
+}
+
+export async function updateComputeEnvironment(db: Db, name: string, patch: Partial<ComputeEnvironmentRow>): Promise<void> {
+  await db.updateTable('compute_environments').set(patch).where('name', '=', name).execute();
+}
+
+export async function deleteComputeEnvironment(db: Db, name: string): Promise<void> {
+  await db.deleteFrom('compute_environments').where('name', '=', name).execute();
+}

@@ -1,0 +1,34 @@
+/** Queries of the instances table: the capacity that compute environments have launched or that agents brought. */
+import type { Updateable } from 'kysely';
+import type { Db } from './db.js';
+import type { InstanceTable } from './schema.js';
+import type { Tx } from './unitOfWork.js';
+
+export type InstanceRow = InstanceTable;
+type Reader = Tx['db'] | Db;
+
+/** Instance states that hold capacity the scheduler may place on. */
+export const LIVE_INSTANCE_STATES = ['LAUNCHING', 'ACTIVE'] as const;
+
+export async function getInstance(db: Reader, id: string): Promise<InstanceRow | undefined> {
+  return db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function liveInstances(db: Reader): Promise<InstanceRow[]> {
+  return db.selectFrom('instances').selectAll().where('state', 'in', [...LIVE_INSTANCE_STATES, 'TERMINATING']).orderBy('launched_at').execute();
+}
+
+export async function listInstances(db: Reader, opts: { ceName?: string; includeTerminated?: boolean; limit: number }): Promise<InstanceRow[]> {
+  let q = db.selectFrom('instances').selectAll().orderBy('launched_at', 'desc').limit(opts.limit);
+  if (opts.ceName !== undefined) q = q.where('ce_name', '=', opts.ceName);
+  if (!opts.includeTerminated) q = q.where('state', '!=', 'TERMINATED');
+  return q.execute();
+}
+
+export async function insertInstance(db: Reader, row: InstanceRow): Promise<void> {
+  await db.insertInto('instances').values(row).execute();
+}
+
+export async function updateInstance(db: Reader, id: string, patch: Updateable<InstanceTable>): Promise<void> {
+  await db.updateTable('instances').set(patch).where('id', '=', id).execute();
+}

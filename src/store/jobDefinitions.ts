@@ -1,0 +1,67 @@
+/** Queries of the job_definitions table. Revisions count per name from 1 and never reuse a number. */
+import type { Db } from './db.js';
+import type { JobDefinitionTable } from './schema.js';
+
+export type JobDefinitionRow = JobDefinitionTable;
+
+export async function getJobDefinitionByArn(db: Db, arn: string): Promise<JobDefinitionRow | undefined> {
+  return db.selectFrom('job_definitions').selectAll().where('arn', '=', arn).executeTakeFirst();
+}
+
+export async function getJobDefinitionRevision(db: Db, name: string, revision: number): Promise<JobDefinitionRow | undefined> {
+  return db.selectFrom('job_definitions').selectAll().where('name', '=', name).where('revision', '=', revision).executeTakeFirst();
+}
+
+/** The latest ACTIVE revision, which is what a job definition named without revision means. */
+export async function getLatestActiveJobDefinition(db: Db, name: string): Promise<JobDefinitionRow | undefined> {
+  return db
+    .selectFrom('job_definitions')
+    .selectAll()
+    .where('name', '=', name)
+    .where('status', '=', 'ACTIVE')
+    .orderBy('revision', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export async function nextRevision(db: Db, name: string): Promise<number> {
+  const r = await db
+    .selectFrom('job_definitions')
+    .select((eb) => eb.fn.max('revision').as('max'))
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return Number(r?.max ?? 0) + 1;
+}
+
+export interface JobDefinitionFilter {
+  arns?: string[];
+  name?: string;
+  status?: string;
+  /** position after which to continue: [name, revision] */
+  after?: [string, number];
+  limit: number;
+}
+
+export async function listJobDefinitions(db: Db, f: JobDefinitionFilter): Promise<JobDefinitionRow[]> {
+  let q = db.selectFrom('job_definitions').selectAll().orderBy('name').orderBy('revision').limit(f.limit);
+  if (f.arns) q = q.where('arn', 'in', f.arns.length ? f.arns : ['']);
+  if (f.name !== undefined) q = q.where('name', '=', f.name);
+  if (f.status !== undefined) q = q.where('status', '=', f.status);
+  if (f.after) {
+    const [n, r] = f.after;
+    q = q.where((eb) => eb.or([eb('name', '>', n), eb.and([eb('name', '=', n), eb('revision', '>', r)])]));
+  }
+  return q.execute();
+}
+
+export async function insertJobDefinition(db: Db, row: JobDefinitionRow): Promise<void> {
+  await db.insertInto('job_definitions').values(row).execute();
+}
+
+export async function setJobDefinitionStatus(db: Db, arn: string, status: string): Promise<void> {
+  await db.updateTable('job_definitions').set({ status }).where('arn', '=', arn).execute();
+}
+
+export async function setJobDefinitionTags(db: Db, arn: string, tags: string): Promise<void> {
+  await db.updateTable('job_definitions').set({ tags }).where('arn', '=', arn).execute();
+}

@@ -1,0 +1,379 @@
+/**
+ * The job aggregate: jobs, their attempts and their dependency edges. Every job status
+ * write in the system is in this file and goes through `transition()` of the state machine.
+ *
+ * Dependencies: `job_dependencies` holds one edge per (job, dependency); `jobs.pending_deps`
+ * counts the dependencies not yet SUCCEEDED. A success decrements its dependents' counters
+ * (releasing those that reach 0); a failure fails its dependents, transitively, level by
+ * level with one query per level, so a chain of 10,000 costs 10,000 small updates and a fan
+ * of 10,000 one level.
+ */
+import { sql, type Updateable } from 'kysely';
+import { isFinal, transition, type JobStatus } from '../model/jobStateMachine.js';
+import { REASONS } from '../model/reasons.js';
+import { shouldRetry, type AttemptOutcome } from '../model/retry.js';
+import type { JobSpec } from '../model/jobSpec.js';
+import type { Db } from './db.js';
+import { fromJson } from './json.js';
+import type { AttemptTable, JobTable } from './schema.js';
+import type { Tx } from './unitOfWork.js';
+
+export type JobRow = Omit<JobTable, 'seq'> & { seq: number };
+export type NewJobRow = Omit<JobTable, 'seq'>;
+export type AttemptRow = AttemptTable;
+
+type Reader = Tx['db'] | Db;
+
+export function jobSpecOf(row: Pick<JobRow, 'spec'>): JobSpec {
+  return fromJson<JobSpec>(row.spec, {} as JobSpec);
+}
+
+export async function getJob(db: Reader, id: string): Promise<JobRow | undefined> {
+  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst() as Promise<JobRow | undefined>;
+}
+
+export async function getJobs(db: Reader, ids: string[]): Promise<JobRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('jobs').selectAll().where('id', 'in', ids).execute() as Promise<JobRow[]>;
+}
+
+export async function getAttempts(db: Reader, jobIds: string[]): Promise<AttemptRow[]> {
+  if (jobIds.length === 0) return [];
+  return db.selectFrom('attempts').selectAll().where('job_id', 'in', jobIds).orderBy('job_id').orderBy('attempt').execute();
+}
+
+export async function getAttempt(db: Reader, jobId: string, attempt: number): Promise<AttemptRow | undefined> {
+  return db.selectFrom('attempts').selectAll().where('job_id', '=', jobId).where('attempt', '=', attempt).executeTakeFirst();
+}
+
+export interface JobListFilter {
+  queue?: string;
+  statuses?: string[];
+  parentId?: string;
+  /** case-insensitive name; a trailing `*` matches by prefix */
+  namePattern?: string;
+  definitionArns?: string[];
+  definitionName?: string;
+  createdBefore?: number;
+  createdAfter?: number;
+  /** newest first (ListJobs with filters) instead of submission order */
+  newestFirst?: boolean;
+  /** continue after this seq */
+  afterSeq?: number;
+  limit: number;
+}
+
+export async function listJobs(db: Reader, f: JobListFilter): Promise<JobRow[]> {
+  let q = db.selectFrom('jobs').selectAll().limit(f.limit);
+  if (f.queue !== undefined) q = q.where('queue', '=', f.queue);
+  if (f.statuses) q = q.where('status', 'in', f.statuses);
+  if (f.parentId !== undefined) q = q.where('parent_id', '=', f.parentId);
+  else q = q.where('parent_id', 'is', null);
+  if (f.namePattern !== undefined) {
+    const p = f.namePattern.toLowerCase();
+    q = p.endsWith('*')
+      ? q.where(sql`lower(name)`, 'like', p.slice(0, -1).replace(/[\\%_]/g, (c) => '\\' + c) + '%')
+      : q.where(sql`lower(name)`, '=', p);
+  }
+  if (f.definitionArns) q = q.where('definition_arn', 'in', f.definitionArns.length ? f.definitionArns : ['']);
+  if (f.definitionName !== undefined) q = q.where('definition_arn', 'like', `%:job-definition/${f.definitionName}:%`);
+  if (f.createdBefore !== undefined) q = q.where('created_at', '<', f.createdBefore);
+  if (f.createdAfter !== undefined) q = q.where('created_at', '>', f.createdAfter);
+  if (f.newestFirst) {
+    if (f.afterSeq !== undefined) q = q.where('seq', '<', f.afterSeq);
+    q = q.orderBy('seq', 'desc');
+  } else {
+    if (f.afterSeq !== undefined) q = q.where('seq', '>', f.afterSeq);
+    q = q.orderBy('seq', 'asc');
+  }
+  return q.execute() as Promise<JobRow[]>;
+}
+
+/** Inserts a job in SUBMITTED with its dependency edges. `pending_deps` is computed on admission. */
+export async function insertJob(tx: Tx, row: NewJobRow, deps: { jobId: string; type: string | null }[]): Promise<void> {
+  await tx.db.insertInto('jobs').values(row).execute();
+  if (deps.length) {
+    await tx.db
+      .insertInto('job_dependencies')
+      .values(deps.map((d) => ({ job_id: row.id, depends_on_id: d.jobId, type: d.type })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+}
+
+/** Applies a legal status change and emits its event. */
+async function setStatus(
+  tx: Tx,
+  job: Pick<JobRow, 'id' | 'status'>,
+  to: JobStatus,
+  reason: string | null,
+  now: number,
+  patch: Updateable<JobTable> = {},
+): Promise<void> {
+  const change = transition(job.id, job.status as JobStatus, to, reason, now);
+  const set: Updateable<JobTable> = { ...patch, status: to, status_reason: reason, updated_at: now };
+  if (to === 'RUNNABLE') set.runnable_at = now;
+  if (to === 'SUCCEEDED' || to === 'FAILED') set.stopped_at = patch.stopped_at ?? now;
+  await tx.db.updateTable('jobs').set(set).where('id', '=', job.id).where('status', '=', job.status).execute();
+  tx.emit(change);
+}
+
+/**
+ * SUBMITTED → PENDING/RUNNABLE, or FAILED when a dependency has already failed.
+ * Returns how many jobs were admitted. Runs at the start of each scheduler pass.
+ */
+export async function admitSubmitted(tx: Tx, now: number, limit: number): Promise<number> {
+  const jobs = (await tx.db
+    .selectFrom('jobs')
+    .select(['id', 'status', 'depends_on'])
+    .where('status', '=', 'SUBMITTED')
+    .orderBy('seq')
+    .limit(limit)
+    .execute()) as Pick<JobRow, 'id' | 'status' | 'depends_on'>[];
+  for (const job of jobs) {
+    const deps = await tx.db
+      .selectFrom('job_dependencies as d')
+      .leftJoin('jobs as j', 'j.id', 'd.depends_on_id')
+      .select(['d.depends_on_id', 'j.status'])
+      .where('d.job_id', '=', job.id)
+      .execute();
+    const failed = deps.some((d) => d.status === 'FAILED');
+    const pending = deps.filter((d) => d.status !== 'SUCCEEDED').length;
+    if (failed) {
+      await setStatus(tx, job, 'FAILED', REASONS.dependentJobFailed, now, { pending_deps: pending });
+      await failDependents(tx, [job.id], now);
+    } else if (pending > 0) {
+      await setStatus(tx, job, 'PENDING', null, now, { pending_deps: pending });
+    } else {
+      await setStatus(tx, job, 'RUNNABLE', null, now, { pending_deps: 0 });
+    }
+  }
+  return jobs.length;
+}
+
+/** The first `limit` RUNNABLE jobs of a queue in dispatch order (priority, then submission). */
+export async function runnableHead(db: Reader, queue: string, limit: number): Promise<JobRow[]> {
+  return db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('queue', '=', queue)
+    .where('status', '=', 'RUNNABLE')
+    .orderBy('seq')
+    .limit(limit)
+    .execute() as Promise<JobRow[]>;
+}
+
+/** vCPUs and memory held by STARTING/RUNNING jobs, per instance. */
+export async function usageByInstance(db: Reader): Promise<Map<string, { vcpus: number; memoryMiB: number; gpus: number; jobs: number }>> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['instance_id', (eb) => eb.fn.sum<number>('vcpus').as('vcpus'), (eb) => eb.fn.sum<number>('memory_mib').as('mem'), (eb) => eb.fn.sum<number>('gpus').as('gpus'), (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', 'in', ['STARTING', 'RUNNING'])
+    .where('instance_id', 'is not', null)
+    .groupBy('instance_id')
+    .execute();
+  return new Map(rows.map((r) => [r.instance_id as string, { vcpus: Number(r.vcpus), memoryMiB: Number(r.mem), gpus: Number(r.gpus), jobs: Number(r.n) }]));
+}
+
+/** Places a RUNNABLE job on an instance: a new attempt with its fencing token, job → STARTING. */
+export async function startAttempt(
+  tx: Tx,
+  job: Pick<JobRow, 'id' | 'status' | 'attempt_count' | 'spec'>,
+  placement: { instanceId: string; ceName: string; token: string; logStreamName: string },
+  now: number,
+): Promise<number> {
+  const attempt = job.attempt_count + 1;
+  await tx.db
+    .insertInto('attempts')
+    .values({
+      job_id: job.id,
+      attempt,
+      token: placement.token,
+      instance_id: placement.instanceId,
+      ce_name: placement.ceName,
+      status: 'STARTING',
+      created_at: now,
+      started_at: null,
+      stopped_at: null,
+      exit_code: null,
+      reason: null,
+      status_reason: null,
+      log_stream_name: placement.logStreamName,
+    })
+    .execute();
+  await setStatus(tx, job, 'STARTING', null, now, {
+    attempt_count: attempt,
+    ce_name: placement.ceName,
+    instance_id: placement.instanceId,
+    log_stream_name: placement.logStreamName,
+    wait_code: null,
+  });
+  return attempt;
+}
+
+/** The attempt a report is about, if the report's token still owns it. */
+async function fencedAttempt(tx: Tx, jobId: string, attempt: number, token: string): Promise<{ job: JobRow; attempt: AttemptRow } | undefined> {
+  const a = await getAttempt(tx.db, jobId, attempt);
+  if (!a || a.token !== token || isFinal(a.status)) return undefined;
+  const job = await getJob(tx.db, jobId);
+  if (!job || job.attempt_count !== attempt || (job.status !== 'STARTING' && job.status !== 'RUNNING')) return undefined;
+  return { job, attempt: a };
+}
+
+/** The agent says the process started. Returns false when the report is stale (fenced off). */
+export async function markRunning(tx: Tx, jobId: string, attempt: number, token: string, startedAt: number, now: number): Promise<boolean> {
+  const found = await fencedAttempt(tx, jobId, attempt, token);
+  if (!found) return false;
+  if (found.job.status === 'RUNNING') return true;
+  await tx.db.updateTable('attempts').set({ status: 'RUNNING', started_at: startedAt }).where('job_id', '=', jobId).where('attempt', '=', attempt).execute();
+  await setStatus(tx, found.job, 'RUNNING', null, now, { started_at: startedAt });
+  return true;
+}
+
+export interface AttemptEnd {
+  exitCode: number | null;
+  /** container-level reason from the executor, if any */
+  reason: string | null;
+  /** the attempt's statusReason; defaults from the exit code */
+  statusReason?: string;
+  timedOut?: boolean;
+  stoppedAt: number;
+}
+
+/**
+ * The attempt ended. Decides the job's fate: SUCCEEDED on exit 0; otherwise a retry
+ * (back to RUNNABLE) if the retry strategy says so, else FAILED with dependents failed too.
+ * Returns false when the report is stale.
+ */
+export async function finishAttempt(tx: Tx, jobId: string, attempt: number, token: string, end: AttemptEnd, now: number): Promise<boolean> {
+  const found = await fencedAttempt(tx, jobId, attempt, token);
+  if (!found) return false;
+  let { job } = found;
+  if (job.status === 'STARTING') {
+    // The process ended before its RUNNING report was applied: RUNNING first, as AWS shows it.
+    const startedAt = end.stoppedAt;
+    await tx.db.updateTable('attempts').set({ started_at: startedAt }).where('job_id', '=', jobId).where('attempt', '=', attempt).execute();
+    await setStatus(tx, job, 'RUNNING', null, now, { started_at: startedAt });
+    job = { ...job, status: 'RUNNING', started_at: startedAt };
+  }
+  const succeeded = end.exitCode === 0 && !job.terminate_reason && !end.timedOut;
+  const statusReason =
+    job.terminate_reason ?? end.statusReason ?? (end.timedOut ? REASONS.timeout : REASONS.essentialContainerExited);
+  await tx.db
+    .updateTable('attempts')
+    .set({
+      status: succeeded ? 'SUCCEEDED' : 'FAILED',
+      stopped_at: end.stoppedAt,
+      exit_code: end.exitCode,
+      reason: end.reason,
+      status_reason: succeeded ? null : statusReason,
+      started_at: found.attempt.started_at ?? end.stoppedAt,
+    })
+    .where('job_id', '=', jobId)
+    .where('attempt', '=', attempt)
+    .execute();
+  if (succeeded) {
+    await setStatus(tx, job, 'SUCCEEDED', REASONS.essentialContainerExited, now, { exit_code: end.exitCode, stopped_at: end.stoppedAt });
+    await releaseDependents(tx, job.id, now);
+    return true;
+  }
+  const outcome: AttemptOutcome = {
+    exitCode: end.exitCode,
+    reason: end.reason,
+    statusReason,
+    terminatedByUser: job.terminate_reason !== null,
+    timedOut: end.timedOut === true,
+  };
+  const spec = jobSpecOf(job);
+  if (shouldRetry(spec.retryStrategy, attempt, outcome)) {
+    await setStatus(tx, job, 'RUNNABLE', null, now, { exit_code: end.exitCode, instance_id: null, ce_name: null, started_at: null });
+  } else {
+    await setStatus(tx, job, 'FAILED', statusReason, now, { exit_code: end.exitCode, stopped_at: end.stoppedAt });
+    await failDependents(tx, [job.id], now);
+  }
+  return true;
+}
+
+/** A dependency succeeded: count it off its dependents and release those with none left. */
+export async function releaseDependents(tx: Tx, jobId: string, now: number): Promise<void> {
+  const dependents = await tx.db.selectFrom('job_dependencies').select('job_id').where('depends_on_id', '=', jobId).execute();
+  if (dependents.length === 0) return;
+  const ids = dependents.map((d) => d.job_id);
+  await tx.db.updateTable('jobs').set((eb) => ({ pending_deps: eb('pending_deps', '-', 1) })).where('id', 'in', ids).where('status', '=', 'PENDING').execute();
+  const ready = (await tx.db
+    .selectFrom('jobs')
+    .select(['id', 'status'])
+    .where('id', 'in', ids)
+    .where('status', '=', 'PENDING')
+    .where('pending_deps', '<=', 0)
+    .execute()) as Pick<JobRow, 'id' | 'status'>[];
+  for (const j of ready) await setStatus(tx, j, 'RUNNABLE', null, now);
+}
+
+/** Dependencies failed: fail every not-yet-final dependent, and theirs, level by level. */
+export async function failDependents(tx: Tx, jobIds: string[], now: number): Promise<void> {
+  let frontier = jobIds;
+  while (frontier.length) {
+    const next: string[] = [];
+    for (let i = 0; i < frontier.length; i += 500) {
+      const chunk = frontier.slice(i, i + 500);
+      const dependents = (await tx.db
+        .selectFrom('job_dependencies as d')
+        .innerJoin('jobs as j', 'j.id', 'd.job_id')
+        .select(['j.id', 'j.status'])
+        .where('d.depends_on_id', 'in', chunk)
+        .where('j.status', 'in', ['PENDING'])
+        .execute()) as Pick<JobRow, 'id' | 'status'>[];
+      for (const d of dependents) {
+        await setStatus(tx, d, 'FAILED', REASONS.dependentJobFailed, now);
+        next.push(d.id);
+      }
+    }
+    frontier = next;
+  }
+}
+
+/**
+ * CancelJob: SUBMITTED, PENDING and RUNNABLE jobs fail with the caller's reason (and their
+ * dependents with "Dependent Job failed"). STARTING/RUNNING jobs are left alone, as AWS does.
+ * Returns whether the job was cancelled.
+ */
+export async function cancelJob(tx: Tx, job: Pick<JobRow, 'id' | 'status'>, reason: string, now: number): Promise<boolean> {
+  if (!['SUBMITTED', 'PENDING', 'RUNNABLE'].includes(job.status)) return false;
+  await setStatus(tx, job, 'FAILED', reason, now, { stopped_by: 'CANCEL' });
+  await failDependents(tx, [job.id], now);
+  return true;
+}
+
+/**
+ * TerminateJob: cancels a job not yet placed; for STARTING/RUNNING records the reason so the
+ * agent stops the process and the attempt's end fails the job with that reason, unretried.
+ * Returns 'cancelled', 'terminating' or 'final'.
+ */
+export async function terminateJob(tx: Tx, job: Pick<JobRow, 'id' | 'status'>, reason: string, now: number): Promise<'cancelled' | 'terminating' | 'final'> {
+  if (await cancelJob(tx, job, reason, now)) return 'cancelled';
+  if (job.status === 'STARTING' || job.status === 'RUNNING') {
+    await tx.db.updateTable('jobs').set({ terminate_reason: reason, stopped_by: 'TERMINATE', updated_at: now }).where('id', '=', job.id).execute();
+    return 'terminating';
+  }
+  return 'final';
+}
+
+/** Jobs whose attempt is STARTING/RUNNING on the given instances (agent loss, recovery). */
+export async function activeAttemptsOn(db: Reader, instanceIds: string[]): Promise<AttemptRow[]> {
+  if (instanceIds.length === 0) return [];
+  return db.selectFrom('attempts').selectAll().where('instance_id', 'in', instanceIds).where('status', 'in', ['STARTING', 'RUNNING']).execute();
+}
+
+/** Fails an attempt whose host is gone; the retry strategy decides what happens to the job. */
+export async function failLostAttempt(tx: Tx, a: AttemptRow, statusReason: string, now: number): Promise<boolean> {
+  return finishAttempt(tx, a.job_id, a.attempt, a.token, { exitCode: null, reason: null, statusReason, stoppedAt: now }, now);
+}
+
+/** Counts of jobs per status for one queue (GetJobQueueSnapshot, dashboard). */
+export async function countByStatus(db: Reader, queue?: string): Promise<Record<string, number>> {
+  let q = db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status');
+  if (queue !== undefined) q = q.where('queue', '=', queue);
+  const rows = await q.execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}

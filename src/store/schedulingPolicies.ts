@@ -1,0 +1,32 @@
+/** Queries of the scheduling_policies table. */
+import type { Db } from './db.js';
+import type { SchedulingPolicyTable } from './schema.js';
+
+export type SchedulingPolicyRow = SchedulingPolicyTable;
+
+export async function getSchedulingPolicyByArn(db: Db, arn: string): Promise<SchedulingPolicyRow | undefined> {
+  return db.selectFrom('scheduling_policies').selectAll().where('arn', '=', arn).executeTakeFirst();
+}
+
+export async function getSchedulingPolicy(db: Db, name: string): Promise<SchedulingPolicyRow | undefined> {
+  return db.selectFrom('scheduling_policies').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+export async function listSchedulingPolicies(db: Db, opts: { arns?: string[]; after?: string; limit: number }): Promise<SchedulingPolicyRow[]> {
+  let q = db.selectFrom('scheduling_policies').selectAll().orderBy('name').limit(opts.limit);
+  if (opts.arns) q = q.where('arn', 'in', opts.arns.length ? opts.arns : ['']);
+  if (opts.after !== undefined) q = q.where('name', '>', opts.after);
+  return q.execute();
+}
+
+export async function insertSchedulingPolicy(db: Db, row: SchedulingPolicyRow): Promise<void> {
+  await db.insertInto('scheduling_policies').values(row).execute();
+}
+
+export async function updateSchedulingPolicy(db: Db, name: string, patch: Partial<SchedulingPolicyRow>): Promise<void> {
+  await db.updateTable('scheduling_policies').set(patch).where('name', '=', name).execute();
+}
+
+export async function deleteSchedulingPolicy(db: Db, name: string): Promise<void> {
+  await db.deleteFrom('scheduling_policies').where('name', '=', name).execute();
+}

@@ -1,0 +1,188 @@
+/**
+ * Table types for Kysely. One interface per table; JSON columns hold AWS-shaped documents
+ * that the API returns as given (e.g. a job definition's containerProperties), while every
+ * value the scheduler or a query filters on has a column of its own.
+ *
+ * Times are epoch milliseconds (as AWS reports them). Booleans are 0/1 integers so the same
+ * schema serves SQLite and PostgreSQL.
+ */
+import type { Generated } from 'kysely';
+
+export interface ComputeEnvironmentTable {
+  name: string;
+  arn: string;
+  uuid: string;
+  type: string; // MANAGED | UNMANAGED
+  state: string; // ENABLED | DISABLED
+  status: string; // CREATING | UPDATING | DELETING | DELETED | VALID | INVALID
+  status_reason: string | null;
+  /** computeResources as given (JSON) or null for UNMANAGED */
+  compute_resources: string | null;
+  service_role: string | null;
+  /** other members kept verbatim: unmanagedvCpus, eksConfiguration, updatePolicy, context (JSON) */
+  extra: string;
+  tags: string;
+  desired_vcpus: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface JobQueueTable {
+  name: string;
+  arn: string;
+  state: string;
+  status: string;
+  status_reason: string | null;
+  priority: number;
+  /** [{order, computeEnvironment: <CE name>}] sorted by order (JSON) */
+  ce_order: string;
+  scheduling_policy_arn: string | null;
+  /** jobStateTimeLimitActions (JSON) */
+  time_limit_actions: string;
+  tags: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface JobDefinitionTable {
+  arn: string;
+  name: string;
+  revision: number;
+  status: string; // ACTIVE | INACTIVE
+  type: string;
+  /** everything else of RegisterJobDefinition (JSON) */
+  spec: string;
+  tags: string;
+  created_at: number;
+}
+
+export interface SchedulingPolicyTable {
+  name: string;
+  arn: string;
+  fairshare_policy: string | null;
+  tags: string;
+  created_at: number;
+}
+
+export interface ConsumableResourceTable {
+  name: string;
+  arn: string;
+  resource_type: string;
+  total_quantity: number;
+  tags: string;
+  created_at: number;
+}
+
+export interface JobTable {
+  /** submission order; the FIFO tiebreak inside a queue */
+  seq: Generated<number>;
+  id: string;
+  arn: string;
+  name: string;
+  queue: string;
+  queue_arn: string;
+  definition_arn: string;
+  status: string;
+  status_reason: string | null;
+  /** why a RUNNABLE job waits: stable reason code from the scheduler's plan */
+  wait_code: string | null;
+  created_at: number;
+  updated_at: number;
+  runnable_at: number | null;
+  started_at: number | null;
+  stopped_at: number | null;
+  /** effective job spec after overrides (JSON): see model/jobSpec.ts */
+  spec: string;
+  /** SubmitJob.dependsOn (JSON) */
+  depends_on: string;
+  /** dependencies not yet SUCCEEDED; the job is PENDING while > 0 */
+  pending_deps: number;
+  vcpus: number;
+  memory_mib: number;
+  gpus: number;
+  share_identifier: string | null;
+  scheduling_priority: number;
+  max_attempts: number;
+  /** attempts started so far (the next attempt's number is attempt_count + 1) */
+  attempt_count: number;
+  timeout_seconds: number | null;
+  ce_name: string | null;
+  instance_id: string | null;
+  exit_code: number | null;
+  log_stream_name: string | null;
+  /** set by TerminateJob while the attempt is STARTING/RUNNING: the reason to fail with */
+  terminate_reason: string | null;
+  /** CANCEL or TERMINATE when a user stopped the job (isCancelled / isTerminated) */
+  stopped_by: string | null;
+  array_size: number | null;
+  array_index: number | null;
+  parent_id: string | null;
+  tags: string;
+}
+
+export interface JobDependencyTable {
+  job_id: string;
+  depends_on_id: string;
+  type: string | null;
+}
+
+export interface AttemptTable {
+  job_id: string;
+  /** 1-based, as AWS_BATCH_JOB_ATTEMPT */
+  attempt: number;
+  /** fencing token: an agent report must carry it; a newer attempt or a recovery changes it */
+  token: string;
+  instance_id: string;
+  ce_name: string;
+  status: string; // STARTING | RUNNING | SUCCEEDED | FAILED
+  created_at: number;
+  started_at: number | null;
+  stopped_at: number | null;
+  exit_code: number | null;
+  /** container-level reason from the executor (OutOfMemoryError…, CannotStartContainerError…) */
+  reason: string | null;
+  /** the attempt's statusReason, what evaluateOnExit's onStatusReason is matched against */
+  status_reason: string | null;
+  log_stream_name: string;
+}
+
+export interface InstanceTable {
+  id: string;
+  ce_name: string;
+  instance_type: string;
+  vcpus: number;
+  memory_mib: number;
+  gpus: number;
+  /** LAUNCHING | ACTIVE | TERMINATING | TERMINATED */
+  state: string;
+  /** agent credential, hashed */
+  token_hash: string;
+  /** opaque provider data, e.g. the local agent's pid (JSON) */
+  provider_data: string;
+  launched_at: number;
+  last_heartbeat_at: number;
+  terminated_at: number | null;
+  termination_reason: string | null;
+}
+
+export interface LogEventTable {
+  id: Generated<number>;
+  log_group: string;
+  log_stream: string;
+  timestamp: number;
+  ingestion_time: number;
+  message: string;
+}
+
+export interface Database {
+  compute_environments: ComputeEnvironmentTable;
+  job_queues: JobQueueTable;
+  job_definitions: JobDefinitionTable;
+  scheduling_policies: SchedulingPolicyTable;
+  consumable_resources: ConsumableResourceTable;
+  jobs: JobTable;
+  job_dependencies: JobDependencyTable;
+  attempts: AttemptTable;
+  instances: InstanceTable;
+  log_events: LogEventTable;
+}

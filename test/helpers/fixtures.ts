@@ -1,0 +1,106 @@
+/**
+ * Fluent fixtures for the AWS Batch resources tests need, through the real SDK:
+ *   await farm(client).ce('local', { maxvCpus: 2 }).queue('q').definition('hello', { command: ['echo', 'hi'] }).create()
+ * and waiting for a job to reach a status.
+ */
+import {
+  CreateComputeEnvironmentCommand,
+  CreateJobQueueCommand,
+  DescribeJobsCommand,
+  RegisterJobDefinitionCommand,
+  SubmitJobCommand,
+  type BatchClient,
+  type ContainerProperties,
+  type JobDetail,
+  type SubmitJobCommandInput,
+} from '@aws-sdk/client-batch';
+
+export interface CeOptions {
+  maxvCpus?: number;
+  minvCpus?: number;
+  type?: 'EC2' | 'SPOT' | 'FARGATE' | 'FARGATE_SPOT';
+  state?: 'ENABLED' | 'DISABLED';
+}
+
+export async function createCe(client: BatchClient, name: string, o: CeOptions = {}): Promise<string> {
+  const type = o.type ?? 'EC2';
+  const fargate = type.startsWith('FARGATE');
+  const res = await client.send(
+    new CreateComputeEnvironmentCommand({
+      computeEnvironmentName: name,
+      type: 'MANAGED',
+      state: o.state,
+      computeResources: fargate
+        ? { type, maxvCpus: o.maxvCpus ?? 2, subnets: ['subnet-1'] }
+        : { type, minvCpus: o.minvCpus ?? 0, maxvCpus: o.maxvCpus ?? 2, instanceTypes: ['optimal'], subnets: ['subnet-1'], instanceRole: 'ecsInstanceRole' },
+    }),
+  );
+  return res.computeEnvironmentArn!;
+}
+
+export async function createQueue(client: BatchClient, name: string, ces: string[], priority = 10): Promise<string> {
+  const res = await client.send(
+    new CreateJobQueueCommand({
+      jobQueueName: name,
+      priority,
+      computeEnvironmentOrder: ces.map((ce, i) => ({ order: i + 1, computeEnvironment: ce })),
+    }),
+  );
+  return res.jobQueueArn!;
+}
+
+export async function registerDefinition(
+  client: BatchClient,
+  name: string,
+  container: Partial<ContainerProperties> = {},
+  extra: { parameters?: Record<string, string>; retryStrategy?: { attempts?: number }; timeout?: { attemptDurationSeconds?: number } } = {},
+): Promise<string> {
+  const res = await client.send(
+    new RegisterJobDefinitionCommand({
+      jobDefinitionName: name,
+      type: 'container',
+      containerProperties: {
+        image: 'busybox',
+        command: ['true'],
+        resourceRequirements: [
+          { type: 'VCPU', value: '1' },
+          { type: 'MEMORY', value: '256' },
+        ],
+        ...container,
+      },
+      ...extra,
+    }),
+  );
+  return res.jobDefinitionArn!;
+}
+
+/** A CE, a queue on it and a job definition, named after `prefix`. */
+export async function basicFarm(client: BatchClient, prefix: string, o: CeOptions & { command?: string[] } = {}) {
+  const ce = await createCe(client, `${prefix}-ce`, o);
+  const queue = await createQueue(client, `${prefix}-q`, [`${prefix}-ce`]);
+  const definition = await registerDefinition(client, `${prefix}-def`, { command: o.command ?? ['true'] });
+  return { ce, queue, definition, queueName: `${prefix}-q`, definitionName: `${prefix}-def` };
+}
+
+export async function submit(client: BatchClient, input: Partial<SubmitJobCommandInput> & { jobQueue: string; jobDefinition: string }): Promise<string> {
+  const res = await client.send(new SubmitJobCommand({ jobName: 'test-job', ...input }));
+  return res.jobId!;
+}
+
+export async function describeJob(client: BatchClient, jobId: string): Promise<JobDetail> {
+  const res = await client.send(new DescribeJobsCommand({ jobs: [jobId] }));
+  if (!res.jobs?.[0]) throw new Error(`job ${jobId} not found`);
+  return res.jobs[0];
+}
+
+/** Polls DescribeJobs until the job is in one of `statuses`; fails after `timeoutMs` with the last state seen. */
+export async function waitForStatus(client: BatchClient, jobId: string, statuses: string[], timeoutMs = 30_000): Promise<JobDetail> {
+  const deadline = Date.now() + timeoutMs;
+  let last: JobDetail | undefined;
+  while (Date.now() < deadline) {
+    last = await describeJob(client, jobId);
+    if (statuses.includes(last.status!)) return last;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`job ${jobId} did not reach ${statuses.join('|')} in ${timeoutMs} ms; last: ${last?.status} ${last?.statusReason ?? ''}`);
+}

@@ -1,0 +1,92 @@
+/**
+ * Test servers: a real openbatch server on a free port with its own data directory, and the
+ * real AWS SDK client pointed at it. The data directory is kept when a test fails (its path
+ * is printed) and removed when it passes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BatchClient } from '@aws-sdk/client-batch';
+import pino from 'pino';
+import { loadConfig, type ServerConfig } from '../../src/config.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export interface TestServer {
+  server: RunningServer;
+  url: string;
+  dataDir: string;
+  client: BatchClient;
+  close(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export function tempDir(prefix = 'openbatch-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function batchClient(url: string, credentials = { accessKeyId: 'test', secretAccessKey: 'test' }, region = 'us-east-1'): BatchClient {
+  return new BatchClient({ endpoint: url, region, credentials, maxAttempts: 1 });
+}
+
+export async function startTestServer(overrides: Partial<ServerConfig> = {}, opts: { dataDir?: string } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const config = loadConfig({ port: 0, dataDir, logLevel: process.env.OPENBATCH_TEST_LOG ?? 'silent' }, {});
+  Object.assign(config, overrides);
+  const server = await startServer(config, { logger: pino({ level: config.logLevel }) });
+  const client = batchClient(server.url);
+  return {
+    server,
+    url: server.url,
+    dataDir,
+    client,
+    async close({ keepData } = {}) {
+      client.destroy();
+      await server.close();
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A server as a separate process (`openbatch server`), for tests that kill or restart it. */
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function spawnServer(dataDir: string, port = 0, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, 'server', '--port', String(port), '--data-dir', dataDir, '--log-level', 'info'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString();
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(buf);
+      if (m) {
+        child.stdout!.off('data', onData);
+        resolve(m[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (c: Buffer) => (buf += c.toString()));
+    child.once('exit', (code) => reject(new Error(`server exited early with code ${code}: ${buf}`)));
+  });
+  child.stdout!.resume();
+  child.stderr!.resume();
+  return {
+    child,
+    url,
+    kill(signal = 'SIGKILL') {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      });
+    },
+  };
+}
