@@ -304,6 +304,26 @@ const terminate: Handler = async (raw, _ctx, s) => {
   return {};
 };
 
+/** CancelJobs / TerminateJobs: the same as one call per job, with per-job errors instead of one failure. */
+function bulk(one: Handler, verb: string): Handler {
+  return async (raw, ctx, s) => {
+    const jobs = raw.jobs as string[];
+    if (jobs.length === 0 || jobs.length > 50) throw clientError(`jobs must list 1 to 50 job ids (got ${jobs.length})`);
+    const successful: string[] = [];
+    const errors: { job: string; code: string; message: string }[] = [];
+    for (const job of jobs) {
+      try {
+        await one({ jobId: job, reason: raw.reason }, ctx, s);
+        successful.push(job);
+      } catch (e) {
+        const err = e as { code?: string; message: string };
+        errors.push({ job, code: err.code ?? 'ServerException', message: `${verb}: ${err.message}` });
+      }
+    }
+    return { successful, errors };
+  };
+}
+
 const snapshot: Handler = async (raw, _ctx, s) => {
   const queue = await findJobQueue(s.db, String(raw.jobQueue));
   const head = await runnableHead(s.db, queue.name, 100);
@@ -322,4 +342,6 @@ export const jobHandlers: Record<string, Handler> = {
   CancelJob: cancel,
   TerminateJob: terminate,
   GetJobQueueSnapshot: snapshot,
+  CancelJobs: bulk(cancel, 'cancel'),
+  TerminateJobs: bulk(terminate, 'terminate'),
 };
