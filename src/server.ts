@@ -114,7 +114,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       if (closed) return;
       closed = true;
       await loop!.stop();
-      hub.wakeAll();
+      hub.close();
       await provider.close();
       await app.close();
       await store.close();

@@ -60,8 +60,11 @@ export class AgentHub {
     this.notify(instanceId);
   }
 
-  /** Wake every waiting poll (server shutdown). */
-  wakeAll(): void {
+  private closing = false;
+
+  /** Server shutdown: every agent is told to stop, now and at any later poll. */
+  close(): void {
+    this.closing = true;
     for (const id of [...this.waiters.keys()]) this.notify(id);
   }
 
@@ -122,7 +125,7 @@ export class AgentHub {
       if (!a) stop.push({ ...r, graceMs: 0 });
       else if (a.terminate_reason) stop.push({ ...r, graceMs: this.o.terminateGraceMs });
     }
-    return { start, stop, shutdown: this.shuttingDown.has(instanceId) };
+    return { start, stop, shutdown: this.closing || this.shuttingDown.has(instanceId) };
   }
 
   private assignment(a: {
