@@ -2,6 +2,12 @@
  * A write transaction that collects the job state changes it makes and hands them to the
  * event publisher only after the commit, so no one ever sees an event for a change that was
  * rolled back.
+ *
+ * `writeGrouped` is group commit: writes that arrive while a grouped transaction commits
+ * wait and then share the next transaction, so N concurrent SubmitJobs cost one fsync, not
+ * N. Each caller still gets its answer only after its own write is durable. A grouped write
+ * must not fail on its own (check what can fail before), because one failure rolls back
+ * the whole group.
  */
 import type { Transaction } from 'kysely';
 import type { JobStateChange } from '../model/jobStateMachine.js';
@@ -22,6 +28,34 @@ export class UnitOfWork {
 
   onCommitted(listener: Publisher): void {
     this.listeners.push(listener);
+  }
+
+  private group: { fn: (tx: Tx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private flushing = false;
+
+  writeGrouped<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.group.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushing) void this.flushGroups();
+    });
+  }
+
+  private async flushGroups(): Promise<void> {
+    this.flushing = true;
+    while (this.group.length) {
+      const items = this.group.splice(0, 1000);
+      try {
+        const results = await this.write(async (tx) => {
+          const out: unknown[] = [];
+          for (const item of items) out.push(await item.fn(tx));
+          return out;
+        });
+        items.forEach((item, i) => item.resolve(results[i]));
+      } catch (e) {
+        for (const item of items) item.reject(e);
+      }
+    }
+    this.flushing = false;
   }
 
   async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

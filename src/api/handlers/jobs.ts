@@ -171,12 +171,14 @@ const submit: Handler = async (raw, ctx, s) => {
   const id = s.ids.uuid();
   const now = s.clock.now();
   const tags = { ...(spec.propagateTags ? (fromJson<Record<string, string>>(def.tags, {}) ?? {}) : {}), ...(input.tags ?? {}) };
-  await s.uow.write(async (tx) => {
-    if (deps.length) {
-      const found = new Set((await getJobs(tx.db, deps.map((d) => d.jobId))).map((j) => j.id));
-      const missing = deps.find((d) => !found.has(d.jobId));
-      if (missing) throw clientError(`dependsOn[${missing.index}].jobId '${missing.jobId}' does not exist`);
-    }
+  // Jobs are never deleted, so a dependency seen now still exists at commit time: checking
+  // outside the transaction lets the insert join a group commit that cannot fail on its own.
+  if (deps.length) {
+    const found = new Set((await getJobs(s.db, deps.map((d) => d.jobId))).map((j) => j.id));
+    const missing = deps.find((d) => !found.has(d.jobId));
+    if (missing) throw clientError(`dependsOn[${missing.index}].jobId '${missing.jobId}' does not exist`);
+  }
+  await s.uow.writeGrouped(async (tx) => {
     await insertJob(
       tx,
       {
