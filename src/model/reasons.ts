@@ -5,6 +5,8 @@
 export const REASONS = {
   essentialContainerExited: 'Essential container in task exited',
   dependentJobFailed: 'Dependent Job failed',
+  /** an array parent with a failed child, once all children have ended */
+  arrayChildFailed: 'Array Child Job failed',
   timeout: 'Job attempt duration exceeded timeout',
   hostTerminated: (instanceId: string) => `Host EC2 (instance ${instanceId}) terminated.`,
   /** the attempt's control plane went away while it ran and its outcome is unknown */

@@ -13,7 +13,7 @@ import { WAIT_REASONS } from '../model/reasons.js';
 import { allComputeEnvironments } from '../store/computeEnvironments.js';
 import { allJobQueues } from '../store/jobQueues.js';
 import { liveInstances } from '../store/instances.js';
-import { admitSubmitted, jobSpecOf, runnableHead, startAttempt, usageByInstance, type JobRow } from '../store/jobs.js';
+import { admitSubmitted, expandArrays, jobSpecOf, runnableHead, startAttempt, usageByInstance, type JobRow } from '../store/jobs.js';
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { LocalProvider } from '../compute/localProvider.js';
@@ -104,7 +104,7 @@ export class SchedulerLoop {
   async pass(): Promise<boolean> {
     const { plan, usage, admitted } = await this.o.uow.write(async (tx) => {
       const now = this.o.clock.now();
-      const admitted = await admitSubmitted(tx, now, ADMIT_BATCH);
+      const admitted = (await admitSubmitted(tx, now, ADMIT_BATCH)) + (await expandArrays(tx, now, ADMIT_BATCH));
       const { snapshot, heads } = await this.snapshot(tx);
       const plan = schedule(snapshot);
       const placed = new Set<string>();

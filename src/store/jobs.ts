@@ -104,7 +104,7 @@ export async function insertJob(tx: Tx, row: NewJobRow, deps: { jobId: string; t
 /** Applies a legal status change and emits its event. */
 async function setStatus(
   tx: Tx,
-  job: Pick<JobRow, 'id' | 'status'>,
+  job: Pick<JobRow, 'id' | 'status'> & { parent_id?: string | null },
   to: JobStatus,
   reason: string | null,
   now: number,
@@ -113,9 +113,171 @@ async function setStatus(
   const change = transition(job.id, job.status as JobStatus, to, reason, now);
   const set: Updateable<JobTable> = { ...patch, status: to, status_reason: reason, updated_at: now };
   if (to === 'RUNNABLE') set.runnable_at = now;
-  if (to === 'SUCCEEDED' || to === 'FAILED') set.stopped_at = patch.stopped_at ?? now;
+  const final = to === 'SUCCEEDED' || to === 'FAILED';
+  if (final) set.stopped_at = patch.stopped_at ?? now;
   await tx.db.updateTable('jobs').set(set).where('id', '=', job.id).where('status', '=', job.status).execute();
   tx.emit(change);
+  if (final) {
+    const parentId = job.parent_id !== undefined ? job.parent_id : parentOf(job.id);
+    if (parentId) await childFinished(tx, parentId, to === 'SUCCEEDED' ? 1 : 0, to === 'FAILED' ? 1 : 0, now);
+  }
+}
+
+/** Array children have ids `<parentId>:<index>`; nothing else has a colon in its id. */
+function parentOf(jobId: string): string | null {
+  const i = jobId.lastIndexOf(':');
+  return i > 0 ? jobId.slice(0, i) : null;
+}
+
+/**
+ * Counts finished children on their parent; the last one decides the parent: SUCCEEDED when
+ * every child succeeded, FAILED otherwise. Dependents of the parent follow.
+ */
+async function childFinished(tx: Tx, parentId: string, succeeded: number, failed: number, now: number): Promise<void> {
+  await tx.db
+    .updateTable('jobs')
+    .set((eb) => ({ array_succeeded: eb('array_succeeded', '+', succeeded), array_failed: eb('array_failed', '+', failed), updated_at: now }))
+    .where('id', '=', parentId)
+    .execute();
+  const parent = (await getJob(tx.db, parentId))!;
+  if (isFinal(parent.status)) return;
+  const done = (parent.array_succeeded ?? 0) + (parent.array_failed ?? 0);
+  if (done < (parent.array_size ?? 0)) return;
+  if ((parent.array_failed ?? 0) === 0) {
+    await setStatus(tx, parent, 'SUCCEEDED', null, now, { parent_id: null });
+    await releaseDependents(tx, parent.id, now);
+  } else {
+    // A cancelled or terminated array ends with the caller's reason, as its children do.
+    const reason = parent.stopped_by ? (parent.terminate_reason ?? REASONS.arrayChildFailed) : REASONS.arrayChildFailed;
+    await setStatus(tx, parent, 'FAILED', reason, now);
+    await failDependents(tx, [parent.id], now);
+  }
+}
+
+/** The array parent of up to this many not-yet-started children gets no more until some start. */
+export const ARRAY_WINDOW = 512;
+
+interface ArrayDeps {
+  nToN: string[];
+  sequential: boolean;
+}
+
+function arrayDepsOf(dependsOnJson: string): ArrayDeps {
+  const deps = fromJson<{ jobId?: string; type?: string }[]>(dependsOnJson, []);
+  return {
+    nToN: deps.filter((d) => d.type === 'N_TO_N' && d.jobId).map((d) => d.jobId!),
+    sequential: deps.some((d) => d.type === 'SEQUENTIAL'),
+  };
+}
+
+/**
+ * Lazy array expansion: an array parent whose own dependencies are met gets its children as
+ * rows a window at a time, so submitting 10,000 children costs one row and the scheduler only
+ * ever sees a window of them. A child's dependencies are edges like any job's: on the child
+ * before it (SEQUENTIAL) or on the child of the same index of another array (N_TO_N) — an
+ * edge may point at a child not yet created; its success finds the edge when it comes.
+ * Returns how many children were created.
+ */
+export async function expandArrays(tx: Tx, now: number, budget: number): Promise<number> {
+  const parents = (await tx.db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('status', '=', 'PENDING')
+    .where('parent_id', 'is', null)
+    .where('array_size', 'is not', null)
+    .where('pending_deps', '<=', 0)
+    .where((eb) => eb('array_materialized', '<', eb.ref('array_size')))
+    .orderBy('seq')
+    .execute()) as JobRow[];
+  let created = 0;
+  for (const p of parents) {
+    if (created >= budget) break;
+    const live = await tx.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('parent_id', '=', p.id)
+      .where('status', 'in', ['PENDING', 'RUNNABLE'])
+      .executeTakeFirst();
+    const from = p.array_materialized ?? 0;
+    const n = Math.min(ARRAY_WINDOW - Number(live?.n ?? 0), p.array_size! - from, budget - created);
+    if (n <= 0) continue;
+    created += await createChildren(tx, p, from, n, now, null);
+  }
+  return created;
+}
+
+/**
+ * Creates children [from, from+n) of an array parent. With `failReason` they are created
+ * FAILED (a cancelled array), otherwise PENDING or RUNNABLE by their dependencies.
+ */
+async function createChildren(tx: Tx, p: JobRow, from: number, n: number, now: number, failReason: string | null): Promise<number> {
+  const deps = arrayDepsOf(p.depends_on);
+  const edges: { job_id: string; depends_on_id: string; type: string }[] = [];
+  const childId = (i: number) => `${p.id}:${i}`;
+  for (let i = from; i < from + n && !failReason; i++) {
+    for (const other of deps.nToN) edges.push({ job_id: childId(i), depends_on_id: `${other}:${i}`, type: 'N_TO_N' });
+    if (deps.sequential && i > 0) edges.push({ job_id: childId(i), depends_on_id: childId(i - 1), type: 'SEQUENTIAL' });
+  }
+  const targets = [...new Set(edges.map((e) => e.depends_on_id))];
+  const status = new Map<string, string>();
+  for (let i = 0; i < targets.length; i += 500) {
+    const rows = await tx.db.selectFrom('jobs').select(['id', 'status']).where('id', 'in', targets.slice(i, i + 500)).execute();
+    for (const r of rows) status.set(r.id, r.status);
+  }
+  const rows: NewJobRow[] = [];
+  const failedChildren: string[] = [];
+  let succeededNow = 0;
+  let failedNow = 0;
+  for (let i = from; i < from + n; i++) {
+    const mine = edges.filter((e) => e.job_id === childId(i));
+    // A child's predecessor created in this same batch is still pending, whatever its fate.
+    const depFailed = mine.some((e) => status.get(e.depends_on_id) === 'FAILED');
+    const pending = mine.filter((e) => status.get(e.depends_on_id) !== 'SUCCEEDED').length;
+    const to: JobStatus = failReason || depFailed ? 'FAILED' : pending > 0 ? 'PENDING' : 'RUNNABLE';
+    const reason = failReason ?? (depFailed ? REASONS.dependentJobFailed : null);
+    if (to === 'FAILED') {
+      failedChildren.push(childId(i));
+      failedNow++;
+    }
+    rows.push({
+      ...withoutSeq(p),
+      id: childId(i),
+      arn: `${p.arn}:${i}`,
+      status: to,
+      status_reason: reason,
+      created_at: now,
+      updated_at: now,
+      runnable_at: to === 'RUNNABLE' ? now : null,
+      stopped_at: to === 'FAILED' ? now : null,
+      depends_on: '[]',
+      pending_deps: pending,
+      array_index: i,
+      parent_id: p.id,
+      array_materialized: null,
+      array_succeeded: null,
+      array_failed: null,
+      stopped_by: failReason ? p.stopped_by : null,
+      tags: '{}',
+    });
+    tx.emit(transition(childId(i), 'SUBMITTED', to, reason, now));
+  }
+  for (let i = 0; i < rows.length; i += 20) await tx.db.insertInto('jobs').values(rows.slice(i, i + 20)).execute();
+  for (let i = 0; i < edges.length; i += 300) await tx.db.insertInto('job_dependencies').values(edges.slice(i, i + 300)).onConflict((oc) => oc.doNothing()).execute();
+  await tx.db
+    .updateTable('jobs')
+    .set({ array_materialized: from + n, updated_at: now })
+    .where('id', '=', p.id)
+    .execute();
+  if (failedChildren.length) {
+    await failDependents(tx, failedChildren, now);
+    await childFinished(tx, p.id, succeededNow, failedNow, now);
+  }
+  return n;
+}
+
+function withoutSeq(p: JobRow): NewJobRow {
+  const { seq: _seq, ...rest } = p;
+  return rest;
 }
 
 /**
@@ -125,24 +287,27 @@ async function setStatus(
 export async function admitSubmitted(tx: Tx, now: number, limit: number): Promise<number> {
   const jobs = (await tx.db
     .selectFrom('jobs')
-    .select(['id', 'status', 'depends_on'])
+    .select(['id', 'status', 'depends_on', 'array_size', 'parent_id'])
     .where('status', '=', 'SUBMITTED')
     .orderBy('seq')
     .limit(limit)
-    .execute()) as Pick<JobRow, 'id' | 'status' | 'depends_on'>[];
+    .execute()) as Pick<JobRow, 'id' | 'status' | 'depends_on' | 'array_size' | 'parent_id'>[];
   for (const job of jobs) {
+    // N_TO_N edges bind children to children; at the parent they block nothing.
     const deps = await tx.db
       .selectFrom('job_dependencies as d')
       .leftJoin('jobs as j', 'j.id', 'd.depends_on_id')
       .select(['d.depends_on_id', 'j.status'])
       .where('d.job_id', '=', job.id)
+      .where((eb) => eb.or([eb('d.type', 'is', null), eb('d.type', '!=', 'N_TO_N')]))
       .execute();
     const failed = deps.some((d) => d.status === 'FAILED');
     const pending = deps.filter((d) => d.status !== 'SUCCEEDED').length;
     if (failed) {
       await setStatus(tx, job, 'FAILED', REASONS.dependentJobFailed, now, { pending_deps: pending });
       await failDependents(tx, [job.id], now);
-    } else if (pending > 0) {
+    } else if (pending > 0 || (job.array_size !== null && job.parent_id === null)) {
+      // An array parent waits in PENDING while its children run, as AWS shows it.
       await setStatus(tx, job, 'PENDING', null, now, { pending_deps: pending });
     } else {
       await setStatus(tx, job, 'RUNNABLE', null, now, { pending_deps: 0 });
@@ -296,7 +461,12 @@ export async function finishAttempt(tx: Tx, jobId: string, attempt: number, toke
 
 /** A dependency succeeded: count it off its dependents and release those with none left. */
 export async function releaseDependents(tx: Tx, jobId: string, now: number): Promise<void> {
-  const dependents = await tx.db.selectFrom('job_dependencies').select('job_id').where('depends_on_id', '=', jobId).execute();
+  const dependents = await tx.db
+    .selectFrom('job_dependencies')
+    .select('job_id')
+    .where('depends_on_id', '=', jobId)
+    .where((eb) => eb.or([eb('type', 'is', null), eb('type', '!=', 'N_TO_N'), eb('job_id', 'like', '%:%')]))
+    .execute();
   if (dependents.length === 0) return;
   const ids = dependents.map((d) => d.job_id);
   await tx.db.updateTable('jobs').set((eb) => ({ pending_deps: eb('pending_deps', '-', 1) })).where('id', 'in', ids).where('status', '=', 'PENDING').execute();
@@ -320,10 +490,11 @@ export async function failDependents(tx: Tx, jobIds: string[], now: number): Pro
       const dependents = (await tx.db
         .selectFrom('job_dependencies as d')
         .innerJoin('jobs as j', 'j.id', 'd.job_id')
-        .select(['j.id', 'j.status'])
+        .select(['j.id', 'j.status', 'j.parent_id'])
         .where('d.depends_on_id', 'in', chunk)
         .where('j.status', 'in', ['PENDING'])
-        .execute()) as Pick<JobRow, 'id' | 'status'>[];
+        .where((eb) => eb.or([eb('d.type', 'is', null), eb('d.type', '!=', 'N_TO_N'), eb('j.parent_id', 'is not', null)]))
+        .execute()) as Pick<JobRow, 'id' | 'status' | 'parent_id'>[];
       for (const d of dependents) {
         await setStatus(tx, d, 'FAILED', REASONS.dependentJobFailed, now);
         next.push(d.id);
@@ -340,9 +511,64 @@ export async function failDependents(tx: Tx, jobIds: string[], now: number): Pro
  */
 export async function cancelJob(tx: Tx, job: Pick<JobRow, 'id' | 'status'>, reason: string, now: number): Promise<boolean> {
   if (!['SUBMITTED', 'PENDING', 'RUNNABLE'].includes(job.status)) return false;
-  await setStatus(tx, job, 'FAILED', reason, now, { stopped_by: 'CANCEL' });
+  const full = (await getJob(tx.db, job.id))!;
+  if (full.array_size !== null && full.parent_id === null) {
+    await stopArray(tx, full, reason, 'CANCEL', now);
+    return true;
+  }
+  await setStatus(tx, full, 'FAILED', reason, now, { stopped_by: 'CANCEL' });
   await failDependents(tx, [job.id], now);
   return true;
+}
+
+/**
+ * Cancel or terminate an array: children not yet started fail with the reason (those never
+ * created are created FAILED, so every index has an answer), running ones are terminated
+ * when `how` is TERMINATE. The parent ends when its last child does.
+ */
+async function stopArray(tx: Tx, parent: JobRow, reason: string, how: 'CANCEL' | 'TERMINATE', now: number): Promise<string[]> {
+  await tx.db.updateTable('jobs').set({ stopped_by: how, terminate_reason: reason, updated_at: now }).where('id', '=', parent.id).execute();
+  const parentNow = { ...parent, stopped_by: how, terminate_reason: reason };
+  if (parent.status === 'SUBMITTED') {
+    await setStatus(tx, parent, 'PENDING', null, now, { pending_deps: 0 });
+    parentNow.status = 'PENDING';
+  }
+  const instances: string[] = [];
+  for (;;) {
+    const waiting = (await tx.db
+      .selectFrom('jobs')
+      .select(['id', 'status', 'parent_id'])
+      .where('parent_id', '=', parent.id)
+      .where('status', 'in', ['SUBMITTED', 'PENDING', 'RUNNABLE'])
+      .limit(500)
+      .execute()) as Pick<JobRow, 'id' | 'status' | 'parent_id'>[];
+    if (waiting.length === 0) break;
+    for (const c of waiting) {
+      await setStatus(tx, c, 'FAILED', reason, now, { stopped_by: how });
+      await failDependents(tx, [c.id], now);
+    }
+  }
+  if (how === 'TERMINATE') {
+    const running = await tx.db
+      .selectFrom('jobs')
+      .select(['id', 'instance_id'])
+      .where('parent_id', '=', parent.id)
+      .where('status', 'in', ['STARTING', 'RUNNING'])
+      .execute();
+    if (running.length) {
+      await tx.db.updateTable('jobs').set({ terminate_reason: reason, stopped_by: how, updated_at: now }).where('id', 'in', running.map((r) => r.id)).execute();
+      for (const r of running) if (r.instance_id) instances.push(r.instance_id);
+    }
+  }
+  const from = parent.array_materialized ?? 0;
+  const remaining = (parent.array_size ?? 0) - from;
+  if (remaining > 0) {
+    for (let i = from; i < from + remaining; i += 1000) {
+      const current = (await getJob(tx.db, parent.id))!;
+      await createChildren(tx, current, i, Math.min(1000, from + remaining - i), now, reason);
+    }
+  }
+  return instances;
 }
 
 /**
@@ -350,7 +576,17 @@ export async function cancelJob(tx: Tx, job: Pick<JobRow, 'id' | 'status'>, reas
  * agent stops the process and the attempt's end fails the job with that reason, unretried.
  * Returns 'cancelled', 'terminating' or 'final'.
  */
-export async function terminateJob(tx: Tx, job: Pick<JobRow, 'id' | 'status'>, reason: string, now: number): Promise<'cancelled' | 'terminating' | 'final'> {
+export async function terminateJob(
+  tx: Tx,
+  job: Pick<JobRow, 'id' | 'status'>,
+  reason: string,
+  now: number,
+): Promise<'cancelled' | 'terminating' | 'final' | { instances: string[] }> {
+  const full = (await getJob(tx.db, job.id))!;
+  if (full.array_size !== null && full.parent_id === null) {
+    if (isFinal(full.status)) return 'final';
+    return { instances: await stopArray(tx, full, reason, 'TERMINATE', now) };
+  }
   if (await cancelJob(tx, job, reason, now)) return 'cancelled';
   if (job.status === 'STARTING' || job.status === 'RUNNING') {
     await tx.db.updateTable('jobs').set({ terminate_reason: reason, stopped_by: 'TERMINATE', updated_at: now }).where('id', '=', job.id).execute();
@@ -368,6 +604,29 @@ export async function activeAttemptsOn(db: Reader, instanceIds: string[]): Promi
 /** Fails an attempt whose host is gone; the retry strategy decides what happens to the job. */
 export async function failLostAttempt(tx: Tx, a: AttemptRow, statusReason: string, now: number): Promise<boolean> {
   return finishAttempt(tx, a.job_id, a.attempt, a.token, { exitCode: null, reason: null, statusReason, stoppedAt: now }, now);
+}
+
+/**
+ * An array's children by status, as AWS's statusSummary reports them. Children not yet
+ * created count as PENDING when they will wait on other children (SEQUENTIAL, N_TO_N) or on
+ * the parent's own dependencies, else as RUNNABLE.
+ */
+export async function arrayStatusSummary(db: Reader, parent: JobRow): Promise<Record<string, number>> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('parent_id', '=', parent.id)
+    .groupBy('status')
+    .execute();
+  const summary: Record<string, number> = { STARTING: 0, FAILED: 0, RUNNING: 0, SUCCEEDED: 0, RUNNABLE: 0, SUBMITTED: 0, PENDING: 0 };
+  for (const r of rows) summary[r.status] = Number(r.n);
+  const unborn = (parent.array_size ?? 0) - (parent.array_materialized ?? 0);
+  if (unborn > 0) {
+    const deps = arrayDepsOf(parent.depends_on);
+    const waits = parent.status === 'SUBMITTED' || parent.pending_deps > 0 || deps.sequential || deps.nToN.length > 0;
+    summary[parent.status === 'SUBMITTED' ? 'SUBMITTED' : waits ? 'PENDING' : 'RUNNABLE'] += unborn;
+  }
+  return summary;
 }
 
 /** Counts of jobs per status for one queue (GetJobQueueSnapshot, dashboard). */

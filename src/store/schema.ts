@@ -114,9 +114,17 @@ export interface JobTable {
   terminate_reason: string | null;
   /** CANCEL or TERMINATE when a user stopped the job (isCancelled / isTerminated) */
   stopped_by: string | null;
+  /** array parent and children: the array's size (children need it for AWS_BATCH_JOB_ARRAY_SIZE) */
   array_size: number | null;
+  /** array child: its index */
   array_index: number | null;
+  /** array child: the parent's id */
   parent_id: string | null;
+  /** array parent: children created as rows so far (indexes 0 … n-1); see store/arrays.ts */
+  array_materialized: number | null;
+  /** array parent: children that reached SUCCEEDED / FAILED */
+  array_succeeded: number | null;
+  array_failed: number | null;
   tags: string;
 }
 

@@ -12,6 +12,7 @@ import { clientError } from '../../model/errors.js';
 import { makeArn, parseArn } from '../../model/arn.js';
 import { resolveJobSpec } from '../../model/jobSpec.js';
 import {
+  arrayStatusSummary,
   cancelJob,
   getAttempts,
   getJob,
@@ -63,7 +64,7 @@ function attemptDetail(job: JobRow, a: AttemptRow): AttemptDetail {
   };
 }
 
-export function jobDetail(job: JobRow, attempts: AttemptRow[]): JobDetail {
+export function jobDetail(job: JobRow, attempts: AttemptRow[], statusSummary?: Record<string, number>): JobDetail {
   const spec = jobSpecOf(job);
   const cp = spec.containerProperties ?? {};
   const current = attempts.find((a) => a.attempt === job.attempt_count);
@@ -107,8 +108,25 @@ export function jobDetail(job: JobRow, attempts: AttemptRow[]): JobDetail {
     platformCapabilities: spec.platformCapabilities as JobDetail['platformCapabilities'],
     isCancelled: job.stopped_by === 'CANCEL' ? true : undefined,
     isTerminated: job.stopped_by === 'TERMINATE' ? true : undefined,
+    arrayProperties: arrayProperties(job, statusSummary),
   };
+  if (isArrayParent(job)) {
+    // The parent never runs: it has no container outcome and no attempts of its own.
+    detail.attempts = [];
+    delete detail.container!.exitCode;
+    delete detail.container!.logStreamName;
+  }
   return detail;
+}
+
+function isArrayParent(job: JobRow): boolean {
+  return job.array_size !== null && job.parent_id === null;
+}
+
+function arrayProperties(job: JobRow, statusSummary?: Record<string, number>): JobDetail['arrayProperties'] {
+  if (job.parent_id !== null) return { index: job.array_index ?? undefined };
+  if (job.array_size === null) return undefined;
+  return { size: job.array_size, statusSummary, statusSummaryLastUpdatedAt: job.updated_at };
 }
 
 function jobSummary(job: JobRow): JobSummary {
@@ -122,6 +140,7 @@ function jobSummary(job: JobRow): JobSummary {
     startedAt: job.started_at ?? undefined,
     stoppedAt: job.stopped_at ?? undefined,
     container: job.exit_code !== null ? { exitCode: job.exit_code } : undefined,
+    arrayProperties: job.array_size !== null ? (job.parent_id ? { index: job.array_index ?? undefined } : { size: job.array_size }) : undefined,
     jobDefinition: job.definition_arn,
   };
 }
@@ -131,8 +150,11 @@ const submit: Handler = async (raw, ctx, s) => {
   const queue = await findJobQueue(s.db, input.jobQueue!);
   if (queue.state !== 'ENABLED') throw clientError(`jobQueue '${queue.name}' is DISABLED and does not accept new jobs`);
   const def = await findJobDefinition(s.db, input.jobDefinition!);
-  if (input.arrayProperties?.size !== undefined) {
-    throw clientError('arrayProperties: array jobs are not available in this build of openbatch yet; submit the jobs one by one');
+  const arraySize = input.arrayProperties?.size;
+  for (const [i, d] of (input.dependsOn ?? []).entries()) {
+    if ((d.type === 'N_TO_N' || d.type === 'SEQUENTIAL') && arraySize === undefined) {
+      throw clientError(`dependsOn[${i}].type ${d.type} applies only to array jobs: give arrayProperties.size`);
+    }
   }
   if (input.nodeOverrides || def.type === 'multinode') {
     throw clientError('multi-node parallel jobs (type multinode) are not available in this build of openbatch yet');
@@ -164,9 +186,10 @@ const submit: Handler = async (raw, ctx, s) => {
     submitPropagateTags: input.propagateTags,
     schedulingPriorityOverride: input.schedulingPriorityOverride,
   });
-  const deps = (input.dependsOn ?? []).map((d, i) => {
+  const deps = (input.dependsOn ?? []).flatMap((d, i) => {
+    if (d.type === 'SEQUENTIAL' && !d.jobId) return []; // children wait on each other, not on a job
     if (!d.jobId) throw clientError(`dependsOn[${i}].jobId is required`);
-    return { jobId: jobIdOf(d.jobId), type: d.type ?? null, index: i };
+    return [{ jobId: jobIdOf(d.jobId), type: d.type ?? null, index: i }];
   });
   const id = s.ids.uuid();
   const now = s.clock.now();
@@ -177,6 +200,12 @@ const submit: Handler = async (raw, ctx, s) => {
     const found = new Set((await getJobs(s.db, deps.map((d) => d.jobId))).map((j) => j.id));
     const missing = deps.find((d) => !found.has(d.jobId));
     if (missing) throw clientError(`dependsOn[${missing.index}].jobId '${missing.jobId}' does not exist`);
+    for (const d of deps.filter((x) => x.type === 'N_TO_N')) {
+      const other = (await getJob(s.db, d.jobId))!;
+      if (other.array_size === null || other.parent_id !== null || other.array_size !== arraySize) {
+        throw clientError(`dependsOn[${d.index}]: an N_TO_N dependency needs an array job of the same size (${arraySize}); '${d.jobId}' is ${other.array_size === null ? 'not an array job' : `an array of ${other.array_size}`}`);
+      }
+    }
   }
   await s.uow.writeGrouped(async (tx) => {
     await insertJob(
@@ -213,9 +242,12 @@ const submit: Handler = async (raw, ctx, s) => {
         log_stream_name: null,
         terminate_reason: null,
         stopped_by: null,
-        array_size: null,
+        array_size: arraySize ?? null,
         array_index: null,
         parent_id: null,
+        array_materialized: arraySize === undefined ? null : 0,
+        array_succeeded: arraySize === undefined ? null : 0,
+        array_failed: arraySize === undefined ? null : 0,
         tags: toJson(tags),
       },
       deps,
@@ -235,7 +267,9 @@ const describe: Handler = async (raw, _ctx, s) => {
   for (const a of attempts) (byJob.get(a.job_id) ?? byJob.set(a.job_id, []).get(a.job_id)!).push(a);
   const order = new Map(ids.map((id, i) => [id, i]));
   rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-  return { jobs: rows.map((r) => jobDetail(r, byJob.get(r.id) ?? [])) };
+  const details: JobDetail[] = [];
+  for (const r of rows) details.push(jobDetail(r, byJob.get(r.id) ?? [], isArrayParent(r) ? await arrayStatusSummary(s.db, r) : undefined));
+  return { jobs: details };
 };
 
 const list: Handler = async (raw, _ctx, s) => {
@@ -302,6 +336,7 @@ const terminate: Handler = async (raw, _ctx, s) => {
     return { result: await terminateJob(tx, current, String(raw.reason), s.clock.now()), instance: current.instance_id };
   });
   if (outcome.result === 'terminating' && outcome.instance) s.notifyInstance(outcome.instance);
+  if (typeof outcome.result === 'object') for (const i of outcome.result.instances) s.notifyInstance(i);
   s.kickScheduler();
   return {};
 };

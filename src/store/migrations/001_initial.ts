@@ -105,12 +105,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('array_size', 'integer')
     .addColumn('array_index', 'integer')
     .addColumn('parent_id', 'text')
+    .addColumn('array_materialized', 'integer')
+    .addColumn('array_succeeded', 'integer')
+    .addColumn('array_failed', 'integer')
     .addColumn('tags', 'text', (c) => c.notNull())
     .execute();
   // The scheduler reads the head of each queue: RUNNABLE jobs in submission order.
   await db.schema.createIndex('jobs_queue_status_seq').on('jobs').columns(['queue', 'status', 'seq']).execute();
   await db.schema.createIndex('jobs_status_seq').on('jobs').columns(['status', 'seq']).execute();
   await db.schema.createIndex('jobs_parent').on('jobs').columns(['parent_id', 'array_index']).execute();
+  await db.schema.createIndex('jobs_parent_status').on('jobs').columns(['parent_id', 'status']).execute();
   await db.schema.createIndex('jobs_instance').on('jobs').columns(['instance_id', 'status']).execute();
 
   await db.schema
