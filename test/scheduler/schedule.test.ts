@@ -1,0 +1,172 @@
+/**
+ * schedule() on plain snapshots: the rules as a table of cases, then its invariants as
+ * properties over random workloads (fast-check).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { fits, schedule, type Snapshot } from '../../src/scheduler/schedule.js';
+
+/** Fluent snapshot builder: snap().ce('a', 4).instance('i1', 'a', 2).queue('q', 10, ['a']).job('q', 'j1', 1) */
+function snap() {
+  const s: Snapshot = { queues: [], ces: [], instances: [] };
+  let seq = 0;
+  const b = {
+    ce(name: string, largestVcpus: number | null, enabled = true) {
+      s.ces.push({ name, enabled, largest: largestVcpus === null ? null : { vcpus: largestVcpus, memoryMiB: 1 << 20, gpus: 0 } });
+      return b;
+    },
+    instance(id: string, ceName: string, vcpus: number, memoryMiB = 1 << 16) {
+      s.instances.push({ id, ceName, free: { vcpus, memoryMiB, gpus: 0 } });
+      return b;
+    },
+    queue(name: string, priority: number, ceOrder: string[]) {
+      s.queues.push({ name, priority, ceOrder, head: [] });
+      return b;
+    },
+    job(queue: string, id: string, vcpus: number, memoryMiB = 1) {
+      s.queues.find((q) => q.name === queue)!.head.push({ id, seq: ++seq, vcpus, memoryMiB, gpus: 0 });
+      return b;
+    },
+    build: () => s,
+  };
+  return b;
+}
+
+describe('schedule: the rules', () => {
+  const cases: { name: string; snapshot: Snapshot; placed: string[]; waiting?: Record<string, string> }[] = [
+    {
+      name: 'jobs of a higher-priority queue are placed first',
+      snapshot: snap().ce('a', 4).instance('i1', 'a', 1).queue('low', 1, ['a']).queue('high', 9, ['a']).job('low', 'l1', 1).job('high', 'h1', 1).build(),
+      placed: ['h1'],
+      waiting: { l1: 'NO_CAPACITY' },
+    },
+    {
+      name: 'within a queue, jobs are placed in submission order',
+      snapshot: snap().ce('a', 4).instance('i1', 'a', 2).queue('q', 1, ['a']).job('q', 'j1', 1).job('q', 'j2', 1).job('q', 'j3', 1).build(),
+      placed: ['j1', 'j2'],
+      waiting: { j3: 'NO_CAPACITY' },
+    },
+    {
+      name: 'compute environments are tried in computeEnvironmentOrder',
+      snapshot: snap().ce('first', 4).ce('second', 4).instance('i2', 'second', 4).instance('i1', 'first', 1).queue('q', 1, ['first', 'second']).job('q', 'j1', 1).job('q', 'j2', 1).build(),
+      placed: ['j1@i1', 'j2@i2'],
+    },
+    {
+      name: 'a job larger than any instance of its CEs never fits',
+      snapshot: snap().ce('a', 2).instance('i1', 'a', 2).queue('q', 1, ['a']).job('q', 'big', 4).build(),
+      placed: [],
+      waiting: { big: 'NEVER_FITS' },
+    },
+    {
+      name: 'a queue whose CEs are all disabled places nothing',
+      snapshot: snap().ce('a', 2, false).instance('i1', 'a', 2).queue('q', 1, ['a']).job('q', 'j', 1).build(),
+      placed: [],
+      waiting: { j: 'NO_ENABLED_CE' },
+    },
+    {
+      name: 'a big job waiting does not stop a smaller one behind it (backfill)',
+      snapshot: snap().ce('a', 4).instance('i1', 'a', 2).queue('q', 1, ['a']).job('q', 'big', 4).job('q', 'small', 1).build(),
+      placed: ['small'],
+      waiting: { big: 'NO_CAPACITY' },
+    },
+    {
+      name: 'best fit: the tightest instance is chosen',
+      snapshot: snap().ce('a', 8).instance('roomy', 'a', 8).instance('tight', 'a', 2).queue('q', 1, ['a']).job('q', 'j', 2).build(),
+      placed: ['j@tight'],
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const plan = schedule(c.snapshot);
+      const placedIds = plan.placements.map((p) => (c.placed.some((x) => x.includes('@')) ? `${p.jobId}@${p.instanceId}` : p.jobId));
+      assert.deepEqual(placedIds, c.placed);
+      for (const [job, code] of Object.entries(c.waiting ?? {})) assert.equal(plan.waiting.find((w) => w.jobId === job)?.code, code, job);
+    });
+  }
+
+  test('unmet demand is reported for the first CE that could hold the job', () => {
+    const plan = schedule(snap().ce('small', 1).ce('large', 8).queue('q', 1, ['small', 'large']).job('q', 'j', 4).build());
+    assert.deepEqual(plan.demand.map((d) => [d.ceName, d.vcpus, d.jobs]), [['large', 4, 1]]);
+  });
+});
+
+describe('schedule: invariants over random workloads', () => {
+  const arbSnapshot = fc
+    .record({
+      ces: fc.array(fc.record({ enabled: fc.boolean(), largest: fc.option(fc.integer({ min: 1, max: 16 }), { nil: null }) }), { minLength: 1, maxLength: 3 }),
+      instances: fc.array(fc.record({ ce: fc.nat(2), vcpus: fc.integer({ min: 0, max: 16 }), mem: fc.integer({ min: 0, max: 8192 }) }), { maxLength: 6 }),
+      queues: fc.array(
+        fc.record({
+          priority: fc.integer({ min: 0, max: 5 }),
+          ces: fc.uniqueArray(fc.nat(2), { minLength: 1, maxLength: 3 }),
+          jobs: fc.array(fc.record({ vcpus: fc.integer({ min: 1, max: 8 }), mem: fc.integer({ min: 1, max: 4096 }) }), { maxLength: 20 }),
+        }),
+        { minLength: 1, maxLength: 3 },
+      ),
+    })
+    .map((r): Snapshot => {
+      const ceName = (i: number) => `ce${i % r.ces.length}`;
+      let seq = 0;
+      return {
+        ces: r.ces.map((c, i) => ({ name: `ce${i}`, enabled: c.enabled, largest: c.largest === null ? null : { vcpus: c.largest, memoryMiB: 1 << 20, gpus: 0 } })),
+        instances: r.instances.map((i, n) => ({ id: `i${n}`, ceName: ceName(i.ce), free: { vcpus: i.vcpus, memoryMiB: i.mem, gpus: 0 } })),
+        queues: r.queues.map((q, n) => ({
+          name: `q${n}`,
+          priority: q.priority,
+          ceOrder: [...new Set(q.ces.map(ceName))],
+          head: q.jobs.map((j, k) => ({ id: `q${n}j${k}`, seq: ++seq, vcpus: j.vcpus, memoryMiB: j.mem, gpus: 0 })),
+        })),
+      };
+    });
+
+  test('never overcommits an instance, never places a job twice, only on enabled CEs of its queue', () => {
+    fc.assert(
+      fc.property(arbSnapshot, (s) => {
+        const plan = schedule(s);
+        const seen = new Set<string>();
+        const used = new Map<string, { vcpus: number; memoryMiB: number }>();
+        const jobs = new Map(s.queues.flatMap((q) => q.head.map((j) => [j.id, { job: j, queue: q }] as const)));
+        for (const p of plan.placements) {
+          assert.ok(!seen.has(p.jobId), 'placed twice');
+          seen.add(p.jobId);
+          const { job, queue } = jobs.get(p.jobId)!;
+          const inst = s.instances.find((i) => i.id === p.instanceId)!;
+          assert.equal(inst.ceName, p.ceName);
+          assert.ok(queue.ceOrder.includes(p.ceName), 'placed on a CE outside its queue');
+          assert.ok(s.ces.find((c) => c.name === p.ceName)!.enabled, 'placed on a disabled CE');
+          const u = used.get(inst.id) ?? { vcpus: 0, memoryMiB: 0 };
+          u.vcpus += job.vcpus;
+          u.memoryMiB += job.memoryMiB;
+          used.set(inst.id, u);
+          assert.ok(fits({ ...u, gpus: 0 }, inst.free), 'instance overcommitted');
+        }
+        // Every job is either placed or waiting with a reason, never both, never neither.
+        for (const id of jobs.keys()) assert.equal(Number(seen.has(id)) + plan.waiting.filter((w) => w.jobId === id).length, 1, id);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('a job left waiting for capacity could not have fit any instance left free', () => {
+    fc.assert(
+      fc.property(arbSnapshot, (s) => {
+        const plan = schedule(s);
+        const free = new Map(s.instances.map((i) => [i.id, { ...i.free }]));
+        for (const p of plan.placements) {
+          const job = s.queues.flatMap((q) => q.head).find((j) => j.id === p.jobId)!;
+          const f = free.get(p.instanceId)!;
+          f.vcpus -= job.vcpus;
+          f.memoryMiB -= job.memoryMiB;
+        }
+        for (const w of plan.waiting.filter((x) => x.code === 'NO_CAPACITY')) {
+          const q = s.queues.find((x) => x.head.some((j) => j.id === w.jobId))!;
+          const job = q.head.find((j) => j.id === w.jobId)!;
+          const enabled = new Set(q.ceOrder.filter((c) => s.ces.find((x) => x.name === c)!.enabled));
+          for (const i of s.instances) if (enabled.has(i.ceName)) assert.ok(!fits(job, free.get(i.id)!), `${w.jobId} could have run on ${i.id}`);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
