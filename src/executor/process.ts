@@ -1,181 +1,274 @@
 /**
  * The process executor: an attempt's command runs as a child process that leads its own
- * process group, with only the job's environment over a small base, its output split into
- * timestamped lines.
+ * process group (and session), with only the job's environment over a small base, and its
+ * output split into timestamped lines.
  *
- * Nothing outlives its job: termination signals the whole group, and when the leader exits
- * on its own, members it left behind (background children) are killed too — a batch job is
- * over when its main process is, as a container is over when its init process is.
+ * Nothing outlives its job. Termination signals the whole group; and when the leader exits
+ * on its own, members it left behind (background children) are SIGKILLed at once. That is
+ * what a container does — when its init process exits the kernel kills everything else in
+ * it — and it is what users of AWS Batch expect: the job is over when its main process is,
+ * its slot is free, and no stray process holds the output pipes or competes with the next
+ * job on the instance. The same applies after a SIGTERM: members get no grace beyond the
+ * leader's own exit, as in a container.
+ *
+ * What a process group cannot catch: a member that calls setsid()/setpgid() leaves the
+ * group and escapes both signals. If it still holds the output pipes, `exited` waits at most
+ * `outputDrainMs` after the leader's exit, then stops reading so the attempt still ends.
+ * Catching those needs cgroups (a later executor capability).
+ *
+ * Pids are never signalled once they may have been recycled. While the leader is unreaped
+ * its pid, and so the group id, cannot be reused; Node reaps it and emits 'exit' in the same
+ * callback, and the cleanup SIGKILL is sent from that handler, while any surviving member
+ * still pins the group id. After that no signal is ever sent to the group again.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { constants } from 'node:os';
 import type { AttemptExit, AttemptSpec, Executor, ExecutorCapabilities, LogLine, LogStream, RunningAttempt } from './types.js';
 
-/** CloudWatch caps one event at 256 KiB; longer lines are split, as its agents do. */
+/** CloudWatch caps one event at 256 KiB; longer lines are split into pieces of at most this many bytes. */
 export const MAX_LINE_BYTES = 256 * 1024;
-const BASE_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'TZ', 'USER'];
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+/** How long `terminate` waits between SIGTERM and SIGKILL unless told otherwise (ECS's stopTimeout default). */
+export const DEFAULT_GRACE_MS = 30_000;
+/** How long output from escaped processes is awaited after the leader exited. */
+export const DEFAULT_OUTPUT_DRAIN_MS = 2_000;
 
+const BASE_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'TZ', 'USER'] as const;
+/** A host without PATH would leave jobs unable to find anything; Docker's default then. */
+const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The prefix Docker/runc put before a start failure; AWS Batch users search for these strings. */
+const RUNC_START_FAILED =
+  'CannotStartContainerError: Error response from daemon: failed to create task for container: failed to create shim task: ' +
+  'OCI runtime create failed: runc create failed: unable to start container process: ';
+
+/** Options of {@link ProcessExecutor}. */
 export interface ProcessExecutorOptions {
+  /** source of log line timestamps (epoch ms); Date.now by default */
   clock?: () => number;
+  /** environment under every job's own; by default PATH, HOME, LANG, TZ and USER of the host, where set */
   baseEnv?: Record<string, string>;
+  /** after the leader exited, how long to wait for processes that escaped the group to release the output pipes */
+  outputDrainMs?: number;
 }
 
-function defaultBaseEnv(): Record<string, string> {
+/** The host variables a job may rely on without naming them; nothing else of the host leaks in. */
+export function defaultBaseEnv(host: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const k of BASE_ENV_KEYS) if (process.env[k] !== undefined) env[k] = process.env[k]!;
-  env.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  for (const k of BASE_ENV_KEYS) {
+    const v = host[k];
+    if (v !== undefined) env[k] = v;
+  }
+  env.PATH ??= FALLBACK_PATH;
   return env;
 }
 
-/** Splits a byte stream into lines; a partial line waits for the rest or for the end. */
+/** Runs each attempt as a child process group on this host; no resource limits, no sandbox. */
+export class ProcessExecutor implements Executor {
+  readonly name = 'process';
+  readonly capabilities: ExecutorCapabilities = { processGroups: true, cgroups: false, sandbox: false, containers: false };
+  private readonly clock: () => number;
+  private readonly baseEnv: Record<string, string>;
+  private readonly drainMs: number;
+
+  constructor(opts: ProcessExecutorOptions = {}) {
+    this.clock = opts.clock ?? Date.now;
+    this.baseEnv = opts.baseEnv ?? defaultBaseEnv();
+    this.drainMs = opts.outputDrainMs ?? DEFAULT_OUTPUT_DRAIN_MS;
+  }
+
+  start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt {
+    const file = spec.command[0];
+    if (file === undefined || file === '') {
+      return notStarted(Promise.resolve('CannotStartContainerError: the job has no command to run (command is empty)'));
+    }
+    let child: ChildProcess;
+    try {
+      child = spawn(file, spec.command.slice(1), {
+        cwd: spec.workDir,
+        env: { ...this.baseEnv, ...spec.env },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (e) {
+      // Node throws, rather than emitting 'error', for arguments it rejects (a NUL byte in
+      // argv or env) and for spawn errors it does not expect at run time.
+      return notStarted(Promise.resolve(`CannotStartContainerError: ${(e as Error).message}`));
+    }
+    if (child.pid === undefined) {
+      // ENOENT, EACCES, EMFILE…: Node reports these with an 'error' event on the next tick.
+      const reason = new Promise<string>((resolve) => {
+        child.once('error', (e: NodeJS.ErrnoException) => resolve(startFailure(spec, e)));
+      });
+      child.stdout?.on('error', ignore);
+      child.stderr?.on('error', ignore);
+      return notStarted(reason);
+    }
+    return new ProcessAttempt(child, child.pid, onLog, this.clock, this.drainMs);
+  }
+}
+
+class ProcessAttempt implements RunningAttempt {
+  readonly exited: Promise<AttemptExit>;
+  private leaderExited = false;
+  private killTimer: NodeJS.Timeout | undefined;
+  private killDeadline = Infinity;
+
+  constructor(
+    child: ChildProcess,
+    readonly pid: number,
+    onLog: (lines: LogLine[]) => void,
+    clock: () => number,
+    drainMs: number,
+  ) {
+    const stdout = child.stdout!;
+    const stderr = child.stderr!;
+    const out = new LineSplitter('stdout');
+    const err = new LineSplitter('stderr');
+    // One clock read and one callback per chunk: a pipe chunk is up to 64 KiB of lines.
+    const deliver = (splitter: LineSplitter, chunk: Buffer) => {
+      const lines: LogLine[] = [];
+      splitter.push(chunk, clock(), lines);
+      if (lines.length > 0) onLog(lines);
+    };
+    stdout.on('data', (c: Buffer) => deliver(out, c));
+    stderr.on('data', (c: Buffer) => deliver(err, c));
+    // A read error ends a stream as EOF would; unhandled, it would crash the agent.
+    stdout.on('error', ignore);
+    stderr.on('error', ignore);
+    // After spawn, 'error' only comes from child.kill()/send(), which are not used; kept
+    // as a listener so that nothing can turn into an uncaught exception.
+    child.on('error', ignore);
+
+    this.exited = new Promise<AttemptExit>((resolve) => {
+      let exitCode: number | null = null;
+      let drainTimer: NodeJS.Timeout | undefined;
+      child.once('exit', (code, signal) => {
+        this.leaderExited = true;
+        if (this.killTimer !== undefined) clearTimeout(this.killTimer);
+        exitCode = code ?? (signal !== null ? 128 + (constants.signals[signal] ?? 0) : null);
+        // See the module comment: the job is over, so is every process of its group.
+        signalGroup(this.pid, 'SIGKILL');
+        drainTimer = setTimeout(() => {
+          stdout.destroy();
+          stderr.destroy();
+        }, drainMs);
+        drainTimer.unref();
+      });
+      // 'close' follows 'exit' once both pipes have ended, so all output has been read.
+      child.once('close', () => {
+        if (drainTimer !== undefined) clearTimeout(drainTimer);
+        const tail: LogLine[] = [];
+        const now = clock();
+        out.end(now, tail);
+        err.end(now, tail);
+        if (tail.length > 0) onLog(tail);
+        resolve({ exitCode });
+      });
+    });
+  }
+
+  terminate(graceMs = DEFAULT_GRACE_MS): void {
+    if (this.leaderExited) return;
+    const deadline = Date.now() + Math.max(0, graceMs);
+    if (this.killTimer === undefined) {
+      signalGroup(this.pid, 'SIGTERM');
+    } else {
+      // A repeated call may only shorten the grace (an agent shutting down calls with 0).
+      if (deadline >= this.killDeadline) return;
+      clearTimeout(this.killTimer);
+    }
+    this.killDeadline = deadline;
+    this.killTimer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), Math.max(0, graceMs));
+  }
+}
+
+/** Splits one output stream into lines; a partial line waits for the rest or for the end. */
 class LineSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** the pending bytes continue a line already cut at MAX_LINE_BYTES */
+  private continued = false;
 
-  constructor(
-    private readonly stream: LogStream,
-    private readonly clock: () => number,
-  ) {}
+  constructor(private readonly stream: LogStream) {}
 
-  push(chunk: Buffer, out: LogLine[]): void {
+  push(chunk: Buffer, now: number, out: LogLine[]): void {
     let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(10, start);
-      if (nl < 0) break;
-      this.append(chunk.subarray(start, nl), out);
-      this.emit(out);
+    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+      this.add(chunk.subarray(start, nl), now, out);
+      this.emit(now, out);
       start = nl + 1;
     }
-    if (start < chunk.length) this.append(chunk.subarray(start), out);
+    if (start < chunk.length) this.add(chunk.subarray(start), now, out);
   }
 
-  end(out: LogLine[]): void {
-    if (this.pendingBytes > 0) this.emit(out);
+  /** Flushes the last line if the process did not end it with a newline. */
+  end(now: number, out: LogLine[]): void {
+    if (this.pendingBytes > 0) this.emit(now, out);
   }
 
-  private append(part: Buffer, out: LogLine[]): void {
-    while (this.pendingBytes + part.length > MAX_LINE_BYTES) {
-      const room = MAX_LINE_BYTES - this.pendingBytes;
-      this.pending.push(part.subarray(0, room));
-      this.pendingBytes += room;
-      this.emit(out);
-      part = part.subarray(room);
+  private add(part: Buffer, now: number, out: LogLine[]): void {
+    if (this.pendingBytes + part.length > MAX_LINE_BYTES) {
+      let rest = this.pendingBytes > 0 ? Buffer.concat([...this.pending, part]) : part;
+      while (rest.length > MAX_LINE_BYTES) {
+        const cut = utf8Boundary(rest, MAX_LINE_BYTES);
+        out.push({ stream: this.stream, timestamp: now, message: rest.toString('utf8', 0, cut) });
+        rest = rest.subarray(cut);
+      }
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.continued = true;
+      part = rest;
     }
-    if (part.length) {
+    if (part.length > 0) {
       this.pending.push(part);
       this.pendingBytes += part.length;
     }
   }
 
-  private emit(out: LogLine[]): void {
-    let text = Buffer.concat(this.pending).toString('utf8');
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    out.push({ stream: this.stream, timestamp: this.clock(), message: text });
+  private emit(now: number, out: LogLine[]): void {
+    let line = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    if (line.length > 0 && line[line.length - 1] === 13) line = line.subarray(0, line.length - 1);
+    // A CRLF straddling a cut would otherwise show up as an empty line after the pieces.
+    if (!(this.continued && line.length === 0)) {
+      out.push({ stream: this.stream, timestamp: now, message: line.toString('utf8') });
+    }
     this.pending = [];
     this.pendingBytes = 0;
+    this.continued = false;
   }
 }
 
-function startFailure(command: string, err: NodeJS.ErrnoException): string {
+/** The largest cut ≤ max that does not split a UTF-8 sequence (or max, if the bytes are not UTF-8). */
+function utf8Boundary(buf: Buffer, max: number): number {
+  let cut = max;
+  while (cut > max - 3 && (buf[cut] & 0xc0) === 0x80) cut--;
+  return (buf[cut] & 0xc0) === 0x80 ? max : cut;
+}
+
+function notStarted(reason: Promise<string>): RunningAttempt {
+  return { pid: undefined, exited: reason.then((r) => ({ exitCode: null, reason: r })), terminate: () => undefined };
+}
+
+/** The reason Docker would give for the same failure, so the messages users search for match. */
+async function startFailure(spec: AttemptSpec, err: NodeJS.ErrnoException): Promise<string> {
+  const file = spec.command[0];
   if (err.code === 'ENOENT') {
-    return `CannotStartContainerError: Error response from daemon: failed to create task: exec: "${command}": executable file not found in $PATH: unknown`;
+    // libuv reports a missing cwd as ENOENT too; telling them apart costs a stat, on this failure path only.
+    const dirExists = await stat(spec.workDir).then((s) => s.isDirectory(), () => false);
+    if (!dirExists) return `${RUNC_START_FAILED}error during container init: chdir to cwd ("${spec.workDir}") set in config.json failed: no such file or directory: unknown`;
+    if (file.includes('/')) return `${RUNC_START_FAILED}exec: "${file}": stat ${file}: no such file or directory: unknown`;
+    return `${RUNC_START_FAILED}exec: "${file}": executable file not found in $PATH: unknown`;
   }
-  if (err.code === 'EACCES') {
-    return `CannotStartContainerError: Error response from daemon: failed to create task: exec: "${command}": permission denied: unknown`;
-  }
-  return `CannotStartContainerError: ${err.code ?? ''} ${err.message}`.trim();
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  if (err.code === 'EACCES') return `${RUNC_START_FAILED}exec: "${file}": permission denied: unknown`;
+  return `CannotStartContainerError: ${err.message}`;
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
   } catch {
-    // the group is already gone
+    // ESRCH: nothing of the group is left.
   }
 }
 
-export class ProcessExecutor implements Executor {
-  readonly name = 'process';
-  readonly capabilities: ExecutorCapabilities = { processGroups: true, cgroups: false, sandbox: false, containers: false };
-  private readonly clock: () => number;
-  private readonly baseEnv: Record<string, string>;
-
-  constructor(opts: ProcessExecutorOptions = {}) {
-    this.clock = opts.clock ?? Date.now;
-    this.baseEnv = opts.baseEnv ?? defaultBaseEnv();
-  }
-
-  start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt {
-    if (spec.command.length === 0 || spec.command[0] === '') {
-      return {
-        pid: undefined,
-        exited: Promise.resolve({ exitCode: null, reason: 'CannotStartContainerError: the job has no command to run (containerProperties.command is empty)' }),
-        terminate: () => undefined,
-      };
-    }
-    const child = spawn(spec.command[0], spec.command.slice(1), {
-      cwd: spec.workDir,
-      env: { ...this.baseEnv, ...spec.env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const pgid = child.pid;
-    let leaderExited = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const out = new LineSplitter('stdout', this.clock);
-    const err = new LineSplitter('stderr', this.clock);
-    const deliver = (s: LineSplitter, chunk: Buffer) => {
-      const lines: LogLine[] = [];
-      s.push(chunk, lines);
-      if (lines.length) onLog(lines);
-    };
-    child.stdout!.on('data', (c: Buffer) => deliver(out, c));
-    child.stderr!.on('data', (c: Buffer) => deliver(err, c));
-
-    const exited = new Promise<AttemptExit>((resolve) => {
-      let exitCode: number | null = null;
-      child.once('error', (e: NodeJS.ErrnoException) => {
-        // A spawn failure leaves no process: there is nothing to wait for.
-        if (pgid === undefined) resolve({ exitCode: null, reason: startFailure(spec.command[0], e) });
-      });
-      child.once('exit', (code, signal) => {
-        leaderExited = true;
-        if (killTimer) clearTimeout(killTimer);
-        exitCode = code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : null);
-        // Members left behind would hold the output pipes open and outlive the job.
-        if (pgid !== undefined && groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
-      });
-      // 'close' follows 'exit' once the output pipes have ended: all output is delivered.
-      child.once('close', () => {
-        if (pgid === undefined) return;
-        const tail: LogLine[] = [];
-        out.end(tail);
-        err.end(tail);
-        if (tail.length) onLog(tail);
-        resolve({ exitCode });
-      });
-    });
-
-    return {
-      pid: pgid,
-      exited,
-      terminate(graceMs = 30_000) {
-        if (pgid === undefined || leaderExited || killTimer) return;
-        signalGroup(pgid, 'SIGTERM');
-        killTimer = setTimeout(() => {
-          if (!leaderExited || groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
-        }, graceMs);
-        killTimer.unref();
-      },
-    };
-  }
-}
+function ignore(): void {}
