@@ -1,0 +1,343 @@
+/**
+ * The process executor against real processes: output lines, exit codes, environment, start
+ * failures, termination and cleanup of everything a job started.
+ *
+ * Each test runs in its own work directory, removed when the test passes and kept (its path
+ * is in the failure) when it does not. A process counts as gone once it no longer exists or
+ * is a zombie: whether and when pid 1 reaps orphans is the host's business, not the job's.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProcessExecutor, MAX_LINE_BYTES, defaultBaseEnv, type ProcessExecutorOptions } from '../../src/executor/process.js';
+import type { AttemptExit, AttemptSpec, LogLine, RunningAttempt } from '../../src/executor/types.js';
+
+/** Runs `body` with a fresh work directory, removed only if `body` succeeds. */
+async function inWorkDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'openbatch-exec-'));
+  try {
+    const result = await body(dir);
+    rmSync(dir, { recursive: true, force: true });
+    return result;
+  } catch (e) {
+    if (e instanceof Error) e.message += `\n(work directory kept: ${dir})`;
+    throw e;
+  }
+}
+
+function spec(workDir: string, command: string[], env: Record<string, string> = {}): AttemptSpec {
+  return { attemptId: 'job-1#1', command, env, workDir, vcpus: 1, memoryMiB: 128 };
+}
+
+interface Started {
+  handle: RunningAttempt;
+  lines: LogLine[];
+  batches: number;
+  /** resolves with the first line on stdout, once it arrives */
+  firstLine: Promise<string>;
+}
+
+function start(executor: ProcessExecutor, s: AttemptSpec): Started {
+  let gotFirst!: (line: string) => void;
+  const started: Started = {
+    handle: undefined as unknown as RunningAttempt,
+    lines: [],
+    batches: 0,
+    firstLine: new Promise((r) => (gotFirst = r)),
+  };
+  started.handle = executor.start(s, (batch) => {
+    started.batches++;
+    started.lines.push(...batch);
+    const first = batch.find((l) => l.stream === 'stdout');
+    if (first) gotFirst(first.message);
+  });
+  return started;
+}
+
+async function run(command: string[], opts: ProcessExecutorOptions & { env?: Record<string, string> } = {}) {
+  return inWorkDir(async (dir) => {
+    const s = start(new ProcessExecutor(opts), spec(dir, command, opts.env));
+    const exit = await s.handle.exited;
+    return { exit, lines: s.lines, batches: s.batches };
+  });
+}
+
+const messages = (lines: LogLine[], stream: 'stdout' | 'stderr') => lines.filter((l) => l.stream === stream).map((l) => l.message);
+
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+/** SIGKILL is delivered asynchronously: a killed process may take a moment to die. */
+async function waitGone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 500; i++) {
+    if (isGone(pid)) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+describe('ProcessExecutor', () => {
+  describe('output', () => {
+    test('stdout and stderr arrive as separate ordered lines stamped by the injected clock', async () => {
+      let now = 1_000;
+      const issued = new Set<number>();
+      const clock = () => {
+        now += 1;
+        issued.add(now);
+        return now;
+      };
+      const { exit, lines } = await run(['sh', '-c', 'echo a; echo x >&2; echo b; echo y >&2; echo c'], { clock });
+      assert.deepEqual(exit, { exitCode: 0 });
+      assert.deepEqual(messages(lines, 'stdout'), ['a', 'b', 'c']);
+      assert.deepEqual(messages(lines, 'stderr'), ['x', 'y']);
+      for (const l of lines) assert.ok(issued.has(l.timestamp), `timestamp ${l.timestamp} is not from the clock`);
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const ts = lines.filter((l) => l.stream === stream).map((l) => l.timestamp);
+        assert.deepEqual(ts, [...ts].sort((a, b) => a - b));
+      }
+    });
+
+    test('lines written together are delivered in one batch', async () => {
+      const { lines, batches } = await run(['sh', '-c', 'printf "1\\n2\\n3\\n4\\n5\\n"']);
+      assert.deepEqual(messages(lines, 'stdout'), ['1', '2', '3', '4', '5']);
+      assert.equal(batches, 1);
+    });
+
+    test('a last line without a newline is delivered, and CRLF endings lose their CR', async () => {
+      const { lines } = await run(['sh', '-c', 'printf "one\\r\\n\\ntwo\\r\\nthree"; printf "err-tail" >&2']);
+      assert.deepEqual(messages(lines, 'stdout'), ['one', '', 'two', 'three']);
+      assert.deepEqual(messages(lines, 'stderr'), ['err-tail']);
+    });
+
+    test('a 600 KiB line is split into pieces of at most 256 KiB that join to the line', async () => {
+      const size = 600 * 1024;
+      const { lines } = await run(['sh', '-c', `head -c ${size} /dev/zero | tr '\\0' x; echo; echo after`]);
+      const out = messages(lines, 'stdout');
+      assert.equal(out.length, 4);
+      for (const piece of out.slice(0, 3)) assert.ok(Buffer.byteLength(piece) <= MAX_LINE_BYTES);
+      assert.equal(out.slice(0, 3).join(''), 'x'.repeat(size));
+      assert.equal(out[3], 'after');
+    });
+
+    test('a cut at 256 KiB never splits a UTF-8 character', async () => {
+      const { lines } = await run(['sh', '-c', `head -c ${MAX_LINE_BYTES - 1} /dev/zero | tr '\\0' x; printf '\\303\\251z\\n'`]);
+      const out = messages(lines, 'stdout');
+      assert.equal(out.length, 2);
+      assert.equal(out.join(''), 'x'.repeat(MAX_LINE_BYTES - 1) + 'éz');
+      assert.equal(out[1], 'éz');
+    });
+
+    test('invalid UTF-8 is delivered with replacement characters instead of throwing', async () => {
+      const { exit, lines } = await run(['sh', '-c', "printf 'a\\377\\376b\\n'"]);
+      assert.deepEqual(exit, { exitCode: 0 });
+      assert.deepEqual(messages(lines, 'stdout'), ['a\ufffd\ufffdb']);
+    });
+  });
+
+  describe('exit', () => {
+    test('exit code 3 is reported as 3', async () => {
+      const { exit } = await run(['sh', '-c', 'exit 3']);
+      assert.deepEqual(exit, { exitCode: 3 });
+    });
+
+    test('a process killed by a signal reports 128 plus the signal number', async () => {
+      assert.deepEqual((await run(['sh', '-c', 'kill -KILL $$'])).exit, { exitCode: 137 });
+      assert.deepEqual((await run(['sh', '-c', 'kill -SEGV $$'])).exit, { exitCode: 139 });
+    });
+
+    test('200 short attempts in a row all report their own output and exit code', async () => {
+      await inWorkDir(async (dir) => {
+        const executor = new ProcessExecutor();
+        for (let i = 0; i < 200; i++) {
+          const s = start(executor, spec(dir, ['sh', '-c', 'echo "$1"; exit "$2"', 'sh', String(i), String(i % 7)]));
+          const exit = await s.handle.exited;
+          assert.deepEqual(exit, { exitCode: i % 7 }, `attempt ${i}`);
+          assert.deepEqual(messages(s.lines, 'stdout'), [String(i)], `attempt ${i}`);
+        }
+      });
+    });
+  });
+
+  describe('environment and directory', () => {
+    test('the job environment reaches the job and unrelated host variables do not', async () => {
+      process.env.OPENBATCH_TEST_HOST_ONLY = 'leaked';
+      try {
+        const env = { FOO: 'bar baz', AWS_BATCH_JOB_ID: 'job-1', HOME: '/job/home' };
+        const { lines } = await run(['env'], { env });
+        const seen = new Map(messages(lines, 'stdout').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+        assert.equal(seen.get('FOO'), 'bar baz');
+        assert.equal(seen.get('AWS_BATCH_JOB_ID'), 'job-1');
+        assert.equal(seen.get('HOME'), '/job/home', 'the job environment overrides the base');
+        assert.ok(seen.has('PATH'));
+        assert.ok(!seen.has('OPENBATCH_TEST_HOST_ONLY'));
+        const expected = new Set([...Object.keys(defaultBaseEnv()), ...Object.keys(env)]);
+        assert.deepEqual(new Set(seen.keys()), expected);
+      } finally {
+        delete process.env.OPENBATCH_TEST_HOST_ONLY;
+      }
+    });
+
+    test('a given base environment replaces the host one', async () => {
+      const { lines } = await run(['/usr/bin/env'], { baseEnv: { A: '1' }, env: { B: '2' } });
+      assert.deepEqual(messages(lines, 'stdout').sort(), ['A=1', 'B=2']);
+    });
+
+    test('the job runs in its workDir', async () => {
+      await inWorkDir(async (dir) => {
+        const s = start(new ProcessExecutor(), spec(dir, ['pwd']));
+        await s.handle.exited;
+        assert.deepEqual(messages(s.lines, 'stdout'), [realpathSync(dir)]);
+      });
+    });
+  });
+
+  describe('start failures', () => {
+    test('a missing executable never starts and gives the CannotStartContainerError reason', async () => {
+      const { exit, lines } = await run(['no-such-command-openbatch', 'arg']);
+      assert.equal(exit.exitCode, null);
+      assert.match(exit.reason ?? '', /^CannotStartContainerError: /);
+      assert.ok(exit.reason?.includes('exec: "no-such-command-openbatch": executable file not found in $PATH'), exit.reason);
+      assert.deepEqual(lines, []);
+    });
+
+    test('the pid of an attempt that never started is undefined and terminate is harmless', async () => {
+      await inWorkDir(async (dir) => {
+        const s = start(new ProcessExecutor(), spec(dir, ['no-such-command-openbatch']));
+        assert.equal(s.handle.pid, undefined);
+        s.handle.terminate(0);
+        assert.equal((await s.handle.exited).exitCode, null);
+      });
+    });
+
+    test('a file without execute permission gives a permission denied reason', async () => {
+      await inWorkDir(async (dir) => {
+        const script = join(dir, 'job.sh');
+        writeFileSync(script, '#!/bin/sh\necho hi\n');
+        chmodSync(script, 0o644);
+        const exit = await start(new ProcessExecutor(), spec(dir, [script])).handle.exited;
+        assert.equal(exit.exitCode, null);
+        assert.match(exit.reason ?? '', /^CannotStartContainerError: .*exec: ".*job\.sh": permission denied/);
+      });
+    });
+
+    test('a missing absolute path is reported as missing, not as a PATH lookup', async () => {
+      const { exit } = await run(['/no/such/program']);
+      assert.equal(exit.exitCode, null);
+      assert.ok(exit.reason?.includes('exec: "/no/such/program": stat /no/such/program: no such file or directory'), exit.reason);
+    });
+
+    test('a missing workDir is reported as such', async () => {
+      const missing = join(tmpdir(), 'openbatch-no-such-dir-' + process.pid);
+      const exit = await new ProcessExecutor().start(spec(missing, ['true']), () => {}).exited;
+      assert.equal(exit.exitCode, null);
+      assert.ok(exit.reason?.includes(`chdir to cwd ("${missing}")`), exit.reason);
+    });
+
+    test('an empty command gives a clear reason', async () => {
+      for (const command of [[], ['']]) {
+        const exit = await new ProcessExecutor().start(spec(tmpdir(), command), () => {}).exited;
+        assert.equal(exit.exitCode, null);
+        assert.match(exit.reason ?? '', /^CannotStartContainerError: .*no command/);
+      }
+    });
+
+    test('an argument Node rejects gives a reason instead of throwing', async () => {
+      const exit = await new ProcessExecutor().start(spec(tmpdir(), ['echo', 'a\0b']), () => {}).exited;
+      assert.equal(exit.exitCode, null);
+      assert.match(exit.reason ?? '', /^CannotStartContainerError: .*null bytes/);
+    });
+  });
+
+  describe('termination and cleanup', () => {
+    test('terminate of sleep 1000 yields 143', async () => {
+      await inWorkDir(async (dir) => {
+        const s = start(new ProcessExecutor(), spec(dir, ['sleep', '1000']));
+        assert.equal(typeof s.handle.pid, 'number');
+        s.handle.terminate();
+        assert.deepEqual(await s.handle.exited, { exitCode: 143 });
+      });
+    });
+
+    test('a process that ignores SIGTERM is SIGKILLed after the grace period (137)', async () => {
+      await inWorkDir(async (dir) => {
+        const s = start(new ProcessExecutor(), spec(dir, ['sh', '-c', 'trap "" TERM; echo ready; sleep 1000']));
+        assert.equal(await s.firstLine, 'ready');
+        s.handle.terminate(300);
+        assert.deepEqual(await s.handle.exited, { exitCode: 137 });
+      });
+    });
+
+    test('terminate is idempotent, and a repeated call may only shorten the grace', async () => {
+      await inWorkDir(async (dir) => {
+        const s = start(new ProcessExecutor(), spec(dir, ['sh', '-c', 'trap "" TERM; echo ready; sleep 1000']));
+        await s.firstLine;
+        s.handle.terminate(600_000);
+        s.handle.terminate(600_000);
+        s.handle.terminate(50);
+        s.handle.terminate(600_000);
+        assert.deepEqual(await s.handle.exited, { exitCode: 137 });
+        s.handle.terminate(0);
+      });
+    });
+
+    test('terminate leaves no orphans: a background grandchild is gone too', async () => {
+      await inWorkDir(async (dir) => {
+        const s = start(new ProcessExecutor(), spec(dir, ['sh', '-c', 'sleep 1000 & echo $!; sleep 1000']));
+        const grandchild = Number(await s.firstLine);
+        assert.ok(!isGone(grandchild));
+        s.handle.terminate(5_000);
+        assert.deepEqual(await s.handle.exited, { exitCode: 143 });
+        assert.ok(await waitGone(grandchild), `grandchild ${grandchild} survived terminate`);
+      });
+    });
+
+    test('group members that ignore SIGTERM die with the leader, without waiting out the grace', async () => {
+      await inWorkDir(async (dir) => {
+        const s = start(new ProcessExecutor(), spec(dir, ['sh', '-c', '(trap "" TERM; sleep 1000) & echo $!; sleep 1000']));
+        const grandchild = Number(await s.firstLine);
+        s.handle.terminate(600_000);
+        assert.deepEqual(await s.handle.exited, { exitCode: 143 });
+        assert.ok(await waitGone(grandchild), `grandchild ${grandchild} survived its leader`);
+      });
+    });
+
+    test('group members left behind by a leader that exits on its own are killed', async () => {
+      await inWorkDir(async (dir) => {
+        const s = start(new ProcessExecutor(), spec(dir, ['sh', '-c', 'sleep 1000 > /dev/null 2>&1 & echo $!; sleep 1000 & exit 4']));
+        const exit = await s.handle.exited;
+        assert.deepEqual(exit, { exitCode: 4 });
+        const grandchild = Number(messages(s.lines, 'stdout')[0]);
+        assert.ok(await waitGone(grandchild), `grandchild ${grandchild} outlived its job`);
+      });
+    });
+
+    test('a process that left the group cannot hold the attempt open through its output pipes', async () => {
+      await inWorkDir(async (dir) => {
+        const s = start(new ProcessExecutor({ outputDrainMs: 100 }), spec(dir, ['sh', '-c', 'setsid sleep 1000 & echo $!; sleep 0.2']));
+        const escaped = Number(await s.firstLine);
+        try {
+          assert.deepEqual(await s.handle.exited, { exitCode: 0 });
+        } finally {
+          try {
+            process.kill(escaped, 'SIGKILL');
+          } catch {
+            // already gone: it was still in the group when the leader exited
+          }
+        }
+      });
+    });
+  });
+});
