@@ -30,6 +30,12 @@ export interface ServerConfig {
   terminateGraceSeconds: number;
   /** an agent that has not polled for this long is declared lost */
   agentTimeoutSeconds: number;
+  /**
+   * Time dilation for testing pipelines: attempt timeouts, scale-down delays and
+   * jobStateTimeLimitActions run this many times faster than the wall clock (60 → a 60 s
+   * timeout fires after 1 s). Reported times stay wall-clock times.
+   */
+  timeDilation: number;
 }
 
 const DEFAULTS: ServerConfig = {
@@ -46,9 +52,10 @@ const DEFAULTS: ServerConfig = {
   scaleDownDelaySeconds: 60,
   terminateGraceSeconds: 30,
   agentTimeoutSeconds: 30,
+  timeDilation: 1,
 };
 
-const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds'];
+const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation'];
 
 function envName(key: string): string {
   return 'OPENBATCH_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
@@ -92,6 +99,7 @@ export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> &
     out[k] = coerce(k as keyof ServerConfig, v, `--${k}`);
   }
   const cfg = out as unknown as ServerConfig;
+  if (!(cfg.timeDilation > 0)) throw new Error(`timeDilation must be a positive number (got ${cfg.timeDilation})`);
   cfg.dataDir = resolve(cfg.dataDir);
   return cfg;
 }

@@ -70,10 +70,11 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     clock,
     logger,
     terminateGraceMs: config.terminateGraceSeconds * 1000,
+    timeDilation: config.timeDilation,
     kickScheduler: () => loop?.kick(),
   });
   const provider = new LocalProvider({ config, db: store.db, uow, clock, ids, logger, hub, serverUrl: () => url, kickScheduler: () => loop?.kick() });
-  loop = new SchedulerLoop({ uow, clock, ids, logger, provider, onPlaced: (instances) => instances.forEach((i) => hub.notify(i)) });
+  loop = new SchedulerLoop({ uow, clock, ids, logger, provider, timeDilation: config.timeDilation, onPlaced: (instances) => instances.forEach((i) => hub.notify(i)) });
   const services: Services = {
     config,
     db: store.db,

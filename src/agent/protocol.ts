@@ -26,7 +26,7 @@ export interface Assignment extends AttemptRef {
   vcpus: number;
   memoryMiB: number;
   gpus: number;
-  /** the attempt is terminated (and fails with the timeout reason) after this many seconds */
+  /** the attempt is terminated (and fails with the timeout reason) after this many seconds, already scaled by the server's time dilation */
   timeoutSeconds: number | null;
   logStreamName: string;
 }

@@ -29,6 +29,8 @@ export interface AgentHubOptions {
   clock: Clock;
   logger: Logger;
   terminateGraceMs: number;
+  /** timeouts are sent to agents divided by this (see ServerConfig.timeDilation) */
+  timeDilation: number;
   kickScheduler(): void;
   /** an instance polled for the first time (LAUNCHING → ACTIVE) */
   onInstanceActive?(instanceId: string): void;
@@ -161,7 +163,7 @@ export class AgentHub {
       vcpus: a.vcpus,
       memoryMiB: a.memory_mib,
       gpus: a.gpus,
-      timeoutSeconds: a.timeout_seconds,
+      timeoutSeconds: a.timeout_seconds === null ? null : a.timeout_seconds / this.o.timeDilation,
       logStreamName: a.log_stream_name,
     };
   }

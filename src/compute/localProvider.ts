@@ -110,7 +110,7 @@ export class LocalProvider {
       const launched = (byCe.get(inst.ce_name) ?? []).reduce((n, i) => n + i.vcpus, 0);
       const gone = !ce || ce.state !== 'ENABLED';
       const aboveMin = launched - inst.vcpus >= (cr?.minvCpus ?? 0);
-      if (gone || (idleFor >= this.o.config.scaleDownDelaySeconds * 1000 && aboveMin && !demand.some((d) => d.ceName === inst.ce_name))) {
+      if (gone || (idleFor >= (this.o.config.scaleDownDelaySeconds * 1000) / this.o.config.timeDilation && aboveMin && !demand.some((d) => d.ceName === inst.ce_name))) {
         await this.terminate(inst, gone ? 'compute environment disabled or deleted' : 'scaled down: idle');
         byCe.set(inst.ce_name, (byCe.get(inst.ce_name) ?? []).filter((i) => i.id !== inst.id));
         hostVcpus -= inst.vcpus;

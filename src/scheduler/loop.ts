@@ -11,9 +11,10 @@ import type { Logger } from 'pino';
 import type { Clock, IdSource } from '../model/ids.js';
 import { WAIT_REASONS } from '../model/reasons.js';
 import { allComputeEnvironments } from '../store/computeEnvironments.js';
-import { allJobQueues } from '../store/jobQueues.js';
+import { allJobQueues, type JobQueueRow } from '../store/jobQueues.js';
+import type { JobStateTimeLimitAction } from '@aws-sdk/client-batch';
 import { liveInstances } from '../store/instances.js';
-import { admitSubmitted, expandArrays, jobSpecOf, runnableHead, startAttempt, usageByInstance, type JobRow } from '../store/jobs.js';
+import { admitSubmitted, cancelJob, expandArrays, jobSpecOf, runnableHead, startAttempt, usageByInstance, type JobRow } from '../store/jobs.js';
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { LocalProvider } from '../compute/localProvider.js';
@@ -37,6 +38,8 @@ export interface SchedulerLoopOptions {
   ids: IdSource;
   logger: Logger;
   provider: LocalProvider;
+  /** jobStateTimeLimitActions count time this many times faster (ServerConfig.timeDilation) */
+  timeDilation: number;
   /** placements were committed for these instances */
   onPlaced(instanceIds: Set<string>): void;
 }
@@ -105,7 +108,7 @@ export class SchedulerLoop {
     const { plan, usage, admitted } = await this.o.uow.write(async (tx) => {
       const now = this.o.clock.now();
       const admitted = (await admitSubmitted(tx, now, ADMIT_BATCH)) + (await expandArrays(tx, now, ADMIT_BATCH));
-      const { snapshot, heads } = await this.snapshot(tx);
+      const { snapshot, heads, queues } = await this.snapshot(tx);
       const plan = schedule(snapshot);
       const placed = new Set<string>();
       for (const p of plan.placements) {
@@ -124,7 +127,8 @@ export class SchedulerLoop {
         );
         placed.add(p.instanceId);
       }
-      await this.recordWaits(tx, plan, heads);
+      await this.recordWaits(tx, plan, heads, now);
+      await this.applyTimeLimitActions(tx, queues, plan, heads, now);
       const usage = await usageByInstance(tx.db);
       return { plan, usage, placed, admitted };
     });
@@ -134,10 +138,10 @@ export class SchedulerLoop {
     return admitted >= ADMIT_BATCH || plan.placements.length >= HEAD_SIZE;
   }
 
-  private async snapshot(tx: Tx): Promise<{ snapshot: Snapshot; heads: Map<string, JobRow> }> {
+  private async snapshot(tx: Tx): Promise<{ snapshot: Snapshot; heads: Map<string, JobRow>; queues: JobQueueRow[] }> {
     const heads = new Map<string, JobRow>();
-    const queues = await allJobQueues(tx.db as never);
-    const ces = await allComputeEnvironments(tx.db as never);
+    const queues = await allJobQueues(tx.db);
+    const ces = await allComputeEnvironments(tx.db);
     const instances = (await liveInstances(tx.db)).filter((i) => i.state === 'LAUNCHING' || i.state === 'ACTIVE');
     const usage = await usageByInstance(tx.db);
     const snapshot: Snapshot = { queues: [], ces: [], instances: [] };
@@ -166,20 +170,47 @@ export class SchedulerLoop {
         free: { vcpus: i.vcpus - u.vcpus, memoryMiB: i.memory_mib - u.memoryMiB, gpus: i.gpus - u.gpus },
       });
     }
-    return { snapshot, heads };
+    return { snapshot, heads, queues };
   }
 
   /** Writes why each waiting job waits, only where that changed (most passes change nothing). */
-  private async recordWaits(tx: Tx, plan: Plan, heads: Map<string, JobRow>): Promise<void> {
+  private async recordWaits(tx: Tx, plan: Plan, heads: Map<string, JobRow>, now: number): Promise<void> {
     for (const w of plan.waiting) {
       const job = heads.get(w.jobId);
       if (!job || job.wait_code === w.code) continue;
+      job.wait_code = w.code;
+      job.wait_since = now;
+      job.status_reason = WAIT_STATUS_REASON[w.code];
       await tx.db
         .updateTable('jobs')
-        .set({ wait_code: w.code, status_reason: WAIT_STATUS_REASON[w.code] })
+        .set({ wait_code: w.code, wait_since: now, status_reason: job.status_reason })
         .where('id', '=', w.jobId)
         .where('status', '=', 'RUNNABLE')
         .execute();
+    }
+  }
+
+  /**
+   * jobStateTimeLimitActions: a RUNNABLE job at the head of its queue that has waited with a
+   * listed statusReason (matched by prefix, e.g. `MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT`)
+   * for maxTimeSeconds is cancelled. Jobs waiting for capacity carry no such reason, so
+   * capacity that is coming never cancels anyone.
+   */
+  private async applyTimeLimitActions(tx: Tx, queues: JobQueueRow[], plan: Plan, heads: Map<string, JobRow>, now: number): Promise<void> {
+    const actionsByQueue = new Map(queues.map((q) => [q.name, fromJson<JobStateTimeLimitAction[]>(q.time_limit_actions, [])]));
+    for (const w of plan.waiting) {
+      const job = heads.get(w.jobId);
+      const actions = job ? actionsByQueue.get(job.queue) : undefined;
+      if (!job || !actions?.length || !job.status_reason || job.wait_since === null) continue;
+      const action = actions.find((a) => a.state === 'RUNNABLE' && a.action === 'CANCEL' && a.reason && job.status_reason!.startsWith(a.reason));
+      if (!action) continue;
+      if ((now - job.wait_since) * this.o.timeDilation < (action.maxTimeSeconds ?? 0) * 1000) continue;
+      await cancelJob(
+        tx,
+        job,
+        `Job cancelled by jobStateTimeLimitActions: RUNNABLE with reason ${action.reason} for more than ${action.maxTimeSeconds} seconds`,
+        now,
+      );
     }
   }
 }

@@ -372,6 +372,7 @@ export async function startAttempt(
     instance_id: placement.instanceId,
     log_stream_name: placement.logStreamName,
     wait_code: null,
+    wait_since: null,
   });
   return attempt;
 }

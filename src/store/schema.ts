@@ -86,6 +86,8 @@ export interface JobTable {
   status_reason: string | null;
   /** why a RUNNABLE job waits: stable reason code from the scheduler's plan */
   wait_code: string | null;
+  /** since when it waits for that reason (jobStateTimeLimitActions count from here) */
+  wait_since: number | null;
   created_at: number;
   updated_at: number;
   runnable_at: number | null;

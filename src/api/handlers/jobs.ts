@@ -220,6 +220,7 @@ const submit: Handler = async (raw, ctx, s) => {
         status: 'SUBMITTED',
         status_reason: null,
         wait_code: null,
+        wait_since: null,
         created_at: now,
         updated_at: now,
         runnable_at: null,

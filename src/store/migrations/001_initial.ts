@@ -80,6 +80,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('status_reason', 'text')
     .addColumn('wait_code', 'text')
+    .addColumn('wait_since', 'bigint')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addColumn('runnable_at', 'bigint')

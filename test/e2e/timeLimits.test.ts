@@ -1,0 +1,62 @@
+/**
+ * Timeouts and jobStateTimeLimitActions, tested in seconds thanks to the server's time
+ * dilation (×600: a 60 s timeout fires after 0.1 s, a 600 s limit after 1 s).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CreateJobQueueCommand, RegisterJobDefinitionCommand } from '@aws-sdk/client-batch';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+
+describe('time limits', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ timeDilation: 600, terminateGraceSeconds: 1 });
+    await createCe(t.client, 'local', { maxvCpus: 2 });
+    await createQueue(t.client, 'q', ['local']);
+    await t.client.send(
+      new CreateJobQueueCommand({
+        jobQueueName: 'strict',
+        priority: 1,
+        computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'local' }],
+        jobStateTimeLimitActions: [{ reason: 'MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT', state: 'RUNNABLE', maxTimeSeconds: 600, action: 'CANCEL' }],
+      }),
+    );
+    await registerDefinition(t.client, 'huge', { command: ['true'], resourceRequirements: [{ type: 'VCPU', value: '64' }, { type: 'MEMORY', value: '128' }] });
+  });
+  after(async () => t.close());
+
+  test('an attempt over its timeout is stopped and the job fails with the timeout reason, without retry', async () => {
+    await t.client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'too-slow',
+        type: 'container',
+        timeout: { attemptDurationSeconds: 60 },
+        retryStrategy: { attempts: 3 },
+        containerProperties: { image: 'busybox', command: ['sleep', '100'], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '64' }] },
+      }),
+    );
+    const job = await waitForStatus(t.client, await submit(t.client, { jobQueue: 'q', jobDefinition: 'too-slow' }), ['SUCCEEDED', 'FAILED']);
+    assert.equal(job.status, 'FAILED');
+    assert.equal(job.statusReason, 'Job attempt duration exceeded timeout');
+    assert.equal(job.attempts?.length, 1);
+    assert.equal(job.attempts?.[0].container?.exitCode, 143);
+  });
+
+  test('a job that can never fit says so at once, and waits when its queue has no time limit action', async () => {
+    const id = await submit(t.client, { jobQueue: 'q', jobDefinition: 'huge' });
+    await waitForStatus(t.client, id, ['RUNNABLE']);
+    for (let i = 0; i < 100 && !(await describeJob(t.client, id)).statusReason; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match((await describeJob(t.client, id)).statusReason ?? '', /^MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT/);
+    // Two seconds at ×600 is twenty minutes: with no action configured it still waits.
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal((await describeJob(t.client, id)).status, 'RUNNABLE');
+  });
+
+  test("jobStateTimeLimitActions cancel a job stuck RUNNABLE with the listed reason", async () => {
+    const id = await submit(t.client, { jobQueue: 'strict', jobDefinition: 'huge' });
+    const job = await waitForStatus(t.client, id, ['FAILED'], 20_000);
+    assert.match(job.statusReason ?? '', /jobStateTimeLimitActions/);
+    assert.equal(job.attempts?.length, 0);
+  });
+});
