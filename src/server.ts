@@ -7,6 +7,7 @@ import { buildApp, sendError } from './api/app.js';
 import { registerLogsApi } from './logs/api.js';
 import type { Handler, Services } from './api/context.js';
 import { computeEnvironmentHandlers } from './api/handlers/computeEnvironments.js';
+import { consumableResourceHandlers } from './api/handlers/consumableResources.js';
 import { jobDefinitionHandlers } from './api/handlers/jobDefinitions.js';
 import { jobHandlers } from './api/handlers/jobs.js';
 import { jobQueueHandlers } from './api/handlers/jobQueues.js';
@@ -39,6 +40,7 @@ export const handlers: Record<string, Handler> = {
   ...jobQueueHandlers,
   ...jobDefinitionHandlers,
   ...schedulingPolicyHandlers,
+  ...consumableResourceHandlers,
   ...tagHandlers,
   ...jobHandlers,
 };

@@ -131,13 +131,29 @@ export function check(schemaRef: SchemaRef, value: unknown, path = ''): void {
   }
 }
 
-/** Member names of an SDK structure schema that are bound to the HTTP path or query (not the body). */
+/**
+ * Member traits that put a member in the URL or headers rather than the body. Numeric traits
+ * are a bitmask in the order of @smithy/core's `translateTraits`: httpLabel (1), idempotent,
+ * idempotencyToken (4), sensitive, httpPayload, httpResponseCode, httpQueryParams (64). An
+ * idempotency token such as UpdateConsumableResource's `clientToken` stays in the body.
+ */
+const HTTP_LABEL = 1;
+const HTTP_QUERY_PARAMS = 64;
+const HTTP_BINDING_TRAITS = ['httpLabel', 'httpQuery', 'httpQueryParams', 'httpHeader', 'httpPrefixHeaders'];
+
+function isHttpBound(traits: unknown): boolean {
+  if (typeof traits === 'number') return (traits & (HTTP_LABEL | HTTP_QUERY_PARAMS)) !== 0;
+  if (typeof traits === 'object' && traits !== null) return HTTP_BINDING_TRAITS.some((t) => t in traits);
+  return false;
+}
+
+/** Member names of an SDK structure schema that are bound to the HTTP path, query or headers (not the body). */
 export function httpBoundMembers(structRef: SchemaRef): string[] {
   const schema = deref(structRef) as unknown[];
   const names = schema[4] as string[];
   const members = schema[5] as SchemaRef[];
   return names.filter((_, i) => {
     const m = deref(members[i]);
-    return Array.isArray(m) && m.length === 2 && m[1] !== 0;
+    return Array.isArray(m) && m.length === 2 && isHttpBound(m[1]);
   });
 }

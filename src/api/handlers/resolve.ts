@@ -6,6 +6,7 @@ import { clientError } from '../../model/errors.js';
 import { nameFromNameOrArn, parseArn } from '../../model/arn.js';
 import type { Db } from '../../store/db.js';
 import { getComputeEnvironment, type ComputeEnvironmentRow } from '../../store/computeEnvironments.js';
+import { getConsumableResource, type ConsumableResourceRow } from '../../store/consumableResources.js';
 import { getJobQueue, type JobQueueRow } from '../../store/jobQueues.js';
 import {
   getJobDefinitionByArn,
@@ -27,6 +28,15 @@ export async function findComputeEnvironment(db: Db, nameOrArn: string, member =
 export async function findJobQueue(db: Db, nameOrArn: string, member = 'jobQueue'): Promise<JobQueueRow> {
   const name = nameFromNameOrArn(nameOrArn, 'job-queue');
   const row = name === null ? undefined : await getJobQueue(db, name);
+  if (!row || (nameOrArn.startsWith('arn:') && !sameResource(row.arn, nameOrArn))) {
+    throw clientError(`${member} '${nameOrArn}' does not exist`);
+  }
+  return row;
+}
+
+export async function findConsumableResource(db: Db, nameOrArn: string, member = 'consumableResource'): Promise<ConsumableResourceRow> {
+  const name = nameFromNameOrArn(nameOrArn, 'consumable-resource');
+  const row = name === null ? undefined : await getConsumableResource(db, name);
   if (!row || (nameOrArn.startsWith('arn:') && !sameResource(row.arn, nameOrArn))) {
     throw clientError(`${member} '${nameOrArn}' does not exist`);
   }
