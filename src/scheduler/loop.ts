@@ -12,9 +12,11 @@ import type { Clock, IdSource } from '../model/ids.js';
 import { WAIT_REASONS } from '../model/reasons.js';
 import { allComputeEnvironments } from '../store/computeEnvironments.js';
 import { allJobQueues, type JobQueueRow } from '../store/jobQueues.js';
-import type { JobStateTimeLimitAction } from '@aws-sdk/client-batch';
+import type { FairsharePolicy, JobStateTimeLimitAction } from '@aws-sdk/client-batch';
+import { getSchedulingPolicyByArn } from '../store/schedulingPolicies.js';
+import { ShareUsage, reservedFraction, weightOf } from './fairShare.js';
 import { liveInstances } from '../store/instances.js';
-import { admitSubmitted, cancelJob, expandArrays, jobSpecOf, runnableHead, startAttempt, usageByInstance, type JobRow } from '../store/jobs.js';
+import { activeShares, admitSubmitted, cancelJob, expandArrays, runningByShare, shareHead, jobSpecOf, runnableHead, startAttempt, usageByInstance, type JobRow } from '../store/jobs.js';
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { LocalProvider } from '../compute/localProvider.js';
@@ -54,6 +56,7 @@ export class SchedulerLoop {
   private resolveIdle?: () => void;
   /** last pass's duration in ms, for metrics */
   lastPassMs = 0;
+  private readonly usage = new ShareUsage();
 
   constructor(private readonly o: SchedulerLoopOptions) {}
 
@@ -145,15 +148,37 @@ export class SchedulerLoop {
     const instances = (await liveInstances(tx.db)).filter((i) => i.state === 'LAUNCHING' || i.state === 'ACTIVE');
     const usage = await usageByInstance(tx.db);
     const snapshot: Snapshot = { queues: [], ces: [], instances: [] };
+    const running = await runningByShare(tx.db);
+    const now = this.o.clock.now();
+    const view = (j: JobRow) => ({ id: j.id, seq: j.seq, vcpus: j.vcpus, memoryMiB: j.memory_mib, gpus: j.gpus });
     for (const q of queues) {
-      const head = await runnableHead(tx.db, q.name, HEAD_SIZE);
-      for (const j of head) heads.set(j.id, j);
-      snapshot.queues.push({
-        name: q.name,
-        priority: q.priority,
-        ceOrder: fromJson<{ computeEnvironment: string }[]>(q.ce_order, []).map((o) => o.computeEnvironment),
-        head: head.map((j) => ({ id: j.id, seq: j.seq, vcpus: j.vcpus, memoryMiB: j.memory_mib, gpus: j.gpus })),
-      });
+      const ceOrder = fromJson<{ computeEnvironment: string }[]>(q.ce_order, []).map((o) => o.computeEnvironment);
+      if (!q.scheduling_policy_arn) {
+        const head = await runnableHead(tx.db, q.name, HEAD_SIZE);
+        for (const j of head) heads.set(j.id, j);
+        snapshot.queues.push({ name: q.name, priority: q.priority, ceOrder, head: head.map(view) });
+        continue;
+      }
+      const policyRow = await getSchedulingPolicyByArn(tx.db, q.scheduling_policy_arn);
+      const policy = fromJson<FairsharePolicy | undefined>(policyRow?.fairshare_policy, undefined);
+      const runningHere = running.filter((r) => r.queue === q.name);
+      const shareIds = await activeShares(tx.db, q.name);
+      const shares = [];
+      for (const id of shareIds) {
+        const head = await shareHead(tx.db, q.name, id, HEAD_SIZE);
+        for (const j of head) heads.set(j.id, j);
+        const busy = runningHere.find((r) => r.share === id)?.vcpus ?? 0;
+        shares.push({ id, weight: weightOf(policy, id), usage: this.usage.observe(q.name, id, busy, now, policy, this.o.timeDilation), head: head.map(view) });
+      }
+      for (const r of runningHere) if (r.share && !shareIds.includes(r.share)) this.usage.observe(q.name, r.share, r.vcpus, now, policy, this.o.timeDilation);
+      const active = new Set([...shareIds, ...runningHere.map((r) => r.share ?? '')]).size;
+      const reserved = reservedFraction(policy, active);
+      let vcpuCap: number | undefined;
+      if (reserved > 0) {
+        const capacity = ces.filter((c) => ceOrder.includes(c.name)).reduce((n, c) => n + (fromJson<{ maxvCpus?: number } | null>(c.compute_resources, null)?.maxvCpus ?? 0), 0);
+        vcpuCap = Math.max(Math.floor(capacity * (1 - reserved)) - runningHere.reduce((n, r) => n + r.vcpus, 0), 0);
+      }
+      snapshot.queues.push({ name: q.name, priority: q.priority, ceOrder, head: [], shares, vcpuCap });
     }
     for (const ce of ces) {
       snapshot.ces.push({

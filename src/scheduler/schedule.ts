@@ -16,6 +16,12 @@
  *      added to the demand of the first CE that could hold it, for the providers to scale.
  *   5. Smaller jobs behind a waiting one may still be placed (backfill): a big job at the
  *      head never idles capacity that smaller jobs could use now.
+ *
+ * A fair-share queue walks its shares instead of one head: each time, the share with the
+ * lowest weighted usage — (recent average vCPUs in use + vCPUs placed in this pass) ×
+ * weightFactor — offers its next job (its own order: schedulingPriority, then submission).
+ * A lower weightFactor therefore earns more capacity, as AWS defines it. A queue may also
+ * carry a vCPU cap (what its computeReservation leaves to shares not yet active).
  */
 
 export interface Resources {
@@ -29,13 +35,27 @@ export interface JobView extends Resources {
   seq: number;
 }
 
+export interface ShareView {
+  id: string;
+  /** weightFactor: lower gets more */
+  weight: number;
+  /** the share's recent average vCPUs in use (decayed over shareDecaySeconds) */
+  usage: number;
+  /** its first RUNNABLE jobs: schedulingPriority first, then submission order */
+  head: JobView[];
+}
+
 export interface QueueView {
   name: string;
   priority: number;
   /** CE names in computeEnvironmentOrder */
   ceOrder: string[];
-  /** the first RUNNABLE jobs in submission order */
+  /** the first RUNNABLE jobs in submission order (FIFO queues) */
   head: JobView[];
+  /** fair-share queues: the active shares, each with its own head */
+  shares?: ShareView[];
+  /** vCPUs this queue may still start in this pass (computeReservation); unlimited when absent */
+  vcpuCap?: number;
 }
 
 export interface CeView {
@@ -100,12 +120,19 @@ export function schedule(snapshot: Snapshot): Plan {
 
   for (const queue of queues) {
     const enabled = queue.ceOrder.map((n) => ces.get(n)).filter((c): c is CeView => !!c && c.enabled);
-    for (const job of queue.head) {
+    let cap = queue.vcpuCap ?? Infinity;
+    const order = dispatchOrder(queue);
+    let placedLast = false;
+    for (let next = order.next(placedLast); !next.done; next = order.next(placedLast)) {
+      const job = next.value;
+      placedLast = false;
       if (enabled.length === 0) {
         plan.waiting.push({ jobId: job.id, code: 'NO_ENABLED_CE' });
         continue;
       }
-      const placed = place(job, enabled, instancesByCe, free);
+      const placed = job.vcpus <= cap + 1e-9 ? place(job, enabled, instancesByCe, free) : undefined;
+      placedLast = !!placed;
+      if (placed) cap -= job.vcpus;
       if (placed) {
         plan.placements.push({ jobId: job.id, ...placed });
         continue;
@@ -131,6 +158,35 @@ export function schedule(snapshot: Snapshot): Plan {
   }
   plan.demand = [...demand.values()];
   return plan;
+}
+
+/**
+ * The order in which a queue offers its jobs. FIFO queues: the head as given. Fair-share
+ * queues: a generator that asks, before each job, which share is furthest below its share —
+ * so a placement made now counts against that share for the rest of the pass.
+ */
+function* dispatchOrder(queue: QueueView): Generator<JobView, void, boolean> {
+  if (!queue.shares) {
+    for (const job of queue.head) yield job;
+    return;
+  }
+  const state = queue.shares.map((s) => ({ share: s, next: 0, placed: 0 }));
+  for (;;) {
+    let best: (typeof state)[number] | undefined;
+    let bestKey = Infinity;
+    for (const st of state) {
+      if (st.next >= st.share.head.length) continue;
+      const key = (st.share.usage + st.placed) * st.share.weight;
+      if (key < bestKey || (key === bestKey && best && st.share.id < best.share.id)) {
+        best = st;
+        bestKey = key;
+      }
+    }
+    if (!best) return;
+    const job = best.share.head[best.next++];
+    // The caller answers whether the job was placed; only a placement counts against the share.
+    if (yield job) best.placed += job.vcpus;
+  }
 }
 
 function place(

@@ -328,6 +328,47 @@ export async function runnableHead(db: Reader, queue: string, limit: number): Pr
     .execute() as Promise<JobRow[]>;
 }
 
+/**
+ * The shares of a fair-share queue that have RUNNABLE jobs. A loose index scan — one index
+ * probe per share — so the cost does not grow with the number of queued jobs.
+ */
+export async function activeShares(db: Reader, queue: string): Promise<string[]> {
+  const rows = await sql<{ s: string | null }>`
+    WITH RECURSIVE shares(s) AS (
+      SELECT (SELECT min(share_identifier) FROM jobs WHERE queue = ${queue} AND status = 'RUNNABLE' AND share_identifier IS NOT NULL)
+      UNION ALL
+      SELECT (SELECT min(share_identifier) FROM jobs WHERE queue = ${queue} AND status = 'RUNNABLE' AND share_identifier > shares.s)
+      FROM shares WHERE shares.s IS NOT NULL
+    )
+    SELECT s FROM shares WHERE s IS NOT NULL`.execute(db);
+  return rows.rows.map((r) => r.s!);
+}
+
+/** The first `limit` RUNNABLE jobs of one share: schedulingPriority first, then submission order. */
+export async function shareHead(db: Reader, queue: string, share: string, limit: number): Promise<JobRow[]> {
+  return db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('queue', '=', queue)
+    .where('status', '=', 'RUNNABLE')
+    .where('share_identifier', '=', share)
+    .orderBy('scheduling_priority', 'desc')
+    .orderBy('seq')
+    .limit(limit)
+    .execute() as Promise<JobRow[]>;
+}
+
+/** vCPUs of STARTING/RUNNING jobs per queue and share. */
+export async function runningByShare(db: Reader): Promise<{ queue: string; share: string | null; vcpus: number }[]> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['queue', 'share_identifier', (eb) => eb.fn.sum<number>('vcpus').as('vcpus')])
+    .where('status', 'in', ['STARTING', 'RUNNING'])
+    .groupBy(['queue', 'share_identifier'])
+    .execute();
+  return rows.map((r) => ({ queue: r.queue, share: r.share_identifier, vcpus: Number(r.vcpus) }));
+}
+
 /** vCPUs and memory held by STARTING/RUNNING jobs, per instance. */
 export async function usageByInstance(db: Reader): Promise<Map<string, { vcpus: number; memoryMiB: number; gpus: number; jobs: number }>> {
   const rows = await db

@@ -85,6 +85,24 @@ describe('schedule: the rules', () => {
     });
   }
 
+  test('fair share: the share furthest below its weighted share goes first, and placements count against it', () => {
+    const s = snap().ce('a', 8).instance('i1', 'a', 4).queue('fs', 1, ['a']).build();
+    const job = (id: string) => ({ id, seq: 0, vcpus: 1, memoryMiB: 1, gpus: 0 });
+    s.queues[0].shares = [
+      { id: 'light', weight: 3, usage: 1, head: [job('l1'), job('l2')] },
+      { id: 'heavy', weight: 1, usage: 1, head: [job('h1'), job('h2'), job('h3'), job('h4')] },
+    ];
+    // keys (usage + placed) × weight: heavy 1, 2, 3 (ties go by name) then 4 > light's 3
+    const plan = schedule(s);
+    assert.deepEqual(plan.placements.map((p) => p.jobId), ['h1', 'h2', 'h3', 'l1']);
+  });
+
+  test('a queue vCPU cap (computeReservation) holds back placements beyond it', () => {
+    const s = snap().ce('a', 8).instance('i1', 'a', 8).queue('q', 1, ['a']).job('q', 'j1', 2).job('q', 'j2', 2).build();
+    s.queues[0].vcpuCap = 3;
+    assert.deepEqual(schedule(s).placements.map((p) => p.jobId), ['j1']);
+  });
+
   test('unmet demand is reported for the first CE that could hold the job', () => {
     const plan = schedule(snap().ce('small', 1).ce('large', 8).queue('q', 1, ['small', 'large']).job('q', 'j', 4).build());
     assert.deepEqual(plan.demand.map((d) => [d.ceName, d.vcpus, d.jobs]), [['large', 4, 1]]);

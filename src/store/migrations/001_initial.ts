@@ -114,6 +114,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // The scheduler reads the head of each queue: RUNNABLE jobs in submission order.
   await db.schema.createIndex('jobs_queue_status_seq').on('jobs').columns(['queue', 'status', 'seq']).execute();
   await db.schema.createIndex('jobs_status_seq').on('jobs').columns(['status', 'seq']).execute();
+  // Fair-share queues read the head of each share: by schedulingPriority (high first), then submission.
+  await db.schema
+    .createIndex('jobs_share_head')
+    .on('jobs')
+    .columns(['queue', 'status', 'share_identifier', 'scheduling_priority desc', 'seq'])
+    .execute();
   await db.schema.createIndex('jobs_parent').on('jobs').columns(['parent_id', 'array_index']).execute();
   await db.schema.createIndex('jobs_parent_status').on('jobs').columns(['parent_id', 'status']).execute();
   await db.schema.createIndex('jobs_instance').on('jobs').columns(['instance_id', 'status']).execute();
