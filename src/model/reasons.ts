@@ -17,5 +17,6 @@ export const REASONS = {
 export const WAIT_REASONS = {
   neverFits: 'MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement (vCPU/memory/GPU) is higher than that can be met by the CE(s) attached to the job queue.',
   noCapacity: 'CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested for instance type.',
+  noConsumable: 'RESOURCE:CONSUMABLE_RESOURCE - Waiting for consumable resources required by the job to become available.',
   noEnabledCe: 'MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - CE(s) associated with the job queue are disabled or have no capacity.',
 } as const;

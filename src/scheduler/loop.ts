@@ -14,6 +14,7 @@ import { allComputeEnvironments } from '../store/computeEnvironments.js';
 import { allJobQueues, type JobQueueRow } from '../store/jobQueues.js';
 import type { FairsharePolicy, JobStateTimeLimitAction } from '@aws-sdk/client-batch';
 import { getSchedulingPolicyByArn } from '../store/schedulingPolicies.js';
+import { availableQuantities, consumeNonReplenishable } from '../store/consumableResources.js';
 import { ShareUsage, reservedFraction, weightOf } from './fairShare.js';
 import { liveInstances } from '../store/instances.js';
 import { activeShares, admitSubmitted, cancelJob, expandArrays, runningByShare, shareHead, jobSpecOf, runnableHead, startAttempt, usageByInstance, type JobRow } from '../store/jobs.js';
@@ -32,6 +33,7 @@ const WAIT_STATUS_REASON: Record<WaitCode, string | null> = {
   NEVER_FITS: WAIT_REASONS.neverFits,
   NO_ENABLED_CE: WAIT_REASONS.noEnabledCe,
   NO_CAPACITY: null,
+  NO_CONSUMABLE: WAIT_REASONS.noConsumable,
 };
 
 export interface SchedulerLoopOptions {
@@ -114,8 +116,12 @@ export class SchedulerLoop {
       const { snapshot, heads, queues } = await this.snapshot(tx);
       const plan = schedule(snapshot);
       const placed = new Set<string>();
+      const consumed = new Map<string, number>();
       for (const p of plan.placements) {
         const job = heads.get(p.jobId)!;
+        for (const c of job.consumables ? fromJson<{ name: string; quantity: number }[]>(job.consumables, []) : []) {
+          consumed.set(c.name, (consumed.get(c.name) ?? 0) + c.quantity);
+        }
         const spec = jobSpecOf(job);
         await startAttempt(
           tx,
@@ -130,6 +136,7 @@ export class SchedulerLoop {
         );
         placed.add(p.instanceId);
       }
+      if (consumed.size) await consumeNonReplenishable(tx.db, consumed);
       await this.recordWaits(tx, plan, heads, now);
       await this.applyTimeLimitActions(tx, queues, plan, heads, now);
       const usage = await usageByInstance(tx.db);
@@ -150,7 +157,15 @@ export class SchedulerLoop {
     const snapshot: Snapshot = { queues: [], ces: [], instances: [] };
     const running = await runningByShare(tx.db);
     const now = this.o.clock.now();
-    const view = (j: JobRow) => ({ id: j.id, seq: j.seq, vcpus: j.vcpus, memoryMiB: j.memory_mib, gpus: j.gpus });
+    const view = (j: JobRow) => ({
+      id: j.id,
+      seq: j.seq,
+      vcpus: j.vcpus,
+      memoryMiB: j.memory_mib,
+      gpus: j.gpus,
+      consumables: j.consumables ? fromJson<{ name: string; quantity: number }[]>(j.consumables, []) : undefined,
+    });
+    snapshot.consumables = Object.fromEntries(await availableQuantities(tx.db));
     for (const q of queues) {
       const ceOrder = fromJson<{ computeEnvironment: string }[]>(q.ce_order, []).map((o) => o.computeEnvironment);
       if (!q.scheduling_policy_arn) {

@@ -16,6 +16,9 @@
  *      added to the demand of the first CE that could hold it, for the providers to scale.
  *   5. Smaller jobs behind a waiting one may still be placed (backfill): a big job at the
  *      head never idles capacity that smaller jobs could use now.
+ *   6. A job that needs consumable resources (licenses…) is placed only when every one has
+ *      enough free units; it then takes them for the rest of the pass. Waiting for a
+ *      consumable is NO_CONSUMABLE and creates no demand: more instances would not help.
  *
  * A fair-share queue walks its shares instead of one head: each time, the share with the
  * lowest weighted usage — (recent average vCPUs in use + vCPUs placed in this pass) ×
@@ -33,6 +36,8 @@ export interface Resources {
 export interface JobView extends Resources {
   id: string;
   seq: number;
+  /** consumable resources the job must hold while it runs */
+  consumables?: { name: string; quantity: number }[];
 }
 
 export interface ShareView {
@@ -76,9 +81,11 @@ export interface Snapshot {
   queues: QueueView[];
   ces: CeView[];
   instances: InstanceView[];
+  /** units free now of each consumable resource, by name */
+  consumables?: Record<string, number>;
 }
 
-export type WaitCode = 'NEVER_FITS' | 'NO_ENABLED_CE' | 'NO_CAPACITY';
+export type WaitCode = 'NEVER_FITS' | 'NO_ENABLED_CE' | 'NO_CAPACITY' | 'NO_CONSUMABLE';
 
 export interface Placement {
   jobId: string;
@@ -115,6 +122,7 @@ export function schedule(snapshot: Snapshot): Plan {
   for (const i of snapshot.instances) (instancesByCe.get(i.ceName) ?? instancesByCe.set(i.ceName, []).get(i.ceName)!).push(i);
 
   const plan: Plan = { placements: [], waiting: [], demand: [] };
+  const consumables = new Map(Object.entries(snapshot.consumables ?? {}));
   const demand = new Map<string, Demand>();
   const queues = [...snapshot.queues].sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name));
 
@@ -130,9 +138,17 @@ export function schedule(snapshot: Snapshot): Plan {
         plan.waiting.push({ jobId: job.id, code: 'NO_ENABLED_CE' });
         continue;
       }
+      const needs = job.consumables ?? [];
+      if (needs.some((c) => (consumables.get(c.name) ?? 0) < c.quantity)) {
+        plan.waiting.push({ jobId: job.id, code: 'NO_CONSUMABLE' });
+        continue;
+      }
       const placed = job.vcpus <= cap + 1e-9 ? place(job, enabled, instancesByCe, free) : undefined;
       placedLast = !!placed;
-      if (placed) cap -= job.vcpus;
+      if (placed) {
+        cap -= job.vcpus;
+        for (const c of needs) consumables.set(c.name, consumables.get(c.name)! - c.quantity);
+      }
       if (placed) {
         plan.placements.push({ jobId: job.id, ...placed });
         continue;

@@ -4,6 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from './db.js';
+import { nameMatches } from './like.js';
 import type { ConsumableResourceTable } from './schema.js';
 
 export type ConsumableResourceRow = ConsumableResourceTable;
@@ -65,6 +66,70 @@ export async function deleteConsumableResource(db: Db, name: string): Promise<vo
  * work fills in the sum over STARTING and RUNNING jobs; DescribeConsumableResource and
  * ListConsumableResources read in-use quantities only through it.
  */
-export async function inUseQuantities(_db: Db, names: readonly string[]): Promise<Map<string, number>> {
-  return new Map(names.map((n) => [n, 0]));
+export async function inUseQuantities(db: Db, names: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map(names.map((n) => [n, 0]));
+  const replenishable = new Set(
+    (await db.selectFrom('consumable_resources').select(['name', 'resource_type']).execute())
+      .filter((r) => r.resource_type !== 'NON_REPLENISHABLE')
+      .map((r) => r.name),
+  );
+  const holders = await db
+    .selectFrom('jobs')
+    .select('consumables')
+    .where('status', 'in', ['STARTING', 'RUNNING'])
+    .where('consumables', 'is not', null)
+    .execute();
+  for (const h of holders) {
+    for (const c of JSON.parse(h.consumables!) as { name: string; quantity: number }[]) {
+      if (out.has(c.name) && replenishable.has(c.name)) out.set(c.name, out.get(c.name)! + c.quantity);
+    }
+  }
+  return out;
+}
+
+/** Units free now of every consumable resource, by name: total minus what running jobs hold. */
+export async function availableQuantities(db: Db): Promise<Map<string, number>> {
+  const rows = await db.selectFrom('consumable_resources').select(['name', 'total_quantity']).execute();
+  const inUse = await inUseQuantities(db, rows.map((r) => r.name));
+  return new Map(rows.map((r) => [r.name, Number(r.total_quantity) - (inUse.get(r.name) ?? 0)]));
+}
+
+/**
+ * A NON_REPLENISHABLE resource is consumed by the jobs that start with it: its total goes
+ * down by what they take, for good.
+ */
+export async function consumeNonReplenishable(db: Db, taken: Map<string, number>): Promise<void> {
+  for (const [name, quantity] of taken) {
+    await db
+      .updateTable('consumable_resources')
+      .set((eb) => ({ total_quantity: eb('total_quantity', '-', quantity) }))
+      .where('name', '=', name)
+      .where('resource_type', '=', 'NON_REPLENISHABLE')
+      .execute();
+  }
+}
+
+/**
+ * Jobs that require a resource, newest first. Requirements live in the jobs' JSON column,
+ * so this scans the jobs table: fine for an occasional question, not for a hot path.
+ * `names` match case-insensitively, a trailing `*` by prefix.
+ */
+export async function listJobsRequiring(
+  db: Db,
+  resource: string,
+  f: { statuses?: string[]; names?: string[]; afterSeq?: number; limit: number },
+) {
+  let q = db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('consumables', 'like', `%"name":${JSON.stringify(resource)}%`)
+    .orderBy('seq', 'desc')
+    .limit(f.limit);
+  if (f.afterSeq !== undefined) q = q.where('seq', '<', f.afterSeq);
+  if (f.statuses) q = q.where('status', 'in', f.statuses.length ? f.statuses : ['']);
+  if (f.names) {
+    const names = f.names;
+    q = q.where((eb) => eb.or(names.map((v) => nameMatches('name', v))));
+  }
+  return q.execute();
 }

@@ -14,6 +14,7 @@ import { REASONS } from '../model/reasons.js';
 import { shouldRetry, type AttemptOutcome } from '../model/retry.js';
 import type { JobSpec } from '../model/jobSpec.js';
 import type { Db } from './db.js';
+import { nameMatches } from './like.js';
 import { fromJson } from './json.js';
 import type { AttemptTable, JobTable } from './schema.js';
 import type { Tx } from './unitOfWork.js';
@@ -69,12 +70,7 @@ export async function listJobs(db: Reader, f: JobListFilter): Promise<JobRow[]> 
   if (f.statuses) q = q.where('status', 'in', f.statuses);
   if (f.parentId !== undefined) q = q.where('parent_id', '=', f.parentId);
   else q = q.where('parent_id', 'is', null);
-  if (f.namePattern !== undefined) {
-    const p = f.namePattern.toLowerCase();
-    q = p.endsWith('*')
-      ? q.where(sql`lower(name)`, 'like', p.slice(0, -1).replace(/[\\%_]/g, (c) => '\\' + c) + '%')
-      : q.where(sql`lower(name)`, '=', p);
-  }
+  if (f.namePattern !== undefined) q = q.where(nameMatches('name', f.namePattern));
   if (f.definitionArns) q = q.where('definition_arn', 'in', f.definitionArns.length ? f.definitionArns : ['']);
   if (f.definitionName !== undefined) q = q.where('definition_arn', 'like', `%:job-definition/${f.definitionName}:%`);
   if (f.createdBefore !== undefined) q = q.where('created_at', '<', f.createdBefore);

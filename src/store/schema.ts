@@ -104,6 +104,8 @@ export interface JobTable {
   gpus: number;
   share_identifier: string | null;
   scheduling_priority: number;
+  /** consumable resources the job holds while STARTING/RUNNING: [{name, quantity}] (JSON), or null */
+  consumables: string | null;
   max_attempts: number;
   /** attempts started so far (the next attempt's number is attempt_count + 1) */
   attempt_count: number;

@@ -35,6 +35,7 @@ import { toJson } from '../../store/json.js';
 import { decodeToken, encodeToken } from '../../store/pagination.js';
 import type { Handler } from '../context.js';
 import { findConsumableResource, tagsOf } from './resolve.js';
+import { listJobsRequiring } from '../../store/consumableResources.js';
 
 const DEFAULT_PAGE = 100;
 
@@ -189,16 +190,43 @@ const list: Handler = async (raw, _ctx, s) => {
 };
 
 /**
- * The jobs that require the resource. Jobs do not carry consumable resources into scheduling
- * yet (issue 4), so no job is listed: the answer has AWS's shape, an unknown resource is a
- * ClientException and a token from elsewhere is refused, as they will be once jobs are.
+ * The jobs that require the resource, newest first, with JOB_STATUS and JOB_NAME filters.
+ * Jobs keep their requirements in a JSON column, so this scans the jobs table: fine for an
+ * occasional question, not for a hot path.
  */
 const listJobs: Handler = async (raw, _ctx, s) => {
   const input = raw as unknown as ListJobsByConsumableResourceRequest;
-  await findConsumableResource(s.db, input.consumableResource!);
-  decodeToken<number>('ListJobsByConsumableResource', input.nextToken);
-  const jobs: ListJobsByConsumableResourceSummary[] = [];
-  return { jobs };
+  const resource = await findConsumableResource(s.db, input.consumableResource!);
+  const afterSeq = decodeToken<number>('ListJobsByConsumableResource', input.nextToken);
+  const limit = input.maxResults ?? 100;
+  let statuses: string[] | undefined;
+  let names: string[] | undefined;
+  for (const f of input.filters ?? []) {
+    if (f.name === 'JOB_STATUS') statuses = (f.values ?? []).map((v) => v.toUpperCase());
+    else if (f.name === 'JOB_NAME') names = f.values ?? [];
+    else throw clientError(`filters: unknown filter name '${f.name}'; use JOB_STATUS or JOB_NAME`);
+  }
+  const rows = await listJobsRequiring(s.db, resource.name, { statuses, names, afterSeq, limit: limit + 1 });
+  const page = rows.slice(0, limit);
+  const jobs: ListJobsByConsumableResourceSummary[] = page.map((j) => {
+    const held = (JSON.parse(j.consumables ?? '[]') as { name: string; quantity: number }[]).find((c) => c.name === resource.name);
+    return {
+      jobArn: j.arn,
+      jobQueueArn: j.queue_arn,
+      jobName: j.name,
+      jobDefinitionArn: j.definition_arn,
+      shareIdentifier: j.share_identifier ?? undefined,
+      jobStatus: j.status,
+      quantity: held?.quantity ?? 0,
+      statusReason: j.status_reason ?? undefined,
+      startedAt: j.started_at ?? undefined,
+      createdAt: j.created_at,
+      consumableResourceProperties: {
+        consumableResourceList: (JSON.parse(j.consumables ?? '[]') as { name: string; quantity: number }[]).map((c) => ({ consumableResource: c.name, quantity: c.quantity })),
+      },
+    };
+  });
+  return { jobs, nextToken: rows.length > limit ? encodeToken('ListJobsByConsumableResource', page[page.length - 1].seq) : undefined };
 };
 
 export const consumableResourceHandlers: Record<string, Handler> = {

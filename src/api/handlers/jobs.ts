@@ -7,6 +7,8 @@ import type {
   JobSummary,
   ListJobsRequest,
   SubmitJobRequest,
+  ConsumableResourceProperties,
+  ConsumableResourceRequirement,
 } from '@aws-sdk/client-batch';
 import { clientError } from '../../model/errors.js';
 import { makeArn, parseArn } from '../../model/arn.js';
@@ -28,7 +30,7 @@ import {
 import { fromJson, toJson } from '../../store/json.js';
 import { decodeToken, encodeToken } from '../../store/pagination.js';
 import type { Handler, Services } from '../context.js';
-import { findJobDefinition, findJobQueue, tagsOf } from './resolve.js';
+import { findConsumableResource, findJobDefinition, findJobQueue, tagsOf } from './resolve.js';
 
 /** A job id as DescribeJobs and friends accept it: the id itself or the job's ARN. */
 function jobIdOf(ref: string): string {
@@ -109,6 +111,9 @@ export function jobDetail(job: JobRow, attempts: AttemptRow[], statusSummary?: R
     isCancelled: job.stopped_by === 'CANCEL' ? true : undefined,
     isTerminated: job.stopped_by === 'TERMINATE' ? true : undefined,
     arrayProperties: arrayProperties(job, statusSummary),
+    consumableResourceProperties: job.consumables
+      ? { consumableResourceList: fromJson<{ name: string; quantity: number }[]>(job.consumables, []).map((c) => ({ consumableResource: c.name, quantity: c.quantity })) }
+      : undefined,
   };
   if (isArrayParent(job)) {
     // The parent never runs: it has no container outcome and no attempts of its own.
@@ -186,6 +191,11 @@ const submit: Handler = async (raw, ctx, s) => {
     submitPropagateTags: input.propagateTags,
     schedulingPriorityOverride: input.schedulingPriorityOverride,
   });
+  const consumables = await resolveConsumables(
+    s,
+    input.consumableResourcePropertiesOverride?.consumableResourceList ?? (defSpec.consumableResourceProperties as ConsumableResourceProperties | undefined)?.consumableResourceList,
+    input.consumableResourcePropertiesOverride ? 'consumableResourcePropertiesOverride' : 'jobDefinition consumableResourceProperties',
+  );
   const deps = (input.dependsOn ?? []).flatMap((d, i) => {
     if (d.type === 'SEQUENTIAL' && !d.jobId) return []; // children wait on each other, not on a job
     if (!d.jobId) throw clientError(`dependsOn[${i}].jobId is required`);
@@ -234,6 +244,7 @@ const submit: Handler = async (raw, ctx, s) => {
         gpus: spec.gpus,
         share_identifier: input.shareIdentifier ?? null,
         scheduling_priority: spec.schedulingPriority ?? 0,
+        consumables: consumables.length ? toJson(consumables) : null,
         max_attempts: spec.retryStrategy?.attempts ?? 1,
         attempt_count: 0,
         timeout_seconds: spec.timeout?.attemptDurationSeconds ?? null,
@@ -313,6 +324,16 @@ const list: Handler = async (raw, _ctx, s) => {
     nextToken: rows.length > limit ? encodeToken('ListJobs', page[page.length - 1].seq) : undefined,
   };
 };
+
+/** A job's consumable resources by name, each checked to exist. */
+async function resolveConsumables(s: Services, list: ConsumableResourceRequirement[] | undefined, member: string): Promise<{ name: string; quantity: number }[]> {
+  const out: { name: string; quantity: number }[] = [];
+  for (const [i, c] of (list ?? []).entries()) {
+    const row = await findConsumableResource(s.db, c.consumableResource ?? '', `${member}.consumableResourceList[${i}].consumableResource`);
+    out.push({ name: row.name, quantity: c.quantity ?? 1 });
+  }
+  return out;
+}
 
 async function findJob(s: Services, ref: string): Promise<JobRow> {
   const job = await getJob(s.db, jobIdOf(ref));

@@ -94,6 +94,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('gpus', 'integer', (c) => c.notNull())
     .addColumn('share_identifier', 'text')
     .addColumn('scheduling_priority', 'integer', (c) => c.notNull())
+    .addColumn('consumables', 'text')
     .addColumn('max_attempts', 'integer', (c) => c.notNull())
     .addColumn('attempt_count', 'integer', (c) => c.notNull())
     .addColumn('timeout_seconds', 'integer')
