@@ -9,7 +9,9 @@
  *      (hostVcpus, hostMemoryMiB) bounds all local instances together: capacity the host
  *      does not have is never promised.
  *   3. Terminate instances idle for scaleDownDelaySeconds, never going below minvCpus, and
- *      every idle instance of a DISABLED or deleted CE.
+ *      every idle instance of a DISABLED or deleted CE. When a CE has demand the host budget
+ *      cannot meet, an idle instance of another CE (above its minvCpus) is terminated at
+ *      once, so that capacity moves to where the work is.
  *   4. desiredvCpus of each CE is the vCPUs launched (at least minvCpus).
  *
  * An agent process that exits unexpectedly takes its instance with it: the instance is
@@ -143,6 +145,22 @@ export class LocalProvider {
         await this.setDesired(ce, launched + inst.vcpus, cr);
       } else {
         await this.setDesired(ce, launched, cr);
+        if (d && (cr.maxvCpus ?? 0) - launched >= need.vcpus) await this.freeHostFor(ce.name, byCe, cesByName);
+      }
+    }
+  }
+
+  /** Terminates one idle instance of another CE (above its minvCpus), for a CE the host budget cannot serve. */
+  private async freeHostFor(ceName: string, byCe: Map<string, InstanceRow[]>, ces: Map<string, ComputeEnvironmentRow>): Promise<void> {
+    for (const [other, instances] of byCe) {
+      if (other === ceName) continue;
+      const cr = ces.get(other) ? fromJson<ComputeResource>(ces.get(other)!.compute_resources, {} as ComputeResource) : undefined;
+      const launched = instances.reduce((n, i) => n + i.vcpus, 0);
+      const idle = instances.find((i) => this.idleSince.has(i.id) && launched - i.vcpus >= (cr?.minvCpus ?? 0));
+      if (idle) {
+        await this.terminate(idle, `scaled down: host capacity needed by compute environment ${ceName}`);
+        byCe.set(other, instances.filter((i) => i.id !== idle.id));
+        return;
       }
     }
   }
