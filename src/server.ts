@@ -86,6 +86,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     logger,
     kickScheduler: () => loop!.kick(),
     notifyInstance: (id) => hub.notify(id),
+    waitingIn: (queue) => loop!.waitingIn(queue),
   };
   const app = buildApp({
     services,

@@ -17,6 +17,8 @@ export interface Services {
   kickScheduler(): void;
   /** tell an instance's agent to look at its assignments now (termination requests) */
   notifyInstance(instanceId: string): void;
+  /** the last scheduler pass's waiting jobs of a queue, in dispatch order, with why each waits */
+  waitingIn(queue: string): { jobId: string; code: string }[] | undefined;
 }
 
 export interface RequestContext {

@@ -59,6 +59,13 @@ export class SchedulerLoop {
   /** last pass's duration in ms, for metrics */
   lastPassMs = 0;
   private readonly usage = new ShareUsage();
+  /** per queue, the RUNNABLE jobs the last pass left waiting, in the order it considered them */
+  private waitingOrder = new Map<string, { jobId: string; code: WaitCode }[]>();
+
+  /** The last pass's dispatch order of a queue's waiting jobs (GetJobQueueSnapshot), if a pass saw the queue. */
+  waitingIn(queue: string): { jobId: string; code: WaitCode }[] | undefined {
+    return this.waitingOrder.get(queue);
+  }
 
   constructor(private readonly o: SchedulerLoopOptions) {}
 
@@ -137,6 +144,9 @@ export class SchedulerLoop {
         placed.add(p.instanceId);
       }
       if (consumed.size) await consumeNonReplenishable(tx.db, consumed);
+      const order = new Map<string, { jobId: string; code: WaitCode }[]>(snapshot.queues.map((q) => [q.name, []]));
+      for (const w of plan.waiting) order.get(heads.get(w.jobId)!.queue)?.push(w);
+      this.waitingOrder = order;
       await this.recordWaits(tx, plan, heads, now);
       await this.applyTimeLimitActions(tx, queues, plan, heads, now);
       const usage = await usageByInstance(tx.db);

@@ -23,6 +23,7 @@ import {
   jobSpecOf,
   listJobs,
   runnableHead,
+  runningByShare,
   terminateJob,
   type AttemptRow,
   type JobRow,
@@ -383,13 +384,36 @@ function bulk(one: Handler, verb: string): Handler {
   };
 }
 
+/**
+ * GetJobQueueSnapshot: the first 100 RUNNABLE jobs in the order the scheduler's last pass
+ * considered them (for fair-share queues that interleaves the shares), and the vCPUs the
+ * queue's jobs hold now, in total and per share.
+ */
 const snapshot: Handler = async (raw, _ctx, s) => {
   const queue = await findJobQueue(s.db, String(raw.jobQueue));
-  const head = await runnableHead(s.db, queue.name, 100);
+  const order = s.waitingIn(queue.name);
+  const ids = order ? order.slice(0, 100).map((w) => w.jobId) : (await runnableHead(s.db, queue.name, 100)).map((j) => j.id);
+  const rows = new Map((await getJobs(s.db, ids)).filter((j) => j.status === 'RUNNABLE').map((j) => [j.id, j]));
+  const usage = (await runningByShare(s.db)).filter((r) => r.queue === queue.name);
+  const now = s.clock.now();
   return {
     frontOfQueue: {
-      jobs: head.map((j) => ({ jobArn: j.arn, earliestTimeAtPosition: j.runnable_at ?? j.created_at })),
-      lastUpdatedAt: s.clock.now(),
+      jobs: ids.filter((id) => rows.has(id)).map((id) => ({ jobArn: rows.get(id)!.arn, earliestTimeAtPosition: rows.get(id)!.runnable_at ?? rows.get(id)!.created_at })),
+      lastUpdatedAt: now,
+    },
+    queueUtilization: {
+      totalCapacityUsage: [{ capacityUnit: 'VCPU', quantity: usage.reduce((n, u) => n + u.vcpus, 0) }],
+      fairshareUtilization: queue.scheduling_policy_arn
+        ? {
+            activeShareCount: usage.filter((u) => u.share).length,
+            topCapacityUtilization: usage
+              .filter((u) => u.share)
+              .sort((a, b) => b.vcpus - a.vcpus)
+              .slice(0, 20)
+              .map((u) => ({ shareIdentifier: u.share!, capacityUsage: [{ capacityUnit: 'VCPU', quantity: u.vcpus }] })),
+          }
+        : undefined,
+      lastUpdatedAt: now,
     },
   };
 };
