@@ -42,7 +42,10 @@ const create: Handler = async (raw, ctx, s) => {
 const update: Handler = async (raw, _ctx, s) => {
   const input = raw as unknown as UpdateSchedulingPolicyRequest;
   const row = await findSchedulingPolicy(s.db, input.arn!, 'arn');
-  await updateSchedulingPolicy(s.db, row.name, { fairshare_policy: input.fairsharePolicy ? toJson(input.fairsharePolicy) : null });
+  // A fair-share policy, once set, cannot be removed (model UpdateSchedulingPolicy): an update
+  // without one changes nothing rather than turning the queues using it back into FIFO.
+  if (!input.fairsharePolicy) return {};
+  await updateSchedulingPolicy(s.db, row.name, { fairshare_policy: toJson(input.fairsharePolicy) });
   s.kickScheduler();
   return {};
 };
