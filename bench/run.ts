@@ -1,0 +1,150 @@
+/**
+ * openbatch benchmarks: `npm run bench` (full) or `npm run bench -- --quick` (under two minutes).
+ *
+ *   --quick          small sizes
+ *   --profile        also run workloads 1 and 3 once more, untimed, with the server under
+ *                    `node --cpu-prof`, its SQLite statements timed and its agents profiled,
+ *                    and print where the time went (default in a full run; --no-profile skips it)
+ *   --only=a,b       only these workloads: submit, latency, throughput
+ *
+ * Prints the tables and writes everything to bench/results/<timestamp>.json. Method and the
+ * latest figures: docs/benchmarks.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { machineFacts, REPO_ROOT, table } from './lib.js';
+import { profileRun, type ProfiledRun, type ProfileSummary, type SqlStat } from './profile.js';
+import { latency, type LatencyResult } from './workloads/latency.js';
+import { submitRate, type SubmitRateResult } from './workloads/submitRate.js';
+import { throughput, type ThroughputResult } from './workloads/throughput.js';
+
+// The SDK's notice that its 2027 releases need Node 22 says nothing about these figures.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const profile = args.includes('--profile') || (!quick && !args.includes('--no-profile'));
+const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const wanted = (w: string) => !only || only.includes(w);
+
+const SIZES = quick
+  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300 }
+  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000 };
+
+const log = (s = '') => process.stdout.write(s + '\n');
+
+function printSubmit(r: SubmitRateResult): void {
+  log('\n## 1. SubmitJob rate (SDK, SigV4; CE DISABLED, so the figure is API + durable commit)\n');
+  log(
+    table(
+      ['in flight', 'SubmitJob /s', 'DescribeJobQueues /s', 'SDK → /healthz /s', 'submit ÷ describe', 'submit ÷ no-op', 'submit p50 ms', 'submit p99 ms'],
+      r.rows.map((x) => [String(x.concurrency), x.submit.perSecond, x.describe.perSecond, x.noop.perSecond, x.ratioToDescribe, x.ratioToNoop, x.submit.latencyMs.p50, x.submit.latencyMs.p99]),
+    ),
+  );
+  log(
+    `\nlimit: durable one-row SQLite commits, one at a time (WAL, synchronous=FULL): ${r.sqliteCommitsPerSecond.toFixed(0)}/s; ` +
+      `sequential SubmitJob ÷ that = ${r.sequentialRatioToCommits.toFixed(2)}`,
+  );
+}
+
+function printLatency(r: LatencyResult): void {
+  log(`\n## 2. submit → RUNNING on idle capacity (${r.jobs} sequential jobs of \`true\`), ms\n`);
+  const row = (name: string, p: LatencyResult['toRunningMs']) => [name, p.p50, p.p90, p.p99, p.max];
+  log(
+    table(
+      ['measure', 'p50', 'p90', 'p99', 'max'],
+      [
+        row('submit → startedAt (RUNNING)', r.toRunningMs),
+        row('submit → SUCCEEDED seen (2 ms polls)', r.toSucceededMs),
+        row('SubmitJob round trip', r.submitCallMs),
+        row("limit: spawn('true') → 'spawn'", r.spawnEventMs),
+        row("limit: spawn('true') → 'exit'", r.spawnExitMs),
+      ],
+    ),
+  );
+  log(`\nratios (p50): RUNNING ÷ spawn = ${r.ratioRunningToSpawn.toFixed(1)}×, SUCCEEDED ÷ exit = ${r.ratioSucceededToExit.toFixed(1)}×`);
+}
+
+function printThroughput(r: ThroughputResult): void {
+  log(`\n## 3. Trivial-job throughput (${r.jobs} jobs of \`true\`, ${r.concurrency} at a time)\n`);
+  log(
+    table(
+      ['runner', 'jobs/s', 'openbatch ÷ runner'],
+      [
+        ['openbatch (first submit → last SUCCEEDED)', r.jobsPerSecond, '1'],
+        [`limit: xargs -P ${r.concurrency} -I{} true`, r.xargsPerSecond, r.ratioToXargs.toFixed(2)],
+        [`limit: Node spawn loop, ${r.concurrency} in flight`, r.nodeSpawnPerSecond, r.ratioToNodeSpawn.toFixed(2)],
+      ],
+    ),
+  );
+  log(`\nSubmitJob calls during the run: ${r.submitPerSecond.toFixed(0)}/s`);
+}
+
+function printProfile(title: string, p: ProfileSummary): void {
+  log(`\n### ${title}: ${p.busyMs.toFixed(0)} ms busy of ${p.wallMs.toFixed(0)} ms\n`);
+  log(table(['area (self time)', 'ms', '% of busy'], p.areas.slice(0, 10).map((e) => [e.name, e.ms, e.pct.toFixed(1)])));
+  log('');
+  log(table(['function (self time)', 'ms', '% of busy'], p.topFunctions.map((e) => [e.name, e.ms, e.pct.toFixed(1)])));
+}
+
+function printSql(sql: SqlStat[], server: ProfileSummary): void {
+  const total = sql.reduce((n, x) => n + x.runMs + x.prepareMs, 0);
+  log(`\n### server SQLite statements: ${total.toFixed(0)} ms (${((100 * total) / server.busyMs).toFixed(0)}% of server busy time)\n`);
+  log(
+    table(
+      ['statement', 'calls', 'run ms', 'prepare ms', 'µs/call'],
+      sql.slice(0, 12).map((x) => [x.sql.length > 90 ? x.sql.slice(0, 89) + '…' : x.sql, x.calls, x.runMs, x.prepareMs, (1000 * (x.runMs + x.prepareMs)) / Math.max(x.calls, 1)]),
+    ),
+  );
+}
+
+const facts = machineFacts();
+const started = new Date();
+log(
+  `openbatch bench ${quick ? '(quick)' : '(full)'} — ${started.toISOString()}\n` +
+    `commit ${facts.commit.slice(0, 12)}${facts.dirty ? ' (work tree modified)' : ''}; ${facts.cores} cores (${facts.cpuModel}), ` +
+    `${facts.memoryMiB} MiB, node ${facts.node}, ${facts.platform}`,
+);
+
+const results: Record<string, unknown> = { date: started.toISOString(), quick, machine: facts, sizes: SIZES };
+if (wanted('submit')) {
+  const r = await submitRate({ concurrencies: [1, 16], durationMs: SIZES.rateMs, rounds: SIZES.rounds });
+  results.submitRate = r;
+  printSubmit(r);
+}
+if (wanted('latency')) {
+  const r = await latency({ jobs: SIZES.latencyJobs, spawnSamples: SIZES.spawnSamples });
+  results.latency = r;
+  printLatency(r);
+}
+if (wanted('throughput')) {
+  const r = await throughput({ jobs: SIZES.tputJobs, cores: facts.cores, submitConcurrency: 16 });
+  results.throughput = r;
+  printThroughput(r);
+}
+if (profile) {
+  const report = (title: string, p: ProfiledRun<unknown>) => {
+    log(`\n## Profile: ${title}`);
+    printProfile('server', p.server);
+    printSql(p.sql, p.server);
+    p.agents.forEach((a, i) => printProfile(`agent ${i + 1}`, a));
+  };
+  const profiles: Record<string, unknown> = {};
+  if (wanted('submit')) {
+    const p = await profileRun((server) => submitRate({ concurrencies: [16], durationMs: SIZES.rateMs, rounds: 1, server }));
+    profiles.submitRate = { submitPerSecondUnderProfiler: p.result.rows[0].submit.perSecond, server: p.server, sql: p.sql };
+    report(`workload 1, 16 in flight (${p.result.rows[0].submit.perSecond.toFixed(0)} SubmitJob/s under the profiler)`, p);
+  }
+  if (wanted('throughput')) {
+    const p = await profileRun((server) => throughput({ jobs: SIZES.tputJobs, cores: facts.cores, submitConcurrency: 16, skipLimits: true, server }));
+    profiles.throughput = { jobsPerSecondUnderProfiler: p.result.jobsPerSecond, server: p.server, sql: p.sql, agents: p.agents };
+    report(`workload 3 (${p.result.jobsPerSecond.toFixed(1)} jobs/s under the profiler)`, p);
+  }
+  results.profile = profiles;
+}
+
+const outDir = join(REPO_ROOT, 'bench', 'results');
+mkdirSync(outDir, { recursive: true });
+const outFile = join(outDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
+log(`\nresults: ${outFile} (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s)`);

@@ -1,0 +1,59 @@
+/**
+ * The benchmarks still run: each workload at a tiny size, and its result has the fields the
+ * report needs, with sane values. No timing is asserted; figures are for `npm run bench`.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { percentiles, table } from '../../bench/lib.js';
+import { profileRun } from '../../bench/profile.js';
+import { latency } from '../../bench/workloads/latency.js';
+import { submitRate } from '../../bench/workloads/submitRate.js';
+import { throughput } from '../../bench/workloads/throughput.js';
+
+const positive = (x: number, what: string) => assert.ok(Number.isFinite(x) && x > 0, `${what} = ${x}`);
+
+describe('bench', () => {
+  test('percentiles and table', () => {
+    const p = percentiles([5, 1, 4, 2, 3]);
+    assert.deepEqual([p.n, p.p50, p.p90, p.max], [5, 3, 5, 5]);
+    assert.match(table(['a', 'b'], [['x', 1234.5]]), /\| x \| 1,235 \|/);
+  });
+
+  test('workload 1: SubmitJob rate against its peers', async () => {
+    const r = await submitRate({ concurrencies: [1, 2], durationMs: 200, rounds: 1 });
+    assert.equal(r.rows.length, 2);
+    positive(r.jobsSubmitted, 'jobsSubmitted');
+    positive(r.sqliteCommitsPerSecond, 'sqliteCommitsPerSecond');
+    positive(r.sequentialRatioToCommits, 'sequentialRatioToCommits');
+    for (const row of r.rows) {
+      for (const k of ['submit', 'describe', 'noop'] as const) {
+        positive(row[k].perSecond, `${k}/s`);
+        positive(row[k].latencyMs.p50, `${k} p50`);
+      }
+      positive(row.ratioToDescribe, 'ratioToDescribe');
+      positive(row.ratioToNoop, 'ratioToNoop');
+    }
+  });
+
+  test('workload 2: submit → RUNNING latency against spawn', async () => {
+    const r = await latency({ jobs: 5, spawnSamples: 5 });
+    assert.equal(r.toRunningMs.n, 5);
+    for (const k of ['toRunningMs', 'toSucceededMs', 'submitCallMs', 'spawnEventMs', 'spawnExitMs'] as const) positive(r[k].p50, k);
+    positive(r.ratioRunningToSpawn, 'ratioRunningToSpawn');
+    positive(r.ratioSucceededToExit, 'ratioSucceededToExit');
+  });
+
+  test('workload 3: throughput against xargs and a Node spawn loop', async () => {
+    const r = await throughput({ jobs: 5, cores: 2, submitConcurrency: 4 });
+    for (const k of ['jobsPerSecond', 'submitPerSecond', 'xargsPerSecond', 'nodeSpawnPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(r[k], k);
+  });
+
+  test('profiling run: server CPU profile, SQL statements, agent profile', async () => {
+    const p = await profileRun((server) => throughput({ jobs: 5, cores: 2, submitConcurrency: 4, skipLimits: true, server }));
+    positive(p.server.busyMs, 'server busyMs');
+    assert.ok(p.server.topFunctions.length > 0);
+    assert.ok(p.sql.some((s) => s.sql === 'commit' && s.calls > 0));
+    assert.ok(p.agents.length >= 1);
+    positive(p.agents[0].busyMs, 'agent busyMs');
+  });
+});
