@@ -563,6 +563,24 @@ for (const [operation, check] of [
     ],
   });
 
+for (const [operation, check] of [
+  ['CancelJobs', validate.validateCancelJobs],
+  ['TerminateJobs', validate.validateTerminateJobs],
+] as const)
+  suite(operation, check, {
+    valid: {
+      'one job and a reason': { jobs: ['abc'], reason: 'no longer needed' },
+      '50 jobs': { jobs: Array.from({ length: 50 }, (_, i) => `j${i}`), reason: 'r' },
+    },
+    invalid: [
+      { name: 'no jobs', input: { jobs: [], reason: 'r' }, path: 'jobs', says: '1-50' },
+      { name: '51 jobs', input: { jobs: Array.from({ length: 51 }, (_, i) => `j${i}`), reason: 'r' }, path: 'jobs', says: '1-50' },
+      { name: 'an empty job id', input: { jobs: ['a', ''], reason: 'r' }, path: 'jobs[1]' },
+      { name: 'an empty reason', input: { jobs: ['a'], reason: '' }, path: 'reason' },
+      { name: 'a 1025-character reason', input: { jobs: ['a'], reason: x(1025) }, path: 'reason', says: '1-1024' },
+    ],
+  });
+
 // ---------------------------------------------------------------------------------------
 // scheduling policies
 
@@ -734,7 +752,7 @@ describe('validators', () => {
       'CreateComputeEnvironment', 'UpdateComputeEnvironment', 'DeleteComputeEnvironment', 'DescribeComputeEnvironments',
       'CreateJobQueue', 'UpdateJobQueue', 'DeleteJobQueue', 'DescribeJobQueues', 'RegisterJobDefinition',
       'DeregisterJobDefinition', 'DescribeJobDefinitions', 'SubmitJob', 'DescribeJobs', 'ListJobs', 'CancelJob',
-      'TerminateJob', 'CreateSchedulingPolicy', 'UpdateSchedulingPolicy', 'DeleteSchedulingPolicy',
+      'TerminateJob', 'CancelJobs', 'TerminateJobs', 'CreateSchedulingPolicy', 'UpdateSchedulingPolicy', 'DeleteSchedulingPolicy',
       'DescribeSchedulingPolicies', 'ListSchedulingPolicies', 'TagResource', 'UntagResource', 'ListTagsForResource',
       'CreateConsumableResource', 'UpdateConsumableResource', 'DeleteConsumableResource', 'DescribeConsumableResource',
       'ListConsumableResources', 'ListJobsByConsumableResource', 'GetJobQueueSnapshot',

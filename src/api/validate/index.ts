@@ -30,7 +30,15 @@ import {
   validateGetJobQueueSnapshot,
   validateUpdateJobQueue,
 } from './jobQueues.js';
-import { validateCancelJob, validateDescribeJobs, validateListJobs, validateSubmitJob, validateTerminateJob } from './jobs.js';
+import {
+  validateCancelJob,
+  validateCancelJobs,
+  validateDescribeJobs,
+  validateListJobs,
+  validateSubmitJob,
+  validateTerminateJob,
+  validateTerminateJobs,
+} from './jobs.js';
 import {
   validateCreateSchedulingPolicy,
   validateDeleteSchedulingPolicy,
@@ -42,6 +50,7 @@ import { validateListTagsForResource, validateTagResource, validateUntagResource
 
 export {
   validateCancelJob,
+  validateCancelJobs,
   validateCreateComputeEnvironment,
   validateCreateConsumableResource,
   validateCreateJobQueue,
@@ -67,6 +76,7 @@ export {
   validateSubmitJob,
   validateTagResource,
   validateTerminateJob,
+  validateTerminateJobs,
   validateUntagResource,
   validateUpdateComputeEnvironment,
   validateUpdateConsumableResource,
@@ -77,6 +87,7 @@ export {
 /** The semantic validator of each operation, by its AWS operation name. */
 export const validators = {
   CancelJob: validateCancelJob,
+  CancelJobs: validateCancelJobs,
   CreateComputeEnvironment: validateCreateComputeEnvironment,
   CreateConsumableResource: validateCreateConsumableResource,
   CreateJobQueue: validateCreateJobQueue,
@@ -102,6 +113,7 @@ export const validators = {
   SubmitJob: validateSubmitJob,
   TagResource: validateTagResource,
   TerminateJob: validateTerminateJob,
+  TerminateJobs: validateTerminateJobs,
   UntagResource: validateUntagResource,
   UpdateComputeEnvironment: validateUpdateComputeEnvironment,
   UpdateConsumableResource: validateUpdateConsumableResource,

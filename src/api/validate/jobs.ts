@@ -10,6 +10,7 @@ import {
   ArrayJobDependency,
   JobStatus,
   type CancelJobCommandInput,
+  type CancelJobsCommandInput,
   type ContainerOverrides,
   type DescribeJobsCommandInput,
   type EcsPropertiesOverride,
@@ -19,6 +20,7 @@ import {
   type NodeOverrides,
   type SubmitJobCommandInput,
   type TerminateJobCommandInput,
+  type TerminateJobsCommandInput,
 } from '@aws-sdk/client-batch';
 import { clientError } from '../../model/errors.js';
 import { checkConsumableResourceProperties } from './consumableResources.js';
@@ -56,6 +58,8 @@ import {
 const ARRAY_SIZE = { min: 2, max: 10000 };
 const MAX_DEPENDENCIES = 20;
 const MAX_JOBS_PER_DESCRIBE = 100;
+/** CancelJobs and TerminateJobs act on up to 50 jobs at once (model). */
+const MAX_JOBS_PER_BULK_STOP = 50;
 /** The reason of a cancel or terminate becomes the job's statusReason. */
 const REASON_LENGTH = { min: 1, max: 1024 };
 
@@ -224,4 +228,21 @@ export function validateCancelJob(input: CancelJobCommandInput): void {
 export function validateTerminateJob(input: TerminateJobCommandInput): void {
   nonEmpty('jobId', input.jobId);
   stringLength('reason', input.reason, REASON_LENGTH);
+}
+
+/** CancelJobs / TerminateJobs: 1-50 job ids and one reason of 1-1024 characters for all of them. */
+function bulkStop(input: CancelJobsCommandInput | TerminateJobsCommandInput): void {
+  listLength('jobs', input.jobs, { min: 1, max: MAX_JOBS_PER_BULK_STOP });
+  eachNonEmpty('jobs', input.jobs);
+  stringLength('reason', input.reason, REASON_LENGTH);
+}
+
+/** CancelJobs: 1-50 job ids and a reason of 1-1024 characters. */
+export function validateCancelJobs(input: CancelJobsCommandInput): void {
+  bulkStop(input);
+}
+
+/** TerminateJobs: 1-50 job ids and a reason of 1-1024 characters. */
+export function validateTerminateJobs(input: TerminateJobsCommandInput): void {
+  bulkStop(input);
 }
