@@ -214,8 +214,8 @@ export class AgentHub {
         if (staleKeys.has(key)) continue;
         let ok: boolean;
         if (r.kind === 'started') {
+          // RUNNING frees no capacity and releases no one: no scheduler pass for it.
           ok = await markRunning(tx, r.jobId, r.attempt, r.token, r.at, now);
-          changed ||= ok;
         } else if (r.kind === 'exited') {
           ok = await finishAttempt(
             tx,
