@@ -90,21 +90,21 @@ function checkStructure(schema: unknown[], value: unknown, path: string): void {
   const members = schema[5] as SchemaRef[];
   const required = typeof schema[6] === 'number' ? schema[6] : 0;
   const record = value as Record<string, unknown>;
+  // Unknown members first: a required member written in the wrong case (`JobQueueName`) is
+  // best reported as the slip it is, with the hint, not as the member being missing.
+  for (const key of Object.keys(record)) {
+    if (names.includes(key)) continue;
+    const hint = names.find((n) => n.toLowerCase() === key.toLowerCase());
+    throw clientError(`${join(path, key)} is not a member of ${String(schema[2])}` + (hint ? ` (did you mean '${hint}'?)` : ''));
+  }
   for (let i = 0; i < required; i++) {
     const v = record[names[i]];
     if (v === undefined || v === null) throw clientError(`${join(path, names[i])} is required`);
   }
   for (const [key, v] of Object.entries(record)) {
-    const index = names.indexOf(key);
-    if (index < 0) {
-      const hint = names.find((n) => n.toLowerCase() === key.toLowerCase());
-      throw clientError(
-        `${join(path, key)} is not a member of ${String(schema[2])}` + (hint ? ` (did you mean '${hint}'?)` : ''),
-      );
-    }
     // JSON null for an optional member means "absent", as AWS's parsers treat it.
     if (v === null) continue;
-    check(memberSchema(members[index]), v, join(path, key));
+    check(memberSchema(members[names.indexOf(key)]), v, join(path, key));
   }
 }
 
