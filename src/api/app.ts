@@ -118,6 +118,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       url,
       handler: async (req, reply) => {
         const ctx = authenticate(req, 'batch');
+        // Said before any check of the input: fixing the input of an operation that cannot
+        // succeed would only lead to this answer one request later.
+        if (!handler) {
+          throw clientError(`${op.name} is not available in openbatch: ${unsupportedReason(op.name) ?? 'not supported'}`);
+        }
         const input = op.method === 'GET' || op.method === 'DELETE' ? {} : parseBody(req.body as Buffer | undefined);
         for (const m of bound) {
           if (m in input) throw clientError(`${m} belongs in the request URL, not the body`);
@@ -141,9 +146,6 @@ export function buildApp(opts: AppOptions): FastifyInstance {
           if (v !== undefined) input[m] = Array.isArray(v) ? v : [v];
         }
         check(op.input, input);
-        if (!handler) {
-          throw clientError(`${op.name} is not available in openbatch: ${unsupportedReason(op.name) ?? 'not supported'}`);
-        }
         validatorTable[`validate${op.name}`]?.(input);
         const output = await handler(input, ctx, services);
         return reply.header('content-type', 'application/json').send(output ?? {});
