@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Executor, LogLine, RunningAttempt } from '../executor/types.js';
 import type { Assignment, AttemptRef, PollResponse, Report, ReportResponse } from './protocol.js';
+import { removePidFile, writePidFile } from './pidFiles.js';
 
 export interface AgentOptions {
   server: string;
@@ -109,6 +110,8 @@ export class Agent {
     );
     const entry: Running = { assignment: a, handle, timedOut: false, workDir };
     this.running.set(k, entry);
+    // A pid file per running attempt lets whoever finds this agent dead stop its jobs (see pidFiles.ts).
+    const pidFile = handle.pid !== undefined ? writePidFile(this.o.workRoot, a.jobId, a.attempt, handle.pid) : undefined;
     this.enqueue({ kind: 'started', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now() });
     if (a.timeoutSeconds) {
       entry.timer = setTimeout(() => {
@@ -121,6 +124,7 @@ export class Agent {
       (exit) => {
         if (entry.timer) clearTimeout(entry.timer);
         this.running.delete(k);
+        if (pidFile) removePidFile(pidFile);
         rmSync(workDir, { recursive: true, force: true });
         this.enqueue({
           kind: 'exited',

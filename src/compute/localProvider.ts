@@ -14,8 +14,9 @@
  *      once, so that capacity moves to where the work is.
  *   4. desiredvCpus of each CE is the vCPUs launched (at least minvCpus).
  *
- * An agent process that exits unexpectedly takes its instance with it: the instance is
- * TERMINATED and its attempts fail with the host-terminated reason, so retry strategies apply.
+ * An agent process that exits unexpectedly, or stops polling for agentTimeoutSeconds (then
+ * it is killed), takes its instance with it: the instance is TERMINATED and its attempts
+ * fail with the host-terminated reason, so retry strategies apply.
  * On start, instances left from a previous server process are closed the same way: their
  * agents died with that process (they exit when their standard input closes).
  */
@@ -35,6 +36,7 @@ import { activeAttemptsOn, failLostAttempt } from '../store/jobs.js';
 import { fromJson } from '../store/json.js';
 import type { UnitOfWork } from '../store/unitOfWork.js';
 import { hashToken, type AgentHub } from './agentHub.js';
+import { killOrphans } from '../agent/pidFiles.js';
 
 export interface LocalProviderOptions {
   config: ServerConfig;
@@ -97,6 +99,14 @@ export class LocalProvider {
     let hostVcpus = instances.reduce((n, i) => n + i.vcpus, 0);
     let hostMem = instances.reduce((n, i) => n + i.memory_mib, 0);
     const cesByName = new Map(ces.map((c) => [c.name, c]));
+
+    // An agent that stopped polling is hung: kill it; its exit handler fails its attempts.
+    for (const inst of instances) {
+      if (inst.state === 'ACTIVE' && now - inst.last_heartbeat_at > this.o.config.agentTimeoutSeconds * 1000) {
+        this.terminationReason.set(inst.id, `agent lost: no heartbeat for ${this.o.config.agentTimeoutSeconds} s`);
+        this.children.get(inst.id)?.kill('SIGKILL');
+      }
+    }
 
     // Idle tracking and scale-down.
     for (const inst of instances) {
@@ -220,6 +230,8 @@ export class LocalProvider {
 
   private async onExit(id: string, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     this.children.delete(id);
+    const orphans = killOrphans(join(this.o.config.dataDir, 'work', id));
+    if (orphans) this.o.logger.warn({ instance: id, orphans }, 'stopped jobs left running by a dead agent');
     if (this.closing) return;
     const reason = this.terminationReason.get(id) ?? `agent process exited unexpectedly (${signal ?? 'code ' + code})`;
     this.terminationReason.delete(id);

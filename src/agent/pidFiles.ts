@@ -1,0 +1,74 @@
+/**
+ * Pid files of running attempts, so that a job never outlives its agent unobserved.
+ *
+ * An agent killed with SIGKILL cannot stop its jobs, and they run in process groups of their
+ * own. Its attempts are then failed and retried elsewhere — so a survivor would be the same
+ * attempt running twice. The agent keeps `<workRoot>/.pids/<job>#<attempt>` holding each
+ * job's pid (its process group id); whoever sees the agent die (the local provider) kills
+ * those process groups.
+ *
+ * Against recycled pids: while the leader lives, it must still carry the job's
+ * AWS_BATCH_JOB_ID in its environment. Once the leader is gone, Linux does not hand its pid
+ * to a new process while the group it led still has members, so a surviving group with that
+ * id is the job's.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+function dir(workRoot: string): string {
+  return join(workRoot, '.pids');
+}
+
+export function writePidFile(workRoot: string, jobId: string, attempt: number, pid: number): string {
+  mkdirSync(dir(workRoot), { recursive: true });
+  const file = join(dir(workRoot), `${jobId}#${attempt}`.replace(/[^A-Za-z0-9_.#:-]/g, '_'));
+  writeFileSync(file, JSON.stringify({ jobId, pid }));
+  return file;
+}
+
+function isJobLeader(pid: number, jobId: string): boolean | undefined {
+  let environ: string;
+  try {
+    environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return undefined; // the leader is gone
+  }
+  return environ.split('\0').includes(`AWS_BATCH_JOB_ID=${jobId}`);
+}
+
+export function removePidFile(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone
+  }
+}
+
+/** Kills the process group of every job the dead agent left running; returns how many. */
+export function killOrphans(workRoot: string): number {
+  let killed = 0;
+  let files: string[];
+  try {
+    files = readdirSync(dir(workRoot));
+  } catch {
+    return 0;
+  }
+  for (const name of files) {
+    let entry: { jobId: string; pid: number };
+    try {
+      entry = JSON.parse(readFileSync(join(dir(workRoot), name), 'utf8')) as { jobId: string; pid: number };
+    } catch {
+      continue;
+    }
+    const { jobId, pid } = entry;
+    if (!Number.isInteger(pid) || pid <= 1 || isJobLeader(pid, jobId) === false) continue;
+    try {
+      process.kill(-pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  rmSync(dir(workRoot), { recursive: true, force: true });
+  return killed;
+}
