@@ -183,8 +183,9 @@ export async function expandArrays(tx: Tx, now: number, budget: number): Promise
     .where('array_size', 'is not', null)
     .where('pending_deps', '<=', 0)
     .where((eb) => eb('array_materialized', '<', eb.ref('array_size')))
-    .orderBy('seq')
     .execute()) as JobRow[];
+  // Sorted here, not in SQL: ORDER BY seq would make SQLite walk every PENDING job by seq.
+  parents.sort((a, b) => a.seq - b.seq);
   let created = 0;
   for (const p of parents) {
     if (created >= budget) break;

@@ -122,7 +122,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .columns(['queue', 'status', 'share_identifier', 'scheduling_priority desc', 'seq'])
     .execute();
   await db.schema.createIndex('jobs_parent').on('jobs').columns(['parent_id', 'array_index']).execute();
-  await db.schema.createIndex('jobs_parent_status').on('jobs').columns(['parent_id', 'status']).execute();
+  // Children of a parent by status; with parent_id NULL and array_size NOT NULL it also finds
+  // the array parents waiting for expansion without scanning every PENDING job.
+  await db.schema.createIndex('jobs_parent_status').on('jobs').columns(['parent_id', 'status', 'array_size']).execute();
   await db.schema.createIndex('jobs_instance').on('jobs').columns(['instance_id', 'status']).execute();
 
   await db.schema
