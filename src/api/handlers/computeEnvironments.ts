@@ -18,7 +18,7 @@ import {
 } from '../../store/computeEnvironments.js';
 import { allJobQueues } from '../../store/jobQueues.js';
 import { fromJson, toJson } from '../../store/json.js';
-import { decodeToken, encodeToken } from '../../store/pagination.js';
+import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import type { Handler } from '../context.js';
 import { findComputeEnvironment, tagsOf } from './resolve.js';
 
@@ -149,7 +149,7 @@ const remove: Handler = async (raw, _ctx, s) => {
 const describe: Handler = async (raw, _ctx, s) => {
   const input = raw as unknown as DescribeComputeEnvironmentsRequest;
   const limit = input.maxResults ?? 100;
-  const after = decodeToken<string>('DescribeComputeEnvironments', input.nextToken);
+  const after = decodeToken<string>('DescribeComputeEnvironments', input.nextToken, isNamePosition);
   let names: string[] | undefined;
   if (input.computeEnvironments) {
     names = input.computeEnvironments.map((x) => (x.startsWith('arn:') ? x.slice(x.indexOf('compute-environment/') + 20) : x));

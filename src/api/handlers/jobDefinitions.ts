@@ -15,6 +15,11 @@ import { decodeToken, encodeToken } from '../../store/pagination.js';
 import type { Handler } from '../context.js';
 import { findJobDefinition, tagsOf } from './resolve.js';
 
+/** DescribeJobDefinitions pages by (name, revision). */
+function isNameRevision(p: unknown): p is [string, number] {
+  return Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && Number.isInteger(p[1]);
+}
+
 export function jobDefinitionDetail(row: JobDefinitionRow): JobDefinition {
   const spec = fromJson<Record<string, unknown>>(row.spec, {});
   return {
@@ -65,7 +70,7 @@ const deregister: Handler = async (raw, _ctx, s) => {
 const describe: Handler = async (raw, _ctx, s) => {
   const input = raw as unknown as DescribeJobDefinitionsRequest;
   const limit = input.maxResults ?? 100;
-  const after = decodeToken<[string, number]>('DescribeJobDefinitions', input.nextToken);
+  const after = decodeToken<[string, number]>('DescribeJobDefinitions', input.nextToken, isNameRevision);
   let arns: string[] | undefined;
   if (input.jobDefinitions) {
     if (input.jobDefinitionName !== undefined || input.status !== undefined) {

@@ -12,7 +12,7 @@ import { deleteJobQueue, getJobQueue, insertJobQueue, listJobQueues, updateJobQu
 import { getComputeEnvironment } from '../../store/computeEnvironments.js';
 import { cancelJob, terminateJob, listJobs } from '../../store/jobs.js';
 import { fromJson, toJson } from '../../store/json.js';
-import { decodeToken, encodeToken } from '../../store/pagination.js';
+import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import type { Handler, Services } from '../context.js';
 import { findComputeEnvironment, findJobQueue, findSchedulingPolicy, tagsOf } from './resolve.js';
 
@@ -138,7 +138,7 @@ const remove: Handler = async (raw, _ctx, s) => {
 const describe: Handler = async (raw, _ctx, s) => {
   const input = raw as unknown as DescribeJobQueuesRequest;
   const limit = input.maxResults ?? 100;
-  const after = decodeToken<string>('DescribeJobQueues', input.nextToken);
+  const after = decodeToken<string>('DescribeJobQueues', input.nextToken, isNamePosition);
   const names = input.jobQueues?.map((x) => (x.startsWith('arn:') ? x.slice(x.indexOf('job-queue/') + 10) : x));
   const rows = await listJobQueues(s.db, { names, after, limit: limit + 1 });
   const page = rows.slice(0, limit);

@@ -12,7 +12,7 @@ import {
 } from '../../store/schedulingPolicies.js';
 import { allJobQueues } from '../../store/jobQueues.js';
 import { fromJson, toJson } from '../../store/json.js';
-import { decodeToken, encodeToken } from '../../store/pagination.js';
+import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import type { Handler } from '../context.js';
 import { findSchedulingPolicy, tagsOf } from './resolve.js';
 
@@ -72,7 +72,7 @@ const describe: Handler = async (raw, _ctx, s) => {
 
 const list: Handler = async (raw, _ctx, s) => {
   const limit = (raw.maxResults as number | undefined) ?? 100;
-  const after = decodeToken<string>('ListSchedulingPolicies', raw.nextToken as string | undefined);
+  const after = decodeToken<string>('ListSchedulingPolicies', raw.nextToken as string | undefined, isNamePosition);
   const rows = await listSchedulingPolicies(s.db, { after, limit: limit + 1 });
   const page = rows.slice(0, limit);
   return {
