@@ -91,6 +91,18 @@ describe('compute environments', () => {
     assert.deepEqual(some.computeEnvironments!.map((c) => c.computeEnvironmentName), ['ec2-ce']);
   });
 
+  test('an ARN of another account or of another kind names nothing here: Describe leaves it out', async () => {
+    const res = await t.client.send(
+      new DescribeComputeEnvironmentsCommand({
+        computeEnvironments: [
+          'arn:aws:batch:us-east-1:111111111111:compute-environment/ec2-ce',
+          'arn:aws:batch:us-east-1:000000000000:job-queue/ec2-ce',
+        ],
+      }),
+    );
+    assert.deepEqual(res.computeEnvironments, []);
+  });
+
   test('a second environment with the same name is refused, naming it, and the first is unchanged', async () => {
     await rejectsClient(createCe(t.client, 'ec2-ce', { maxvCpus: 64 }), /computeEnvironmentName 'ec2-ce' already exists/);
     assert.equal((await describeCe(t.client, 'ec2-ce'))?.computeResources?.maxvCpus, 4);

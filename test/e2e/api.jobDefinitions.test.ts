@@ -162,6 +162,19 @@ describe('job definitions', () => {
     );
   });
 
+  test('an ARN of another account names nothing here: Describe leaves it out, SubmitJob and Deregister say it does not exist', async () => {
+    const foreign = 'arn:aws:batch:us-east-1:111111111111:job-definition/render:1';
+    assert.deepEqual(await definitions(t.client, { jobDefinitions: [foreign] }), []);
+    await rejectsClient(submit(t.client, { jobQueue: 'q', jobDefinition: foreign }), /jobDefinition '.*111111111111.*' does not exist/);
+    await rejectsClient(
+      submit(t.client, { jobQueue: 'q', jobDefinition: 'arn:aws:batch:us-east-1:111111111111:job-definition/render' }),
+      /does not exist/,
+    );
+    await rejectsClient(t.client.send(new DeregisterJobDefinitionCommand({ jobDefinition: foreign })), /jobDefinition '.*111111111111.*' does not exist/);
+    const [d] = await definitions(t.client, { jobDefinitions: ['render:1'] });
+    assert.equal(d.status, 'ACTIVE');
+  });
+
   test('DeregisterJobDefinition without a revision is refused: it acts on one revision', async () => {
     await rejectsClient(t.client.send(new DeregisterJobDefinitionCommand({ jobDefinition: 'render' })), /jobDefinition 'render' is invalid: use <name>:<revision>/);
   });

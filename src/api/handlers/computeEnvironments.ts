@@ -20,7 +20,7 @@ import { allJobQueues } from '../../store/jobQueues.js';
 import { fromJson, toJson } from '../../store/json.js';
 import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import type { Handler } from '../context.js';
-import { findComputeEnvironment, tagsOf } from './resolve.js';
+import { findComputeEnvironment, localName, tagsOf } from './resolve.js';
 
 interface CeExtra {
   unmanagedvCpus?: number;
@@ -146,13 +146,13 @@ const remove: Handler = async (raw, _ctx, s) => {
   return {};
 };
 
-const describe: Handler = async (raw, _ctx, s) => {
+const describe: Handler = async (raw, ctx, s) => {
   const input = raw as unknown as DescribeComputeEnvironmentsRequest;
   const limit = input.maxResults ?? 100;
   const after = decodeToken<string>('DescribeComputeEnvironments', input.nextToken, isNamePosition);
   let names: string[] | undefined;
   if (input.computeEnvironments) {
-    names = input.computeEnvironments.map((x) => (x.startsWith('arn:') ? x.slice(x.indexOf('compute-environment/') + 20) : x));
+    names = input.computeEnvironments.flatMap((x) => localName(x, 'compute-environment', ctx.scope.account) ?? []);
   }
   const rows = await listComputeEnvironments(s.db, { names, after, limit: limit + 1 });
   const page = rows.slice(0, limit);

@@ -14,7 +14,7 @@ import { cancelJob, terminateJob, listJobs } from '../../store/jobs.js';
 import { fromJson, toJson } from '../../store/json.js';
 import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import type { Handler, Services } from '../context.js';
-import { findComputeEnvironment, findJobQueue, findSchedulingPolicy, tagsOf } from './resolve.js';
+import { findComputeEnvironment, findJobQueue, findSchedulingPolicy, localName, tagsOf } from './resolve.js';
 
 interface StoredOrder {
   order: number;
@@ -135,11 +135,11 @@ const remove: Handler = async (raw, _ctx, s) => {
   return {};
 };
 
-const describe: Handler = async (raw, _ctx, s) => {
+const describe: Handler = async (raw, ctx, s) => {
   const input = raw as unknown as DescribeJobQueuesRequest;
   const limit = input.maxResults ?? 100;
   const after = decodeToken<string>('DescribeJobQueues', input.nextToken, isNamePosition);
-  const names = input.jobQueues?.map((x) => (x.startsWith('arn:') ? x.slice(x.indexOf('job-queue/') + 10) : x));
+  const names = input.jobQueues?.flatMap((x) => localName(x, 'job-queue', ctx.scope.account) ?? []);
   const rows = await listJobQueues(s.db, { names, after, limit: limit + 1 });
   const page = rows.slice(0, limit);
   const details: JobQueueDetail[] = [];

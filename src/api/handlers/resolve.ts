@@ -3,7 +3,7 @@
  * when it does not exist.
  */
 import { clientError } from '../../model/errors.js';
-import { nameFromNameOrArn, parseArn } from '../../model/arn.js';
+import { nameFromNameOrArn, parseArn, type ArnKind } from '../../model/arn.js';
 import type { Db } from '../../store/db.js';
 import { getComputeEnvironment, type ComputeEnvironmentRow } from '../../store/computeEnvironments.js';
 import { getConsumableResource, type ConsumableResourceRow } from '../../store/consumableResources.js';
@@ -43,6 +43,17 @@ export async function findConsumableResource(db: Db, nameOrArn: string, member =
   return row;
 }
 
+/**
+ * The name a "name or ARN" member of a Describe call refers to in this account, or null when
+ * it is an ARN of another kind or another account, which names nothing here. (The region
+ * may differ: ARNs carry the region of the request that created the resource.)
+ */
+export function localName(nameOrArn: string, kind: ArnKind, account: string): string | null {
+  const name = nameFromNameOrArn(nameOrArn, kind);
+  if (name === null || !nameOrArn.startsWith('arn:')) return name;
+  return parseArn(nameOrArn)?.account === account ? name : null;
+}
+
 /** ARNs name the same resource when kind and name agree (the region part may differ per request). */
 function sameResource(stored: string, given: string): boolean {
   const a = parseArn(stored);
@@ -56,14 +67,18 @@ function sameResource(stored: string, given: string): boolean {
  */
 export async function findJobDefinition(db: Db, ref: string, member = 'jobDefinition', activeOnly = true): Promise<JobDefinitionRow> {
   let nameRev = ref;
+  let account: string | undefined;
   if (ref.startsWith('arn:')) {
     const parsed = parseArn(ref);
     if (!parsed || parsed.kind !== 'job-definition') throw clientError(`${member} '${ref}' is not a job definition ARN`);
     nameRev = parsed.resource;
+    account = parsed.account;
   }
   const m = /^([A-Za-z0-9_-]{1,128})(?::(\d+))?$/.exec(nameRev);
   if (!m) throw clientError(`${member} '${ref}' is invalid: use a name, name:revision or a job definition ARN`);
-  const row = m[2] !== undefined ? await getJobDefinitionRevision(db, m[1], Number(m[2])) : await getLatestActiveJobDefinition(db, m[1]);
+  let row = m[2] !== undefined ? await getJobDefinitionRevision(db, m[1], Number(m[2])) : await getLatestActiveJobDefinition(db, m[1]);
+  // An ARN of another account names another account's definition, never this one.
+  if (row && account !== undefined && parseArn(row.arn)?.account !== account) row = undefined;
   if (!row) {
     throw clientError(
       m[2] !== undefined ? `${member} '${ref}' does not exist` : `${member} '${ref}' does not exist or has no ACTIVE revision`,
