@@ -87,6 +87,30 @@ describe('job queues', () => {
     assert.deepEqual(some.jobQueues!.map((q) => q.jobQueueName), ['second']);
   });
 
+  test('an ARN of another account or of another kind names nothing here: Describe leaves it out', async () => {
+    const res = await t.client.send(
+      new DescribeJobQueuesCommand({ jobQueues: ['arn:aws:batch:us-east-1:111111111111:job-queue/main', `${PREFIX}compute-environment/main`] }),
+    );
+    assert.deepEqual(res.jobQueues, []);
+  });
+
+  test('one compute environment named twice in computeEnvironmentOrder, by name and by ARN, is refused', async () => {
+    await rejectsClient(
+      t.client.send(
+        new CreateJobQueueCommand({
+          jobQueueName: 'doubled',
+          priority: 1,
+          computeEnvironmentOrder: [
+            { order: 1, computeEnvironment: 'ce-a' },
+            { order: 2, computeEnvironment: `${PREFIX}compute-environment/ce-a` },
+          ],
+        }),
+      ),
+      /computeEnvironmentOrder\[1\]\.computeEnvironment .* names compute environment 'ce-a', as computeEnvironmentOrder\[0\] does/,
+    );
+    assert.equal(await describeQueue(t.client, 'doubled'), undefined);
+  });
+
   test('a second queue with the same name is refused, naming it', async () => {
     await rejectsClient(createQueue(t.client, 'main', ['ce-b'], 1), /jobQueueName 'main' already exists/);
     assert.equal((await describeQueue(t.client, 'main'))?.priority, 7);

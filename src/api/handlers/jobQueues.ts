@@ -26,6 +26,13 @@ async function resolveOrder(s: Services, order: ComputeEnvironmentOrder[]): Prom
   const kinds = new Set<string>();
   for (const [i, o] of order.entries()) {
     const ce = await findComputeEnvironment(s.db, o.computeEnvironment!, `computeEnvironmentOrder[${i}].computeEnvironment`);
+    // The validator compares the strings; a name and an ARN can still name the same one.
+    const twice = out.findIndex((x) => x.computeEnvironment === ce.name);
+    if (twice >= 0) {
+      throw clientError(
+        `computeEnvironmentOrder[${i}].computeEnvironment '${o.computeEnvironment}' names compute environment '${ce.name}', as computeEnvironmentOrder[${twice}] does: each may appear once`,
+      );
+    }
     if (ce.status !== 'VALID') throw clientError(`computeEnvironmentOrder[${i}].computeEnvironment '${ce.name}' is ${ce.status}; it must be VALID`);
     const crType = (fromJson<{ type?: string } | null>(ce.compute_resources, null)?.type ?? 'EC2').startsWith('FARGATE') ? 'FARGATE' : 'EC2';
     kinds.add(crType);
