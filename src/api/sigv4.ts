@@ -2,11 +2,14 @@
  * AWS Signature Version 4 verification of incoming requests.
  *
  * The server recomputes the signature the client made and compares. The canonical request
- * is built as AWS builds it for every service but S3:
- *   - canonical URI: the path as received, each segment URI-encoded once more — so an ARN
- *     that arrived percent-encoded (`arn%3Aaws…`) is signed as `arn%253Aaws…`;
- *   - canonical query: pairs decoded, re-encoded strictly (RFC 3986), sorted by key then value;
- *   - signed headers: values trimmed, inner runs of spaces folded to one;
+ * is built as AWS builds it for every service but S3, which is also what the JS SDK and
+ * botocore sign:
+ *   - canonical URI: the path as received, with empty and dot segments removed, then each
+ *     segment URI-encoded once more — an ARN that arrived as `arn%3Aaws…` is signed as
+ *     `arn%253Aaws…`;
+ *   - canonical query: pairs percent-decoded to bytes, re-encoded strictly (RFC 3986),
+ *     sorted by key then value;
+ *   - signed headers: values with spaces and tabs trimmed and inner runs folded to one;
  *   - payload hash: `x-amz-content-sha256` when sent, else SHA-256 of the body bytes.
  * Tests check this against the real signers (the JS SDK and botocore), not against itself.
  */
@@ -16,75 +19,127 @@ import { readFileSync } from 'node:fs';
 /** accessKeyId → secretAccessKey */
 export type Credentials = ReadonlyMap<string, string>;
 
+/** A request as it arrived, before anything parsed or re-serialised it. */
 export interface IncomingSigned {
   method: string;
-  /** path and query exactly as received on the wire */
+  /** path and query exactly as received on the wire, e.g. "/v1/tags/arn%3Aaws%3A…?tagKeys=a&tagKeys=b" */
   rawUrl: string;
   /** lower-case names, as node's IncomingMessage gives them */
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
 }
 
+/** Who signed (null when unsigned and no credentials are configured) and the credential scope. */
 export type AuthResult =
   | { ok: true; accessKeyId: string | null; region: string; service: string }
   | { ok: false; status: 403 | 400; code: string; message: string };
 
+export interface VerifyOptions {
+  /** null: accept any well-formed signature, or none at all, without checking it */
+  credentials: Credentials | null;
+  /** epoch milliseconds */
+  now: () => number;
+  /** the region of unsigned requests (only possible without credentials) */
+  defaultRegion: string;
+  /** signing names accepted in the credential scope; default ['batch', 'logs'] */
+  services?: string[];
+}
+
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 /** AWS refuses requests whose time is more than 15 minutes from its own. */
 const MAX_SKEW_MS = 15 * 60 * 1000;
+const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
+const SIGNATURE_MISMATCH =
+  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
-/** Parses "AKID:SECRET[,AKID2:SECRET2…]". */
+/**
+ * Parses "AKID:SECRET[,AKID2:SECRET2…]". Error messages never quote a secret, since they end
+ * up in logs.
+ */
 export function parseCredentialSpec(spec: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const i = part.indexOf(':');
-    if (i <= 0 || i === part.length - 1) throw new Error(`credentials: '${part.slice(0, 40)}' is not of the form ACCESS_KEY_ID:SECRET`);
-    out.set(part.slice(0, i), part.slice(i + 1));
-  }
+  spec.split(',').forEach((entry, i) => addPair(out, entry, `credentials entry ${i + 1}`));
   if (out.size === 0) throw new Error('credentials: no ACCESS_KEY_ID:SECRET pair given');
   return out;
 }
 
 /** Reads a credentials file: one AKID:SECRET per line; `#` comments and blank lines ignored. */
 export function loadCredentialsFile(path: string): Map<string, string> {
-  const lines = readFileSync(path, 'utf8')
+  const out = new Map<string, string>();
+  readFileSync(path, 'utf8')
     .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-  try {
-    return parseCredentialSpec(lines.join(','));
-  } catch (e) {
-    throw new Error(`credentials file ${path}: ${(e as Error).message}`);
-  }
+    .forEach((line, i) => {
+      if (!line.trim().startsWith('#')) addPair(out, line, `credentials file ${path} line ${i + 1}`);
+    });
+  if (out.size === 0) throw new Error(`credentials file ${path} holds no ACCESS_KEY_ID:SECRET line`);
+  return out;
+}
+
+function addPair(out: Map<string, string>, entry: string, where: string): void {
+  const text = entry.trim();
+  if (!text) return;
+  const i = text.indexOf(':');
+  if (i < 0) throw new Error(`${where} is not of the form ACCESS_KEY_ID:SECRET (no ':')`);
+  const id = text.slice(0, i).trim();
+  const secret = text.slice(i + 1).trim();
+  if (!id) throw new Error(`${where} has an empty access key id`);
+  if (!secret) throw new Error(`${where} has an empty secret for access key id '${id}'`);
+  // The id travels inside `Credential=ID/date/region/…`: these characters could never match.
+  if (/[\s/,]/.test(id)) throw new Error(`${where}: access key id '${id}' may not contain '/', ',' or whitespace`);
+  if (out.has(id)) throw new Error(`${where}: access key id '${id}' is given twice`);
+  out.set(id, secret);
 }
 
 function deny(code: string, message: string, status: 403 | 400 = 403): AuthResult {
   return { ok: false, status, code, message };
 }
 
-/** RFC 3986 encoding, as SigV4 wants it (encodeURIComponent leaves !'()* alone). */
-function strictEncode(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+/** RFC 3986 percent-encoding of bytes: only unreserved characters stay as they are. */
+function uriEncode(bytes: Buffer): string {
+  let out = '';
+  for (const b of bytes) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9\-._~]/.test(c) ? c : '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
 }
 
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, '%20'));
-  } catch {
-    return s;
+/**
+ * Query components decoded to bytes rather than to a string, so that an escape of invalid
+ * UTF-8 (`%FF`) or a stray '%' survives the round trip unchanged instead of failing to decode.
+ */
+function decodeQueryComponent(s: string): Buffer {
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '%' && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c === '+') {
+      // Form encoding's space; the signers themselves always send %20 and %2B.
+      bytes.push(0x20);
+    } else {
+      const char = String.fromCodePoint(s.codePointAt(i)!);
+      bytes.push(...Buffer.from(char, 'utf8'));
+      i += char.length - 1;
+    }
   }
+  return Buffer.from(bytes);
 }
 
 function canonicalUri(path: string): string {
-  if (path === '') return '/';
-  return path
-    .split('/')
-    .map((seg) => strictEncode(seg))
-    .join('/');
+  // RFC 3986 dot-segment removal plus dropping empty segments, as both signers do before encoding.
+  const segments: string[] = [];
+  for (const seg of path.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') segments.pop();
+    else segments.push(seg);
+  }
+  const trailing = segments.length > 0 && path.endsWith('/') ? '/' : '';
+  return '/' + segments.map((s) => uriEncode(Buffer.from(s, 'utf8'))).join('/') + trailing;
 }
 
 function canonicalQuery(query: string): string {
-  if (!query) return '';
   const pairs = query
     .split('&')
     .filter(Boolean)
@@ -92,7 +147,7 @@ function canonicalQuery(query: string): string {
       const i = p.indexOf('=');
       const k = i < 0 ? p : p.slice(0, i);
       const v = i < 0 ? '' : p.slice(i + 1);
-      return [strictEncode(safeDecode(k)), strictEncode(safeDecode(v))] as const;
+      return [uriEncode(decodeQueryComponent(k)), uriEncode(decodeQueryComponent(v))] as const;
     });
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   return pairs.map(([k, v]) => `${k}=${v}`).join('&');
@@ -100,7 +155,12 @@ function canonicalQuery(query: string): string {
 
 function headerValue(v: string | string[] | undefined): string {
   const s = Array.isArray(v) ? v.join(',') : (v ?? '');
-  return s.trim().replace(/\s+/g, ' ');
+  // Only SP and HTAB: JS's \s and trim() would also eat characters the signers keep (U+00A0).
+  return s.replace(/^[ \t]+|[ \t]+$/g, '').replace(/[ \t]+/g, ' ');
+}
+
+function sha256Hex(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 function hmac(key: Buffer | string, data: string): Buffer {
@@ -117,7 +177,7 @@ interface ParsedAuthorization {
 }
 
 function parseAuthorization(header: string): ParsedAuthorization | string {
-  if (!header.startsWith(ALGORITHM + ' ')) return `Authorization must use ${ALGORITHM}`;
+  if (!header.startsWith(ALGORITHM + ' ')) return `Authorization header must use the ${ALGORITHM} algorithm: '${header.split(' ')[0].slice(0, 40)}' is not supported`;
   const fields = new Map<string, string>();
   for (const part of header.slice(ALGORITHM.length + 1).split(',')) {
     const i = part.indexOf('=');
@@ -130,8 +190,12 @@ function parseAuthorization(header: string): ParsedAuthorization | string {
   if (!signedHeaders) return "Authorization header requires 'SignedHeaders' parameter.";
   if (!signature) return "Authorization header requires 'Signature' parameter.";
   const scope = credential.split('/');
-  if (scope.length !== 5 || scope[4] !== 'aws4_request' || !/^\d{8}$/.test(scope[1])) {
-    return `Credential should be scoped to a valid region and end in aws4_request: '${credential}'`;
+  if (scope.length !== 5 || !scope[0] || !/^\d{8}$/.test(scope[1]) || scope[4] !== 'aws4_request') {
+    return `Credential should be of the form ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request: '${credential}'`;
+  }
+  // The region goes into ARNs, so it must look like one even when nothing else is checked.
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(scope[2])) {
+    return `Credential should be scoped to a valid region, not '${scope[2]}'`;
   }
   return {
     accessKeyId: scope[0],
@@ -149,15 +213,21 @@ function parseAmzDate(s: string): number | null {
   return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
 }
 
-function iso(ms: number): string {
+/** ISO 8601 basic format, as in x-amz-date. */
+function amzDate(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
-/** Verifies a request's SigV4 signature (see the file comment for the rules). */
-export function verifySigV4(
-  req: IncomingSigned,
-  opts: { credentials: Credentials | null; now: () => number; defaultRegion: string; services?: string[] },
-): AuthResult {
+/** AWS's own wording, which people search for. */
+function skewMessage(when: number, now: number): string {
+  const [w, n] = [amzDate(when), amzDate(now)];
+  return when < now
+    ? `Signature expired: ${w} is now earlier than ${amzDate(now - MAX_SKEW_MS)} (${n} - 15 min.)`
+    : `Signature not yet current: ${w} is still later than ${amzDate(now + MAX_SKEW_MS)} (${n} + 15 min.)`;
+}
+
+/** Verifies a request's SigV4 signature (see the file comment for the canonical form). */
+export function verifySigV4(req: IncomingSigned, opts: VerifyOptions): AuthResult {
   const services = opts.services ?? ['batch', 'logs'];
   const header = headerValue(req.headers['authorization']);
   if (!header) {
@@ -167,48 +237,55 @@ export function verifySigV4(
   const auth = parseAuthorization(header);
   if (typeof auth === 'string') return deny('IncompleteSignatureException', auth);
   if (!services.includes(auth.service)) {
-    return deny('InvalidSignatureException', `Credential should be scoped to correct service: '${services[0]}' (got '${auth.service}')`);
+    const expected = services.map((s) => `'${s}'`).join(' or ');
+    return deny('InvalidSignatureException', `Credential should be scoped to correct service: ${expected}, not '${auth.service}'.`);
   }
   if (opts.credentials === null) return { ok: true, accessKeyId: auth.accessKeyId, region: auth.region, service: auth.service };
 
   const secret = opts.credentials.get(auth.accessKeyId);
   if (secret === undefined) return deny('UnrecognizedClientException', 'The security token included in the request is invalid.');
 
-  const amzDate = headerValue(req.headers['x-amz-date']);
-  const when = amzDate ? parseAmzDate(amzDate) : Date.parse(headerValue(req.headers['date']));
-  if (when === null || Number.isNaN(when)) return deny('IncompleteSignatureException', 'the request carries no valid X-Amz-Date header');
-  const now = opts.now();
-  if (Math.abs(now - when) > MAX_SKEW_MS) {
+  // botocore signs with the Date header instead of X-Amz-Date when a request already has one.
+  const amzDateHeader = headerValue(req.headers['x-amz-date']);
+  const when = amzDateHeader ? parseAmzDate(amzDateHeader) : Date.parse(headerValue(req.headers['date']));
+  if (when === null || Number.isNaN(when)) {
+    return deny('IncompleteSignatureException', "Authorization header requires existence of either a valid 'X-Amz-Date' or a 'Date' header.");
+  }
+  const stamp = amzDateHeader || amzDate(when);
+  if (stamp.slice(0, 8) !== auth.date) {
     return deny(
       'InvalidSignatureException',
-      `Signature expired: ${iso(when)} is now ${when < now ? 'earlier' : 'later'} than ${iso(now + (when < now ? -MAX_SKEW_MS : MAX_SKEW_MS))} (${iso(now)} ${when < now ? '-' : '+'} 15 min.)`,
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${stamp.slice(0, 8)}', from '${stamp}'.`,
     );
   }
-  const stamp = amzDate || iso(when);
-  if (!auth.signedHeaders.includes('host')) return deny('InvalidSignatureException', "'Host' must be a signed header");
+  const now = opts.now();
+  if (Math.abs(now - when) > MAX_SKEW_MS) return deny('InvalidSignatureException', skewMessage(when, now));
+  if (!auth.signedHeaders.includes('host')) return deny('InvalidSignatureException', "'Host' must be a signed header.");
+
+  // A declared hash is what gets signed, so unless it is checked against the body the body
+  // could be swapped under a valid signature. UNSIGNED-PAYLOAD says so openly.
+  const declared = headerValue(req.headers['x-amz-content-sha256']);
+  if (declared && declared !== UNSIGNED_PAYLOAD && declared.toLowerCase() !== sha256Hex(req.body)) {
+    return deny('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", 400);
+  }
+  const payloadHash = declared || sha256Hex(req.body);
 
   const q = req.rawUrl.indexOf('?');
-  const path = q < 0 ? req.rawUrl : req.rawUrl.slice(0, q);
-  const query = q < 0 ? '' : req.rawUrl.slice(q + 1);
-  const payloadHash = headerValue(req.headers['x-amz-content-sha256']) || createHash('sha256').update(req.body).digest('hex');
   const canonical = [
     req.method.toUpperCase(),
-    canonicalUri(path),
-    canonicalQuery(query),
+    canonicalUri(q < 0 ? req.rawUrl : req.rawUrl.slice(0, q)),
+    canonicalQuery(q < 0 ? '' : req.rawUrl.slice(q + 1)),
     auth.signedHeaders.map((h) => `${h}:${headerValue(req.headers[h])}\n`).join(''),
     auth.signedHeaders.join(';'),
     payloadHash,
   ].join('\n');
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
-  const toSign = [ALGORITHM, stamp, scope, createHash('sha256').update(canonical, 'utf8').digest('hex')].join('\n');
+  const toSign = [ALGORITHM, stamp, scope, sha256Hex(canonical)].join('\n');
   const key = hmac(hmac(hmac(hmac('AWS4' + secret, auth.date), auth.region), auth.service), 'aws4_request');
   const expected = Buffer.from(createHmac('sha256', key).update(toSign, 'utf8').digest('hex'));
   const given = Buffer.from(auth.signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    return deny(
-      'InvalidSignatureException',
-      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
-    );
+    return deny('InvalidSignatureException', SIGNATURE_MISMATCH);
   }
   return { ok: true, accessKeyId: auth.accessKeyId, region: auth.region, service: auth.service };
 }
