@@ -139,6 +139,46 @@ describe('compute environments', () => {
     );
   });
 
+  test("an update is checked against the environment's own type: instance members on Fargate, SPOT-only members on EC2", async () => {
+    await createCe(t.client, 'fg', { type: 'FARGATE', state: 'DISABLED' });
+    await rejectsClient(
+      t.client.send(new UpdateComputeEnvironmentCommand({ computeEnvironment: 'fg', computeResources: { minvCpus: 2 } })),
+      /computeResources\.minvCpus is not supported by FARGATE compute resources/,
+    );
+    await rejectsClient(
+      t.client.send(new UpdateComputeEnvironmentCommand({ computeEnvironment: 'parked', computeResources: { allocationStrategy: 'SPOT_CAPACITY_OPTIMIZED' } })),
+      /computeResources\.allocationStrategy SPOT_CAPACITY_OPTIMIZED is only available for SPOT compute resources \(type is EC2\)/,
+    );
+    await rejectsClient(
+      t.client.send(new UpdateComputeEnvironmentCommand({ computeEnvironment: 'parked', computeResources: { bidPercentage: 50 } })),
+      /computeResources\.bidPercentage only applies to SPOT/,
+    );
+    const fg = await describeCe(t.client, 'fg');
+    assert.equal(fg?.computeResources?.minvCpus, undefined);
+    const parked = await describeCe(t.client, 'parked');
+    assert.equal(parked?.computeResources?.allocationStrategy, undefined);
+    assert.equal(parked?.computeResources?.bidPercentage, undefined);
+  });
+
+  test('an update may switch EC2 to SPOT, with SPOT members, but cannot turn EC2 capacity into Fargate capacity or back', async () => {
+    await createCe(t.client, 'to-spot', { state: 'DISABLED' });
+    await t.client.send(
+      new UpdateComputeEnvironmentCommand({ computeEnvironment: 'to-spot', computeResources: { type: 'SPOT', bidPercentage: 60, allocationStrategy: 'SPOT_CAPACITY_OPTIMIZED' } }),
+    );
+    const spot = await describeCe(t.client, 'to-spot');
+    assert.equal(spot?.computeResources?.type, 'SPOT');
+    assert.equal(spot?.computeResources?.bidPercentage, 60);
+    await rejectsClient(
+      t.client.send(new UpdateComputeEnvironmentCommand({ computeEnvironment: 'parked', computeResources: { type: 'FARGATE' } })),
+      /computeResources\.type cannot change from EC2 to FARGATE/,
+    );
+    await rejectsClient(
+      t.client.send(new UpdateComputeEnvironmentCommand({ computeEnvironment: 'fg', computeResources: { type: 'SPOT' } })),
+      /computeResources\.type cannot change from FARGATE to SPOT/,
+    );
+    assert.equal((await describeCe(t.client, 'parked'))?.computeResources?.type, 'EC2');
+  });
+
   test('raising desiredvCpus is accepted; lowering it by hand is refused as AWS refuses manual scale-down', async () => {
     // 'parked' is DISABLED, so no scaling moves desiredvCpus behind the test's back.
     await t.client.send(new UpdateComputeEnvironmentCommand({ computeEnvironment: 'parked', computeResources: { desiredvCpus: 4 } }));

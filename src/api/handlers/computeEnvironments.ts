@@ -19,6 +19,7 @@ import {
 import { allJobQueues } from '../../store/jobQueues.js';
 import { fromJson, toJson } from '../../store/json.js';
 import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
+import { checkUpdatedComputeResources, isFargate } from '../validate/computeEnvironments.js';
 import type { Handler } from '../context.js';
 import { findComputeEnvironment, localName, tagsOf } from './resolve.js';
 
@@ -108,6 +109,11 @@ const update: Handler = async (raw, _ctx, s) => {
     const current = fromJson<ComputeResource>(row.compute_resources, {} as ComputeResource);
     const update = input.computeResources;
     const merged = { ...current, ...update } as ComputeResource;
+    if (update.type && isFargate(update.type) !== isFargate(current.type ?? 'EC2')) {
+      throw clientError(
+        `computeResources.type cannot change from ${current.type ?? 'EC2'} to ${update.type}: Fargate and EC2/SPOT capacity differ in kind; create a new compute environment`,
+      );
+    }
     const min = merged.minvCpus ?? 0;
     const max = merged.maxvCpus ?? 0;
     if (min > max) throw clientError(`computeResources.minvCpus (${min}) must not exceed maxvCpus (${max})`);
@@ -121,6 +127,7 @@ const update: Handler = async (raw, _ctx, s) => {
       patch.desired_vcpus = update.desiredvCpus;
     }
     delete (merged as { desiredvCpus?: number }).desiredvCpus;
+    checkUpdatedComputeResources(merged);
     patch.compute_resources = toJson(merged);
   }
   await updateComputeEnvironment(s.db, row.name, patch);

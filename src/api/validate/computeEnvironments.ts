@@ -88,7 +88,8 @@ const INSTANCE_TYPE = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+)?$/;
 /** minScaleDownDelayMinutes: 0 turns the delay off, otherwise 20 minutes to a week. */
 const SCALE_DOWN_DELAY = { min: 20, max: 10080 };
 
-function isFargate(type: Maybe<string>): boolean {
+/** True for FARGATE and FARGATE_SPOT, which have no instances. */
+export function isFargate(type: Maybe<string>): boolean {
   return present(type) && FARGATE_TYPES.includes(type);
 }
 
@@ -186,6 +187,15 @@ function createComputeResources(cr: ComputeResource): void {
   listLength(`${path}.ec2Configuration`, cr.ec2Configuration, { max: 2 });
   scalingPolicy(`${path}.scalingPolicy`, cr.scalingPolicy);
   tagMap(`${path}.tags`, cr.tags);
+}
+
+/**
+ * The compute resources an update leaves a MANAGED environment with (its current ones with the
+ * update's members laid over them), checked by the rules of their type as at creation. An
+ * update alone cannot be checked against rules that depend on a type it does not name.
+ */
+export function checkUpdatedComputeResources(cr: ComputeResource): void {
+  createComputeResources(cr);
 }
 
 /** CreateComputeEnvironment: name, type/state enums, and the computeResources rules of its type. */
