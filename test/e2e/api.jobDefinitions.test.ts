@@ -67,6 +67,14 @@ describe('job definitions', () => {
     }
   });
 
+  test('registrations of one name sent at once each get their own revision', async () => {
+    const results = await Promise.all(Array.from({ length: 10 }, () => register(t.client, 'parallel', ['true'])));
+    assert.deepEqual(
+      results.map((r) => r.revision).sort((a, b) => a! - b!),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
+  });
+
   test('a described definition carries what was registered, with status ACTIVE', async () => {
     const [d] = await definitions(t.client, { jobDefinitions: ['render:2'] });
     assert.equal(d.jobDefinitionName, 'render');

@@ -133,6 +133,23 @@ describe('job queues', () => {
     assert.equal(await describeQueue(t.client, 'orphan'), undefined);
   });
 
+  test('a queue cannot mix Fargate and EC2 compute environments', async () => {
+    await createCe(t.client, 'ce-fargate', { type: 'FARGATE' });
+    await rejectsClient(createQueue(t.client, 'mixed', ['ce-a', 'ce-fargate']), /cannot mix Fargate and EC2\/SPOT compute environments/);
+    await rejectsClient(
+      t.client.send(
+        new UpdateJobQueueCommand({
+          jobQueue: 'main',
+          computeEnvironmentOrder: [
+            { order: 1, computeEnvironment: 'ce-a' },
+            { order: 2, computeEnvironment: 'ce-fargate' },
+          ],
+        }),
+      ),
+      /cannot mix Fargate/,
+    );
+  });
+
   test('UpdateJobQueue by name or ARN changes priority, state and the compute environment order', async () => {
     const res = await t.client.send(
       new UpdateJobQueueCommand({ jobQueue: 'second', priority: 99, computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'ce-b' }] }),
