@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BatchClient } from '@aws-sdk/client-batch';
 import { batchClient, CLI, tempDir } from '../test/helpers/server.js';
@@ -25,6 +25,8 @@ export interface MachineFacts {
   commit: string;
   /** the work tree had changes to tracked files when the run started */
   dirty: boolean;
+  /** 1-minute load average when the run started: how busy the shared machine was */
+  loadAverage: number;
 }
 
 export function machineFacts(): MachineFacts {
@@ -43,6 +45,7 @@ export function machineFacts(): MachineFacts {
     platform: `${process.platform}-${process.arch}`,
     commit: git('rev-parse', 'HEAD') || 'unknown',
     dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
+    loadAverage: loadavg()[0],
   };
 }
 

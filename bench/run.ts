@@ -11,6 +11,7 @@
  * latest figures: docs/benchmarks.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { machineFacts, REPO_ROOT, table } from './lib.js';
 import { profileRun, type ProfiledRun, type ProfileSummary, type SqlStat } from './profile.js';
@@ -103,7 +104,7 @@ const started = new Date();
 log(
   `openbatch bench ${quick ? '(quick)' : '(full)'} — ${started.toISOString()}\n` +
     `commit ${facts.commit.slice(0, 12)}${facts.dirty ? ' (work tree modified)' : ''}; ${facts.cores} cores (${facts.cpuModel}), ` +
-    `${facts.memoryMiB} MiB, node ${facts.node}, ${facts.platform}`,
+    `${facts.memoryMiB} MiB, node ${facts.node}, ${facts.platform}; load average ${facts.loadAverage.toFixed(2)}`,
 );
 
 const results: Record<string, unknown> = { date: started.toISOString(), quick, machine: facts, sizes: SIZES };
@@ -143,8 +144,10 @@ if (profile) {
   results.profile = profiles;
 }
 
+results.loadAverageAtEnd = loadavg()[0];
 const outDir = join(REPO_ROOT, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
 const outFile = join(outDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
-log(`\nresults: ${outFile} (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s)`);
+log(`\nload average at the end: ${loadavg()[0].toFixed(2)}`);
+log(`results: ${outFile} (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s)`);
