@@ -30,6 +30,8 @@ export interface ServerConfig {
   terminateGraceSeconds: number;
   /** an agent that has not polled for this long is declared lost */
   agentTimeoutSeconds: number;
+  /** the secret agents present to join UNMANAGED compute environments; empty: made once and kept in <dataDir>/agent-join-token */
+  agentJoinToken: string;
   /**
    * Time dilation for testing pipelines: attempt timeouts, scale-down delays and
    * jobStateTimeLimitActions run this many times faster than the wall clock (60 → a 60 s
@@ -52,6 +54,7 @@ const DEFAULTS: ServerConfig = {
   scaleDownDelaySeconds: 60,
   terminateGraceSeconds: 30,
   agentTimeoutSeconds: 30,
+  agentJoinToken: '',
   timeDilation: 1,
 };
 

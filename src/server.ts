@@ -16,6 +16,7 @@ import { tagHandlers } from './api/handlers/tags.js';
 import { loadCredentialsFile, parseCredentialSpec } from './api/sigv4.js';
 import { AgentHub } from './compute/agentHub.js';
 import { LocalProvider } from './compute/localProvider.js';
+import { JoinedAgents, joinToken } from './compute/joinedAgents.js';
 import { isLoopback, type ServerConfig } from './config.js';
 import { randomIds, systemClock, type Clock, type IdSource } from './model/ids.js';
 import { SchedulerLoop } from './scheduler/loop.js';
@@ -66,7 +67,9 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const uow = new UnitOfWork(store.db);
   let url = '';
   let loop: SchedulerLoop | undefined;
+  const joined = new JoinedAgents({ config, db: store.db, uow, clock, ids, logger, kickScheduler: () => loop?.kick() });
   const hub = new AgentHub({
+    joined,
     db: store.db,
     uow,
     clock,
@@ -76,7 +79,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     kickScheduler: () => loop?.kick(),
   });
   const provider = new LocalProvider({ config, db: store.db, uow, clock, ids, logger, hub, serverUrl: () => url, kickScheduler: () => loop?.kick() });
-  loop = new SchedulerLoop({ uow, clock, ids, logger, provider, timeDilation: config.timeDilation, onPlaced: (instances) => instances.forEach((i) => hub.notify(i)) });
+  loop = new SchedulerLoop({ uow, clock, ids, logger, provider, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPlaced: (instances) => instances.forEach((i) => hub.notify(i)) });
   const services: Services = {
     config,
     db: store.db,
@@ -104,7 +107,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   loop.start();
   logger.info(
-    { url, dataDir: config.dataDir, auth: credentials ? `SigV4, ${credentials.size} key(s)` : 'off' },
+    { url, dataDir: config.dataDir, auth: credentials ? `SigV4, ${credentials.size} key(s)` : 'off', agentJoinToken: joinToken(config).file ?? 'configured' },
     credentials
       ? `openbatch listening on ${url}; SigV4 signatures are verified`
       : `openbatch listening on ${url}; no credentials configured: any well-formed signature is accepted (loopback only)`,

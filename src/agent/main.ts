@@ -1,39 +1,96 @@
 /**
- * `openbatch agent`: runs an agent for one instance. The local provider starts one per local
- * instance as a child process; on another machine an operator runs it by hand.
+ * `openbatch agent`: runs an agent for one instance.
  *
- * The token comes from OPENBATCH_AGENT_TOKEN (or --token), so that it does not show in `ps`.
+ * Two ways to start:
+ *   joining   `--ce NAME` with the server's join token: the agent registers its capacity
+ *             (`--vcpus`, `--memory`, `--gpus`; default: this machine) with an UNMANAGED
+ *             compute environment and gets an instance of its own. This is how another
+ *             machine adds capacity.
+ *   assigned  `--instance-id ID` with that instance's token: how the local provider starts
+ *             the agents of the instances it launched.
+ *
+ * Tokens come from OPENBATCH_AGENT_TOKEN (or --token), so that they do not show in `ps`.
  * With --exit-with-parent the agent stops its jobs and exits when its standard input closes,
  * which is how a local instance dies with the server that launched it.
  */
 import { mkdirSync } from 'node:fs';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import pino from 'pino';
 import { ProcessExecutor } from '../executor/process.js';
 import { Agent } from './agent.js';
+import { killOrphans } from './pidFiles.js';
 
 export interface AgentCliOptions {
   server: string;
-  instanceId: string;
+  instanceId?: string;
+  ce?: string;
   token?: string;
+  vcpus?: string;
+  memory?: string;
+  gpus?: string;
   workDir: string;
   exitWithParent?: boolean;
   logLevel?: string;
 }
 
+function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a whole number (got '${value}')`);
+  return n;
+}
+
+async function post<T>(url: string, token: string, body: unknown): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) {
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { message?: string }).message ?? text;
+    } catch {
+      // not JSON: keep the text
+    }
+    throw new Error(`${new URL(url).pathname}: ${message}`);
+  }
+  return JSON.parse(text) as T;
+}
+
 export async function runAgent(opts: AgentCliOptions): Promise<void> {
-  const logger = pino({ level: opts.logLevel ?? 'info', base: { instance: opts.instanceId } }, pino.destination(2));
-  const token = opts.token ?? process.env.OPENBATCH_AGENT_TOKEN;
-  if (!token) throw new Error('an agent token is required: --token or OPENBATCH_AGENT_TOKEN');
+  const server = opts.server.replace(/\/$/, '');
+  const given = opts.token ?? process.env.OPENBATCH_AGENT_TOKEN;
+  if (!given) throw new Error('a token is required: --token or OPENBATCH_AGENT_TOKEN (the join token with --ce, the instance token with --instance-id)');
+  if (!opts.instanceId && !opts.ce) throw new Error('give --ce NAME to join an UNMANAGED compute environment (or --instance-id for an instance the server launched)');
+  let instanceId = opts.instanceId;
+  let token = given;
+  if (!instanceId) {
+    const joined = await post<{ instanceId: string; token: string }>(`${server}/agent/v1/register`, given, {
+      computeEnvironment: opts.ce,
+      vcpus: positiveInt(opts.vcpus, '--vcpus', availableParallelism()),
+      memoryMiB: positiveInt(opts.memory, '--memory', Math.floor(totalmem() / 1024 / 1024)),
+      gpus: positiveInt(opts.gpus, '--gpus', 0),
+      hostname: hostname(),
+    });
+    instanceId = joined.instanceId;
+    token = joined.token;
+    process.stdout.write(`joined compute environment ${opts.ce} as instance ${instanceId}\n`);
+  }
+  const logger = pino({ level: opts.logLevel ?? 'info', base: { instance: instanceId } }, pino.destination(2));
   mkdirSync(opts.workDir, { recursive: true });
-  const agent = new Agent({
-    server: opts.server.replace(/\/$/, ''),
-    instanceId: opts.instanceId,
-    token,
-    executor: new ProcessExecutor(),
-    workRoot: opts.workDir,
-    logger,
-  });
-  const stop = () => void agent.stop().then(() => process.exit(0));
+  // Jobs a previous agent on this machine left running when it died: their attempts have
+  // been failed and may be running elsewhere now.
+  const orphans = killOrphans(opts.workDir);
+  if (orphans) logger.warn({ orphans }, 'stopped jobs left running by a previous agent');
+  const agent = new Agent({ server, instanceId, token, executor: new ProcessExecutor(), workRoot: opts.workDir, logger });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void (async () => {
+      await agent.stop();
+      if (!opts.instanceId) await post(`${server}/agent/v1/leave`, token, { instanceId }).catch(() => undefined);
+      process.exit(0);
+    })();
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   if (opts.exitWithParent) {

@@ -52,15 +52,22 @@ program
 
 program
   .command('agent')
-  .description('run an agent that gives one instance of capacity to an openbatch server')
+  .description('run an agent that gives this machine\'s capacity to an openbatch server')
   .requiredOption('--server <url>', 'the server URL, e.g. http://10.0.0.5:8770')
-  .requiredOption('--instance-id <id>', 'the instance this agent serves')
-  .option('--token <token>', 'the instance token (prefer env OPENBATCH_AGENT_TOKEN)')
+  .option('--ce <name>', 'join this UNMANAGED compute environment (with the server\'s join token)')
+  .option('--vcpus <n>', 'vCPUs to offer when joining (default: this machine\'s cores)')
+  .option('--memory <MiB>', 'memory to offer when joining (default: this machine\'s memory)')
+  .option('--gpus <n>', 'GPUs to offer when joining (default 0)')
+  .option('--instance-id <id>', 'serve an instance the server launched (local provider)')
+  .option('--token <token>', 'join token with --ce, instance token with --instance-id (prefer env OPENBATCH_AGENT_TOKEN)')
   .option('--work-dir <dir>', 'where attempts get their working directories', '.openbatch-agent')
   .option('--exit-with-parent', 'stop all jobs and exit when standard input closes')
   .option('--log-level <level>', 'log level', 'info')
-  .addHelpText('after', '\nExample:\n  OPENBATCH_AGENT_TOKEN=… openbatch agent --server http://10.0.0.5:8770 --instance-id i-0123456789abcdef0')
-  .action(async (flags: { server: string; instanceId: string; token?: string; workDir: string; exitWithParent?: boolean; logLevel: string }) => {
+  .addHelpText(
+    'after',
+    '\nExample (on another machine; the join token is in the server\'s <data-dir>/agent-join-token):\n  OPENBATCH_AGENT_TOKEN=$(cat join-token) openbatch agent --server http://10.0.0.5:8770 --ce my-machines --vcpus 8 --memory 16000',
+  )
+  .action(async (flags: Parameters<typeof runAgent>[0]) => {
     await runAgent({ ...flags });
   });
 

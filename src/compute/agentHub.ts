@@ -18,6 +18,7 @@ import { getInstance, updateInstance, type InstanceRow } from '../store/instance
 import { finishAttempt, jobSpecOf, markRunning, type JobRow } from '../store/jobs.js';
 import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
 import type { UnitOfWork } from '../store/unitOfWork.js';
+import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -34,6 +35,8 @@ export interface AgentHubOptions {
   kickScheduler(): void;
   /** an instance polled for the first time (LAUNCHING → ACTIVE) */
   onInstanceActive?(instanceId: string): void;
+  /** registration and departure of agents that join UNMANAGED compute environments */
+  joined?: JoinedAgents;
 }
 
 const MAX_WAIT_MS = 20_000;
@@ -270,6 +273,18 @@ export class AgentHub {
     app.post('/agent/v1/report', async (req) => {
       json(req);
       return this.report(req);
+    });
+    app.post('/agent/v1/register', async (req) => {
+      json(req);
+      if (!this.o.joined) throw clientError('this server does not take joining agents');
+      return this.o.joined.register(req.headers.authorization, req.body as RegisterRequest);
+    });
+    app.post('/agent/v1/leave', async (req) => {
+      json(req);
+      const inst = await this.authenticate(req, (req.body as { instanceId?: unknown })?.instanceId);
+      if (inst.provider !== 'joined' || !this.o.joined) throw clientError('only joined agents leave; local instances are ended by their server');
+      await this.o.joined.leave(inst.id);
+      return {};
     });
   }
 }

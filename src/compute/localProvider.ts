@@ -74,7 +74,7 @@ export class LocalProvider {
 
   /** Closes the instances a previous server process left behind. */
   async recover(): Promise<void> {
-    const stale = await liveInstances(this.o.db);
+    const stale = (await liveInstances(this.o.db)).filter((i) => i.provider === 'local');
     if (stale.length === 0) return;
     await this.o.uow.write(async (tx) => {
       const now = this.o.clock.now();
@@ -93,7 +93,7 @@ export class LocalProvider {
     if (this.closing) return;
     const now = this.o.clock.now();
     const ces = (await allComputeEnvironments(this.o.db)).filter((c) => this.manages(c));
-    const instances = (await liveInstances(this.o.db)).filter((i) => i.state !== 'TERMINATING');
+    const instances = (await liveInstances(this.o.db)).filter((i) => i.state !== 'TERMINATING' && i.provider === 'local');
     const byCe = new Map<string, InstanceRow[]>();
     for (const i of instances) (byCe.get(i.ce_name) ?? byCe.set(i.ce_name, []).get(i.ce_name)!).push(i);
     let hostVcpus = instances.reduce((n, i) => n + i.vcpus, 0);
@@ -193,6 +193,7 @@ export class LocalProvider {
       gpus: 0,
       state: 'LAUNCHING',
       token_hash: hashToken(token),
+      provider: 'local',
       provider_data: '{}',
       launched_at: now,
       last_heartbeat_at: now,

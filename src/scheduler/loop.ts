@@ -46,6 +46,8 @@ export interface SchedulerLoopOptions {
   timeDilation: number;
   /** placements were committed for these instances */
   onPlaced(instanceIds: Set<string>): void;
+  /** housekeeping after each pass (e.g. declaring silent joined agents lost) */
+  afterPass?(): Promise<void>;
 }
 
 export class SchedulerLoop {
@@ -155,6 +157,7 @@ export class SchedulerLoop {
     const instances = new Set(plan.placements.map((p) => p.instanceId));
     if (instances.size) this.o.onPlaced(instances);
     await this.o.provider.reconcile(plan.demand, usage);
+    await this.o.afterPass?.();
     return admitted >= ADMIT_BATCH || plan.placements.length >= HEAD_SIZE;
   }
 

@@ -169,7 +169,9 @@ export interface InstanceTable {
   state: string;
   /** agent credential, hashed */
   token_hash: string;
-  /** opaque provider data, e.g. the local agent's pid (JSON) */
+  /** who runs it: 'local' (an agent child process of this server) or 'joined' (an agent that registered itself) */
+  provider: string;
+  /** opaque provider data, e.g. the local agent's pid or a joined agent's hostname (JSON) */
   provider_data: string;
   launched_at: number;
   last_heartbeat_at: number;
@@ -186,6 +188,16 @@ export interface LogEventTable {
   message: string;
 }
 
+/** One row per log stream that has events: the summary DescribeLogStreams answers from. */
+export interface LogStreamTable {
+  log_group: string;
+  log_stream: string;
+  creation_time: number;
+  first_event_timestamp: number;
+  last_event_timestamp: number;
+  last_ingestion_time: number;
+}
+
 export interface Database {
   compute_environments: ComputeEnvironmentTable;
   job_queues: JobQueueTable;
@@ -197,4 +209,5 @@ export interface Database {
   attempts: AttemptTable;
   instances: InstanceTable;
   log_events: LogEventTable;
+  log_streams: LogStreamTable;
 }

@@ -164,6 +164,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('gpus', 'integer', (c) => c.notNull())
     .addColumn('state', 'text', (c) => c.notNull())
     .addColumn('token_hash', 'text', (c) => c.notNull())
+    .addColumn('provider', 'text', (c) => c.notNull())
     .addColumn('provider_data', 'text', (c) => c.notNull())
     .addColumn('launched_at', 'bigint', (c) => c.notNull())
     .addColumn('last_heartbeat_at', 'bigint', (c) => c.notNull())

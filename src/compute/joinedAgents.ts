@@ -1,0 +1,147 @@
+/**
+ * Joined agents: capacity that machines bring to an UNMANAGED compute environment by running
+ * `openbatch agent --server URL --token JOIN_TOKEN --ce NAME` — the way AWS Batch's
+ * unmanaged environments take the user's own instances.
+ *
+ *   register   the agent presents the server's join token and its capacity; it gets an
+ *              instance of its own (id and instance token) and then speaks the normal agent
+ *              protocol with it.
+ *   lost       an agent that has not polled for agentTimeoutSeconds is declared lost: its
+ *              instance is TERMINATED and its attempts fail with the host-terminated reason
+ *              (retry strategies apply). If it comes back, its token is refused and it stops
+ *              its jobs: a lost agent never overwrites newer state.
+ *   leave      an agent stopping on SIGTERM ends its jobs, reports them, and says goodbye.
+ *
+ * Unlike local instances, joined instances survive a control-plane restart: their agents
+ * keep running their jobs and reconnect, and the reports they kept are applied then.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config.js';
+import { BatchError, clientError } from '../model/errors.js';
+import type { Clock, IdSource } from '../model/ids.js';
+import { REASONS } from '../model/reasons.js';
+import { getComputeEnvironment } from '../store/computeEnvironments.js';
+import type { Db } from '../store/db.js';
+import { getInstance, insertInstance, liveInstances, updateInstance } from '../store/instances.js';
+import { activeAttemptsOn, failLostAttempt } from '../store/jobs.js';
+import type { UnitOfWork } from '../store/unitOfWork.js';
+import { hashToken } from './agentHub.js';
+
+export interface RegisterRequest {
+  computeEnvironment: string;
+  vcpus: number;
+  memoryMiB: number;
+  gpus?: number;
+  hostname?: string;
+}
+
+export interface RegisterResponse {
+  instanceId: string;
+  token: string;
+}
+
+export interface JoinedAgentsOptions {
+  config: ServerConfig;
+  db: Db;
+  uow: UnitOfWork;
+  clock: Clock;
+  ids: IdSource;
+  logger: Logger;
+  kickScheduler(): void;
+}
+
+/** The join token: from configuration, else made once and kept in the data directory (mode 0600). */
+export function joinToken(config: ServerConfig): { token: string; file?: string } {
+  if (config.agentJoinToken) return { token: config.agentJoinToken };
+  const file = join(config.dataDir, 'agent-join-token');
+  if (!existsSync(file)) {
+    writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return { token: readFileSync(file, 'utf8').trim(), file };
+}
+
+export class JoinedAgents {
+  private readonly token: string;
+  /** heartbeats missed while this control plane was not running do not count against an agent */
+  private readonly startedAt: number;
+
+  constructor(private readonly o: JoinedAgentsOptions) {
+    this.token = joinToken(o.config).token;
+    this.startedAt = o.clock.now();
+  }
+
+  private checkJoinToken(header: string | undefined): void {
+    const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+    const expected = Buffer.from(this.token);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new BatchError('AccessDeniedException', 403, 'the join token is not valid for this server');
+    }
+  }
+
+  async register(authorization: string | undefined, body: RegisterRequest): Promise<RegisterResponse> {
+    this.checkJoinToken(authorization);
+    const name = body?.computeEnvironment;
+    if (typeof name !== 'string' || !name) throw clientError('computeEnvironment is required: the UNMANAGED compute environment to join');
+    const ce = await getComputeEnvironment(this.o.db, name.startsWith('arn:') ? name.slice(name.lastIndexOf('/') + 1) : name);
+    if (!ce) throw clientError(`computeEnvironment '${name}' does not exist`);
+    if (ce.type !== 'UNMANAGED') throw clientError(`computeEnvironment '${ce.name}' is MANAGED: agents can join only UNMANAGED compute environments`);
+    for (const [k, min] of [['vcpus', 1], ['memoryMiB', 1], ['gpus', 0]] as const) {
+      const v = body[k] ?? (k === 'gpus' ? 0 : undefined);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw clientError(`${k} must be an integer of at least ${min}`);
+    }
+    const id = this.o.ids.instanceId();
+    const token = this.o.ids.secret();
+    const now = this.o.clock.now();
+    await insertInstance(this.o.db, {
+      id,
+      ce_name: ce.name,
+      instance_type: 'unmanaged',
+      vcpus: body.vcpus,
+      memory_mib: body.memoryMiB,
+      gpus: body.gpus ?? 0,
+      state: 'ACTIVE',
+      token_hash: hashToken(token),
+      provider: 'joined',
+      provider_data: JSON.stringify({ hostname: typeof body.hostname === 'string' ? body.hostname.slice(0, 255) : undefined }),
+      launched_at: now,
+      last_heartbeat_at: now,
+      terminated_at: null,
+      termination_reason: null,
+    });
+    this.o.logger.info({ instance: id, ce: ce.name, vcpus: body.vcpus, memoryMiB: body.memoryMiB, hostname: body.hostname }, 'agent joined');
+    this.o.kickScheduler();
+    return { instanceId: id, token };
+  }
+
+  /** The agent of `instanceId` (already authenticated by the hub) leaves. */
+  async leave(instanceId: string): Promise<void> {
+    await this.close(instanceId, 'agent left');
+  }
+
+  /** Declares lost every joined agent that stopped polling. Called after each scheduler pass. */
+  async checkLost(): Promise<void> {
+    const now = this.o.clock.now();
+    const limit = this.o.config.agentTimeoutSeconds * 1000;
+    for (const inst of await liveInstances(this.o.db)) {
+      if (inst.provider === 'joined' && now - Math.max(inst.last_heartbeat_at, this.startedAt) > limit) {
+        await this.close(inst.id, `agent lost: no heartbeat for ${this.o.config.agentTimeoutSeconds} s`);
+      }
+    }
+  }
+
+  private async close(instanceId: string, reason: string): Promise<void> {
+    const inst = await getInstance(this.o.db, instanceId);
+    if (!inst || inst.state === 'TERMINATED') return;
+    await this.o.uow.write(async (tx) => {
+      const now = this.o.clock.now();
+      await updateInstance(tx.db, instanceId, { state: 'TERMINATED', terminated_at: now, termination_reason: reason });
+      for (const a of await activeAttemptsOn(tx.db, [instanceId])) await failLostAttempt(tx, a, REASONS.hostTerminated(instanceId), now);
+    });
+    this.o.logger.warn({ instance: instanceId, reason }, 'joined instance closed');
+    this.o.kickScheduler();
+  }
+}
