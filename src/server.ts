@@ -20,6 +20,9 @@ import { JoinedAgents, joinToken } from './compute/joinedAgents.js';
 import { isLoopback, type ServerConfig } from './config.js';
 import { randomIds, systemClock, type Clock, type IdSource } from './model/ids.js';
 import { SchedulerLoop } from './scheduler/loop.js';
+import { EventBus } from './events/bus.js';
+import { Metrics } from './metrics/metrics.js';
+import { registerEventStream } from './api/eventStream.js';
 import { openSqlite } from './store/db.js';
 import { UnitOfWork } from './store/unitOfWork.js';
 
@@ -65,8 +68,13 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   }
   const store = await openSqlite(config.dataDir);
   const uow = new UnitOfWork(store.db);
+  const bus = new EventBus();
+  uow.onCommitted((changes) => bus.publish(changes));
+  const metrics = new Metrics(store.db);
+  bus.subscribe((changes) => void metrics.onChanges(changes).catch(() => undefined));
   let url = '';
   let loop: SchedulerLoop | undefined;
+  let closeStreams = () => undefined as void;
   const joined = new JoinedAgents({ config, db: store.db, uow, clock, ids, logger, kickScheduler: () => loop?.kick() });
   const hub = new AgentHub({
     joined,
@@ -79,7 +87,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     kickScheduler: () => loop?.kick(),
   });
   const provider = new LocalProvider({ config, db: store.db, uow, clock, ids, logger, hub, serverUrl: () => url, kickScheduler: () => loop?.kick() });
-  loop = new SchedulerLoop({ uow, clock, ids, logger, provider, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPlaced: (instances) => instances.forEach((i) => hub.notify(i)) });
+  loop = new SchedulerLoop({ uow, clock, ids, logger, provider, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => instances.forEach((i) => hub.notify(i)) });
   const services: Services = {
     config,
     db: store.db,
@@ -95,8 +103,11 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     services,
     handlers,
     credentials,
+    metrics,
     extraRoutes: (a, authenticate) => {
       hub.routes(a);
+      closeStreams = registerEventStream(a, bus, services, authenticate);
+      a.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
       registerLogsApi(a, store.db, (req) => authenticate(req, 'logs'), sendError);
       a.get('/healthz', async () => ({ status: 'ok' }));
     },
@@ -121,6 +132,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       if (closed) return;
       closed = true;
       await loop!.stop();
+      closeStreams();
       hub.close();
       await provider.close();
       await app.close();

@@ -19,6 +19,8 @@ export interface AppOptions {
   services: Services;
   handlers: Record<string, Handler>;
   credentials: Credentials | null;
+  /** where API request latencies go */
+  metrics?: { observeApi(operation: string, status: number, seconds: number): void };
   /** extra routes (agent protocol, health, logs API…) registered on the same server */
   extraRoutes?: (app: FastifyInstance, authenticate: (req: FastifyRequest, service: string) => RequestContext) => void;
 }
@@ -79,6 +81,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-amzn-RequestId', req.id);
   });
+  if (opts.metrics) {
+    const metrics = opts.metrics;
+    app.addHook('onResponse', async (req, reply) => {
+      const op = (req.routeOptions.config as { operation?: string } | undefined)?.operation ?? req.routeOptions.url ?? 'unknown';
+      metrics.observeApi(op, reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
 
   app.setErrorHandler((error, req, reply) => {
     if (isBatchError(error)) {
@@ -116,6 +125,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     app.route({
       method: op.method as 'GET' | 'POST' | 'DELETE',
       url,
+      config: { operation: op.name },
       handler: async (req, reply) => {
         const ctx = authenticate(req, 'batch');
         // Said before any check of the input: fixing the input of an operation that cannot

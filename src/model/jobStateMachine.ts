@@ -49,10 +49,16 @@ export function canTransition(from: JobStatus, to: JobStatus): boolean {
 /** An EventBridge-shaped "Batch Job State Change" event, before the job detail is attached. */
 export interface JobStateChange {
   jobId: string;
-  from: JobStatus;
+  /** null when the job was just created (SubmitJob) */
+  from: JobStatus | null;
   to: JobStatus;
   statusReason: string | null;
   at: number;
+}
+
+/** The event of a job coming into being, in SUBMITTED. */
+export function submitted(jobId: string, at: number): JobStateChange {
+  return { jobId, from: null, to: 'SUBMITTED', statusReason: null, at };
 }
 
 /**

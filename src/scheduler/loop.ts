@@ -48,6 +48,8 @@ export interface SchedulerLoopOptions {
   onPlaced(instanceIds: Set<string>): void;
   /** housekeeping after each pass (e.g. declaring silent joined agents lost) */
   afterPass?(): Promise<void>;
+  /** each pass's duration in ms (metrics) */
+  onPass?(ms: number): void;
 }
 
 export class SchedulerLoop {
@@ -107,6 +109,7 @@ export class SchedulerLoop {
         const t0 = performance.now();
         const more = await this.pass();
         this.lastPassMs = performance.now() - t0;
+        this.o.onPass?.(this.lastPassMs);
         if (more) this.again = true;
       } while (this.again && !this.stopped);
     } catch (err) {

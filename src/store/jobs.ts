@@ -9,7 +9,7 @@
  * of 10,000 one level.
  */
 import { sql, type Updateable } from 'kysely';
-import { isFinal, transition, type JobStatus } from '../model/jobStateMachine.js';
+import { isFinal, submitted, transition, type JobStatus } from '../model/jobStateMachine.js';
 import { REASONS } from '../model/reasons.js';
 import { shouldRetry, type AttemptOutcome } from '../model/retry.js';
 import type { JobSpec } from '../model/jobSpec.js';
@@ -88,6 +88,7 @@ export async function listJobs(db: Reader, f: JobListFilter): Promise<JobRow[]> 
 /** Inserts a job in SUBMITTED with its dependency edges. `pending_deps` is computed on admission. */
 export async function insertJob(tx: Tx, row: NewJobRow, deps: { jobId: string; type: string | null }[]): Promise<void> {
   await tx.db.insertInto('jobs').values(row).execute();
+  tx.emit(submitted(row.id, row.created_at));
   if (deps.length) {
     await tx.db
       .insertInto('job_dependencies')
@@ -666,6 +667,26 @@ export async function arrayStatusSummary(db: Reader, parent: JobRow): Promise<Re
     summary[parent.status === 'SUBMITTED' ? 'SUBMITTED' : waits ? 'PENDING' : 'RUNNABLE'] += unborn;
   }
   return summary;
+}
+
+/** Job counts by queue and status (metrics). Walks the (queue, status, seq) index. */
+export async function countByQueueAndStatus(db: Reader): Promise<{ queue: string; status: string; count: number }[]> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['queue', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy(['queue', 'status'])
+    .execute();
+  return rows.map((r) => ({ queue: r.queue, status: r.status, count: Number(r.n) }));
+}
+
+/** created_at of the given jobs. */
+export async function createdAtOf(db: Reader, ids: string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db.selectFrom('jobs').select(['id', 'created_at']).where('id', 'in', ids.slice(i, i + 500)).execute();
+    for (const r of rows) out.set(r.id, Number(r.created_at));
+  }
+  return out;
 }
 
 /** Counts of jobs per status for one queue (GetJobQueueSnapshot, dashboard). */

@@ -1,0 +1,103 @@
+/**
+ * Prometheus metrics at `GET /metrics`.
+ *
+ * Counters and histograms are fed as things happen (API requests, scheduler passes, job
+ * state changes); gauges that describe the whole farm (jobs by queue and status, instances
+ * and vCPUs by compute environment) are read from the database when scraped, so they are
+ * always true and cost nothing between scrapes.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JobStateChange } from '../model/jobStateMachine.js';
+import type { Db } from '../store/db.js';
+import { liveInstances } from '../store/instances.js';
+import { countByQueueAndStatus, createdAtOf } from '../store/jobs.js';
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly apiLatency = new Histogram({
+    name: 'openbatch_api_request_duration_seconds',
+    help: 'API request latency by operation and HTTP status',
+    labelNames: ['operation', 'status'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  private readonly passDuration = new Histogram({
+    name: 'openbatch_scheduler_pass_duration_seconds',
+    help: 'Duration of a scheduler pass',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  private readonly submitToStart = new Histogram({
+    name: 'openbatch_job_submit_to_running_seconds',
+    help: 'Time from SubmitJob (or array child creation) to RUNNING',
+    buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600],
+    registers: [this.registry],
+  });
+  private readonly transitions = new Counter({
+    name: 'openbatch_job_transitions_total',
+    help: 'Job state changes by target status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  private readonly failures = new Counter({
+    name: 'openbatch_job_failures_total',
+    help: 'Jobs that ended FAILED, by statusReason (instance ids folded)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
+  constructor(private readonly db: Db) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'openbatch_process_' });
+    const store = this.db;
+    new Gauge({
+      name: 'openbatch_jobs',
+      help: 'Jobs by queue and status',
+      labelNames: ['queue', 'status'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const r of await countByQueueAndStatus(store)) this.set({ queue: r.queue, status: r.status }, r.count);
+      },
+    });
+    const vcpus = new Gauge({ name: 'openbatch_instance_vcpus', help: 'vCPUs of live instances by compute environment', labelNames: ['compute_environment'], registers: [this.registry] });
+    new Gauge({
+      name: 'openbatch_instances',
+      help: 'Live instances by compute environment',
+      labelNames: ['compute_environment'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        vcpus.reset();
+        for (const i of await liveInstances(store)) {
+          this.inc({ compute_environment: i.ce_name });
+          vcpus.inc({ compute_environment: i.ce_name }, i.vcpus);
+        }
+      },
+    });
+  }
+
+  observeApi(operation: string, status: number, seconds: number): void {
+    this.apiLatency.observe({ operation, status: String(status) }, seconds);
+  }
+
+  observePass(seconds: number): void {
+    this.passDuration.observe(seconds);
+  }
+
+  /** Fed with every committed batch of job state changes. */
+  async onChanges(changes: JobStateChange[]): Promise<void> {
+    const started: JobStateChange[] = [];
+    for (const c of changes) {
+      this.transitions.inc({ status: c.to });
+      if (c.to === 'FAILED') this.failures.inc({ reason: (c.statusReason ?? '').replace(/i-[0-9a-f]+/g, 'i-*').slice(0, 120) });
+      if (c.to === 'RUNNING') started.push(c);
+    }
+    if (started.length) {
+      const created = await createdAtOf(this.db, started.map((c) => c.jobId));
+      for (const c of started) {
+        const at = created.get(c.jobId);
+        if (at !== undefined) this.submitToStart.observe(Math.max(c.at - at, 0) / 1000);
+      }
+    }
+  }
+}
