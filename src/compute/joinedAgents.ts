@@ -25,8 +25,7 @@ import type { Clock, IdSource } from '../model/ids.js';
 import { REASONS } from '../model/reasons.js';
 import { getComputeEnvironment } from '../store/computeEnvironments.js';
 import type { Db } from '../store/db.js';
-import { getInstance, insertInstance, liveInstances, updateInstance } from '../store/instances.js';
-import { activeAttemptsOn, failLostAttempt } from '../store/jobs.js';
+import { closeInstance, getInstance, insertInstance, liveInstances } from '../store/instances.js';
 import type { UnitOfWork } from '../store/unitOfWork.js';
 import { hashToken } from './agentHub.js';
 
@@ -136,11 +135,7 @@ export class JoinedAgents {
   private async close(instanceId: string, reason: string): Promise<void> {
     const inst = await getInstance(this.o.db, instanceId);
     if (!inst || inst.state === 'TERMINATED') return;
-    await this.o.uow.write(async (tx) => {
-      const now = this.o.clock.now();
-      await updateInstance(tx.db, instanceId, { state: 'TERMINATED', terminated_at: now, termination_reason: reason });
-      for (const a of await activeAttemptsOn(tx.db, [instanceId])) await failLostAttempt(tx, a, REASONS.hostTerminated(instanceId), now);
-    });
+    await this.o.uow.write((tx) => closeInstance(tx, instanceId, reason, REASONS.hostTerminated(instanceId), this.o.clock.now()));
     this.o.logger.warn({ instance: instanceId, reason }, 'joined instance closed');
     this.o.kickScheduler();
   }

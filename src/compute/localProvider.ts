@@ -31,8 +31,7 @@ import { REASONS } from '../model/reasons.js';
 import type { Demand, Resources } from '../scheduler/schedule.js';
 import { allComputeEnvironments, updateComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
 import type { Db } from '../store/db.js';
-import { insertInstance, liveInstances, updateInstance, type InstanceRow } from '../store/instances.js';
-import { activeAttemptsOn, failLostAttempt } from '../store/jobs.js';
+import { closeInstance, insertInstance, liveInstances, updateInstance, type InstanceRow } from '../store/instances.js';
 import { fromJson } from '../store/json.js';
 import type { UnitOfWork } from '../store/unitOfWork.js';
 import { hashToken, type AgentHub } from './agentHub.js';
@@ -78,12 +77,7 @@ export class LocalProvider {
     if (stale.length === 0) return;
     await this.o.uow.write(async (tx) => {
       const now = this.o.clock.now();
-      for (const inst of stale) {
-        await updateInstance(tx.db, inst.id, { state: 'TERMINATED', terminated_at: now, termination_reason: 'control plane restarted' });
-      }
-      for (const a of await activeAttemptsOn(tx.db, stale.map((i) => i.id))) {
-        await failLostAttempt(tx, a, REASONS.lostOnRestart, now);
-      }
+      for (const inst of stale) await closeInstance(tx, inst.id, 'control plane restarted', REASONS.lostOnRestart, now);
     });
     this.o.logger.info({ instances: stale.length }, 'closed instances left by the previous server process');
   }
@@ -236,11 +230,7 @@ export class LocalProvider {
     if (this.closing) return;
     const reason = this.terminationReason.get(id) ?? `agent process exited unexpectedly (${signal ?? 'code ' + code})`;
     this.terminationReason.delete(id);
-    await this.o.uow.write(async (tx) => {
-      const now = this.o.clock.now();
-      await updateInstance(tx.db, id, { state: 'TERMINATED', terminated_at: now, termination_reason: reason });
-      for (const a of await activeAttemptsOn(tx.db, [id])) await failLostAttempt(tx, a, REASONS.hostTerminated(id), now);
-    });
+    await this.o.uow.write((tx) => closeInstance(tx, id, reason, REASONS.hostTerminated(id), this.o.clock.now()));
     this.o.logger.info({ instance: id, reason }, 'local instance terminated');
     this.o.kickScheduler();
   }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema.js';
+import { withStatementCache } from './statementCache.js';
 import * as m001 from './migrations/001_initial.js';
 
 const migrations: Record<string, Migration> = {
@@ -39,7 +40,7 @@ export async function openSqlite(dataDir: string): Promise<OpenedStore> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = OFF');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   const result = await new Migrator({ db, provider: new InCodeMigrations() }).migrateToLatest();
   if (result.error) throw result.error;
   return {

@@ -3,6 +3,7 @@ import type { Updateable } from 'kysely';
 import type { Db } from './db.js';
 import type { InstanceTable } from './schema.js';
 import type { Tx } from './unitOfWork.js';
+import { activeAttemptsOn, failLostAttempt } from './jobs.js';
 
 export type InstanceRow = InstanceTable;
 type Reader = Tx['db'] | Db;
@@ -31,4 +32,13 @@ export async function insertInstance(db: Reader, row: InstanceRow): Promise<void
 
 export async function updateInstance(db: Reader, id: string, patch: Updateable<InstanceTable>): Promise<void> {
   await db.updateTable('instances').set(patch).where('id', '=', id).execute();
+}
+
+/**
+ * An instance is gone: TERMINATED with its reason, and every attempt it ran fails with
+ * `attemptReason` (the retry strategy of each job decides what follows).
+ */
+export async function closeInstance(tx: Tx, id: string, reason: string, attemptReason: string, now: number): Promise<void> {
+  await updateInstance(tx.db, id, { state: 'TERMINATED', terminated_at: now, termination_reason: reason });
+  for (const a of await activeAttemptsOn(tx.db, [id])) await failLostAttempt(tx, a, attemptReason, now);
 }

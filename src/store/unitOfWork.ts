@@ -36,12 +36,16 @@ export class UnitOfWork {
   writeGrouped<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.group.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.flushing) void this.flushGroups();
+      if (!this.flushing) {
+        this.flushing = true;
+        // One turn of the event loop first: better-sqlite3 commits synchronously, so requests
+        // already waiting on their sockets would otherwise each get a transaction of their own.
+        setImmediate(() => void this.flushGroups());
+      }
     });
   }
 
   private async flushGroups(): Promise<void> {
-    this.flushing = true;
     while (this.group.length) {
       const items = this.group.splice(0, 1000);
       try {

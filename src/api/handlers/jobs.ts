@@ -364,7 +364,11 @@ const terminate: Handler = async (raw, _ctx, s) => {
   return {};
 };
 
-/** CancelJobs / TerminateJobs: the same as one call per job, with per-job errors instead of one failure. */
+/**
+ * CancelJobs / TerminateJobs: the same as one call per job, with per-job errors instead of
+ * one failure. A job that cannot be found counts as processed, as AWS documents for these
+ * bulk operations.
+ */
 function bulk(one: Handler, verb: string): Handler {
   return async (raw, ctx, s) => {
     const jobs = raw.jobs as string[];
@@ -373,7 +377,7 @@ function bulk(one: Handler, verb: string): Handler {
     const errors: { job: string; code: string; message: string }[] = [];
     for (const job of jobs) {
       try {
-        await one({ jobId: job, reason: raw.reason }, ctx, s);
+        if (await getJob(s.db, jobIdOf(job))) await one({ jobId: job, reason: raw.reason }, ctx, s);
         successful.push(job);
       } catch (e) {
         const err = e as { code?: string; message: string };
