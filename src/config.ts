@@ -38,6 +38,8 @@ export interface ServerConfig {
    * timeout fires after 1 s). Reported times stay wall-clock times.
    */
   timeDilation: number;
+  /** log events older than this many days are deleted; 0 keeps them forever */
+  logRetentionDays: number;
 }
 
 const DEFAULTS: ServerConfig = {
@@ -56,9 +58,10 @@ const DEFAULTS: ServerConfig = {
   agentTimeoutSeconds: 30,
   agentJoinToken: '',
   timeDilation: 1,
+  logRetentionDays: 0,
 };
 
-const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation'];
+const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays'];
 
 function envName(key: string): string {
   return 'OPENBATCH_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
@@ -103,6 +106,7 @@ export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> &
   }
   const cfg = out as unknown as ServerConfig;
   if (!(cfg.timeDilation > 0)) throw new Error(`timeDilation must be a positive number (got ${cfg.timeDilation})`);
+  if (!Number.isInteger(cfg.logRetentionDays)) throw new Error(`logRetentionDays must be a whole number of days, 0 to keep logs forever (got ${cfg.logRetentionDays})`);
   cfg.dataDir = resolve(cfg.dataDir);
   return cfg;
 }

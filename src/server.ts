@@ -5,6 +5,7 @@
 import pino, { type Logger } from 'pino';
 import { buildApp, sendError } from './api/app.js';
 import { registerLogsApi } from './logs/api.js';
+import { LogRetention } from './logs/retention.js';
 import type { Handler, Services } from './api/context.js';
 import { computeEnvironmentHandlers } from './api/handlers/computeEnvironments.js';
 import { consumableResourceHandlers } from './api/handlers/consumableResources.js';
@@ -108,7 +109,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       hub.routes(a);
       closeStreams = registerEventStream(a, bus, services, authenticate);
       a.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
-      registerLogsApi(a, store.db, (req) => authenticate(req, 'logs'), sendError);
+      registerLogsApi(a, { db: store.db, config }, (req) => authenticate(req, 'logs'), sendError);
       a.get('/healthz', async () => ({ status: 'ok' }));
     },
   });
@@ -117,6 +118,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const port = Number(new URL(address).port);
   url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   loop.start();
+  const retention = new LogRetention({ db: store.db, clock, logger, days: config.logRetentionDays });
+  retention.start();
   logger.info(
     { url, dataDir: config.dataDir, auth: credentials ? `SigV4, ${credentials.size} key(s)` : 'off', agentJoinToken: joinToken(config).file ?? 'configured' },
     credentials
@@ -133,6 +136,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       closed = true;
       await loop!.stop();
       closeStreams();
+      await retention.stop();
       hub.close();
       await provider.close();
       await app.close();

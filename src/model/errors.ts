@@ -12,7 +12,10 @@ export type BatchErrorCode =
   | 'InvalidSignatureException'
   | 'AccessDeniedException'
   | 'TooManyRequestsException'
-  | 'ResourceNotFoundException';
+  | 'ResourceNotFoundException'
+  // CloudWatch Logs (awsJson1_1) names for bad input and unknown operations
+  | 'InvalidParameterException'
+  | 'UnknownOperationException';
 
 export class BatchError extends Error {
   constructor(

@@ -13,9 +13,11 @@ import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider
 import type { Database } from './schema.js';
 import { withStatementCache } from './statementCache.js';
 import * as m001 from './migrations/001_initial.js';
+import * as m002 from './migrations/002_log_streams.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
+  '002_log_streams': m002,
 };
 
 class InCodeMigrations implements MigrationProvider {
