@@ -27,6 +27,8 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const args = ['--test', '--test-reporter=spec', ...passThrough, ...files];
+// A test that hangs is cancelled (and fails the run) after three minutes instead of
+// holding CI until its deadline.
+const args = ['--test', '--test-reporter=spec', '--test-timeout=180000', ...passThrough, ...files];
 const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.exit(r.status ?? 1);
