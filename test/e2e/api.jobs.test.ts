@@ -8,12 +8,13 @@ import { after, before, describe, test } from 'node:test';
 import {
   CancelJobsCommand,
   ListJobsCommand,
+  SubmitJobCommand,
   TerminateJobsCommand,
   type BatchClient,
   type JobSummary,
   type ListJobsCommandInput,
 } from '@aws-sdk/client-batch';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { batchClient, startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { rejectsClient } from '../helpers/apiErrors.js';
 
@@ -111,6 +112,19 @@ describe('jobs: listing and bulk stop', () => {
     await rejectsClient(t.client.send(new CancelJobsCommand({ jobs: [id], reason: 'x'.repeat(1025) })), /reason must be 1-1024 characters long \(got 1025\)/);
     await rejectsClient(t.client.send(new TerminateJobsCommand({ jobs: [id], reason: '' })), /reason must be 1-1024 characters long \(got 0\)|reason must not be empty/);
     assert.equal((await describeJob(t.client, id)).isCancelled, undefined);
+  });
+
+  test('a job submitted with a client in eu-west-1 has an ARN in eu-west-1, and is found by it', async () => {
+    const eu = batchClient(t.url, undefined, 'eu-west-1');
+    try {
+      const res = await eu.send(new SubmitJobCommand({ jobName: 'dublin-job', jobQueue: 'wait-q', jobDefinition: 'noop' }));
+      assert.equal(res.jobArn, `arn:aws:batch:eu-west-1:000000000000:job/${res.jobId}`);
+      const job = await describeJob(t.client, res.jobArn!);
+      assert.equal(job.jobId, res.jobId);
+      assert.equal(job.jobArn, res.jobArn);
+    } finally {
+      eu.destroy();
+    }
   });
 
   describe('ListJobs filters', () => {
