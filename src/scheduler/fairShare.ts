@@ -31,7 +31,8 @@ export function reservedFraction(policy: FairsharePolicy | undefined, activeShar
 }
 
 export class ShareUsage {
-  private readonly avg = new Map<string, { value: number; at: number }>();
+  /** value: the decayed average; seen: how much of it is history rather than the zero it started from */
+  private readonly avg = new Map<string, { value: number; seen: number; at: number }>();
 
   /**
    * Advances the decayed average of one share to `now` with the vCPUs it runs now, and
@@ -42,13 +43,16 @@ export class ShareUsage {
     const tau = ((policy?.shareDecaySeconds || DEFAULT_DECAY_SECONDS) * 1000) / dilation;
     const prev = this.avg.get(key);
     if (!prev) {
-      this.avg.set(key, { value: 0, at: now });
-      return 0;
+      this.avg.set(key, { value: 0, seen: 0, at: now });
+      return running;
     }
     const dt = Math.max(now - prev.at, 0);
     const keep = Math.exp(-dt / tau);
     const value = prev.value * keep + running * (1 - keep);
-    this.avg.set(key, { value, at: now });
-    return value;
+    const seen = prev.seen * keep + (1 - keep);
+    this.avg.set(key, { value, seen, at: now });
+    // Bias-corrected: early on the average is of the time observed, not diluted by the zero it
+    // started from, so it is in vCPUs like the placements it is compared with.
+    return seen > 0 ? value / seen : running;
   }
 }
