@@ -26,12 +26,14 @@ test('the share with weightFactor 1 gets about 3x the vCPU-seconds of the share 
   await t.client.send(
     new CreateJobQueueCommand({ jobQueueName: 'shared', priority: 1, schedulingPolicyArn: policy.arn, computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'fs' }] }),
   );
-  await registerDefinition(t.client, 'work', { command: ['sleep', '0.2'] });
+  // Durations vary a little (0.15-0.24 s, from the job id), as real jobs do: jobs that all end
+  // together would free every slot at once, pass after pass.
+  await registerDefinition(t.client, 'work', { command: ['sh', '-c', 'sleep 0.$((15 + $(echo "$AWS_BATCH_JOB_ID" | tr -dc 0-9 | cut -c1-1)))'] });
   // The light share submits first: a FIFO queue would run all of it before any heavy job.
   const light: string[] = [];
   const heavy: string[] = [];
-  for (let i = 0; i < 40; i++) light.push(await submit(t.client, { jobQueue: 'shared', jobDefinition: 'work', shareIdentifier: 'light' }));
-  for (let i = 0; i < 40; i++) heavy.push(await submit(t.client, { jobQueue: 'shared', jobDefinition: 'work', shareIdentifier: 'heavy' }));
+  for (let i = 0; i < 60; i++) light.push(await submit(t.client, { jobQueue: 'shared', jobDefinition: 'work', shareIdentifier: 'light' }));
+  for (let i = 0; i < 60; i++) heavy.push(await submit(t.client, { jobQueue: 'shared', jobDefinition: 'work', shareIdentifier: 'heavy' }));
   await t.client.send(new UpdateComputeEnvironmentCommand({ computeEnvironment: 'fs', state: 'ENABLED' }));
   for (const id of [...light, ...heavy]) await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 120_000);
 
