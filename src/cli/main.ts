@@ -1,17 +1,27 @@
 #!/usr/bin/env node
 /**
- * The `openbatch` command. Each subcommand has --help with an example.
+ * The `openbatch` command. Each subcommand has --help with an example; an error is one line
+ * on stderr (`openbatch: …`) and a non-zero exit.
+ *
+ * Start-up cost matters twice here: local instances are `openbatch agent` processes, and
+ * people type `openbatch jobs` all day. So the server, the agent and the AWS SDK are each
+ * loaded only by the commands that use them (the server's modules take seconds to load on a
+ * small machine; the SDK most of a second).
  */
 import { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { startServer } from '../server.js';
-import { runAgent } from '../agent/main.js';
+import type { runAgent } from '../agent/main.js';
 
 const program = new Command();
 program
   .name('openbatch')
   .description('Self-hosted batch computing that speaks the AWS Batch API and really runs the jobs')
-  .showHelpAfterError();
+  .configureOutput({
+    // commander's "error: …" becomes the CLI's one line.
+    outputError: (str, write) => write(`openbatch: ${str.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
+  })
+  .showSuggestionAfterError()
+  .addHelpText('after', '\nExample:\n  openbatch server &\n  openbatch init && openbatch submit --wait && openbatch jobs\n\nopenbatch <command> --help shows each command with an example.');
 
 program
   .command('server')
@@ -32,6 +42,7 @@ program
       account: flags.account,
       logLevel: flags.logLevel,
     });
+    const { startServer } = await import('../server.js');
     const server = await startServer(config);
     let stopping = false;
     const stop = (signal: string) => {
@@ -68,10 +79,30 @@ program
     '\nExample (on another machine; the join token is in the server\'s <data-dir>/agent-join-token):\n  OPENBATCH_AGENT_TOKEN=$(cat join-token) openbatch agent --server http://10.0.0.5:8770 --ce my-machines --vcpus 8 --memory 16000',
   )
   .action(async (flags: Parameters<typeof runAgent>[0]) => {
+    const { runAgent } = await import('../agent/main.js');
     await runAgent({ ...flags });
   });
 
+// The commands that talk to a server through the AWS SDK (not needed by `server` or `agent`).
+const subcommand = process.argv[2];
+if (subcommand !== 'server' && subcommand !== 'agent') {
+  const [{ registerResourceCommands }, { registerJobCommands }, { registerLogsCommand }] = await Promise.all([
+    import('./resources.js'),
+    import('./jobs.js'),
+    import('./logs.js'),
+  ]);
+  registerResourceCommands(program);
+  registerJobCommands(program);
+  registerLogsCommand(program);
+}
+
+// `openbatch logs … | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 program.parseAsync(process.argv).catch((err: Error) => {
-  process.stderr.write(`openbatch: ${err.message}\n`);
+  process.stderr.write(`openbatch: ${(err.message || String(err)).replace(/\s*\n\s*/g, ' ').trim()}\n`);
   process.exit(1);
 });

@@ -1,0 +1,135 @@
+/**
+ * `openbatch logs <job> [-f] [--attempt N]`: a job's output through the CloudWatch Logs API
+ * of the same endpoint.
+ *
+ * Without -f it prints the current (or given) attempt's lines and exits. With -f it prints
+ * every attempt from the first and follows: it polls the job and reads its stream forward (GetLogEvents with the forward token, which
+ * comes back unchanged while there is nothing new). When a retry starts a new attempt, the
+ * old stream is read to its end first, then the new one from its head — including attempts
+ * that came and went between two polls. When the job ends, its stream is read to the end
+ * and the command exits as `submit --wait` does: 0 if the job SUCCEEDED, 1 otherwise.
+ */
+import type { Command } from 'commander';
+import type { JobDetail } from '@aws-sdk/client-batch';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CliError, withClient, withConnection, type ConnectionFlags } from './client.js';
+import { describeJob, sleep } from './jobs.js';
+import { fullTime } from './output.js';
+
+const LOG_GROUP = '/aws/batch/job';
+const FINAL = new Set(['SUCCEEDED', 'FAILED']);
+
+interface LogsFlags extends ConnectionFlags {
+  follow?: boolean;
+  attempt?: number;
+  timestamps?: boolean;
+}
+
+/** The log stream of each attempt so far, attempt 1 first (the running one last). */
+export function attemptStreams(job: JobDetail): string[] {
+  const streams = (job.attempts ?? []).map((a) => a.container?.logStreamName ?? '');
+  const current = job.container?.logStreamName;
+  if (current && streams[streams.length - 1] !== current) streams.push(current);
+  return streams;
+}
+
+/** A stream read forward from a token: prints every event up to the end there is now. */
+class StreamReader {
+  private token: string | undefined;
+
+  constructor(
+    private readonly logs: CloudWatchLogsClient,
+    readonly stream: string,
+    private readonly timestamps: boolean,
+  ) {}
+
+  async drain(): Promise<void> {
+    const { GetLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
+    for (;;) {
+      let res;
+      try {
+        res = await this.logs.send(new GetLogEventsCommand({ logGroupName: LOG_GROUP, logStreamName: this.stream, startFromHead: true, nextToken: this.token }));
+      } catch (e) {
+        // A stream whose events retention has removed reads as empty.
+        if ((e as Error).name === 'ResourceNotFoundException') return;
+        throw e;
+      }
+      const events = res.events ?? [];
+      if (events.length) {
+        const text = events.map((e) => (this.timestamps ? `${fullTime(e.timestamp)}  ${e.message}` : e.message)).join('\n') + '\n';
+        await new Promise<void>((resolve) => (process.stdout.write(text) ? resolve() : process.stdout.once('drain', resolve)));
+      }
+      const same = res.nextForwardToken === this.token;
+      this.token = res.nextForwardToken;
+      if (same || events.length === 0) return;
+    }
+  }
+}
+
+async function logs(jobId: string, flags: LogsFlags): Promise<void> {
+  await withClient(flags, async (conn) => {
+    const client = await conn.logs();
+    let job = await describeJob(conn.batch, jobId);
+    if (job.arrayProperties?.size !== undefined) {
+      throw new CliError(`job ${jobId} is an array job: its children have the logs (openbatch logs ${jobId}:0)`);
+    }
+    const fixed = flags.attempt;
+    let streams = attemptStreams(job);
+    if (fixed !== undefined && fixed > streams.length && (!flags.follow || FINAL.has(job.status!))) {
+      throw new CliError(`job ${jobId} has ${streams.length === 0 ? 'no attempts yet' : `${streams.length} attempt${streams.length > 1 ? 's' : ''}`}, not attempt ${fixed}`);
+    }
+    // The attempt being printed, 1-based; 0 = none has started yet. Following the job prints
+    // every attempt from the first; a one-off read prints the latest.
+    let n = fixed ?? (flags.follow ? Math.min(1, streams.length) : streams.length);
+    if (!flags.follow) {
+      if (n === 0) {
+        process.stderr.write(`job ${jobId} is ${job.status} and has no output yet (openbatch logs -f ${jobId} waits for it)\n`);
+        return;
+      }
+      await new StreamReader(client, streams[n - 1], !!flags.timestamps).drain();
+      return;
+    }
+    let reader: StreamReader | undefined;
+    let interval = 100;
+    for (;;) {
+      // Print what there is, attempt by attempt up to the latest (when following the job).
+      for (;;) {
+        if (!reader && n >= 1 && n <= streams.length) reader = new StreamReader(client, streams[n - 1], !!flags.timestamps);
+        if (reader) await reader.drain();
+        if (fixed !== undefined || n >= streams.length) break;
+        n++;
+        reader = undefined;
+        if (n > 1) process.stderr.write(`--- attempt ${n} (log stream ${streams[n - 1]}) ---\n`);
+      }
+      // `job` was read before the logs just drained: if it had ended, they are complete.
+      if (fixed !== undefined && (job.attempts?.length ?? 0) >= fixed) {
+        process.exitCode = job.attempts![fixed - 1].container?.exitCode === 0 ? 0 : 1;
+        return;
+      }
+      if (FINAL.has(job.status!)) {
+        if (n === 0 || (fixed !== undefined && fixed > streams.length)) {
+          process.stderr.write(`job ${jobId} ended ${job.status} without running${fixed !== undefined ? ` attempt ${fixed}` : ''}: ${job.statusReason ?? ''}\n`);
+        }
+        process.exitCode = job.status === 'SUCCEEDED' ? 0 : 1;
+        return;
+      }
+      await sleep(interval);
+      interval = Math.min(interval * 1.5, 500);
+      job = await describeJob(conn.batch, jobId);
+      streams = attemptStreams(job);
+    }
+  });
+}
+
+export function registerLogsCommand(program: Command): void {
+  withConnection(program.command('logs').description("print a job's output; -f follows it to the end, across retries"))
+    .argument('<jobId>', 'the job id (array child: <id>:<index>)')
+    .option('-f, --follow', 'keep printing new lines until the job ends; exit 0 if it SUCCEEDED, 1 otherwise')
+    .option('-a, --attempt <n>', 'this attempt (1 = the first) instead of the latest', (v) => {
+      if (!/^[1-9]\d*$/.test(v)) throw new CliError(`--attempt must be a whole number from 1 (got '${v}')`);
+      return Number(v);
+    })
+    .option('-t, --timestamps', 'start each line with its time')
+    .addHelpText('after', '\nExamples:\n  openbatch logs 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d\n  openbatch logs -f $(openbatch submit -- sh -c "for i in 1 2 3; do echo $i; sleep 1; done")\n  openbatch logs --attempt 1 <jobId>     # the first attempt of a retried job')
+    .action(logs);
+}
