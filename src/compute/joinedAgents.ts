@@ -18,16 +18,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
 import type { ServerConfig } from '../config.js';
 import { BatchError, clientError } from '../model/errors.js';
-import type { Clock, IdSource } from '../model/ids.js';
 import { REASONS } from '../model/reasons.js';
 import { getComputeEnvironment } from '../store/computeEnvironments.js';
-import type { Db } from '../store/db.js';
 import { closeInstance, getInstance, insertInstance, liveInstances } from '../store/instances.js';
-import type { UnitOfWork } from '../store/unitOfWork.js';
 import { hashToken } from './agentHub.js';
+import type { Core } from '../core.js';
 
 export interface RegisterRequest {
   computeEnvironment: string;
@@ -42,15 +39,7 @@ export interface RegisterResponse {
   token: string;
 }
 
-export interface JoinedAgentsOptions {
-  config: ServerConfig;
-  db: Db;
-  uow: UnitOfWork;
-  clock: Clock;
-  ids: IdSource;
-  logger: Logger;
-  kickScheduler(): void;
-}
+export type JoinedAgentsOptions = Core;
 
 /** The join token: from configuration, else made once and kept in the data directory (mode 0600). */
 export function joinToken(config: ServerConfig): { token: string; file?: string } {

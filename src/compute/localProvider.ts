@@ -23,31 +23,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from 'pino';
 import type { ComputeResource } from '@aws-sdk/client-batch';
-import type { ServerConfig } from '../config.js';
-import type { Clock, IdSource } from '../model/ids.js';
 import { REASONS } from '../model/reasons.js';
 import type { Demand, Resources } from '../scheduler/schedule.js';
 import { allComputeEnvironments, updateComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
-import type { Db } from '../store/db.js';
 import { closeInstance, insertInstance, liveInstances, updateInstance, type InstanceRow } from '../store/instances.js';
 import { fromJson } from '../store/json.js';
-import type { UnitOfWork } from '../store/unitOfWork.js';
 import { hashToken, type AgentHub } from './agentHub.js';
 import { killOrphans } from '../agent/pidFiles.js';
+import type { Core } from '../core.js';
 
-export interface LocalProviderOptions {
-  config: ServerConfig;
-  db: Db;
-  uow: UnitOfWork;
-  clock: Clock;
-  ids: IdSource;
-  logger: Logger;
+export interface LocalProviderOptions extends Core {
   hub: AgentHub;
   /** the URL agents use to reach this server */
   serverUrl(): string;
-  kickScheduler(): void;
 }
 
 const CLI_ENTRY = fileURLToPath(new URL('../cli/main.js', import.meta.url));

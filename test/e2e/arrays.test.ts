@@ -6,19 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { CancelJobCommand, ListJobsCommand, UpdateComputeEnvironmentCommand } from '@aws-sdk/client-batch';
-import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
-
-async function firstLogLine(t: TestServer, stream: string): Promise<string | undefined> {
-  const logs = new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-  try {
-    const res = await logs.send(new GetLogEventsCommand({ logGroupName: '/aws/batch/job', logStreamName: stream, startFromHead: true }));
-    return res.events?.[0]?.message;
-  } finally {
-    logs.destroy();
-  }
-}
+import { createCe, createQueue, describeJob, logLines, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 
 describe('array jobs and dependencies', () => {
   let t: TestServer;
@@ -45,7 +34,7 @@ describe('array jobs and dependencies', () => {
     for (let i = 0; i < 5; i++) {
       const child = await describeJob(t.client, `${parent}:${i}`);
       assert.equal(child.arrayProperties?.index, i);
-      assert.equal(await firstLogLine(t, child.container!.logStreamName!), `${i}/5`);
+      assert.deepEqual(await logLines(t.url, child.container!.logStreamName!), [`${i}/5`]);
     }
   });
 

@@ -3,20 +3,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { RegisterJobDefinitionCommand } from '@aws-sdk/client-batch';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { createCe, createQueue, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
-
-async function logLines(t: TestServer, stream: string): Promise<string[]> {
-  const logs = new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  try {
-    const res = await logs.send(new GetLogEventsCommand({ logGroupName: '/aws/batch/job', logStreamName: stream, startFromHead: true }));
-    return (res.events ?? []).map((e) => e.message ?? '');
-  } finally {
-    logs.destroy();
-  }
-}
+import { createCe, createQueue, logLines, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 
 describe('jobs run as real processes', () => {
   let t: TestServer;
@@ -52,7 +41,7 @@ describe('jobs run as real processes', () => {
     assert.ok(job.container?.logStreamName?.startsWith('hello/default/'));
     assert.equal(job.attempts?.length, 1);
     assert.equal(job.attempts?.[0].container?.exitCode, 0);
-    assert.deepEqual(await logLines(t, job.container!.logStreamName!), ['hi']);
+    assert.deepEqual(await logLines(t.url, job.container!.logStreamName!), ['hi']);
   });
 
   test('a job that exits 3 FAILS with exit code 3 and the essential-container reason', async () => {
@@ -63,7 +52,7 @@ describe('jobs run as real processes', () => {
     assert.equal(job.container?.exitCode, 3);
     assert.equal(job.statusReason, 'Essential container in task exited');
     assert.equal(job.attempts?.[0].container?.exitCode, 3);
-    assert.deepEqual(await logLines(t, job.container!.logStreamName!), ['about to fail']);
+    assert.deepEqual(await logLines(t.url, job.container!.logStreamName!), ['about to fail']);
   });
 
   test('parameters, overrides and the AWS_BATCH_* environment reach the job', async () => {
@@ -93,7 +82,7 @@ describe('jobs run as real processes', () => {
     assert.equal(job.status, 'SUCCEEDED', job.statusReason);
     assert.deepEqual(job.parameters, { who: 'submitter', what: 'thing' });
     assert.deepEqual(job.container?.command?.slice(-2), ['submitter', 'thing']);
-    assert.deepEqual(await logLines(t, job.container!.logStreamName!), [`submitter thing|from-override|${id}|1|q|local`]);
+    assert.deepEqual(await logLines(t.url, job.container!.logStreamName!), [`submitter thing|from-override|${id}|1|q|local`]);
   });
 
   test('a command that cannot start fails the job with a CannotStartContainerError reason', async () => {
@@ -124,10 +113,7 @@ describe('capacity', () => {
     const intervals = [];
     for (const j of jobs) {
       assert.equal(j.status, 'SUCCEEDED', j.statusReason);
-      const logs = new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-      const ev = await logs.send(new GetLogEventsCommand({ logGroupName: '/aws/batch/job', logStreamName: j.container!.logStreamName!, startFromHead: true }));
-      logs.destroy();
-      const [s, e] = (ev.events ?? []).map((x) => BigInt(x.message!.split(' ')[1]));
+      const [s, e] = (await logLines(t.url, j.container!.logStreamName!)).map((m) => BigInt(m.split(' ')[1]));
       intervals.push([s, e]);
     }
     intervals.sort((a, b) => (a[0] < b[0] ? -1 : 1));

@@ -12,7 +12,7 @@ import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessExecutor, MAX_LINE_BYTES, defaultBaseEnv, type ProcessExecutorOptions } from '../../src/executor/process.js';
-import type { AttemptExit, AttemptSpec, LogLine, RunningAttempt } from '../../src/executor/types.js';
+import type { AttemptSpec, LogLine, RunningAttempt } from '../../src/executor/types.js';
 
 /** Runs `body` with a fresh work directory, removed only if `body` succeeds. */
 async function inWorkDir<T>(body: (dir: string) => Promise<T>): Promise<T> {

@@ -14,6 +14,7 @@ import {
   type JobDetail,
   type SubmitJobCommandInput,
 } from '@aws-sdk/client-batch';
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 
 export interface CeOptions {
   maxvCpus?: number;
@@ -91,6 +92,17 @@ export async function describeJob(client: BatchClient, jobId: string): Promise<J
   const res = await client.send(new DescribeJobsCommand({ jobs: [jobId] }));
   if (!res.jobs?.[0]) throw new Error(`job ${jobId} not found`);
   return res.jobs[0];
+}
+
+/** The log lines of one stream, from the server's CloudWatch Logs API, through the real SDK. */
+export async function logLines(url: string, stream: string): Promise<string[]> {
+  const logs = new CloudWatchLogsClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  try {
+    const res = await logs.send(new GetLogEventsCommand({ logGroupName: '/aws/batch/job', logStreamName: stream, startFromHead: true }));
+    return (res.events ?? []).map((e) => e.message ?? '');
+  } finally {
+    logs.destroy();
+  }
 }
 
 /** Polls DescribeJobs until the job is in one of `statuses`; fails after `timeoutMs` with the last state seen. */

@@ -9,7 +9,6 @@ import { getComputeEnvironment, type ComputeEnvironmentRow } from '../../store/c
 import { getConsumableResource, type ConsumableResourceRow } from '../../store/consumableResources.js';
 import { getJobQueue, type JobQueueRow } from '../../store/jobQueues.js';
 import {
-  getJobDefinitionByArn,
   getJobDefinitionRevision,
   getLatestActiveJobDefinition,
   type JobDefinitionRow,

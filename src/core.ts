@@ -1,0 +1,20 @@
+/**
+ * What most parts of the control plane are built from: configuration, the store, time, ids
+ * and a logger. The composition root (server.ts) makes one and hands it on.
+ */
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config.js';
+import type { Clock, IdSource } from './model/ids.js';
+import type { Db } from './store/db.js';
+import type { UnitOfWork } from './store/unitOfWork.js';
+
+export interface Core {
+  config: ServerConfig;
+  db: Db;
+  uow: UnitOfWork;
+  clock: Clock;
+  ids: IdSource;
+  logger: Logger;
+  /** ask the scheduler for a pass soon (coalesced) */
+  kickScheduler(): void;
+}
