@@ -5,7 +5,7 @@
  *   --profile        also run workloads 1 and 3 once more, untimed, with the server under
  *                    `node --cpu-prof`, its SQLite statements timed and its agents profiled,
  *                    and print where the time went (default in a full run; --no-profile skips it)
- *   --only=a,b       only these workloads: submit, latency, throughput
+ *   --only=a,b       only these workloads: submit, latency, throughput, scheduler
  *
  * Prints the tables and writes everything to bench/results/<timestamp>.json. Method and the
  * latest figures: docs/benchmarks.md.
@@ -18,6 +18,7 @@ import { profileRun, type ProfiledRun, type ProfileSummary, type SqlStat } from 
 import { latency, type LatencyResult } from './workloads/latency.js';
 import { submitRate, type SubmitRateResult } from './workloads/submitRate.js';
 import { throughput, type ThroughputResult } from './workloads/throughput.js';
+import { schedulerScale } from './workloads/schedulerScale.js';
 
 // The SDK's notice that its 2027 releases need Node 22 says nothing about these figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -29,8 +30,8 @@ const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).
 const wanted = (w: string) => !only || only.includes(w);
 
 const SIZES = quick
-  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300 }
-  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000 };
+  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300, schedLarge: 100_000, arraySubmits: 10 }
+  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, schedLarge: 1_000_000, arraySubmits: 30 };
 
 const log = (s = '') => process.stdout.write(s + '\n');
 
@@ -122,6 +123,32 @@ if (wanted('throughput')) {
   const r = await throughput({ jobs: SIZES.tputJobs, cores: facts.cores, submitConcurrency: 16 });
   results.throughput = r;
   printThroughput(r);
+}
+if (wanted('scheduler')) {
+  const r = await schedulerScale({ large: SIZES.schedLarge, passes: 20, submits: SIZES.arraySubmits });
+  results.schedulerScale = r;
+  log(`\n## 4. Scheduler scale: pass time with ${r.small.queued.toLocaleString('en')} vs ${r.large.queued.toLocaleString('en')} RUNNABLE jobs queued, ms\n`);
+  log(
+    table(
+      ['queued', 'pass p50', 'pass p90', 'pass max'],
+      [
+        [r.small.queued.toLocaleString('en'), r.small.passMs.p50, r.small.passMs.p90, r.small.passMs.max],
+        [r.large.queued.toLocaleString('en'), r.large.passMs.p50, r.large.passMs.p90, r.large.passMs.max],
+      ],
+    ),
+  );
+  log(`\nlarge ÷ small (p50) = ${r.passRatio.toFixed(2)}; bench process RSS with the server in it: ${r.rssMiB.toFixed(0)} MiB; ${r.large.insertSeconds.toFixed(1)} s to insert the queued jobs`);
+  log(`\n## 5. SubmitJob of a 10,000-child array vs a plain SubmitJob, ms\n`);
+  log(
+    table(
+      ['SubmitJob', 'p50', 'p90', 'max'],
+      [
+        ['plain', r.submitMs.plain.p50, r.submitMs.plain.p90, r.submitMs.plain.max],
+        ['array of 10,000', r.submitMs.array10k.p50, r.submitMs.array10k.p90, r.submitMs.array10k.max],
+      ],
+    ),
+  );
+  log(`\narray ÷ plain (p50) = ${r.submitMs.ratio.toFixed(2)}`);
 }
 if (profile) {
   const report = (title: string, p: ProfiledRun<unknown>) => {

@@ -31,6 +31,8 @@ export interface RunningServer {
   url: string;
   port: number;
   services: Services;
+  /** the scheduler loop (benchmarks time its passes) */
+  scheduler: SchedulerLoop;
   close(): Promise<void>;
 }
 
@@ -131,6 +133,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     url,
     port,
     services,
+    scheduler: loop,
     async close() {
       if (closed) return;
       closed = true;

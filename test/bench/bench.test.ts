@@ -9,10 +9,20 @@ import { profileRun } from '../../bench/profile.js';
 import { latency } from '../../bench/workloads/latency.js';
 import { submitRate } from '../../bench/workloads/submitRate.js';
 import { throughput } from '../../bench/workloads/throughput.js';
+import { schedulerScale } from '../../bench/workloads/schedulerScale.js';
 
 const positive = (x: number, what: string) => assert.ok(Number.isFinite(x) && x > 0, `${what} = ${x}`);
 
 describe('bench', () => {
+  test('workloads 4 and 5: scheduler pass at two queue sizes, and array vs plain SubmitJob', async () => {
+    const r = await schedulerScale({ large: 2_000, passes: 2, submits: 1 });
+    assert.equal(r.large.queued, 2_000);
+    positive(r.small.passMs.p50, 'small pass p50');
+    positive(r.large.passMs.p50, 'large pass p50');
+    positive(r.passRatio, 'passRatio');
+    positive(r.submitMs.ratio, 'array/plain');
+  });
+
   test('percentiles and table', () => {
     const p = percentiles([5, 1, 4, 2, 3]);
     assert.deepEqual([p.n, p.p50, p.p90, p.max], [5, 3, 5, 5]);
