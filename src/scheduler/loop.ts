@@ -125,9 +125,8 @@ export class SchedulerLoop {
     const { plan, usage, admitted } = await this.o.uow.write(async (tx) => {
       const now = this.o.clock.now();
       const admitted = (await admitSubmitted(tx, now, ADMIT_BATCH)) + (await expandArrays(tx, now, ADMIT_BATCH));
-      const { snapshot, heads, queues } = await this.snapshot(tx);
+      const { snapshot, heads, queues, usage } = await this.snapshot(tx);
       const plan = schedule(snapshot);
-      const placed = new Set<string>();
       const consumed = new Map<string, number>();
       for (const p of plan.placements) {
         const job = heads.get(p.jobId)!;
@@ -146,7 +145,9 @@ export class SchedulerLoop {
           },
           now,
         );
-        placed.add(p.instanceId);
+        // The providers' idle tracking needs the usage after this pass: the snapshot's plus the placements.
+        const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0 };
+        usage.set(p.instanceId, { vcpus: u.vcpus + job.vcpus, memoryMiB: u.memoryMiB + job.memory_mib, gpus: u.gpus + job.gpus, jobs: u.jobs + 1 });
       }
       if (consumed.size) await consumeNonReplenishable(tx.db, consumed);
       const order = new Map<string, { jobId: string; code: WaitCode }[]>(snapshot.queues.map((q) => [q.name, []]));
@@ -154,8 +155,7 @@ export class SchedulerLoop {
       this.waitingOrder = order;
       await this.recordWaits(tx, plan, heads, now);
       await this.applyTimeLimitActions(tx, queues, plan, heads, now);
-      const usage = await usageByInstance(tx.db);
-      return { plan, usage, placed, admitted };
+      return { plan, usage, admitted };
     });
     const instances = new Set(plan.placements.map((p) => p.instanceId));
     if (instances.size) this.o.onPlaced(instances);
@@ -164,7 +164,9 @@ export class SchedulerLoop {
     return admitted >= ADMIT_BATCH || plan.placements.length >= HEAD_SIZE;
   }
 
-  private async snapshot(tx: Tx): Promise<{ snapshot: Snapshot; heads: Map<string, JobRow>; queues: JobQueueRow[] }> {
+  private async snapshot(
+    tx: Tx,
+  ): Promise<{ snapshot: Snapshot; heads: Map<string, JobRow>; queues: JobQueueRow[]; usage: Awaited<ReturnType<typeof usageByInstance>> }> {
     const heads = new Map<string, JobRow>();
     const queues = await allJobQueues(tx.db);
     const ces = await allComputeEnvironments(tx.db);
@@ -226,7 +228,7 @@ export class SchedulerLoop {
         free: { vcpus: i.vcpus - u.vcpus, memoryMiB: i.memory_mib - u.memoryMiB, gpus: i.gpus - u.gpus },
       });
     }
-    return { snapshot, heads, queues };
+    return { snapshot, heads, queues, usage };
   }
 
   /** Writes why each waiting job waits, only where that changed (most passes change nothing). */

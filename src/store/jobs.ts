@@ -226,8 +226,10 @@ async function createChildren(tx: Tx, p: JobRow, from: number, n: number, now: n
   const failedChildren: string[] = [];
   let succeededNow = 0;
   let failedNow = 0;
+  const edgesOf = new Map<string, typeof edges>();
+  for (const e of edges) (edgesOf.get(e.job_id) ?? edgesOf.set(e.job_id, []).get(e.job_id)!).push(e);
   for (let i = from; i < from + n; i++) {
-    const mine = edges.filter((e) => e.job_id === childId(i));
+    const mine = edgesOf.get(childId(i)) ?? [];
     // A child's predecessor created in this same batch is still pending, whatever its fate.
     const depFailed = mine.some((e) => status.get(e.depends_on_id) === 'FAILED');
     const pending = mine.filter((e) => status.get(e.depends_on_id) !== 'SUCCEEDED').length;

@@ -85,8 +85,6 @@ export function jobDetail(job: JobRow, attempts: AttemptRow[], statusSummary?: R
     taskArn: taskArn(job, job.log_stream_name),
     logStreamName: job.log_stream_name ?? undefined,
   };
-  delete (container as { secrets?: unknown }).secrets;
-  if (cp.secrets) container.secrets = cp.secrets.map((x) => ({ name: x.name, valueFrom: x.valueFrom }));
   const detail: JobDetail = {
     jobArn: job.arn,
     jobName: job.name,
