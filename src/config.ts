@@ -63,11 +63,26 @@ const DEFAULTS: ServerConfig = {
 
 const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays'];
 
+/**
+ * Settings whose value is a JSON object or array (tables such as launch templates, prices,
+ * webhooks). In the config file they are plain JSON; in the environment a JSON string. Each
+ * feature checks the shape of its own table where it is used, naming the setting.
+ */
+const STRUCTURED: (keyof ServerConfig)[] = [];
+
 function envName(key: string): string {
   return 'OPENBATCH_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
 }
 
-function coerce(key: keyof ServerConfig, value: unknown, source: string): string | number {
+function coerce(key: keyof ServerConfig, value: unknown, source: string): unknown {
+  if (STRUCTURED.includes(key)) {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch (e) {
+      throw new Error(`${source}: ${key} must be JSON (${(e as Error).message})`);
+    }
+  }
   if (NUMERIC.includes(key)) {
     const n = typeof value === 'number' ? value : Number(value);
     if (!Number.isFinite(n) || n < 0) throw new Error(`${source}: ${key} must be a non-negative number (got '${String(value)}')`);
