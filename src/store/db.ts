@@ -20,6 +20,8 @@ const migrations: Record<string, Migration> = {
   '002_log_streams': m002,
 };
 
+// Unordered: migrations are numbered when written, and work developed side by side may land
+// out of number order; each migration must therefore stand on its own.
 class InCodeMigrations implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
     return migrations;
@@ -43,7 +45,7 @@ export async function openSqlite(dataDir: string): Promise<OpenedStore> {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = OFF');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const result = await new Migrator({ db, provider: new InCodeMigrations() }).migrateToLatest();
+  const result = await new Migrator({ db, provider: new InCodeMigrations(), allowUnorderedMigrations: true }).migrateToLatest();
   if (result.error) throw result.error;
   return {
     db,
