@@ -40,6 +40,10 @@ export interface ServerConfig {
   timeDilation: number;
   /** log events older than this many days are deleted; 0 keeps them forever */
   logRetentionDays: number;
+  /** URLs that receive every job state change (JSON list; src/events/webhooks.ts checks it) */
+  webhooks: unknown;
+  /** directory watch rules that submit a job per new file (JSON list; src/triggers/rules.ts checks it) */
+  triggers: unknown;
 }
 
 const DEFAULTS: ServerConfig = {
@@ -59,6 +63,8 @@ const DEFAULTS: ServerConfig = {
   agentJoinToken: '',
   timeDilation: 1,
   logRetentionDays: 0,
+  webhooks: [],
+  triggers: [],
 };
 
 const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays'];
@@ -68,7 +74,7 @@ const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', '
  * webhooks). In the config file they are plain JSON; in the environment a JSON string. Each
  * feature checks the shape of its own table where it is used, naming the setting.
  */
-const STRUCTURED: (keyof ServerConfig)[] = [];
+const STRUCTURED: (keyof ServerConfig)[] = ['webhooks', 'triggers'];
 
 function envName(key: string): string {
   return 'OPENBATCH_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();

@@ -25,6 +25,7 @@ import { EventBus } from './events/bus.js';
 import { Metrics } from './metrics/metrics.js';
 import { registerEventStream } from './api/eventStream.js';
 import { openSqlite } from './store/db.js';
+import { parseWebhooks, Webhooks } from './events/webhooks.js';
 import { UnitOfWork } from './store/unitOfWork.js';
 
 export interface RunningServer {
@@ -69,10 +70,16 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       `refusing to listen on ${config.host} without credentials: anyone could submit jobs. Set OPENBATCH_CREDENTIALS=AKID:SECRET (or credentialsFile), or bind 127.0.0.1`,
     );
   }
+  const hooks = parseWebhooks(config.webhooks);
   const store = await openSqlite(config.dataDir);
   const uow = new UnitOfWork(store.db);
   const bus = new EventBus();
   uow.onCommitted((changes) => bus.publish(changes));
+  const webhooks = new Webhooks({ db: store.db, clock, logger, hooks });
+  if (webhooks.enabled) {
+    uow.beforeCommit(webhooks.enqueue);
+    uow.onCommitted(() => webhooks.kick());
+  }
   const metrics = new Metrics(store.db);
   bus.subscribe((changes) => void metrics.onChanges(changes).catch(() => undefined));
   let url = '';
@@ -120,6 +127,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const port = Number(new URL(address).port);
   url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   loop.start();
+  await webhooks.start();
   const retention = new LogRetention({ db: store.db, clock, logger, days: config.logRetentionDays });
   retention.start();
   logger.info(
@@ -139,6 +147,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       closed = true;
       await loop!.stop();
       closeStreams();
+      await webhooks.stop();
       await retention.stop();
       hub.close();
       await provider.close();

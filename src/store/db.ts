@@ -14,10 +14,12 @@ import type { Database } from './schema.js';
 import { withStatementCache } from './statementCache.js';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_log_streams.js';
+import * as m003 from './migrations/003_ops.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_log_streams': m002,
+  '003_ops': m003,
 };
 
 // Unordered: migrations are numbered when written, and work developed side by side may land

@@ -156,6 +156,8 @@ export interface AttemptTable {
   /** the attempt's statusReason, what evaluateOnExit's onStatusReason is matched against */
   status_reason: string | null;
   log_stream_name: string;
+  /** CloudWatch log group of the attempt's stream; null (rows from before migration 003) means /aws/batch/job */
+  log_group: string | null;
 }
 
 export interface InstanceTable {
@@ -196,6 +198,33 @@ export interface LogStreamTable {
   first_event_timestamp: number;
   last_event_timestamp: number;
   last_ingestion_time: number;
+  /** 0 while the stream has no events: its event timestamps are then placeholders, not reported */
+  has_events: Generated<number>;
+}
+
+/** A job state change event still to deliver to one webhook (the transactional outbox). */
+export interface WebhookOutboxTable {
+  id: Generated<number>;
+  /** the webhook's name (its URL when unnamed) */
+  hook: string;
+  job_id: string;
+  /** the event as JSON, rendered in the transaction of the change */
+  body: string;
+  created_at: number;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  last_error: string | null;
+}
+
+/** A file a trigger rule has submitted a job for (or failed to). */
+export interface TriggerFileTable {
+  rule: string;
+  path: string;
+  size: number;
+  mtime_ms: number;
+  job_id: string | null;
+  submitted_at: number;
+  error: string | null;
 }
 
 export interface Database {
@@ -210,4 +239,6 @@ export interface Database {
   instances: InstanceTable;
   log_events: LogEventTable;
   log_streams: LogStreamTable;
+  webhook_outbox: WebhookOutboxTable;
+  trigger_files: TriggerFileTable;
 }

@@ -8,6 +8,10 @@
  * N. Each caller still gets its answer only after its own write is durable. A grouped write
  * must not fail on its own (check what can fail before), because one failure rolls back
  * the whole group.
+ *
+ * `beforeCommit` hooks run inside the transaction, after the work and only when it changed
+ * job states: what they write commits or rolls back with the changes (the webhook outbox
+ * relies on this; an outbox written after the commit could lose events to a crash).
  */
 import type { Transaction } from 'kysely';
 import type { JobStateChange } from '../model/jobStateMachine.js';
@@ -20,14 +24,21 @@ export interface Tx {
 }
 
 export type Publisher = (changes: JobStateChange[]) => void;
+export type InTransaction = (db: Transaction<Database>, changes: JobStateChange[]) => Promise<void>;
 
 export class UnitOfWork {
   private readonly listeners: Publisher[] = [];
+  private readonly inTransaction: InTransaction[] = [];
 
   constructor(readonly db: Db) {}
 
   onCommitted(listener: Publisher): void {
     this.listeners.push(listener);
+  }
+
+  /** Runs `hook` in every transaction that changes job states, before it commits. */
+  beforeCommit(hook: InTransaction): void {
+    this.inTransaction.push(hook);
   }
 
   private group: { fn: (tx: Tx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
@@ -64,7 +75,11 @@ export class UnitOfWork {
 
   async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const changes: JobStateChange[] = [];
-    const result = await this.db.transaction().execute((trx) => fn({ db: trx, emit: (c) => changes.push(c) }));
+    const result = await this.db.transaction().execute(async (trx) => {
+      const out = await fn({ db: trx, emit: (c) => changes.push(c) });
+      if (changes.length) for (const h of this.inTransaction) await h(trx, changes);
+      return out;
+    });
     if (changes.length) for (const l of this.listeners) l(changes);
     return result;
   }
