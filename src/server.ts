@@ -26,6 +26,9 @@ import { Metrics } from './metrics/metrics.js';
 import { registerEventStream } from './api/eventStream.js';
 import { openSqlite } from './store/db.js';
 import { parseWebhooks, Webhooks } from './events/webhooks.js';
+import { internalInvoker } from './api/invoke.js';
+import { parseTriggers } from './triggers/rules.js';
+import { Triggers } from './triggers/watcher.js';
 import { UnitOfWork } from './store/unitOfWork.js';
 
 export interface RunningServer {
@@ -71,6 +74,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     );
   }
   const hooks = parseWebhooks(config.webhooks);
+  const triggerRules = parseTriggers(config.triggers);
   const store = await openSqlite(config.dataDir);
   const uow = new UnitOfWork(store.db);
   const bus = new EventBus();
@@ -128,6 +132,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   loop.start();
   await webhooks.start();
+  const triggers = new Triggers({ db: store.db, clock, logger, invoke: internalInvoker(services, handlers), rules: triggerRules });
+  await triggers.start();
   const retention = new LogRetention({ db: store.db, clock, logger, days: config.logRetentionDays });
   retention.start();
   logger.info(
@@ -145,6 +151,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     async close() {
       if (closed) return;
       closed = true;
+      await triggers.stop();
       await loop!.stop();
       closeStreams();
       await webhooks.stop();
