@@ -100,6 +100,21 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     timeDilation: config.timeDilation,
     kickScheduler: () => loop?.kick(),
   });
+  // Nodes of a multi-node job stopped because their main node ended: wake their agents now.
+  bus.subscribe((changes) => {
+    for (const c of changes) {
+      if (!c.jobId.includes('#') || (c.from !== 'RUNNING' && c.from !== 'STARTING') || c.to === 'RUNNING') continue;
+      void store.db
+        .selectFrom('attempts')
+        .select('instance_id')
+        .where('job_id', '=', c.jobId)
+        .orderBy('attempt', 'desc')
+        .limit(1)
+        .executeTakeFirst()
+        .then((a) => a && hub.notify(a.instance_id))
+        .catch(() => undefined);
+    }
+  });
   const provider = new LocalProvider({ config, db: store.db, uow, clock, ids, logger, hub, serverUrl: () => url, kickScheduler: () => loop?.kick() });
   loop = new SchedulerLoop({ uow, clock, ids, logger, provider, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => instances.forEach((i) => hub.notify(i)) });
   const services: Services = {

@@ -106,10 +106,10 @@ export class AgentHub {
       .selectFrom('attempts as a')
       .innerJoin('jobs as j', 'j.id', 'a.job_id')
       .select(['a.job_id', 'a.attempt', 'a.token', 'a.log_stream_name', 'a.ce_name', 'j.terminate_reason'])
-      .select(['j.spec', 'j.name', 'j.queue', 'j.array_index', 'j.array_size', 'j.timeout_seconds', 'j.vcpus', 'j.memory_mib', 'j.gpus'])
+      .select(['j.spec', 'j.name', 'j.queue', 'j.array_index', 'j.array_size', 'j.timeout_seconds', 'j.vcpus', 'j.memory_mib', 'j.gpus', 'j.node_index', 'j.num_nodes', 'j.parent_id'])
       .where('a.instance_id', '=', instanceId)
       .where('a.status', 'in', ['STARTING', 'RUNNING'])
-      .execute()) as (Pick<JobRow, 'spec' | 'name' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus' | 'terminate_reason'> & {
+      .execute()) as (Pick<JobRow, 'spec' | 'name' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus' | 'terminate_reason' | 'node_index' | 'num_nodes' | 'parent_id'> & {
       job_id: string;
       attempt: number;
       token: string;
@@ -122,7 +122,9 @@ export class AgentHub {
     const start: Assignment[] = [];
     for (const a of active) {
       if (runningKeys.has(`${a.job_id}#${a.attempt}`) || a.terminate_reason) continue;
-      start.push(this.assignment(a));
+      const assignment = this.assignment(a);
+      if (a.node_index !== null) Object.assign(assignment.env, await this.nodeEnvironment(a.parent_id!, a.node_index, a.num_nodes!, a.attempt, jobSpecOf(a).mainNode ?? 0));
+      start.push(assignment);
     }
     const stop: PollResponse['stop'] = [];
     for (const r of running) {
@@ -168,6 +170,32 @@ export class AgentHub {
       gpus: a.gpus,
       timeoutSeconds: a.timeout_seconds === null ? null : a.timeout_seconds / this.o.timeDilation,
       logStreamName: a.log_stream_name,
+    };
+  }
+
+  /**
+   * The variables of a node of a multi-node job. The main node's address is that of the
+   * instance its attempt of the same gang attempt runs on: 127.0.0.1 for local instances, the
+   * address (or hostname) a joined agent advertised.
+   */
+  private async nodeEnvironment(parentId: string, node: number, numNodes: number, attempt: number, mainNode: number): Promise<Record<string, string>> {
+    const main = await this.o.db
+      .selectFrom('attempts as a')
+      .innerJoin('instances as i', 'i.id', 'a.instance_id')
+      .select(['i.provider', 'i.provider_data'])
+      .where('a.job_id', '=', `${parentId}#${mainNode}`)
+      .where('a.attempt', '=', attempt)
+      .executeTakeFirst();
+    let address = '127.0.0.1';
+    if (main && main.provider !== 'local') {
+      const data = JSON.parse(main.provider_data || '{}') as { address?: string; hostname?: string };
+      address = data.address ?? data.hostname ?? address;
+    }
+    return {
+      AWS_BATCH_JOB_NODE_INDEX: String(node),
+      AWS_BATCH_JOB_NUM_NODES: String(numNodes),
+      AWS_BATCH_JOB_MAIN_NODE_INDEX: String(mainNode),
+      AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS: address,
     };
   }
 

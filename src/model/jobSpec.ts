@@ -10,6 +10,7 @@ import type {
   ResourceRequirement,
   RetryStrategy,
 } from '@aws-sdk/client-batch';
+import type { GangSpec } from './multinode.js';
 
 export interface JobSpec {
   jobDefinitionName: string;
@@ -33,6 +34,10 @@ export interface JobSpec {
   containerOverrides?: ContainerOverrides;
   /** the resources used when a job definition names none (documented in docs/compatibility.md) */
   defaultedResources?: string[];
+  /** a node of a multi-node job: the index of its gang's main node */
+  mainNode?: number;
+  /** a multi-node parent: its gang (the parent's other members are the main node's) */
+  gang?: GangSpec;
 }
 
 /** openbatch's defaults for a container job that names no vCPU or memory. */

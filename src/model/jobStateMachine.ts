@@ -18,7 +18,12 @@
  * A STARTING job can also finish directly (a process that exits before its RUNNING report
  * was committed reports both at once; the store applies RUNNING then the end).
  *
- * Every status write in the store goes through `transition()`, which refuses illegal moves
+ * One exception to "final is final", and only for the nodes of a multi-node parallel job: when
+ * the main node's failure retries the whole gang, every node goes back to RUNNABLE for the
+ * gang's next attempt, whatever it had reached (`reopenNode()`), as AWS gives each node a new
+ * attempt with the job's.
+ *
+ * Every status write in the store goes through `transition()` (or `reopenNode()`), which refuses illegal moves
  * and produces the state-change event that the events module delivers.
  */
 import { serverError } from './errors.js';
@@ -70,4 +75,11 @@ export function transition(jobId: string, from: JobStatus, to: JobStatus, status
     throw serverError(`internal: illegal job state change ${from} → ${to} for job ${jobId}`);
   }
   return { jobId, from, to, statusReason, at };
+}
+
+/** A node of a multi-node job goes back to RUNNABLE because its gang is retried (see above). */
+export function reopenNode(jobId: string, from: JobStatus, at: number): JobStateChange {
+  if (!jobId.includes('#')) throw serverError(`internal: only nodes of multi-node jobs are reopened, not ${jobId}`);
+  if (from === 'RUNNABLE' || from === 'SUBMITTED' || from === 'PENDING') throw serverError(`internal: node ${jobId} is ${from}, not placed`);
+  return { jobId, from, to: 'RUNNABLE', statusReason: null, at };
 }

@@ -21,7 +21,22 @@ import { activeShares, admitSubmitted, cancelJob, expandArrays, runningByShare, 
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { LocalProvider } from '../compute/localProvider.js';
-import { schedule, type Plan, type Snapshot, type WaitCode } from './schedule.js';
+import { schedule, type Plan, type Resources, type Snapshot, type WaitCode } from './schedule.js';
+import { gangOf, isGangParent, startGang, type NodePlacement } from '../store/gangs.js';
+import { nodeSpec } from '../model/multinode.js';
+
+/** Each node's needs of a multi-node parent, by node index. */
+function gangResources(parent: JobRow): Resources[] {
+  const gang = gangOf(parent);
+  const out: Resources[] = [];
+  for (const g of gang.groups) for (let i = g.from; i <= g.to; i++) out.push({ vcpus: g.spec.vcpus, memoryMiB: g.spec.memoryMiB, gpus: g.spec.gpus });
+  return out;
+}
+
+function nodeResources(parent: JobRow, node: number): { vcpus: number; memory_mib: number; gpus: number } {
+  const spec = nodeSpec(gangOf(parent), node);
+  return { vcpus: spec.vcpus, memory_mib: spec.memoryMiB, gpus: spec.gpus };
+}
 
 /** How many RUNNABLE jobs of each queue a pass looks at. */
 const HEAD_SIZE = 256;
@@ -128,27 +143,29 @@ export class SchedulerLoop {
       const { snapshot, heads, queues, usage } = await this.snapshot(tx);
       const plan = schedule(snapshot);
       const consumed = new Map<string, number>();
+      const gangs = new Map<string, NodePlacement[]>();
       for (const p of plan.placements) {
         const job = heads.get(p.jobId)!;
+        const unit = p.nodeIndex === undefined ? job : nodeResources(job, p.nodeIndex);
+        // The providers' idle tracking needs the usage after this pass: the snapshot's plus the placements.
+        const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0 };
+        usage.set(p.instanceId, { vcpus: u.vcpus + unit.vcpus, memoryMiB: u.memoryMiB + unit.memory_mib, gpus: u.gpus + unit.gpus, jobs: u.jobs + 1 });
+        const placement = {
+          instanceId: p.instanceId,
+          ceName: p.ceName,
+          token: this.o.ids.secret(),
+          logStreamName: `${jobSpecOf(job).jobDefinitionName}/default/${randomBytes(16).toString('hex')}`,
+        };
+        if (p.nodeIndex !== undefined) {
+          (gangs.get(p.jobId) ?? gangs.set(p.jobId, []).get(p.jobId)!).push({ ...placement, nodeIndex: p.nodeIndex });
+          continue;
+        }
         for (const c of job.consumables ? fromJson<{ name: string; quantity: number }[]>(job.consumables, []) : []) {
           consumed.set(c.name, (consumed.get(c.name) ?? 0) + c.quantity);
         }
-        const spec = jobSpecOf(job);
-        await startAttempt(
-          tx,
-          job,
-          {
-            instanceId: p.instanceId,
-            ceName: p.ceName,
-            token: this.o.ids.secret(),
-            logStreamName: `${spec.jobDefinitionName}/default/${randomBytes(16).toString('hex')}`,
-          },
-          now,
-        );
-        // The providers' idle tracking needs the usage after this pass: the snapshot's plus the placements.
-        const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0 };
-        usage.set(p.instanceId, { vcpus: u.vcpus + job.vcpus, memoryMiB: u.memoryMiB + job.memory_mib, gpus: u.gpus + job.gpus, jobs: u.jobs + 1 });
+        await startAttempt(tx, job, placement, now);
       }
+      for (const [jobId, nodes] of gangs) await startGang(tx, heads.get(jobId)!, nodes, now);
       if (consumed.size) await consumeNonReplenishable(tx.db, consumed);
       const order = new Map<string, { jobId: string; code: WaitCode }[]>(snapshot.queues.map((q) => [q.name, []]));
       for (const w of plan.waiting) order.get(heads.get(w.jobId)!.queue)?.push(w);
@@ -182,6 +199,7 @@ export class SchedulerLoop {
       memoryMiB: j.memory_mib,
       gpus: j.gpus,
       consumables: j.consumables ? fromJson<{ name: string; quantity: number }[]>(j.consumables, []) : undefined,
+      nodes: isGangParent(j) ? gangResources(j) : undefined,
     });
     snapshot.consumables = Object.fromEntries(await availableQuantities(tx.db));
     for (const q of queues) {
@@ -218,6 +236,7 @@ export class SchedulerLoop {
         name: ce.name,
         enabled: ce.state === 'ENABLED' && ce.status === 'VALID',
         largest: this.o.provider.manages(ce) ? this.o.provider.largest(ce) : null,
+        maxVcpus: this.o.provider.manages(ce) ? fromJson<{ maxvCpus?: number } | null>(ce.compute_resources, null)?.maxvCpus : undefined,
       });
     }
     for (const i of instances) {

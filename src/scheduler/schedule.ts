@@ -20,6 +20,12 @@
  *      enough free units; it then takes them for the rest of the pass. Waiting for a
  *      consumable is NO_CONSUMABLE and creates no demand: more instances would not help.
  *
+ *   7. A multi-node job (a gang) is placed all or nothing: every node finds room in one CE of
+ *      the queue in this pass — nodes may spread over that CE's instances, each best fit — or
+ *      no node is placed and nothing of the pass's capacity is held for it. Its wait code and
+ *      demand are a plain job's, for the gang's total (NEVER_FITS when one node exceeds the
+ *      largest instance, or the gang's total exceeds what a CE could ever have).
+ *
  * A fair-share queue walks its shares instead of one head: each time, the share with the
  * lowest weighted usage — (recent average vCPUs in use + vCPUs placed in this pass) ×
  * weightFactor — offers its next job (its own order: schedulingPriority, then submission).
@@ -38,6 +44,11 @@ export interface JobView extends Resources {
   seq: number;
   /** consumable resources the job must hold while it runs */
   consumables?: { name: string; quantity: number }[];
+  /**
+   * a multi-node job: each node's needs, by node index. The job's own vcpus/memoryMiB/gpus
+   * are then the gang's totals.
+   */
+  nodes?: Resources[];
 }
 
 export interface ShareView {
@@ -69,6 +80,8 @@ export interface CeView {
   enabled: boolean;
   /** the largest instance this CE could ever have; null when unknown (capacity joins from outside) */
   largest: Resources | null;
+  /** the most vCPUs this CE could ever have in all (maxvCpus); absent when unknown */
+  maxVcpus?: number;
 }
 
 export interface InstanceView {
@@ -91,6 +104,8 @@ export interface Placement {
   jobId: string;
   instanceId: string;
   ceName: string;
+  /** a node of a multi-node job: which one (the gang's placements share the jobId) */
+  nodeIndex?: number;
 }
 
 export interface Waiting {
@@ -143,17 +158,16 @@ export function schedule(snapshot: Snapshot): Plan {
         plan.waiting.push({ jobId: job.id, code: 'NO_CONSUMABLE' });
         continue;
       }
-      const placed = job.vcpus <= cap + 1e-9 ? place(job, enabled, instancesByCe, free) : undefined;
+      const placed = job.vcpus <= cap + 1e-9 ? (job.nodes ? placeGang(job, job.nodes, enabled, instancesByCe, free) : place(job, enabled, instancesByCe, free)) : undefined;
       placedLast = !!placed;
       if (placed) {
         cap -= job.vcpus;
         for (const c of needs) consumables.set(c.name, consumables.get(c.name)! - c.quantity);
-      }
-      if (placed) {
-        plan.placements.push({ jobId: job.id, ...placed });
+        if (Array.isArray(placed)) plan.placements.push(...placed);
+        else plan.placements.push({ jobId: job.id, ...placed });
         continue;
       }
-      const home = enabled.find((c) => c.largest === null || fits(job, c.largest));
+      const home = enabled.find((c) => couldEverHold(job, c));
       if (!home) {
         plan.waiting.push({ jobId: job.id, code: 'NEVER_FITS' });
         continue;
@@ -164,11 +178,14 @@ export function schedule(snapshot: Snapshot): Plan {
       d.memoryMiB += job.memoryMiB;
       d.gpus += job.gpus;
       d.jobs += 1;
-      d.largestJob = {
-        vcpus: Math.max(d.largestJob.vcpus, job.vcpus),
-        memoryMiB: Math.max(d.largestJob.memoryMiB, job.memoryMiB),
-        gpus: Math.max(d.largestJob.gpus, job.gpus),
-      };
+      // An instance launched for the demand must hold the largest single job (for a gang: node).
+      for (const unit of job.nodes ?? [job]) {
+        d.largestJob = {
+          vcpus: Math.max(d.largestJob.vcpus, unit.vcpus),
+          memoryMiB: Math.max(d.largestJob.memoryMiB, unit.memoryMiB),
+          gpus: Math.max(d.largestJob.gpus, unit.gpus),
+        };
+      }
       demand.set(home.name, d);
     }
   }
@@ -205,8 +222,45 @@ function* dispatchOrder(queue: QueueView): Generator<JobView, void, boolean> {
   }
 }
 
-function place(
+/** Whether a CE could ever run the job: a plain job fits its largest instance; a gang also fits its maxvCpus. */
+export function couldEverHold(job: JobView, ce: CeView): boolean {
+  if (ce.largest === null) return true;
+  if (!job.nodes) return fits(job, ce.largest);
+  return job.nodes.every((n) => fits(n, ce.largest!)) && (ce.maxVcpus === undefined || job.vcpus <= ce.maxVcpus + 1e-9);
+}
+
+/**
+ * All nodes of a gang in one CE, or none: each node takes the best-fit instance of the free
+ * capacity left by the nodes before it; a CE where some node finds no room gives every unit
+ * back before the next CE is tried.
+ */
+function placeGang(
   job: JobView,
+  nodes: Resources[],
+  ces: CeView[],
+  instancesByCe: Map<string, InstanceView[]>,
+  free: Map<string, Resources>,
+): Placement[] | undefined {
+  for (const ce of ces) {
+    const taken: Placement[] = [];
+    for (let i = 0; i < nodes.length; i++) {
+      const at = place(nodes[i], [ce], instancesByCe, free);
+      if (!at) break;
+      taken.push({ jobId: job.id, nodeIndex: i, ...at });
+    }
+    if (taken.length === nodes.length) return taken;
+    for (const p of taken) {
+      const f = free.get(p.instanceId)!;
+      f.vcpus += nodes[p.nodeIndex!].vcpus;
+      f.memoryMiB += nodes[p.nodeIndex!].memoryMiB;
+      f.gpus += nodes[p.nodeIndex!].gpus;
+    }
+  }
+  return undefined;
+}
+
+function place(
+  job: Resources,
   ces: CeView[],
   instancesByCe: Map<string, InstanceView[]>,
   free: Map<string, Resources>,

@@ -1,6 +1,7 @@
 /**
  * The job aggregate: jobs, their attempts and their dependency edges. Every job status
- * write in the system is in this file and goes through `transition()` of the state machine.
+ * write in the system is in this file (and, for the nodes of multi-node jobs, in its
+ * companion store/gangs.ts) and goes through `transition()` of the state machine.
  *
  * Dependencies: `job_dependencies` holds one edge per (job, dependency); `jobs.pending_deps`
  * counts the dependencies not yet SUCCEEDED. A success decrements its dependents' counters
@@ -18,6 +19,7 @@ import { nameMatches } from './like.js';
 import { fromJson } from './json.js';
 import type { AttemptTable, JobTable } from './schema.js';
 import type { Tx } from './unitOfWork.js';
+import { cancelNodes, nodeEnded, nodeRunning, terminateNodes } from './gangs.js';
 
 export type JobRow = Omit<JobTable, 'seq'> & { seq: number };
 export type NewJobRow = Omit<JobTable, 'seq'>;
@@ -98,8 +100,8 @@ export async function insertJob(tx: Tx, row: NewJobRow, deps: { jobId: string; t
   }
 }
 
-/** Applies a legal status change and emits its event. */
-async function setStatus(
+/** Applies a legal status change and emits its event. (Exported for store/gangs.ts only.) */
+export async function setStatus(
   tx: Tx,
   job: Pick<JobRow, 'id' | 'status'> & { parent_id?: string | null },
   to: JobStatus,
@@ -114,7 +116,8 @@ async function setStatus(
   if (final) set.stopped_at = patch.stopped_at ?? now;
   await tx.db.updateTable('jobs').set(set).where('id', '=', job.id).where('status', '=', job.status).execute();
   tx.emit(change);
-  if (final) {
+  if (final && !job.id.includes('#')) {
+    // Array children count on their parent; nodes of a multi-node job do not (its main node decides).
     const parentId = job.parent_id !== undefined ? job.parent_id : parentOf(job.id);
     if (parentId) await childFinished(tx, parentId, to === 'SUCCEEDED' ? 1 : 0, to === 'FAILED' ? 1 : 0, now);
   }
@@ -323,6 +326,7 @@ export async function runnableHead(db: Reader, queue: string, limit: number): Pr
     .selectAll()
     .where('queue', '=', queue)
     .where('status', '=', 'RUNNABLE')
+    .where('node_index', 'is', null) // nodes wait with their gang's parent, which is what gets placed
     .orderBy('seq')
     .limit(limit)
     .execute() as Promise<JobRow[]>;
@@ -352,18 +356,20 @@ export async function shareHead(db: Reader, queue: string, share: string, limit:
     .where('queue', '=', queue)
     .where('status', '=', 'RUNNABLE')
     .where('share_identifier', '=', share)
+    .where('node_index', 'is', null)
     .orderBy('scheduling_priority', 'desc')
     .orderBy('seq')
     .limit(limit)
     .execute() as Promise<JobRow[]>;
 }
 
-/** vCPUs of STARTING/RUNNING jobs per queue and share. */
+/** vCPUs of STARTING/RUNNING jobs per queue and share (a multi-node job counts once, as its parent's totals). */
 export async function runningByShare(db: Reader): Promise<{ queue: string; share: string | null; vcpus: number }[]> {
   const rows = await db
     .selectFrom('jobs')
     .select(['queue', 'share_identifier', (eb) => eb.fn.sum<number>('vcpus').as('vcpus')])
     .where('status', 'in', ['STARTING', 'RUNNING'])
+    .where('node_index', 'is', null)
     .groupBy(['queue', 'share_identifier'])
     .execute();
   return rows.map((r) => ({ queue: r.queue, share: r.share_identifier, vcpus: Number(r.vcpus) }));
@@ -384,8 +390,8 @@ export async function usageByInstance(db: Reader): Promise<Map<string, { vcpus: 
 /** Places a RUNNABLE job on an instance: a new attempt with its fencing token, job → STARTING. */
 export async function startAttempt(
   tx: Tx,
-  job: Pick<JobRow, 'id' | 'status' | 'attempt_count' | 'spec'>,
-  placement: { instanceId: string; ceName: string; token: string; logStreamName: string },
+  job: Pick<JobRow, 'id' | 'status' | 'attempt_count' | 'spec' | 'vcpus' | 'memory_mib' | 'gpus'>,
+  placement: { instanceId: string; ceName: string; token: string; logStreamName: string; rate?: { perHour: number; pricing: string | null } },
   now: number,
 ): Promise<number> {
   const attempt = job.attempt_count + 1;
@@ -405,6 +411,11 @@ export async function startAttempt(
       reason: null,
       status_reason: null,
       log_stream_name: placement.logStreamName,
+      vcpus: job.vcpus,
+      memory_mib: job.memory_mib,
+      gpus: job.gpus,
+      rate_per_hour: placement.rate?.perHour ?? null,
+      pricing: placement.rate?.pricing ?? null,
     })
     .execute();
   await setStatus(tx, job, 'STARTING', null, now, {
@@ -434,6 +445,7 @@ export async function markRunning(tx: Tx, jobId: string, attempt: number, token:
   if (found.job.status === 'RUNNING') return true;
   await tx.db.updateTable('attempts').set({ status: 'RUNNING', started_at: startedAt }).where('job_id', '=', jobId).where('attempt', '=', attempt).execute();
   await setStatus(tx, found.job, 'RUNNING', null, now, { started_at: startedAt });
+  if (found.job.node_index !== null) await nodeRunning(tx, found.job, startedAt, now);
   return true;
 }
 
@@ -462,6 +474,7 @@ export async function finishAttempt(tx: Tx, jobId: string, attempt: number, toke
     await tx.db.updateTable('attempts').set({ started_at: startedAt }).where('job_id', '=', jobId).where('attempt', '=', attempt).execute();
     await setStatus(tx, job, 'RUNNING', null, now, { started_at: startedAt });
     job = { ...job, status: 'RUNNING', started_at: startedAt };
+    if (job.node_index !== null) await nodeRunning(tx, job, startedAt, now);
   }
   const succeeded = end.exitCode === 0 && !job.terminate_reason && !end.timedOut;
   const statusReason =
@@ -479,6 +492,10 @@ export async function finishAttempt(tx: Tx, jobId: string, attempt: number, toke
     .where('job_id', '=', jobId)
     .where('attempt', '=', attempt)
     .execute();
+  if (job.node_index !== null) {
+    await nodeEnded(tx, job, { succeeded, statusReason, exitCode: end.exitCode, reason: end.reason, timedOut: end.timedOut === true, stoppedAt: end.stoppedAt }, now);
+    return true;
+  }
   if (succeeded) {
     await setStatus(tx, job, 'SUCCEEDED', REASONS.essentialContainerExited, now, { exit_code: end.exitCode, stopped_at: end.stoppedAt });
     await releaseDependents(tx, job.id, now);
@@ -559,6 +576,7 @@ export async function cancelJob(tx: Tx, job: Pick<JobRow, 'id' | 'status'>, reas
     return true;
   }
   await setStatus(tx, full, 'FAILED', reason, now, { stopped_by: 'CANCEL' });
+  if (full.num_nodes !== null && full.node_index === null) await cancelNodes(tx, full.id, reason, now);
   await failDependents(tx, [job.id], now);
   return true;
 }
@@ -630,6 +648,10 @@ export async function terminateJob(
     return { instances: await stopArray(tx, full, reason, 'TERMINATE', now) };
   }
   if (await cancelJob(tx, job, reason, now)) return 'cancelled';
+  if ((job.status === 'STARTING' || job.status === 'RUNNING') && full.num_nodes !== null && full.node_index === null) {
+    await tx.db.updateTable('jobs').set({ terminate_reason: reason, stopped_by: 'TERMINATE', updated_at: now }).where('id', '=', job.id).execute();
+    return { instances: await terminateNodes(tx, full.id, reason, now) };
+  }
   if (job.status === 'STARTING' || job.status === 'RUNNING') {
     await tx.db.updateTable('jobs').set({ terminate_reason: reason, stopped_by: 'TERMINATE', updated_at: now }).where('id', '=', job.id).execute();
     return 'terminating';

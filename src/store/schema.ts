@@ -130,6 +130,10 @@ export interface JobTable {
   array_succeeded: number | null;
   array_failed: number | null;
   tags: string;
+  /** multi-node parent: the number of nodes in its gang */
+  num_nodes: number | null;
+  /** node of a multi-node job (id `<parentId>#<index>`): its index */
+  node_index: number | null;
 }
 
 export interface JobDependencyTable {
@@ -158,6 +162,14 @@ export interface AttemptTable {
   log_stream_name: string;
   /** CloudWatch log group of the attempt's stream; null (rows from before migration 003) means /aws/batch/job */
   log_group: string | null;
+  /** resources reserved by the attempt (null for attempts recorded before they were kept) */
+  vcpus: number | null;
+  memory_mib: number | null;
+  gpus: number | null;
+  /** hourly cost at placement, from the price table; see model/cost.ts */
+  rate_per_hour: number | null;
+  /** the price the rate came from (`spot:<type>`, `ondemand:<type>`, `fargate`, `default`) */
+  pricing: string | null;
 }
 
 export interface InstanceTable {

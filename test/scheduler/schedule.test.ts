@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { fits, schedule, type Snapshot } from '../../src/scheduler/schedule.js';
+import { fits, schedule, type JobView, type Snapshot } from '../../src/scheduler/schedule.js';
 
 /** Fluent snapshot builder: snap().ce('a', 4).instance('i1', 'a', 2).queue('q', 10, ['a']).job('q', 'j1', 1) */
 function snap() {
@@ -183,6 +183,127 @@ describe('schedule: invariants over random workloads', () => {
           const enabled = new Set(q.ceOrder.filter((c) => s.ces.find((x) => x.name === c)!.enabled));
           for (const i of s.instances) if (enabled.has(i.ceName)) assert.ok(!fits(job, free.get(i.id)!), `${w.jobId} could have run on ${i.id}`);
         }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('schedule: multi-node gangs', () => {
+  const gang = (id: string, seq: number, nodes: number[]): JobView => ({
+    id,
+    seq,
+    vcpus: nodes.reduce((a, b) => a + b, 0),
+    memoryMiB: nodes.length * 64,
+    gpus: 0,
+    nodes: nodes.map((v) => ({ vcpus: v, memoryMiB: 64, gpus: 0 })),
+  });
+  const base = (): Snapshot => ({
+    ces: [{ name: 'a', enabled: true, largest: { vcpus: 4, memoryMiB: 1 << 20, gpus: 0 }, maxVcpus: 8 }],
+    instances: [
+      { id: 'i1', ceName: 'a', free: { vcpus: 2, memoryMiB: 4096, gpus: 0 } },
+      { id: 'i2', ceName: 'a', free: { vcpus: 2, memoryMiB: 4096, gpus: 0 } },
+    ],
+    queues: [{ name: 'q', priority: 1, ceOrder: ['a'], head: [] }],
+  });
+
+  test('a gang spreads over the instances of one CE, each node placed once', () => {
+    const s = base();
+    s.queues[0].head = [gang('g', 1, [1, 1, 2])];
+    const plan = schedule(s);
+    assert.deepEqual(plan.placements.map((p) => p.nodeIndex).sort(), [0, 1, 2]);
+    assert.equal(new Set(plan.placements.map((p) => p.instanceId)).size, 2);
+  });
+
+  test('a gang that does not fit whole holds nothing: a later job takes the capacity', () => {
+    const s = base();
+    s.queues[0].head = [gang('g', 1, [2, 2, 1]), { id: 'small', seq: 2, vcpus: 2, memoryMiB: 64, gpus: 0 }];
+    const plan = schedule(s);
+    assert.deepEqual(plan.placements.map((p) => p.jobId), ['small']);
+    assert.deepEqual(plan.waiting, [{ jobId: 'g', code: 'NO_CAPACITY' }]);
+    assert.equal(plan.demand[0].largestJob.vcpus, 2, 'an instance launched for the gang must hold its largest node');
+  });
+
+  test('a gang whose node exceeds the largest instance, or whose total exceeds maxvCpus, never fits', () => {
+    const s = base();
+    s.queues[0].head = [gang('wide', 1, [5]), gang('many', 2, [4, 4, 4])];
+    assert.deepEqual(schedule(s).waiting.map((w) => w.code), ['NEVER_FITS', 'NEVER_FITS']);
+  });
+
+  const arbGangSnapshot = fc
+    .record({
+      ces: fc.array(fc.record({ enabled: fc.boolean(), largest: fc.integer({ min: 1, max: 8 }) }), { minLength: 1, maxLength: 3 }),
+      instances: fc.array(fc.record({ ce: fc.nat(2), vcpus: fc.integer({ min: 0, max: 8 }), mem: fc.integer({ min: 0, max: 4096 }) }), { maxLength: 8 }),
+      queues: fc.array(
+        fc.record({
+          priority: fc.integer({ min: 0, max: 3 }),
+          ces: fc.uniqueArray(fc.nat(2), { minLength: 1, maxLength: 3 }),
+          jobs: fc.array(
+            fc.record({
+              nodes: fc.option(fc.array(fc.record({ vcpus: fc.integer({ min: 1, max: 4 }), mem: fc.integer({ min: 1, max: 2048 }) }), { minLength: 1, maxLength: 5 }), { nil: undefined }),
+              vcpus: fc.integer({ min: 1, max: 4 }),
+              mem: fc.integer({ min: 1, max: 2048 }),
+            }),
+            { maxLength: 12 },
+          ),
+        }),
+        { minLength: 1, maxLength: 3 },
+      ),
+    })
+    .map((r): Snapshot => {
+      const ceName = (i: number) => `ce${i % r.ces.length}`;
+      let seq = 0;
+      return {
+        ces: r.ces.map((c, i) => ({ name: `ce${i}`, enabled: c.enabled, largest: { vcpus: c.largest, memoryMiB: 1 << 20, gpus: 0 } })),
+        instances: r.instances.map((i, n) => ({ id: `i${n}`, ceName: ceName(i.ce), free: { vcpus: i.vcpus, memoryMiB: i.mem, gpus: 0 } })),
+        queues: r.queues.map((q, n) => ({
+          name: `q${n}`,
+          priority: q.priority,
+          ceOrder: [...new Set(q.ces.map(ceName))],
+          head: q.jobs.map((j, k) =>
+            j.nodes
+              ? {
+                  id: `q${n}j${k}`,
+                  seq: ++seq,
+                  vcpus: j.nodes.reduce((a, x) => a + x.vcpus, 0),
+                  memoryMiB: j.nodes.reduce((a, x) => a + x.mem, 0),
+                  gpus: 0,
+                  nodes: j.nodes.map((x) => ({ vcpus: x.vcpus, memoryMiB: x.mem, gpus: 0 })),
+                }
+              : { id: `q${n}j${k}`, seq: ++seq, vcpus: j.vcpus, memoryMiB: j.mem, gpus: 0 },
+          ),
+        })),
+      };
+    });
+
+  test('a gang is placed whole or not at all, in one enabled CE of its queue, and never overcommits', () => {
+    fc.assert(
+      fc.property(arbGangSnapshot, (s) => {
+        const plan = schedule(s);
+        const jobs = new Map(s.queues.flatMap((q) => q.head.map((j) => [j.id, { job: j, queue: q }] as const)));
+        const used = new Map<string, { vcpus: number; memoryMiB: number }>();
+        const byJob = new Map<string, typeof plan.placements>();
+        for (const p of plan.placements) (byJob.get(p.jobId) ?? byJob.set(p.jobId, []).get(p.jobId)!).push(p);
+        for (const [id, ps] of byJob) {
+          const { job, queue } = jobs.get(id)!;
+          if (job.nodes) {
+            assert.deepEqual(ps.map((p) => p.nodeIndex).sort((a, b) => a! - b!), job.nodes.map((_, i) => i), `gang ${id} placed partially`);
+            assert.equal(new Set(ps.map((p) => p.ceName)).size, 1, `gang ${id} split over CEs`);
+          } else {
+            assert.equal(ps.length, 1, `${id} placed twice`);
+          }
+          for (const p of ps) {
+            assert.ok(queue.ceOrder.includes(p.ceName) && s.ces.find((c) => c.name === p.ceName)!.enabled);
+            const unit = p.nodeIndex === undefined ? job : job.nodes![p.nodeIndex];
+            const inst = s.instances.find((i) => i.id === p.instanceId)!;
+            const u = used.get(inst.id) ?? { vcpus: 0, memoryMiB: 0 };
+            u.vcpus += unit.vcpus;
+            u.memoryMiB += unit.memoryMiB;
+            used.set(inst.id, u);
+            assert.ok(fits({ ...u, gpus: 0 }, inst.free), 'instance overcommitted');
+          }
+        }
+        for (const id of jobs.keys()) assert.equal(Number(byJob.has(id)) + plan.waiting.filter((w) => w.jobId === id).length, 1, id);
       }),
       { numRuns: 500 },
     );

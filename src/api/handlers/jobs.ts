@@ -9,10 +9,12 @@ import type {
   SubmitJobRequest,
   ConsumableResourceProperties,
   ConsumableResourceRequirement,
+  NodeProperties,
 } from '@aws-sdk/client-batch';
 import { clientError } from '../../model/errors.js';
 import { makeArn, parseArn } from '../../model/arn.js';
-import { resolveJobSpec } from '../../model/jobSpec.js';
+import { resolveJobSpec, type JobSpec } from '../../model/jobSpec.js';
+import { nodeSpec, resolveGang } from '../../model/multinode.js';
 import {
   arrayStatusSummary,
   cancelJob,
@@ -114,6 +116,14 @@ export function jobDetail(job: JobRow, attempts: AttemptRow[], statusSummary?: R
       ? { consumableResourceList: fromJson<{ name: string; quantity: number }[]>(job.consumables, []).map((c) => ({ consumableResource: c.name, quantity: c.quantity })) }
       : undefined,
   };
+  const spec_ = spec;
+  if (job.num_nodes !== null && job.node_index === null) {
+    // A multi-node parent: its nodeProperties instead of a container; attempts, times and exit are the main node's (given by the caller).
+    detail.nodeProperties = spec_.gang?.nodeProperties;
+    delete detail.container;
+  } else if (job.node_index !== null) {
+    detail.nodeDetails = { nodeIndex: job.node_index, isMainNode: job.node_index === spec_.mainNode };
+  }
   if (isArrayParent(job)) {
     // The parent never runs: it has no container outcome and no attempts of its own.
     detail.attempts = [];
@@ -145,6 +155,12 @@ function jobSummary(job: JobRow): JobSummary {
     stoppedAt: job.stopped_at ?? undefined,
     container: job.exit_code !== null ? { exitCode: job.exit_code } : undefined,
     arrayProperties: job.array_size !== null ? (job.parent_id ? { index: job.array_index ?? undefined } : { size: job.array_size }) : undefined,
+    nodeProperties:
+      job.num_nodes === null
+        ? undefined
+        : job.node_index === null
+          ? { numNodes: job.num_nodes }
+          : { numNodes: job.num_nodes, nodeIndex: job.node_index, isMainNode: job.node_index === jobSpecOf(job).mainNode },
     jobDefinition: job.definition_arn,
   };
 }
@@ -160,8 +176,13 @@ const submit: Handler = async (raw, ctx, s) => {
       throw clientError(`dependsOn[${i}].type ${d.type} applies only to array jobs: give arrayProperties.size`);
     }
   }
-  if (input.nodeOverrides || def.type === 'multinode') {
-    throw clientError('multi-node parallel jobs (type multinode) are not available in this build of openbatch yet');
+  const multinode = def.type === 'multinode';
+  if (input.nodeOverrides && !multinode) {
+    throw clientError(`nodeOverrides applies only to multi-node parallel jobs: jobDefinition '${def.name}:${def.revision}' is of type ${def.type}`);
+  }
+  if (multinode && arraySize !== undefined) throw clientError('arrayProperties is not allowed with a multinode job definition: multi-node parallel jobs cannot be array jobs');
+  if (multinode && input.containerOverrides) {
+    throw clientError('containerOverrides is not allowed with a multinode job definition: use nodeOverrides.nodePropertyOverrides');
   }
   if (queue.scheduling_policy_arn && !input.shareIdentifier) {
     throw clientError(`shareIdentifier is required: jobQueue '${queue.name}' has a fair-share scheduling policy`);
@@ -170,13 +191,11 @@ const submit: Handler = async (raw, ctx, s) => {
     throw clientError(`shareIdentifier is not allowed: jobQueue '${queue.name}' has no scheduling policy (FIFO)`);
   }
   const defSpec = fromJson<Record<string, unknown>>(def.spec, {});
-  if (!defSpec.containerProperties) {
+  if (!defSpec.containerProperties && !multinode) {
     throw clientError(`jobDefinition '${def.name}:${def.revision}' has no containerProperties; openbatch runs container job definitions`);
   }
-  const spec = resolveJobSpec({
+  const common = {
     definitionName: def.name,
-    definitionType: def.type,
-    containerProperties: defSpec.containerProperties as never,
     definitionParameters: defSpec.parameters as Record<string, string> | undefined,
     definitionRetryStrategy: defSpec.retryStrategy as never,
     definitionTimeout: defSpec.timeout as never,
@@ -184,12 +203,28 @@ const submit: Handler = async (raw, ctx, s) => {
     definitionPlatformCapabilities: defSpec.platformCapabilities as string[] | undefined,
     definitionSchedulingPriority: defSpec.schedulingPriority as number | undefined,
     submitParameters: input.parameters,
-    containerOverrides: input.containerOverrides,
     submitRetryStrategy: input.retryStrategy,
     submitTimeout: input.timeout,
     submitPropagateTags: input.propagateTags,
     schedulingPriorityOverride: input.schedulingPriorityOverride,
-  });
+  };
+  let spec: JobSpec;
+  let totals: { vcpus: number; memoryMiB: number; gpus: number };
+  if (multinode) {
+    const gang = resolveGang(defSpec.nodeProperties as NodeProperties, input.nodeOverrides, common);
+    spec = { ...nodeSpec(gang, gang.mainNode), type: 'multinode', gang };
+    // The parent stands for the whole gang: its resources are the nodes' totals (queue caps, fair share, demand).
+    totals = { vcpus: 0, memoryMiB: 0, gpus: 0 };
+    for (const g of gang.groups) {
+      const n = g.to - g.from + 1;
+      totals.vcpus += g.spec.vcpus * n;
+      totals.memoryMiB += g.spec.memoryMiB * n;
+      totals.gpus += g.spec.gpus * n;
+    }
+  } else {
+    spec = resolveJobSpec({ ...common, definitionType: def.type, containerProperties: defSpec.containerProperties as never, containerOverrides: input.containerOverrides });
+    totals = spec;
+  }
   const consumables = await resolveConsumables(
     s,
     input.consumableResourcePropertiesOverride?.consumableResourceList ?? (defSpec.consumableResourceProperties as ConsumableResourceProperties | undefined)?.consumableResourceList,
@@ -238,9 +273,9 @@ const submit: Handler = async (raw, ctx, s) => {
         spec: toJson(spec),
         depends_on: toJson(input.dependsOn ?? []),
         pending_deps: deps.length,
-        vcpus: spec.vcpus,
-        memory_mib: spec.memoryMiB,
-        gpus: spec.gpus,
+        vcpus: totals.vcpus,
+        memory_mib: totals.memoryMiB,
+        gpus: totals.gpus,
         share_identifier: input.shareIdentifier ?? null,
         scheduling_priority: spec.schedulingPriority ?? 0,
         consumables: consumables.length ? toJson(consumables) : null,
@@ -260,6 +295,8 @@ const submit: Handler = async (raw, ctx, s) => {
         array_succeeded: arraySize === undefined ? null : 0,
         array_failed: arraySize === undefined ? null : 0,
         tags: toJson(tags),
+        num_nodes: spec.gang?.numNodes ?? null,
+        node_index: null,
       },
       deps,
     );
@@ -273,7 +310,9 @@ const describe: Handler = async (raw, _ctx, s) => {
   const ids = [...new Set(input.jobs!.map(jobIdOf))];
   if (ids.length > 100) throw clientError(`jobs may list at most 100 job ids (got ${ids.length})`);
   const rows = await getJobs(s.db, ids);
-  const attempts = await getAttempts(s.db, rows.map((r) => r.id));
+  // A multi-node parent reports its main node's attempts, as AWS does.
+  const mainOf = new Map(rows.filter((r) => r.num_nodes !== null && r.node_index === null).map((r) => [`${r.id}#${jobSpecOf(r).gang?.mainNode ?? 0}`, r.id]));
+  const attempts = (await getAttempts(s.db, [...rows.map((r) => r.id), ...mainOf.keys()])).map((a) => (mainOf.has(a.job_id) ? { ...a, job_id: mainOf.get(a.job_id)! } : a));
   const byJob = new Map<string, AttemptRow[]>();
   for (const a of attempts) (byJob.get(a.job_id) ?? byJob.set(a.job_id, []).get(a.job_id)!).push(a);
   const order = new Map(ids.map((id, i) => [id, i]));
