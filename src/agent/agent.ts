@@ -111,7 +111,13 @@ export class Agent {
     const entry: Running = { assignment: a, handle, timedOut: false, workDir };
     this.running.set(k, entry);
     // A pid file per running attempt lets whoever finds this agent dead stop its jobs (see pidFiles.ts).
-    const pidFile = handle.pid !== undefined ? writePidFile(this.o.workRoot, a.jobId, a.attempt, handle.pid) : undefined;
+    let pidFile: string | undefined;
+    let ended = false;
+    const writePid = (pid: number | undefined) => {
+      if (pid !== undefined && !ended) pidFile = writePidFile(this.o.workRoot, a.jobId, a.attempt, pid);
+    };
+    if (handle.pid !== undefined) writePid(handle.pid);
+    else void handle.whenStarted?.then(writePid);
     this.enqueue({ kind: 'started', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now() });
     if (a.timeoutSeconds) {
       entry.timer = setTimeout(() => {
@@ -122,6 +128,7 @@ export class Agent {
     }
     handle.exited.then(
       (exit) => {
+        ended = true;
         if (entry.timer) clearTimeout(entry.timer);
         this.running.delete(k);
         if (pidFile) removePidFile(pidFile);

@@ -24,6 +24,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { constants } from 'node:os';
+import { ForkServer } from './forkServer.js';
 import type { AttemptExit, AttemptSpec, Executor, ExecutorCapabilities, LogLine, LogStream, RunningAttempt } from './types.js';
 
 /** CloudWatch caps one event at 256 KiB; longer lines are split into pieces of at most this many bytes. */
@@ -49,6 +50,11 @@ export interface ProcessExecutorOptions {
   baseEnv?: Record<string, string>;
   /** after the leader exited, how long to wait for processes that escaped the group to release the output pipes */
   outputDrainMs?: number;
+  /**
+   * Start processes through the fork server (forkServer.ts) rather than Node's spawn: the
+   * default wherever its binary was built, because it costs the caller ~20× less per job.
+   */
+  useForkServer?: boolean;
 }
 
 /** The host variables a job may rely on without naming them; nothing else of the host leaks in. */
@@ -69,11 +75,19 @@ export class ProcessExecutor implements Executor {
   private readonly clock: () => number;
   private readonly baseEnv: Record<string, string>;
   private readonly drainMs: number;
+  /** undefined: spawn with Node (no fork server binary, or not wanted) */
+  readonly forkServer: ForkServer | undefined;
 
   constructor(opts: ProcessExecutorOptions = {}) {
     this.clock = opts.clock ?? Date.now;
     this.baseEnv = opts.baseEnv ?? defaultBaseEnv();
     this.drainMs = opts.outputDrainMs ?? DEFAULT_OUTPUT_DRAIN_MS;
+    this.forkServer = opts.useForkServer === false ? undefined : ForkServer.open();
+  }
+
+  /** Stops the fork server (SIGKILLing any job still running through it). */
+  close(): void {
+    this.forkServer?.close();
   }
 
   start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt {
@@ -81,11 +95,18 @@ export class ProcessExecutor implements Executor {
     if (file === undefined || file === '') {
       return notStarted(Promise.resolve('CannotStartContainerError: the job has no command to run (command is empty)'));
     }
+    const env = { ...this.baseEnv, ...spec.env };
+    if (this.forkServer) {
+      // Node's spawn refuses NUL bytes; so does this path, with the same kind of message.
+      const nul = spec.command.find((a) => a.includes('\0')) ?? Object.entries(env).find(([k, v]) => k.includes('\0') || v.includes('\0'))?.[0];
+      if (nul !== undefined) return notStarted(Promise.resolve(`CannotStartContainerError: the job's command or environment contains null bytes (${JSON.stringify(nul).slice(0, 80)})`));
+      return new ForkedAttempt(this.forkServer, spec, env, onLog, this.clock, this.drainMs);
+    }
     let child: ChildProcess;
     try {
       child = spawn(file, spec.command.slice(1), {
         cwd: spec.workDir,
-        env: { ...this.baseEnv, ...spec.env },
+        env,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -97,7 +118,7 @@ export class ProcessExecutor implements Executor {
     if (child.pid === undefined) {
       // ENOENT, EACCES, EMFILE…: Node reports these with an 'error' event on the next tick.
       const reason = new Promise<string>((resolve) => {
-        child.once('error', (e: NodeJS.ErrnoException) => resolve(startFailure(spec, e)));
+        child.once('error', (e: NodeJS.ErrnoException) => resolve(nodeStartFailure(spec, e)));
       });
       child.stdout?.on('error', ignore);
       child.stderr?.on('error', ignore);
@@ -182,6 +203,80 @@ class ProcessAttempt implements RunningAttempt {
   }
 }
 
+/** An attempt started through the fork server, which also does the group cleanup and the output drain. */
+class ForkedAttempt implements RunningAttempt {
+  readonly exited: Promise<AttemptExit>;
+  private pidValue: number | undefined;
+  private leaderExited = false;
+  private killTimer: NodeJS.Timeout | undefined;
+  private killDeadline = Infinity;
+  private readonly id: string;
+  readonly whenStarted: Promise<number | undefined>;
+
+  constructor(
+    private readonly server: ForkServer,
+    spec: AttemptSpec,
+    env: Record<string, string>,
+    onLog: (lines: LogLine[]) => void,
+    clock: () => number,
+    drainMs: number,
+  ) {
+    const splitters = { 1: new LineSplitter('stdout'), 2: new LineSplitter('stderr') };
+    let resolveExit!: (e: AttemptExit) => void;
+    let resolveStarted!: (pid: number | undefined) => void;
+    this.exited = new Promise<AttemptExit>((r) => (resolveExit = r));
+    this.whenStarted = new Promise((r) => (resolveStarted = r));
+    this.id = server.spawn(
+      { argv: spec.command, env, cwd: spec.workDir, drainMs },
+      {
+        started: (pid) => {
+          this.pidValue = pid;
+          resolveStarted(pid);
+        },
+        failed: (step, code) => {
+          this.leaderExited = true;
+          this.pidValue = undefined;
+          resolveStarted(undefined);
+          resolveExit({ exitCode: null, reason: startFailure(spec, step, code) });
+        },
+        output: (stream, chunk) => {
+          const lines: LogLine[] = [];
+          splitters[stream].push(chunk, clock(), lines);
+          if (lines.length > 0) onLog(lines);
+        },
+        exited: (code, signal) => {
+          this.leaderExited = true;
+          resolveStarted(this.pidValue);
+          if (this.killTimer !== undefined) clearTimeout(this.killTimer);
+          const tail: LogLine[] = [];
+          const now = clock();
+          splitters[1].end(now, tail);
+          splitters[2].end(now, tail);
+          if (tail.length > 0) onLog(tail);
+          resolveExit({ exitCode: code ?? (signal !== null ? 128 + (constants.signals[signal] ?? 0) : null) });
+        },
+      },
+    );
+  }
+
+  get pid(): number | undefined {
+    return this.pidValue;
+  }
+
+  terminate(graceMs = DEFAULT_GRACE_MS): void {
+    if (this.leaderExited) return;
+    const deadline = Date.now() + Math.max(0, graceMs);
+    if (this.killTimer === undefined) {
+      this.server.kill(this.id, 'SIGTERM');
+    } else {
+      if (deadline >= this.killDeadline) return;
+      clearTimeout(this.killTimer);
+    }
+    this.killDeadline = deadline;
+    this.killTimer = setTimeout(() => this.server.kill(this.id, 'SIGKILL'), Math.max(0, graceMs));
+  }
+}
+
 /** Splits one output stream into lines; a partial line waits for the rest or for the end. */
 class LineSplitter {
   private pending: Buffer[] = [];
@@ -249,18 +344,25 @@ function notStarted(reason: Promise<string>): RunningAttempt {
   return { pid: undefined, exited: reason.then((r) => ({ exitCode: null, reason: r })), terminate: () => undefined };
 }
 
-/** The reason Docker would give for the same failure, so the messages users search for match. */
-async function startFailure(spec: AttemptSpec, err: NodeJS.ErrnoException): Promise<string> {
-  const file = spec.command[0];
+/** Node's spawn error as a start failure; libuv reports a missing cwd as ENOENT too, so a stat tells them apart. */
+async function nodeStartFailure(spec: AttemptSpec, err: NodeJS.ErrnoException): Promise<string> {
   if (err.code === 'ENOENT') {
-    // libuv reports a missing cwd as ENOENT too; telling them apart costs a stat, on this failure path only.
     const dirExists = await stat(spec.workDir).then((s) => s.isDirectory(), () => false);
-    if (!dirExists) return `${RUNC_START_FAILED}error during container init: chdir to cwd ("${spec.workDir}") set in config.json failed: no such file or directory: unknown`;
+    return startFailure(spec, dirExists ? 'exec' : 'chdir', 'ENOENT', err.message);
+  }
+  return startFailure(spec, 'exec', err.code ?? 'EIO', err.message);
+}
+
+/** The reason Docker would give for the same failure, so the messages users search for match. */
+function startFailure(spec: AttemptSpec, step: string, code: string, message = `${step}: ${code}`): string {
+  const file = spec.command[0];
+  if (step === 'chdir') return `${RUNC_START_FAILED}error during container init: chdir to cwd ("${spec.workDir}") set in config.json failed: ${code === 'ENOENT' ? 'no such file or directory' : code}: unknown`;
+  if (step === 'exec' && code === 'ENOENT') {
     if (file.includes('/')) return `${RUNC_START_FAILED}exec: "${file}": stat ${file}: no such file or directory: unknown`;
     return `${RUNC_START_FAILED}exec: "${file}": executable file not found in $PATH: unknown`;
   }
-  if (err.code === 'EACCES') return `${RUNC_START_FAILED}exec: "${file}": permission denied: unknown`;
-  return `CannotStartContainerError: ${err.message}`;
+  if (step === 'exec' && code === 'EACCES') return `${RUNC_START_FAILED}exec: "${file}": permission denied: unknown`;
+  return `CannotStartContainerError: ${message}`;
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {

@@ -38,8 +38,10 @@ export interface LogLine {
 
 /** Handle on a started attempt. */
 export interface RunningAttempt {
-  /** OS pid once started */
+  /** OS pid once known: through the fork server it arrives a moment after `start` returns */
   readonly pid: number | undefined;
+  /** where `pid` may be unknown at first: settles with it once known (undefined if the process never started) */
+  readonly whenStarted?: Promise<number | undefined>;
   /** settles exactly once, when the process (and its process group leader) has exited and all output is delivered */
   readonly exited: Promise<AttemptExit>;
   /** SIGTERM to the whole process group, SIGKILL after graceMs (default 30000) if anything is still alive; idempotent */

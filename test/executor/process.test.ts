@@ -6,13 +6,22 @@
  * is in the failure) when it does not. A process counts as gone once it no longer exists or
  * is a zombie: whether and when pid 1 reaps orphans is the host's business, not the job's.
  */
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessExecutor, MAX_LINE_BYTES, defaultBaseEnv, type ProcessExecutorOptions } from '../../src/executor/process.js';
 import type { AttemptSpec, LogLine, RunningAttempt } from '../../src/executor/types.js';
+
+/**
+ * Every test runs twice: through the fork server (the default wherever `npm run build`
+ * compiled it) and through Node's own spawn (the fallback without a C compiler).
+ */
+let viaForkServer = true;
+function newExecutor(opts: ProcessExecutorOptions = {}): ProcessExecutor {
+  return new ProcessExecutor({ useForkServer: viaForkServer, ...opts });
+}
 
 /** Runs `body` with a fresh work directory, removed only if `body` succeeds. */
 async function inWorkDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
@@ -58,7 +67,7 @@ function start(executor: ProcessExecutor, s: AttemptSpec): Started {
 
 async function run(command: string[], opts: ProcessExecutorOptions & { env?: Record<string, string> } = {}) {
   return inWorkDir(async (dir) => {
-    const s = start(new ProcessExecutor(opts), spec(dir, command, opts.env));
+    const s = start(newExecutor(opts), spec(dir, command, opts.env));
     const exit = await s.handle.exited;
     return { exit, lines: s.lines, batches: s.batches };
   });
@@ -89,7 +98,12 @@ async function waitGone(pid: number): Promise<boolean> {
   return false;
 }
 
-describe('ProcessExecutor', () => {
+test('the build compiled the fork server, so agents do not fork themselves per job', () => {
+  assert.ok(new ProcessExecutor().forkServer, 'dist/native/openbatch-forkserver is missing: is a C compiler installed?');
+});
+
+for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork server' : "Node's spawn"})`, () => {
+  before(() => (viaForkServer = mode));
   describe('output', () => {
     test('stdout and stderr arrive as separate ordered lines stamped by the injected clock', async () => {
       let now = 1_000;
@@ -160,7 +174,7 @@ describe('ProcessExecutor', () => {
 
     test('200 short attempts in a row all report their own output and exit code', async () => {
       await inWorkDir(async (dir) => {
-        const executor = new ProcessExecutor();
+        const executor = newExecutor();
         for (let i = 0; i < 200; i++) {
           const s = start(executor, spec(dir, ['sh', '-c', 'echo "$1"; exit "$2"', 'sh', String(i), String(i % 7)]));
           const exit = await s.handle.exited;
@@ -197,7 +211,7 @@ describe('ProcessExecutor', () => {
 
     test('the job runs in its workDir', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(new ProcessExecutor(), spec(dir, ['pwd']));
+        const s = start(newExecutor(), spec(dir, ['pwd']));
         await s.handle.exited;
         assert.deepEqual(messages(s.lines, 'stdout'), [realpathSync(dir)]);
       });
@@ -215,7 +229,7 @@ describe('ProcessExecutor', () => {
 
     test('the pid of an attempt that never started is undefined and terminate is harmless', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(new ProcessExecutor(), spec(dir, ['no-such-command-openbatch']));
+        const s = start(newExecutor(), spec(dir, ['no-such-command-openbatch']));
         assert.equal(s.handle.pid, undefined);
         s.handle.terminate(0);
         assert.equal((await s.handle.exited).exitCode, null);
@@ -227,7 +241,7 @@ describe('ProcessExecutor', () => {
         const script = join(dir, 'job.sh');
         writeFileSync(script, '#!/bin/sh\necho hi\n');
         chmodSync(script, 0o644);
-        const exit = await start(new ProcessExecutor(), spec(dir, [script])).handle.exited;
+        const exit = await start(newExecutor(), spec(dir, [script])).handle.exited;
         assert.equal(exit.exitCode, null);
         assert.match(exit.reason ?? '', /^CannotStartContainerError: .*exec: ".*job\.sh": permission denied/);
       });
@@ -241,21 +255,21 @@ describe('ProcessExecutor', () => {
 
     test('a missing workDir is reported as such', async () => {
       const missing = join(tmpdir(), 'openbatch-no-such-dir-' + process.pid);
-      const exit = await new ProcessExecutor().start(spec(missing, ['true']), () => {}).exited;
+      const exit = await newExecutor().start(spec(missing, ['true']), () => {}).exited;
       assert.equal(exit.exitCode, null);
       assert.ok(exit.reason?.includes(`chdir to cwd ("${missing}")`), exit.reason);
     });
 
     test('an empty command gives a clear reason', async () => {
       for (const command of [[], ['']]) {
-        const exit = await new ProcessExecutor().start(spec(tmpdir(), command), () => {}).exited;
+        const exit = await newExecutor().start(spec(tmpdir(), command), () => {}).exited;
         assert.equal(exit.exitCode, null);
         assert.match(exit.reason ?? '', /^CannotStartContainerError: .*no command/);
       }
     });
 
     test('an argument Node rejects gives a reason instead of throwing', async () => {
-      const exit = await new ProcessExecutor().start(spec(tmpdir(), ['echo', 'a\0b']), () => {}).exited;
+      const exit = await newExecutor().start(spec(tmpdir(), ['echo', 'a\0b']), () => {}).exited;
       assert.equal(exit.exitCode, null);
       assert.match(exit.reason ?? '', /^CannotStartContainerError: .*null bytes/);
     });
@@ -264,8 +278,8 @@ describe('ProcessExecutor', () => {
   describe('termination and cleanup', () => {
     test('terminate of sleep 1000 yields 143', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(new ProcessExecutor(), spec(dir, ['sleep', '1000']));
-        assert.equal(typeof s.handle.pid, 'number');
+        const s = start(newExecutor(), spec(dir, ['sleep', '1000']));
+        assert.equal(typeof (s.handle.pid ?? (await s.handle.whenStarted)), 'number');
         s.handle.terminate();
         assert.deepEqual(await s.handle.exited, { exitCode: 143 });
       });
@@ -273,7 +287,7 @@ describe('ProcessExecutor', () => {
 
     test('a process that ignores SIGTERM is SIGKILLed after the grace period (137)', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(new ProcessExecutor(), spec(dir, ['sh', '-c', 'trap "" TERM; echo ready; sleep 1000']));
+        const s = start(newExecutor(), spec(dir, ['sh', '-c', 'trap "" TERM; echo ready; sleep 1000']));
         assert.equal(await s.firstLine, 'ready');
         s.handle.terminate(300);
         assert.deepEqual(await s.handle.exited, { exitCode: 137 });
@@ -282,7 +296,7 @@ describe('ProcessExecutor', () => {
 
     test('terminate is idempotent, and a repeated call may only shorten the grace', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(new ProcessExecutor(), spec(dir, ['sh', '-c', 'trap "" TERM; echo ready; sleep 1000']));
+        const s = start(newExecutor(), spec(dir, ['sh', '-c', 'trap "" TERM; echo ready; sleep 1000']));
         await s.firstLine;
         s.handle.terminate(600_000);
         s.handle.terminate(600_000);
@@ -295,7 +309,7 @@ describe('ProcessExecutor', () => {
 
     test('terminate leaves no orphans: a background grandchild is gone too', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(new ProcessExecutor(), spec(dir, ['sh', '-c', 'sleep 1000 & echo $!; sleep 1000']));
+        const s = start(newExecutor(), spec(dir, ['sh', '-c', 'sleep 1000 & echo $!; sleep 1000']));
         const grandchild = Number(await s.firstLine);
         assert.ok(!isGone(grandchild));
         s.handle.terminate(5_000);
@@ -306,7 +320,7 @@ describe('ProcessExecutor', () => {
 
     test('group members that ignore SIGTERM die with the leader, without waiting out the grace', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(new ProcessExecutor(), spec(dir, ['sh', '-c', '(trap "" TERM; sleep 1000) & echo $!; sleep 1000']));
+        const s = start(newExecutor(), spec(dir, ['sh', '-c', '(trap "" TERM; sleep 1000) & echo $!; sleep 1000']));
         const grandchild = Number(await s.firstLine);
         s.handle.terminate(600_000);
         assert.deepEqual(await s.handle.exited, { exitCode: 143 });
@@ -316,7 +330,7 @@ describe('ProcessExecutor', () => {
 
     test('group members left behind by a leader that exits on its own are killed', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(new ProcessExecutor(), spec(dir, ['sh', '-c', 'sleep 1000 > /dev/null 2>&1 & echo $!; sleep 1000 & exit 4']));
+        const s = start(newExecutor(), spec(dir, ['sh', '-c', 'sleep 1000 > /dev/null 2>&1 & echo $!; sleep 1000 & exit 4']));
         const exit = await s.handle.exited;
         assert.deepEqual(exit, { exitCode: 4 });
         const grandchild = Number(messages(s.lines, 'stdout')[0]);
@@ -326,7 +340,7 @@ describe('ProcessExecutor', () => {
 
     test('a process that left the group cannot hold the attempt open through its output pipes', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(new ProcessExecutor({ outputDrainMs: 100 }), spec(dir, ['sh', '-c', 'setsid sleep 1000 & echo $!; sleep 0.2']));
+        const s = start(newExecutor({ outputDrainMs: 100 }), spec(dir, ['sh', '-c', 'setsid sleep 1000 & echo $!; sleep 0.2']));
         const escaped = Number(await s.firstLine);
         try {
           assert.deepEqual(await s.handle.exited, { exitCode: 0 });

@@ -1,0 +1,384 @@
+/*
+ * openbatch fork server: starts job processes on behalf of an agent (see forkServer.ts).
+ *
+ * Why it exists: an agent is a Node process of 50+ MiB, and Node forks it for every
+ * child_process.spawn; on a 2-core VM that is ~9 ms of the agent's event loop per job, more
+ * than the job `true` itself costs. This process is tiny, so its fork() costs a fraction of a
+ * millisecond, and it never waits for a child's exec: every step is driven by poll().
+ *
+ * Protocol, one line per message; ids are the agent's; strings are hex-encoded bytes.
+ *   agent -> server
+ *     S <id> <cwd> <drainMs> [a:<arg>]... [e:<NAME=value>]... [c:<cgroup.procs file>]...
+ *          start: fork; the child joins the cgroups, starts a session (its own process
+ *          group), changes to cwd, gets /dev/null as stdin and pipes as stdout/stderr, execs
+ *          argv[0] looked up on the job's PATH, with exactly the given environment
+ *     K <id> <signal>
+ *          signal the job's process group, only while its leader is not yet reaped (so a
+ *          recycled pid is never signalled)
+ *   server -> agent
+ *     P <id> <pid>                    forked (sent at once; F follows if exec fails)
+ *     F <id> <step> <errno>           the child failed at step chdir | exec | cgroup | fork | pipe
+ *     O <id> <1|2> <length>\n<bytes>  output
+ *     X <id> <code> <signal>          the leader exited (code, or -1 and the signal) and all
+ *                                     output was delivered (or drainMs passed after the exit
+ *                                     while escaped processes still held the pipes)
+ * When the leader exits, the rest of its process group is SIGKILLed at once, as the kernel
+ * does to a container when its init exits. When standard input closes (the agent stopped or
+ * died) every job's group is SIGKILLed and the server exits: nothing outlives its agent.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct Job {
+  char *id;
+  pid_t pid;
+  int out, err, status_fd; /* -1 when closed */
+  int exited, wstatus, failed;
+  long long exited_at, drain_ms;
+  struct Job *next;
+} Job;
+
+static Job *jobs;
+static char *outbuf;
+static size_t outlen, outcap;
+
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void die(const char *what) {
+  perror(what);
+  exit(2);
+}
+
+/* Output is collected per loop turn and written in one go. */
+static void put(const void *p, size_t n) {
+  if (outlen + n > outcap) {
+    outcap = (outlen + n) * 2;
+    outbuf = realloc(outbuf, outcap);
+    if (!outbuf) die("realloc");
+  }
+  memcpy(outbuf + outlen, p, n);
+  outlen += n;
+}
+
+static void putf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void putf(const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  put(line, (size_t)n);
+}
+
+static void flush_out(void) {
+  size_t off = 0;
+  while (off < outlen) {
+    ssize_t n = write(1, outbuf + off, outlen - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        struct pollfd p = {1, POLLOUT, 0};
+        poll(&p, 1, -1);
+        continue;
+      }
+      exit(0); /* the agent is gone */
+    }
+    off += (size_t)n;
+  }
+  outlen = 0;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Decodes hex in place into a NUL-terminated string; NULL when malformed. */
+static char *unhex(char *s) {
+  size_t n = strlen(s);
+  if (n % 2) return NULL;
+  for (size_t i = 0; i < n / 2; i++) {
+    int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) return NULL;
+    s[i] = (char)(hi * 16 + lo);
+  }
+  s[n / 2] = 0;
+  return s;
+}
+
+static void nonblock_cloexec(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+static void child_fail(int status_fd, const char *step) {
+  char msg[64];
+  int n = snprintf(msg, sizeof msg, "%s %d", step, errno);
+  if (write(status_fd, msg, (size_t)n) < 0) { /* nothing more to do */ }
+  _exit(127);
+}
+
+static void finish(Job *j);
+
+static void start(char *id, char *cwd, char *drain, char **fields, int nfields) {
+  char *argv[nfields + 1], *envp[nfields + 1], *cgroups[nfields + 1];
+  int na = 0, ne = 0, nc = 0;
+  for (int i = 0; i < nfields; i++) {
+    char *f = fields[i];
+    if (strlen(f) < 2 || f[1] != ':' || !unhex(f + 2)) continue;
+    if (f[0] == 'a') argv[na++] = f + 2;
+    else if (f[0] == 'e') envp[ne++] = f + 2;
+    else if (f[0] == 'c') cgroups[nc++] = f + 2;
+  }
+  argv[na] = NULL;
+  envp[ne] = NULL;
+  if (!unhex(cwd) || na == 0) {
+    putf("F %s exec %d\n", id, EINVAL);
+    return;
+  }
+  int out[2], err[2], st[2];
+  if (pipe2(out, O_CLOEXEC) < 0) { putf("F %s pipe %d\n", id, errno); return; }
+  if (pipe2(err, O_CLOEXEC) < 0) { putf("F %s pipe %d\n", id, errno); close(out[0]); close(out[1]); return; }
+  if (pipe2(st, O_CLOEXEC) < 0) { putf("F %s pipe %d\n", id, errno); close(out[0]); close(out[1]); close(err[0]); close(err[1]); return; }
+  pid_t pid = fork();
+  if (pid < 0) {
+    putf("F %s fork %d\n", id, errno);
+    close(out[0]); close(out[1]); close(err[0]); close(err[1]); close(st[0]); close(st[1]);
+    return;
+  }
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    char self[32];
+    int selflen = snprintf(self, sizeof self, "%d\n", getpid());
+    for (int i = 0; i < nc; i++) {
+      int fd = open(cgroups[i], O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write(fd, self, (size_t)selflen) < 0) child_fail(st[1], "cgroup");
+      close(fd);
+    }
+    setsid();
+    if (chdir(cwd) < 0) child_fail(st[1], "chdir");
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) child_fail(st[1], "exec");
+    /* execvpe looks argv[0] up on the job's own PATH, as a container runtime does. */
+    execvpe(argv[0], argv, envp);
+    child_fail(st[1], "exec");
+  }
+  close(out[1]);
+  close(err[1]);
+  close(st[1]);
+  nonblock_cloexec(out[0]);
+  nonblock_cloexec(err[0]);
+  nonblock_cloexec(st[0]);
+  Job *j = calloc(1, sizeof *j);
+  if (!j) die("calloc");
+  j->id = strdup(id);
+  j->pid = pid;
+  j->out = out[0];
+  j->err = err[0];
+  j->status_fd = st[0];
+  j->drain_ms = atoll(drain);
+  j->next = jobs;
+  jobs = j;
+  putf("P %s %d\n", id, pid);
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+/* Reports the end of a job once its leader is reaped and its pipes are closed. */
+static void finish(Job *j) {
+  if (!j->exited || j->out >= 0 || j->err >= 0 || j->status_fd >= 0) return;
+  if (!j->failed) {
+    if (WIFSIGNALED(j->wstatus)) putf("X %s -1 %d\n", j->id, WTERMSIG(j->wstatus));
+    else putf("X %s %d 0\n", j->id, WEXITSTATUS(j->wstatus));
+  }
+  for (Job **p = &jobs; *p; p = &(*p)->next) {
+    if (*p == j) {
+      *p = j->next;
+      break;
+    }
+  }
+  free(j->id);
+  free(j);
+}
+
+static void read_status(Job *j) {
+  char msg[64];
+  ssize_t n = read(j->status_fd, msg, sizeof msg - 1);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n > 0) {
+    msg[n] = 0;
+    char step[16];
+    int e = 0;
+    if (sscanf(msg, "%15s %d", step, &e) == 2) putf("F %s %s %d\n", j->id, step, e);
+    else putf("F %s exec %d\n", j->id, EIO);
+    j->failed = 1;
+  }
+  close_fd(&j->status_fd);
+  finish(j);
+}
+
+static void read_output(Job *j, int which) {
+  int *fd = which == 1 ? &j->out : &j->err;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(*fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      close_fd(fd);
+      finish(j);
+      return;
+    }
+    putf("O %s %d %zd\n", j->id, which, n);
+    put(buf, (size_t)n);
+    if (n < (ssize_t)sizeof buf) return;
+  }
+}
+
+static void reap(void) {
+  int ws;
+  pid_t pid;
+  while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
+    for (Job *j = jobs; j; j = j->next) {
+      if (j->pid != pid) continue;
+      j->exited = 1;
+      j->wstatus = ws;
+      j->exited_at = now_ms();
+      /* The leader is gone: so is every process of its group (the group id is still pinned
+         by any survivor, so this cannot hit a recycled pid). */
+      kill(-pid, SIGKILL);
+      finish(j);
+      break;
+    }
+  }
+}
+
+static void handle_line(char *line) {
+  char *fields[4096];
+  int n = 0;
+  for (char *tok = strtok(line, " "); tok && n < 4096; tok = strtok(NULL, " ")) fields[n++] = tok;
+  if (n >= 4 && strcmp(fields[0], "S") == 0) {
+    start(fields[1], fields[2], fields[3], fields + 4, n - 4);
+  } else if (n == 3 && strcmp(fields[0], "K") == 0) {
+    for (Job *j = jobs; j; j = j->next) {
+      if (strcmp(j->id, fields[1]) == 0 && !j->exited) kill(-j->pid, atoi(fields[2]));
+    }
+  }
+}
+
+int main(void) {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (sfd < 0) die("signalfd");
+  signal(SIGPIPE, SIG_IGN);
+  fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+
+  size_t incap = 1 << 16, inlen = 0;
+  char *in = malloc(incap);
+  if (!in) die("malloc");
+  struct pollfd *pfds = NULL;
+  Job **owners = NULL;
+  int *kinds = NULL;
+  size_t cap = 0;
+
+  for (;;) {
+    size_t njobs = 0;
+    for (Job *j = jobs; j; j = j->next) njobs++;
+    if (2 + 3 * njobs > cap) {
+      cap = (2 + 3 * njobs) * 2;
+      pfds = realloc(pfds, cap * sizeof *pfds);
+      owners = realloc(owners, cap * sizeof *owners);
+      kinds = realloc(kinds, cap * sizeof *kinds);
+      if (!pfds || !owners || !kinds) die("realloc");
+    }
+    size_t n = 0;
+    pfds[n] = (struct pollfd){0, POLLIN, 0}; owners[n] = NULL; kinds[n++] = 0;
+    pfds[n] = (struct pollfd){sfd, POLLIN, 0}; owners[n] = NULL; kinds[n++] = 3;
+    long long now = now_ms(), next = -1;
+    for (Job *j = jobs; j; j = j->next) {
+      if (j->status_fd >= 0) { pfds[n] = (struct pollfd){j->status_fd, POLLIN, 0}; owners[n] = j; kinds[n++] = 4; }
+      if (j->out >= 0) { pfds[n] = (struct pollfd){j->out, POLLIN, 0}; owners[n] = j; kinds[n++] = 1; }
+      if (j->err >= 0) { pfds[n] = (struct pollfd){j->err, POLLIN, 0}; owners[n] = j; kinds[n++] = 2; }
+      if (j->exited && (j->out >= 0 || j->err >= 0)) {
+        long long due = j->exited_at + j->drain_ms;
+        if (next < 0 || due < next) next = due;
+      }
+    }
+    int timeout = next < 0 ? -1 : (int)(next > now ? next - now : 0);
+    int r = poll(pfds, n, timeout);
+    if (r < 0 && errno != EINTR) die("poll");
+    /* Exec results first, then output, then exits: so P/F precede O, and O precedes X. */
+    for (size_t i = 0; i < n; i++) if (kinds[i] == 4 && pfds[i].revents) read_status(owners[i]);
+    for (size_t i = 0; i < n; i++) if ((kinds[i] == 1 || kinds[i] == 2) && pfds[i].revents) read_output(owners[i], kinds[i]);
+    if (pfds[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) { /* drained; reap below */ }
+    }
+    reap();
+    /* Escaped processes (setsid) may hold the pipes: stop waiting for them after drainMs. */
+    now = now_ms();
+    for (Job *j = jobs, *nx; j; j = nx) {
+      nx = j->next;
+      if (j->exited && (j->out >= 0 || j->err >= 0) && now >= j->exited_at + j->drain_ms) {
+        close_fd(&j->out);
+        close_fd(&j->err);
+        finish(j);
+      }
+    }
+    if (pfds[0].revents) {
+      for (;;) {
+        if (inlen == incap) {
+          incap *= 2;
+          in = realloc(in, incap);
+          if (!in) die("realloc");
+        }
+        ssize_t k = read(0, in + inlen, incap - inlen);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0 && errno == EAGAIN) break;
+        if (k <= 0) {
+          for (Job *j = jobs; j; j = j->next) if (!j->exited) kill(-j->pid, SIGKILL);
+          flush_out();
+          return 0;
+        }
+        inlen += (size_t)k;
+      }
+      size_t start_at = 0;
+      for (size_t i = 0; i < inlen; i++) {
+        if (in[i] != '\n') continue;
+        in[i] = 0;
+        handle_line(in + start_at);
+        start_at = i + 1;
+      }
+      memmove(in, in + start_at, inlen - start_at);
+      inlen -= start_at;
+    }
+    flush_out();
+  }
+}
