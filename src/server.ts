@@ -30,6 +30,9 @@ import { internalInvoker } from './api/invoke.js';
 import { parseTriggers } from './triggers/rules.js';
 import { Triggers } from './triggers/watcher.js';
 import { UnitOfWork } from './store/unitOfWork.js';
+import { registerOpenbatchOperations, stringMember } from './api/openbatchOperations.js';
+import { explainJob } from './scheduler/why.js';
+import { clientError } from './model/errors.js';
 
 export interface RunningServer {
   url: string;
@@ -139,6 +142,14 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       a.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
       registerLogsApi(a, { db: store.db, config }, (req) => authenticate(req, 'logs'), sendError);
       a.get('/healthz', async () => ({ status: 'ok' }));
+      registerOpenbatchOperations(a, authenticate, {
+        why: async (input) => {
+          const jobId = stringMember(input, 'jobId');
+          const report = await explainJob({ db: store.db, clock, waitingIn: (q) => loop!.waitingIn(q), ceView: (n) => loop!.ceView(n) }, jobId);
+          if (!report) throw clientError(`jobId '${jobId}' does not exist`);
+          return report;
+        },
+      });
     },
   });
   await provider.recover();

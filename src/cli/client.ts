@@ -36,6 +36,8 @@ export interface Connection {
   batch: BatchClient;
   /** the CloudWatch Logs client, loaded only by the commands that read logs */
   logs(): Promise<CloudWatchLogsClient>;
+  /** calls one of openbatch's own operations (POST /openbatch/v1/<name>, SigV4-signed) */
+  openbatch<T>(name: string, input: Record<string, unknown>): Promise<T>;
   close(): void;
 }
 
@@ -70,6 +72,10 @@ export function connect(flags: ConnectionFlags): Connection {
         logs = new CloudWatchLogsClient(config);
       }
       return logs;
+    },
+    async openbatch<T>(name: string, input: Record<string, unknown>): Promise<T> {
+      const { callOpenbatch } = await import('./openbatchApi.js');
+      return callOpenbatch<T>(config, name, input);
     },
     close() {
       batch.destroy();

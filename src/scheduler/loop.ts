@@ -21,7 +21,7 @@ import { activeShares, admitSubmitted, cancelJob, expandArrays, runningByShare, 
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { LocalProvider } from '../compute/localProvider.js';
-import { schedule, type Plan, type Resources, type Snapshot, type WaitCode } from './schedule.js';
+import { schedule, type CeView, type Plan, type Resources, type Snapshot, type WaitCode } from './schedule.js';
 import { gangOf, isGangParent, startGang, type NodePlacement } from '../store/gangs.js';
 import { nodeSpec } from '../model/multinode.js';
 
@@ -80,6 +80,14 @@ export class SchedulerLoop {
   private readonly usage = new ShareUsage();
   /** per queue, the RUNNABLE jobs the last pass left waiting, in the order it considered them */
   private waitingOrder = new Map<string, { jobId: string; code: WaitCode }[]>();
+
+  /** the CEs as the last pass saw them (largest possible instance, maxvCpus): why-pending explains with them */
+  private ces = new Map<string, CeView>();
+
+  /** A CE as the last pass saw it, if one did. */
+  ceView(name: string): CeView | undefined {
+    return this.ces.get(name);
+  }
 
   /** The last pass's dispatch order of a queue's waiting jobs (GetJobQueueSnapshot), if a pass saw the queue. */
   waitingIn(queue: string): { jobId: string; code: WaitCode }[] | undefined {
@@ -142,6 +150,7 @@ export class SchedulerLoop {
       const admitted = (await admitSubmitted(tx, now, ADMIT_BATCH)) + (await expandArrays(tx, now, ADMIT_BATCH));
       const { snapshot, heads, queues, usage } = await this.snapshot(tx);
       const plan = schedule(snapshot);
+      this.ces = new Map(snapshot.ces.map((c) => [c.name, c]));
       const consumed = new Map<string, number>();
       const gangs = new Map<string, NodePlacement[]>();
       for (const p of plan.placements) {

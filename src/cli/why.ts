@@ -1,0 +1,54 @@
+/**
+ * `openbatch why <job>`: why a job is not running, in full — the reason code, its position
+ * in the queue and an estimate of its start, the dependencies it waits on, the capacity of
+ * each compute environment, the consumables that block it, the numbers of a job that never
+ * fits. The server builds the answer (scheduler/why.ts); this prints it.
+ */
+import type { Command } from 'commander';
+import type { WhyReport } from '../scheduler/why.js';
+import { withClient, withConnection, type ConnectionFlags } from './client.js';
+import { fullTime, json, keyValues } from './output.js';
+
+export function whyText(r: WhyReport, now = Date.now()): string {
+  const pairs: [string, string | string[] | undefined][] = [
+    ['job', `${r.jobId} (${r.jobName})`],
+    ['status', r.status],
+    ['reason', r.code],
+    ['why', r.summary],
+    ['statusReason', r.statusReason ?? undefined],
+    ['queue', r.queue],
+    ['since', r.since ? fullTime(r.since) : undefined],
+  ];
+  if (r.position !== undefined) pairs.push(['position', `${r.position} (${r.jobsAhead} ahead)`]);
+  if (r.eta) pairs.push(['estimated start', `${fullTime(r.eta.at)} (in about ${Math.max(0, Math.round((r.eta.at - now) / 1000))} s; ${r.eta.basis}: ${r.eta.detail})`]);
+  else if (r.status === 'RUNNABLE' && (r.code === 'NO_CAPACITY' || r.code === 'QUEUED')) pairs.push(['estimated start', 'unknown: nothing started lately and no instance is launching']);
+  if (r.need) pairs.push(['needs', `${r.need.vcpus} vCPU, ${r.need.memoryMiB} MiB, ${r.need.gpus} GPU${r.need.nodes ? ` in all, over ${r.need.nodes} nodes` : ''}`]);
+  if (r.dependencies?.length) pairs.push(['waiting on', r.dependencies.map((d) => `${d.jobId}  ${d.status ?? 'not created yet'}${d.type ? `  ${d.type}` : ''}`)]);
+  if (r.computeEnvironments?.length) {
+    pairs.push([
+      'compute',
+      r.computeEnvironments.map(
+        (c) =>
+          `${c.name}: ${c.enabled ? 'enabled' : 'DISABLED'}, ${c.usedVcpus}/${c.launchedVcpus} vCPUs in use` +
+          `${c.launchingVcpus ? `, ${c.launchingVcpus} launching` : ''}, max ${c.maxvCpus ?? '?'}` +
+          `${c.largest ? `, largest instance ${c.largest.vcpus} vCPU / ${c.largest.memoryMiB} MiB / ${c.largest.gpus} GPU` : ''}`,
+      ),
+    ]);
+  }
+  if (r.consumables?.length) pairs.push(['consumables', r.consumables.map((c) => `${c.name}: needs ${c.needed}, ${c.available} available`)]);
+  if (r.instance) pairs.push(['instance', `${r.instance.id} (${r.instance.state})`]);
+  return keyValues(pairs);
+}
+
+export function registerWhyCommand(program: Command): void {
+  withConnection(program.command('why').description('why a job is not running: reason code, position in its queue, estimated start, and what blocks it'))
+    .argument('<jobId>', 'the job id')
+    .option('--json', 'print the answer as JSON (the same as POST /openbatch/v1/why)')
+    .addHelpText('after', '\nExample:\n  openbatch why 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d')
+    .action((jobId: string, flags: ConnectionFlags & { json?: boolean }) =>
+      withClient(flags, async (c) => {
+        const r = await c.openbatch<WhyReport>('why', { jobId });
+        process.stdout.write(flags.json ? json(r) : whyText(r));
+      }),
+    );
+}
