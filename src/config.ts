@@ -44,6 +44,8 @@ export interface ServerConfig {
   webhooks: unknown;
   /** directory watch rules that submit a job per new file (JSON list; src/triggers/rules.ts checks it) */
   triggers: unknown;
+  /** price table for cost reports (JSON object; src/model/cost.ts checks it, docs/cost.md) */
+  prices: unknown;
 }
 
 const DEFAULTS: ServerConfig = {
@@ -65,6 +67,7 @@ const DEFAULTS: ServerConfig = {
   logRetentionDays: 0,
   webhooks: [],
   triggers: [],
+  prices: {},
 };
 
 const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays'];
@@ -74,7 +77,7 @@ const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', '
  * webhooks). In the config file they are plain JSON; in the environment a JSON string. Each
  * feature checks the shape of its own table where it is used, naming the setting.
  */
-const STRUCTURED: (keyof ServerConfig)[] = ['webhooks', 'triggers'];
+const STRUCTURED: (keyof ServerConfig)[] = ['webhooks', 'triggers', 'prices'];
 
 function envName(key: string): string {
   return 'OPENBATCH_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();

@@ -32,6 +32,8 @@ import { Triggers } from './triggers/watcher.js';
 import { UnitOfWork } from './store/unitOfWork.js';
 import { registerOpenbatchOperations, stringMember } from './api/openbatchOperations.js';
 import { explainJob } from './scheduler/why.js';
+import { parsePriceTable } from './model/cost.js';
+import { costOperation } from './api/costOperation.js';
 import { clientError } from './model/errors.js';
 
 export interface RunningServer {
@@ -78,6 +80,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   }
   const hooks = parseWebhooks(config.webhooks);
   const triggerRules = parseTriggers(config.triggers);
+  const prices = parsePriceTable(config.prices);
   const store = await openSqlite(config.dataDir);
   const uow = new UnitOfWork(store.db);
   const bus = new EventBus();
@@ -119,7 +122,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     }
   });
   const provider = new LocalProvider({ config, db: store.db, uow, clock, ids, logger, hub, serverUrl: () => url, kickScheduler: () => loop?.kick() });
-  loop = new SchedulerLoop({ uow, clock, ids, logger, provider, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => instances.forEach((i) => hub.notify(i)) });
+  loop = new SchedulerLoop({ uow, clock, ids, logger, provider, prices, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => instances.forEach((i) => hub.notify(i)) });
   const services: Services = {
     config,
     db: store.db,
@@ -149,6 +152,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
           if (!report) throw clientError(`jobId '${jobId}' does not exist`);
           return report;
         },
+        cost: async (input) => costOperation(store.db, clock.now(), prices, input),
       });
     },
   });

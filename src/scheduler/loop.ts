@@ -16,7 +16,8 @@ import type { FairsharePolicy, JobStateTimeLimitAction } from '@aws-sdk/client-b
 import { getSchedulingPolicyByArn } from '../store/schedulingPolicies.js';
 import { availableQuantities, consumeNonReplenishable } from '../store/consumableResources.js';
 import { ShareUsage, reservedFraction, weightOf } from './fairShare.js';
-import { liveInstances } from '../store/instances.js';
+import { liveInstances, type InstanceRow } from '../store/instances.js';
+import { hourlyRate, type PriceTable } from '../model/cost.js';
 import { activeShares, admitSubmitted, cancelJob, expandArrays, runningByShare, shareHead, jobSpecOf, runnableHead, startAttempt, usageByInstance, type JobRow } from '../store/jobs.js';
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
@@ -59,6 +60,8 @@ export interface SchedulerLoopOptions {
   provider: LocalProvider;
   /** jobStateTimeLimitActions count time this many times faster (ServerConfig.timeDilation) */
   timeDilation: number;
+  /** the price table: each attempt's hourly rate is fixed when it is placed (model/cost.ts) */
+  prices?: PriceTable | null;
   /** placements were committed for these instances */
   onPlaced(instanceIds: Set<string>): void;
   /** housekeeping after each pass (e.g. declaring silent joined agents lost) */
@@ -148,7 +151,7 @@ export class SchedulerLoop {
     const { plan, usage, admitted } = await this.o.uow.write(async (tx) => {
       const now = this.o.clock.now();
       const admitted = (await admitSubmitted(tx, now, ADMIT_BATCH)) + (await expandArrays(tx, now, ADMIT_BATCH));
-      const { snapshot, heads, queues, usage } = await this.snapshot(tx);
+      const { snapshot, heads, queues, usage, instanceRows, ceTypes } = await this.snapshot(tx);
       const plan = schedule(snapshot);
       this.ces = new Map(snapshot.ces.map((c) => [c.name, c]));
       const consumed = new Map<string, number>();
@@ -159,11 +162,17 @@ export class SchedulerLoop {
         // The providers' idle tracking needs the usage after this pass: the snapshot's plus the placements.
         const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0 };
         usage.set(p.instanceId, { vcpus: u.vcpus + unit.vcpus, memoryMiB: u.memoryMiB + unit.memory_mib, gpus: u.gpus + unit.gpus, jobs: u.jobs + 1 });
+        const inst = instanceRows.get(p.instanceId)!;
         const placement = {
           instanceId: p.instanceId,
           ceName: p.ceName,
           token: this.o.ids.secret(),
           logStreamName: `${jobSpecOf(job).jobDefinitionName}/default/${randomBytes(16).toString('hex')}`,
+          rate: hourlyRate(
+            this.o.prices ?? null,
+            { capacityType: ceTypes.get(p.ceName) ?? null, instanceType: inst.instance_type, instance: { vcpus: inst.vcpus, memoryMiB: inst.memory_mib, gpus: inst.gpus } },
+            { vcpus: unit.vcpus, memoryMiB: unit.memory_mib, gpus: unit.gpus },
+          ),
         };
         if (p.nodeIndex !== undefined) {
           (gangs.get(p.jobId) ?? gangs.set(p.jobId, []).get(p.jobId)!).push({ ...placement, nodeIndex: p.nodeIndex });
@@ -192,7 +201,14 @@ export class SchedulerLoop {
 
   private async snapshot(
     tx: Tx,
-  ): Promise<{ snapshot: Snapshot; heads: Map<string, JobRow>; queues: JobQueueRow[]; usage: Awaited<ReturnType<typeof usageByInstance>> }> {
+  ): Promise<{
+    snapshot: Snapshot;
+    heads: Map<string, JobRow>;
+    queues: JobQueueRow[];
+    usage: Awaited<ReturnType<typeof usageByInstance>>;
+    instanceRows: Map<string, InstanceRow>;
+    ceTypes: Map<string, string | null>;
+  }> {
     const heads = new Map<string, JobRow>();
     const queues = await allJobQueues(tx.db);
     const ces = await allComputeEnvironments(tx.db);
@@ -256,7 +272,9 @@ export class SchedulerLoop {
         free: { vcpus: i.vcpus - u.vcpus, memoryMiB: i.memory_mib - u.memoryMiB, gpus: i.gpus - u.gpus },
       });
     }
-    return { snapshot, heads, queues, usage };
+    const instanceRows = new Map(instances.map((i) => [i.id, i]));
+    const ceTypes = new Map(ces.map((c) => [c.name, fromJson<{ type?: string } | null>(c.compute_resources, null)?.type ?? null]));
+    return { snapshot, heads, queues, usage, instanceRows, ceTypes };
   }
 
   /** Writes why each waiting job waits, only where that changed (most passes change nothing). */

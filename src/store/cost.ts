@@ -1,0 +1,137 @@
+/**
+ * Cost reports: the attempts that reserved capacity in a time range, with the resources they
+ * reserved and their rate (fixed at placement, model/cost.ts), summed per group.
+ *
+ * An attempt counts for the part of its reservation inside the range: from placement
+ * (attempts.created_at) to its end (stopped_at; now for one still running). Groups:
+ *   job     a job as DescribeJobs knows it; the nodes of a multi-node job count for that job
+ *   array   an array job (its children's attempts); jobs outside arrays are one group
+ *   queue   the job queue
+ *   share   the fair-share identifier
+ *   tag:K   the value of tag K (array children and nodes carry their parent's tags)
+ * Lost work is the cost of attempts whose host went away under them (Spot interruptions,
+ * agent losses): capacity paid for and then thrown away.
+ */
+import { isLostWork } from '../model/cost.js';
+import type { Db } from './db.js';
+import { fromJson } from './json.js';
+
+export type CostGroup = 'job' | 'array' | 'queue' | 'share' | `tag:${string}`;
+
+export interface CostQuery {
+  /** epoch ms, inclusive / exclusive */
+  from: number;
+  to: number;
+  groupBy: CostGroup;
+  /** only this job (with its array children or nodes) */
+  jobId?: string;
+  queue?: string;
+  now: number;
+}
+
+export interface CostRow {
+  key: string;
+  /** a name for the key where there is one (job names) */
+  name?: string;
+  attempts: number;
+  vcpuSeconds: number;
+  gibSeconds: number;
+  gpuSeconds: number;
+  cost: number;
+  /** the cost of attempts lost to interruptions */
+  lostCost: number;
+  lostAttempts: number;
+  /** attempts that had no price */
+  unpriced: number;
+}
+
+export const NOT_AN_ARRAY = '(not an array)';
+const NONE = '(none)';
+
+export async function costReport(db: Db, q: CostQuery): Promise<{ rows: CostRow[]; total: CostRow }> {
+  let query = db
+    .selectFrom('attempts as a')
+    .innerJoin('jobs as j', 'j.id', 'a.job_id')
+    .select([
+      'a.job_id',
+      'a.created_at',
+      'a.stopped_at',
+      'a.vcpus',
+      'a.memory_mib',
+      'a.gpus',
+      'a.rate_per_hour',
+      'a.pricing',
+      'a.status_reason',
+      'j.name',
+      'j.parent_id',
+      'j.node_index',
+      'j.array_index',
+      'j.queue',
+      'j.share_identifier',
+      'j.tags',
+      'j.vcpus as job_vcpus',
+      'j.memory_mib as job_memory_mib',
+      'j.gpus as job_gpus',
+    ])
+    .where('a.created_at', '<', q.to)
+    .where((eb) => eb.or([eb('a.stopped_at', 'is', null), eb('a.stopped_at', '>', q.from)]));
+  if (q.queue) query = query.where('j.queue', '=', q.queue);
+  if (q.jobId) query = query.where((eb) => eb.or([eb('j.id', '=', q.jobId!), eb('j.parent_id', '=', q.jobId!)]));
+  const attempts = await query.execute();
+
+  // Array children and nodes carry their parent's tags and name.
+  const parentIds = [...new Set(attempts.map((a) => a.parent_id).filter((p): p is string => !!p))];
+  const parents = new Map<string, { name: string; tags: string }>();
+  for (let i = 0; i < parentIds.length; i += 500) {
+    for (const p of await db.selectFrom('jobs').select(['id', 'name', 'tags']).where('id', 'in', parentIds.slice(i, i + 500)).execute()) parents.set(p.id, p);
+  }
+
+  const groups = new Map<string, CostRow>();
+  const total = emptyRow('total');
+  for (const a of attempts) {
+    const start = Math.max(Number(a.created_at), q.from);
+    const end = Math.min(a.stopped_at === null ? q.now : Number(a.stopped_at), q.to);
+    const seconds = Math.max(0, end - start) / 1000;
+    // Attempts recorded before reservations were kept (migration 010) use the job's.
+    const vcpus = a.vcpus ?? Number(a.job_vcpus);
+    const mem = a.memory_mib ?? Number(a.job_memory_mib);
+    const gpus = a.gpus ?? Number(a.job_gpus);
+    const cost = ((a.rate_per_hour ?? 0) * seconds) / 3600;
+    const lost = isLostWork(a.status_reason);
+    const parent = a.parent_id ? parents.get(a.parent_id) : undefined;
+    let key: string;
+    let name: string | undefined;
+    const g = q.groupBy;
+    if (g === 'job') {
+      key = a.node_index !== null ? a.parent_id! : a.job_id;
+      name = a.node_index !== null ? parent?.name : a.name;
+    } else if (g === 'array') {
+      key = a.array_index !== null && a.parent_id ? a.parent_id : NOT_AN_ARRAY;
+      name = a.array_index !== null ? parent?.name : undefined;
+    } else if (g === 'queue') key = a.queue;
+    else if (g === 'share') key = a.share_identifier ?? NONE;
+    else {
+      const tags = fromJson<Record<string, string>>(parent?.tags ?? a.tags, {});
+      key = tags[g.slice(4)] ?? NONE;
+    }
+    const row = groups.get(key) ?? groups.set(key, { ...emptyRow(key), name }).get(key)!;
+    for (const r of [row, total]) {
+      r.attempts += 1;
+      r.vcpuSeconds += vcpus * seconds;
+      r.gibSeconds += (mem / 1024) * seconds;
+      r.gpuSeconds += gpus * seconds;
+      r.cost += cost;
+      if (lost) {
+        r.lostCost += cost;
+        r.lostAttempts += 1;
+      }
+      if (a.pricing === null) r.unpriced += 1;
+    }
+  }
+  const rows = [...groups.values()].sort((x, y) => y.cost - x.cost || y.vcpuSeconds - x.vcpuSeconds || x.key.localeCompare(y.key));
+  return { rows, total };
+}
+
+function emptyRow(key: string): CostRow {
+  return { key, attempts: 0, vcpuSeconds: 0, gibSeconds: 0, gpuSeconds: 0, cost: 0, lostCost: 0, lostAttempts: 0, unpriced: 0 };
+}
