@@ -34,6 +34,7 @@ import { registerOpenbatchOperations, stringMember } from './api/openbatchOperat
 import { explainJob } from './scheduler/why.js';
 import { parsePriceTable } from './model/cost.js';
 import { costOperation } from './api/costOperation.js';
+import { rerunFailed } from './api/rerunFailed.js';
 import { clientError } from './model/errors.js';
 
 export interface RunningServer {
@@ -153,6 +154,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
           return report;
         },
         cost: async (input) => costOperation(store.db, clock.now(), prices, input),
+        rerunFailed: async (input) => rerunFailed(services, internalInvoker(services, handlers), stringMember(input, 'arrayJobId')),
       });
     },
   });

@@ -86,13 +86,15 @@ program
 // The commands that talk to a server through the AWS SDK (not needed by `server` or `agent`).
 const subcommand = process.argv[2];
 if (subcommand !== 'server' && subcommand !== 'agent') {
-  const [{ registerResourceCommands }, { registerJobCommands }, { registerLogsCommand }, { registerWhyCommand }, { registerCostCommand }] = await Promise.all([
+  const [{ registerResourceCommands }, { registerJobCommands }, { registerLogsCommand }, { registerWhyCommand }, { registerCostCommand }, { registerRerunCommand }] = await Promise.all([
     import('./resources.js'),
     import('./jobs.js'),
     import('./logs.js'),
     import('./why.js'),
     import('./cost.js'),
+    import('./rerun.js'),
   ]);
+  registerRerunCommand(program);
   registerWhyCommand(program);
   registerCostCommand(program);
   registerResourceCommands(program);

@@ -19,6 +19,8 @@ import { finishAttempt, jobSpecOf, markRunning, type JobRow } from '../store/job
 import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
 import type { UnitOfWork } from '../store/unitOfWork.js';
 import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
+import { RerunIndex } from './rerunIndex.js';
+import { ORIGINAL_INDEX_ENV, RERUN_OF_ENV } from '../model/rerun.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -47,8 +49,11 @@ export class AgentHub {
   private readonly waiters = new Map<string, () => void>();
   private readonly lastBeatWritten = new Map<string, number>();
   private readonly shuttingDown = new Set<string>();
+  private readonly rerunIndex: RerunIndex;
 
-  constructor(private readonly o: AgentHubOptions) {}
+  constructor(private readonly o: AgentHubOptions) {
+    this.rerunIndex = new RerunIndex(o.db);
+  }
 
   /** Wake the agent of an instance so it polls its assignments now. */
   notify(instanceId: string): void {
@@ -124,6 +129,11 @@ export class AgentHub {
       if (runningKeys.has(`${a.job_id}#${a.attempt}`) || a.terminate_reason) continue;
       const assignment = this.assignment(a);
       if (a.node_index !== null) Object.assign(assignment.env, await this.nodeEnvironment(a.parent_id!, a.node_index, a.num_nodes!, a.attempt, jobSpecOf(a).mainNode ?? 0));
+      const rerunOf = assignment.env[RERUN_OF_ENV];
+      if (rerunOf && a.array_index !== null) {
+        const original = await this.rerunIndex.originalIndex(rerunOf, a.array_index);
+        if (original !== undefined) assignment.env[ORIGINAL_INDEX_ENV] = String(original);
+      }
       start.push(assignment);
     }
     const stop: PollResponse['stop'] = [];

@@ -720,3 +720,9 @@ export async function countByStatus(db: Reader, queue?: string): Promise<Record<
   const rows = await q.execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
+
+/** The indices of an array's FAILED children, ascending (reruns of failed children). */
+export async function failedIndices(db: Reader, arrayJobId: string): Promise<number[]> {
+  const rows = await db.selectFrom('jobs').select('array_index').where('parent_id', '=', arrayJobId).where('status', '=', 'FAILED').orderBy('array_index').execute();
+  return rows.map((r) => Number(r.array_index));
+}

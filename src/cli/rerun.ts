@@ -1,0 +1,44 @@
+/** `openbatch rerun-failed <arrayJobId>`: a new array over exactly the failed children (api/rerunFailed.ts). */
+import type { Command } from 'commander';
+import { withClient, withConnection, type ConnectionFlags } from './client.js';
+import { json, keyValues } from './output.js';
+import { waitForJob } from './jobs.js';
+import { indexRanges } from '../model/rerun.js';
+
+interface RerunAnswer {
+  jobId: string;
+  jobName: string;
+  arraySize: number | null;
+  originalIndices: number[];
+}
+
+export function registerRerunCommand(program: Command): void {
+  withConnection(program.command('rerun-failed').description('submit a new array job over exactly the failed children of an ended array job'))
+    .argument('<arrayJobId>', 'the array job whose failed children to rerun')
+    .option('--wait', 'wait until the rerun ends')
+    .option('--json', 'print the answer as JSON')
+    .addHelpText(
+      'after',
+      '\nEach new child i reruns the original\'s i-th failed index, given to it as OPENBATCH_ORIGINAL_ARRAY_INDEX;\nthe two jobs are linked by the tags openbatch:rerun-of and openbatch:rerun-by.\n\nExample:\n  openbatch rerun-failed 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d --wait',
+    )
+    .action((arrayJobId: string, flags: ConnectionFlags & { wait?: boolean; json?: boolean }) =>
+      withClient(flags, async (c) => {
+        const a = await c.openbatch<RerunAnswer>('rerunFailed', { arrayJobId });
+        if (flags.json) process.stdout.write(json(a));
+        else {
+          process.stdout.write(
+            keyValues([
+              ['job', `${a.jobId} (${a.jobName})`],
+              ['reruns', `${a.originalIndices.length} failed ${a.originalIndices.length === 1 ? 'child' : 'children'} of ${arrayJobId}: ${indexRanges(a.originalIndices)}`],
+              ['as', a.arraySize === null ? 'a single job' : `an array of ${a.arraySize} (child i reruns the i-th failed index)`],
+            ]),
+          );
+        }
+        if (flags.wait) {
+          const done = await waitForJob(c.batch, a.jobId);
+          if (!flags.json) process.stdout.write(`${done.status}\n`);
+          if (done.status !== 'SUCCEEDED') process.exitCode = 1;
+        }
+      }),
+    );
+}
