@@ -3,13 +3,21 @@
 // Node 20's `--test` takes no globs, and pointing it at a directory would also run the
 // helper modules under test/, so the list is made here. Extra arguments narrow the run:
 //   node scripts/run-tests.mjs api/sigv4     → only files whose path contains "api/sigv4"
+//
+// The suite runs on SQLite, and then again on PostgreSQL when OPENBATCH_TEST_DATABASE_URL
+// names a PostgreSQL server (scripts/ci/postgres.sh starts one): each test server gets a
+// database of its own there (test/helpers/postgres.ts), all dropped after the run.
+//   --store=sqlite | --store=postgres       → run on one store only
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import pg from 'pg';
 
 const root = new URL('../dist/test/', import.meta.url).pathname;
 const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const passThrough = process.argv.slice(2).filter((a) => a.startsWith('-'));
+const storeFlag = process.argv.slice(2).find((a) => a.startsWith('--store='));
+const passThrough = process.argv.slice(2).filter((a) => a.startsWith('-') && a !== storeFlag);
+const databaseUrl = process.env.OPENBATCH_TEST_DATABASE_URL ?? '';
 
 function collect(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -30,5 +38,36 @@ if (files.length === 0) {
 // A test that hangs is cancelled (and fails the run) after three minutes instead of
 // holding CI until its deadline.
 const args = ['--test', '--test-reporter=spec', '--test-timeout=180000', ...passThrough, ...files];
-const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+
+const stores = storeFlag ? [storeFlag.slice('--store='.length)] : databaseUrl ? ['sqlite', 'postgres'] : ['sqlite'];
+if (stores.some((s) => s !== 'sqlite' && s !== 'postgres')) {
+  console.error(`${storeFlag}: the stores are sqlite and postgres`);
+  process.exit(1);
+}
+if (stores.includes('postgres') && !databaseUrl) {
+  console.error('--store=postgres needs OPENBATCH_TEST_DATABASE_URL (see scripts/ci/postgres.sh)');
+  process.exit(1);
+}
+
+/** Drops the databases test servers made (those of servers a test killed or kept included). */
+async function dropTestDatabases() {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query("SELECT datname FROM pg_database WHERE datname LIKE 'obtest\\_%'");
+    for (const r of rows) await c.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
+}
+
+let status = 0;
+for (const store of stores) {
+  const env = { ...process.env };
+  if (store === 'sqlite') delete env.OPENBATCH_TEST_DATABASE_URL;
+  if (stores.length > 1) console.log(`\n== tests on ${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}\n`);
+  const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
+  if (store === 'postgres') await dropTestDatabases();
+  if ((r.status ?? 1) !== 0) status = r.status ?? 1;
+}
+process.exit(status);

@@ -11,6 +11,11 @@ export interface ServerConfig {
   host: string;
   port: number;
   dataDir: string;
+  /**
+   * postgres://user:pass@host:port/db to keep state in PostgreSQL (several servers may share
+   * it; one of them leads); empty: SQLite in dataDir. Job files stay in dataDir either way.
+   */
+  databaseUrl: string;
   /** the AWS account id in ARNs */
   account: string;
   /** region for requests that carry no SigV4 scope (unsigned requests when auth is off) */
@@ -52,6 +57,7 @@ const DEFAULTS: ServerConfig = {
   host: '127.0.0.1',
   port: 8770,
   dataDir: '.openbatch',
+  databaseUrl: '',
   account: '000000000000',
   defaultRegion: 'us-east-1',
   credentials: '',
@@ -122,7 +128,6 @@ export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> &
     const v = env[envName(key)];
     if (v !== undefined && v !== '') out[key] = coerce(key, v, envName(key));
   }
-  // OPENBATCH_DATABASE_URL and friends arrive with later stores; the data dir is the SQLite home.
   for (const [k, v] of Object.entries(flags)) {
     if (k === 'config' || v === undefined) continue;
     if (!(k in DEFAULTS)) continue;

@@ -24,7 +24,7 @@ import { SchedulerLoop } from './scheduler/loop.js';
 import { EventBus } from './events/bus.js';
 import { Metrics } from './metrics/metrics.js';
 import { registerEventStream } from './api/eventStream.js';
-import { openSqlite } from './store/db.js';
+import { openStore } from './store/db.js';
 import { parseWebhooks, Webhooks } from './events/webhooks.js';
 import { internalInvoker } from './api/invoke.js';
 import { parseTriggers } from './triggers/rules.js';
@@ -82,7 +82,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const hooks = parseWebhooks(config.webhooks);
   const triggerRules = parseTriggers(config.triggers);
   const prices = parsePriceTable(config.prices);
-  const store = await openSqlite(config.dataDir);
+  const store = await openStore(config);
   const uow = new UnitOfWork(store.db);
   const bus = new EventBus();
   uow.onCommitted((changes) => bus.publish(changes));

@@ -29,6 +29,7 @@ program
   .option('--host <host>', 'address to listen on (default 127.0.0.1; env OPENBATCH_HOST)')
   .option('--port <port>', 'port to listen on (default 8770; env OPENBATCH_PORT)')
   .option('--data-dir <dir>', 'where the database and job work directories live (default ./.openbatch; env OPENBATCH_DATA_DIR)')
+  .option('--database <url>', 'postgres://user:pass@host:port/db to keep state in PostgreSQL, shared by several servers (env OPENBATCH_DATABASE_URL; default SQLite in the data dir)')
   .option('--config <file>', 'JSON configuration file (env OPENBATCH_CONFIG)')
   .option('--account <id>', 'AWS account id used in ARNs (default 000000000000)')
   .option('--log-level <level>', 'trace, debug, info, warn or error (default info)')
@@ -38,6 +39,7 @@ program
       host: flags.host,
       port: flags.port,
       dataDir: flags.dataDir,
+      databaseUrl: flags.database,
       config: flags.config,
       account: flags.account,
       logLevel: flags.logLevel,

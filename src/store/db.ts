@@ -1,6 +1,10 @@
 /**
- * Opening the database: Kysely over better-sqlite3 in WAL mode, migrated to the latest schema.
+ * Opening the database, migrated to the latest schema: SQLite in the data directory (Kysely
+ * over better-sqlite3 in WAL mode), or PostgreSQL when a `postgres://` URL is configured
+ * (Kysely over a pg pool). docs/design/postgres.md explains how PostgreSQL keeps SQLite's
+ * guarantees with many writers.
  *
+ * SQLite
  * Durability: `synchronous = NORMAL` in WAL mode makes a commit durable against a process
  * crash (the WAL is written before the commit returns) but an OS crash may lose the last
  * transactions. `FULL` adds an fsync per commit. Because state changes are committed in
@@ -9,7 +13,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import type { StoreKind } from './dialect.js';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statementCache.js';
 import * as m001 from './migrations/001_initial.js';
@@ -36,9 +42,33 @@ export type Db = Kysely<Database>;
 
 export interface OpenedStore {
   db: Db;
-  /** the raw handle, for the few places that need synchronous batch writes */
-  sqlite: SQLite.Database;
+  kind: StoreKind;
+  /** SQLite only: the raw handle, for the few places that need synchronous batch writes */
+  sqlite?: SQLite.Database;
+  /** PostgreSQL only: the connection pool (the leader lease holds a connection of its own) */
+  pool?: pg.Pool;
   close(): Promise<void>;
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+/** The configured store: PostgreSQL when `databaseUrl` is set, else SQLite in `dataDir`. */
+export async function openStore(config: { dataDir: string; databaseUrl: string }): Promise<OpenedStore> {
+  if (!config.databaseUrl) return openSqlite(config.dataDir);
+  if (!isPostgresUrl(config.databaseUrl)) throw new Error(`databaseUrl must be a postgres:// or postgresql:// URL (got '${redactUrl(config.databaseUrl)}')`);
+  return openPostgres(config.databaseUrl);
+}
+
+/** The URL without its password, for logs and errors. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}
+
+async function migrate(db: Db): Promise<void> {
+  const result = await new Migrator({ db, provider: new InCodeMigrations(), allowUnorderedMigrations: true }).migrateToLatest();
+  if (result.error) throw result.error;
 }
 
 export async function openSqlite(dataDir: string): Promise<OpenedStore> {
@@ -49,11 +79,47 @@ export async function openSqlite(dataDir: string): Promise<OpenedStore> {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = OFF');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const result = await new Migrator({ db, provider: new InCodeMigrations(), allowUnorderedMigrations: true }).migrateToLatest();
-  if (result.error) throw result.error;
+  await migrate(db);
   return {
     db,
+    kind: 'sqlite',
     sqlite,
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/**
+ * Integers come back as JavaScript numbers, as they do from SQLite: bigint columns hold epoch
+ * milliseconds and row ids, far below 2^53, and COUNT/SUM return bigint or numeric.
+ */
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+/**
+ * PostgreSQL: a pool of connections. Several servers may open the same database at once:
+ * Kysely's migrator takes an advisory lock, so exactly one of them migrates.
+ */
+export async function openPostgres(url: string, poolSize = 10): Promise<OpenedStore> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes as never });
+  // An idle connection that breaks (database restart) is dropped from the pool, not fatal.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migrate(db);
+  } catch (e) {
+    await db.destroy();
+    throw new Error(`database ${redactUrl(url)}: ${(e as Error).message}`);
+  }
+  return {
+    db,
+    kind: 'postgres',
+    pool,
     async close() {
       await db.destroy();
     },

@@ -9,6 +9,7 @@
  */
 import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { Db } from './db.js';
+import { isPostgres } from './dialect.js';
 import type { Database } from './schema.js';
 import type { Tx } from './unitOfWork.js';
 
@@ -150,9 +151,9 @@ function startsWith(eb: ExpressionBuilder<Database, 'log_events' | 'log_streams'
   return eb.and([eb(column, '>=', prefix), eb(sql<string>`substr(${sql.ref(column)}, 1, ${prefix.length})`, '=', prefix)]);
 }
 
-/** `instr` is SQLite's case-sensitive substring test (PostgreSQL: strpos). */
-function contains(term: string) {
-  return sql<boolean>`instr(message, ${term}) > 0`;
+/** Case-sensitive substring test: SQLite's `instr`, PostgreSQL's `strpos`. */
+function contains(db: Writer, term: string) {
+  return isPostgres(db) ? sql<boolean>`strpos(message, ${term}) > 0` : sql<boolean>`instr(message, ${term}) > 0`;
 }
 
 /** A group's events in (timestamp, id) order that match the query. */
@@ -175,9 +176,9 @@ export async function filterLogEvents(db: Writer, f: FilterQuery): Promise<Filte
     const { timestamp, id } = f.after;
     q = q.where((eb) => eb.or([eb('timestamp', '>', timestamp), eb.and([eb('timestamp', '=', timestamp), eb('id', '>', id)])]));
   }
-  for (const term of f.match.all) q = q.where(contains(term));
-  for (const term of f.match.none) q = q.where(sql<boolean>`NOT (${contains(term)})`);
-  if (f.match.any.length) q = q.where((eb) => eb.or(f.match.any.map((t) => eb(contains(t), '=', sql<boolean>`1`))));
+  for (const term of f.match.all) q = q.where(contains(db, term));
+  for (const term of f.match.none) q = q.where(sql<boolean>`NOT (${contains(db, term)})`);
+  if (f.match.any.length) q = q.where((eb) => eb.or(f.match.any.map((t) => contains(db, t))));
   return q.execute();
 }
 

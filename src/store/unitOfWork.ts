@@ -12,8 +12,14 @@
  * `beforeCommit` hooks run inside the transaction, after the work and only when it changed
  * job states: what they write commits or rolls back with the changes (the webhook outbox
  * relies on this; an outbox written after the commit could lose events to a crash).
+ *
+ * On PostgreSQL every write transaction first takes one advisory transaction lock, so write
+ * transactions run one at a time across every server sharing the database, as SQLite runs
+ * them; each reads what the previous one committed (docs/design/postgres.md). Reads outside
+ * transactions do not wait.
  */
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
+import { isPostgres } from './dialect.js';
 import type { JobStateChange } from '../model/jobStateMachine.js';
 import type { Db } from './db.js';
 import type { Database } from './schema.js';
@@ -23,6 +29,11 @@ export interface Tx {
   emit(change: JobStateChange): void;
 }
 
+/** The advisory lock key every write transaction holds (any constant: "obwr" in ASCII). */
+export const WRITE_LOCK = 0x6f627772;
+/** deadlock_detected, serialization_failure */
+const RETRYABLE = new Set(['40P01', '40001']);
+
 export type Publisher = (changes: JobStateChange[]) => void;
 export type InTransaction = (db: Transaction<Database>, changes: JobStateChange[]) => Promise<void>;
 
@@ -30,7 +41,11 @@ export class UnitOfWork {
   private readonly listeners: Publisher[] = [];
   private readonly inTransaction: InTransaction[] = [];
 
-  constructor(readonly db: Db) {}
+  private readonly postgres: boolean;
+
+  constructor(readonly db: Db) {
+    this.postgres = isPostgres(db);
+  }
 
   onCommitted(listener: Publisher): void {
     this.listeners.push(listener);
@@ -74,8 +89,21 @@ export class UnitOfWork {
   }
 
   async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.writeOnce(fn);
+      } catch (e) {
+        // A statement outside these transactions (they cannot deadlock each other) may still
+        // deadlock with one; PostgreSQL then aborts one side, and the transaction starts over.
+        if (!this.postgres || attempt >= 5 || !RETRYABLE.has((e as { code?: string }).code ?? '')) throw e;
+      }
+    }
+  }
+
+  private async writeOnce<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const changes: JobStateChange[] = [];
     const result = await this.db.transaction().execute(async (trx) => {
+      if (this.postgres) await sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK})`.execute(trx);
       const out = await fn({ db: trx, emit: (c) => changes.push(c) });
       if (changes.length) for (const h of this.inTransaction) await h(trx, changes);
       return out;

@@ -4,9 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import SQLite from 'better-sqlite3';
 import { RegisterJobDefinitionCommand } from '@aws-sdk/client-batch';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, submit, waitForStatus } from '../helpers/fixtures.js';
@@ -45,9 +43,7 @@ test('an attempt on a killed agent is retried elsewhere and never runs twice at 
   const id = await submit(t.client, { jobQueue: 'q', jobDefinition: 'spot-like' });
   const runningJob = await waitForStatus(t.client, id, ['RUNNING']);
   const instanceId = runningJob.container!.containerInstanceArn!.split('/').pop()!;
-  const db = new SQLite(join(t.dataDir, 'openbatch.db'), { readonly: true });
-  const { provider_data } = db.prepare('select provider_data from instances where id = ?').get(instanceId) as { provider_data: string };
-  db.close();
+  const { provider_data } = await t.server.services.db.selectFrom('instances').select('provider_data').where('id', '=', instanceId).executeTakeFirstOrThrow();
   for (let i = 0; i < 100 && !running(marker); i++) await new Promise((r) => setTimeout(r, 20));
   assert.ok(running(marker));
   process.kill((JSON.parse(provider_data) as { pid: number }).pid, 'SIGKILL');

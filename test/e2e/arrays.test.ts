@@ -2,9 +2,7 @@
  * Array jobs and dependencies, as AWS Batch users rely on them, through the real SDK.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import SQLite from 'better-sqlite3';
 import { CancelJobCommand, ListJobsCommand, UpdateComputeEnvironmentCommand } from '@aws-sdk/client-batch';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, logLines, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
@@ -119,9 +117,11 @@ describe('large arrays are expanded lazily', () => {
     assert.equal(pending.arrayProperties?.size, 10_000);
     const total = Object.values(pending.arrayProperties?.statusSummary ?? {}).reduce((a, b) => a + b, 0);
     assert.equal(total, 10_000);
-    const db = new SQLite(join(t.dataDir, 'openbatch.db'), { readonly: true });
-    const rows = (db.prepare('select count(*) as n from jobs where parent_id = ?').get(parent) as { n: number }).n;
-    db.close();
+    const { n: rows } = await t.server.services.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('parent_id', '=', parent)
+      .executeTakeFirstOrThrow();
     assert.ok(rows <= 512, `expected at most one window of child rows, found ${rows}`);
 
     await t.client.send(new CancelJobCommand({ jobId: parent, reason: 'not needed' }));

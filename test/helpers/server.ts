@@ -1,7 +1,8 @@
 /**
  * Test servers: a real openbatch server on a free port with its own data directory, and the
  * real AWS SDK client pointed at it. The data directory is kept when a test fails (its path
- * is printed) and removed when it passes.
+ * is printed) and removed when it passes. With OPENBATCH_TEST_DATABASE_URL set, each server
+ * keeps its state in a PostgreSQL database of its own instead (helpers/postgres.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { BatchClient } from '@aws-sdk/client-batch';
 import pino from 'pino';
 import { loadConfig, type ServerConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { dropTestDatabase, testDatabaseFor } from './postgres.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -34,6 +36,7 @@ export function batchClient(url: string, credentials = { accessKeyId: 'test', se
 export async function startTestServer(overrides: Partial<ServerConfig> = {}, opts: { dataDir?: string } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
   const config = loadConfig({ port: 0, dataDir, logLevel: process.env.OPENBATCH_TEST_LOG ?? 'silent' }, {});
+  config.databaseUrl = await testDatabaseFor(dataDir);
   Object.assign(config, overrides);
   const server = await startServer(config, { logger: pino({ level: config.logLevel }) });
   const client = batchClient(server.url);
@@ -45,7 +48,10 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, opt
     async close({ keepData } = {}) {
       client.destroy();
       await server.close();
-      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) {
+        rmSync(dataDir, { recursive: true, force: true });
+        await dropTestDatabase(dataDir);
+      }
     },
   };
 }
@@ -58,9 +64,10 @@ export interface ServerProcess {
 }
 
 export async function spawnServer(dataDir: string, port = 0, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const databaseUrl = await testDatabaseFor(dataDir);
   const child = spawn(process.execPath, [CLI, 'server', '--port', String(port), '--data-dir', dataDir, '--log-level', 'info'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...(databaseUrl ? { OPENBATCH_DATABASE_URL: databaseUrl } : {}), ...env },
   });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';

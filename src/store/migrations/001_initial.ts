@@ -1,6 +1,10 @@
 import { type Kysely, sql } from 'kysely';
+import { autoId, realType } from '../dialect.js';
 
-/** The first schema: every AWS Batch resource, jobs with attempts, instances and log events. */
+/**
+ * The first schema: every AWS Batch resource, jobs with attempts, instances and log events.
+ * (The few dialect helpers leave SQLite's schema exactly as it was first created.)
+ */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('compute_environments')
@@ -70,7 +74,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('jobs')
-    .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('seq', ...autoId(db))
     .addColumn('id', 'text', (c) => c.notNull().unique())
     .addColumn('arn', 'text', (c) => c.notNull())
     .addColumn('name', 'text', (c) => c.notNull())
@@ -89,7 +93,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('spec', 'text', (c) => c.notNull())
     .addColumn('depends_on', 'text', (c) => c.notNull())
     .addColumn('pending_deps', 'integer', (c) => c.notNull())
-    .addColumn('vcpus', 'real', (c) => c.notNull())
+    .addColumn('vcpus', realType(db), (c) => c.notNull())
     .addColumn('memory_mib', 'integer', (c) => c.notNull())
     .addColumn('gpus', 'integer', (c) => c.notNull())
     .addColumn('share_identifier', 'text')
@@ -175,7 +179,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('log_events')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', ...autoId(db))
     .addColumn('log_group', 'text', (c) => c.notNull())
     .addColumn('log_stream', 'text', (c) => c.notNull())
     .addColumn('timestamp', 'bigint', (c) => c.notNull())

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { autoId } from '../dialect.js';
 
 /**
  * Operations: the webhook outbox, the trigger file ledger, and log groups per attempt.
@@ -15,7 +16,7 @@ import type { Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('webhook_outbox')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', ...autoId(db))
     .addColumn('hook', 'text', (c) => c.notNull())
     .addColumn('job_id', 'text', (c) => c.notNull())
     .addColumn('body', 'text', (c) => c.notNull())

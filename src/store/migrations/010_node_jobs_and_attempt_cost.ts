@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { realType } from '../dialect.js';
 
 /**
  * Multi-node parallel jobs and attempt cost.
@@ -14,10 +15,10 @@ import type { Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('jobs').addColumn('num_nodes', 'integer').execute();
   await db.schema.alterTable('jobs').addColumn('node_index', 'integer').execute();
-  await db.schema.alterTable('attempts').addColumn('vcpus', 'real').execute();
+  await db.schema.alterTable('attempts').addColumn('vcpus', realType(db)).execute();
   await db.schema.alterTable('attempts').addColumn('memory_mib', 'integer').execute();
   await db.schema.alterTable('attempts').addColumn('gpus', 'integer').execute();
-  await db.schema.alterTable('attempts').addColumn('rate_per_hour', 'real').execute();
+  await db.schema.alterTable('attempts').addColumn('rate_per_hour', realType(db)).execute();
   await db.schema.alterTable('attempts').addColumn('pricing', 'text').execute();
   await db.schema.createIndex('attempts_created').on('attempts').column('created_at').execute();
 }
