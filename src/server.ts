@@ -106,6 +106,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     terminateGraceMs: config.terminateGraceSeconds * 1000,
     timeDilation: config.timeDilation,
     kickScheduler: () => loop?.kick(),
+    withNextPass: (fn) => loop!.withNextPass(fn),
   });
   // Nodes of a multi-node job stopped because their main node ended: wake their agents now.
   bus.subscribe((changes) => {

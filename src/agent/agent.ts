@@ -10,11 +10,12 @@
  * Timeouts are enforced here, where the process is: the attempt is terminated and reported
  * as timed out.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rm } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Executor, LogLine, RunningAttempt } from '../executor/types.js';
 import type { Assignment, AttemptRef, PollResponse, Report, ReportResponse } from './protocol.js';
+import { postJson } from './http.js';
 import { removePidFile, writePidFile } from './pidFiles.js';
 
 export interface AgentOptions {
@@ -37,14 +38,23 @@ interface Running {
 }
 
 const POLL_WAIT_MS = 15_000;
+/** how long a start or log report may wait for company before it is sent */
+const REPORT_DELAY_MS = 10;
 
 export class Agent {
   private readonly running = new Map<string, Running>();
+  /**
+   * Attempts that have exited but whose exit report the control plane has not acknowledged.
+   * Until it has, a poll may still find them assigned: they are reported as running (so they
+   * are neither restarted nor stopped) and never started again.
+   */
+  private readonly exitUnacked = new Set<string>();
   private readonly queue: Report[] = [];
   private sending = false;
   private stopped = false;
   private pollAbort = new AbortController();
   private flushWaiters: (() => void)[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: AgentOptions) {}
 
@@ -52,20 +62,8 @@ export class Agent {
     return `${r.jobId}#${r.attempt}`;
   }
 
-  private async post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await fetch(this.o.server + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.o.token}` },
-      body: JSON.stringify(body),
-      signal,
-    });
-    const text = await res.text();
-    if (!res.ok) {
-      const err = new Error(`${path}: HTTP ${res.status} ${text.slice(0, 300)}`) as Error & { status: number };
-      err.status = res.status;
-      throw err;
-    }
-    return JSON.parse(text) as T;
+  private post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    return postJson<T>(this.o.server + path, this.o.token, body, signal);
   }
 
   /** Runs until stop() or until the control plane tells the agent to shut down. */
@@ -74,6 +72,10 @@ export class Agent {
     while (!this.stopped) {
       try {
         const running = [...this.running.values()].map((r) => ({ jobId: r.assignment.jobId, attempt: r.assignment.attempt }));
+        for (const k of this.exitUnacked) {
+          const at = k.lastIndexOf('#');
+          running.push({ jobId: k.slice(0, at), attempt: Number(k.slice(at + 1)) });
+        }
         const res = await this.post<PollResponse>('/agent/v1/poll', { instanceId: this.o.instanceId, running, waitMs: POLL_WAIT_MS }, this.pollAbort.signal);
         backoff = 100;
         for (const s of res.stop) this.stopAttempt(s, s.graceMs);
@@ -101,7 +103,7 @@ export class Agent {
 
   private startAttempt(a: Assignment): void {
     const k = this.key(a);
-    if (this.running.has(k)) return;
+    if (this.running.has(k) || this.exitUnacked.has(k)) return;
     const workDir = join(this.o.workRoot, `${a.jobId}-${a.attempt}`);
     mkdirSync(workDir, { recursive: true });
     const handle = this.o.executor.start(
@@ -130,9 +132,11 @@ export class Agent {
       (exit) => {
         ended = true;
         if (entry.timer) clearTimeout(entry.timer);
+        this.exitUnacked.add(k);
         this.running.delete(k);
         if (pidFile) removePidFile(pidFile);
-        rmSync(workDir, { recursive: true, force: true });
+        // Off the event loop: removing a directory tree is the agent's costliest file operation per job.
+        rm(workDir, { recursive: true, force: true }, () => undefined);
         this.enqueue({
           kind: 'exited',
           jobId: a.jobId,
@@ -145,6 +149,7 @@ export class Agent {
         });
       },
       (err: unknown) => {
+        this.exitUnacked.add(k);
         this.running.delete(k);
         this.enqueue({ kind: 'exited', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now(), exitCode: null, reason: `agent error: ${(err as Error).message}`, timedOut: false });
       },
@@ -157,7 +162,21 @@ export class Agent {
 
   private enqueue(r: Report): void {
     this.queue.push(r);
-    if (!this.sending) void this.sendLoop();
+    if (this.sending) return;
+    if (r.kind === 'exited') {
+      // An exit frees capacity: report it now.
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      void this.sendLoop();
+    } else if (!this.flushTimer) {
+      // Starts and log lines wait a moment, so that a short job's start and exit (and many
+      // jobs' reports) travel in one request and one transaction. startedAt is stamped here
+      // when the process starts, so the delay does not show in it.
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        if (!this.sending) void this.sendLoop();
+      }, REPORT_DELAY_MS);
+    }
   }
 
   private async sendLoop(): Promise<void> {
@@ -168,12 +187,16 @@ export class Agent {
       try {
         const res = await this.post<ReportResponse>('/agent/v1/report', { instanceId: this.o.instanceId, reports: batch });
         backoff = 50;
+        for (const r of batch) if (r.kind === 'exited') this.exitUnacked.delete(this.key(r));
         for (const s of res.stale) this.stopAttempt(s, 0);
       } catch (e) {
         this.queue.unshift(...batch);
         if ((e as { status?: number }).status === 403 || this.stopped) {
           // Nobody will accept these reports any more: the instance is gone.
-          if ((e as { status?: number }).status === 403) this.queue.length = 0;
+          if ((e as { status?: number }).status === 403) {
+            this.queue.length = 0;
+            this.exitUnacked.clear();
+          }
           if (this.stopped) break;
         }
         this.o.logger.warn({ err: (e as Error).message }, 'report failed; retrying');

@@ -17,7 +17,7 @@ import type { Db } from '../store/db.js';
 import { getInstance, updateInstance, type InstanceRow } from '../store/instances.js';
 import { finishAttempt, jobSpecOf, markRunning, type JobRow } from '../store/jobs.js';
 import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
-import type { UnitOfWork } from '../store/unitOfWork.js';
+import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
 import { RerunIndex } from './rerunIndex.js';
 import { ORIGINAL_INDEX_ENV, RERUN_OF_ENV } from '../model/rerun.js';
@@ -35,6 +35,8 @@ export interface AgentHubOptions {
   /** timeouts are sent to agents divided by this (see ServerConfig.timeDilation) */
   timeDilation: number;
   kickScheduler(): void;
+  /** runs a write in the next scheduler pass's transaction (SchedulerLoop.withNextPass) */
+  withNextPass?<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** an instance polled for the first time (LAUNCHING → ACTIVE) */
   onInstanceActive?(instanceId: string): void;
   /** registration and departure of agents that join UNMANAGED compute environments */
@@ -242,11 +244,14 @@ export class AgentHub {
     const body = req.body as ReportRequest;
     const inst = await this.authenticate(req, body?.instanceId);
     if (!Array.isArray(body.reports)) throw clientError('reports must be a list');
+    for (const r of body.reports) {
+      if (r?.kind !== 'started' && r?.kind !== 'exited' && r?.kind !== 'logs') throw clientError(`reports: unknown report kind '${String((r as { kind?: unknown })?.kind)}'`);
+    }
     await this.heartbeat(inst);
     const stale: AttemptRef[] = [];
     const staleKeys = new Set<string>();
     let changed = false;
-    await this.o.uow.write(async (tx) => {
+    const apply = async (tx: Tx) => {
       const now = this.o.clock.now();
       const logs: NewLogEvent[] = [];
       const streams = new Map<string, string | null>();
@@ -282,7 +287,7 @@ export class AgentHub {
           ok = stream !== null && stream !== undefined;
           if (ok) for (const l of r.lines) logs.push({ logGroup: DEFAULT_LOG_GROUP, logStream: stream!, timestamp: l.t, message: l.m });
         } else {
-          throw clientError(`reports: unknown report kind '${(r as { kind: string }).kind}'`);
+          continue;
         }
         if (!ok) {
           staleKeys.add(key);
@@ -290,8 +295,15 @@ export class AgentHub {
         }
       }
       if (logs.length) await appendLogEvents(tx.db, logs, now);
-    });
-    if (changed) this.o.kickScheduler();
+    };
+    if (this.o.withNextPass && body.reports.some((r) => r.kind === 'exited')) {
+      // Exits free capacity: apply them in the pass that places it again (one commit for both).
+      await this.o.withNextPass(apply);
+    } else {
+      // RUNNING frees nothing and log lines release no one: no pass for them.
+      await this.o.uow.write(apply);
+      if (changed) this.o.kickScheduler();
+    }
     return { stale };
   }
 

@@ -13,7 +13,8 @@
  *          group), changes to cwd, gets /dev/null as stdin and pipes as stdout/stderr, execs
  *          argv[0] looked up on the job's PATH, with exactly the given environment
  *     K <id> <signal>
- *          signal the job's process group, only while its leader is not yet reaped (so a
+ *          signal the job's process group once its exec has succeeded (a signal asked for
+ *          earlier waits for that) and only while its leader is not yet reaped (so a
  *          recycled pid is never signalled)
  *   server -> agent
  *     P <id> <pid>                    forked (sent at once; F follows if exec fails)
@@ -46,6 +47,7 @@ typedef struct Job {
   pid_t pid;
   int out, err, status_fd; /* -1 when closed */
   int exited, wstatus, failed;
+  int pending_sig; /* a signal asked for before the exec's outcome was known */
   long long exited_at, drain_ms;
   struct Job *next;
 } Job;
@@ -236,6 +238,10 @@ static void read_status(Job *j) {
     if (sscanf(msg, "%15s %d", step, &e) == 2) putf("F %s %s %d\n", j->id, step, e);
     else putf("F %s exec %d\n", j->id, EIO);
     j->failed = 1;
+  } else if (j->pending_sig && !j->exited) {
+    /* exec succeeded: now the signal may reach the job (before, it could have hit a child
+       that was about to fail, turning "could not start" into "was terminated") */
+    kill(-j->pid, j->pending_sig);
   }
   close_fd(&j->status_fd);
   finish(j);
@@ -285,7 +291,9 @@ static void handle_line(char *line) {
     start(fields[1], fields[2], fields[3], fields + 4, n - 4);
   } else if (n == 3 && strcmp(fields[0], "K") == 0) {
     for (Job *j = jobs; j; j = j->next) {
-      if (strcmp(j->id, fields[1]) == 0 && !j->exited) kill(-j->pid, atoi(fields[2]));
+      if (strcmp(j->id, fields[1]) != 0 || j->exited) continue;
+      if (j->status_fd >= 0) j->pending_sig = atoi(fields[2]);
+      else kill(-j->pid, atoi(fields[2]));
     }
   }
 }

@@ -83,6 +83,23 @@ export class SchedulerLoop {
   private readonly usage = new ShareUsage();
   /** per queue, the RUNNABLE jobs the last pass left waiting, in the order it considered them */
   private waitingOrder = new Map<string, { jobId: string; code: WaitCode }[]>();
+  /** writes that ride in the next pass's transaction (see `withNextPass`) */
+  private riders: { fn: (tx: Tx) => Promise<unknown>; resolve(v: unknown): void; reject(e: unknown): void }[] = [];
+
+  /**
+   * Runs `fn` at the start of the next pass, in the pass's own transaction, and resolves with
+   * its result once that transaction has committed. This is how agents' exit reports are
+   * applied: the capacity they free is placed again in the same commit, so a job's end and
+   * the next job's start cost one transaction (one fsync) between them, not two, and the reports
+   * of many agents share it. `fn` must not fail for its own reasons (check those first): a
+   * failure rolls back the whole pass, and every rider with it.
+   */
+  withNextPass<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.riders.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.kick();
+    });
+  }
 
   /** the CEs as the last pass saw them (largest possible instance, maxvCpus): why-pending explains with them */
   private ces = new Map<string, CeView>();
@@ -109,6 +126,7 @@ export class SchedulerLoop {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.idle;
+    for (const r of this.riders.splice(0)) r.reject(new Error('the scheduler has stopped'));
   }
 
   kick(): void {
@@ -140,6 +158,8 @@ export class SchedulerLoop {
       } while (this.again && !this.stopped);
     } catch (err) {
       this.o.logger.error({ err }, 'scheduler pass failed');
+      // Riders of a later pass must not wait for a kick that may never come.
+      if (this.riders.length) this.kick();
     } finally {
       this.running = false;
       this.resolveIdle?.();
@@ -148,55 +168,72 @@ export class SchedulerLoop {
 
   /** One pass. Returns true when another pass may find more to do at once. */
   async pass(): Promise<boolean> {
-    const { plan, usage, admitted } = await this.o.uow.write(async (tx) => {
-      const now = this.o.clock.now();
-      const admitted = (await admitSubmitted(tx, now, ADMIT_BATCH)) + (await expandArrays(tx, now, ADMIT_BATCH));
-      const { snapshot, heads, queues, usage, instanceRows, ceTypes } = await this.snapshot(tx);
-      const plan = schedule(snapshot);
-      this.ces = new Map(snapshot.ces.map((c) => [c.name, c]));
-      const consumed = new Map<string, number>();
-      const gangs = new Map<string, NodePlacement[]>();
-      for (const p of plan.placements) {
-        const job = heads.get(p.jobId)!;
-        const unit = p.nodeIndex === undefined ? job : nodeResources(job, p.nodeIndex);
-        // The providers' idle tracking needs the usage after this pass: the snapshot's plus the placements.
-        const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0 };
-        usage.set(p.instanceId, { vcpus: u.vcpus + unit.vcpus, memoryMiB: u.memoryMiB + unit.memory_mib, gpus: u.gpus + unit.gpus, jobs: u.jobs + 1 });
-        const inst = instanceRows.get(p.instanceId)!;
-        const placement = {
-          instanceId: p.instanceId,
-          ceName: p.ceName,
-          token: this.o.ids.secret(),
-          logStreamName: `${jobSpecOf(job).jobDefinitionName}/default/${randomBytes(16).toString('hex')}`,
-          rate: hourlyRate(
-            this.o.prices ?? null,
-            { capacityType: ceTypes.get(p.ceName) ?? null, instanceType: inst.instance_type, instance: { vcpus: inst.vcpus, memoryMiB: inst.memory_mib, gpus: inst.gpus } },
-            { vcpus: unit.vcpus, memoryMiB: unit.memory_mib, gpus: unit.gpus },
-          ),
-        };
-        if (p.nodeIndex !== undefined) {
-          (gangs.get(p.jobId) ?? gangs.set(p.jobId, []).get(p.jobId)!).push({ ...placement, nodeIndex: p.nodeIndex });
-          continue;
-        }
-        for (const c of job.consumables ? fromJson<{ name: string; quantity: number }[]>(job.consumables, []) : []) {
-          consumed.set(c.name, (consumed.get(c.name) ?? 0) + c.quantity);
-        }
-        await startAttempt(tx, job, placement, now);
-      }
-      for (const [jobId, nodes] of gangs) await startGang(tx, heads.get(jobId)!, nodes, now);
-      if (consumed.size) await consumeNonReplenishable(tx.db, consumed);
-      const order = new Map<string, { jobId: string; code: WaitCode }[]>(snapshot.queues.map((q) => [q.name, []]));
-      for (const w of plan.waiting) order.get(heads.get(w.jobId)!.queue)?.push(w);
-      this.waitingOrder = order;
-      await this.recordWaits(tx, plan, heads, now);
-      await this.applyTimeLimitActions(tx, queues, plan, heads, now);
-      return { plan, usage, admitted };
-    });
+    const riders = this.riders.splice(0);
+    let results: unknown[] = [];
+    let done;
+    try {
+      done = await this.o.uow.write(async (tx) => {
+        results = [];
+        for (const r of riders) results.push(await r.fn(tx));
+        return this.plan(tx);
+      });
+    } catch (e) {
+      for (const r of riders) r.reject(e);
+      throw e;
+    }
+    riders.forEach((r, i) => r.resolve(results[i]));
+    const { plan, usage, admitted } = done;
     const instances = new Set(plan.placements.map((p) => p.instanceId));
     if (instances.size) this.o.onPlaced(instances);
     await this.o.provider.reconcile(plan.demand, usage);
     await this.o.afterPass?.();
-    return admitted >= ADMIT_BATCH || plan.placements.length >= HEAD_SIZE;
+    return admitted >= ADMIT_BATCH || plan.placements.length >= HEAD_SIZE || this.riders.length > 0;
+  }
+
+  /** The pass's work inside its transaction: admit, snapshot, schedule, commit the placements. */
+  private async plan(tx: Tx) {
+    const now = this.o.clock.now();
+    const admitted = (await admitSubmitted(tx, now, ADMIT_BATCH)) + (await expandArrays(tx, now, ADMIT_BATCH));
+    const { snapshot, heads, queues, usage, instanceRows, ceTypes } = await this.snapshot(tx);
+    const plan = schedule(snapshot);
+    this.ces = new Map(snapshot.ces.map((c) => [c.name, c]));
+    const consumed = new Map<string, number>();
+    const gangs = new Map<string, NodePlacement[]>();
+    for (const p of plan.placements) {
+      const job = heads.get(p.jobId)!;
+      const unit = p.nodeIndex === undefined ? job : nodeResources(job, p.nodeIndex);
+      // The providers' idle tracking needs the usage after this pass: the snapshot's plus the placements.
+      const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0 };
+      usage.set(p.instanceId, { vcpus: u.vcpus + unit.vcpus, memoryMiB: u.memoryMiB + unit.memory_mib, gpus: u.gpus + unit.gpus, jobs: u.jobs + 1 });
+      const inst = instanceRows.get(p.instanceId)!;
+      const placement = {
+        instanceId: p.instanceId,
+        ceName: p.ceName,
+        token: this.o.ids.secret(),
+        logStreamName: `${jobSpecOf(job).jobDefinitionName}/default/${randomBytes(16).toString('hex')}`,
+        rate: hourlyRate(
+          this.o.prices ?? null,
+          { capacityType: ceTypes.get(p.ceName) ?? null, instanceType: inst.instance_type, instance: { vcpus: inst.vcpus, memoryMiB: inst.memory_mib, gpus: inst.gpus } },
+          { vcpus: unit.vcpus, memoryMiB: unit.memory_mib, gpus: unit.gpus },
+        ),
+      };
+      if (p.nodeIndex !== undefined) {
+        (gangs.get(p.jobId) ?? gangs.set(p.jobId, []).get(p.jobId)!).push({ ...placement, nodeIndex: p.nodeIndex });
+        continue;
+      }
+      for (const c of job.consumables ? fromJson<{ name: string; quantity: number }[]>(job.consumables, []) : []) {
+        consumed.set(c.name, (consumed.get(c.name) ?? 0) + c.quantity);
+      }
+      await startAttempt(tx, job, placement, now);
+    }
+    for (const [jobId, nodes] of gangs) await startGang(tx, heads.get(jobId)!, nodes, now);
+    if (consumed.size) await consumeNonReplenishable(tx.db, consumed);
+    const order = new Map<string, { jobId: string; code: WaitCode }[]>(snapshot.queues.map((q) => [q.name, []]));
+    for (const w of plan.waiting) order.get(heads.get(w.jobId)!.queue)?.push(w);
+    this.waitingOrder = order;
+    await this.recordWaits(tx, plan, heads, now);
+    await this.applyTimeLimitActions(tx, queues, plan, heads, now);
+    return { plan, usage, admitted };
   }
 
   private async snapshot(

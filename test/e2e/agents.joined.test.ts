@@ -28,6 +28,8 @@ function startAgent(url: string, ce: string, vcpus: number): Promise<{ child: Ch
   const child = spawn(process.execPath, [CLI, 'agent', '--server', url, '--ce', ce, '--vcpus', String(vcpus), '--memory', '1024', '--work-dir', agentDir], {
     env: { ...process.env, OPENBATCH_AGENT_TOKEN: token },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, with its fork server: a test can kill -9 both at once.
+    detached: true,
   });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -96,7 +98,10 @@ test('a joined agent runs jobs, keeps running them across a server restart, and 
   );
   const orphaned = await submit(client, { jobQueue: 'q', jobDefinition: 'forever' });
   await waitForStatus(client, orphaned, ['RUNNING']);
-  child.kill('SIGKILL');
+  // The agent and its fork server die together (kill -9 of the process group, as the OOM
+  // killer or an operator might): nothing was left to stop the job, which runs in a session
+  // of its own. (When the agent alone dies, its fork server kills its jobs: process.test.ts.)
+  process.kill(-child.pid!, 'SIGKILL');
   const lost = await waitForStatus(client, orphaned, ['FAILED'], 30_000);
   assert.equal(lost.statusReason, `Host EC2 (instance ${instanceId}) terminated.`);
   assert.equal((await describeJob(client, orphaned)).attempts?.length, 1);

@@ -102,6 +102,21 @@ test('the build compiled the fork server, so agents do not fork themselves per j
   assert.ok(new ProcessExecutor().forkServer, 'dist/native/openbatch-forkserver is missing: is a C compiler installed?');
 });
 
+test("when its agent dies, the fork server kills the jobs it started", async () => {
+  await inWorkDir(async (dir) => {
+    const executor = new ProcessExecutor();
+    const s = start(executor, spec(dir, ['sh', '-c', 'echo ready; sleep 1000']));
+    await s.firstLine;
+    const pid = s.handle.pid ?? (await s.handle.whenStarted);
+    assert.equal(typeof pid, 'number');
+    executor.close(); // what the agent's death does: the server's stdin closes
+    // Its end is not observed (the server is gone), and nothing of it survives.
+    assert.equal((await s.handle.exited).exitCode, null);
+    for (let i = 0; i < 100 && !isGone(pid!); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(isGone(pid!), `job ${pid} outlived its fork server`);
+  });
+});
+
 for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork server' : "Node's spawn"})`, () => {
   before(() => (viaForkServer = mode));
   describe('output', () => {
