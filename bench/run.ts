@@ -5,7 +5,7 @@
  *   --profile        also run workloads 1 and 3 once more, untimed, with the server under
  *                    `node --cpu-prof`, its SQLite statements timed and its agents profiled,
  *                    and print where the time went (default in a full run; --no-profile skips it)
- *   --only=a,b       only these workloads: submit, latency, throughput, scheduler
+ *   --only=a,b       only these workloads: submit, latency, throughput, array, scheduler
  *
  * Prints the tables and writes everything to bench/results/<timestamp>.json. Method and the
  * latest figures: docs/benchmarks.md.
@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { machineFacts, REPO_ROOT, table } from './lib.js';
+import { arrayThroughput } from './workloads/arrayThroughput.js';
 import { profileRun, type ProfiledRun, type ProfileSummary, type SqlStat } from './profile.js';
 import { latency, type LatencyResult } from './workloads/latency.js';
 import { submitRate, type SubmitRateResult } from './workloads/submitRate.js';
@@ -30,8 +31,8 @@ const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).
 const wanted = (w: string) => !only || only.includes(w);
 
 const SIZES = quick
-  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300, schedLarge: 100_000, arraySubmits: 10 }
-  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, schedLarge: 1_000_000, arraySubmits: 30 };
+  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300, arraySize: 1_000, schedLarge: 100_000, arraySubmits: 10 }
+  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, arraySize: 10_000, schedLarge: 1_000_000, arraySubmits: 30 };
 
 const log = (s = '') => process.stdout.write(s + '\n');
 
@@ -123,6 +124,21 @@ if (wanted('throughput')) {
   const r = await throughput({ jobs: SIZES.tputJobs, cores: facts.cores, submitConcurrency: 16 });
   results.throughput = r;
   printThroughput(r);
+}
+if (wanted('array')) {
+  const r = await arrayThroughput({ size: SIZES.arraySize, cores: facts.cores });
+  results.arrayThroughput = r;
+  log(`\n## 3b. One array of ${r.size.toLocaleString('en')} children of \`true\`, ${r.concurrency} at a time\n`);
+  log(
+    table(
+      ['runner', 'jobs/s', 'openbatch ÷ runner'],
+      [
+        ['openbatch (SubmitJob → parent SUCCEEDED)', r.childrenPerSecond, '1'],
+        [`limit: xargs -P ${r.concurrency} -I{} true`, r.xargsPerSecond, r.ratioToXargs.toFixed(2)],
+        [`limit: Node spawn loop, ${r.concurrency} in flight`, r.nodeSpawnPerSecond, r.ratioToNodeSpawn.toFixed(2)],
+      ],
+    ),
+  );
 }
 if (wanted('scheduler')) {
   const r = await schedulerScale({ large: SIZES.schedLarge, passes: 20, submits: SIZES.arraySubmits });

@@ -9,6 +9,7 @@ import { profileRun } from '../../bench/profile.js';
 import { latency } from '../../bench/workloads/latency.js';
 import { submitRate } from '../../bench/workloads/submitRate.js';
 import { throughput } from '../../bench/workloads/throughput.js';
+import { arrayThroughput } from '../../bench/workloads/arrayThroughput.js';
 import { schedulerScale } from '../../bench/workloads/schedulerScale.js';
 
 const positive = (x: number, what: string) => assert.ok(Number.isFinite(x) && x > 0, `${what} = ${x}`);
@@ -56,6 +57,12 @@ describe('bench', () => {
   test('workload 3: throughput against xargs and a Node spawn loop', async () => {
     const r = await throughput({ jobs: 5, cores: 2, submitConcurrency: 4 });
     for (const k of ['jobsPerSecond', 'submitPerSecond', 'xargsPerSecond', 'nodeSpawnPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(r[k], k);
+  });
+
+  test('workload 3b: one array of trivial children against xargs and a Node spawn loop', async () => {
+    const r = await arrayThroughput({ size: 6, cores: 2 });
+    assert.equal(r.size, 6);
+    for (const k of ['childrenPerSecond', 'xargsPerSecond', 'nodeSpawnPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(r[k], k);
   });
 
   test('profiling run: server CPU profile, SQL statements, agent profile', async () => {
