@@ -92,7 +92,7 @@ export interface WhyOptions {
   ceView(name: string): CeView | undefined;
 }
 
-/** Recent starts count over this window for the throughput estimate. */
+/** Starts of the queue's jobs in this window, over the time they span, give its start rate. */
 const THROUGHPUT_WINDOW_MS = 10 * 60_000;
 
 export async function explainJob(o: WhyOptions, jobId: string): Promise<WhyReport | undefined> {
@@ -242,17 +242,19 @@ async function estimate(o: WhyOptions, queue: string, position: number, ces: CeC
   const started = await o.db
     .selectFrom('attempts as a')
     .innerJoin('jobs as j', 'j.id', 'a.job_id')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min<number>('a.created_at').as('oldest')])
     .where('a.created_at', '>', now - THROUGHPUT_WINDOW_MS)
     .where('j.queue', '=', queue)
     .executeTakeFirst();
   const starts = Number(started?.n ?? 0);
   if (starts > 0) {
-    const perSecond = starts / (THROUGHPUT_WINDOW_MS / 1000);
+    // Over the part of the window that saw starts (a queue busy for one minute has a minute's rate), at least 10 s.
+    const spanMs = Math.max(now - Number(started!.oldest), 10_000);
+    const perSecond = starts / (spanMs / 1000);
     return {
       at: Math.round(now + (position / perSecond) * 1000),
       basis: 'throughput',
-      detail: `${starts} jobs of this queue started in the last ${THROUGHPUT_WINDOW_MS / 60_000} minutes (${(perSecond * 60).toFixed(1)}/min)`,
+      detail: `${starts} jobs of this queue started in the last ${Math.round(spanMs / 1000)} s (${(perSecond * 60).toFixed(1)}/min)`,
     };
   }
   const launching = ces.reduce((n, c) => n + c.launchingVcpus, 0);
