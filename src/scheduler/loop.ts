@@ -18,7 +18,7 @@ import { availableQuantities, consumeNonReplenishable } from '../store/consumabl
 import { ShareUsage, reservedFraction, weightOf } from './fairShare.js';
 import { liveInstances, type InstanceRow } from '../store/instances.js';
 import { hourlyRate, type PriceTable } from '../model/cost.js';
-import { activeShares, admitSubmitted, cancelJob, expandArrays, runningByShare, shareHead, jobSpecOf, runnableHead, startAttempt, usageByInstance, type JobRow } from '../store/jobs.js';
+import { activeShares, admitSubmitted, cancelJob, expandArrays, getJobs, runningByShare, shareHead, jobSpecOf, runnableHead, startAttempt, usageByInstance, type HeadRow, type JobRow } from '../store/jobs.js';
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { LocalProvider } from '../compute/localProvider.js';
@@ -199,8 +199,9 @@ export class SchedulerLoop {
     this.ces = new Map(snapshot.ces.map((c) => [c.name, c]));
     const consumed = new Map<string, number>();
     const gangs = new Map<string, NodePlacement[]>();
+    const placed = new Map((await getJobs(tx.db, [...new Set(plan.placements.map((p) => p.jobId))])).map((j) => [j.id, j]));
     for (const p of plan.placements) {
-      const job = heads.get(p.jobId)!;
+      const job = placed.get(p.jobId)!;
       const unit = p.nodeIndex === undefined ? job : nodeResources(job, p.nodeIndex);
       // The providers' idle tracking needs the usage after this pass: the snapshot's plus the placements.
       const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0 };
@@ -226,7 +227,7 @@ export class SchedulerLoop {
       }
       await startAttempt(tx, job, placement, now);
     }
-    for (const [jobId, nodes] of gangs) await startGang(tx, heads.get(jobId)!, nodes, now);
+    for (const [jobId, nodes] of gangs) await startGang(tx, placed.get(jobId)!, nodes, now);
     if (consumed.size) await consumeNonReplenishable(tx.db, consumed);
     const order = new Map<string, { jobId: string; code: WaitCode }[]>(snapshot.queues.map((q) => [q.name, []]));
     for (const w of plan.waiting) order.get(heads.get(w.jobId)!.queue)?.push(w);
@@ -240,13 +241,15 @@ export class SchedulerLoop {
     tx: Tx,
   ): Promise<{
     snapshot: Snapshot;
-    heads: Map<string, JobRow>;
+    heads: Map<string, HeadRow>;
     queues: JobQueueRow[];
     usage: Awaited<ReturnType<typeof usageByInstance>>;
     instanceRows: Map<string, InstanceRow>;
     ceTypes: Map<string, string | null>;
   }> {
-    const heads = new Map<string, JobRow>();
+    const heads = new Map<string, HeadRow>();
+    /** multi-node parents in the heads: their gang spec gives the nodes' needs */
+    const gangParents = new Map<string, JobRow>();
     const queues = await allJobQueues(tx.db);
     const ces = await allComputeEnvironments(tx.db);
     const instances = (await liveInstances(tx.db)).filter((i) => i.state === 'LAUNCHING' || i.state === 'ACTIVE');
@@ -254,14 +257,18 @@ export class SchedulerLoop {
     const snapshot: Snapshot = { queues: [], ces: [], instances: [] };
     const running = await runningByShare(tx.db);
     const now = this.o.clock.now();
-    const view = (j: JobRow) => ({
+    const loadGangParents = async (head: HeadRow[]) => {
+      const ids = head.filter((j) => isGangParent(j)).map((j) => j.id);
+      if (ids.length) for (const j of await getJobs(tx.db, ids)) gangParents.set(j.id, j);
+    };
+    const view = (j: HeadRow) => ({
       id: j.id,
       seq: j.seq,
       vcpus: j.vcpus,
       memoryMiB: j.memory_mib,
       gpus: j.gpus,
       consumables: j.consumables ? fromJson<{ name: string; quantity: number }[]>(j.consumables, []) : undefined,
-      nodes: isGangParent(j) ? gangResources(j) : undefined,
+      nodes: isGangParent(j) ? gangResources(gangParents.get(j.id)!) : undefined,
     });
     snapshot.consumables = Object.fromEntries(await availableQuantities(tx.db));
     for (const q of queues) {
@@ -269,6 +276,7 @@ export class SchedulerLoop {
       if (!q.scheduling_policy_arn) {
         const head = await runnableHead(tx.db, q.name, HEAD_SIZE);
         for (const j of head) heads.set(j.id, j);
+        await loadGangParents(head);
         snapshot.queues.push({ name: q.name, priority: q.priority, ceOrder, head: head.map(view) });
         continue;
       }
@@ -280,6 +288,7 @@ export class SchedulerLoop {
       for (const id of shareIds) {
         const head = await shareHead(tx.db, q.name, id, HEAD_SIZE);
         for (const j of head) heads.set(j.id, j);
+        await loadGangParents(head);
         const busy = runningHere.find((r) => r.share === id)?.vcpus ?? 0;
         shares.push({ id, weight: weightOf(policy, id), usage: this.usage.observe(q.name, id, busy, now, policy, this.o.timeDilation), head: head.map(view) });
       }
@@ -315,7 +324,7 @@ export class SchedulerLoop {
   }
 
   /** Writes why each waiting job waits, only where that changed (most passes change nothing). */
-  private async recordWaits(tx: Tx, plan: Plan, heads: Map<string, JobRow>, now: number): Promise<void> {
+  private async recordWaits(tx: Tx, plan: Plan, heads: Map<string, HeadRow>, now: number): Promise<void> {
     for (const w of plan.waiting) {
       const job = heads.get(w.jobId);
       if (!job || job.wait_code === w.code) continue;
@@ -337,7 +346,7 @@ export class SchedulerLoop {
    * for maxTimeSeconds is cancelled. Jobs waiting for capacity carry no such reason, so
    * capacity that is coming never cancels anyone.
    */
-  private async applyTimeLimitActions(tx: Tx, queues: JobQueueRow[], plan: Plan, heads: Map<string, JobRow>, now: number): Promise<void> {
+  private async applyTimeLimitActions(tx: Tx, queues: JobQueueRow[], plan: Plan, heads: Map<string, HeadRow>, now: number): Promise<void> {
     const actionsByQueue = new Map(queues.map((q) => [q.name, fromJson<JobStateTimeLimitAction[]>(q.time_limit_actions, [])]));
     for (const w of plan.waiting) {
       const job = heads.get(w.jobId);

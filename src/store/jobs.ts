@@ -320,16 +320,42 @@ export async function admitSubmitted(tx: Tx, now: number, limit: number): Promis
 }
 
 /** The first `limit` RUNNABLE jobs of a queue in dispatch order (priority, then submission). */
-export async function runnableHead(db: Reader, queue: string, limit: number): Promise<JobRow[]> {
+/**
+ * The columns a scheduler pass needs of every job at the head of a queue. A pass looks at up
+ * to 256 jobs to place a few: reading whole rows (the spec, tags and dependencies as JSON)
+ * made the head read the largest single cost of a pass. Full rows are read for the jobs
+ * that are placed (`getJobs`).
+ */
+export const HEAD_COLUMNS = [
+  'id',
+  'seq',
+  'queue',
+  'status',
+  'status_reason',
+  'wait_code',
+  'wait_since',
+  'vcpus',
+  'memory_mib',
+  'gpus',
+  'consumables',
+  'share_identifier',
+  'scheduling_priority',
+  'num_nodes',
+  'node_index',
+  'parent_id',
+] as const;
+export type HeadRow = Pick<JobRow, (typeof HEAD_COLUMNS)[number]>;
+
+export async function runnableHead(db: Reader, queue: string, limit: number): Promise<HeadRow[]> {
   return db
     .selectFrom('jobs')
-    .selectAll()
+    .select(HEAD_COLUMNS)
     .where('queue', '=', queue)
     .where('status', '=', 'RUNNABLE')
     .where('node_index', 'is', null) // nodes wait with their gang's parent, which is what gets placed
     .orderBy('seq')
     .limit(limit)
-    .execute() as Promise<JobRow[]>;
+    .execute() as Promise<HeadRow[]>;
 }
 
 /**
@@ -349,10 +375,10 @@ export async function activeShares(db: Reader, queue: string): Promise<string[]>
 }
 
 /** The first `limit` RUNNABLE jobs of one share: schedulingPriority first, then submission order. */
-export async function shareHead(db: Reader, queue: string, share: string, limit: number): Promise<JobRow[]> {
+export async function shareHead(db: Reader, queue: string, share: string, limit: number): Promise<HeadRow[]> {
   return db
     .selectFrom('jobs')
-    .selectAll()
+    .select(HEAD_COLUMNS)
     .where('queue', '=', queue)
     .where('status', '=', 'RUNNABLE')
     .where('share_identifier', '=', share)
@@ -360,7 +386,7 @@ export async function shareHead(db: Reader, queue: string, share: string, limit:
     .orderBy('scheduling_priority', 'desc')
     .orderBy('seq')
     .limit(limit)
-    .execute() as Promise<JobRow[]>;
+    .execute() as Promise<HeadRow[]>;
 }
 
 /** vCPUs of STARTING/RUNNING jobs per queue and share (a multi-node job counts once, as its parent's totals). */
