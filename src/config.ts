@@ -51,6 +51,18 @@ export interface ServerConfig {
   triggers: unknown;
   /** price table for cost reports (JSON object; src/model/cost.ts checks it, docs/cost.md) */
   prices: unknown;
+  /** Slurm partition of Slurm compute environments without an `openbatch:slurm-partition` tag; empty: Slurm's default partition */
+  slurmPartition: string;
+  /** Slurm account (`sbatch --account`) of Slurm compute environments without an `openbatch:slurm-account` tag; empty: none */
+  slurmAccount: string;
+  /** Slurm QOS (`sbatch --qos`) of Slurm compute environments without an `openbatch:slurm-qos` tag; empty: none */
+  slurmQos: string;
+  /** directory for attempts' batch scripts and output files, visible at the same path on every Slurm node; empty: <dataDir>/slurm */
+  slurmWorkDir: string;
+  /** directory of Slurm's commands (sbatch, squeue, …); empty: found on PATH */
+  slurmBinDir: string;
+  /** how often Slurm jobs are followed with one squeue call, in seconds */
+  slurmPollSeconds: number;
 }
 
 const DEFAULTS: ServerConfig = {
@@ -74,9 +86,15 @@ const DEFAULTS: ServerConfig = {
   webhooks: [],
   triggers: [],
   prices: {},
+  slurmPartition: '',
+  slurmAccount: '',
+  slurmQos: '',
+  slurmWorkDir: '',
+  slurmBinDir: '',
+  slurmPollSeconds: 1,
 };
 
-const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays'];
+const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds'];
 
 /**
  * Settings whose value is a JSON object or array (tables such as launch templates, prices,

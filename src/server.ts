@@ -17,6 +17,8 @@ import { tagHandlers } from './api/handlers/tags.js';
 import { loadCredentialsFile, parseCredentialSpec } from './api/sigv4.js';
 import { AgentHub } from './compute/agentHub.js';
 import { LocalProvider } from './compute/localProvider.js';
+import { Providers } from './compute/providers.js';
+import { SlurmProvider } from './compute/slurmProvider.js';
 import { JoinedAgents, joinToken } from './compute/joinedAgents.js';
 import { isLoopback, type ServerConfig } from './config.js';
 import { randomIds, systemClock, type Clock, type IdSource } from './model/ids.js';
@@ -124,7 +126,12 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     }
   });
   const provider = new LocalProvider({ config, db: store.db, uow, clock, ids, logger, hub, serverUrl: () => url, kickScheduler: () => loop?.kick() });
-  loop = new SchedulerLoop({ uow, clock, ids, logger, provider, prices, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => instances.forEach((i) => hub.notify(i)) });
+  const slurm = new SlurmProvider({ config, db: store.db, uow, clock, ids, logger, kickScheduler: () => loop?.kick() });
+  const providers = new Providers([slurm, provider]);
+  loop = new SchedulerLoop({ uow, clock, ids, logger, provider: providers, prices, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
+    instances.forEach((i) => hub.notify(i));
+    slurm.kick();
+  } });
   const services: Services = {
     config,
     db: store.db,
@@ -133,7 +140,10 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     ids,
     logger,
     kickScheduler: () => loop!.kick(),
-    notifyInstance: (id) => hub.notify(id),
+    notifyInstance: (id) => {
+      hub.notify(id);
+      slurm.kick();
+    },
     waitingIn: (queue) => loop!.waitingIn(queue),
   };
   const app = buildApp({
@@ -167,6 +177,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   await webhooks.start();
   const triggers = new Triggers({ db: store.db, clock, logger, invoke: internalInvoker(services, handlers), rules: triggerRules });
   await triggers.start();
+  slurm.start();
   const retention = new LogRetention({ db: store.db, clock, logger, days: config.logRetentionDays });
   retention.start();
   logger.info(
@@ -191,6 +202,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       await retention.stop();
       hub.close();
       await provider.close();
+      await slurm.close();
       await app.close();
       await store.close();
     },

@@ -16,6 +16,7 @@ import type { Assignment, AttemptRef, PollRequest, PollResponse, ReportRequest, 
 import type { Db } from '../store/db.js';
 import { getInstance, updateInstance, type InstanceRow } from '../store/instances.js';
 import { finishAttempt, jobSpecOf, markRunning, type JobRow } from '../store/jobs.js';
+import { buildAssignment } from './assignment.js';
 import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
@@ -129,7 +130,7 @@ export class AgentHub {
     const start: Assignment[] = [];
     for (const a of active) {
       if (runningKeys.has(`${a.job_id}#${a.attempt}`) || a.terminate_reason) continue;
-      const assignment = this.assignment(a);
+      const assignment = buildAssignment(a, this.o.timeDilation);
       if (a.node_index !== null) Object.assign(assignment.env, await this.nodeEnvironment(a.parent_id!, a.node_index, a.num_nodes!, a.attempt, jobSpecOf(a).mainNode ?? 0));
       const rerunOf = assignment.env[RERUN_OF_ENV];
       if (rerunOf && a.array_index !== null) {
@@ -145,44 +146,6 @@ export class AgentHub {
       else if (a.terminate_reason) stop.push({ ...r, graceMs: this.o.terminateGraceMs });
     }
     return { start, stop, shutdown: this.closing || this.shuttingDown.has(instanceId) };
-  }
-
-  private assignment(a: {
-    job_id: string;
-    attempt: number;
-    token: string;
-    log_stream_name: string;
-    ce_name: string;
-    spec: string;
-    queue: string;
-    array_index: number | null;
-    array_size: number | null;
-    timeout_seconds: number | null;
-    vcpus: number;
-    memory_mib: number;
-    gpus: number;
-  }): Assignment {
-    const spec = jobSpecOf(a);
-    const env: Record<string, string> = {};
-    for (const e of spec.environment ?? []) if (e.name) env[e.name] = e.value ?? '';
-    env.AWS_BATCH_JOB_ID = a.job_id;
-    env.AWS_BATCH_JOB_ATTEMPT = String(a.attempt);
-    env.AWS_BATCH_JQ_NAME = a.queue;
-    env.AWS_BATCH_CE_NAME = a.ce_name;
-    if (a.array_index !== null) env.AWS_BATCH_JOB_ARRAY_INDEX = String(a.array_index);
-    if (a.array_size !== null) env.AWS_BATCH_JOB_ARRAY_SIZE = String(a.array_size);
-    return {
-      jobId: a.job_id,
-      attempt: a.attempt,
-      token: a.token,
-      command: spec.command,
-      env,
-      vcpus: a.vcpus,
-      memoryMiB: a.memory_mib,
-      gpus: a.gpus,
-      timeoutSeconds: a.timeout_seconds === null ? null : a.timeout_seconds / this.o.timeDilation,
-      logStreamName: a.log_stream_name,
-    };
   }
 
   /**

@@ -30,6 +30,7 @@ import { allComputeEnvironments, updateComputeEnvironment, type ComputeEnvironme
 import { closeInstance, insertInstance, liveInstances, updateInstance, type InstanceRow } from '../store/instances.js';
 import { fromJson } from '../store/json.js';
 import { hashToken, type AgentHub } from './agentHub.js';
+import { PROVIDER_TAG } from './providers.js';
 import { killOrphans } from '../agent/pidFiles.js';
 import type { Core } from '../core.js';
 
@@ -49,9 +50,9 @@ export class LocalProvider {
 
   constructor(private readonly o: LocalProviderOptions) {}
 
-  /** Whether this provider runs a CE's instances. */
+  /** Whether this provider runs a CE's instances: MANAGED ones that no other provider claims by tag. */
   manages(ce: ComputeEnvironmentRow): boolean {
-    return ce.type === 'MANAGED';
+    return ce.type === 'MANAGED' && fromJson<Record<string, string>>(ce.tags, {})[PROVIDER_TAG] === undefined;
   }
 
   /** The largest instance a CE could have here: what the scheduler uses to tell "never fits". */

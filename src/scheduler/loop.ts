@@ -21,7 +21,7 @@ import { hourlyRate, type PriceTable } from '../model/cost.js';
 import { activeShares, admitSubmitted, cancelJob, expandArrays, getJobs, runningByShare, shareHead, jobSpecOf, runnableHead, startAttempt, usageByInstance, type HeadRow, type JobRow } from '../store/jobs.js';
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
-import type { LocalProvider } from '../compute/localProvider.js';
+import type { CapacityProvider } from '../compute/providers.js';
 import { schedule, type CeView, type Plan, type Resources, type Snapshot, type WaitCode } from './schedule.js';
 import { gangOf, isGangParent, startGang, type NodePlacement } from '../store/gangs.js';
 import { nodeSpec } from '../model/multinode.js';
@@ -57,7 +57,7 @@ export interface SchedulerLoopOptions {
   clock: Clock;
   ids: IdSource;
   logger: Logger;
-  provider: LocalProvider;
+  provider: CapacityProvider;
   /** jobStateTimeLimitActions count time this many times faster (ServerConfig.timeDilation) */
   timeDilation: number;
   /** the price table: each attempt's hourly rate is fixed when it is placed (model/cost.ts) */

@@ -22,12 +22,14 @@ import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_log_streams.js';
 import * as m003 from './migrations/003_ops.js';
 import * as m010 from './migrations/010_node_jobs_and_attempt_cost.js';
+import * as m006 from './migrations/006_slurm_jobs.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_log_streams': m002,
   '003_ops': m003,
   '010_node_jobs_and_attempt_cost': m010,
+  '006_slurm_jobs': m006,
 };
 
 // Unordered: migrations are numbered when written, and work developed side by side may land

@@ -253,4 +253,21 @@ export interface Database {
   log_streams: LogStreamTable;
   webhook_outbox: WebhookOutboxTable;
   trigger_files: TriggerFileTable;
+  slurm_jobs: SlurmJobTable;
+}
+
+/** An attempt carried by a Slurm job (migration 006; compute/slurmProvider.ts). */
+export interface SlurmJobTable {
+  job_id: string;
+  attempt: number;
+  instance_id: string;
+  /** Slurm's job id; null while sbatch has not answered */
+  slurm_job_id: string | null;
+  /** the attempt's directory: batch script, output file, exit-code file */
+  work_dir: string;
+  /** bytes of the output file already stored as log events */
+  log_offset: number;
+  /** why openbatch cancelled the Slurm job ('timeout' | 'terminate'), null when it did not */
+  stop_reason: string | null;
+  submitted_at: number;
 }
