@@ -5,7 +5,7 @@
  *   --profile        also run workloads 1 and 3 once more, untimed, with the server under
  *                    `node --cpu-prof`, its SQLite statements timed and its agents profiled,
  *                    and print where the time went (default in a full run; --no-profile skips it)
- *   --only=a,b       only these workloads: submit, latency, throughput, array, scheduler
+ *   --only=a,b       only these workloads: submit, latency, throughput, array, scheduler, slurm
  *
  * Prints the tables and writes everything to bench/results/<timestamp>.json. Method and the
  * latest figures: docs/benchmarks.md.
@@ -20,6 +20,7 @@ import { latency, type LatencyResult } from './workloads/latency.js';
 import { submitRate, type SubmitRateResult } from './workloads/submitRate.js';
 import { throughput, type ThroughputResult } from './workloads/throughput.js';
 import { schedulerScale } from './workloads/schedulerScale.js';
+import { slurmPeer, type SlurmResult } from './workloads/slurm.js';
 
 // The SDK's notice that its 2027 releases need Node 22 says nothing about these figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -31,8 +32,8 @@ const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).
 const wanted = (w: string) => !only || only.includes(w);
 
 const SIZES = quick
-  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300, arraySize: 1_000, schedLarge: 100_000, arraySubmits: 10 }
-  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, arraySize: 10_000, schedLarge: 1_000_000, arraySubmits: 30 };
+  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300, arraySize: 1_000, schedLarge: 100_000, arraySubmits: 10, slurmJobs: 200, slurmCpuJobs: 100 }
+  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, arraySize: 10_000, schedLarge: 1_000_000, arraySubmits: 30, slurmJobs: 10_000, slurmCpuJobs: 1_000 };
 
 const log = (s = '') => process.stdout.write(s + '\n');
 
@@ -81,6 +82,26 @@ function printThroughput(r: ThroughputResult): void {
     ),
   );
   log(`\nSubmitJob calls during the run: ${r.submitPerSecond.toFixed(0)}/s`);
+}
+
+function printSlurm(r: SlurmResult): void {
+  log(`\n## 6. Side by side with Slurm (${r.jobs} trivial jobs one by one and as one array; ${r.cpuJobs} jobs of 100 ms CPU)\n`);
+  if (r.skipped || !r.slurm || !r.openbatch || !r.provider || !r.ratios || !r.providerRatios) {
+    log(`skipped: ${r.skipped ?? 'no result'}`);
+    return;
+  }
+  log(`${r.version}, single node, configuration of bench/peers/slurm (high-throughput settings)\n`);
+  log(
+    table(
+      ['workload', 'Slurm (sbatch) jobs/s', 'openbatch local jobs/s', 'openbatch ÷ Slurm', 'openbatch → Slurm provider jobs/s', 'provider ÷ plain sbatch'],
+      [
+        ['one by one', r.slurm.oneByOne.jobsPerSecond, r.openbatch.oneByOne.jobsPerSecond, r.ratios.oneByOne.toFixed(1), r.provider.oneByOne.jobsPerSecond, r.providerRatios.oneByOne.toFixed(2)],
+        ['one array', r.slurm.array.jobsPerSecond, r.openbatch.array.jobsPerSecond, r.ratios.array.toFixed(1), r.provider.array.jobsPerSecond, r.providerRatios.array.toFixed(2)],
+        ['100 ms CPU, one by one', r.slurm.cpu.jobsPerSecond, r.openbatch.cpu.jobsPerSecond, r.ratios.cpu.toFixed(1), '', ''],
+      ],
+    ),
+  );
+  log(`\n100 ms CPU makespan: Slurm ${(r.slurm.cpu.elapsedMs / 1000).toFixed(1)} s, openbatch ${(r.openbatch.cpu.elapsedMs / 1000).toFixed(1)} s, ideal (CPU-seconds ÷ cores) ${r.slurm.cpu.ideal.toFixed(1)} s`);
 }
 
 function printProfile(title: string, p: ProfileSummary): void {
@@ -165,6 +186,11 @@ if (wanted('scheduler')) {
     ),
   );
   log(`\narray ÷ plain (p50) = ${r.submitMs.ratio.toFixed(2)}`);
+}
+if (wanted('slurm')) {
+  const r = await slurmPeer({ jobs: SIZES.slurmJobs, cpuJobs: SIZES.slurmCpuJobs, cores: facts.cores, submitConcurrency: 16 });
+  results.slurm = r;
+  printSlurm(r);
 }
 if (profile) {
   const report = (title: string, p: ProfiledRun<unknown>) => {
