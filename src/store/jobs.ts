@@ -308,6 +308,7 @@ export async function admitSubmitted(tx: Tx, now: number, limit: number): Promis
     const pending = deps.filter((d) => d.status !== 'SUCCEEDED').length;
     if (failed) {
       await setStatus(tx, job, 'FAILED', REASONS.dependentJobFailed, now, { pending_deps: pending });
+      if (job.array_size !== null && job.parent_id === null) await failUnbornChildren(tx, job.id, REASONS.dependentJobFailed, now);
       await failDependents(tx, [job.id], now);
     } else if (pending > 0 || (job.array_size !== null && job.parent_id === null)) {
       // An array parent waits in PENDING while its children run, as AWS shows it.
@@ -456,17 +457,19 @@ export async function startAttempt(
 }
 
 /** The attempt a report is about, if the report's token still owns it. */
-async function fencedAttempt(tx: Tx, jobId: string, attempt: number, token: string): Promise<{ job: JobRow; attempt: AttemptRow } | undefined> {
+async function fencedAttempt(tx: Tx, jobId: string, attempt: number, token: string, instanceId?: string): Promise<{ job: JobRow; attempt: AttemptRow } | undefined> {
   const a = await getAttempt(tx.db, jobId, attempt);
   if (!a || a.token !== token || isFinal(a.status)) return undefined;
+  // An agent speaks only for the attempts placed on its own instance, token or not.
+  if (instanceId !== undefined && a.instance_id !== instanceId) return undefined;
   const job = await getJob(tx.db, jobId);
   if (!job || job.attempt_count !== attempt || (job.status !== 'STARTING' && job.status !== 'RUNNING')) return undefined;
   return { job, attempt: a };
 }
 
 /** The agent says the process started. Returns false when the report is stale (fenced off). */
-export async function markRunning(tx: Tx, jobId: string, attempt: number, token: string, startedAt: number, now: number): Promise<boolean> {
-  const found = await fencedAttempt(tx, jobId, attempt, token);
+export async function markRunning(tx: Tx, jobId: string, attempt: number, token: string, startedAt: number, now: number, instanceId?: string): Promise<boolean> {
+  const found = await fencedAttempt(tx, jobId, attempt, token, instanceId);
   if (!found) return false;
   if (found.job.status === 'RUNNING') return true;
   await tx.db.updateTable('attempts').set({ status: 'RUNNING', started_at: startedAt }).where('job_id', '=', jobId).where('attempt', '=', attempt).execute();
@@ -490,8 +493,8 @@ export interface AttemptEnd {
  * (back to RUNNABLE) if the retry strategy says so, else FAILED with dependents failed too.
  * Returns false when the report is stale.
  */
-export async function finishAttempt(tx: Tx, jobId: string, attempt: number, token: string, end: AttemptEnd, now: number): Promise<boolean> {
-  const found = await fencedAttempt(tx, jobId, attempt, token);
+export async function finishAttempt(tx: Tx, jobId: string, attempt: number, token: string, end: AttemptEnd, now: number, instanceId?: string): Promise<boolean> {
+  const found = await fencedAttempt(tx, jobId, attempt, token, instanceId);
   if (!found) return false;
   let { job } = found;
   if (job.status === 'STARTING') {
@@ -557,12 +560,14 @@ export async function releaseDependents(tx: Tx, jobId: string, now: number): Pro
   await tx.db.updateTable('jobs').set((eb) => ({ pending_deps: eb('pending_deps', '-', 1) })).where('id', 'in', ids).where('status', '=', 'PENDING').execute();
   const ready = (await tx.db
     .selectFrom('jobs')
-    .select(['id', 'status'])
+    .select(['id', 'status', 'array_size', 'parent_id'])
     .where('id', 'in', ids)
     .where('status', '=', 'PENDING')
     .where('pending_deps', '<=', 0)
-    .execute()) as Pick<JobRow, 'id' | 'status'>[];
-  for (const j of ready) await setStatus(tx, j, 'RUNNABLE', null, now);
+    .execute()) as Pick<JobRow, 'id' | 'status' | 'array_size' | 'parent_id'>[];
+  // An array parent whose dependencies are met stays PENDING: expandArrays now creates its
+  // children. Made RUNNABLE it would be placed and run as a job of its own.
+  for (const j of ready) if (j.array_size === null || j.parent_id !== null) await setStatus(tx, j, 'RUNNABLE', null, now);
 }
 
 /** Dependencies failed: fail every not-yet-final dependent, and theirs, level by level. */
@@ -575,14 +580,16 @@ export async function failDependents(tx: Tx, jobIds: string[], now: number): Pro
       const dependents = (await tx.db
         .selectFrom('job_dependencies as d')
         .innerJoin('jobs as j', 'j.id', 'd.job_id')
-        .select(['j.id', 'j.status', 'j.parent_id'])
+        .select(['j.id', 'j.status', 'j.parent_id', 'j.array_size', 'j.array_materialized'])
         .where('d.depends_on_id', 'in', chunk)
         .where('j.status', 'in', ['PENDING'])
         .where((eb) => eb.or([eb('d.type', 'is', null), eb('d.type', '!=', 'N_TO_N'), eb('j.parent_id', 'is not', null)]))
-        .execute()) as Pick<JobRow, 'id' | 'status' | 'parent_id'>[];
+        .execute()) as Pick<JobRow, 'id' | 'status' | 'parent_id' | 'array_size' | 'array_materialized'>[];
       for (const d of dependents) {
         await setStatus(tx, d, 'FAILED', REASONS.dependentJobFailed, now);
         next.push(d.id);
+        // An array that will never run still answers for every index, as a cancelled one does.
+        if (d.array_size !== null && d.parent_id === null) await failUnbornChildren(tx, d.id, REASONS.dependentJobFailed, now);
       }
     }
     frontier = next;
@@ -646,15 +653,19 @@ async function stopArray(tx: Tx, parent: JobRow, reason: string, how: 'CANCEL' |
       for (const r of running) if (r.instance_id) instances.push(r.instance_id);
     }
   }
-  const from = parent.array_materialized ?? 0;
-  const remaining = (parent.array_size ?? 0) - from;
-  if (remaining > 0) {
-    for (let i = from; i < from + remaining; i += 1000) {
-      const current = (await getJob(tx.db, parent.id))!;
-      await createChildren(tx, current, i, Math.min(1000, from + remaining - i), now, reason);
-    }
-  }
+  await failUnbornChildren(tx, parent.id, reason, now);
   return instances;
+}
+
+/** Creates the children of an array that do not exist yet as FAILED rows with `reason`. */
+async function failUnbornChildren(tx: Tx, parentId: string, reason: string, now: number): Promise<void> {
+  for (;;) {
+    const current = (await getJob(tx.db, parentId))!;
+    const from = current.array_materialized ?? 0;
+    const remaining = (current.array_size ?? 0) - from;
+    if (remaining <= 0) return;
+    await createChildren(tx, current, from, Math.min(1000, remaining), now, reason);
+  }
 }
 
 /**
