@@ -40,6 +40,8 @@ interface Running {
 const POLL_WAIT_MS = 15_000;
 /** how long a start or log report may wait for company before it is sent */
 const REPORT_DELAY_MS = 10;
+/** a report request carries about this much JSON at most (the server takes AGENT_BODY_LIMIT) */
+const MAX_BATCH_BYTES = 512 * 1024;
 
 export class Agent {
   private readonly running = new Map<string, Running>();
@@ -179,11 +181,35 @@ export class Agent {
     }
   }
 
+  /**
+   * The next reports to send: at most 500 and about MAX_BATCH_BYTES of JSON, a log report
+   * too large on its own split by lines. A job that prints megabytes at once would otherwise
+   * make one request larger than the server takes, refused again at every retry, and its
+   * exit would never be reported.
+   */
+  private takeBatch(): Report[] {
+    const batch: Report[] = [];
+    let bytes = 0;
+    while (this.queue.length && batch.length < 500) {
+      const r = this.queue[0];
+      const size = Buffer.byteLength(JSON.stringify(r));
+      if (size > MAX_BATCH_BYTES && r.kind === 'logs' && r.lines.length > 1) {
+        const half = Math.ceil(r.lines.length / 2);
+        this.queue.splice(0, 1, { ...r, lines: r.lines.slice(0, half) }, { ...r, lines: r.lines.slice(half) });
+        continue;
+      }
+      if (batch.length && bytes + size > MAX_BATCH_BYTES) break;
+      batch.push(this.queue.shift()!);
+      bytes += size;
+    }
+    return batch;
+  }
+
   private async sendLoop(): Promise<void> {
     this.sending = true;
     let backoff = 50;
     while (this.queue.length) {
-      const batch = this.queue.splice(0, 500);
+      const batch = this.takeBatch();
       try {
         const res = await this.post<ReportResponse>('/agent/v1/report', { instanceId: this.o.instanceId, reports: batch });
         backoff = 50;
