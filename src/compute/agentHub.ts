@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { BatchError, clientError } from '../model/errors.js';
 import type { Clock } from '../model/ids.js';
-import type { Assignment, AttemptRef, PollRequest, PollResponse, ReportRequest, ReportResponse } from '../agent/protocol.js';
+import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
 import type { Db } from '../store/db.js';
 import { getInstance, updateInstance, type InstanceRow } from '../store/instances.js';
 import { finishAttempt, jobSpecOf, markRunning, type JobRow } from '../store/jobs.js';
@@ -45,6 +45,44 @@ export interface AgentHubOptions {
 }
 
 const MAX_WAIT_MS = 20_000;
+/**
+ * Agents send report batches of about 512 KiB; one log line (256 KiB) of control characters
+ * is six times that as JSON. Larger than the API's limit, and not configurable with it.
+ */
+const AGENT_BODY_LIMIT = 4 * 1024 * 1024;
+
+function checkAttemptRef(r: unknown, where: string): asserts r is AttemptRef {
+  const x = r as Partial<AttemptRef> | null;
+  if (typeof x !== 'object' || x === null) throw clientError(`${where} must be an object {jobId, attempt}`);
+  if (typeof x.jobId !== 'string' || x.jobId === '') throw clientError(`${where}.jobId must be a non-empty string`);
+  if (!Number.isInteger(x.attempt)) throw clientError(`${where}.attempt must be a whole number`);
+}
+
+/** The structure of one report; what it says is checked against the database. */
+function checkReport(r: unknown, i: number): asserts r is Report {
+  const where = `reports[${i}]`;
+  checkAttemptRef(r, where);
+  const x = r as Partial<Report> & Record<string, unknown>;
+  if (typeof x.token !== 'string') throw clientError(`${where}.token must be a string`);
+  if (x.kind === 'started' || x.kind === 'exited') {
+    if (typeof x.at !== 'number' || !Number.isFinite(x.at)) throw clientError(`${where}.at must be a time in epoch milliseconds`);
+  }
+  if (x.kind === 'exited') {
+    if (x.exitCode !== null && !Number.isInteger(x.exitCode)) throw clientError(`${where}.exitCode must be a whole number or null`);
+    if (x.reason !== null && typeof x.reason !== 'string') throw clientError(`${where}.reason must be a string or null`);
+    if (typeof x.timedOut !== 'boolean') throw clientError(`${where}.timedOut must be true or false`);
+  } else if (x.kind === 'logs') {
+    if (!Array.isArray(x.lines)) throw clientError(`${where}.lines must be a list of {t, m}`);
+    x.lines.forEach((l: unknown, j: number) => {
+      const line = l as { t?: unknown; m?: unknown } | null;
+      if (typeof line !== 'object' || line === null || typeof line.t !== 'number' || !Number.isFinite(line.t) || typeof line.m !== 'string') {
+        throw clientError(`${where}.lines[${j}] must be {t: epoch milliseconds, m: string}`);
+      }
+    });
+  } else if (x.kind !== 'started') {
+    throw clientError(`${where}.kind must be started, logs or exited (got ${JSON.stringify(x.kind)?.slice(0, 40)})`);
+  }
+}
 /** heartbeats are written at most this often per instance; polls in between only touch memory */
 const HEARTBEAT_WRITE_MS = 5_000;
 
@@ -178,6 +216,7 @@ export class AgentHub {
     const body = req.body as PollRequest;
     const inst = await this.authenticate(req, body?.instanceId);
     if (!Array.isArray(body.running)) throw clientError('running must be a list of {jobId, attempt}');
+    body.running.forEach((r, i) => checkAttemptRef(r, `running[${i}]`));
     await this.heartbeat(inst);
     let res = await this.reconcile(inst.id, body.running);
     const waitMs = Math.min(Math.max(Number(body.waitMs) || 0, 0), MAX_WAIT_MS);
@@ -207,9 +246,7 @@ export class AgentHub {
     const body = req.body as ReportRequest;
     const inst = await this.authenticate(req, body?.instanceId);
     if (!Array.isArray(body.reports)) throw clientError('reports must be a list');
-    for (const r of body.reports) {
-      if (r?.kind !== 'started' && r?.kind !== 'exited' && r?.kind !== 'logs') throw clientError(`reports: unknown report kind '${String((r as { kind?: unknown })?.kind)}'`);
-    }
+    body.reports.forEach(checkReport);
     await this.heartbeat(inst);
     const stale: AttemptRef[] = [];
     const staleKeys = new Set<string>();
@@ -224,7 +261,7 @@ export class AgentHub {
         let ok: boolean;
         if (r.kind === 'started') {
           // RUNNING frees no capacity and releases no one: no scheduler pass for it.
-          ok = await markRunning(tx, r.jobId, r.attempt, r.token, r.at, now);
+          ok = await markRunning(tx, r.jobId, r.attempt, r.token, r.at, now, inst.id);
         } else if (r.kind === 'exited') {
           ok = await finishAttempt(
             tx,
@@ -233,6 +270,7 @@ export class AgentHub {
             r.token,
             { exitCode: r.exitCode, reason: r.reason, timedOut: r.timedOut, stoppedAt: r.at },
             now,
+            inst.id,
           );
           changed ||= ok;
         } else if (r.kind === 'logs') {
@@ -279,20 +317,21 @@ export class AgentHub {
         throw clientError('agent request body is not valid JSON');
       }
     };
-    app.post('/agent/v1/poll', async (req) => {
+    const limits = { bodyLimit: AGENT_BODY_LIMIT };
+    app.post('/agent/v1/poll', limits, async (req) => {
       json(req);
       return this.poll(req);
     });
-    app.post('/agent/v1/report', async (req) => {
+    app.post('/agent/v1/report', limits, async (req) => {
       json(req);
       return this.report(req);
     });
-    app.post('/agent/v1/register', async (req) => {
+    app.post('/agent/v1/register', limits, async (req) => {
       json(req);
       if (!this.o.joined) throw clientError('this server does not take joining agents');
       return this.o.joined.register(req.headers.authorization, req.body as RegisterRequest);
     });
-    app.post('/agent/v1/leave', async (req) => {
+    app.post('/agent/v1/leave', limits, async (req) => {
       json(req);
       const inst = await this.authenticate(req, (req.body as { instanceId?: unknown })?.instanceId);
       if (inst.provider !== 'joined' || !this.o.joined) throw clientError('only joined agents leave; local instances are ended by their server');
