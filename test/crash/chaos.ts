@@ -1,0 +1,34 @@
+/**
+ * `npm run chaos -- --minutes 30 --seed 7`: the crash harness for as long as asked, run
+ * after run (each with the next seed), printing each run's figures and stopping at the
+ * first run with a violation (its work directory is kept). CHAOS_DATABASE_URL (and
+ * CHAOS_CONTROL_PLANES) select PostgreSQL with several control planes.
+ */
+import { parseArgs } from 'node:util';
+import { cleanUp, runChaos, storeFromEnv } from './harness.js';
+
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, seed: { type: 'string', default: String(Date.now() % 100000) }, 'run-minutes': { type: 'string', default: '3' } } });
+const until = Date.now() + Number(values.minutes) * 60_000;
+const runMs = Number(values['run-minutes']) * 60_000;
+let seed = Number(values.seed);
+const total = { runs: 0, serverKills: 0, agentKills: 0, jobs: 0, attemptsRun: 0, lost: 0, doubleRuns: 0 };
+while (Date.now() < until) {
+  const r = await runChaos({ seed, durationMs: Math.min(runMs, Math.max(until - Date.now(), 30_000)), killEveryMs: 5_000, store: storeFromEnv(), log: (l) => console.log(`[seed ${seed}] ${l}`) });
+  total.runs++;
+  total.serverKills += r.serverKills;
+  total.agentKills += r.agentKills;
+  total.jobs += r.jobs;
+  total.attemptsRun += r.attemptsRun;
+  total.lost += r.lost;
+  total.doubleRuns += r.doubleRuns;
+  const { violations, workDir, ...numbers } = r;
+  console.log(`run ${total.runs}: ${JSON.stringify(numbers)}`);
+  if (violations.length) {
+    console.log(`VIOLATIONS (seed ${seed}, kept in ${workDir}):\n  ${violations.join('\n  ')}`);
+    console.log(`total: ${JSON.stringify(total)}`);
+    process.exit(1);
+  }
+  cleanUp(r);
+  seed++;
+}
+console.log(`total: ${JSON.stringify(total)}`);

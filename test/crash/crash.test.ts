@@ -1,0 +1,23 @@
+/**
+ * The short crash run of the normal suite: a seeded mixed workload (arrays, N_TO_N and
+ * SEQUENTIAL dependencies, retries with evaluateOnExit, timeouts, cancels and terminates)
+ * while the control plane and agents are SIGKILLed a few times; afterwards no accepted job
+ * is lost, none ran twice at once, dependencies and retry strategies held (harness.ts).
+ * `npm run chaos` runs the same for as long as asked.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { cleanUp, runChaos, storeFromEnv } from './harness.js';
+
+test('a workload survives SIGKILLed control planes and agents: nothing lost, nothing run twice', async () => {
+  const seed = Number(process.env.CHAOS_SEED ?? 20261125);
+  const result = await runChaos({ seed, durationMs: 40_000, killEveryMs: 7_000, settleMs: 90_000, store: storeFromEnv(), log: (l) => console.log(l) });
+  const { violations, workDir, ...numbers } = result;
+  console.log(`crash run: ${JSON.stringify(numbers)}`);
+  assert.deepEqual(violations, [], `seed ${seed}, run kept in ${workDir}`);
+  assert.equal(result.lost, 0);
+  assert.equal(result.doubleRuns, 0);
+  assert.ok(result.jobs > 10, `only ${result.jobs} jobs were accepted`);
+  assert.ok(result.serverKills + result.agentKills >= 2, 'the run killed too little to mean anything');
+  cleanUp(result);
+});

@@ -1,0 +1,539 @@
+/**
+ * The crash harness: a mixed workload runs while control planes and agents are killed with
+ * SIGKILL at random (seeded) moments and restarted; afterwards a checker compares what the
+ * API says with what really ran.
+ *
+ * What really ran comes from the jobs themselves. Every attempt runs JOB_SCRIPT, which
+ *   - takes an exclusive flock on a per-job lock file; if another execution of the same job
+ *     holds it, it records `double` and exits (the kernel drops the lock when a process
+ *     dies, even by SIGKILL, so this catches overlap exactly, where timestamps could not);
+ *   - appends `jobId attempt start|term|end pid epochMs exitCode` lines to one record file
+ *     (O_APPEND lines shorter than PIPE_BUF never interleave);
+ *   - sleeps, then exits with the code its environment asks for on that attempt.
+ *
+ * The checker (checkRun) then requires, for every job whose SubmitJob answered a jobId:
+ *   final      it reached SUCCEEDED or FAILED once the chaos stopped (nothing lost);
+ *   once       no execution of a job overlapped another, and no attempt number ran twice;
+ *   deps       a job ran only after all its dependencies (including N_TO_N and SEQUENTIAL
+ *              array edges) had succeeded, and never when one failed;
+ *   attempts   attempts[] covers every attempt that ran, each reported exit code is one the
+ *              process really exited with, SUCCEEDED means the last attempt exited 0;
+ *   strategy   no more attempts than retryStrategy.attempts, no attempt after an EXIT rule
+ *              or a timeout, and a failed job stopped early only for a reason that allows it.
+ *
+ * The store is a parameter (StoreTarget): SQLite in a data directory now; a PostgreSQL URL
+ * with several control planes once that store exists.
+ */
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CancelJobCommand,
+  DescribeJobsCommand,
+  SubmitJobCommand,
+  TerminateJobCommand,
+  type BatchClient,
+  type JobDetail,
+  type RetryStrategy,
+} from '@aws-sdk/client-batch';
+import { createCe, createQueue, registerDefinition } from '../helpers/fixtures.js';
+import { batchClient, spawnServer, tempDir, type ServerProcess } from '../helpers/server.js';
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same workload and kill plan. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Where the control planes keep their state. */
+export interface StoreTarget {
+  name: string;
+  /** environment for every control-plane process */
+  env: Record<string, string>;
+  /** how many control planes serve at once (more than one needs a shared database) */
+  controlPlanes: number;
+}
+
+export function sqliteTarget(): StoreTarget {
+  return { name: 'sqlite', env: {}, controlPlanes: 1 };
+}
+
+/** The store named by the environment: CHAOS_DATABASE_URL selects PostgreSQL (CHAOS_CONTROL_PLANES of them). */
+export function storeFromEnv(env = process.env): StoreTarget {
+  if (!env.CHAOS_DATABASE_URL) return sqliteTarget();
+  return { name: 'postgres', env: { OPENBATCH_DATABASE_URL: env.CHAOS_DATABASE_URL }, controlPlanes: Math.max(1, Number(env.CHAOS_CONTROL_PLANES ?? 2)) };
+}
+
+const JOB_SCRIPT = `
+J="$AWS_BATCH_JOB_ID"; A="$AWS_BATCH_JOB_ATTEMPT"; R="$CHAOS_DIR/records.log"
+now() { date +%s%3N; }
+exec 9>>"$CHAOS_DIR/locks/$J.lock"
+if ! flock -n 9; then echo "$J $A double $$ $(now) 0" >> "$R"; exit 90; fi
+echo "$J $A start $$ $(now) 0" >> "$R"
+trap 'echo "$J $A term $$ $(now) 0" >> "$R"; sleep "$CHAOS_GRACE"; echo "$J $A end $$ $(now) 143" >> "$R"; exit 143' TERM
+sleep "$CHAOS_SECONDS" & wait $!
+code=0; if [ "$A" -le "$CHAOS_FAIL_ATTEMPTS" ]; then code="$CHAOS_FAIL_CODE"; fi
+echo "$J $A end $$ $(now) $code" >> "$R"
+exit $code
+`;
+
+/** exit 3 asks for a retry, exit 4 ends the job; anything else (lost hosts included) retries while attempts remain. */
+const EVALUATE_ON_EXIT = [
+  { onExitCode: '4', action: 'EXIT' },
+  { onExitCode: '3', action: 'RETRY' },
+] as const;
+
+/** What the harness asked of a job, so the checker knows what to expect. */
+export interface Expectation {
+  jobId: string;
+  /** job ids this job waits for (array parents stand for all their children) */
+  dependsOn: string[];
+  arraySize?: number;
+  /** N_TO_N: child i waits for child i of this array; SEQUENTIAL: child i waits for i-1 */
+  nToN?: string;
+  sequential?: boolean;
+  maxAttempts: number;
+  failCode: number;
+  failAttempts: number;
+  timesOut: boolean;
+  /** the harness cancelled or terminated it */
+  stoppedByHarness?: 'cancel' | 'terminate';
+}
+
+export interface RunOptions {
+  seed: number;
+  /** how long the chaos lasts; then the harness waits for every job to end */
+  durationMs: number;
+  /** mean time between kills */
+  killEveryMs: number;
+  store?: StoreTarget;
+  /** how long to wait for the farm to settle after the chaos */
+  settleMs?: number;
+  log?: (line: string) => void;
+  /** kept for inspection; removed by the caller when the run passed */
+  workDir?: string;
+}
+
+export interface RunResult {
+  seed: number;
+  store: string;
+  workDir: string;
+  serverKills: number;
+  agentKills: number;
+  /** jobs whose SubmitJob answered (array children counted one by one) */
+  jobs: number;
+  submitted: number;
+  attemptsRun: number;
+  succeeded: number;
+  failed: number;
+  lost: number;
+  doubleRuns: number;
+  violations: string[];
+}
+
+interface RunRecord {
+  jobId: string;
+  attempt: number;
+  kind: 'start' | 'term' | 'end' | 'double';
+  pid: number;
+  at: number;
+  code: number;
+}
+
+function readRecords(file: string): RunRecord[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [jobId, attempt, kind, pid, at, code] = l.split(' ');
+      return { jobId, attempt: Number(attempt), kind: kind as RunRecord['kind'], pid: Number(pid), at: Number(at), code: Number(code) };
+    });
+}
+
+/** The control planes of a run: spawned, killed and restarted on the ports they first got. */
+class ControlPlanes {
+  private readonly procs: (ServerProcess | undefined)[] = [];
+  private readonly ports: number[] = [];
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly store: StoreTarget,
+    private readonly logFile: string,
+  ) {}
+
+  private env(): Record<string, string> {
+    return {
+      ...this.store.env,
+      // Sleep-only jobs: lend more slots than the machine's cores so the workload overlaps.
+      OPENBATCH_HOST_VCPUS: '4',
+      // Timeouts of 60 s fire after 1 s; idle instances go after 1 s, so instances churn too.
+      OPENBATCH_TIME_DILATION: '60',
+      OPENBATCH_AGENT_TIMEOUT_SECONDS: '10',
+    };
+  }
+
+  async start(i: number): Promise<void> {
+    const p = await spawnServer(this.store.controlPlanes > 1 ? join(this.dataDir, `cp${i}`) : this.dataDir, this.ports[i] ?? 0, this.env());
+    const tag = `[cp${i} pid ${p.child.pid}] `;
+    p.child.stdout!.on('data', (c: Buffer) => appendFileSync(this.logFile, c.toString().replace(/^(?=.)/gm, tag)));
+    p.child.stderr!.on('data', (c: Buffer) => appendFileSync(this.logFile, c.toString().replace(/^(?=.)/gm, tag)));
+    this.procs[i] = p;
+    this.ports[i] = Number(new URL(p.url).port);
+  }
+
+  async startAll(): Promise<void> {
+    for (let i = 0; i < this.store.controlPlanes; i++) await this.start(i);
+  }
+
+  urls(): string[] {
+    return this.procs.filter((p): p is ServerProcess => !!p).map((p) => p.url);
+  }
+
+  live(): ServerProcess[] {
+    return this.procs.filter((p): p is ServerProcess => !!p && p.child.exitCode === null && p.child.signalCode === null);
+  }
+
+  async kill(i: number): Promise<void> {
+    await this.procs[i]?.kill('SIGKILL');
+    this.procs[i] = undefined;
+  }
+
+  /** Agent processes (children of a control plane running `agent`). */
+  agentPids(): number[] {
+    const pids: number[] = [];
+    for (const p of this.live()) {
+      let children: string[] = [];
+      try {
+        children = readFileSync(`/proc/${p.child.pid}/task/${p.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      } catch {
+        continue;
+      }
+      for (const c of children) {
+        try {
+          if (readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').includes('agent')) pids.push(Number(c));
+        } catch {
+          // exited meanwhile
+        }
+      }
+    }
+    return pids;
+  }
+
+  get count(): number {
+    return this.store.controlPlanes;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p?.kill('SIGTERM')));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A client call that tolerates control planes being down: retried on connection errors until `deadline`. */
+async function patiently<T>(clients: () => BatchClient[], fn: (c: BatchClient) => Promise<T>, deadline: number): Promise<T> {
+  let last: unknown;
+  for (let i = 0; Date.now() < deadline; i++) {
+    const cs = clients();
+    const c = cs[i % Math.max(cs.length, 1)];
+    if (c) {
+      try {
+        return await fn(c);
+      } catch (e) {
+        last = e;
+        if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 400) throw e;
+      }
+    }
+    await sleep(200);
+  }
+  throw new Error(`control plane unreachable until the deadline: ${(last as Error)?.message}`);
+}
+
+export async function runChaos(o: RunOptions): Promise<RunResult> {
+  const rand = prng(o.seed);
+  const log = o.log ?? (() => undefined);
+  const store = o.store ?? sqliteTarget();
+  const workDir = o.workDir ?? tempDir('openbatch-chaos-');
+  const dataDir = join(workDir, 'data');
+  const chaosDir = join(workDir, 'jobs');
+  mkdirSync(join(chaosDir, 'locks'), { recursive: true });
+  writeFileSync(join(chaosDir, 'records.log'), '');
+  const planes = new ControlPlanes(dataDir, store, join(workDir, 'server.log'));
+  await planes.startAll();
+  let clients: BatchClient[] = planes.urls().map((u) => batchClient(u));
+  const refreshClients = () => {
+    for (const c of clients) c.destroy();
+    clients = planes.urls().map((u) => batchClient(u));
+  };
+  const setupDeadline = Date.now() + 60_000;
+  await patiently(() => clients, (c) => createCe(c, 'chaos-ce', { maxvCpus: 4 }), setupDeadline);
+  await patiently(() => clients, (c) => createQueue(c, 'chaos-q', ['chaos-ce']), setupDeadline);
+  await patiently(
+    () => clients,
+    (c) => registerDefinition(c, 'chaos', { command: ['sh', '-c', JOB_SCRIPT], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '64' }] }),
+    setupDeadline,
+  );
+
+  const expectations = new Map<string, Expectation>();
+  let submitted = 0;
+  let serverKills = 0;
+  let agentKills = 0;
+  const chaosEnd = Date.now() + o.durationMs;
+
+  // ---- the workload: keeps submitting until the chaos ends
+  const submitter = (async () => {
+    while (Date.now() < chaosEnd) {
+      const r = rand();
+      const earlier = [...expectations.values()];
+      const pick = () => earlier[Math.floor(rand() * earlier.length)];
+      const e: Omit<Expectation, 'jobId'> = {
+        dependsOn: [],
+        maxAttempts: 1 + Math.floor(rand() * 4),
+        failCode: 0,
+        failAttempts: 0,
+        timesOut: false,
+      };
+      const input: ConstructorParameters<typeof SubmitJobCommand>[0] = { jobName: 'chaos', jobQueue: 'chaos-q', jobDefinition: 'chaos' };
+      let seconds = 0.2 + rand() * 2.5;
+      if (r < 0.15) {
+        e.failCode = 3; // retried: fails on its first attempt(s)
+        e.failAttempts = 1 + Math.floor(rand() * 2);
+      } else if (r < 0.22) {
+        e.failCode = 4; // EXIT rule: fails for good
+        e.failAttempts = 9;
+      } else if (r < 0.27) {
+        e.timesOut = true;
+        seconds = 30;
+        input.timeout = { attemptDurationSeconds: 60 };
+      } else if (r < 0.45) {
+        e.arraySize = 2 + Math.floor(rand() * 4);
+        input.arrayProperties = { size: e.arraySize };
+        const twin = earlier.filter((x) => x.arraySize === e.arraySize && !x.sequential && !x.nToN).pop();
+        if (rand() < 0.4) {
+          e.sequential = true;
+          input.dependsOn = [{ type: 'SEQUENTIAL' }];
+        } else if (twin && rand() < 0.6) {
+          e.nToN = twin.jobId;
+          input.dependsOn = [{ jobId: twin.jobId, type: 'N_TO_N' }];
+        }
+      }
+      if (!e.nToN && earlier.length && rand() < 0.3) {
+        const deps = [...new Set([pick().jobId, ...(rand() < 0.3 ? [pick().jobId] : [])])];
+        e.dependsOn = deps;
+        input.dependsOn = [...(input.dependsOn ?? []), ...deps.map((jobId) => ({ jobId }))];
+      }
+      input.retryStrategy = { attempts: e.maxAttempts, evaluateOnExit: EVALUATE_ON_EXIT.map((x) => ({ ...x })) } as RetryStrategy;
+      input.containerOverrides = {
+        environment: [
+          { name: 'CHAOS_DIR', value: chaosDir },
+          { name: 'CHAOS_SECONDS', value: seconds.toFixed(2) },
+          { name: 'CHAOS_GRACE', value: (rand() * 1.5).toFixed(2) },
+          { name: 'CHAOS_FAIL_CODE', value: String(e.failCode) },
+          { name: 'CHAOS_FAIL_ATTEMPTS', value: String(e.failAttempts) },
+        ],
+      };
+      submitted++;
+      const c = clients[Math.floor(rand() * clients.length)];
+      try {
+        const res = await c.send(new SubmitJobCommand(input));
+        expectations.set(res.jobId!, { ...e, jobId: res.jobId! });
+      } catch {
+        // Not accepted as far as the client knows (the control plane may be down): not counted.
+        await sleep(200);
+      }
+      // Now and then stop a job the harness accepted earlier.
+      if (earlier.length && rand() < 0.05) {
+        const victim = pick();
+        const how = rand() < 0.5 ? 'cancel' : 'terminate';
+        try {
+          const cmd = how === 'cancel' ? new CancelJobCommand({ jobId: victim.jobId, reason: 'chaos' }) : new TerminateJobCommand({ jobId: victim.jobId, reason: 'chaos' });
+          await clients[0]?.send(cmd as never);
+          victim.stoppedByHarness ??= how;
+        } catch {
+          // lost with the control plane: maybe applied, maybe not — allow both
+          victim.stoppedByHarness ??= how;
+        }
+      }
+      await sleep(100 + rand() * 400);
+    }
+  })();
+
+  // ---- the killer: SIGKILL a control plane or an agent at random moments, restart what died
+  const killer = (async () => {
+    while (Date.now() < chaosEnd) {
+      await sleep(o.killEveryMs * (0.5 + rand()));
+      if (Date.now() >= chaosEnd) break;
+      const agents = planes.agentPids();
+      if (agents.length && rand() < 0.45) {
+        const pid = agents[Math.floor(rand() * agents.length)];
+        try {
+          process.kill(pid, 'SIGKILL');
+          agentKills++;
+          log(`chaos: SIGKILL agent ${pid}`);
+        } catch {
+          // exited meanwhile
+        }
+        continue;
+      }
+      const i = Math.floor(rand() * planes.count);
+      await planes.kill(i);
+      serverKills++;
+      log(`chaos: SIGKILL control plane ${i}`);
+      await sleep(rand() * 1500);
+      await planes.start(i);
+      refreshClients();
+    }
+  })();
+
+  await Promise.all([submitter, killer]);
+  log(`chaos over: ${expectations.size} accepted of ${submitted} submitted, ${serverKills} control-plane kills, ${agentKills} agent kills; settling`);
+
+  // ---- settle: every accepted job must end
+  const ids = [...expectations.keys()];
+  const allIds = () => ids.flatMap((id) => {
+    const e = expectations.get(id)!;
+    return e.arraySize ? [id, ...Array.from({ length: e.arraySize }, (_, i) => `${id}:${i}`)] : [id];
+  });
+  const settleDeadline = Date.now() + (o.settleMs ?? 180_000);
+  let details = new Map<string, JobDetail>();
+  for (;;) {
+    details = new Map();
+    const wanted = allIds();
+    for (let i = 0; i < wanted.length; i += 100) {
+      const res = await patiently(() => clients, (c) => c.send(new DescribeJobsCommand({ jobs: wanted.slice(i, i + 100) })), settleDeadline + 30_000);
+      for (const j of res.jobs ?? []) details.set(j.jobId!, j);
+    }
+    const open = wanted.filter((id) => !['SUCCEEDED', 'FAILED'].includes(details.get(id)?.status ?? ''));
+    if (open.length === 0 || Date.now() > settleDeadline) break;
+    await sleep(1000);
+  }
+  for (const c of clients) c.destroy();
+  await planes.stopAll();
+
+  const result = checkRun(expectations, details, readRecords(join(chaosDir, 'records.log')));
+  return { seed: o.seed, store: store.name, workDir, serverKills, agentKills, submitted, ...result };
+}
+
+/** The checks of the file comment, on what the API said (`details`) and what ran (`records`). */
+export function checkRun(
+  expectations: Map<string, Expectation>,
+  details: Map<string, JobDetail>,
+  records: RunRecord[],
+): Omit<RunResult, 'seed' | 'store' | 'workDir' | 'serverKills' | 'agentKills' | 'submitted'> {
+  const violations: string[] = [];
+  const v = (jobId: string, what: string) => violations.push(`${jobId}: ${what}`);
+  const byJob = new Map<string, RunRecord[]>();
+  for (const r of records) (byJob.get(r.jobId) ?? byJob.set(r.jobId, []).get(r.jobId)!).push(r);
+  const doubleRuns = records.filter((r) => r.kind === 'double').length;
+  for (const r of records) if (r.kind === 'double') v(r.jobId, `attempt ${r.attempt} started while another execution of the job held its lock`);
+
+  /** When the job's successful run ended (for array parents: the last child's), or undefined. */
+  const succeededAt = (jobId: string): number | undefined => {
+    const e = expectations.get(jobId);
+    const d = details.get(jobId);
+    if (d?.status !== 'SUCCEEDED') return undefined;
+    if (e?.arraySize) {
+      const ends = Array.from({ length: e.arraySize }, (_, i) => succeededAt(`${jobId}:${i}`));
+      return ends.some((x) => x === undefined) ? undefined : Math.max(...(ends as number[]));
+    }
+    const ok = (byJob.get(jobId) ?? []).filter((r) => r.kind === 'end' && r.code === 0);
+    return ok.length ? Math.min(...ok.map((r) => r.at)) : undefined;
+  };
+
+  let jobs = 0;
+  let succeeded = 0;
+  let failed = 0;
+  let lost = 0;
+  const checkLeaf = (jobId: string, e: Expectation, deps: string[]) => {
+    jobs++;
+    const d = details.get(jobId);
+    if (!d || !['SUCCEEDED', 'FAILED'].includes(d.status ?? '')) {
+      lost++;
+      return v(jobId, `accepted but ${d ? `still ${d.status} (${d.statusReason ?? ''})` : 'unknown to the API'} after the chaos stopped`);
+    }
+    if (d.status === 'SUCCEEDED') succeeded++;
+    else failed++;
+    const ran = byJob.get(jobId) ?? [];
+    const starts = ran.filter((r) => r.kind === 'start');
+    const attempts = d.attempts ?? [];
+    // once: no attempt number started twice, and executions never overlapped (flock above, timestamps here)
+    const seen = new Set<number>();
+    for (const s of starts) {
+      if (seen.has(s.attempt)) v(jobId, `attempt ${s.attempt} ran twice`);
+      seen.add(s.attempt);
+      if (s.attempt > attempts.length) v(jobId, `attempt ${s.attempt} ran but attempts[] has ${attempts.length}`);
+    }
+    const intervals = starts.map((s) => ({ s, end: ran.find((r) => r.kind === 'end' && r.pid === s.pid)?.at })).sort((a, b) => a.s.at - b.s.at);
+    for (let i = 1; i < intervals.length; i++) {
+      const prev = intervals[i - 1];
+      if (prev.end !== undefined && prev.end > intervals[i].s.at) v(jobId, `attempt ${intervals[i].s.attempt} started before attempt ${prev.s.attempt} ended`);
+    }
+    // deps
+    const firstStart = starts.length ? Math.min(...starts.map((s) => s.at)) : undefined;
+    for (const dep of deps) {
+      const at = succeededAt(dep);
+      if (firstStart !== undefined && (at === undefined || at > firstStart)) {
+        v(jobId, `ran at ${firstStart} before its dependency ${dep} succeeded (${details.get(dep)?.status}${at ? ' at ' + at : ''})`);
+      }
+      if (d.status === 'SUCCEEDED' && at === undefined) v(jobId, `SUCCEEDED although its dependency ${dep} did not`);
+    }
+    // attempts: reported exit codes are ones the process exited with
+    attempts.forEach((a, i) => {
+      const code = a.container?.exitCode;
+      if (code === undefined || code === null) return;
+      const ends = ran.filter((r) => r.kind === 'end' && r.attempt === i + 1);
+      if (!ends.some((r) => r.code === code)) v(jobId, `attempts[${i}] reports exit code ${code} but the attempt ${ends.length ? `exited ${ends.map((r) => r.code).join(',')}` : 'recorded no exit'}`);
+    });
+    const last = attempts[attempts.length - 1];
+    if (d.status === 'SUCCEEDED' && last?.container?.exitCode !== 0) v(jobId, `SUCCEEDED with last attempt exit code ${last?.container?.exitCode}`);
+    if (d.status === 'FAILED' && last?.container?.exitCode === 0) v(jobId, 'FAILED although its last attempt exited 0');
+    // strategy
+    if (attempts.length > e.maxAttempts) v(jobId, `${attempts.length} attempts with retryStrategy.attempts ${e.maxAttempts}`);
+    attempts.forEach((a, i) => {
+      if (i === attempts.length - 1) return;
+      if (a.container?.exitCode === 4) v(jobId, `attempt ${i + 1} exited 4 (EXIT rule) but was retried`);
+      if (/timeout/.test(a.statusReason ?? '')) v(jobId, `attempt ${i + 1} timed out but was retried`);
+    });
+    if (d.status === 'FAILED' && last && attempts.length < e.maxAttempts && !e.stoppedByHarness) {
+      const allowed = last.container?.exitCode === 4 || /timeout/.test(last.statusReason ?? '') || /timeout/.test(d.statusReason ?? '');
+      if (!allowed) v(jobId, `FAILED after ${attempts.length} of ${e.maxAttempts} attempts; last: exit ${last.container?.exitCode} ${last.statusReason}`);
+    }
+    if (d.status === 'FAILED' && attempts.length === 0 && !e.stoppedByHarness) {
+      if (!deps.some((dep) => details.get(dep)?.status === 'FAILED')) v(jobId, `FAILED without attempts and without a failed dependency: ${d.statusReason}`);
+    }
+  };
+
+  for (const e of expectations.values()) {
+    if (!e.arraySize) {
+      checkLeaf(e.jobId, e, e.dependsOn);
+      continue;
+    }
+    for (let i = 0; i < e.arraySize; i++) {
+      const deps = [...e.dependsOn];
+      if (e.sequential && i > 0) deps.push(`${e.jobId}:${i - 1}`);
+      if (e.nToN) deps.push(`${e.nToN}:${i}`);
+      checkLeaf(`${e.jobId}:${i}`, e, deps);
+    }
+    const d = details.get(e.jobId);
+    const childrenOk = Array.from({ length: e.arraySize }, (_, i) => details.get(`${e.jobId}:${i}`)?.status === 'SUCCEEDED').every(Boolean);
+    if (d && ['SUCCEEDED', 'FAILED'].includes(d.status ?? '') && (d.status === 'SUCCEEDED') !== childrenOk) {
+      v(e.jobId, `array parent ${d.status} but its children ${childrenOk ? 'all succeeded' : 'did not all succeed'}`);
+    }
+  }
+  return { jobs, attemptsRun: records.filter((r) => r.kind === 'start').length, succeeded, failed, lost, doubleRuns, violations };
+}
+
+export function cleanUp(result: RunResult): void {
+  rmSync(result.workDir, { recursive: true, force: true });
+}
