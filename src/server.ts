@@ -33,7 +33,7 @@ import { parseTriggers } from './triggers/rules.js';
 import { Triggers } from './triggers/watcher.js';
 import { UnitOfWork } from './store/unitOfWork.js';
 import { registerOpenbatchOperations, stringMember } from './api/openbatchOperations.js';
-import { explainJob } from './scheduler/why.js';
+import { explainJob, explainQueue } from './scheduler/why.js';
 import { parsePriceTable } from './model/cost.js';
 import { costOperation } from './api/costOperation.js';
 import { rerunFailed } from './api/rerunFailed.js';
@@ -159,8 +159,24 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       a.get('/healthz', async () => ({ status: 'ok' }));
       registerOpenbatchOperations(a, authenticate, {
         why: async (input) => {
+          const why = { db: store.db, clock, waitingIn: (q: string) => loop!.waitingIn(q), ceView: (n: string) => loop!.ceView(n) };
+          // One job ({jobId}), up to 100 ({jobIds}: {reports}), or a queue's waiting jobs ({jobQueue}: {jobs}).
+          if (Array.isArray(input.jobIds)) {
+            if (input.jobIds.length > 100 || input.jobIds.some((j) => typeof j !== 'string')) throw clientError('jobIds must list at most 100 job ids');
+            const reports = [];
+            for (const id of input.jobIds as string[]) {
+              const r = await explainJob(why, id);
+              if (r) reports.push(r);
+            }
+            return { reports };
+          }
+          if (input.jobQueue !== undefined) {
+            const queue = stringMember(input, 'jobQueue');
+            if (!(await store.db.selectFrom('job_queues').select('name').where('name', '=', queue).executeTakeFirst())) throw clientError(`jobQueue '${queue}' does not exist`);
+            return { jobs: await explainQueue(why, queue) };
+          }
           const jobId = stringMember(input, 'jobId');
-          const report = await explainJob({ db: store.db, clock, waitingIn: (q) => loop!.waitingIn(q), ceView: (n) => loop!.ceView(n) }, jobId);
+          const report = await explainJob(why, jobId);
           if (!report) throw clientError(`jobId '${jobId}' does not exist`);
           return report;
         },

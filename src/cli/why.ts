@@ -6,8 +6,25 @@
  */
 import type { Command } from 'commander';
 import type { WhyReport } from '../scheduler/why.js';
-import { withClient, withConnection, type ConnectionFlags } from './client.js';
-import { fullTime, json, keyValues } from './output.js';
+import { CliError, withClient, withConnection, type ConnectionFlags } from './client.js';
+import { fullTime, json, keyValues, table } from './output.js';
+
+interface QueueEntry {
+  jobId: string;
+  jobName: string;
+  code: string;
+  position: number;
+  statusReason: string | null;
+}
+
+function queueTable(jobs: QueueEntry[]): string {
+  return table(jobs, [
+    { header: 'POS', value: (j) => (j.position ? String(j.position) : '-'), right: true },
+    { header: 'JOB ID', value: (j) => j.jobId },
+    { header: 'NAME', value: (j) => j.jobName },
+    { header: 'REASON', value: (j) => j.code },
+  ]);
+}
 
 export function whyText(r: WhyReport, now = Date.now()): string {
   const pairs: [string, string | string[] | undefined][] = [
@@ -42,11 +59,18 @@ export function whyText(r: WhyReport, now = Date.now()): string {
 
 export function registerWhyCommand(program: Command): void {
   withConnection(program.command('why').description('why a job is not running: reason code, position in its queue, estimated start, and what blocks it'))
-    .argument('<jobId>', 'the job id')
+    .argument('[jobId]', 'the job id')
+    .option('-q, --queue <name>', 'instead of one job: the waiting jobs of this queue, in the order the scheduler considers them')
     .option('--json', 'print the answer as JSON (the same as POST /openbatch/v1/why)')
-    .addHelpText('after', '\nExample:\n  openbatch why 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d')
-    .action((jobId: string, flags: ConnectionFlags & { json?: boolean }) =>
+    .addHelpText('after', '\nExamples:\n  openbatch why 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d\n  openbatch why --queue render')
+    .action((jobId: string | undefined, flags: ConnectionFlags & { json?: boolean; queue?: string }) =>
       withClient(flags, async (c) => {
+        if (!jobId === !flags.queue) throw new CliError('give a job id, or --queue NAME (not both)');
+        if (flags.queue) {
+          const r = await c.openbatch<{ jobs: QueueEntry[] }>('why', { jobQueue: flags.queue });
+          process.stdout.write(flags.json ? json(r) : r.jobs.length ? queueTable(r.jobs) : `no job of ${flags.queue} is waiting (as of the scheduler's last pass)\n`);
+          return;
+        }
         const r = await c.openbatch<WhyReport>('why', { jobId });
         process.stdout.write(flags.json ? json(r) : whyText(r));
       }),

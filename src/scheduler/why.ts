@@ -112,6 +112,11 @@ export async function explainJob(o: WhyOptions, jobId: string): Promise<WhyRepor
     case 'PENDING':
       return pending(o, job, base);
     case 'RUNNABLE':
+      if (job.node_index !== null) {
+        // A node waits with its gang: the parent is what the scheduler places.
+        const gang = await explainJob(o, job.parent_id!);
+        if (gang) return { ...gang, ...base, summary: `node ${job.node_index} of multi-node job ${job.parent_id}, which waits: ${gang.summary}` };
+      }
       return runnable(o, job, base);
     case 'STARTING': {
       const inst = job.instance_id ? await o.db.selectFrom('instances').select(['id', 'state']).where('id', '=', job.instance_id).executeTakeFirst() : undefined;
@@ -277,4 +282,19 @@ async function estimate(o: WhyOptions, queue: string, position: number, ces: CeC
     };
   }
   return undefined;
+}
+
+/** The waiting jobs of a queue as the last pass saw them (first `limit`), each with its code and position. */
+export async function explainQueue(o: WhyOptions, queue: string, limit = 100): Promise<{ jobId: string; jobName: string; code: string; position: number; statusReason: string | null }[]> {
+  const order = (o.waitingIn(queue) ?? []).slice(0, limit);
+  const rows = new Map((await getJobs(o.db, order.map((w) => w.jobId))).filter((j) => j.status === 'RUNNABLE').map((j) => [j.id, j]));
+  let position = 0;
+  const out = [];
+  for (const w of order) {
+    const j = rows.get(w.jobId);
+    if (!j) continue;
+    if (w.code !== 'NEVER_FITS') position++;
+    out.push({ jobId: j.id, jobName: j.name, code: w.code, position: w.code === 'NEVER_FITS' ? 0 : position, statusReason: j.status_reason });
+  }
+  return out;
 }

@@ -18,7 +18,7 @@ describe('openbatch why', () => {
   let t: TestServer;
   const why = async (jobId: string, ...flags: string[]) => {
     const env = { ...process.env, OPENBATCH_ENDPOINT: t.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
-    return (await run(process.execPath, [CLI, 'why', jobId, ...flags], { env })).stdout;
+    return (await run(process.execPath, [CLI, 'why', ...(jobId ? [jobId] : []), ...flags], { env })).stdout;
   };
   const whyJson = async (jobId: string) => JSON.parse(await why(jobId, '--json')) as WhyReport;
   /** Polls until the scheduler has given the job a reason of its own. */
@@ -69,6 +69,10 @@ describe('openbatch why', () => {
     assert.equal(sixth.statusReason, null, 'waiting for capacity carries no statusReason: it is never failed for it');
     assert.match(await why(queued[5]), /position\s+6 \(5 ahead\)/);
     assert.equal((await whyJson(queued[0])).position, 1);
+
+    const listed = await why('', '--queue', 'busy');
+    assert.match(listed, new RegExp(`\\s6  ${queued[5]}  q5\\s+NO_CAPACITY`));
+    assert.match(listed, /-  \S+\s+\S+\s+NEVER_FITS/, 'a job that never fits has no position');
 
     const dep = await whyJson(dependent);
     assert.equal(dep.code, 'DEPENDENCY');
