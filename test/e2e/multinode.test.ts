@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DescribeJobsCommand, ListJobsCommand, RegisterJobDefinitionCommand, type NodeRangeProperty } from '@aws-sdk/client-batch';
+import { DescribeJobsCommand, ListJobsCommand, RegisterJobDefinitionCommand, TerminateJobCommand, type NodeRangeProperty } from '@aws-sdk/client-batch';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, logLines, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { rejectsClient } from '../helpers/apiErrors.js';
@@ -126,4 +126,37 @@ describe('multi-node parallel jobs', () => {
     assert.equal(child.attempts?.length, 2, 'the child node ran once per gang attempt');
     assert.deepEqual(await logLines(t.url, child.attempts![1].container!.logStreamName!), ['attempt=2']);
   });
+
+  test('a gang that does not fit whole places no node: it waits, holding nothing, until all fit at once', async () => {
+    await registerDefinition(t.client, 'hog', { command: ['sleep', '60'], resourceRequirements: [{ type: 'VCPU', value: '2' }, { type: 'MEMORY', value: '64' }] });
+    const hog = await submit(t.client, { jobQueue: 'mnq', jobDefinition: 'hog' });
+    await waitForStatus(t.client, hog, ['RUNNING'], 60_000);
+    await gangDefinition('gang-wait', 3, ['sh', '-c', 'echo main'], ['sleep', '60']);
+    const id = await submit(t.client, { jobQueue: 'mnq', jobDefinition: 'gang-wait' });
+    await waitForStatus(t.client, id, ['RUNNABLE']);
+    // Two vCPUs are free, the gang needs three: for a while, no node may start.
+    for (let i = 0; i < 20; i++) {
+      assert.equal((await waitForStatus(t.client, id, ['RUNNABLE', 'STARTING', 'RUNNING'])).status, 'RUNNABLE');
+      for (const status of ['STARTING', 'RUNNING'] as const) {
+        assert.equal((await t.client.send(new ListJobsCommand({ multiNodeJobId: id, jobStatus: status }))).jobSummaryList?.length, 0, `a node ${status} while the gang cannot fit`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await t.client.send(new TerminateJobCommand({ jobId: hog, reason: 'make room' }));
+    assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000)).status, 'SUCCEEDED');
+  });
+
+  test('TerminateJob of a running gang stops every node; the job fails with the reason, unretried', async () => {
+    await gangDefinition('gang-term', 2, ['sleep', '60'], ['sleep', '60'], { attempts: 3 });
+    const id = await submit(t.client, { jobQueue: 'mnq', jobDefinition: 'gang-term' });
+    await waitForStatus(t.client, id, ['RUNNING'], 60_000);
+    await waitForStatus(t.client, `${id}#1`, ['RUNNING'], 60_000);
+    await t.client.send(new TerminateJobCommand({ jobId: id, reason: 'stop the gang' }));
+    const parent = await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000);
+    assert.equal(parent.status, 'FAILED');
+    assert.equal(parent.statusReason, 'stop the gang');
+    assert.equal(parent.attempts?.length, 1);
+    assert.equal((await waitForStatus(t.client, `${id}#1`, ['SUCCEEDED', 'FAILED'], 60_000)).status, 'FAILED');
+  });
 });
+
