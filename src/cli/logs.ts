@@ -16,7 +16,12 @@ import { CliError, withClient, withConnection, type ConnectionFlags } from './cl
 import { describeJob, sleep } from './jobs.js';
 import { fullTime } from './output.js';
 
-const LOG_GROUP = '/aws/batch/job';
+const DEFAULT_LOG_GROUP = '/aws/batch/job';
+
+/** The job's log group: its definition's awslogs-group option, as DescribeJobs shows it. */
+export function logGroupOfJob(job: JobDetail): string {
+  return job.container?.logConfiguration?.options?.['awslogs-group'] || DEFAULT_LOG_GROUP;
+}
 const FINAL = new Set(['SUCCEEDED', 'FAILED']);
 
 interface LogsFlags extends ConnectionFlags {
@@ -41,6 +46,7 @@ class StreamReader {
     private readonly logs: CloudWatchLogsClient,
     readonly stream: string,
     private readonly timestamps: boolean,
+    private readonly group: string,
   ) {}
 
   async drain(): Promise<void> {
@@ -48,7 +54,7 @@ class StreamReader {
     for (;;) {
       let res;
       try {
-        res = await this.logs.send(new GetLogEventsCommand({ logGroupName: LOG_GROUP, logStreamName: this.stream, startFromHead: true, nextToken: this.token }));
+        res = await this.logs.send(new GetLogEventsCommand({ logGroupName: this.group, logStreamName: this.stream, startFromHead: true, nextToken: this.token }));
       } catch (e) {
         // A stream whose events retention has removed reads as empty.
         if ((e as Error).name === 'ResourceNotFoundException') return;
@@ -86,7 +92,7 @@ async function logs(jobId: string, flags: LogsFlags): Promise<void> {
         process.stderr.write(`job ${jobId} is ${job.status} and has no output yet (openbatch logs -f ${jobId} waits for it)\n`);
         return;
       }
-      await new StreamReader(client, streams[n - 1], !!flags.timestamps).drain();
+      await new StreamReader(client, streams[n - 1], !!flags.timestamps, logGroupOfJob(job)).drain();
       return;
     }
     let reader: StreamReader | undefined;
@@ -94,7 +100,7 @@ async function logs(jobId: string, flags: LogsFlags): Promise<void> {
     for (;;) {
       // Print what there is, attempt by attempt up to the latest (when following the job).
       for (;;) {
-        if (!reader && n >= 1 && n <= streams.length) reader = new StreamReader(client, streams[n - 1], !!flags.timestamps);
+        if (!reader && n >= 1 && n <= streams.length) reader = new StreamReader(client, streams[n - 1], !!flags.timestamps, logGroupOfJob(job));
         if (reader) await reader.drain();
         if (fixed !== undefined || n >= streams.length) break;
         n++;

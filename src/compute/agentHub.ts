@@ -254,7 +254,7 @@ export class AgentHub {
     const apply = async (tx: Tx) => {
       const now = this.o.clock.now();
       const logs: NewLogEvent[] = [];
-      const streams = new Map<string, string | null>();
+      const streams = new Map<string, { group: string; stream: string } | null>();
       for (const r of body.reports) {
         const key = `${r.jobId}#${r.attempt}`;
         if (staleKeys.has(key)) continue;
@@ -278,15 +278,15 @@ export class AgentHub {
           if (!streams.has(key)) {
             const a = await tx.db
               .selectFrom('attempts')
-              .select(['token', 'log_stream_name', 'instance_id'])
+              .select(['token', 'log_stream_name', 'log_group', 'instance_id'])
               .where('job_id', '=', r.jobId)
               .where('attempt', '=', r.attempt)
               .executeTakeFirst();
-            streams.set(key, a && a.token === r.token && a.instance_id === inst.id ? a.log_stream_name : null);
+            streams.set(key, a && a.token === r.token && a.instance_id === inst.id ? { group: a.log_group ?? DEFAULT_LOG_GROUP, stream: a.log_stream_name } : null);
           }
           const stream = streams.get(key);
           ok = stream !== null && stream !== undefined;
-          if (ok) for (const l of r.lines) logs.push({ logGroup: DEFAULT_LOG_GROUP, logStream: stream!, timestamp: l.t, message: l.m });
+          if (ok) for (const l of r.lines) logs.push({ logGroup: stream!.group, logStream: stream!.stream, timestamp: l.t, message: l.m });
         } else {
           continue;
         }

@@ -254,9 +254,10 @@ const describeLogStreams: LogsHandler = async (input, ctx) => {
     logStreams: page.map((r) => ({
       logStreamName: r.log_stream,
       creationTime: r.creation_time,
-      firstEventTimestamp: r.first_event_timestamp,
-      lastEventTimestamp: r.last_event_timestamp,
-      lastIngestionTime: r.last_ingestion_time,
+      // A stream with no events yet has no event times (CloudWatch leaves them out too).
+      firstEventTimestamp: r.has_events ? r.first_event_timestamp : undefined,
+      lastEventTimestamp: r.has_events ? r.last_event_timestamp : undefined,
+      lastIngestionTime: r.has_events ? r.last_ingestion_time : undefined,
       arn: arn.stream(r.log_stream),
       // CloudWatch itself reports 0 here (storedBytes of streams is deprecated).
       storedBytes: 0,

@@ -17,6 +17,7 @@ import type { JobSpec } from '../model/jobSpec.js';
 import type { Db } from './db.js';
 import { nameMatches } from './like.js';
 import { fromJson } from './json.js';
+import { createLogStream, logGroupOf } from './logEvents.js';
 import type { AttemptTable, JobTable } from './schema.js';
 import type { Tx } from './unitOfWork.js';
 import { cancelNodes, nodeEnded, nodeRunning, terminateNodes } from './gangs.js';
@@ -422,6 +423,7 @@ export async function startAttempt(
   now: number,
 ): Promise<number> {
   const attempt = job.attempt_count + 1;
+  const logGroup = logGroupOf(jobSpecOf(job).containerProperties);
   await tx.db
     .insertInto('attempts')
     .values({
@@ -443,8 +445,10 @@ export async function startAttempt(
       gpus: job.gpus,
       rate_per_hour: placement.rate?.perHour ?? null,
       pricing: placement.rate?.pricing ?? null,
+      log_group: logGroup,
     })
     .execute();
+  await createLogStream(tx.db, logGroup, placement.logStreamName, now);
   await setStatus(tx, job, 'STARTING', null, now, {
     attempt_count: attempt,
     ce_name: placement.ceName,

@@ -24,9 +24,29 @@ export interface NewLogEvent {
   message: string;
 }
 
-/** The smaller (or larger) of a stored column and the value of the row being upserted. */
+/**
+ * The smaller (or larger) of a stored column and the value of the row being upserted; the
+ * upserted value alone while the stored stream has no events (its timestamps are placeholders).
+ */
 function pick(column: string, op: '<' | '>') {
-  return sql<number>`CASE WHEN excluded.${sql.ref(column)} ${sql.raw(op)} log_streams.${sql.ref(column)} THEN excluded.${sql.ref(column)} ELSE log_streams.${sql.ref(column)} END`;
+  return sql<number>`CASE WHEN log_streams.has_events = 0 OR excluded.${sql.ref(column)} ${sql.raw(op)} log_streams.${sql.ref(column)} THEN excluded.${sql.ref(column)} ELSE log_streams.${sql.ref(column)} END`;
+}
+
+/**
+ * Creates an attempt's stream when the attempt starts, before its first line, as AWS does:
+ * DescribeLogStreams lists it and GetLogEvents answers (with no events) at once.
+ */
+export async function createLogStream(db: Writer, logGroup: string, logStream: string, now: number): Promise<void> {
+  await db
+    .insertInto('log_streams')
+    .values({ log_group: logGroup, log_stream: logStream, creation_time: now, first_event_timestamp: now, last_event_timestamp: now, last_ingestion_time: now, has_events: 0 })
+    .onConflict((oc) => oc.columns(['log_group', 'log_stream']).doNothing())
+    .execute();
+}
+
+/** The log group of a job's attempts: its definition's awslogs-group option, else /aws/batch/job. */
+export function logGroupOf(containerProperties: { logConfiguration?: { options?: Record<string, string> } } | undefined): string {
+  return containerProperties?.logConfiguration?.options?.['awslogs-group'] || DEFAULT_LOG_GROUP;
 }
 
 export async function appendLogEvents(db: Writer, events: NewLogEvent[], ingestionTime: number): Promise<void> {
@@ -71,6 +91,7 @@ export async function appendLogEvents(db: Writer, events: NewLogEvent[], ingesti
           first_event_timestamp: pick('first_event_timestamp', '<'),
           last_event_timestamp: pick('last_event_timestamp', '>'),
           last_ingestion_time: pick('last_ingestion_time', '>'),
+          has_events: 1,
         }),
       )
       .execute();
@@ -188,6 +209,8 @@ export interface LogStreamRow {
   first_event_timestamp: number;
   last_event_timestamp: number;
   last_ingestion_time: number;
+  /** 0: no events yet, the timestamps above are placeholders */
+  has_events: number;
 }
 
 export type StreamOrder =
@@ -200,7 +223,7 @@ export async function listLogStreams(db: Writer, logGroup: string, order: Stream
   const cmp = order.descending ? '<' : '>';
   let q = db
     .selectFrom('log_streams')
-    .select(['log_stream', 'creation_time', 'first_event_timestamp', 'last_event_timestamp', 'last_ingestion_time'])
+    .select(['log_stream', 'creation_time', 'first_event_timestamp', 'last_event_timestamp', 'last_ingestion_time', 'has_events'])
     .where('log_group', '=', logGroup)
     .limit(limit);
   if (order.by === 'name') {
@@ -221,15 +244,14 @@ export async function listLogStreams(db: Writer, logGroup: string, order: Stream
 }
 
 /**
- * Whether a stream exists: it has events, or (in the default group) it is the stream of an
- * attempt that has not written a line yet — AWS creates a job's stream when it starts.
+ * Whether a stream exists: it has a summary row (made when its attempt started, or by its
+ * first events), or it is the stream of an attempt from before streams were made at start.
  */
 export async function logStreamExists(db: Writer, logGroup: string, logStream: string): Promise<boolean> {
   const row = await db.selectFrom('log_streams').select('log_stream').where('log_group', '=', logGroup).where('log_stream', '=', logStream).executeTakeFirst();
   if (row) return true;
-  if (logGroup !== DEFAULT_LOG_GROUP) return false;
-  const attempt = await db.selectFrom('attempts').select('job_id').where('log_stream_name', '=', logStream).limit(1).executeTakeFirst();
-  return attempt !== undefined;
+  const attempt = await db.selectFrom('attempts').select('log_group').where('log_stream_name', '=', logStream).limit(1).executeTakeFirst();
+  return attempt !== undefined && (attempt.log_group ?? DEFAULT_LOG_GROUP) === logGroup;
 }
 
 export interface LogGroupRow {
