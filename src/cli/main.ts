@@ -88,13 +88,15 @@ program
 // The commands that talk to a server through the AWS SDK (not needed by `server` or `agent`).
 const subcommand = process.argv[2];
 if (subcommand !== 'server' && subcommand !== 'agent') {
-  const [{ registerResourceCommands }, { registerJobCommands }, { registerLogsCommand }, { registerWhyCommand }, { registerCostCommand }, { registerRerunCommand }] = await Promise.all([
+  const [{ registerResourceCommands }, { registerJobCommands }, { registerLogsCommand }, { registerWhyCommand }, { registerCostCommand }, { registerRerunCommand }, { registerApplyCommand }, { registerTopCommand }] = await Promise.all([
     import('./resources.js'),
     import('./jobs.js'),
     import('./logs.js'),
     import('./why.js'),
     import('./cost.js'),
     import('./rerun.js'),
+    import('./apply.js'),
+    import('./top.js'),
   ]);
   registerRerunCommand(program);
   registerWhyCommand(program);
@@ -102,6 +104,8 @@ if (subcommand !== 'server' && subcommand !== 'agent') {
   registerResourceCommands(program);
   registerJobCommands(program);
   registerLogsCommand(program);
+  registerApplyCommand(program);
+  registerTopCommand(program);
 }
 
 // `openbatch logs … | head` closes the pipe early: that is not an error.
