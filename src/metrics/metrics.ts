@@ -59,7 +59,18 @@ export class Metrics {
         for (const r of await countByQueueAndStatus(store)) this.set({ queue: r.queue, status: r.status }, r.count);
       },
     });
-    const vcpus = new Gauge({ name: 'openbatch_instance_vcpus', help: 'vCPUs of live instances by compute environment', labelNames: ['compute_environment'], registers: [this.registry] });
+    // Both instance gauges read the instances themselves: prom-client collects gauges one
+    // after another, so one filling the other would report the previous scrape's values.
+    new Gauge({
+      name: 'openbatch_instance_vcpus',
+      help: 'vCPUs of live instances by compute environment',
+      labelNames: ['compute_environment'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const i of await liveInstances(store)) this.inc({ compute_environment: i.ce_name }, i.vcpus);
+      },
+    });
     new Gauge({
       name: 'openbatch_instances',
       help: 'Live instances by compute environment',
@@ -67,11 +78,7 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        vcpus.reset();
-        for (const i of await liveInstances(store)) {
-          this.inc({ compute_environment: i.ce_name });
-          vcpus.inc({ compute_environment: i.ce_name }, i.vcpus);
-        }
+        for (const i of await liveInstances(store)) this.inc({ compute_environment: i.ce_name });
       },
     });
   }
