@@ -6,6 +6,7 @@
  * and vCPUs by compute environment) are read from the database when scraped, so they are
  * always true and cost nothing between scrapes.
  */
+import { backlogByHook } from '../store/webhookOutbox.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobStateChange } from '../model/jobStateMachine.js';
 import type { Db } from '../store/db.js';
@@ -57,6 +58,16 @@ export class Metrics {
       async collect() {
         this.reset();
         for (const r of await countByQueueAndStatus(store)) this.set({ queue: r.queue, status: r.status }, r.count);
+      },
+    });
+    new Gauge({
+      name: 'openbatch_webhook_backlog',
+      help: 'Job state change events not yet accepted by each webhook',
+      labelNames: ['webhook'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const b of await backlogByHook(store)) this.set({ webhook: b.hook }, b.n);
       },
     });
     // Both instance gauges read the instances themselves: prom-client collects gauges one

@@ -101,6 +101,10 @@ test('events a receiver could not take survive a kill -9 of the server and arriv
   await registerDefinition(client, 'ok', { command: ['true'] });
   const ids = [await submit(client, { jobQueue: 'q', jobDefinition: 'ok' }), await submit(client, { jobQueue: 'q', jobDefinition: 'ok' })];
   for (const id of ids) await waitForStatus(client, id, ['SUCCEEDED']);
+  // Nothing could be delivered: all ten events (two jobs, five states each) wait in the outbox.
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const backlog = /^openbatch_webhook_backlog\{webhook="([^"]+)"\} (\d+)$/m.exec(metrics);
+  assert.deepEqual([backlog?.[1], Number(backlog?.[2])], [`http://127.0.0.1:${port}/hook`, 10]);
   client.destroy();
   await server.kill('SIGKILL');
 
