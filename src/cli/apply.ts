@@ -24,7 +24,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { LineCounter, parseAllDocuments, isMap, isSeq, type Document, type Node } from 'yaml';
+import type { Document, Node } from 'yaml';
 import {
   CreateComputeEnvironmentCommand,
   CreateJobQueueCommand,
@@ -78,7 +78,9 @@ function isObj(v: unknown): v is Obj {
 }
 
 /** Reads and checks the file's structure; the fields themselves are the server's to check. */
-export function parseApplyFile(file: string, text: string): ApplyPlan {
+export async function parseApplyFile(file: string, text: string): Promise<ApplyPlan> {
+  // Loaded here, not with the CLI: every other command starts without the YAML parser.
+  const { LineCounter, parseAllDocuments, isMap, isSeq } = await import('yaml');
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false });
   const entries = Object.fromEntries(SECTIONS.map((s) => [s, [] as Entry[]])) as Record<Section, Entry[]>;
@@ -394,7 +396,7 @@ async function apply(flags: ApplyFlags): Promise<void> {
     throw new CliError(`cannot read ${flags.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
   const file = flags.file === '-' ? '<stdin>' : flags.file;
-  const plan = parseApplyFile(file, text);
+  const plan = await parseApplyFile(file, text);
   await withClient(flags, async ({ batch }) => {
     const lines: string[] = [];
     const applier = new Applier(batch, !!flags.dryRun, (l) => (flags.json ? lines.push(l) : process.stdout.write(l + '\n')));
