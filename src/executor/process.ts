@@ -1,20 +1,38 @@
 /**
  * The process executor: an attempt's command runs as a child process that leads its own
  * process group (and session), with only the job's environment over a small base, and its
- * output split into timestamped lines.
+ * output split into timestamped lines. Where the host allows, it is also held to its
+ * resources and isolated (docs/executors.md):
+ *
+ *   cgroups   memory limit (over it: killed, exit 137, AWS's OutOfMemoryError reason), CPU
+ *             quota from VCPU, pids limit — cgroup v2 or v1, see cgroups.ts
+ *   ulimits   applied with prlimit(1) before the job starts
+ *   user      the job definition's `user`, switched to with setpriv(1) (agent must be root)
+ *   sandbox   bubblewrap: own mount/pid/ipc/network namespaces, private /tmp, volumes,
+ *             read-only root, devices, tmpfs — see sandbox.ts
+ *
+ * What is unavailable is said once at agent start (`unavailable`), and, for an attempt whose
+ * job asks for it, as the first line of the attempt's log (NOTICE_PREFIX).
+ *
+ * How an attempt starts: a chain of exec()s in one process, so the pid the agent sees is the
+ * job's (or the sandbox monitor's): the process joins the attempt's cgroup before it execs
+ * anything — so nothing the job forks can start outside it — then execs prlimit → bwrap →
+ * setpriv → the command, each only when needed. Processes are made by the fork server
+ * (forkServer.ts, which joins the cgroup itself) or, where its binary is missing, by Node's
+ * spawn in `spawnJob`, with a `sh` in front that joins the cgroup.
  *
  * Nothing outlives its job. Termination signals the whole group; and when the leader exits
- * on its own, members it left behind (background children) are SIGKILLed at once. That is
- * what a container does — when its init process exits the kernel kills everything else in
- * it — and it is what users of AWS Batch expect: the job is over when its main process is,
- * its slot is free, and no stray process holds the output pipes or competes with the next
- * job on the instance. The same applies after a SIGTERM: members get no grace beyond the
- * leader's own exit, as in a container.
+ * on its own, members it left behind (background children) are SIGKILLed at once, and with
+ * cgroups so is every other process of the attempt's cgroup, even one that left the group.
+ * That is what a container does — when its init process exits the kernel kills everything
+ * else in it — and it is what users of AWS Batch expect: the job is over when its main
+ * process is, its slot is free, and no stray process holds the output pipes or competes
+ * with the next job on the instance. The same applies after a SIGTERM: members get no grace
+ * beyond the leader's own exit, as in a container.
  *
- * What a process group cannot catch: a member that calls setsid()/setpgid() leaves the
- * group and escapes both signals. If it still holds the output pipes, `exited` waits at most
- * `outputDrainMs` after the leader's exit, then stops reading so the attempt still ends.
- * Catching those needs cgroups (a later executor capability).
+ * Without cgroups a member that calls setsid()/setpgid() leaves the group and escapes both
+ * signals. If it still holds the output pipes, `exited` waits at most `outputDrainMs` after
+ * the leader's exit, then stops reading so the attempt still ends.
  *
  * Pids are never signalled once they may have been recycled. While the leader is unreaped
  * its pid, and so the group id, cannot be reused; Node reaps it and emits 'exit' in the same
@@ -22,17 +40,35 @@
  * still pins the group id. After that no signal is ever sent to the group again.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, readFileSync, readdirSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { constants } from 'node:os';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CgroupHost, type JobCgroup } from './cgroups.js';
 import { ForkServer } from './forkServer.js';
-import type { AttemptExit, AttemptSpec, Executor, ExecutorCapabilities, LogLine, LogStream, RunningAttempt } from './types.js';
+import { LineSplitter } from './lines.js';
+export { MAX_LINE_BYTES } from './lines.js';
+import { Sandbox, which, type SandboxNetwork } from './sandbox.js';
+import { resolveUser } from './users.js';
+import {
+  NOTICE_PREFIX,
+  type AttemptExit,
+  type AttemptSpec,
+  type Executor,
+  type ExecutorCapabilities,
+  type LogLine,
+  type RunningAttempt,
+} from './types.js';
 
-/** CloudWatch caps one event at 256 KiB; longer lines are split into pieces of at most this many bytes. */
-export const MAX_LINE_BYTES = 256 * 1024;
 /** How long `terminate` waits between SIGTERM and SIGKILL unless told otherwise (ECS's stopTimeout default). */
 export const DEFAULT_GRACE_MS = 30_000;
 /** How long output from escaped processes is awaited after the leader exited. */
 export const DEFAULT_OUTPUT_DRAIN_MS = 2_000;
+/** Most processes and threads an attempt may have at once: a guard against fork bombs that real jobs do not reach. */
+export const DEFAULT_PIDS_MAX = 32_768;
+/** AWS's reason for a container the kernel killed for exceeding its memory limit. */
+export const OOM_REASON = 'OutOfMemoryError: Container killed due to memory usage';
 
 const BASE_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'TZ', 'USER'] as const;
 /** A host without PATH would leave jobs unable to find anything; Docker's default then. */
@@ -41,6 +77,14 @@ const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 const RUNC_START_FAILED =
   'CannotStartContainerError: Error response from daemon: failed to create task for container: failed to create shim task: ' +
   'OCI runtime create failed: runc create failed: unable to start container process: ';
+/**
+ * For Node's spawn: joins the cgroups named before `--`, then becomes the job. The shell
+ * exports PWD, which the job did not ask for: it is dropped (unless the job set it).
+ */
+const JOIN_SCRIPT = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
+const JOIN_SCRIPT_NO_PWD = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; unset PWD; exec "$@"';
+/** Docker's ulimit names, which prlimit(1) also takes as options. */
+const ULIMIT_NAMES = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']);
 
 /** Options of {@link ProcessExecutor}. */
 export interface ProcessExecutorOptions {
@@ -50,6 +94,16 @@ export interface ProcessExecutorOptions {
   baseEnv?: Record<string, string>;
   /** after the leader exited, how long to wait for processes that escaped the group to release the output pipes */
   outputDrainMs?: number;
+  /** cgroups to use: probed on this host by default; false: none */
+  cgroups?: CgroupHost | false;
+  /** cgroup under which attempt cgroups are made (default: the agent's own) */
+  cgroupParent?: string;
+  /** bubblewrap sandbox: 'auto' (default) uses it when it works here, 'off' never */
+  sandbox?: 'auto' | 'off';
+  /** network of sandboxed jobs: 'none' (loopback only, the default) or the host's */
+  sandboxNetwork?: SandboxNetwork;
+  /** pids limit per attempt (0: none) */
+  pidsMax?: number;
   /**
    * Start processes through the fork server (forkServer.ts) rather than Node's spawn: the
    * default wherever its binary was built, because it costs the caller ~20× less per job.
@@ -68,21 +122,132 @@ export function defaultBaseEnv(host: NodeJS.ProcessEnv = process.env): Record<st
   return env;
 }
 
-/** Runs each attempt as a child process group on this host; no resource limits, no sandbox. */
+/**
+ * Node's way to create a job's process (when there is no fork server): `argv` in its own
+ * process group, stdin /dev/null, output on pipes; it first joins the `cgroupProcs` files.
+ */
+export function spawnJob(argv: string[], o: { cwd: string; env: Record<string, string>; cgroupProcs?: string[] }): ChildProcess {
+  if (o.cgroupProcs?.length) argv = ['/bin/sh', '-c', o.env.PWD === undefined ? JOIN_SCRIPT_NO_PWD : JOIN_SCRIPT, 'sh', ...o.cgroupProcs, '--', ...argv];
+  return spawn(argv[0], argv.slice(1), { cwd: o.cwd, env: o.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** How one attempt is to be started: the argv chain and what it needs from the agent. */
+interface LaunchPlan {
+  argv: string[];
+  env: Record<string, string>;
+  cgroup?: JobCgroup;
+  sandboxed: boolean;
+  notices: string[];
+}
+
+/**
+ * What an attempt's isolation adds to its life, whichever way it was started: SIGTERM to
+ * the job's processes rather than bwrap's monitor, the cgroup emptied on exit, its OOM kills
+ * read and the cgroup removed, a sandbox that could not be set up reported as such.
+ */
+class Isolation {
+  /** sandboxed attempts: processes already sent SIGTERM, and the timer that looks for new ones */
+  private readonly termSent = new Set<number>();
+  private termScan: NodeJS.Timeout | undefined;
+  private firstStderr: string | undefined;
+
+  constructor(private readonly plan: LaunchPlan) {}
+
+  get sandboxed(): boolean {
+    return this.plan.sandboxed;
+  }
+
+  /** bwrap's complaints come first on stderr, before the job has run. */
+  watch(lines: LogLine[]): void {
+    if (this.firstStderr === undefined && this.plan.sandboxed) this.firstStderr = lines.find((l) => l.stream === 'stderr')?.message;
+  }
+
+  /**
+   * SIGTERM to the job's processes. In a sandbox the leader is bwrap's monitor, which would
+   * die of it without passing it on: every other process of the attempt is signalled
+   * instead, and the monitor exits with the job. A process that appears during the grace
+   * (the sandbox was still being set up, or the job was forking) is signalled when seen.
+   */
+  terminateMembers(leader: number): void {
+    const scan = () => {
+      const pids = this.plan.cgroup ? this.plan.cgroup.members() : groupMembers(leader);
+      for (const pid of pids) {
+        if (pid === leader || this.termSent.has(pid)) continue;
+        this.termSent.add(pid);
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // gone
+        }
+      }
+    };
+    scan();
+    this.termScan = setInterval(scan, 100);
+    this.termScan.unref();
+  }
+
+  /** The leader is gone (or the grace is over): nothing of the attempt may live on. */
+  killAll(): void {
+    if (this.termScan !== undefined) clearInterval(this.termScan);
+    this.plan.cgroup?.killAll();
+  }
+
+  /** The attempt's result once its leader exited and its output was read. */
+  async finish(exitCode: number | null): Promise<AttemptExit> {
+    this.killAll();
+    const oom = this.plan.cgroup ? this.plan.cgroup.oomKills() > 0 : false;
+    await this.plan.cgroup?.remove();
+    if (this.plan.sandboxed && exitCode === 1 && this.firstStderr?.startsWith('bwrap: ')) {
+      return { exitCode: null, reason: `CannotStartContainerError: ${this.firstStderr}` };
+    }
+    if (oom) return { exitCode, reason: OOM_REASON };
+    return { exitCode };
+  }
+}
+
+/** Runs each attempt as a child process group on this host, limited and sandboxed where the host allows. */
 export class ProcessExecutor implements Executor {
-  readonly name = 'process';
-  readonly capabilities: ExecutorCapabilities = { processGroups: true, cgroups: false, sandbox: false, containers: false };
+  readonly name = 'process' as const;
+  readonly capabilities: ExecutorCapabilities;
+  readonly unavailable: string[] = [];
   private readonly clock: () => number;
   private readonly baseEnv: Record<string, string>;
   private readonly drainMs: number;
+  private readonly cgroups: CgroupHost | undefined;
+  private readonly cgroupMissing = new Map<string, string>();
+  private readonly sandbox: Sandbox | undefined;
+  private readonly sandboxMissing: string | undefined;
+  private readonly pidsMax: number;
+  private readonly prlimit = which('prlimit');
+  private readonly setpriv = which('setpriv');
+  private readonly uid = process.getuid?.() ?? -1;
   /** undefined: spawn with Node (no fork server binary, or not wanted) */
   readonly forkServer: ForkServer | undefined;
 
   constructor(opts: ProcessExecutorOptions = {}) {
+    this.forkServer = opts.useForkServer === false ? undefined : ForkServer.open();
     this.clock = opts.clock ?? Date.now;
     this.baseEnv = opts.baseEnv ?? defaultBaseEnv();
     this.drainMs = opts.outputDrainMs ?? DEFAULT_OUTPUT_DRAIN_MS;
-    this.forkServer = opts.useForkServer === false ? undefined : ForkServer.open();
+    this.pidsMax = opts.pidsMax ?? DEFAULT_PIDS_MAX;
+    if (opts.cgroups === false) {
+      for (const c of ['memory', 'cpu', 'pids']) this.cgroupMissing.set(c, 'cgroups are turned off for this agent');
+    } else {
+      this.cgroups = opts.cgroups ?? CgroupHost.probe({ parent: opts.cgroupParent });
+      for (const [c, why] of this.cgroups.unavailable) this.cgroupMissing.set(c, why);
+      if (this.cgroups.controllers.length === 0) this.cgroups = undefined;
+    }
+    for (const why of new Set(this.cgroupMissing.values())) this.unavailable.push(why);
+    if (opts.sandbox === 'off') this.sandboxMissing = 'sandbox: turned off for this agent';
+    else {
+      const probed = Sandbox.probe(opts.sandboxNetwork ?? 'none');
+      if (typeof probed === 'string') this.sandboxMissing = probed;
+      else this.sandbox = probed;
+    }
+    if (this.sandboxMissing) this.unavailable.push(this.sandboxMissing);
+    if (!this.prlimit) this.unavailable.push('ulimits: prlimit (util-linux) is not installed');
+    if (this.uid !== 0) this.unavailable.push(`user: the agent runs as uid ${this.uid}, not root, so jobs run as that user only`);
+    this.capabilities = { processGroups: true, cgroups: this.cgroups !== undefined, sandbox: this.sandbox !== undefined, containers: false };
   }
 
   /** Stops the fork server (SIGKILLing any job still running through it). */
@@ -90,29 +255,41 @@ export class ProcessExecutor implements Executor {
     this.forkServer?.close();
   }
 
+  /** What this executor enforces here, for the agent's start message. */
+  describe(): string {
+    const parts = [this.cgroups ? this.cgroups.describe() : 'no cgroups', this.sandbox ? `sandbox: ${this.sandbox.bwrap}` : 'no sandbox'];
+    return parts.join('; ');
+  }
+
   start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt {
     const file = spec.command[0];
     if (file === undefined || file === '') {
       return notStarted(Promise.resolve('CannotStartContainerError: the job has no command to run (command is empty)'));
     }
-    const env = { ...this.baseEnv, ...spec.env };
+    let plan: LaunchPlan;
+    try {
+      plan = this.plan(spec);
+    } catch (e) {
+      return notStarted(Promise.resolve((e as Error).message));
+    }
+    if (plan.notices.length) onLog([{ stream: 'stderr', timestamp: this.clock(), message: NOTICE_PREFIX + plan.notices.join('; ') }]);
+    const cgroupProcs = plan.cgroup?.procsFiles();
     if (this.forkServer) {
       // Node's spawn refuses NUL bytes; so does this path, with the same kind of message.
-      const nul = spec.command.find((a) => a.includes('\0')) ?? Object.entries(env).find(([k, v]) => k.includes('\0') || v.includes('\0'))?.[0];
-      if (nul !== undefined) return notStarted(Promise.resolve(`CannotStartContainerError: the job's command or environment contains null bytes (${JSON.stringify(nul).slice(0, 80)})`));
-      return new ForkedAttempt(this.forkServer, spec, env, onLog, this.clock, this.drainMs);
+      const nul = plan.argv.find((a) => a.includes('\0')) ?? Object.entries(plan.env).find(([k, v]) => k.includes('\0') || v.includes('\0'))?.[0];
+      if (nul !== undefined) {
+        void plan.cgroup?.remove();
+        return notStarted(Promise.resolve(`CannotStartContainerError: the job's command or environment contains null bytes (${JSON.stringify(nul).slice(0, 80)})`));
+      }
+      return new ForkedAttempt(this.forkServer, spec, plan, cgroupProcs, onLog, this.clock, this.drainMs);
     }
     let child: ChildProcess;
     try {
-      child = spawn(file, spec.command.slice(1), {
-        cwd: spec.workDir,
-        env,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      child = spawnJob(plan.argv, { cwd: spec.workDir, env: plan.env, cgroupProcs });
     } catch (e) {
       // Node throws, rather than emitting 'error', for arguments it rejects (a NUL byte in
       // argv or env) and for spawn errors it does not expect at run time.
+      void plan.cgroup?.remove();
       return notStarted(Promise.resolve(`CannotStartContainerError: ${(e as Error).message}`));
     }
     if (child.pid === undefined) {
@@ -122,10 +299,125 @@ export class ProcessExecutor implements Executor {
       });
       child.stdout?.on('error', ignore);
       child.stderr?.on('error', ignore);
+      void plan.cgroup?.remove();
       return notStarted(reason);
     }
-    return new ProcessAttempt(child, child.pid, onLog, this.clock, this.drainMs);
+    return new ProcessAttempt(child, child.pid, onLog, this.clock, this.drainMs, new Isolation(plan));
   }
+
+  /** Decides how to start the attempt; throws an Error whose message is the AWS-style reason when it cannot start. */
+  private plan(spec: AttemptSpec): LaunchPlan {
+    const s = spec.settings ?? {};
+    const notices: string[] = [];
+    const env = { ...this.baseEnv, ...spec.env };
+    let argv = [...spec.command];
+    const wrapped = Boolean(this.cgroups || this.sandbox || s.ulimits?.length || s.user);
+    if (wrapped) argv[0] = resolveExecutable(spec, env);
+
+    // Innermost first: user, sandbox, ulimits, then the cgroup hold.
+    if (s.user) {
+      let u;
+      try {
+        u = resolveUser(s.user);
+      } catch (e) {
+        throw new Error(`${RUNC_START_FAILED}unable to find user ${s.user}: ${(e as Error).message}: unknown`);
+      }
+      if (u.uid !== this.uid) {
+        if (this.uid !== 0 || !this.setpriv) {
+          throw new Error(`CannotStartContainerError: cannot run as user "${s.user}": ${this.setpriv ? `the agent runs as uid ${this.uid}, not root` : 'setpriv (util-linux) is not installed'}`);
+        }
+        const groups = u.name ? ['--init-groups'] : ['--clear-groups'];
+        argv = [this.setpriv, `--reuid=${u.uid}`, `--regid=${u.gid}`, ...groups, '--', ...argv];
+      }
+      if (u.home && spec.env.HOME === undefined) env.HOME = u.home;
+      if (u.name && spec.env.USER === undefined) env.USER = u.name;
+    }
+    let sandboxed = false;
+    if (this.sandbox) {
+      try {
+        argv = [this.sandbox.bwrap, ...this.sandbox.args(spec.workDir, s), ...argv];
+      } catch (e) {
+        throw new Error(`CannotStartContainerError: ${(e as Error).message}`);
+      }
+      sandboxed = true;
+    } else {
+      const why = this.sandboxMissing!;
+      const asked = [
+        s.mountPoints?.length && 'mountPoints',
+        s.readonlyRootFilesystem && 'readonlyRootFilesystem',
+        s.devices?.length && 'linuxParameters.devices',
+        s.tmpfs?.length && 'linuxParameters.tmpfs',
+        s.sharedMemorySizeMiB && 'linuxParameters.sharedMemorySize',
+      ].filter(Boolean);
+      if (asked.length) notices.push(`${asked.join(', ')} (${why})`);
+    }
+    if (s.ulimits?.length) {
+      const opts: string[] = [];
+      for (const l of s.ulimits) {
+        if (!ULIMIT_NAMES.has(l.name)) throw new Error(`CannotStartContainerError: ulimits: unknown limit name "${l.name}" (one of ${[...ULIMIT_NAMES].join(', ')})`);
+        opts.push(`--${l.name}=${l.softLimit}:${l.hardLimit}`);
+      }
+      if (this.prlimit) argv = [this.prlimit, ...opts, '--', ...argv];
+      else notices.push('ulimits (prlimit (util-linux) is not installed)');
+    }
+    let cgroup: JobCgroup | undefined;
+    if (this.cgroups) {
+      const name = `${spec.attemptId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
+      try {
+        cgroup = this.cgroups.create(name, { memoryMiB: spec.memoryMiB, vcpus: spec.vcpus, swapMiB: s.maxSwapMiB ?? 0, pidsMax: this.pidsMax });
+      } catch (e) {
+        throw new Error(`CannotStartContainerError: cannot create the job's cgroup: ${(e as Error).message}`);
+      }
+    }
+    const missing = (c: string, what: string) => {
+      const why = this.cgroupMissing.get(c);
+      if (why) notices.push(`${what} (${why})`);
+    };
+    missing('memory', `memory limit of ${spec.memoryMiB} MiB`);
+    missing('cpu', `CPU quota of ${spec.vcpus} vCPU`);
+    return { argv, env, cgroup, sandboxed, notices };
+  }
+}
+
+/**
+ * The command's executable as the job's PATH finds it. A wrapper (sh, bwrap…) would report a
+ * missing command as its own exit 127; resolving it here keeps the reasons Docker gives.
+ */
+function resolveExecutable(spec: AttemptSpec, env: Record<string, string>): string {
+  const file = spec.command[0];
+  const fail = (err: NodeJS.ErrnoException): never => {
+    let dirExists = false;
+    try {
+      dirExists = statSync(spec.workDir).isDirectory();
+    } catch {
+      // missing
+    }
+    throw new Error(startFailure(spec, dirExists || err.code !== 'ENOENT' ? 'exec' : 'chdir', err.code ?? 'EIO'));
+  };
+  const check = (path: string): boolean => {
+    try {
+      if (statSync(path).isDirectory()) return false;
+    } catch {
+      return false;
+    }
+    try {
+      accessSync(path, fsConstants.X_OK);
+    } catch {
+      fail(Object.assign(new Error('EACCES'), { code: 'EACCES' }));
+    }
+    return true;
+  };
+  if (file.includes('/')) {
+    const path = isAbsolute(file) ? file : resolvePath(spec.workDir, file);
+    if (!check(path)) fail(Object.assign(new Error('ENOENT'), { code: 'ENOENT' }));
+    return path;
+  }
+  for (const dir of (env.PATH ?? '').split(':')) {
+    if (!dir) continue;
+    const path = join(dir, file);
+    if (check(path)) return path;
+  }
+  return fail(Object.assign(new Error('ENOENT'), { code: 'ENOENT' }));
 }
 
 class ProcessAttempt implements RunningAttempt {
@@ -140,6 +432,7 @@ class ProcessAttempt implements RunningAttempt {
     onLog: (lines: LogLine[]) => void,
     clock: () => number,
     drainMs: number,
+    private readonly iso: Isolation,
   ) {
     const stdout = child.stdout!;
     const stderr = child.stderr!;
@@ -149,7 +442,10 @@ class ProcessAttempt implements RunningAttempt {
     const deliver = (splitter: LineSplitter, chunk: Buffer) => {
       const lines: LogLine[] = [];
       splitter.push(chunk, clock(), lines);
-      if (lines.length > 0) onLog(lines);
+      if (lines.length > 0) {
+        iso.watch(lines);
+        onLog(lines);
+      }
     };
     stdout.on('data', (c: Buffer) => deliver(out, c));
     stderr.on('data', (c: Buffer) => deliver(err, c));
@@ -167,8 +463,9 @@ class ProcessAttempt implements RunningAttempt {
         this.leaderExited = true;
         if (this.killTimer !== undefined) clearTimeout(this.killTimer);
         exitCode = code ?? (signal !== null ? 128 + (constants.signals[signal] ?? 0) : null);
-        // See the module comment: the job is over, so is every process of its group.
+        // See the module comment: the job is over, so is every process of its group and cgroup.
         signalGroup(this.pid, 'SIGKILL');
+        iso.killAll();
         drainTimer = setTimeout(() => {
           stdout.destroy();
           stderr.destroy();
@@ -183,7 +480,7 @@ class ProcessAttempt implements RunningAttempt {
         out.end(now, tail);
         err.end(now, tail);
         if (tail.length > 0) onLog(tail);
-        resolve({ exitCode });
+        void iso.finish(exitCode).then(resolve);
       });
     });
   }
@@ -192,14 +489,18 @@ class ProcessAttempt implements RunningAttempt {
     if (this.leaderExited) return;
     const deadline = Date.now() + Math.max(0, graceMs);
     if (this.killTimer === undefined) {
-      signalGroup(this.pid, 'SIGTERM');
+      if (this.iso.sandboxed) this.iso.terminateMembers(this.pid);
+      else signalGroup(this.pid, 'SIGTERM');
     } else {
       // A repeated call may only shorten the grace (an agent shutting down calls with 0).
       if (deadline >= this.killDeadline) return;
       clearTimeout(this.killTimer);
     }
     this.killDeadline = deadline;
-    this.killTimer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), Math.max(0, graceMs));
+    this.killTimer = setTimeout(() => {
+      signalGroup(this.pid, 'SIGKILL');
+      this.iso.killAll();
+    }, Math.max(0, graceMs));
   }
 }
 
@@ -211,23 +512,26 @@ class ForkedAttempt implements RunningAttempt {
   private killTimer: NodeJS.Timeout | undefined;
   private killDeadline = Infinity;
   private readonly id: string;
+  private readonly iso: Isolation;
   readonly whenStarted: Promise<number | undefined>;
 
   constructor(
     private readonly server: ForkServer,
     spec: AttemptSpec,
-    env: Record<string, string>,
+    plan: LaunchPlan,
+    cgroupProcs: string[] | undefined,
     onLog: (lines: LogLine[]) => void,
     clock: () => number,
     drainMs: number,
   ) {
+    const iso = (this.iso = new Isolation(plan));
     const splitters = { 1: new LineSplitter('stdout'), 2: new LineSplitter('stderr') };
     let resolveExit!: (e: AttemptExit) => void;
     let resolveStarted!: (pid: number | undefined) => void;
     this.exited = new Promise<AttemptExit>((r) => (resolveExit = r));
     this.whenStarted = new Promise((r) => (resolveStarted = r));
     this.id = server.spawn(
-      { argv: spec.command, env, cwd: spec.workDir, drainMs },
+      { argv: plan.argv, env: plan.env, cwd: spec.workDir, drainMs, cgroupProcs },
       {
         started: (pid) => {
           this.pidValue = pid;
@@ -237,12 +541,16 @@ class ForkedAttempt implements RunningAttempt {
           this.leaderExited = true;
           this.pidValue = undefined;
           resolveStarted(undefined);
+          void plan.cgroup?.remove();
           resolveExit({ exitCode: null, reason: startFailure(spec, step, code) });
         },
         output: (stream, chunk) => {
           const lines: LogLine[] = [];
           splitters[stream].push(chunk, clock(), lines);
-          if (lines.length > 0) onLog(lines);
+          if (lines.length > 0) {
+            iso.watch(lines);
+            onLog(lines);
+          }
         },
         exited: (code, signal) => {
           this.leaderExited = true;
@@ -253,7 +561,7 @@ class ForkedAttempt implements RunningAttempt {
           splitters[1].end(now, tail);
           splitters[2].end(now, tail);
           if (tail.length > 0) onLog(tail);
-          resolveExit({ exitCode: code ?? (signal !== null ? 128 + (constants.signals[signal] ?? 0) : null) });
+          void iso.finish(code ?? (signal !== null ? 128 + (constants.signals[signal] ?? 0) : null)).then(resolveExit);
         },
       },
     );
@@ -267,80 +575,37 @@ class ForkedAttempt implements RunningAttempt {
     if (this.leaderExited) return;
     const deadline = Date.now() + Math.max(0, graceMs);
     if (this.killTimer === undefined) {
-      this.server.kill(this.id, 'SIGTERM');
+      if (this.iso.sandboxed && this.pidValue !== undefined) this.iso.terminateMembers(this.pidValue);
+      else this.server.kill(this.id, 'SIGTERM');
     } else {
       if (deadline >= this.killDeadline) return;
       clearTimeout(this.killTimer);
     }
     this.killDeadline = deadline;
-    this.killTimer = setTimeout(() => this.server.kill(this.id, 'SIGKILL'), Math.max(0, graceMs));
+    this.killTimer = setTimeout(() => {
+      this.server.kill(this.id, 'SIGKILL');
+      this.iso.killAll();
+    }, Math.max(0, graceMs));
   }
 }
 
-/** Splits one output stream into lines; a partial line waits for the rest or for the end. */
-class LineSplitter {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  /** the pending bytes continue a line already cut at MAX_LINE_BYTES */
-  private continued = false;
-
-  constructor(private readonly stream: LogStream) {}
-
-  push(chunk: Buffer, now: number, out: LogLine[]): void {
-    let start = 0;
-    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
-      this.add(chunk.subarray(start, nl), now, out);
-      this.emit(now, out);
-      start = nl + 1;
-    }
-    if (start < chunk.length) this.add(chunk.subarray(start), now, out);
-  }
-
-  /** Flushes the last line if the process did not end it with a newline. */
-  end(now: number, out: LogLine[]): void {
-    if (this.pendingBytes > 0) this.emit(now, out);
-  }
-
-  private add(part: Buffer, now: number, out: LogLine[]): void {
-    if (this.pendingBytes + part.length > MAX_LINE_BYTES) {
-      let rest = this.pendingBytes > 0 ? Buffer.concat([...this.pending, part]) : part;
-      while (rest.length > MAX_LINE_BYTES) {
-        const cut = utf8Boundary(rest, MAX_LINE_BYTES);
-        out.push({ stream: this.stream, timestamp: now, message: rest.toString('utf8', 0, cut) });
-        rest = rest.subarray(cut);
-      }
-      this.pending = [];
-      this.pendingBytes = 0;
-      this.continued = true;
-      part = rest;
-    }
-    if (part.length > 0) {
-      this.pending.push(part);
-      this.pendingBytes += part.length;
+/** Processes whose process group is `pgid` (a scan of /proc; only used to terminate sandboxed attempts without cgroups). */
+function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid) out.push(Number(name));
+    } catch {
+      // exited
     }
   }
-
-  private emit(now: number, out: LogLine[]): void {
-    let line = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-    if (line.length > 0 && line[line.length - 1] === 13) line = line.subarray(0, line.length - 1);
-    // A CRLF straddling a cut would otherwise show up as an empty line after the pieces.
-    if (!(this.continued && line.length === 0)) {
-      out.push({ stream: this.stream, timestamp: now, message: line.toString('utf8') });
-    }
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.continued = false;
-  }
+  return out;
 }
 
-/** The largest cut ≤ max that does not split a UTF-8 sequence (or max, if the bytes are not UTF-8). */
-function utf8Boundary(buf: Buffer, max: number): number {
-  let cut = max;
-  while (cut > max - 3 && (buf[cut] & 0xc0) === 0x80) cut--;
-  return (buf[cut] & 0xc0) === 0x80 ? max : cut;
-}
-
-function notStarted(reason: Promise<string>): RunningAttempt {
+export function notStarted(reason: Promise<string>): RunningAttempt {
   return { pid: undefined, exited: reason.then((r) => ({ exitCode: null, reason: r })), terminate: () => undefined };
 }
 

@@ -1,7 +1,70 @@
 /**
- * The executor contract: how an agent runs one attempt. Every executor (process, and later
- * container) implements it; the agent never knows which one it has.
+ * The executor contract: how an agent runs one attempt. Every executor (process, container)
+ * implements it; the agent picks one per attempt by name and never knows more about it.
+ * docs/executors.md says which job-definition fields each one honours.
  */
+
+/** The executors there are; a compute environment chooses one (tag `openbatch:executor`). */
+export const EXECUTOR_NAMES = ['process', 'container'] as const;
+export type ExecutorName = (typeof EXECUTOR_NAMES)[number];
+
+/** A host path made visible to the job (a job definition's `volumes[].host`). */
+export interface VolumeSpec {
+  name: string;
+  /** host directory; absent: an empty scratch directory that lives as long as the attempt */
+  sourcePath?: string;
+  /** a kind of volume this host cannot provide (e.g. "efsVolumeConfiguration"); the attempt cannot start */
+  unsupported?: string;
+}
+
+export interface MountSpec {
+  sourceVolume: string;
+  containerPath: string;
+  readOnly: boolean;
+}
+
+export interface DeviceSpec {
+  hostPath: string;
+  /** defaults to hostPath */
+  containerPath?: string;
+  /** of "READ", "WRITE", "MKNOD"; all when absent */
+  permissions?: string[];
+}
+
+export interface TmpfsSpec {
+  containerPath: string;
+  sizeMiB: number;
+  mountOptions?: string[];
+}
+
+/** A resource limit (setrlimit) by Docker's name: nofile, nproc, core, stack, … */
+export interface UlimitSpec {
+  name: string;
+  softLimit: number;
+  hardLimit: number;
+}
+
+/**
+ * The job definition's isolation settings (containerProperties), in executor terms. Every
+ * field is optional; an executor that cannot honour a field the job sets says so (see
+ * RunningAttempt's notices) instead of silently ignoring it.
+ */
+export interface JobSettings {
+  image?: string;
+  /** "name", "uid", "name:group" or "uid:gid" as in a job definition's `user` */
+  user?: string;
+  privileged?: boolean;
+  readonlyRootFilesystem?: boolean;
+  volumes?: VolumeSpec[];
+  mountPoints?: MountSpec[];
+  ulimits?: UlimitSpec[];
+  devices?: DeviceSpec[];
+  initProcessEnabled?: boolean;
+  sharedMemorySizeMiB?: number;
+  tmpfs?: TmpfsSpec[];
+  /** swap allowed beyond the memory limit; absent or 0: none */
+  maxSwapMiB?: number;
+}
 
 /** One attempt to run, as the agent received it from the control plane. */
 export interface AttemptSpec {
@@ -15,13 +78,15 @@ export interface AttemptSpec {
   workDir: string;
   vcpus: number;
   memoryMiB: number;
+  /** the job definition's isolation settings; absent = none */
+  settings?: JobSettings;
 }
 
 /** How an attempt ended. */
 export interface AttemptExit {
   /** process exit code; for a signal death 128+signo as Docker reports it; null only if the process never started */
   exitCode: number | null;
-  /** AWS-style reason when the executor knows one (e.g. the process could not start), else undefined */
+  /** AWS-style reason when the executor knows one (could not start, out of memory), else undefined */
   reason?: string;
 }
 
@@ -44,26 +109,36 @@ export interface RunningAttempt {
   readonly whenStarted?: Promise<number | undefined>;
   /** settles exactly once, when the process (and its process group leader) has exited and all output is delivered */
   readonly exited: Promise<AttemptExit>;
-  /** SIGTERM to the whole process group, SIGKILL after graceMs (default 30000) if anything is still alive; idempotent */
+  /** for containers: the container's name, so that whoever finds the agent dead can remove it */
+  readonly containerName?: string;
+  /** SIGTERM to the job's processes, SIGKILL after graceMs (default 30000) if anything is still alive; idempotent */
   terminate(graceMs?: number): void;
 }
 
-/** What an executor can enforce, declared as data (STYLE.md, "capabilities are data"). */
+/** What an executor can enforce on this host, declared as data (STYLE.md, "capabilities are data"). */
 export interface ExecutorCapabilities {
   /** the attempt's descendants are signalled together and cleaned up with it */
   processGroups: boolean;
   /** vcpus/memoryMiB are enforced as limits */
   cgroups: boolean;
-  /** the attempt cannot see or touch the host beyond its workDir */
+  /** own mount, pid and network namespaces; volumes, read-only root */
   sandbox: boolean;
   /** the attempt runs in the job definition's container image */
   containers: boolean;
 }
 
+/**
+ * The first log line of an attempt whose job asked for something this executor could not
+ * enforce here; it names each thing and why. docs/executors.md documents it.
+ */
+export const NOTICE_PREFIX = 'openbatch: not enforced on this host: ';
+
 /** Runs attempts. Implementations must never throw from `start` nor emit unhandled errors. */
 export interface Executor {
-  readonly name: string;
+  readonly name: ExecutorName;
   readonly capabilities: ExecutorCapabilities;
+  /** what this executor cannot do on this host, said once when the agent starts (empty: everything) */
+  readonly unavailable: string[];
   /** starts the attempt; `onLog` receives complete lines in order (batched delivery is fine) */
   start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt;
 }

@@ -5,23 +5,20 @@
  * Each test runs in its own work directory, removed when the test passes and kept (its path
  * is in the failure) when it does not. A process counts as gone once it no longer exists or
  * is a zombie: whether and when pid 1 reaps orphans is the host's business, not the job's.
+ *
+ * The suite runs four times: bare (no cgroups, no sandbox: what a host without them gets) and
+ * isolated (what this host offers: cgroups, bubblewrap), each through the fork server (the
+ * default wherever `npm run build` compiled it) and through Node's own spawn (the fallback
+ * without a C compiler). Processes are found by a unique
+ * token in their command line, since a sandboxed job sees only its own pid namespace.
  */
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessExecutor, MAX_LINE_BYTES, defaultBaseEnv, type ProcessExecutorOptions } from '../../src/executor/process.js';
-import type { AttemptSpec, LogLine, RunningAttempt } from '../../src/executor/types.js';
-
-/**
- * Every test runs twice: through the fork server (the default wherever `npm run build`
- * compiled it) and through Node's own spawn (the fallback without a C compiler).
- */
-let viaForkServer = true;
-function newExecutor(opts: ProcessExecutorOptions = {}): ProcessExecutor {
-  return new ProcessExecutor({ useForkServer: viaForkServer, ...opts });
-}
+import { NOTICE_PREFIX, type AttemptSpec, type LogLine, type RunningAttempt } from '../../src/executor/types.js';
 
 /** Runs `body` with a fresh work directory, removed only if `body` succeeds. */
 async function inWorkDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
@@ -57,7 +54,7 @@ function start(executor: ProcessExecutor, s: AttemptSpec): Started {
     firstLine: new Promise((r) => (gotFirst = r)),
   };
   started.handle = executor.start(s, (batch) => {
-    started.batches++;
+    if (!batch.every((l) => l.message.startsWith(NOTICE_PREFIX))) started.batches++;
     started.lines.push(...batch);
     const first = batch.find((l) => l.stream === 'stdout');
     if (first) gotFirst(first.message);
@@ -65,15 +62,25 @@ function start(executor: ProcessExecutor, s: AttemptSpec): Started {
   return started;
 }
 
-async function run(command: string[], opts: ProcessExecutorOptions & { env?: Record<string, string> } = {}) {
+/** The two ways the suite runs (see the file comment). */
+const MODES: Record<string, ProcessExecutorOptions> = {
+  'bare, fork server': { cgroups: false, sandbox: 'off' },
+  "bare, Node's spawn": { cgroups: false, sandbox: 'off', useForkServer: false },
+  'isolated, fork server': {},
+  "isolated, Node's spawn": { useForkServer: false },
+};
+
+async function runWith(opts: ProcessExecutorOptions & { env?: Record<string, string> }, command: string[]) {
   return inWorkDir(async (dir) => {
-    const s = start(newExecutor(opts), spec(dir, command, opts.env));
+    const s = start(new ProcessExecutor(opts), spec(dir, command, opts.env));
     const exit = await s.handle.exited;
     return { exit, lines: s.lines, batches: s.batches };
   });
 }
 
-const messages = (lines: LogLine[], stream: 'stdout' | 'stderr') => lines.filter((l) => l.stream === stream).map((l) => l.message);
+/** The job's own lines: without the notice of what the host could not enforce (tested on its own). */
+const messages = (lines: LogLine[], stream: 'stdout' | 'stderr') =>
+  lines.filter((l) => l.stream === stream && !l.message.startsWith(NOTICE_PREFIX)).map((l) => l.message);
 
 function isGone(pid: number): boolean {
   try {
@@ -89,22 +96,49 @@ function isGone(pid: number): boolean {
   }
 }
 
-/** SIGKILL is delivered asynchronously: a killed process may take a moment to die. */
-async function waitGone(pid: number): Promise<boolean> {
+/** Live (non-zombie) processes whose command line contains `token`. */
+function livingWith(token: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(token) && !isGone(Number(name))) out.push(Number(name));
+    } catch {
+      // exited
+    }
+  }
+  return out;
+}
+
+/** A background process may start after the line that announced it. */
+async function waitLiving(token: string): Promise<number> {
   for (let i = 0; i < 500; i++) {
-    if (isGone(pid)) return true;
+    const n = livingWith(token).length;
+    if (n > 0) return n;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return 0;
+}
+
+/** SIGKILL is delivered asynchronously: a killed process may take a moment to die. */
+async function waitGone(token: string): Promise<boolean> {
+  for (let i = 0; i < 500; i++) {
+    if (livingWith(token).length === 0) return true;
     await new Promise((r) => setTimeout(r, 20));
   }
   return false;
 }
 
+/** A `sleep` argument no other process has: 1000.<random digits> seconds. */
+const sleepToken = () => `1000.${Math.floor(Math.random() * 1e6)}`;
+
 test('the build compiled the fork server, so agents do not fork themselves per job', () => {
   assert.ok(new ProcessExecutor().forkServer, 'dist/native/openbatch-forkserver is missing: is a C compiler installed?');
 });
 
-test("when its agent dies, the fork server kills the jobs it started", async () => {
+test('when its agent dies, the fork server kills the jobs it started', async () => {
   await inWorkDir(async (dir) => {
-    const executor = new ProcessExecutor();
+    const executor = new ProcessExecutor({ cgroups: false, sandbox: 'off' });
     const s = start(executor, spec(dir, ['sh', '-c', 'echo ready; sleep 1000']));
     await s.firstLine;
     const pid = s.handle.pid ?? (await s.handle.whenStarted);
@@ -117,8 +151,11 @@ test("when its agent dies, the fork server kills the jobs it started", async () 
   });
 });
 
-for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork server' : "Node's spawn"})`, () => {
-  before(() => (viaForkServer = mode));
+for (const [modeName, modeOptions] of Object.entries(MODES))
+describe(`ProcessExecutor (${modeName})`, () => {
+  const executor = (opts: ProcessExecutorOptions = {}) => new ProcessExecutor({ ...modeOptions, ...opts });
+  const run = (command: string[], opts: ProcessExecutorOptions & { env?: Record<string, string> } = {}) => runWith({ ...modeOptions, ...opts }, command);
+
   describe('output', () => {
     test('stdout and stderr arrive as separate ordered lines stamped by the injected clock', async () => {
       let now = 1_000;
@@ -189,9 +226,9 @@ for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork serv
 
     test('200 short attempts in a row all report their own output and exit code', async () => {
       await inWorkDir(async (dir) => {
-        const executor = newExecutor();
+        const ex = executor();
         for (let i = 0; i < 200; i++) {
-          const s = start(executor, spec(dir, ['sh', '-c', 'echo "$1"; exit "$2"', 'sh', String(i), String(i % 7)]));
+          const s = start(ex, spec(dir, ['sh', '-c', 'echo "$1"; exit "$2"', 'sh', String(i), String(i % 7)]));
           const exit = await s.handle.exited;
           assert.deepEqual(exit, { exitCode: i % 7 }, `attempt ${i}`);
           assert.deepEqual(messages(s.lines, 'stdout'), [String(i)], `attempt ${i}`);
@@ -212,6 +249,8 @@ for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork serv
         assert.equal(seen.get('HOME'), '/job/home', 'the job environment overrides the base');
         assert.ok(seen.has('PATH'));
         assert.ok(!seen.has('OPENBATCH_TEST_HOST_ONLY'));
+        // bubblewrap sets PWD to the directory it starts the job in, as a shell would.
+        seen.delete('PWD');
         const expected = new Set([...Object.keys(defaultBaseEnv()), ...Object.keys(env)]);
         assert.deepEqual(new Set(seen.keys()), expected);
       } finally {
@@ -221,12 +260,12 @@ for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork serv
 
     test('a given base environment replaces the host one', async () => {
       const { lines } = await run(['/usr/bin/env'], { baseEnv: { A: '1' }, env: { B: '2' } });
-      assert.deepEqual(messages(lines, 'stdout').sort(), ['A=1', 'B=2']);
+      assert.deepEqual(messages(lines, 'stdout').filter((l) => !l.startsWith('PWD=')).sort(), ['A=1', 'B=2']);
     });
 
     test('the job runs in its workDir', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(newExecutor(), spec(dir, ['pwd']));
+        const s = start(executor(), spec(dir, ['pwd']));
         await s.handle.exited;
         assert.deepEqual(messages(s.lines, 'stdout'), [realpathSync(dir)]);
       });
@@ -239,12 +278,12 @@ for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork serv
       assert.equal(exit.exitCode, null);
       assert.match(exit.reason ?? '', /^CannotStartContainerError: /);
       assert.ok(exit.reason?.includes('exec: "no-such-command-openbatch": executable file not found in $PATH'), exit.reason);
-      assert.deepEqual(lines, []);
+      assert.deepEqual(lines.filter((l) => !l.message.startsWith(NOTICE_PREFIX)), []);
     });
 
     test('the pid of an attempt that never started is undefined and terminate is harmless', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(newExecutor(), spec(dir, ['no-such-command-openbatch']));
+        const s = start(executor(), spec(dir, ['no-such-command-openbatch']));
         assert.equal(s.handle.pid, undefined);
         s.handle.terminate(0);
         assert.equal((await s.handle.exited).exitCode, null);
@@ -256,7 +295,7 @@ for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork serv
         const script = join(dir, 'job.sh');
         writeFileSync(script, '#!/bin/sh\necho hi\n');
         chmodSync(script, 0o644);
-        const exit = await start(newExecutor(), spec(dir, [script])).handle.exited;
+        const exit = await start(executor(), spec(dir, [script])).handle.exited;
         assert.equal(exit.exitCode, null);
         assert.match(exit.reason ?? '', /^CannotStartContainerError: .*exec: ".*job\.sh": permission denied/);
       });
@@ -270,21 +309,21 @@ for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork serv
 
     test('a missing workDir is reported as such', async () => {
       const missing = join(tmpdir(), 'openbatch-no-such-dir-' + process.pid);
-      const exit = await newExecutor().start(spec(missing, ['true']), () => {}).exited;
+      const exit = await executor().start(spec(missing, ['true']), () => {}).exited;
       assert.equal(exit.exitCode, null);
       assert.ok(exit.reason?.includes(`chdir to cwd ("${missing}")`), exit.reason);
     });
 
     test('an empty command gives a clear reason', async () => {
       for (const command of [[], ['']]) {
-        const exit = await newExecutor().start(spec(tmpdir(), command), () => {}).exited;
+        const exit = await executor().start(spec(tmpdir(), command), () => {}).exited;
         assert.equal(exit.exitCode, null);
         assert.match(exit.reason ?? '', /^CannotStartContainerError: .*no command/);
       }
     });
 
     test('an argument Node rejects gives a reason instead of throwing', async () => {
-      const exit = await newExecutor().start(spec(tmpdir(), ['echo', 'a\0b']), () => {}).exited;
+      const exit = await executor().start(spec(tmpdir(), ['echo', 'a\0b']), () => {}).exited;
       assert.equal(exit.exitCode, null);
       assert.match(exit.reason ?? '', /^CannotStartContainerError: .*null bytes/);
     });
@@ -293,7 +332,7 @@ for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork serv
   describe('termination and cleanup', () => {
     test('terminate of sleep 1000 yields 143', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(newExecutor(), spec(dir, ['sleep', '1000']));
+        const s = start(executor(), spec(dir, ['sleep', '1000']));
         assert.equal(typeof (s.handle.pid ?? (await s.handle.whenStarted)), 'number');
         s.handle.terminate();
         assert.deepEqual(await s.handle.exited, { exitCode: 143 });
@@ -302,7 +341,7 @@ for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork serv
 
     test('a process that ignores SIGTERM is SIGKILLed after the grace period (137)', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(newExecutor(), spec(dir, ['sh', '-c', 'trap "" TERM; echo ready; sleep 1000']));
+        const s = start(executor(), spec(dir, ['sh', '-c', 'trap "" TERM; echo ready; sleep 1000']));
         assert.equal(await s.firstLine, 'ready');
         s.handle.terminate(300);
         assert.deepEqual(await s.handle.exited, { exitCode: 137 });
@@ -311,7 +350,7 @@ for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork serv
 
     test('terminate is idempotent, and a repeated call may only shorten the grace', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(newExecutor(), spec(dir, ['sh', '-c', 'trap "" TERM; echo ready; sleep 1000']));
+        const s = start(executor(), spec(dir, ['sh', '-c', 'trap "" TERM; echo ready; sleep 1000']));
         await s.firstLine;
         s.handle.terminate(600_000);
         s.handle.terminate(600_000);
@@ -324,47 +363,46 @@ for (const mode of [true, false]) describe(`ProcessExecutor (${mode ? 'fork serv
 
     test('terminate leaves no orphans: a background grandchild is gone too', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(newExecutor(), spec(dir, ['sh', '-c', 'sleep 1000 & echo $!; sleep 1000']));
-        const grandchild = Number(await s.firstLine);
-        assert.ok(!isGone(grandchild));
+        const t = sleepToken();
+        const s = start(executor(), spec(dir, ['sh', '-c', `sleep ${t} & echo ready; sleep 1000`]));
+        await s.firstLine;
+        assert.equal(await waitLiving(t), 1);
         s.handle.terminate(5_000);
         assert.deepEqual(await s.handle.exited, { exitCode: 143 });
-        assert.ok(await waitGone(grandchild), `grandchild ${grandchild} survived terminate`);
+        assert.ok(await waitGone(t), `grandchild (sleep ${t}) survived terminate`);
       });
     });
 
     test('group members that ignore SIGTERM die with the leader, without waiting out the grace', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(newExecutor(), spec(dir, ['sh', '-c', '(trap "" TERM; sleep 1000) & echo $!; sleep 1000']));
-        const grandchild = Number(await s.firstLine);
+        const t = sleepToken();
+        const s = start(executor(), spec(dir, ['sh', '-c', `(trap "" TERM; sleep ${t}) & echo ready; sleep 1000`]));
+        await s.firstLine;
         s.handle.terminate(600_000);
         assert.deepEqual(await s.handle.exited, { exitCode: 143 });
-        assert.ok(await waitGone(grandchild), `grandchild ${grandchild} survived its leader`);
+        assert.ok(await waitGone(t), `grandchild (sleep ${t}) survived its leader`);
       });
     });
 
     test('group members left behind by a leader that exits on its own are killed', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(newExecutor(), spec(dir, ['sh', '-c', 'sleep 1000 > /dev/null 2>&1 & echo $!; sleep 1000 & exit 4']));
+        const t = sleepToken();
+        const s = start(executor(), spec(dir, ['sh', '-c', `sleep ${t} > /dev/null 2>&1 & sleep ${t} & exit 4`]));
         const exit = await s.handle.exited;
         assert.deepEqual(exit, { exitCode: 4 });
-        const grandchild = Number(messages(s.lines, 'stdout')[0]);
-        assert.ok(await waitGone(grandchild), `grandchild ${grandchild} outlived its job`);
+        assert.ok(await waitGone(t), `grandchildren (sleep ${t}) outlived their job`);
       });
     });
 
     test('a process that left the group cannot hold the attempt open through its output pipes', async () => {
       await inWorkDir(async (dir) => {
-        const s = start(newExecutor({ outputDrainMs: 100 }), spec(dir, ['sh', '-c', 'setsid sleep 1000 & echo $!; sleep 0.2']));
-        const escaped = Number(await s.firstLine);
+        const t = sleepToken();
+        const s = start(executor({ outputDrainMs: 100 }), spec(dir, ['sh', '-c', `setsid sleep ${t} & echo ready; sleep 0.2`]));
+        await s.firstLine;
         try {
           assert.deepEqual(await s.handle.exited, { exitCode: 0 });
         } finally {
-          try {
-            process.kill(escaped, 'SIGKILL');
-          } catch {
-            // already gone: it was still in the group when the leader exited
-          }
+          for (const pid of livingWith(t)) process.kill(pid, 'SIGKILL');
         }
       });
     });

@@ -1,0 +1,342 @@
+/**
+ * Control groups for the process executor: one cgroup per attempt holding its memory limit,
+ * CPU quota and pids limit, on cgroup v2 (unified) or v1 (one hierarchy per controller) —
+ * whichever holds each controller on this host. Hybrid hosts (v1 controllers plus an empty
+ * v2 tree) are common: a controller is taken from v2 only when v2 actually has it.
+ *
+ * Layout: `<own cgroup>/openbatch/<attempt>` in every hierarchy used, where `<own cgroup>` is
+ * the agent's cgroup (or the `parent` given). On v2 the parent must have the controllers in
+ * its `cgroup.subtree_control`; a cgroup that holds processes cannot enable them (the
+ * no-internal-processes rule), so when enabling fails the agent moves itself into a leaf
+ * `<parent>/openbatch/agent-<pid>` and tries again. When that fails too, the controller is
+ * reported unavailable rather than half-used.
+ *
+ * Limits (docs/executors.md): memory.max / memory.limit_in_bytes = the job's MEMORY, with swap
+ * held to the same total (no swap) unless the job asks for maxSwap; CPU quota = VCPU × period;
+ * pids.max from the agent's setting. OOM kills are read back from memory.events (v2) or
+ * memory.oom_control (v1) before the cgroup is removed.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type Controller = 'memory' | 'cpu' | 'pids';
+export const CONTROLLERS: readonly Controller[] = ['memory', 'cpu', 'pids'];
+
+/** What one attempt may use. */
+export interface CgroupLimits {
+  memoryMiB: number;
+  vcpus: number;
+  /** extra swap allowed beyond memoryMiB (linuxParameters.maxSwap); 0 = none */
+  swapMiB: number;
+  /** most processes and threads at once; 0 = no limit */
+  pidsMax: number;
+}
+
+/** The CFS period used for CPU quotas (the kernel's and Docker's default). */
+export const CPU_PERIOD_US = 100_000;
+
+interface Placement {
+  version: 1 | 2;
+  /** directory under which attempt cgroups are created (`…/openbatch`) */
+  base: string;
+  /** where the hierarchy is mounted */
+  mountPoint: string;
+}
+
+/** One attempt's cgroup(s). */
+export class JobCgroup {
+  constructor(
+    /** directory of the attempt's cgroup per controller (the same directory for all, on v2) */
+    readonly dirs: ReadonlyMap<Controller, { version: 1 | 2; dir: string }>,
+  ) {}
+
+  /** `cgroup.procs` files a process must be written to, one per distinct hierarchy. */
+  procsFiles(): string[] {
+    return [...new Set([...this.dirs.values()].map((d) => join(d.dir, 'cgroup.procs')))];
+  }
+
+  /** Puts a process (and so everything it starts afterwards) into the cgroup. */
+  join(pid: number): void {
+    for (const f of this.procsFiles()) writeFileSync(f, String(pid));
+  }
+
+  /** Processes in the cgroup now. */
+  members(): number[] {
+    const pids = new Set<number>();
+    for (const f of this.procsFiles()) {
+      try {
+        for (const l of readFileSync(f, 'utf8').split('\n')) if (l) pids.add(Number(l));
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return [...pids];
+  }
+
+  /** How many processes the kernel killed for exceeding the memory limit. */
+  oomKills(): number {
+    const m = this.dirs.get('memory');
+    if (!m) return 0;
+    try {
+      const text = readFileSync(join(m.dir, m.version === 2 ? 'memory.events' : 'memory.oom_control'), 'utf8');
+      const line = text.split('\n').find((l) => l.startsWith('oom_kill '));
+      return line ? Number(line.slice(9)) : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** SIGKILLs every member, including processes that left the job's process group. */
+  killAll(): void {
+    const v2 = [...this.dirs.values()].find((d) => d.version === 2);
+    if (v2 && existsSync(join(v2.dir, 'cgroup.kill'))) {
+      try {
+        writeFileSync(join(v2.dir, 'cgroup.kill'), '1');
+      } catch {
+        // fall back to signalling each member
+      }
+    }
+    for (const pid of this.members()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+
+  /** Kills what is left and removes the cgroup; retries while dying members still hold it. */
+  async remove(): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      this.killAll();
+      let busy = false;
+      for (const { dir } of this.dirs.values()) {
+        try {
+          rmdirTree(dir);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') busy = true;
+        }
+      }
+      if (!busy) return;
+      await new Promise((r) => setTimeout(r, 20 * (i + 1)));
+    }
+  }
+}
+
+/** The cgroup controllers this host lets the agent use, and why the others are not. */
+export class CgroupHost {
+  private constructor(
+    private readonly placements: ReadonlyMap<Controller, Placement>,
+    /** controller → why it cannot be used */
+    readonly unavailable: ReadonlyMap<Controller, string>,
+  ) {}
+
+  get controllers(): Controller[] {
+    return [...this.placements.keys()];
+  }
+
+  /** e.g. "cgroup v1: memory, cpu, pids" */
+  describe(): string {
+    const byVersion = new Map<number, Controller[]>();
+    for (const [c, p] of this.placements) (byVersion.get(p.version) ?? byVersion.set(p.version, []).get(p.version)!).push(c);
+    return [...byVersion].map(([v, cs]) => `cgroup v${v}: ${cs.join(', ')}`).join('; ') || 'no cgroup controllers';
+  }
+
+  /** The cgroup version holding the memory controller, if the agent may use it. */
+  memoryVersion(): 1 | 2 | undefined {
+    return this.placements.get('memory')?.version;
+  }
+
+  /** The v1 memory cgroup directory of another process (a container's), or undefined. */
+  static memoryDirOf(pid: number, procRoot = '/proc'): string | undefined {
+    try {
+      const mounts = readMounts(readFileSync(join(procRoot, 'self/mountinfo'), 'utf8'));
+      const v1 = mounts.find((m) => m.fstype === 'cgroup' && m.superOptions.split(',').includes('memory'));
+      const path = [...ownCgroups(readFileSync(join(procRoot, String(pid), 'cgroup'), 'utf8'))].find(([k]) => k.split(',').includes('memory'))?.[1];
+      return v1 && path !== undefined ? join(v1.mountPoint, relative(path, v1.root)) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Creates the attempt's cgroup with its limits set; throws (with the path in the message) if the kernel refuses. */
+  create(name: string, limits: CgroupLimits): JobCgroup {
+    const dirs = new Map<Controller, { version: 1 | 2; dir: string }>();
+    for (const [c, p] of this.placements) dirs.set(c, { version: p.version, dir: join(p.base, name) });
+    for (const { dir } of new Set(dirs.values())) mkdirSync(dir, { recursive: true });
+    const cg = new JobCgroup(dirs);
+    try {
+      for (const [c, { version, dir }] of dirs) writeLimits(c, version, dir, limits);
+    } catch (e) {
+      void cg.remove();
+      throw e;
+    }
+    return cg;
+  }
+
+  /** Finds where each controller lives and whether the agent may create cgroups there. */
+  static probe(opts: { parent?: string; procRoot?: string } = {}): CgroupHost {
+    const proc = opts.procRoot ?? '/proc';
+    const placements = new Map<Controller, Placement>();
+    const unavailable = new Map<Controller, string>();
+    let mounts: Mount[];
+    let own: Map<string, string>;
+    try {
+      mounts = readMounts(readFileSync(join(proc, 'self/mountinfo'), 'utf8'));
+      own = ownCgroups(readFileSync(join(proc, 'self/cgroup'), 'utf8'));
+    } catch (e) {
+      for (const c of CONTROLLERS) unavailable.set(c, `cannot read this process's cgroups (${(e as Error).message})`);
+      return new CgroupHost(placements, unavailable);
+    }
+    const v2 = mounts.find((m) => m.fstype === 'cgroup2');
+    let v2Controllers = new Set<string>();
+    let v2Dir: string | undefined;
+    if (v2 && own.has('')) {
+      v2Dir = join(v2.mountPoint, opts.parent ?? relative(own.get('')!, v2.root));
+      try {
+        v2Controllers = new Set(readFileSync(join(v2Dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/));
+      } catch {
+        v2Controllers = new Set();
+      }
+    }
+    const wantedV2: Controller[] = [];
+    for (const c of CONTROLLERS) {
+      if (v2Controllers.has(c)) {
+        wantedV2.push(c);
+        continue;
+      }
+      const v1 = mounts.find((m) => m.fstype === 'cgroup' && m.superOptions.split(',').includes(c));
+      const ownPath = [...own].find(([k]) => k.split(',').includes(c))?.[1];
+      if (!v1 || ownPath === undefined) {
+        unavailable.set(c, `no ${c} controller is mounted (neither cgroup v2 nor v1)`);
+        continue;
+      }
+      const base = join(v1.mountPoint, opts.parent ?? relative(ownPath, v1.root), 'openbatch');
+      const problem = probeWritable(base);
+      if (problem) unavailable.set(c, `cgroup v1 ${c}: ${problem}`);
+      else placements.set(c, { version: 1, base, mountPoint: v1.mountPoint });
+    }
+    if (wantedV2.length && v2Dir) {
+      const problem = enableV2(v2Dir, wantedV2);
+      for (const c of wantedV2) {
+        if (problem) unavailable.set(c, `cgroup v2 ${c}: ${problem}`);
+        else placements.set(c, { version: 2, base: join(v2Dir, 'openbatch'), mountPoint: v2!.mountPoint });
+      }
+    }
+    return new CgroupHost(placements, unavailable);
+  }
+}
+
+/** Removes a cgroup and the cgroups below it (a cgroup directory holds only control files and child cgroups). */
+function rmdirTree(dir: string): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmdirTree(join(dir, e.name));
+  rmdirSync(dir);
+}
+
+function writeLimits(c: Controller, version: 1 | 2, dir: string, l: CgroupLimits): void {
+  const w = (file: string, value: string) => writeFileSync(join(dir, file), value);
+  const mem = Math.round(l.memoryMiB * 1024 * 1024);
+  const swap = Math.round(Math.max(0, l.swapMiB) * 1024 * 1024);
+  const quota = Math.max(1000, Math.round(l.vcpus * CPU_PERIOD_US));
+  if (c === 'memory') {
+    if (version === 2) {
+      w('memory.max', String(mem));
+      if (existsSync(join(dir, 'memory.swap.max'))) w('memory.swap.max', String(swap));
+    } else {
+      w('memory.limit_in_bytes', String(mem));
+      // memsw is memory + swap; it must never be below the memory limit.
+      if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) w('memory.memsw.limit_in_bytes', String(mem + swap));
+    }
+  } else if (c === 'cpu') {
+    if (version === 2) w('cpu.max', `${quota} ${CPU_PERIOD_US}`);
+    else {
+      w('cpu.cfs_period_us', String(CPU_PERIOD_US));
+      w('cpu.cfs_quota_us', String(quota));
+    }
+  } else if (c === 'pids' && l.pidsMax > 0) {
+    w('pids.max', String(l.pidsMax));
+  }
+}
+
+/** Enables controllers for children of `dir` (v2), moving this process into a leaf if `dir` must be emptied first. */
+function enableV2(dir: string, controllers: Controller[]): string | undefined {
+  const base = join(dir, 'openbatch');
+  const enable = (at: string) => writeFileSync(join(at, 'cgroup.subtree_control'), controllers.map((c) => '+' + c).join(' '));
+  try {
+    mkdirSync(base, { recursive: true });
+  } catch (e) {
+    return `cannot create ${base} (${(e as NodeJS.ErrnoException).code})`;
+  }
+  try {
+    enable(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EBUSY') return `cannot enable ${controllers.join(', ')} in ${dir}/cgroup.subtree_control (${(e as NodeJS.ErrnoException).code})`;
+    // The no-internal-processes rule: `dir` holds processes (this agent at least). Move this
+    // agent into a leaf beside the jobs; other processes there are not ours to move.
+    try {
+      const leaf = join(base, `agent-${process.pid}`);
+      mkdirSync(leaf, { recursive: true });
+      writeFileSync(join(leaf, 'cgroup.procs'), String(process.pid));
+      enable(dir);
+    } catch (e2) {
+      return `cannot enable ${controllers.join(', ')} for children of ${dir}: it holds other processes (${(e2 as NodeJS.ErrnoException).code}); give the agent a delegated cgroup of its own`;
+    }
+  }
+  try {
+    enable(base);
+  } catch (e) {
+    return `cannot enable ${controllers.join(', ')} in ${base}/cgroup.subtree_control (${(e as NodeJS.ErrnoException).code})`;
+  }
+  return undefined;
+}
+
+function probeWritable(base: string): string | undefined {
+  try {
+    mkdirSync(base, { recursive: true });
+    const probe = join(base, `probe-${process.pid}`);
+    mkdirSync(probe);
+    rmdirSync(probe);
+    return undefined;
+  } catch (e) {
+    return `cannot create cgroups under ${base} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  }
+}
+
+interface Mount {
+  root: string;
+  mountPoint: string;
+  fstype: string;
+  superOptions: string;
+}
+
+function readMounts(mountinfo: string): Mount[] {
+  const out: Mount[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const pre = line.slice(0, sep).split(' ');
+    const post = line.slice(sep + 3).split(' ');
+    out.push({ root: unescape(pre[3]), mountPoint: unescape(pre[4]), fstype: post[0], superOptions: post[2] ?? '' });
+  }
+  return out;
+}
+
+/** `/proc/self/cgroup`: controller list ('' for v2) → path. */
+function ownCgroups(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (m) out.set(m[1], m[2]);
+  }
+  return out;
+}
+
+/** The own cgroup's path below a mount whose root is `root` (a cgroup mounted from a subtree, as in containers). */
+function relative(path: string, root: string): string {
+  if (root !== '/' && (path === root || path.startsWith(root + '/'))) return path.slice(root.length) || '/';
+  return path;
+}
+
+function unescape(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}

@@ -1,0 +1,319 @@
+/**
+ * The container executor: each attempt is a container made through the Docker Engine API on
+ * a unix socket (Docker, or Podman's `podman system service`).
+ *
+ * One attempt: make sure the image is there (pull it if not: failure → AWS's
+ * "CannotPullContainerError: …"), create the container from the job definition
+ * (docs/executors.md lists the fields), start it, follow its multiplexed log stream into
+ * lines, wait for its exit, read whether the kernel OOM-killed it (→ exit code and AWS's
+ * OutOfMemoryError reason), and remove it. As on AWS (ECS runs containers this way):
+ *
+ *   command      replaces the image's CMD; the image's ENTRYPOINT stays. No command: the
+ *                image's CMD runs.
+ *   environment  the job's only; the image's own variables (PATH…) stay under it.
+ *   terminate    SIGTERM to the container's main process (pid 1, which ignores it unless it
+ *                handles it, or unless initProcessEnabled), SIGKILL after the grace.
+ *
+ * The container is named `openbatch-<attempt>-<random>`; the agent records that name so a
+ * container whose agent died is removed by whoever finds the agent dead (pidFiles.ts).
+ *
+ * Out-of-memory on cgroup v1: runtimes there do not always notice the kernel's OOM kill
+ * (Podman with runc reports OOMKilled=false), and v1 counts it only in the container's own
+ * cgroup, which the runtime deletes as the container ends. So on a v1 host the agent samples
+ * that cgroup's oom_kill counter while the container runs (every OOM_SAMPLE_MS). A kill in
+ * the last moments before the end can be missed; then a SIGKILL death (137) that the agent
+ * did not send, after the container's memory peaked within 1 MiB of its limit, is taken as
+ * the OOM killer's. docs/executors.md says so.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DockerApi, DockerError, FrameDecoder } from './dockerApi.js';
+import { LineSplitter } from './lines.js';
+import { DEFAULT_GRACE_MS, DEFAULT_PIDS_MAX, OOM_REASON } from './process.js';
+import { CgroupHost, CPU_PERIOD_US } from './cgroups.js';
+import type { AttemptExit, AttemptSpec, Executor, ExecutorCapabilities, JobSettings, LogLine, RunningAttempt } from './types.js';
+
+const MiB = 1024 * 1024;
+/** How often a container's memory cgroup is sampled for OOM kills on cgroup v1 hosts. */
+const OOM_SAMPLE_MS = 100;
+
+export interface ContainerExecutorOptions {
+  /** the Docker API socket: "unix:///run/podman/podman.sock" or a path */
+  dockerHost: string;
+  /** this host's cgroups (probed by default; false: none), for OOM detection on cgroup v1 (see the file comment) */
+  cgroups?: CgroupHost | false;
+  clock?: () => number;
+  /** pids limit per container (0: none) */
+  pidsMax?: number;
+}
+
+/** The container's creation request, from the attempt. Exported for tests of the mapping. */
+export function createBody(spec: AttemptSpec, pidsMax: number): Record<string, unknown> {
+  const s: JobSettings = spec.settings ?? {};
+  const volumes = new Map((s.volumes ?? []).map((v) => [v.name, v]));
+  const binds: string[] = [];
+  for (const m of s.mountPoints ?? []) {
+    const v = volumes.get(m.sourceVolume);
+    if (!v) throw new Error(`mountPoints: sourceVolume "${m.sourceVolume}" is not one of the job definition's volumes`);
+    if (v.unsupported) throw new Error(`volumes: "${v.name}" uses ${v.unsupported}, which this host cannot provide`);
+    let src = v.sourcePath;
+    if (!src) {
+      // A volume without a host path is scratch space of the attempt, as Docker's anonymous volumes are.
+      src = join(spec.workDir, '.volumes', v.name);
+      mkdirSync(src, { recursive: true });
+    }
+    binds.push(`${src}:${m.containerPath}${m.readOnly ? ':ro' : ''}`);
+  }
+  const memory = Math.round(spec.memoryMiB * MiB);
+  const tmpfs: Record<string, string> = {};
+  for (const t of s.tmpfs ?? []) tmpfs[t.containerPath] = [t.sizeMiB > 0 ? `size=${t.sizeMiB}m` : '', ...(t.mountOptions ?? [])].filter(Boolean).join(',');
+  const hostConfig: Record<string, unknown> = {
+    Memory: memory,
+    MemorySwap: memory + Math.round((s.maxSwapMiB ?? 0) * MiB),
+    CpuPeriod: CPU_PERIOD_US,
+    CpuQuota: Math.max(1000, Math.round(spec.vcpus * CPU_PERIOD_US)),
+    Binds: binds,
+    Privileged: Boolean(s.privileged),
+    ReadonlyRootfs: Boolean(s.readonlyRootFilesystem),
+    Init: Boolean(s.initProcessEnabled),
+    Tmpfs: tmpfs,
+    Devices: (s.devices ?? []).map((d) => ({
+      PathOnHost: d.hostPath,
+      PathInContainer: d.containerPath ?? d.hostPath,
+      CgroupPermissions: d.permissions?.length ? d.permissions.map((p) => ({ READ: 'r', WRITE: 'w', MKNOD: 'm' })[p] ?? '').join('') : 'rwm',
+    })),
+    Ulimits: ulimits(s, pidsMax),
+  };
+  if (pidsMax > 0) hostConfig.PidsLimit = pidsMax;
+  if (s.sharedMemorySizeMiB) hostConfig.ShmSize = Math.round(s.sharedMemorySizeMiB * MiB);
+  const body: Record<string, unknown> = {
+    Image: s.image,
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Labels: { 'openbatch.attempt': spec.attemptId },
+    HostConfig: hostConfig,
+  };
+  if (spec.command.length) body.Cmd = spec.command;
+  if (s.user) body.User = s.user;
+  return body;
+}
+
+/**
+ * The job's ulimits for the daemon. Podman, given any ulimit, adds nproc at its own maximum,
+ * which hosts that forbid raising rlimits refuse. Unless the job names nproc, it is passed as
+ * the smaller of the agent's own nproc limit and the container's pids limit: lowering is
+ * always permitted, and the pids limit bounds the container's processes anyway.
+ */
+function ulimits(s: JobSettings, pidsMax: number): { Name: string; Soft: number; Hard: number }[] {
+  const out = (s.ulimits ?? []).map((u) => ({ Name: u.name, Soft: u.softLimit, Hard: u.hardLimit }));
+  if (out.length && !out.some((u) => u.Name === 'nproc')) {
+    let own = Infinity;
+    try {
+      const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max processes'));
+      const hard = (line ?? '').slice('Max processes'.length).trim().split(/\s+/)[1];
+      if (hard && hard !== 'unlimited') own = Number(hard);
+    } catch {
+      // not Linux: leave it to the daemon
+    }
+    const n = Math.min(own, pidsMax > 0 ? pidsMax : Infinity);
+    if (Number.isFinite(n)) out.push({ Name: 'nproc', Soft: n, Hard: n });
+  }
+  return out;
+}
+
+/** Runs each attempt as a container through the Docker Engine API. */
+export class ContainerExecutor implements Executor {
+  readonly name = 'container' as const;
+  readonly capabilities: ExecutorCapabilities = { processGroups: true, cgroups: true, sandbox: true, containers: true };
+  readonly unavailable: string[] = [];
+  readonly api: DockerApi;
+  private readonly clock: () => number;
+  private readonly pidsMax: number;
+  private readonly cgroups: CgroupHost | undefined;
+
+  constructor(opts: ContainerExecutorOptions) {
+    this.api = new DockerApi(opts.dockerHost);
+    this.clock = opts.clock ?? Date.now;
+    this.pidsMax = opts.pidsMax ?? DEFAULT_PIDS_MAX;
+    const cg = opts.cgroups === false ? undefined : (opts.cgroups ?? CgroupHost.probe());
+    if (cg?.memoryVersion() === 1) this.cgroups = cg;
+  }
+
+  /** Whether the daemon answers; the error text when it does not. */
+  async check(): Promise<string | undefined> {
+    try {
+      await this.api.call('GET', '/version');
+      return undefined;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt {
+    const name = `openbatch-${spec.attemptId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
+    return new ContainerAttempt(this.api, spec, name, onLog, this.clock, this.pidsMax, this.cgroups !== undefined);
+  }
+}
+
+class ContainerAttempt implements RunningAttempt {
+  readonly pid = undefined;
+  readonly exited: Promise<AttemptExit>;
+  private created = false;
+  private done = false;
+  private stopRequested = false;
+  private killSent = false;
+  private killTimer: NodeJS.Timeout | undefined;
+  private killDeadline = Infinity;
+  /** settles once the container has been created (or will never be) */
+  private readonly ready: Promise<void>;
+  private markReady!: () => void;
+
+  constructor(
+    private readonly api: DockerApi,
+    spec: AttemptSpec,
+    readonly containerName: string,
+    onLog: (lines: LogLine[]) => void,
+    clock: () => number,
+    pidsMax: number,
+    private readonly v1: boolean,
+  ) {
+    this.ready = new Promise((r) => (this.markReady = r));
+    this.exited = this.run(spec, onLog, clock, pidsMax).finally(() => {
+      this.done = true;
+      if (this.killTimer !== undefined) clearTimeout(this.killTimer);
+      this.markReady();
+    });
+  }
+
+  private async run(spec: AttemptSpec, onLog: (lines: LogLine[]) => void, clock: () => number, pidsMax: number): Promise<AttemptExit> {
+    const image = spec.settings?.image;
+    if (!image) return { exitCode: null, reason: 'CannotStartContainerError: the job definition names no image' };
+    let body: Record<string, unknown>;
+    try {
+      body = createBody(spec, pidsMax);
+    } catch (e) {
+      return { exitCode: null, reason: `CannotStartContainerError: ${(e as Error).message}` };
+    }
+    try {
+      await this.api.call('GET', `/images/${encodeURIComponent(image)}/json`);
+    } catch (e) {
+      if (!(e instanceof DockerError) || e.status !== 404) return { exitCode: null, reason: `CannotPullContainerError: ${(e as Error).message}` };
+      try {
+        await this.api.pull(image);
+      } catch (e2) {
+        return { exitCode: null, reason: `CannotPullContainerError: Error response from daemon: ${(e2 as Error).message}` };
+      }
+    }
+    if (this.stopRequested) return { exitCode: null };
+    try {
+      await this.api.call('POST', `/containers/create?name=${encodeURIComponent(this.containerName)}`, body);
+    } catch (e) {
+      return { exitCode: null, reason: `CannotStartContainerError: Error response from daemon: ${(e as Error).message}` };
+    }
+    this.created = true;
+    try {
+      if (this.stopRequested) return { exitCode: null };
+      try {
+        await this.api.call('POST', `/containers/${this.containerName}/start`);
+      } catch (e) {
+        return { exitCode: null, reason: `CannotStartContainerError: Error response from daemon: ${(e as Error).message}` };
+      }
+      this.markReady();
+      const logsDone = this.follow(onLog, clock);
+      const oom = this.v1 ? await this.watchOom(spec.memoryMiB) : undefined;
+      const waited = await this.api.call<{ StatusCode: number }>('POST', `/containers/${this.containerName}/wait`).finally(() => oom?.stop());
+      // The log stream ends when the container stops; a daemon that keeps it open is not waited on for long.
+      await Promise.race([logsDone, new Promise((r) => setTimeout(r, 5_000).unref())]);
+      const info = await this.api.call<{ State?: { OOMKilled?: boolean; ExitCode?: number } }>('GET', `/containers/${this.containerName}/json`);
+      const exitCode = waited.StatusCode ?? info.State?.ExitCode ?? null;
+      // v1 (see the file comment): a kill seen, or a SIGKILL nobody here sent right at the limit.
+      const oomOnV1 = oom !== undefined && (oom.kills > 0 || (exitCode === 137 && !this.killSent && oom.peakAtLimit));
+      if (info.State?.OOMKilled || oomOnV1) return { exitCode, reason: OOM_REASON };
+      return { exitCode };
+    } catch (e) {
+      return { exitCode: null, reason: `CannotInspectContainerError: ${(e as Error).message}` };
+    } finally {
+      await this.api.call('DELETE', `/containers/${this.containerName}?force=1&v=1`).catch(() => undefined);
+    }
+  }
+
+  /** Samples the running container's v1 memory cgroup (see the file comment). */
+  private async watchOom(memoryMiB: number): Promise<{ kills: number; peakAtLimit: boolean; stop(): void }> {
+    const state = { kills: 0, peakAtLimit: false, stop: () => clearInterval(timer) };
+    let dir: string | undefined;
+    try {
+      const info = await this.api.call<{ State?: { Pid?: number } }>('GET', `/containers/${this.containerName}/json`);
+      if (info.State?.Pid) dir = CgroupHost.memoryDirOf(info.State.Pid);
+    } catch {
+      // ended already
+    }
+    const limit = (memoryMiB - 1) * MiB;
+    const sample = () => {
+      if (!dir) return;
+      try {
+        const ctl = readFileSync(join(dir, 'memory.oom_control'), 'utf8');
+        const line = ctl.split('\n').find((l) => l.startsWith('oom_kill '));
+        if (line) state.kills = Math.max(state.kills, Number(line.slice(9)));
+        if (Number(readFileSync(join(dir, 'memory.max_usage_in_bytes'), 'utf8')) >= limit) state.peakAtLimit = true;
+      } catch {
+        // the cgroup is gone: the container ended
+      }
+    };
+    sample();
+    const timer = setInterval(sample, OOM_SAMPLE_MS);
+    timer.unref();
+    return state;
+  }
+
+  /** Streams the container's output into lines until it stops. */
+  private async follow(onLog: (lines: LogLine[]) => void, clock: () => number): Promise<void> {
+    const splitters = { stdout: new LineSplitter('stdout'), stderr: new LineSplitter('stderr') };
+    const frames = new FrameDecoder();
+    try {
+      const res = await this.api.open('GET', `/containers/${this.containerName}/logs?follow=1&stdout=1&stderr=1`);
+      for await (const chunk of res) {
+        const lines: LogLine[] = [];
+        const now = clock();
+        frames.push(chunk as Buffer, (stream, payload) => splitters[stream].push(payload, now, lines));
+        if (lines.length) onLog(lines);
+      }
+    } catch {
+      // the stream broke: what was read is delivered
+    }
+    const tail: LogLine[] = [];
+    const now = clock();
+    splitters.stdout.end(now, tail);
+    splitters.stderr.end(now, tail);
+    if (tail.length) onLog(tail);
+  }
+
+  terminate(graceMs = DEFAULT_GRACE_MS): void {
+    if (this.done) return;
+    this.stopRequested = true;
+    const deadline = Date.now() + Math.max(0, graceMs);
+    if (this.killTimer === undefined) {
+      void this.ready.then(() => this.signal('SIGTERM'));
+    } else {
+      if (deadline >= this.killDeadline) return;
+      clearTimeout(this.killTimer);
+    }
+    this.killDeadline = deadline;
+    this.killTimer = setTimeout(() => void this.ready.then(() => this.signal('SIGKILL')), Math.max(0, graceMs));
+  }
+
+  private async signal(sig: string): Promise<void> {
+    if (this.done || !this.created) return;
+    if (sig === 'SIGKILL') this.killSent = true;
+    await this.api.call('POST', `/containers/${this.containerName}/kill?signal=${sig}`).catch(() => undefined);
+  }
+}
+
+/** Removes a container by name (a dead agent's); resolves whether or not it existed. */
+export async function removeContainer(dockerHost: string, name: string): Promise<boolean> {
+  try {
+    await new DockerApi(dockerHost).call('DELETE', `/containers/${encodeURIComponent(name)}?force=1&v=1`);
+    return true;
+  } catch {
+    return false;
+  }
+}
