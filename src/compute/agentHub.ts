@@ -15,13 +15,11 @@ import type { Clock } from '../model/ids.js';
 import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
 import type { Db } from '../store/db.js';
 import { getInstance, updateInstance, type InstanceRow } from '../store/instances.js';
-import { finishAttempt, jobSpecOf, markRunning, type JobRow } from '../store/jobs.js';
-import { buildAssignment } from './assignment.js';
+import { finishAttempt, markRunning, type JobRow } from '../store/jobs.js';
+import { buildAssignment, derivedEnvironment, RerunIndex } from './assignment.js';
 import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
-import { RerunIndex } from './rerunIndex.js';
-import { ORIGINAL_INDEX_ENV, RERUN_OF_ENV } from '../model/rerun.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -169,12 +167,7 @@ export class AgentHub {
     for (const a of active) {
       if (runningKeys.has(`${a.job_id}#${a.attempt}`) || a.terminate_reason) continue;
       const assignment = buildAssignment(a, this.o.timeDilation);
-      if (a.node_index !== null) Object.assign(assignment.env, await this.nodeEnvironment(a.parent_id!, a.node_index, a.num_nodes!, a.attempt, jobSpecOf(a).mainNode ?? 0));
-      const rerunOf = assignment.env[RERUN_OF_ENV];
-      if (rerunOf && a.array_index !== null) {
-        const original = await this.rerunIndex.originalIndex(rerunOf, a.array_index);
-        if (original !== undefined) assignment.env[ORIGINAL_INDEX_ENV] = String(original);
-      }
+      Object.assign(assignment.env, await derivedEnvironment(this.o.db, a, this.rerunIndex, assignment.env));
       start.push(assignment);
     }
     const stop: PollResponse['stop'] = [];
@@ -184,32 +177,6 @@ export class AgentHub {
       else if (a.terminate_reason) stop.push({ ...r, graceMs: this.o.terminateGraceMs });
     }
     return { start, stop, shutdown: this.closing || this.shuttingDown.has(instanceId) };
-  }
-
-  /**
-   * The variables of a node of a multi-node job. The main node's address is that of the
-   * instance its attempt of the same gang attempt runs on: 127.0.0.1 for local instances, the
-   * address (or hostname) a joined agent advertised.
-   */
-  private async nodeEnvironment(parentId: string, node: number, numNodes: number, attempt: number, mainNode: number): Promise<Record<string, string>> {
-    const main = await this.o.db
-      .selectFrom('attempts as a')
-      .innerJoin('instances as i', 'i.id', 'a.instance_id')
-      .select(['i.provider', 'i.provider_data'])
-      .where('a.job_id', '=', `${parentId}#${mainNode}`)
-      .where('a.attempt', '=', attempt)
-      .executeTakeFirst();
-    let address = '127.0.0.1';
-    if (main && main.provider !== 'local') {
-      const data = JSON.parse(main.provider_data || '{}') as { address?: string; hostname?: string };
-      address = data.address ?? data.hostname ?? address;
-    }
-    return {
-      AWS_BATCH_JOB_NODE_INDEX: String(node),
-      AWS_BATCH_JOB_NUM_NODES: String(numNodes),
-      AWS_BATCH_JOB_MAIN_NODE_INDEX: String(mainNode),
-      AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS: address,
-    };
   }
 
   async poll(req: FastifyRequest): Promise<PollResponse> {

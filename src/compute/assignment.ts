@@ -5,7 +5,9 @@
  * script. One place, so a job runs with the same environment wherever it lands.
  */
 import type { Assignment } from '../agent/protocol.js';
-import { jobSpecOf, type JobRow } from '../store/jobs.js';
+import { ORIGINAL_INDEX_ENV, RERUN_OF_ENV } from '../model/rerun.js';
+import type { Db } from '../store/db.js';
+import { failedIndices, jobSpecOf, type JobRow } from '../store/jobs.js';
 
 /** The job and attempt columns an assignment is built from. */
 export type AttemptSource = Pick<JobRow, 'spec' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus'> & {
@@ -43,4 +45,67 @@ export function buildAssignment(a: AttemptSource, timeDilation: number): Assignm
     timeoutSeconds: a.timeout_seconds === null ? null : a.timeout_seconds / timeDilation,
     logStreamName: a.log_stream_name,
   };
+}
+
+/**
+ * The variables that depend on other rows than the attempt's own, added to
+ * `attemptEnvironment`'s: a node of a multi-node job gets AWS's node variables, with the
+ * address of the instance its main node's attempt runs on (127.0.0.1 for local instances,
+ * the address or hostname a joined agent advertised); a child of a rerun array
+ * (api/rerunFailed.ts) gets the index it reruns.
+ */
+export async function derivedEnvironment(
+  db: Db,
+  a: AttemptSource & Pick<JobRow, 'node_index' | 'num_nodes' | 'parent_id'>,
+  reruns: RerunIndex,
+  env: Record<string, string>,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  if (a.node_index !== null) {
+    const mainNode = jobSpecOf(a).mainNode ?? 0;
+    const main = await db
+      .selectFrom('attempts as at')
+      .innerJoin('instances as i', 'i.id', 'at.instance_id')
+      .select(['i.provider', 'i.provider_data'])
+      .where('at.job_id', '=', `${a.parent_id}#${mainNode}`)
+      .where('at.attempt', '=', a.attempt)
+      .executeTakeFirst();
+    let address = '127.0.0.1';
+    if (main && main.provider !== 'local') {
+      const data = JSON.parse(main.provider_data || '{}') as { address?: string; hostname?: string };
+      address = data.address ?? data.hostname ?? address;
+    }
+    out.AWS_BATCH_JOB_NODE_INDEX = String(a.node_index);
+    out.AWS_BATCH_JOB_NUM_NODES = String(a.num_nodes);
+    out.AWS_BATCH_JOB_MAIN_NODE_INDEX = String(mainNode);
+    out.AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS = address;
+  }
+  const rerunOf = env[RERUN_OF_ENV];
+  if (rerunOf && a.array_index !== null) {
+    const original = await reruns.originalIndex(rerunOf, a.array_index);
+    if (original !== undefined) out[ORIGINAL_INDEX_ENV] = String(original);
+  }
+  return out;
+}
+
+/**
+ * Child i of a rerun array reruns the i-th failed index of the array named by
+ * OPENBATCH_RERUN_OF. An ended array's failed set never changes, so each array's list is read
+ * once and kept (a bounded number of arrays).
+ */
+export class RerunIndex {
+  private readonly lists = new Map<string, Promise<number[]>>();
+  private static readonly KEEP = 64;
+
+  constructor(private readonly db: Db) {}
+
+  async originalIndex(originalArrayId: string, newIndex: number): Promise<number | undefined> {
+    let list = this.lists.get(originalArrayId);
+    if (!list) {
+      if (this.lists.size >= RerunIndex.KEEP) this.lists.delete(this.lists.keys().next().value!);
+      list = failedIndices(this.db, originalArrayId);
+      this.lists.set(originalArrayId, list);
+    }
+    return (await list)[newIndex];
+  }
 }

@@ -42,7 +42,7 @@ import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/l
 import { activeSlurmAttempts, deleteSlurmJob, insertSlurmJob, orphanedSlurmJobs, updateSlurmJob, type SlurmAttempt } from '../store/slurmJobs.js';
 import { defaultBaseEnv } from '../executor/process.js';
 import type { Core } from '../core.js';
-import { attemptEnvironment } from './assignment.js';
+import { attemptEnvironment, derivedEnvironment, RerunIndex } from './assignment.js';
 import { PROVIDER_TAG } from './providers.js';
 import { hashToken } from './agentHub.js';
 import { SlurmCli, type PartitionSize, type SlurmJobState } from './slurmCli.js';
@@ -89,7 +89,10 @@ export class SlurmProvider {
   /** Slurm jobs already told to stop, so scancel is sent once */
   private readonly cancelled = new Set<string>();
 
+  private readonly reruns: RerunIndex;
+
   constructor(private readonly o: Core) {
+    this.reruns = new RerunIndex(o.db);
     this.cli = new SlurmCli({ binDir: o.config.slurmBinDir });
     this.workRoot = o.config.slurmWorkDir || join(o.config.dataDir, 'slurm');
   }
@@ -347,7 +350,8 @@ export class SlurmProvider {
       args.push(`--time=${Math.ceil(a.timeout_seconds / this.o.config.timeDilation / 60) + 1}`);
     }
     // --export=ALL hands sbatch's environment to the job: the same small base a local job gets, the job's own variables, and SLURM_CONF.
-    const env: NodeJS.ProcessEnv = { ...defaultBaseEnv(), ...attemptEnvironment(a) };
+    const own = attemptEnvironment(a);
+    const env: NodeJS.ProcessEnv = { ...defaultBaseEnv(), ...own, ...(await derivedEnvironment(this.o.db, a, this.reruns, own)) };
     for (const k of ['SLURM_CONF', 'MUNGE_SOCKET']) if (process.env[k]) env[k] = process.env[k];
     const id = await this.cli.sbatch(args, script, env);
     await updateSlurmJob(this.o.db, a.job_id, a.attempt, { slurm_job_id: id });
