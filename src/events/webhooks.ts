@@ -173,6 +173,8 @@ class HookWorker {
   private again = false;
   private stopped = false;
   private readonly sends = new Set<Promise<void>>();
+  /** aborts requests on the wire when the server stops (they are retried after the restart) */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly hook: Webhook,
@@ -221,6 +223,7 @@ class HookWorker {
     this.busy.add(r.job_id);
     const p = this.post(r)
       .then(async (error) => {
+        if (this.stopping.signal.aborted && error !== undefined) return; // not the receiver's failure: sent again after the restart
         if (error === undefined) {
           this.delivered.add(r.id);
           return;
@@ -250,7 +253,7 @@ class HookWorker {
     };
     if (this.hook.secret) headers['x-openbatch-signature-256'] = signature(this.hook.secret, r.body);
     try {
-      const res = await fetch(this.hook.url, { method: 'POST', headers, body: r.body, signal: AbortSignal.timeout(this.hook.timeoutSeconds * 1000) });
+      const res = await fetch(this.hook.url, { method: 'POST', headers, body: r.body, signal: AbortSignal.any([AbortSignal.timeout(this.hook.timeoutSeconds * 1000), this.stopping.signal]) });
       await res.arrayBuffer().catch(() => undefined);
       return res.ok ? undefined : `HTTP ${res.status}`;
     } catch (e) {
@@ -261,6 +264,7 @@ class HookWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     await this.pumping;
     await Promise.allSettled([...this.sends]);
     if (this.delivered.size) await deleteDelivered(this.o.db, [...this.delivered]).catch(() => undefined);
