@@ -8,7 +8,13 @@
 // names a PostgreSQL server (scripts/ci/postgres.sh starts one): each test server gets a
 // database of its own there (test/helpers/postgres.ts), all dropped after the run.
 //   --store=sqlite | --store=postgres       → run on one store only
-import { readdirSync, statSync } from 'node:fs';
+//
+// Test files share files with the jobs they run (gates, inboxes, outputs) through their
+// temporary directories. Jobs in the bubblewrap sandbox get a private /tmp, as containers
+// do, so the suite's temporary directories live under /var/tmp instead (TMPDIR), which a
+// sandboxed job sees like any other host directory. Removed after a passing run, kept
+// (and named) after a failing one.
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
@@ -61,13 +67,16 @@ async function dropTestDatabases() {
   }
 }
 
+const tmpDir = mkdtempSync('/var/tmp/openbatch-tests-');
 let status = 0;
 for (const store of stores) {
-  const env = { ...process.env };
+  const env = { ...process.env, TMPDIR: tmpDir };
   if (store === 'sqlite') delete env.OPENBATCH_TEST_DATABASE_URL;
   if (stores.length > 1) console.log(`\n== tests on ${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}\n`);
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
   if (store === 'postgres') await dropTestDatabases();
   if ((r.status ?? 1) !== 0) status = r.status ?? 1;
 }
+if (status === 0) rmSync(tmpDir, { recursive: true, force: true });
+else console.log(`\nthe failed run's temporary files are kept in ${tmpDir}`);
 process.exit(status);
