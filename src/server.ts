@@ -26,6 +26,8 @@ import { SchedulerLoop } from './scheduler/loop.js';
 import { EventBus } from './events/bus.js';
 import { Metrics } from './metrics/metrics.js';
 import { registerEventStream } from './api/eventStream.js';
+import { registerDashboard } from './api/dashboard/routes.js';
+import { DashboardSessions } from './api/dashboard/sessions.js';
 import { openStore } from './store/db.js';
 import { parseWebhooks, Webhooks } from './events/webhooks.js';
 import { internalInvoker } from './api/invoke.js';
@@ -146,17 +148,20 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     },
     waitingIn: (queue) => loop!.waitingIn(queue),
   };
+  const sessions = credentials ? new DashboardSessions(credentials, () => clock.now()) : null;
   const app = buildApp({
     services,
     handlers,
     credentials,
     metrics,
+    sessionAccessKey: sessions ? (req) => sessions.accessKeyOf(req) : undefined,
     extraRoutes: (a, authenticate) => {
       hub.routes(a);
       closeStreams = registerEventStream(a, bus, services, authenticate);
       a.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
       registerLogsApi(a, { db: store.db, config }, (req) => authenticate(req, 'logs'), sendError);
       a.get('/healthz', async () => ({ status: 'ok' }));
+      registerDashboard(a, { db: store.db, clock, sessions, authenticate });
       registerOpenbatchOperations(a, authenticate, {
         why: async (input) => {
           const why = { db: store.db, clock, waitingIn: (q: string) => loop!.waitingIn(q), ceView: (n: string) => loop!.ceView(n) };

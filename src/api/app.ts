@@ -12,6 +12,7 @@ import { BatchError, clientError, isBatchError, serverError } from '../model/err
 import type { Handler, RequestContext, Services } from './context.js';
 import { batchOperations, type OperationInfo } from './operations.js';
 import { check, httpBoundMembers } from './shapeCheck.js';
+import { isReadRequest } from './dashboard/sessions.js';
 import { verifySigV4, type Credentials } from './sigv4.js';
 import * as validators from './validate/index.js';
 
@@ -21,6 +22,11 @@ export interface AppOptions {
   credentials: Credentials | null;
   /** where API request latencies go */
   metrics?: { observeApi(operation: string, status: number, seconds: number): void };
+  /**
+   * The access key of a valid dashboard session cookie on the request, or null
+   * (api/dashboard/sessions.ts). A session stands in for a signature on reads only.
+   */
+  sessionAccessKey?: (req: FastifyRequest) => string | null;
   /** extra routes (agent protocol, health, logs API…) registered on the same server */
   extraRoutes?: (app: FastifyInstance, authenticate: (req: FastifyRequest, service: string) => RequestContext) => void;
 }
@@ -109,6 +115,10 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
 
   function authenticate(req: FastifyRequest, service: string): RequestContext {
+    if (opts.sessionAccessKey && !req.headers.authorization && isReadRequest(req, service)) {
+      const accessKeyId = opts.sessionAccessKey(req);
+      if (accessKeyId) return { scope: { region: services.config.defaultRegion, account: services.config.account }, accessKeyId, requestId: req.id };
+    }
     const result = verifySigV4(
       { method: req.method, rawUrl: req.url, headers: req.headers, body: (req.body as Buffer | undefined) ?? Buffer.alloc(0) },
       { credentials: opts.credentials, now: () => services.clock.now(), defaultRegion: services.config.defaultRegion, services: [service] },

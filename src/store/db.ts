@@ -21,6 +21,7 @@ import { withStatementCache } from './statementCache.js';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_log_streams.js';
 import * as m003 from './migrations/003_ops.js';
+import * as m007 from './migrations/007_dashboard_indexes.js';
 import * as m010 from './migrations/010_node_jobs_and_attempt_cost.js';
 import * as m006 from './migrations/006_slurm_jobs.js';
 
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_log_streams': m002,
   '003_ops': m003,
+  '007_dashboard_indexes': m007,
   '010_node_jobs_and_attempt_cost': m010,
   '006_slurm_jobs': m006,
 };

@@ -726,12 +726,15 @@ export async function arrayStatusSummary(db: Reader, parent: JobRow): Promise<Re
   const summary: Record<string, number> = { STARTING: 0, FAILED: 0, RUNNING: 0, SUCCEEDED: 0, RUNNABLE: 0, SUBMITTED: 0, PENDING: 0 };
   for (const r of rows) summary[r.status] = Number(r.n);
   const unborn = (parent.array_size ?? 0) - (parent.array_materialized ?? 0);
-  if (unborn > 0) {
-    const deps = arrayDepsOf(parent.depends_on);
-    const waits = parent.status === 'SUBMITTED' || parent.pending_deps > 0 || deps.sequential || deps.nToN.length > 0;
-    summary[parent.status === 'SUBMITTED' ? 'SUBMITTED' : waits ? 'PENDING' : 'RUNNABLE'] += unborn;
-  }
+  if (unborn > 0) summary[unbornChildStatus(parent)] += unborn;
   return summary;
+}
+
+/** The status an array's children that are not rows yet report as (see arrayStatusSummary). */
+export function unbornChildStatus(parent: Pick<JobRow, 'status' | 'pending_deps' | 'depends_on'>): 'SUBMITTED' | 'PENDING' | 'RUNNABLE' {
+  if (parent.status === 'SUBMITTED') return 'SUBMITTED';
+  const deps = arrayDepsOf(parent.depends_on);
+  return parent.pending_deps > 0 || deps.sequential || deps.nToN.length > 0 ? 'PENDING' : 'RUNNABLE';
 }
 
 /** Job counts by queue and status (metrics). Walks the (queue, status, seq) index. */

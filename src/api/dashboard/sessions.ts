@@ -1,0 +1,89 @@
+/**
+ * Dashboard sessions: a browser that proved it holds an access key (by signing one request
+ * with SigV4) gets an HttpOnly cookie that stands in for a signature on *reads* — the
+ * dashboard's own endpoints, the event stream, and the AWS read operations (Describe*,
+ * List*, Get*, CloudWatch Logs reads). Writes (SubmitJob, CancelJob, …) still need a
+ * signature. docs/design/dashboard.md explains the choice.
+ *
+ * The cookie is stateless: `<accessKeyId>.<expiry>.<HMAC-SHA256 over both, keyed by a key
+ * derived from that access key's secret>`. So it survives a restart, works on every control
+ * plane that shares the credentials, and stops working when the key is removed or its secret
+ * changes. Nothing is stored.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Credentials } from '../sigv4.js';
+
+export const SESSION_COOKIE = 'openbatch_session';
+/** A session lasts a working day; then the dashboard asks for the key again. */
+export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+
+function mac(secret: string, accessKeyId: string, expires: number): string {
+  const key = createHmac('sha256', 'openbatch-dashboard-session').update(secret).digest();
+  return createHmac('sha256', key).update(`${accessKeyId}.${expires}`).digest('base64url');
+}
+
+export class DashboardSessions {
+  constructor(
+    private readonly credentials: Credentials,
+    private readonly now: () => number,
+  ) {}
+
+  /** A cookie value for a key the caller has proved it holds. */
+  issue(accessKeyId: string): { value: string; maxAgeSeconds: number } {
+    const secret = this.credentials.get(accessKeyId);
+    if (secret === undefined) throw new Error(`unknown access key ${accessKeyId}`);
+    const expires = this.now() + SESSION_TTL_MS;
+    return { value: `${accessKeyId}.${expires}.${mac(secret, accessKeyId, expires)}`, maxAgeSeconds: SESSION_TTL_MS / 1000 };
+  }
+
+  /** The access key of the request's session cookie, or null when it has none that is valid now. */
+  accessKeyOf(req: FastifyRequest): string | null {
+    const value = cookie(req.headers.cookie, SESSION_COOKIE);
+    if (!value) return null;
+    const parts = value.split('.');
+    if (parts.length !== 3) return null;
+    const [accessKeyId, expiresText, given] = parts;
+    const expires = Number(expiresText);
+    const secret = this.credentials.get(accessKeyId);
+    if (secret === undefined || !Number.isFinite(expires) || expires <= this.now()) return null;
+    const a = Buffer.from(given);
+    const b = Buffer.from(mac(secret, accessKeyId, expires));
+    return a.length === b.length && timingSafeEqual(a, b) ? accessKeyId : null;
+  }
+}
+
+function cookie(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return null;
+}
+
+/** The Set-Cookie header for a session (or, with maxAge 0, for signing out). */
+export function sessionCookieHeader(value: string, maxAgeSeconds: number, secure: boolean): string {
+  return `${SESSION_COOKIE}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+}
+
+const READ_OPERATION = /^(Describe|List|Get)/;
+/** openbatch's own operations that only read. */
+const READ_OPENBATCH = new Set(['/openbatch/v1/why', '/openbatch/v1/cost']);
+
+/**
+ * Whether a request only reads, so that a session may stand in for its signature. GET
+ * requests read; a POST reads when it is an AWS read operation (by name) or a read-only
+ * openbatch operation.
+ */
+export function isReadRequest(req: FastifyRequest, service: string): boolean {
+  if (req.method === 'GET') return true;
+  if (req.method !== 'POST') return false;
+  if (service === 'logs') {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    return READ_OPERATION.test(target.slice(target.indexOf('.') + 1)) || target.endsWith('.FilterLogEvents');
+  }
+  const operation = (req.routeOptions.config as { operation?: string } | undefined)?.operation;
+  if (operation) return READ_OPERATION.test(operation);
+  return READ_OPENBATCH.has(req.routeOptions.url ?? '');
+}

@@ -1,0 +1,180 @@
+/**
+ * The dashboard's calls. What the AWS API answers goes to the AWS API (restJson1 for Batch,
+ * JSON 1.1 for CloudWatch Logs); the rest to the dashboard's read-only endpoints. With
+ * credentials configured the session cookie authenticates every one of them (reads only).
+ */
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Listener = () => void;
+const signedOutListeners = new Set<Listener>();
+/** Called when the server refuses the session (expired, key removed): the app shows the sign-in. */
+export function onSignedOut(l: Listener): () => void {
+  signedOutListeners.add(l);
+  return () => signedOutListeners.delete(l);
+}
+
+async function call<T>(url: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(url, { credentials: 'same-origin', ...init });
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  } catch {
+    body = { message: text };
+  }
+  if (!res.ok) {
+    const code = String(body.__type ?? res.headers.get('x-amzn-errortype') ?? res.status);
+    if (res.status === 403) signedOutListeners.forEach((l) => l());
+    throw new ApiError(res.status, code, String(body.message ?? res.statusText));
+  }
+  return body as T;
+}
+
+/** An AWS Batch operation, e.g. batch('DescribeJobs', { jobs: [id] }). */
+export function batch<T>(operation: string, input: object): Promise<T> {
+  return call<T>(`/v1/${operation.toLowerCase()}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
+}
+
+/** A CloudWatch Logs operation, e.g. logs('GetLogEvents', {...}). */
+export function logs<T>(operation: string, input: object): Promise<T> {
+  return call<T>('/', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `Logs_20140328.${operation}` },
+    body: JSON.stringify(input),
+  });
+}
+
+/** An openbatch operation (POST /openbatch/v1/<name>), e.g. why-pending. */
+export function openbatch<T>(name: string, input: object): Promise<T> {
+  return call<T>(`/openbatch/v1/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
+}
+
+/** A dashboard endpoint: GET /openbatch/v1/dashboard/<path>?<params>. */
+export function dash<T>(path: string, params: Record<string, string | number | undefined> = {}): Promise<T> {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const qs = q.toString();
+  return call<T>(`/openbatch/v1/dashboard/${path}${qs ? `?${qs}` : ''}`);
+}
+
+export interface Session {
+  authRequired: boolean;
+  accessKeyId: string | null;
+}
+
+export const getSession = () => call<Session>('/openbatch/v1/dashboard/session');
+export const signOut = () => call<Session>('/openbatch/v1/dashboard/session', { method: 'DELETE' });
+
+/** Proves the key by signing one request (the signer loads only here); the answer sets the session cookie. */
+export async function signIn(accessKeyId: string, secretAccessKey: string, region: string): Promise<Session> {
+  const { signedSessionRequest } = await import('./sign');
+  const { headers, body } = await signedSessionRequest(accessKeyId, secretAccessKey, region);
+  return call<Session>('/openbatch/v1/dashboard/session', { method: 'POST', headers, body });
+}
+
+// ---- shapes the pages read (the parts of AWS's shapes the dashboard uses) ----
+
+export type JobStatus = 'SUBMITTED' | 'PENDING' | 'RUNNABLE' | 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+export const STATUSES: JobStatus[] = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'];
+
+export interface KeyValue {
+  name?: string;
+  value?: string;
+}
+
+export interface AttemptDetail {
+  container?: { containerInstanceArn?: string; taskArn?: string; exitCode?: number; reason?: string; logStreamName?: string };
+  startedAt?: number;
+  stoppedAt?: number;
+  statusReason?: string;
+}
+
+export interface JobDetail {
+  jobArn: string;
+  jobName: string;
+  jobId: string;
+  jobQueue: string;
+  status: JobStatus;
+  statusReason?: string;
+  createdAt: number;
+  startedAt?: number;
+  stoppedAt?: number;
+  jobDefinition: string;
+  parameters?: Record<string, string>;
+  dependsOn?: { jobId?: string; type?: string }[];
+  attempts?: AttemptDetail[];
+  retryStrategy?: { attempts?: number };
+  timeout?: { attemptDurationSeconds?: number };
+  tags?: Record<string, string>;
+  container?: {
+    image?: string;
+    command?: string[];
+    vcpus?: number;
+    memory?: number;
+    environment?: KeyValue[];
+    secrets?: { name?: string; valueFrom?: string }[];
+    resourceRequirements?: { type?: string; value?: string }[];
+    exitCode?: number;
+    reason?: string;
+    logStreamName?: string;
+    logConfiguration?: { logDriver?: string; options?: Record<string, string> };
+  };
+  arrayProperties?: { size?: number; index?: number; statusSummary?: Record<string, number> };
+  isCancelled?: boolean;
+  isTerminated?: boolean;
+}
+
+export interface JobQueue {
+  jobQueueName: string;
+  state: string;
+  status: string;
+  priority: number;
+  computeEnvironmentOrder: { order: number; computeEnvironment: string }[];
+}
+
+export interface ComputeEnvironment {
+  computeEnvironmentName: string;
+  computeEnvironmentArn: string;
+  type: string;
+  state: string;
+  status: string;
+  statusReason?: string;
+  computeResources?: { type?: string; minvCpus?: number; maxvCpus?: number; desiredvCpus?: number; instanceTypes?: string[] };
+}
+
+/** Job queues and compute environments, all pages. */
+export async function allQueues(): Promise<JobQueue[]> {
+  const out: JobQueue[] = [];
+  let nextToken: string | undefined;
+  do {
+    const r = await batch<{ jobQueues: JobQueue[]; nextToken?: string }>('DescribeJobQueues', { nextToken, maxResults: 100 });
+    out.push(...r.jobQueues);
+    nextToken = r.nextToken;
+  } while (nextToken);
+  return out.sort((a, b) => a.jobQueueName.localeCompare(b.jobQueueName));
+}
+
+export async function allComputeEnvironments(): Promise<ComputeEnvironment[]> {
+  const out: ComputeEnvironment[] = [];
+  let nextToken: string | undefined;
+  do {
+    const r = await batch<{ computeEnvironments: ComputeEnvironment[]; nextToken?: string }>('DescribeComputeEnvironments', { nextToken, maxResults: 100 });
+    out.push(...r.computeEnvironments);
+    nextToken = r.nextToken;
+  } while (nextToken);
+  return out.sort((a, b) => a.computeEnvironmentName.localeCompare(b.computeEnvironmentName));
+}
+
+export async function describeJob(jobId: string): Promise<JobDetail | undefined> {
+  const r = await batch<{ jobs: JobDetail[] }>('DescribeJobs', { jobs: [jobId] });
+  return r.jobs[0];
+}

@@ -1,0 +1,31 @@
+/** Times and durations as a person reads them on a laptop screen. */
+
+export function time(ms: number | null | undefined): string {
+  if (!ms) return '—';
+  const d = new Date(ms);
+  const today = new Date();
+  const t = d.toLocaleTimeString(undefined, { hour12: false });
+  return d.toDateString() === today.toDateString() ? t : `${d.toLocaleDateString()} ${t}`;
+}
+
+export function duration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || ms < 0) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  const h = Math.floor(m / 60);
+  return `${h} h ${m % 60} min`;
+}
+
+export function ago(ms: number | null | undefined, now = Date.now()): string {
+  if (!ms) return '—';
+  return `${duration(now - ms)} ago`;
+}
+
+/** The name at the end of an ARN (job-queue/render → render). */
+export function arnName(arn: string | undefined): string {
+  if (!arn) return '';
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
