@@ -49,11 +49,24 @@ export interface JobPageFilter {
 const SEQ_SLACK_MS = 60_000;
 
 /**
+ * A name filter cannot use an index (it matches a prefix of lower(name)), so with it a page
+ * reads at most this many submissions' worth of rows, newest first, and answers with what it
+ * found and where to resume: every request stays cheap, and paging on searches further back.
+ */
+const NAME_SCAN_ROWS = 200_000;
+
+export interface JobPage {
+  rows: JobListRow[];
+  /** the cursor of the next (older) page; null when no older job can match */
+  resumeBefore: number | null;
+}
+
+/**
  * One page of top-level jobs (array children are reached through their parent), newest
  * first. A filter on several states runs one indexed query per state and merges them.
  */
-export async function jobsPage(db: Reader, f: JobPageFilter): Promise<JobListRow[]> {
-  let minSeq: number | undefined;
+export async function jobsPage(db: Reader, f: JobPageFilter): Promise<JobPage> {
+  let minSeq = 0;
   let maxSeq = f.beforeSeq;
   if (f.createdFrom !== undefined) {
     const r = await db
@@ -66,7 +79,7 @@ export async function jobsPage(db: Reader, f: JobPageFilter): Promise<JobListRow
     else {
       // nothing in the first minute of the window: start at the first job created after it
       const first = await db.selectFrom('jobs').select('seq').where('created_at', '>=', f.createdFrom).orderBy('created_at').limit(1).executeTakeFirst();
-      if (!first) return [];
+      if (!first) return { rows: [], resumeBefore: null };
       minSeq = Number(first.seq);
     }
   }
@@ -80,27 +93,39 @@ export async function jobsPage(db: Reader, f: JobPageFilter): Promise<JobListRow
     let bound = r?.s != null ? Number(r.s) : undefined;
     if (bound === undefined) {
       const last = await db.selectFrom('jobs').select('seq').where('created_at', '<', f.createdTo).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
-      if (!last) return [];
+      if (!last) return { rows: [], resumeBefore: null };
       bound = Number(last.seq);
     }
     maxSeq = maxSeq === undefined ? bound + 1 : Math.min(maxSeq, bound + 1);
   }
-  const one = (status: string | undefined) => {
-    let q = db.selectFrom('jobs').select([...LIST_COLUMNS]).where('parent_id', 'is', null);
-    if (f.queue !== undefined) q = q.where('queue', '=', f.queue);
-    if (status !== undefined) q = q.where('status', '=', status);
-    if (f.namePattern !== undefined) q = q.where(nameMatches('name', f.namePattern));
-    if (f.createdFrom !== undefined) q = q.where('created_at', '>=', f.createdFrom);
-    if (f.createdTo !== undefined) q = q.where('created_at', '<', f.createdTo);
-    if (minSeq !== undefined) q = q.where('seq', '>=', minSeq);
-    if (maxSeq !== undefined) q = q.where('seq', '<', maxSeq);
-    return q.orderBy('seq', 'desc').limit(f.limit).execute() as Promise<JobListRow[]>;
-  };
   const statuses = f.statuses?.length ? [...new Set(f.statuses)] : [undefined];
-  const parts = await Promise.all(statuses.map(one));
-  const rows = parts.flat().map((r) => ({ ...r, seq: Number(r.seq) }));
-  rows.sort((a, b) => b.seq - a.seq);
-  return rows.slice(0, f.limit);
+  const query = async (lo: number, hi: number | undefined, limit: number) => {
+    const one = (status: string | undefined) => {
+      // coalesce: `parent_id IS NULL` would lead the planner to the parent index and a sort of
+      // every top-level job; walking seq backwards and skipping children stops after a page
+      let q = db.selectFrom('jobs').select([...LIST_COLUMNS]).where(sql<boolean>`coalesce(${sql.ref('parent_id')}, '') = ''`);
+      if (f.queue !== undefined) q = q.where('queue', '=', f.queue);
+      if (status !== undefined) q = q.where('status', '=', status);
+      if (f.namePattern !== undefined) q = q.where(nameMatches('name', f.namePattern));
+      if (f.createdFrom !== undefined) q = q.where('created_at', '>=', f.createdFrom);
+      if (f.createdTo !== undefined) q = q.where('created_at', '<', f.createdTo);
+      if (lo > 0) q = q.where('seq', '>=', lo);
+      if (hi !== undefined) q = q.where('seq', '<', hi);
+      return q.orderBy('seq', 'desc').limit(limit).execute() as Promise<JobListRow[]>;
+    };
+    const rows = (await Promise.all(statuses.map(one))).flat().map((r) => ({ ...r, seq: Number(r.seq) }));
+    return rows.sort((a, b) => b.seq - a.seq).slice(0, limit);
+  };
+  if (f.namePattern === undefined) {
+    const rows = await query(minSeq, maxSeq, f.limit + 1);
+    return { rows: rows.slice(0, f.limit), resumeBefore: rows.length > f.limit ? rows[f.limit - 1].seq : null };
+  }
+  let hi = maxSeq ?? Number((await db.selectFrom('jobs').select((eb) => eb.fn.max<number>('seq').as('s')).executeTakeFirst())?.s ?? 0) + 1;
+  const lo = Math.max(minSeq, hi - NAME_SCAN_ROWS);
+  const rows = await query(lo, hi, f.limit + 1);
+  if (rows.length > f.limit) return { rows: rows.slice(0, f.limit), resumeBefore: rows[f.limit - 1].seq };
+  hi = lo;
+  return { rows, resumeBefore: hi > Math.max(minSeq, 1) ? hi : null };
 }
 
 /** Jobs that ended per queue, minute and outcome since `since` (array parents excluded: they run nothing). */

@@ -62,9 +62,9 @@ export function useLive(): boolean {
 
 /**
  * Calls `reload` when a change matches `concerns` (every change when omitted), no more than
- * once a second; the last change of a burst always triggers a reload.
+ * once per `minIntervalMs`; the last change of a burst always triggers a reload.
  */
-export function useLiveReload(reload: () => void, concerns?: (c: StateChange) => boolean): void {
+export function useLiveReload(reload: () => void, concerns?: (c: StateChange) => boolean, minIntervalMs = 1000): void {
   const r = useRef({ reload, concerns });
   r.current = { reload, concerns };
   useEffect(() => {
@@ -74,7 +74,7 @@ export function useLiveReload(reload: () => void, concerns?: (c: StateChange) =>
     const l: Listener = (changes) => {
       if (r.current.concerns && !changes.some(r.current.concerns)) return;
       if (timer !== undefined) return;
-      const wait = Math.max(0, last + 1000 - Date.now());
+      const wait = Math.max(0, last + minIntervalMs - Date.now());
       timer = window.setTimeout(() => {
         timer = undefined;
         last = Date.now();

@@ -6,7 +6,7 @@
  *   POST   /openbatch/v1/dashboard/session            SigV4-signed: answers with a session cookie
  *   DELETE /openbatch/v1/dashboard/session            signs out
  *   GET    /openbatch/v1/dashboard/overview           jobs per queue and state, last hour's throughput,
- *                                                     failures by reason, vCPUs in use and instances per CE
+ *                                                     failures by reason (last hour), vCPUs in use and instances per CE
  *   GET    /openbatch/v1/dashboard/jobs               a page of jobs across queues (keyset: ?before=<cursor>)
  *   GET    /openbatch/v1/dashboard/jobs/<id>/array    the state of every index of an array job
  *   GET    /openbatch/v1/dashboard/jobs/<id>/graph    the job's dependency neighbourhood, both ways
@@ -32,8 +32,6 @@ import { sessionCookieHeader, type DashboardSessions } from './sessions.js';
 
 const PREFIX = '/openbatch/v1/dashboard';
 const HOUR_MS = 60 * 60 * 1000;
-/** Failures are summed over a day: an hour is too short to see a pattern in. */
-const FAILURE_WINDOW_MS = 24 * HOUR_MS;
 
 /** One letter per job status in an array's index states: 10,000 indexes are 10 kB. */
 export const STATE_LETTERS: Record<string, string> = {
@@ -96,7 +94,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
     const [counts, ended, failures, vcpus, instances] = await Promise.all([
       countByQueueAndStatus(db),
       endedPerMinute(db, now - HOUR_MS),
-      failuresByReason(db, now - FAILURE_WINDOW_MS),
+      failuresByReason(db, now - HOUR_MS),
       vcpusInUseByCe(db),
       listInstances(db, { includeTerminated: false, limit: 10_000 }),
     ]);
@@ -114,7 +112,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
       now,
       queues,
       throughput: { since: now - HOUR_MS, perMinute: ended },
-      failures: { since: now - FAILURE_WINDOW_MS, byReason: failures.slice(0, 50) },
+      failures: { since: now - HOUR_MS, byReason: failures.slice(0, 50) },
       computeEnvironments: ces,
     };
   });
@@ -125,18 +123,17 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
     const statuses = q.status ? q.status.split(',').filter(Boolean) : undefined;
     for (const s of statuses ?? []) if (!(s in STATE_LETTERS)) throw clientError(`status '${s}' is not a job status (${Object.keys(STATE_LETTERS).join(', ')})`);
     const limit = intParam(q, 'limit', 1, 500) ?? 50;
-    const rows = await jobsPage(db, {
+    const { rows, resumeBefore } = await jobsPage(db, {
       queue: q.queue || undefined,
       statuses,
       namePattern: q.name || undefined,
       createdFrom: intParam(q, 'from', 0, Number.MAX_SAFE_INTEGER),
       createdTo: intParam(q, 'to', 0, Number.MAX_SAFE_INTEGER),
       beforeSeq: intParam(q, 'before', 0, Number.MAX_SAFE_INTEGER),
-      limit: limit + 1,
+      limit,
     });
-    const page = rows.slice(0, limit);
     return {
-      jobs: page.map((r) => ({
+      jobs: rows.map((r) => ({
         jobId: r.id,
         jobName: r.name,
         jobQueue: r.queue,
@@ -149,8 +146,9 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
         attempts: r.attempt_count,
         array: r.array_size === null ? null : { size: r.array_size, succeeded: r.array_succeeded ?? 0, failed: r.array_failed ?? 0 },
       })),
-      // the cursor is the submission number of the last row: the next page starts below it
-      next: rows.length > limit ? String(page[page.length - 1].seq) : null,
+      // a submission number: the next page starts below it (with a name filter, a page may
+      // hold fewer rows than asked and still have a next page: the search goes on from there)
+      next: resumeBefore === null ? null : String(resumeBefore),
     };
   });
 

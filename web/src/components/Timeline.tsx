@@ -24,6 +24,12 @@ export function spansOf(job: JobDetail, now: number): Span[] {
       kind: exit === 0 ? 'SUCCEEDED' : 'FAILED',
     });
   });
+  if (job.arrayProperties?.size && job.startedAt) {
+    // an array job runs as its children: from the first child's start to the last one's end
+    spans[0].end = job.startedAt;
+    spans.push({ label: 'children running', start: job.startedAt, end: job.stoppedAt ?? now, kind: job.stoppedAt ? job.status : 'RUNNING' });
+    return spans;
+  }
   const lastEnd = attempts.length ? attempts[attempts.length - 1].stoppedAt ?? 0 : 0;
   if ((job.status === 'RUNNING' || job.status === 'STARTING') && job.startedAt && job.startedAt >= lastEnd) {
     spans.push({ label: `attempt ${attempts.length + 1} · ${job.status.toLowerCase()}`, start: job.startedAt, end: now, kind: 'RUNNING' });

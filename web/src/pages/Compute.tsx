@@ -43,7 +43,7 @@ export function Compute({ route }: { route: Route }) {
     const [ces, inst] = await Promise.all([allComputeEnvironments(), dash<{ instances: Instance[] }>('instances', { ce: route.params.ce, limit: 500 })]);
     return { ces, instances: inst.instances };
   }, [route.params.ce]);
-  useLiveReload(reload);
+  useLiveReload(reload, undefined, 3000);
   if (!data) return error ? <ErrorNote error={error} /> : <p className="muted">Loading…</p>;
   const ces = data.ces.filter((c) => !route.params.ce || c.computeEnvironmentName === route.params.ce);
   return (

@@ -157,10 +157,10 @@ export function Jobs({ route }: { route: Route }) {
               <td className="reason">{j.statusReason ?? ''}</td>
             </tr>
           ))}
-          {data && data.jobs.length === 0 && (
+          {data && data.jobs.length < PAGE && (data.jobs.length === 0 || data.next) && (
             <tr>
               <td colSpan={7} className="muted">
-                No jobs match.
+                {data.next ? 'A name search reads a slice of the jobs at a time: Older → searches further back.' : data.jobs.length === 0 ? 'No jobs match.' : ''}
               </td>
             </tr>
           )}
