@@ -63,6 +63,15 @@ export interface ServerConfig {
   slurmBinDir: string;
   /** how often Slurm jobs are followed with one squeue call, in seconds */
   slurmPollSeconds: number;
+  /**
+   * Named launch templates a compute environment's `launchTemplate` selects (bootstrap script,
+   * extra environment, mounts). JSON list; see docs/compute.md and compute/launchTemplates.ts.
+   */
+  launchTemplates: unknown;
+  /** Spot chaos: how many interruptions per hour each SPOT/FARGATE_SPOT instance suffers on average (0: only on command) */
+  spotInterruptionsPerHour: number;
+  /** the warning a Spot instance gets before it is terminated (AWS: two minutes); scaled by timeDilation */
+  spotNoticeSeconds: number;
 }
 
 const DEFAULTS: ServerConfig = {
@@ -92,16 +101,19 @@ const DEFAULTS: ServerConfig = {
   slurmWorkDir: '',
   slurmBinDir: '',
   slurmPollSeconds: 1,
+  launchTemplates: [],
+  spotInterruptionsPerHour: 0,
+  spotNoticeSeconds: 120,
 };
 
-const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds'];
+const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds'];
 
 /**
  * Settings whose value is a JSON object or array (tables such as launch templates, prices,
  * webhooks). In the config file they are plain JSON; in the environment a JSON string. Each
  * feature checks the shape of its own table where it is used, naming the setting.
  */
-const STRUCTURED: (keyof ServerConfig)[] = ['webhooks', 'triggers', 'prices'];
+const STRUCTURED: (keyof ServerConfig)[] = ['webhooks', 'triggers', 'prices', 'launchTemplates'];
 
 function envName(key: string): string {
   return 'OPENBATCH_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();

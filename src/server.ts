@@ -29,6 +29,8 @@ import { registerEventStream } from './api/eventStream.js';
 import { registerDashboard } from './api/dashboard/routes.js';
 import { DashboardSessions } from './api/dashboard/sessions.js';
 import { openStore } from './store/db.js';
+import { registerInstancesApi } from './api/instances.js';
+import { launchTemplatesOf } from './compute/launchTemplates.js';
 import { parseWebhooks, Webhooks } from './events/webhooks.js';
 import { internalInvoker } from './api/invoke.js';
 import { parseTriggers } from './triggers/rules.js';
@@ -86,6 +88,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const hooks = parseWebhooks(config.webhooks);
   const triggerRules = parseTriggers(config.triggers);
   const prices = parsePriceTable(config.prices);
+  // A broken launchTemplates table stops the server here, with the entry named.
+  launchTemplatesOf(config);
   const store = await openStore(config);
   const uow = new UnitOfWork(store.db);
   const bus = new EventBus();
@@ -101,8 +105,12 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   let loop: SchedulerLoop | undefined;
   let closeStreams = () => undefined as void;
   const joined = new JoinedAgents({ config, db: store.db, uow, clock, ids, logger, kickScheduler: () => loop?.kick() });
+  let provider: LocalProvider | undefined;
   const hub = new AgentHub({
     joined,
+    instanceSetup: (inst) => provider?.instanceSetup(inst),
+    takesOneJob: (inst) => provider?.takesOneJob(inst) ?? false,
+    onOneJobDone: (id) => void provider?.sandboxDone(id).catch((err) => logger.error({ err, instance: id }, 'ending a Fargate sandbox failed')),
     db: store.db,
     uow,
     clock,
@@ -127,7 +135,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
         .catch(() => undefined);
     }
   });
-  const provider = new LocalProvider({ config, db: store.db, uow, clock, ids, logger, hub, serverUrl: () => url, kickScheduler: () => loop?.kick() });
+  provider = new LocalProvider({ config, db: store.db, uow, clock, ids, logger, hub, serverUrl: () => url, kickScheduler: () => loop?.kick() });
   const slurm = new SlurmProvider({ config, db: store.db, uow, clock, ids, logger, kickScheduler: () => loop?.kick() });
   const providers = new Providers([slurm, provider]);
   loop = new SchedulerLoop({ uow, clock, ids, logger, provider: providers, prices, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
@@ -159,6 +167,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       hub.routes(a);
       closeStreams = registerEventStream(a, bus, services, authenticate);
       a.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
+      registerInstancesApi(a, { services, authenticate, interrupt: (id) => provider!.interrupt(id, 'command') });
       registerLogsApi(a, { db: store.db, config }, (req) => authenticate(req, 'logs'), sendError);
       a.get('/healthz', async () => ({ status: 'ok' }));
       registerDashboard(a, { db: store.db, clock, sessions, authenticate });

@@ -10,8 +10,8 @@
  * Timeouts are enforced here, where the process is: the attempt is terminated and reported
  * as timed out.
  */
-import { mkdirSync, rm } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rm, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Executor, LogLine, RunningAttempt } from '../executor/types.js';
 import type { Assignment, AttemptRef, PollResponse, Report, ReportResponse } from './protocol.js';
@@ -108,6 +108,12 @@ export class Agent {
     if (this.running.has(k) || this.exitUnacked.has(k)) return;
     const workDir = join(this.o.workRoot, `${a.jobId}-${a.attempt}`);
     mkdirSync(workDir, { recursive: true });
+    for (const m of a.mounts ?? []) {
+      // The launch template's mounts, as links in the working directory (removed with it; rm does not follow links).
+      const at = join(workDir, m.containerPath);
+      mkdirSync(dirname(at), { recursive: true });
+      symlinkSync(m.sourcePath, at);
+    }
     const handle = this.o.executor.start(
       { attemptId: k, command: a.command, env: a.env, workDir, vcpus: a.vcpus, memoryMiB: a.memoryMiB },
       (lines: LogLine[]) => this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: lines.map((l) => ({ t: l.timestamp, m: l.message })) }),

@@ -29,6 +29,8 @@ export interface Assignment extends AttemptRef {
   /** the attempt is terminated (and fails with the timeout reason) after this many seconds, already scaled by the server's time dilation */
   timeoutSeconds: number | null;
   logStreamName: string;
+  /** host paths the job sees in its working directory (the instance's launch template): containerPath is relative to it */
+  mounts?: { sourcePath: string; containerPath: string }[];
 }
 
 export interface PollRequest {

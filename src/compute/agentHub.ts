@@ -20,6 +20,7 @@ import { buildAssignment, derivedEnvironment, RerunIndex } from './assignment.js
 import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
+import type { Mount } from './launchTemplates.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -40,6 +41,12 @@ export interface AgentHubOptions {
   onInstanceActive?(instanceId: string): void;
   /** registration and departure of agents that join UNMANAGED compute environments */
   joined?: JoinedAgents;
+  /** what an instance's launch template gives each of its jobs (environment under the job's own, mounts) */
+  instanceSetup?(inst: InstanceRow): { environment: Record<string, string>; mounts: Mount[] } | undefined;
+  /** an instance that takes one job in its life (a Fargate sandbox) saw that job end */
+  onOneJobDone?(instanceId: string): void;
+  /** whether an instance takes one job in its life */
+  takesOneJob?(inst: InstanceRow): boolean;
 }
 
 const MAX_WAIT_MS = 20_000;
@@ -145,7 +152,8 @@ export class AgentHub {
   }
 
   /** Attempts to start and to stop for this instance, given what its agent runs. */
-  private async reconcile(instanceId: string, running: AttemptRef[]): Promise<PollResponse> {
+  private async reconcile(inst: InstanceRow, running: AttemptRef[]): Promise<PollResponse> {
+    const instanceId = inst.id;
     const active = (await this.o.db
       .selectFrom('attempts as a')
       .innerJoin('jobs as j', 'j.id', 'a.job_id')
@@ -164,9 +172,15 @@ export class AgentHub {
     const runningKeys = new Set(running.map(key));
     const activeByKey = new Map(active.map((a) => [`${a.job_id}#${a.attempt}`, a]));
     const start: Assignment[] = [];
+    const setup = active.length ? this.o.instanceSetup?.(inst) : undefined;
     for (const a of active) {
       if (runningKeys.has(`${a.job_id}#${a.attempt}`) || a.terminate_reason) continue;
       const assignment = buildAssignment(a, this.o.timeDilation);
+      if (setup) {
+        // The launch template's environment lies under the job's own; its mounts come with it.
+        assignment.env = { ...setup.environment, ...assignment.env };
+        if (setup.mounts.length) assignment.mounts = setup.mounts;
+      }
       Object.assign(assignment.env, await derivedEnvironment(this.o.db, a, this.rerunIndex, assignment.env));
       start.push(assignment);
     }
@@ -185,7 +199,7 @@ export class AgentHub {
     if (!Array.isArray(body.running)) throw clientError('running must be a list of {jobId, attempt}');
     body.running.forEach((r, i) => checkAttemptRef(r, `running[${i}]`));
     await this.heartbeat(inst);
-    let res = await this.reconcile(inst.id, body.running);
+    let res = await this.reconcile(inst, body.running);
     const waitMs = Math.min(Math.max(Number(body.waitMs) || 0, 0), MAX_WAIT_MS);
     if (res.start.length === 0 && res.stop.length === 0 && !res.shutdown && waitMs > 0) {
       await new Promise<void>((resolve) => {
@@ -204,7 +218,7 @@ export class AgentHub {
           if (this.waiters.get(inst.id) === done) this.waiters.delete(inst.id);
         });
       });
-      res = await this.reconcile(inst.id, body.running);
+      res = await this.reconcile(inst, body.running);
     }
     return res;
   }
@@ -218,6 +232,7 @@ export class AgentHub {
     const stale: AttemptRef[] = [];
     const staleKeys = new Set<string>();
     let changed = false;
+    let oneJobDone = false;
     const apply = async (tx: Tx) => {
       const now = this.o.clock.now();
       const logs: NewLogEvent[] = [];
@@ -240,6 +255,11 @@ export class AgentHub {
             inst.id,
           );
           changed ||= ok;
+          // A one-job instance (Fargate sandbox) takes no more work once its job has ended.
+          if (ok && this.o.takesOneJob?.(inst)) {
+            await tx.db.updateTable('instances').set({ state: 'TERMINATING' }).where('id', '=', inst.id).where('state', 'in', ['LAUNCHING', 'ACTIVE']).execute();
+            oneJobDone = true;
+          }
         } else if (r.kind === 'logs') {
           // Log lines may arrive after the exit report of the same batch: check the token, not the status.
           if (!streams.has(key)) {
@@ -272,6 +292,7 @@ export class AgentHub {
       await this.o.uow.write(apply);
       if (changed) this.o.kickScheduler();
     }
+    if (oneJobDone) this.o.onOneJobDone?.(inst.id);
     return { stale };
   }
 

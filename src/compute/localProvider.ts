@@ -3,16 +3,26 @@
  * on this host.
  *
  * The scaling loop, run after every scheduler pass:
- *   1. Keep at least minvCpus launched for every ENABLED CE.
- *   2. For unmet demand, launch an instance sized to the CE's remaining maxvCpus and the
- *      host's remaining budget, if it can hold the largest waiting job. The host budget
- *      (hostVcpus, hostMemoryMiB) bounds all local instances together: capacity the host
- *      does not have is never promised.
+ *   1. Spot: end the notice of interrupted instances whose warning is over (their attempts
+ *      fail with the host-terminated reason, the instance is TERMINATED "Spot interruption");
+ *      let chaos interrupt more (chaos.ts).
+ *   2. Kill agents that stopped polling (their exit handler closes the instance).
  *   3. Terminate instances idle for scaleDownDelaySeconds, never going below minvCpus, and
  *      every idle instance of a DISABLED or deleted CE. When a CE has demand the host budget
  *      cannot meet, an idle instance of another CE (above its minvCpus) is terminated at
  *      once, so that capacity moves to where the work is.
- *   4. desiredvCpus of each CE is the vCPUs launched (at least minvCpus).
+ *   4. Scale up: keep minvCpus launched; for unmet demand, EC2/SPOT CEs launch one instance
+ *      of the type the CE's allocation strategy chooses (instanceTypes.ts) within the room
+ *      left by maxvCpus and the host budget; FARGATE/FARGATE_SPOT CEs launch one sandbox per
+ *      waiting job, sized exactly to it. The host budget (hostVcpus, hostMemoryMiB) bounds all
+ *      local instances together, those still bootstrapping or under Spot notice included:
+ *      capacity the host does not have is never promised.
+ *   5. desiredvCpus of each CE is the vCPUs launched (at least minvCpus).
+ *
+ * An instance whose CE has a launch template with a bootstrap script (or mounts) is PENDING
+ * while the script runs; a failing bootstrap TERMINATES it with `bootstrap failed: …` and
+ * holds further launches of that CE back (doubling from 5 s to 5 min) so that a broken
+ * template does not launch instances in a loop.
  *
  * An agent process that exits unexpectedly, or stops polling for agentTimeoutSeconds (then
  * it is killed), takes its instance with it: the instance is TERMINATED and its attempts
@@ -21,44 +31,97 @@
  * agents died with that process (they exit when their standard input closes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ComputeResource } from '@aws-sdk/client-batch';
+import { BatchError, clientError } from '../model/errors.js';
 import { REASONS } from '../model/reasons.js';
 import type { Demand, Resources } from '../scheduler/schedule.js';
-import { allComputeEnvironments, updateComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
-import { closeInstance, insertInstance, liveInstances, updateInstance, type InstanceRow } from '../store/instances.js';
+import { allComputeEnvironments, getComputeEnvironment, updateComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
+import { closeInstance, getInstance, insertInstance, liveInstances, updateInstance, type InstanceRow } from '../store/instances.js';
 import { fromJson } from '../store/json.js';
 import { hashToken, type AgentHub } from './agentHub.js';
 import { PROVIDER_TAG } from './providers.js';
 import { killOrphans } from '../agent/pidFiles.js';
 import type { Core } from '../core.js';
+import { makeChaos, type Chaos } from './chaos.js';
+import { chooseLaunch, expandInstanceTypes, largestCapacity, type AllocationStrategy } from './instanceTypes.js';
+import { launchTemplatesOf, resolveLaunchTemplate, type AppliedTemplate, type LaunchTemplate, type Mount } from './launchTemplates.js';
 
 export interface LocalProviderOptions extends Core {
   hub: AgentHub;
   /** the URL agents use to reach this server */
   serverUrl(): string;
+  /** chaos decisions (Spot interruptions); default: from the configuration */
+  chaos?: Chaos;
 }
 
+/** The instance type Fargate sandboxes show: they are sized to their job, not from the catalog. */
+export const FARGATE_INSTANCE_TYPE = 'fargate';
+/** The largest Fargate task: 16 vCPU, 120 GiB. */
+const FARGATE_MAX: Resources = { vcpus: 16, memoryMiB: 122_880, gpus: 0 };
+
 const CLI_ENTRY = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const BACKOFF_MIN_MS = 5_000;
+const BACKOFF_MAX_MS = 300_000;
+
+interface ProviderData {
+  pid?: number;
+  /** the type was larger than the room: capacity is less than the type's */
+  capped?: boolean;
+}
+
+function resourcesOf(ce: ComputeEnvironmentRow): ComputeResource {
+  return fromJson<ComputeResource>(ce.compute_resources, {} as ComputeResource);
+}
+
+function isFargateCe(cr: ComputeResource): boolean {
+  return cr.type === 'FARGATE' || cr.type === 'FARGATE_SPOT';
+}
+
+function isSpotCe(cr: ComputeResource): boolean {
+  return cr.type === 'SPOT' || cr.type === 'FARGATE_SPOT';
+}
 
 export class LocalProvider {
   private readonly children = new Map<string, ChildProcess>();
   private readonly terminationReason = new Map<string, string>();
   private readonly idleSince = new Map<string, number>();
+  private readonly backoff = new Map<string, { until: number; delayMs: number }>();
+  private readonly chaos: Chaos;
+  private lastChaosAt: number;
   private closing = false;
 
-  constructor(private readonly o: LocalProviderOptions) {}
+  constructor(private readonly o: LocalProviderOptions) {
+    this.chaos = o.chaos ?? makeChaos(o.config);
+    this.lastChaosAt = o.clock.now();
+  }
 
   /** Whether this provider runs a CE's instances: MANAGED ones that no other provider claims by tag. */
   manages(ce: ComputeEnvironmentRow): boolean {
     return ce.type === 'MANAGED' && fromJson<Record<string, string>>(ce.tags, {})[PROVIDER_TAG] === undefined;
   }
 
+  /** A Fargate sandbox runs one job in its life. */
+  takesOneJob(inst: InstanceRow): boolean {
+    return inst.instance_type === FARGATE_INSTANCE_TYPE;
+  }
+
   /** The largest instance a CE could have here: what the scheduler uses to tell "never fits". */
   largest(ce: ComputeEnvironmentRow): Resources {
-    const cr = fromJson<ComputeResource>(ce.compute_resources, {} as ComputeResource);
-    return { vcpus: Math.min(cr.maxvCpus ?? 0, this.o.config.hostVcpus), memoryMiB: this.o.config.hostMemoryMiB, gpus: 0 };
+    const cr = resourcesOf(ce);
+    const bound: Resources = { vcpus: Math.min(cr.maxvCpus ?? 0, this.o.config.hostVcpus), memoryMiB: this.o.config.hostMemoryMiB, gpus: 0 };
+    if (isFargateCe(cr)) return { vcpus: Math.min(bound.vcpus, FARGATE_MAX.vcpus), memoryMiB: Math.min(bound.memoryMiB, FARGATE_MAX.memoryMiB), gpus: 0 };
+    return largestCapacity(expandInstanceTypes(cr.instanceTypes), bound);
+  }
+
+  /** The environment and mounts a launch template gives every job of an instance (agent assignments). */
+  instanceSetup(inst: InstanceRow): { environment: Record<string, string>; mounts: Mount[] } | undefined {
+    if (!inst.launch_template) return undefined;
+    const applied = fromJson<AppliedTemplate | null>(inst.launch_template, null);
+    const t = launchTemplatesOf(this.o.config).find((x) => x.launchTemplateId === applied?.launchTemplateId);
+    return t ? { environment: t.environment, mounts: t.mounts } : undefined;
   }
 
   /** Closes the instances a previous server process left behind. */
@@ -77,12 +140,17 @@ export class LocalProvider {
     if (this.closing) return;
     const now = this.o.clock.now();
     const ces = (await allComputeEnvironments(this.o.db)).filter((c) => this.manages(c));
-    const instances = (await liveInstances(this.o.db)).filter((i) => i.state !== 'TERMINATING' && i.provider === 'local');
+    const cesByName = new Map(ces.map((c) => [c.name, c]));
+    const all = (await liveInstances(this.o.db)).filter((i) => i.provider === 'local');
+
+    await this.spot(all, cesByName, now);
+
+    const instances = all.filter((i) => i.state !== 'TERMINATING');
     const byCe = new Map<string, InstanceRow[]>();
     for (const i of instances) (byCe.get(i.ce_name) ?? byCe.set(i.ce_name, []).get(i.ce_name)!).push(i);
-    let hostVcpus = instances.reduce((n, i) => n + i.vcpus, 0);
-    let hostMem = instances.reduce((n, i) => n + i.memory_mib, 0);
-    const cesByName = new Map(ces.map((c) => [c.name, c]));
+    // Everything not yet TERMINATED holds host capacity, whatever it is doing.
+    let hostVcpus = all.reduce((n, i) => n + i.vcpus, 0);
+    let hostMem = all.reduce((n, i) => n + i.memory_mib, 0);
 
     // An agent that stopped polling is hung: kill it; its exit handler fails its attempts.
     for (const inst of instances) {
@@ -95,14 +163,14 @@ export class LocalProvider {
     // Idle tracking and scale-down.
     for (const inst of instances) {
       const busy = (usage.get(inst.id)?.jobs ?? 0) > 0;
-      if (busy) this.idleSince.delete(inst.id);
+      if (busy || inst.state === 'PENDING') this.idleSince.delete(inst.id);
       else if (!this.idleSince.has(inst.id)) this.idleSince.set(inst.id, now);
     }
     for (const inst of instances) {
       const ce = cesByName.get(inst.ce_name);
       const idleFor = this.idleSince.has(inst.id) ? now - this.idleSince.get(inst.id)! : -1;
       if (idleFor < 0) continue;
-      const cr = ce ? fromJson<ComputeResource>(ce.compute_resources, {} as ComputeResource) : undefined;
+      const cr = ce ? resourcesOf(ce) : undefined;
       const launched = (byCe.get(inst.ce_name) ?? []).reduce((n, i) => n + i.vcpus, 0);
       const gone = !ce || ce.state !== 'ENABLED';
       const aboveMin = launched - inst.vcpus >= (cr?.minvCpus ?? 0);
@@ -116,39 +184,113 @@ export class LocalProvider {
 
     // Scale-up: minvCpus first, then demand.
     for (const ce of ces) {
+      const cr = resourcesOf(ce);
+      const mine = byCe.get(ce.name) ?? [];
+      const launched = mine.reduce((n, i) => n + i.vcpus, 0);
       if (ce.state !== 'ENABLED' || ce.status !== 'VALID') continue;
-      const cr = fromJson<ComputeResource>(ce.compute_resources, {} as ComputeResource);
-      const launched = (byCe.get(ce.name) ?? []).reduce((n, i) => n + i.vcpus, 0);
       const d = demand.find((x) => x.ceName === ce.name);
-      const wantMin = (cr.minvCpus ?? 0) > launched;
-      if (!wantMin && !d) {
+      const wantMin = !isFargateCe(cr) && (cr.minvCpus ?? 0) > launched;
+      const held = (this.backoff.get(ce.name)?.until ?? 0) > now;
+      // Instances still bootstrapping will take the waiting work: launch no more until they are up.
+      if ((!wantMin && !d) || held || mine.some((i) => i.state === 'PENDING')) {
         await this.setDesired(ce, launched, cr);
         continue;
       }
-      const vcpus = Math.min((cr.maxvCpus ?? 0) - launched, this.o.config.hostVcpus - hostVcpus);
-      const memoryMiB = Math.min(
-        Math.floor((this.o.config.hostMemoryMiB * Math.max(vcpus, 0)) / Math.max(this.o.config.hostVcpus, 1)),
-        this.o.config.hostMemoryMiB - hostMem,
-      );
-      const need = d?.largestJob ?? { vcpus: 1, memoryMiB: 1, gpus: 0 };
-      if (vcpus >= Math.max(need.vcpus, 1) && memoryMiB >= need.memoryMiB) {
-        const inst = await this.launch(ce, Math.floor(vcpus), memoryMiB);
-        (byCe.get(ce.name) ?? byCe.set(ce.name, []).get(ce.name)!).push(inst);
-        hostVcpus += inst.vcpus;
-        hostMem += inst.memory_mib;
-        await this.setDesired(ce, launched + inst.vcpus, cr);
+      const room = (cpus: number, mem: number): Resources => ({
+        vcpus: Math.max(Math.min((cr.maxvCpus ?? 0) - cpus, this.o.config.hostVcpus - hostVcpus), 0),
+        memoryMiB: Math.max(this.o.config.hostMemoryMiB - mem, 0),
+        gpus: 0,
+      });
+      let added = 0;
+      if (isFargateCe(cr)) {
+        for (const size of d?.sizes ?? []) {
+          const r = room(launched + added, hostMem);
+          if (size.vcpus > r.vcpus + 1e-9 || size.memoryMiB > r.memoryMiB || size.gpus > 0) break;
+          const inst = await this.launch(ce, cr, FARGATE_INSTANCE_TYPE, { ...size }, false);
+          added += inst.vcpus;
+          hostVcpus += inst.vcpus;
+          hostMem += inst.memory_mib;
+        }
       } else {
-        await this.setDesired(ce, launched, cr);
-        if (d && (cr.maxvCpus ?? 0) - launched >= need.vcpus) await this.freeHostFor(ce.name, byCe, cesByName);
+        const need = d?.largestJob ?? { vcpus: 1, memoryMiB: 1, gpus: 0 };
+        const total = d ?? { vcpus: (cr.minvCpus ?? 0) - launched, memoryMiB: 0, gpus: 0 };
+        const choice = chooseLaunch(
+          expandInstanceTypes(cr.instanceTypes),
+          (cr.allocationStrategy ?? 'BEST_FIT') as AllocationStrategy,
+          { largestJob: need, total },
+          room(launched, hostMem),
+        );
+        if (choice) {
+          const inst = await this.launch(ce, cr, choice.type.name, choice.capacity, choice.capped);
+          added += inst.vcpus;
+          hostVcpus += inst.vcpus;
+          hostMem += inst.memory_mib;
+        }
       }
+      await this.setDesired(ce, launched + added, cr);
+      if (added === 0 && d && (cr.maxvCpus ?? 0) - launched >= d.largestJob.vcpus) await this.freeHostFor(ce.name, byCe, cesByName);
     }
+  }
+
+  /**
+   * Spot interruption on command (`openbatch instances interrupt`, the HTTP endpoint) or by
+   * chaos: the instance takes no new work from now on, its jobs keep running through the
+   * notice (spotNoticeSeconds, dilated), then it is terminated: its attempts fail with
+   * `Host EC2 (instance i-…) terminated.` and its agent stops what still runs (SIGTERM, then
+   * SIGKILL after the grace). A replacement is launched if work still waits.
+   */
+  async interrupt(instanceId: string, by: 'command' | 'chaos'): Promise<InstanceRow> {
+    const inst = await getInstance(this.o.db, instanceId);
+    if (!inst) throw new BatchError('ClientException', 404, `instance '${instanceId}' does not exist`);
+    if (inst.state === 'TERMINATED') throw clientError(`instance ${instanceId} is already terminated (${inst.termination_reason ?? 'no reason recorded'})`);
+    const ce = await getComputeEnvironment(this.o.db, inst.ce_name);
+    const cr = ce ? resourcesOf(ce) : undefined;
+    if (inst.provider !== 'local' || !cr || !isSpotCe(cr)) {
+      const kind = inst.provider === 'joined' ? 'UNMANAGED' : (cr?.type ?? 'EC2');
+      throw clientError(`instance ${instanceId} belongs to ${kind} compute environment '${inst.ce_name}': only SPOT and FARGATE_SPOT instances are interrupted`);
+    }
+    if (inst.interrupt_at !== null) return inst;
+    if (inst.state === 'TERMINATING') throw clientError(`instance ${instanceId} is already terminating (${this.terminationReason.get(instanceId) ?? 'scaled down'})`);
+    const at = this.o.clock.now() + this.chaos.spotNoticeMs();
+    await updateInstance(this.o.db, instanceId, { state: 'TERMINATING', interrupt_at: at });
+    this.idleSince.delete(instanceId);
+    this.o.logger.warn({ instance: instanceId, ce: inst.ce_name, by, terminateAt: new Date(at).toISOString() }, 'Spot interruption notice');
+    this.o.kickScheduler();
+    return { ...inst, state: 'TERMINATING', interrupt_at: at };
+  }
+
+  private async spot(all: InstanceRow[], ces: Map<string, ComputeEnvironmentRow>, now: number): Promise<void> {
+    for (const inst of all) {
+      if (inst.interrupt_at !== null && inst.interrupt_at <= now) await this.endInterrupted(inst);
+    }
+    const elapsed = now - this.lastChaosAt;
+    this.lastChaosAt = now;
+    const candidates = all.filter((i) => (i.state === 'ACTIVE' || i.state === 'LAUNCHING') && i.interrupt_at === null && isSpotCe(resourcesOf(ces.get(i.ce_name) ?? ({} as ComputeEnvironmentRow))));
+    for (const id of this.chaos.spotInterruptions(candidates.map((i) => i.id), elapsed)) await this.interrupt(id, 'chaos');
+  }
+
+  private async endInterrupted(inst: InstanceRow): Promise<void> {
+    this.terminationReason.set(inst.id, 'Spot interruption');
+    // Closed first, so the attempts fail as AWS reports it, not with the exit of a killed process.
+    await this.o.uow.write((tx) => closeInstance(tx, inst.id, 'Spot interruption', REASONS.hostTerminated(inst.id), this.o.clock.now()));
+    this.o.hub.shutdown(inst.id);
+    const child = this.children.get(inst.id);
+    child?.kill('SIGTERM');
+    this.o.logger.warn({ instance: inst.id, ce: inst.ce_name }, 'Spot instance terminated');
+    this.o.kickScheduler();
+  }
+
+  /** A Fargate sandbox's job ended: the sandbox ends with it. */
+  async sandboxDone(instanceId: string): Promise<void> {
+    const inst = await getInstance(this.o.db, instanceId);
+    if (inst && inst.state !== 'TERMINATED' && inst.interrupt_at === null) await this.terminate(inst, 'Fargate task finished');
   }
 
   /** Terminates one idle instance of another CE (above its minvCpus), for a CE the host budget cannot serve. */
   private async freeHostFor(ceName: string, byCe: Map<string, InstanceRow[]>, ces: Map<string, ComputeEnvironmentRow>): Promise<void> {
     for (const [other, instances] of byCe) {
       if (other === ceName) continue;
-      const cr = ces.get(other) ? fromJson<ComputeResource>(ces.get(other)!.compute_resources, {} as ComputeResource) : undefined;
+      const cr = ces.get(other) ? resourcesOf(ces.get(other)!) : undefined;
       const launched = instances.reduce((n, i) => n + i.vcpus, 0);
       const idle = instances.find((i) => this.idleSince.has(i.id) && launched - i.vcpus >= (cr?.minvCpus ?? 0));
       if (idle) {
@@ -160,32 +302,135 @@ export class LocalProvider {
   }
 
   private async setDesired(ce: ComputeEnvironmentRow, launched: number, cr: ComputeResource): Promise<void> {
-    const desired = Math.max(launched, cr.minvCpus ?? 0);
+    const desired = Math.max(Math.ceil(launched - 1e-9), cr.minvCpus ?? 0);
     if (desired !== ce.desired_vcpus) await updateComputeEnvironment(this.o.db, ce.name, { desired_vcpus: desired });
   }
 
-  private async launch(ce: ComputeEnvironmentRow, vcpus: number, memoryMiB: number): Promise<InstanceRow> {
+  private async launch(ce: ComputeEnvironmentRow, cr: ComputeResource, type: string, capacity: Resources, capped: boolean): Promise<InstanceRow> {
     const id = this.o.ids.instanceId();
     const token = this.o.ids.secret();
     const now = this.o.clock.now();
+    let template: LaunchTemplate | undefined;
+    let templateError: string | undefined;
+    if (cr.launchTemplate) {
+      try {
+        template = resolveLaunchTemplate(launchTemplatesOf(this.o.config), cr.launchTemplate);
+      } catch (e) {
+        // The server's templates changed since the CE was created.
+        templateError = (e as Error).message;
+      }
+    }
+    const needsBootstrap = !!templateError || !!template?.bootstrap || !!template?.mounts.length;
+    const applied: AppliedTemplate | undefined = template
+      ? { launchTemplateName: template.launchTemplateName, launchTemplateId: template.launchTemplateId, version: template.version }
+      : undefined;
     const row: InstanceRow = {
       id,
       ce_name: ce.name,
-      instance_type: `local.${vcpus}vcpu`,
-      vcpus,
-      memory_mib: memoryMiB,
-      gpus: 0,
-      state: 'LAUNCHING',
+      instance_type: type,
+      vcpus: capacity.vcpus,
+      memory_mib: capacity.memoryMiB,
+      gpus: capacity.gpus,
+      state: needsBootstrap ? 'PENDING' : 'LAUNCHING',
       token_hash: hashToken(token),
       provider: 'local',
-      provider_data: '{}',
+      provider_data: JSON.stringify({ capped: capped || undefined } satisfies ProviderData),
       launched_at: now,
       last_heartbeat_at: now,
       terminated_at: null,
       termination_reason: null,
+      launch_template: applied ? JSON.stringify(applied) : cr.launchTemplate ? JSON.stringify(cr.launchTemplate) : null,
+      interrupt_at: null,
     };
     await insertInstance(this.o.db, row);
-    const workDir = join(this.o.config.dataDir, 'work', id);
+    this.o.logger.info({ instance: id, ce: ce.name, type, vcpus: capacity.vcpus, memoryMiB: capacity.memoryMiB, capped, launchTemplate: applied?.launchTemplateName }, 'launched local instance');
+    if (!needsBootstrap) {
+      await this.startAgent(row, token);
+      return row;
+    }
+    void this.bootstrap(row, token, template, templateError).catch((err) => this.o.logger.error({ err, instance: id }, 'bootstrap handling failed'));
+    return row;
+  }
+
+  private instanceDir(id: string): string {
+    return join(this.o.config.dataDir, 'work', id);
+  }
+
+  /** Runs the template's bootstrap (and checks its mounts); the agent starts only if it succeeds. */
+  private async bootstrap(inst: InstanceRow, token: string, template: LaunchTemplate | undefined, templateError: string | undefined): Promise<void> {
+    const dir = this.instanceDir(inst.id);
+    mkdirSync(dir, { recursive: true });
+    let failure = templateError;
+    const missing = template?.mounts.find((m) => !existsSync(m.sourcePath));
+    if (!failure && missing) failure = `mount source ${missing.sourcePath} does not exist`;
+    if (!failure && template?.bootstrap) failure = await this.runBootstrap(inst, template, dir);
+    if (this.closing) return;
+    const current = await getInstance(this.o.db, inst.id);
+    if (!current || current.state !== 'PENDING') return;
+    if (failure) {
+      const prev = this.backoff.get(inst.ce_name)?.delayMs ?? 0;
+      const delayMs = Math.min(Math.max(prev * 2, BACKOFF_MIN_MS), BACKOFF_MAX_MS);
+      this.backoff.set(inst.ce_name, { until: this.o.clock.now() + delayMs, delayMs });
+      await this.o.uow.write((tx) => closeInstance(tx, inst.id, `bootstrap failed: ${failure}`, REASONS.hostTerminated(inst.id), this.o.clock.now()));
+      this.o.logger.error({ instance: inst.id, ce: inst.ce_name, failure, retryInMs: delayMs }, 'instance bootstrap failed');
+      this.o.kickScheduler();
+      return;
+    }
+    this.backoff.delete(inst.ce_name);
+    await updateInstance(this.o.db, inst.id, { state: 'LAUNCHING', last_heartbeat_at: this.o.clock.now() });
+    await this.startAgent(inst, token);
+    this.o.kickScheduler();
+  }
+
+  /** The bootstrap script's failure (exit, timeout), or undefined when it succeeded. Output goes to <instance dir>/bootstrap.log. */
+  private runBootstrap(inst: InstanceRow, template: LaunchTemplate, dir: string): Promise<string | undefined> {
+    const logFile = join(dir, 'bootstrap.log');
+    const fd = openSync(logFile, 'w');
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: process.env.HOME ?? dir,
+      ...template.environment,
+      OPENBATCH_INSTANCE_ID: inst.id,
+      OPENBATCH_INSTANCE_TYPE: inst.instance_type,
+      OPENBATCH_COMPUTE_ENVIRONMENT: inst.ce_name,
+      OPENBATCH_LAUNCH_TEMPLATE: template.launchTemplateName,
+    };
+    return new Promise((resolve) => {
+      const child = spawn('sh', ['-c', template.bootstrap!], { cwd: dir, env, stdio: ['ignore', fd, fd], detached: true });
+      closeSync(fd);
+      const limitMs = (template.bootstrapTimeoutSeconds * 1000) / this.o.config.timeDilation;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }, limitMs);
+      timer.unref();
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        resolve(`could not run sh: ${err.message}`);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (code === 0) return resolve(undefined);
+        let last = '';
+        try {
+          last = readFileSync(logFile, 'utf8').trim().split('\n').pop()?.slice(0, 200) ?? '';
+        } catch {
+          // no output
+        }
+        const how = timedOut ? `timed out after ${template.bootstrapTimeoutSeconds} s` : signal ? `killed by ${signal}` : `exit code ${code}`;
+        resolve(last ? `${how}: ${last}` : how);
+      });
+    });
+  }
+
+  private async startAgent(inst: InstanceRow, token: string): Promise<void> {
+    const id = inst.id;
+    const workDir = this.instanceDir(id);
     const child = spawn(
       process.execPath,
       [CLI_ENTRY, 'agent', '--server', this.o.serverUrl(), '--instance-id', id, '--work-dir', workDir, '--exit-with-parent', '--log-level', this.o.config.logLevel],
@@ -198,9 +443,8 @@ export class LocalProvider {
     });
     child.on('error', (err) => this.o.logger.error({ err, instance: id }, 'agent process error'));
     child.on('exit', (code, signal) => void this.onExit(id, code, signal));
-    await updateInstance(this.o.db, id, { provider_data: JSON.stringify({ pid: child.pid }) });
-    this.o.logger.info({ instance: id, ce: ce.name, vcpus, memoryMiB }, 'launched local instance');
-    return row;
+    const data = fromJson<ProviderData>(inst.provider_data, {});
+    await updateInstance(this.o.db, id, { provider_data: JSON.stringify({ ...data, pid: child.pid } satisfies ProviderData) });
   }
 
   private async terminate(inst: InstanceRow, reason: string): Promise<void> {
@@ -209,13 +453,18 @@ export class LocalProvider {
     await updateInstance(this.o.db, inst.id, { state: 'TERMINATING' });
     this.o.hub.shutdown(inst.id);
     const child = this.children.get(inst.id);
+    if (!child) {
+      // Never started (bootstrap still running): nothing will exit to close it.
+      await this.o.uow.write((tx) => closeInstance(tx, inst.id, reason, REASONS.hostTerminated(inst.id), this.o.clock.now()));
+      return;
+    }
     // The agent exits on its own after the shutdown answer; SIGTERM makes sure of it.
-    setTimeout(() => child?.kill('SIGTERM'), 2_000).unref();
+    setTimeout(() => child.kill('SIGTERM'), 2_000).unref();
   }
 
   private async onExit(id: string, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     this.children.delete(id);
-    const orphans = killOrphans(join(this.o.config.dataDir, 'work', id));
+    const orphans = killOrphans(this.instanceDir(id));
     if (orphans) this.o.logger.warn({ instance: id, orphans }, 'stopped jobs left running by a dead agent');
     if (this.closing) return;
     const reason = this.terminationReason.get(id) ?? `agent process exited unexpectedly (${signal ?? 'code ' + code})`;

@@ -4,6 +4,7 @@
  */
 import type { Demand, Resources } from '../scheduler/schedule.js';
 import type { ComputeEnvironmentRow } from '../store/computeEnvironments.js';
+import type { InstanceRow } from '../store/instances.js';
 
 /** The CE tag that hands a CE to a provider other than the local one (`openbatch:provider=slurm`). */
 export const PROVIDER_TAG = 'openbatch:provider';
@@ -16,6 +17,8 @@ export interface CapacityProvider {
   largest(ce: ComputeEnvironmentRow): Resources | null;
   /** after a scheduler pass: scale to the plan's demand */
   reconcile(demand: Demand[], usage: Map<string, { jobs: number }>): Promise<void>;
+  /** whether an instance takes one job in its life (a Fargate sandbox) */
+  takesOneJob?(inst: InstanceRow): boolean;
 }
 
 export class Providers implements CapacityProvider {
@@ -31,5 +34,9 @@ export class Providers implements CapacityProvider {
 
   async reconcile(demand: Demand[], usage: Map<string, { jobs: number }>): Promise<void> {
     for (const p of this.list) await p.reconcile(demand, usage);
+  }
+
+  takesOneJob(inst: InstanceRow): boolean {
+    return this.list.some((p) => p.takesOneJob?.(inst) ?? false);
   }
 }

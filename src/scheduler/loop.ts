@@ -311,11 +311,13 @@ export class SchedulerLoop {
       });
     }
     for (const i of instances) {
-      const u = usage.get(i.id) ?? { vcpus: 0, memoryMiB: 0, gpus: 0 };
+      const u = usage.get(i.id) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0 };
+      const oneJob = this.o.provider.takesOneJob?.(i) ?? false;
       snapshot.instances.push({
         id: i.id,
         ceName: i.ce_name,
-        free: { vcpus: i.vcpus - u.vcpus, memoryMiB: i.memory_mib - u.memoryMiB, gpus: i.gpus - u.gpus },
+        free: oneJob && u.jobs > 0 ? { vcpus: 0, memoryMiB: 0, gpus: 0 } : { vcpus: i.vcpus - u.vcpus, memoryMiB: i.memory_mib - u.memoryMiB, gpus: i.gpus - u.gpus },
+        oneJob,
       });
     }
     const instanceRows = new Map(instances.map((i) => [i.id, i]));

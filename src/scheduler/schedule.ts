@@ -88,6 +88,8 @@ export interface InstanceView {
   id: string;
   ceName: string;
   free: Resources;
+  /** takes one job in its life (a Fargate sandbox): nothing more is placed on it once it has one */
+  oneJob?: boolean;
 }
 
 export interface Snapshot {
@@ -118,7 +120,12 @@ export interface Demand extends Resources {
   jobs: number;
   /** the largest single job waiting for this CE: an instance launched for the demand must hold it */
   largestJob: Resources;
+  /** the first waiting jobs' sizes, in dispatch order (Fargate launches one sandbox per job) */
+  sizes: Resources[];
 }
+
+/** How many waiting jobs' sizes a demand carries. */
+const DEMAND_SIZES = 64;
 
 export interface Plan {
   placements: Placement[];
@@ -173,7 +180,8 @@ export function schedule(snapshot: Snapshot): Plan {
         continue;
       }
       plan.waiting.push({ jobId: job.id, code: 'NO_CAPACITY' });
-      const d = demand.get(home.name) ?? { ceName: home.name, vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, largestJob: { vcpus: 0, memoryMiB: 0, gpus: 0 } };
+      const d = demand.get(home.name) ?? { ceName: home.name, vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, largestJob: { vcpus: 0, memoryMiB: 0, gpus: 0 }, sizes: [] };
+      if (d.sizes.length < DEMAND_SIZES) d.sizes.push({ vcpus: job.vcpus, memoryMiB: job.memoryMiB, gpus: job.gpus });
       d.vcpus += job.vcpus;
       d.memoryMiB += job.memoryMiB;
       d.gpus += job.gpus;
@@ -282,6 +290,7 @@ function place(
       f.vcpus -= job.vcpus;
       f.memoryMiB -= job.memoryMiB;
       f.gpus -= job.gpus;
+      if (best.oneJob) Object.assign(f, { vcpus: 0, memoryMiB: 0, gpus: 0 });
       return { instanceId: best.id, ceName: ce.name };
     }
   }

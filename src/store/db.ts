@@ -24,6 +24,7 @@ import * as m003 from './migrations/003_ops.js';
 import * as m007 from './migrations/007_dashboard_indexes.js';
 import * as m010 from './migrations/010_node_jobs_and_attempt_cost.js';
 import * as m006 from './migrations/006_slurm_jobs.js';
+import * as m004 from './migrations/004_instance_details.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '007_dashboard_indexes': m007,
   '010_node_jobs_and_attempt_cost': m010,
   '006_slurm_jobs': m006,
+  '004_instance_details': m004,
 };
 
 // Unordered: migrations are numbered when written, and work developed side by side may land

@@ -15,19 +15,23 @@ export async function getInstance(db: Reader, id: string): Promise<InstanceRow |
   return db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Every instance not yet TERMINATED (PENDING ones hold host budget but take no work). */
 export async function liveInstances(db: Reader): Promise<InstanceRow[]> {
-  return db.selectFrom('instances').selectAll().where('state', 'in', [...LIVE_INSTANCE_STATES, 'TERMINATING']).orderBy('launched_at').execute();
+  return db.selectFrom('instances').selectAll().where('state', 'in', ['PENDING', ...LIVE_INSTANCE_STATES, 'TERMINATING']).orderBy('launched_at').execute();
 }
 
-export async function listInstances(db: Reader, opts: { ceName?: string; includeTerminated?: boolean; limit: number }): Promise<InstanceRow[]> {
-  let q = db.selectFrom('instances').selectAll().orderBy('launched_at', 'desc').limit(opts.limit);
+/** Instances newest first: those in `states`, else every one (includeTerminated) or every one not yet TERMINATED. */
+export async function listInstances(db: Reader, opts: { ceName?: string; states?: string[]; includeTerminated?: boolean; limit: number }): Promise<InstanceRow[]> {
+  let q = db.selectFrom('instances').selectAll().orderBy('launched_at', 'desc').orderBy('id').limit(opts.limit);
   if (opts.ceName !== undefined) q = q.where('ce_name', '=', opts.ceName);
-  if (!opts.includeTerminated) q = q.where('state', '!=', 'TERMINATED');
+  if (opts.states?.length) q = q.where('state', 'in', opts.states);
+  else if (!opts.includeTerminated) q = q.where('state', '!=', 'TERMINATED');
   return q.execute();
 }
 
-export async function insertInstance(db: Reader, row: InstanceRow): Promise<void> {
-  await db.insertInto('instances').values(row).execute();
+/** A new instance; the launch template and the Spot notice default to none. */
+export async function insertInstance(db: Reader, row: Omit<InstanceRow, 'launch_template' | 'interrupt_at'> & Partial<Pick<InstanceRow, 'launch_template' | 'interrupt_at'>>): Promise<void> {
+  await db.insertInto('instances').values({ launch_template: null, interrupt_at: null, ...row }).execute();
 }
 
 export async function updateInstance(db: Reader, id: string, patch: Updateable<InstanceTable>): Promise<void> {
@@ -39,6 +43,9 @@ export async function updateInstance(db: Reader, id: string, patch: Updateable<I
  * `attemptReason` (the retry strategy of each job decides what follows).
  */
 export async function closeInstance(tx: Tx, id: string, reason: string, attemptReason: string, now: number): Promise<void> {
+  const current = await tx.db.selectFrom('instances').select('state').where('id', '=', id).executeTakeFirst();
+  // The first reason stands: an agent exiting after its instance was closed changes nothing.
+  if (!current || current.state === 'TERMINATED') return;
   await updateInstance(tx.db, id, { state: 'TERMINATED', terminated_at: now, termination_reason: reason });
   for (const a of await activeAttemptsOn(tx.db, [id])) await failLostAttempt(tx, a, attemptReason, now);
 }

@@ -179,7 +179,7 @@ export interface InstanceTable {
   vcpus: number;
   memory_mib: number;
   gpus: number;
-  /** LAUNCHING | ACTIVE | TERMINATING | TERMINATED */
+  /** PENDING (bootstrap running, takes no work) | LAUNCHING | ACTIVE | TERMINATING | TERMINATED */
   state: string;
   /** agent credential, hashed */
   token_hash: string;
@@ -191,6 +191,10 @@ export interface InstanceTable {
   last_heartbeat_at: number;
   terminated_at: number | null;
   termination_reason: string | null;
+  /** the launch template applied (JSON AppliedTemplate), null when none */
+  launch_template: string | null;
+  /** a Spot instance under interruption notice is terminated at this time */
+  interrupt_at: number | null;
 }
 
 export interface LogEventTable {

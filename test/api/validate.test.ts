@@ -78,7 +78,7 @@ const ec2: CreateComputeEnvironmentCommandInput = {
     minvCpus: 0,
     maxvCpus: 16,
     desiredvCpus: 0,
-    instanceTypes: ['optimal', 'm5', 'm5.large', 'm7i-flex.large', 'u-6tb1.metal'],
+    instanceTypes: ['optimal', 'm5', 'm5.large', 'c6g.medium', 'default_arm64'],
     subnets: ['subnet-1'],
     securityGroupIds: ['sg-1'],
     instanceRole: 'ecsInstanceRole',
@@ -125,6 +125,9 @@ suite('CreateComputeEnvironment', validate.validateCreateComputeEnvironment, {
     { name: 'missing instanceTypes on EC2', input: withCr({ instanceTypes: undefined }), path: 'computeResources.instanceTypes' },
     { name: 'empty instanceTypes on EC2', input: withCr({ instanceTypes: [] }), path: 'computeResources.instanceTypes' },
     { name: 'a malformed instance type', input: withCr({ instanceTypes: ['m5', 'M5 Large'] }), path: 'computeResources.instanceTypes[1]' },
+    { name: 'an instance family openbatch does not know', input: withCr({ instanceTypes: ['x9z'] }), path: 'computeResources.instanceTypes[0]', says: "'x9z' is not an instance type openbatch knows" },
+    { name: 'a size its family does not have', input: withCr({ instanceTypes: ['c5.medium'] }), path: 'computeResources.instanceTypes[0]', says: 'not a size of the c5 family' },
+    { name: 'optimal mixed with types', input: withCr({ instanceTypes: ['optimal', 'optimal'] }), path: 'computeResources.instanceTypes', says: 'twice' },
     { name: 'missing subnets', input: withCr({ subnets: undefined }), path: 'computeResources.subnets' },
     { name: 'an empty subnet id', input: withCr({ subnets: [''] }), path: 'computeResources.subnets[0]' },
     { name: 'an unknown allocation strategy', input: withCr({ allocationStrategy: 'CHEAPEST' }), path: 'computeResources.allocationStrategy' },
@@ -317,8 +320,10 @@ const jd: RegisterJobDefinitionCommandInput = {
 const container = jd.containerProperties!;
 const withContainer = (changes: Record<string, unknown>, top: Record<string, unknown> = {}) =>
   patch(jd, { containerProperties: { ...container, ...changes }, ...top });
+const ROLE = 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole';
 const fargate = (requirements: { type: string; value: string }[], changes: Record<string, unknown> = {}) =>
-  withContainer({ resourceRequirements: requirements, ...changes }, { platformCapabilities: ['FARGATE'] });
+  withContainer({ resourceRequirements: requirements, executionRoleArn: ROLE, ulimits: undefined, ...changes }, { platformCapabilities: ['FARGATE'] });
+const fargateOk = [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '2048' }];
 const withRetry = (changes: Record<string, unknown>) => patch(jd, { retryStrategy: { ...jd.retryStrategy, ...changes } });
 const exitRule = (rule: Record<string, unknown>) => withRetry({ evaluateOnExit: [{ action: 'EXIT', ...rule }] });
 const node = { image: 'mpi:latest', vcpus: 1, memory: 128 };
@@ -334,6 +339,7 @@ suite('RegisterJobDefinition', validate.validateRegisterJobDefinition, {
     'Fargate 0.25 vCPU with 512 MiB': fargate([{ type: 'VCPU', value: '0.25' }, { type: 'MEMORY', value: '512' }]) as RegisterJobDefinitionCommandInput,
     'Fargate 4 vCPU with 30720 MiB': fargate([{ type: 'VCPU', value: '4' }, { type: 'MEMORY', value: '30720' }]) as RegisterJobDefinitionCommandInput,
     'Fargate 16 vCPU with 122880 MiB': fargate([{ type: 'MEMORY', value: '122880' }, { type: 'VCPU', value: '16' }]) as RegisterJobDefinitionCommandInput,
+    'Fargate with its platform and network settings': fargate(fargateOk, { fargatePlatformConfiguration: { platformVersion: '1.4.0' }, networkConfiguration: { assignPublicIp: 'ENABLED' } }) as RegisterJobDefinitionCommandInput,
     'a multinode definition with nested ranges': multinode({
       numNodes: 4,
       mainNode: 0,
@@ -378,6 +384,15 @@ suite('RegisterJobDefinition', validate.validateRegisterJobDefinition, {
     { name: 'a memory size Fargate lacks', input: fargate([{ type: 'MEMORY', value: '3000' }]), path: 'containerProperties.resourceRequirements[0].value' },
     { name: 'a GPU on Fargate', input: fargate([{ type: 'GPU', value: '1' }]), path: 'containerProperties.resourceRequirements[0].type', says: 'Fargate' },
     { name: 'legacy vcpus on Fargate', input: fargate([], { vcpus: 1 }), path: 'containerProperties.vcpus', says: 'Fargate' },
+    { name: 'Fargate without an execution role', input: fargate(fargateOk, { executionRoleArn: undefined }), path: 'containerProperties.executionRoleArn', says: 'is required on Fargate' },
+    { name: 'Fargate with a malformed execution role', input: fargate(fargateOk, { executionRoleArn: 'ecsTaskExecutionRole' }), path: 'containerProperties.executionRoleArn', says: 'IAM role ARN' },
+    { name: 'Fargate without a MEMORY requirement', input: fargate([{ type: 'VCPU', value: '1' }]), path: 'containerProperties.resourceRequirements', says: 'MEMORY' },
+    { name: 'an unknown Fargate platform version', input: fargate(fargateOk, { fargatePlatformConfiguration: { platformVersion: '2.0' } }), path: 'containerProperties.fargatePlatformConfiguration.platformVersion', says: 'LATEST, 1.4.0, 1.3.0' },
+    { name: 'an unknown assignPublicIp', input: fargate(fargateOk, { networkConfiguration: { assignPublicIp: 'YES' } }), path: 'containerProperties.networkConfiguration.assignPublicIp', says: 'ENABLED, DISABLED' },
+    { name: 'privileged on Fargate', input: fargate(fargateOk, { privileged: true }), path: 'containerProperties.privileged', says: 'Fargate' },
+    { name: 'ulimits on Fargate', input: fargate(fargateOk, { ulimits: [{ name: 'nofile', softLimit: 1, hardLimit: 2 }] }), path: 'containerProperties.ulimits', says: 'Fargate' },
+    { name: 'networkConfiguration on EC2', input: withContainer({ networkConfiguration: { assignPublicIp: 'ENABLED' } }), path: 'containerProperties.networkConfiguration', says: 'only for Fargate' },
+    { name: 'fargatePlatformConfiguration on EC2', input: withContainer({ fargatePlatformConfiguration: { platformVersion: 'LATEST' } }), path: 'containerProperties.fargatePlatformConfiguration', says: 'only for Fargate' },
     { name: 'legacy memory under 4', input: withContainer({ memory: 3 }), path: 'containerProperties.memory' },
     { name: 'a reserved environment variable', input: withContainer({ environment: [{ name: 'AWS_BATCH_JOB_ID', value: 'x' }] }), path: 'containerProperties.environment[0].name', says: 'reserved' },
     { name: 'an unnamed environment variable', input: withContainer({ environment: [{ value: 'x' }] }), path: 'containerProperties.environment[0].name' },

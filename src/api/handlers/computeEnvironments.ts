@@ -21,6 +21,7 @@ import { fromJson, toJson } from '../../store/json.js';
 import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import { checkUpdatedComputeResources, isFargate } from '../validate/computeEnvironments.js';
 import type { Handler } from '../context.js';
+import { launchTemplatesOf, resolveLaunchTemplate } from '../../compute/launchTemplates.js';
 import { findComputeEnvironment, localName, tagsOf } from './resolve.js';
 
 interface CeExtra {
@@ -65,6 +66,7 @@ const create: Handler = async (raw, ctx, s) => {
   }
   const now = s.clock.now();
   const cr = input.computeResources;
+  if (cr?.launchTemplate) resolveLaunchTemplate(launchTemplatesOf(s.config), cr.launchTemplate);
   const row: ComputeEnvironmentRow = {
     name,
     arn: makeArn(ctx.scope, 'compute-environment', name),
@@ -128,6 +130,7 @@ const update: Handler = async (raw, _ctx, s) => {
     }
     delete (merged as { desiredvCpus?: number }).desiredvCpus;
     checkUpdatedComputeResources(merged);
+    if (update.launchTemplate) resolveLaunchTemplate(launchTemplatesOf(s.config), update.launchTemplate);
     patch.compute_resources = toJson(merged);
   }
   await updateComputeEnvironment(s.db, row.name, patch);

@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-batch';
 import { clientError } from '../../model/errors.js';
 import { validatePage } from './pagination.js';
+import { INSTANCE_BUNDLES, unknownInstanceType } from '../../compute/instanceTypes.js';
 import {
   eachNonEmpty,
   enumOf,
@@ -37,6 +38,7 @@ import {
   resourceName,
   tagMap,
   type EnumOptions,
+  unique,
   type Maybe,
 } from './rules.js';
 
@@ -80,9 +82,7 @@ const NOT_ON_FARGATE = [
 const FARGATE_MAX_SUBNETS = 16;
 const FARGATE_MAX_SECURITY_GROUPS = 5;
 
-/** Instance selections Batch makes itself, besides families (`c5`) and types (`c5.large`). */
-const INSTANCE_BUNDLES: readonly string[] = ['optimal', 'default_x86_64', 'default_arm64'];
-/** A family or a type; families may carry a hyphenated suffix (`m7i-flex`, `u-6tb1`). */
+/** A family or a type as AWS spells them (the catalog then decides whether openbatch knows it). */
 const INSTANCE_TYPE = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+)?$/;
 
 /** minScaleDownDelayMinutes: 0 turns the delay off, otherwise 20 minutes to a week. */
@@ -93,16 +93,15 @@ export function isFargate(type: Maybe<string>): boolean {
   return present(type) && FARGATE_TYPES.includes(type);
 }
 
+/** Each entry a bundle (optimal…), a family or a type of the instance-type catalog, each once. */
 function instanceTypes(path: string, list: Maybe<readonly string[]>): void {
   list?.forEach((t, i) => {
-    if (INSTANCE_BUNDLES.includes(t)) return;
-    matches(
-      `${path}[${i}]`,
-      t,
-      INSTANCE_TYPE,
-      `use ${INSTANCE_BUNDLES.join(', ')}, an instance family such as m5, or an instance type such as m5.large`,
-    );
+    if (t in INSTANCE_BUNDLES) return;
+    matches(`${path}[${i}]`, t, INSTANCE_TYPE, `use ${Object.keys(INSTANCE_BUNDLES).join(', ')}, an instance family such as m5, or an instance type such as m5.large`);
+    const unknown = unknownInstanceType(t);
+    if (unknown) throw clientError(`${path}[${i}] ${unknown}`);
   });
+  unique(path, list, (t) => t);
 }
 
 /** Refuses every instance-level member on a Fargate environment. */

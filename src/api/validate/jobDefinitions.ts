@@ -297,6 +297,41 @@ function containerProperties(path: string, c: ContainerProperties, platform: Pla
   intRange(`${path}.ephemeralStorage.sizeInGiB`, c.ephemeralStorage?.sizeInGiB, { min: 21, max: 200 });
   intRange(`${path}.linuxParameters.swappiness`, c.linuxParameters?.swappiness, { min: 0, max: 100 });
   intRange(`${path}.linuxParameters.maxSwap`, c.linuxParameters?.maxSwap, { min: 0 });
+  platformMembers(path, c, platform);
+}
+
+const FARGATE_PLATFORM_VERSIONS = ['LATEST', '1.4.0', '1.3.0'] as const;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@\/-]{1,512}$/;
+
+/**
+ * Members that exist only on one platform. Fargate needs an execution role, both VCPU and
+ * MEMORY requirements, and takes no privileged mode, ulimits, instance type or devices;
+ * fargatePlatformConfiguration and networkConfiguration are for Fargate only.
+ */
+function platformMembers(path: string, c: ContainerProperties, platform: Platform): void {
+  if (platform !== 'FARGATE') {
+    const rule = 'is only for Fargate jobs: add FARGATE to platformCapabilities, or remove it';
+    forbidMember(`${path}.fargatePlatformConfiguration`, c.fargatePlatformConfiguration, rule);
+    forbidMember(`${path}.networkConfiguration`, c.networkConfiguration, rule);
+    return;
+  }
+  const notOnFargate = 'is not applicable to jobs on Fargate resources: remove it';
+  forbidMember(`${path}.ulimits`, c.ulimits, notOnFargate);
+  forbidMember(`${path}.instanceType`, c.instanceType, notOnFargate);
+  forbidMember(`${path}.linuxParameters.devices`, c.linuxParameters?.devices, notOnFargate);
+  if (c.privileged === true) throw clientError(`${path}.privileged must be false or absent on Fargate (got true)`);
+  enumOf(`${path}.fargatePlatformConfiguration.platformVersion`, c.fargatePlatformConfiguration?.platformVersion, FARGATE_PLATFORM_VERSIONS);
+  enumOf(`${path}.networkConfiguration.assignPublicIp`, c.networkConfiguration?.assignPublicIp, ['ENABLED', 'DISABLED']);
+  const types = new Set((c.resourceRequirements ?? []).map((r) => r.type));
+  for (const t of ['VCPU', 'MEMORY'])
+    if (!types.has(t as ResourceType))
+      throw clientError(`${path}.resourceRequirements must include a ${t} requirement on Fargate: a Fargate task is sized by both VCPU and MEMORY`);
+  requireMember(
+    `${path}.executionRoleArn`,
+    c.executionRoleArn,
+    'is required on Fargate: the IAM role that pulls the image and sends logs, e.g. arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+  );
+  matches(`${path}.executionRoleArn`, c.executionRoleArn, ROLE_ARN, 'use an IAM role ARN such as arn:aws:iam::123456789012:role/ecsTaskExecutionRole');
 }
 
 const MAX_TASK_CONTAINERS = 10;
