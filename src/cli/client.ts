@@ -38,6 +38,8 @@ export interface Connection {
   logs(): Promise<CloudWatchLogsClient>;
   /** calls one of openbatch's own operations (POST /openbatch/v1/<name>, SigV4-signed) */
   openbatch<T>(name: string, input: Record<string, unknown>): Promise<T>;
+  /** any signed request to an openbatch endpoint, e.g. GET /openbatch/v1/instances */
+  openbatchHttp<T>(method: 'GET' | 'POST', path: string, query?: Record<string, string | string[]>): Promise<T>;
   close(): void;
 }
 
@@ -76,6 +78,10 @@ export function connect(flags: ConnectionFlags): Connection {
     async openbatch<T>(name: string, input: Record<string, unknown>): Promise<T> {
       const { callOpenbatch } = await import('./openbatchApi.js');
       return callOpenbatch<T>(config, name, input);
+    },
+    async openbatchHttp<T>(method: 'GET' | 'POST', path: string, query?: Record<string, string | string[]>): Promise<T> {
+      const { requestOpenbatch } = await import('./openbatchApi.js');
+      return requestOpenbatch<T>(config, method, path, query);
     },
     close() {
       batch.destroy();

@@ -106,6 +106,9 @@ if (subcommand !== 'server' && subcommand !== 'agent') {
   registerLogsCommand(program);
   registerApplyCommand(program);
   registerTopCommand(program);
+  // Its own statement, so that commands added beside it do not touch the same lines.
+  const { registerInstanceCommands } = await import('./instances.js');
+  registerInstanceCommands(program);
 }
 
 // `openbatch logs … | head` closes the pipe early: that is not an error.

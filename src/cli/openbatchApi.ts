@@ -14,19 +14,37 @@ export interface SigningConfig {
 }
 
 export async function callOpenbatch<T>(config: SigningConfig, name: string, input: Record<string, unknown>): Promise<T> {
-  const url = new URL(`${config.endpoint}/openbatch/v1/${name}`);
-  const body = JSON.stringify(input);
+  return requestOpenbatch<T>(config, 'POST', `/openbatch/v1/${name}`, {}, input);
+}
+
+/**
+ * Any signed request to an openbatch endpoint: `GET /openbatch/v1/instances?state=…` as well
+ * as the POST operations. Query values may repeat (a list).
+ */
+export async function requestOpenbatch<T>(
+  config: SigningConfig,
+  method: 'GET' | 'POST',
+  path: string,
+  query: Record<string, string | string[]> = {},
+  input?: Record<string, unknown>,
+): Promise<T> {
+  const url = new URL(`${config.endpoint}${path}`);
+  for (const [k, v] of Object.entries(query)) for (const one of ([] as string[]).concat(v)) url.searchParams.append(k, one);
+  const body = method === 'POST' ? JSON.stringify(input ?? {}) : undefined;
   const signer = new SignatureV4({ service: 'batch', region: config.region, credentials: config.credentials, sha256: Sha256 });
+  const signedQuery: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(query)) signedQuery[k] = v;
   const signed = await signer.sign({
-    method: 'POST',
+    method,
     protocol: url.protocol,
     hostname: url.hostname,
     port: url.port ? Number(url.port) : undefined,
     path: url.pathname,
-    headers: { host: url.host, 'content-type': 'application/json' },
+    query: signedQuery,
+    headers: body === undefined ? { host: url.host } : { host: url.host, 'content-type': 'application/json' },
     body,
   });
-  const res = await fetch(url, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+  const res = await fetch(url, { method, headers: signed.headers as Record<string, string>, body });
   const text = await res.text();
   let parsed: unknown;
   try {

@@ -20,8 +20,8 @@
  *                                  types when larger ones do not fit.
  *   SPOT_CAPACITY_OPTIMIZED        the smallest type that holds the largest job: work spread
  *                                  over small instances loses the least to one interruption.
- *   SPOT_PRICE_CAPACITY_OPTIMIZED  among the types that hold the largest job, the lowest
- *                                  price per vCPU, then the smallest.
+ *   SPOT_PRICE_CAPACITY_OPTIMIZED  the cheapest type that holds the largest job (the c
+ *                                  family when memory allows), then the smallest.
  *
  * A type larger than the room (the host budget or what maxvCpus leaves) is never launched
  * with capacity the host does not have: when the strategy's type does not fit the room, the
@@ -173,7 +173,7 @@ export function chooseLaunch(
       chosen = fitting[0];
       break;
     case 'SPOT_PRICE_CAPACITY_OPTIMIZED':
-      chosen = [...fitting].sort((a, b) => a.price / a.vcpus - b.price / b.vcpus || bySize(a, b))[0];
+      chosen = [...fitting].sort((a, b) => a.price - b.price || bySize(a, b))[0];
       break;
   }
   if (chosen) return exact(chosen);
