@@ -112,7 +112,11 @@ export class Agent {
       // The launch template's mounts, as links in the working directory (removed with it; rm does not follow links).
       const at = join(workDir, m.containerPath);
       mkdirSync(dirname(at), { recursive: true });
-      symlinkSync(m.sourcePath, at);
+      try {
+        symlinkSync(m.sourcePath, at);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
     }
     const handle = this.o.executor.start(
       { attemptId: k, command: a.command, env: a.env, workDir, vcpus: a.vcpus, memoryMiB: a.memoryMiB },
