@@ -1,0 +1,167 @@
+/**
+ * "Remote machines": agents in network namespaces made by the test (ip netns, a veth pair,
+ * addresses on a private subnet) join an UNMANAGED compute environment over the namespace
+ * address and run jobs there. Where namespaces cannot be made (not root, no iproute2, no
+ * CAP_NET_ADMIN in a container) the test is skipped and says why.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { CreateComputeEnvironmentCommand, RegisterJobDefinitionCommand } from '@aws-sdk/client-batch';
+import type { InstanceView } from '../../src/api/instances.js';
+import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { batchClient, CLI, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { createQueue, submit, waitForStatus } from '../helpers/fixtures.js';
+
+const CREDENTIALS = { accessKeyId: 'NETNSTEST', secretAccessKey: 'netns-secret' };
+
+function instancesOf(server: string): Promise<{ instances: InstanceView[] }> {
+  return requestOpenbatch(
+    { endpoint: server, region: 'us-east-1', credentials: CREDENTIALS },
+    'GET',
+    '/openbatch/v1/instances',
+    { computeEnvironment: 'remote' },
+  );
+}
+
+/** Two "machines": namespaces on 10.231.<n>.0/24, the host at .1 of each. */
+const tag = (process.pid % 200) + 20;
+const machines = [0, 1].map((i) => ({
+  ns: `obt${process.pid}m${i}`,
+  hostIf: `obh${process.pid % 100000}${i}`,
+  nsIf: `obn${process.pid % 100000}${i}`,
+  subnet: `10.${231 + i}.${tag}`,
+}));
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Makes the namespaces; answers why not when it cannot. */
+function makeNamespaces(): string | undefined {
+  if (process.getuid?.() !== 0) return 'network namespaces need root (ip netns add); run as root to include this test';
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return 'iproute2 is not installed (scripts/ci/netns.sh installs it)';
+  }
+  try {
+    for (const m of machines) {
+      ip('netns', 'add', m.ns);
+      ip('link', 'add', m.hostIf, 'type', 'veth', 'peer', 'name', m.nsIf);
+      ip('link', 'set', m.nsIf, 'netns', m.ns);
+      ip('addr', 'add', `${m.subnet}.1/24`, 'dev', m.hostIf);
+      ip('link', 'set', m.hostIf, 'up');
+      ip('-n', m.ns, 'addr', 'add', `${m.subnet}.2/24`, 'dev', m.nsIf);
+      ip('-n', m.ns, 'link', 'set', m.nsIf, 'up');
+      ip('-n', m.ns, 'link', 'set', 'lo', 'up');
+    }
+    return undefined;
+  } catch (e) {
+    removeNamespaces();
+    return `network namespaces cannot be made here: ${((e as { stderr?: Buffer }).stderr?.toString() || (e as Error).message).trim()}`;
+  }
+}
+
+function removeNamespaces(): void {
+  for (const m of machines) {
+    for (const args of [['link', 'del', m.hostIf], ['netns', 'del', m.ns]]) {
+      try {
+        ip(...args);
+      } catch {
+        // not made, or gone with its namespace
+      }
+    }
+  }
+}
+
+const skip = makeNamespaces();
+const agents: ChildProcess[] = [];
+const dirs: string[] = [];
+let t: TestServer | undefined;
+
+before(async () => {
+  if (skip) return;
+  // The server listens on the first machine's host-side address; off loopback it needs credentials.
+  t = await startTestServer({ host: `${machines[0].subnet}.1`, credentials: `${CREDENTIALS.accessKeyId}:${CREDENTIALS.secretAccessKey}`, agentJoinToken: 'join-over-the-veth' });
+});
+
+after(async () => {
+  for (const a of agents) a.kill('SIGKILL');
+  await t?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  if (!skip) removeNamespaces();
+});
+
+/** `openbatch agent` inside a namespace, joining over the namespace's route to the server. */
+function startAgent(machine: (typeof machines)[number], server: string): Promise<string> {
+  const workDir = tempDir('openbatch-netns-agent-');
+  dirs.push(workDir);
+  // The second machine reaches the server through its own veth: route the first subnet there.
+  if (machine !== machines[0]) ip('-n', machine.ns, 'route', 'add', `${machines[0].subnet}.0/24`, 'via', `${machine.subnet}.1`);
+  const child = spawn('ip', ['netns', 'exec', machine.ns, process.execPath, CLI, 'agent', '--server', server, '--ce', 'remote', '--vcpus', '1', '--memory', '512', '--work-dir', workDir], {
+    env: { ...process.env, OPENBATCH_AGENT_TOKEN: 'join-over-the-veth' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  agents.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /as instance (i-[0-9a-f]+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('exit', (code) => reject(new Error(`agent in ${machine.ns} exited with ${code}: ${out}`)));
+  });
+}
+
+test('agents in network namespaces join an UNMANAGED CE over the namespace address and run its jobs', { skip }, async () => {
+  const server = t!.url;
+  const client = batchClient(server, CREDENTIALS);
+  try {
+    await client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'remote', type: 'UNMANAGED', unmanagedvCpus: 2 }));
+    await createQueue(client, 'remote-q', ['remote']);
+    // What the job sees of the network: the interfaces of the machine it ran on.
+    await client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'where-am-i',
+        type: 'container',
+        containerProperties: { image: 'busybox', command: ['sh', '-c', 'ls /sys/class/net | tr "\\n" " "; echo'], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '64' }] },
+      }),
+    );
+    const instanceIds = await Promise.all(machines.map((m) => startAgent(m, server)));
+    const jobs = await Promise.all([1, 2, 3, 4].map(() => submit(client, { jobQueue: 'remote-q', jobDefinition: 'where-am-i' })));
+    const done = await Promise.all(jobs.map((id) => waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], 60_000)));
+    const ranOn = new Set<string>();
+    for (const job of done) {
+      assert.equal(job.status, 'SUCCEEDED', job.statusReason);
+      const instanceId = job.container!.containerInstanceArn!.split('/').pop()!;
+      const machine = machines[instanceIds.indexOf(instanceId)];
+      assert.ok(machine, `ran on a joined instance (${instanceId})`);
+      ranOn.add(instanceId);
+      // Inside the namespace the job sees that machine's veth end and loopback, not the host's interfaces.
+      const [line] = await logLinesSigned(server, job.container!.logStreamName!);
+      assert.deepEqual(line.trim().split(' ').sort(), ['lo', machine.nsIf].sort());
+    }
+    assert.equal(ranOn.size, 2, 'both machines took work');
+
+    const { instances } = await instancesOf(server);
+    assert.deepEqual(instances.map((i) => i.instanceId).sort(), [...instanceIds].sort());
+    assert.ok(instances.every((i) => i.provider === 'joined' && i.instanceType === 'unmanaged'));
+  } finally {
+    client.destroy();
+  }
+});
+
+async function logLinesSigned(url: string, stream: string): Promise<string[]> {
+  const logs = new CloudWatchLogsClient({ endpoint: url, region: 'us-east-1', credentials: CREDENTIALS });
+  try {
+    const res = await logs.send(new GetLogEventsCommand({ logGroupName: '/aws/batch/job', logStreamName: stream, startFromHead: true }));
+    return (res.events ?? []).map((e) => e.message ?? '');
+  } finally {
+    logs.destroy();
+  }
+}
