@@ -72,6 +72,12 @@ export interface ServerConfig {
   spotInterruptionsPerHour: number;
   /** the warning a Spot instance gets before it is terminated (AWS: two minutes); scaled by timeDilation */
   spotNoticeSeconds: number;
+  /** largest request body the AWS APIs take, in bytes (larger: 413 ClientException) */
+  maxRequestBytes: number;
+  /** sustained API requests per second per access key (token bucket); 0: no limit */
+  rateLimitPerSecond: number;
+  /** requests per access key that may arrive at once above the sustained rate */
+  rateLimitBurst: number;
 }
 
 const DEFAULTS: ServerConfig = {
@@ -104,9 +110,14 @@ const DEFAULTS: ServerConfig = {
   launchTemplates: [],
   spotInterruptionsPerHour: 0,
   spotNoticeSeconds: 120,
+  maxRequestBytes: 1024 * 1024,
+  // Far above what one client does (a signed no-op peaks near 2,000/s on 2 cores): it stops
+  // a runaway script, not a busy pipeline.
+  rateLimitPerSecond: 5000,
+  rateLimitBurst: 10000,
 };
 
-const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds'];
+const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds', 'maxRequestBytes', 'rateLimitPerSecond', 'rateLimitBurst'];
 
 /**
  * Settings whose value is a JSON object or array (tables such as launch templates, prices,
@@ -165,6 +176,8 @@ export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> &
   }
   const cfg = out as unknown as ServerConfig;
   if (!(cfg.timeDilation > 0)) throw new Error(`timeDilation must be a positive number (got ${cfg.timeDilation})`);
+  if (!Number.isInteger(cfg.maxRequestBytes) || cfg.maxRequestBytes < 1024) throw new Error(`maxRequestBytes must be a whole number of bytes, at least 1024 (got ${cfg.maxRequestBytes})`);
+  if (cfg.rateLimitPerSecond > 0 && cfg.rateLimitBurst < 1) throw new Error(`rateLimitBurst must be at least 1 when rateLimitPerSecond is set (got ${cfg.rateLimitBurst})`);
   if (!Number.isInteger(cfg.logRetentionDays)) throw new Error(`logRetentionDays must be a whole number of days, 0 to keep logs forever (got ${cfg.logRetentionDays})`);
   cfg.dataDir = resolve(cfg.dataDir);
   return cfg;

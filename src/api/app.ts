@@ -13,6 +13,7 @@ import type { Handler, RequestContext, Services } from './context.js';
 import { batchOperations, type OperationInfo } from './operations.js';
 import { check, httpBoundMembers } from './shapeCheck.js';
 import { isReadRequest } from './dashboard/sessions.js';
+import { RateLimiter } from './rateLimit.js';
 import { verifySigV4, type Credentials } from './sigv4.js';
 import * as validators from './validate/index.js';
 
@@ -51,6 +52,12 @@ export function sendError(reply: FastifyReply, err: BatchError): FastifyReply {
     .send({ __type: err.code, message: err.message });
 }
 
+/** A byte count as people write it: "1 MiB (1048576 bytes)", or "4096 bytes" when not whole MiB. */
+function sizeInWords(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  return Number.isInteger(mib) ? `${mib} MiB (${bytes} bytes)` : `${bytes} bytes`;
+}
+
 function parseBody(raw: Buffer | undefined): Record<string, unknown> {
   if (!raw || raw.length === 0) return {};
   let parsed: unknown;
@@ -71,7 +78,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const { services } = opts;
   const app = Fastify({
     logger: false,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: services.config.maxRequestBytes,
     // Deep JSON nesting and huge numbers of keys are refused by the body limit and by the
     // structural check; the timeouts bound slow or truncated bodies.
     requestTimeout: 30_000,
@@ -103,7 +110,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     const e = error as { statusCode?: number; message?: string; code?: string };
     if (e.statusCode && e.statusCode < 500) {
       const message =
-        e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'request body is larger than the 1 MiB limit' : e.message ?? 'bad request';
+        e.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `request body is larger than the limit of ${sizeInWords(services.config.maxRequestBytes)} (server setting maxRequestBytes)`
+          : e.message ?? 'bad request';
       return sendError(reply, new BatchError('ClientException', e.statusCode === 413 ? 413 : 400, message));
     }
     services.logger.error({ err: error, url: req.url }, 'unexpected error');
@@ -114,17 +123,30 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     sendError(reply, new BatchError('ClientException', 404, `no such operation: ${req.method} ${req.url.split('?')[0]}`));
   });
 
+  const limiter = new RateLimiter(services.config.rateLimitPerSecond, services.config.rateLimitBurst, () => services.clock.now());
+
   function authenticate(req: FastifyRequest, service: string): RequestContext {
+    // Dashboard sessions (reads only) count against the same per-key budget as signed requests.
     if (opts.sessionAccessKey && !req.headers.authorization && isReadRequest(req, service)) {
       const accessKeyId = opts.sessionAccessKey(req);
-      if (accessKeyId) return { scope: { region: services.config.defaultRegion, account: services.config.account }, accessKeyId, requestId: req.id };
+      if (accessKeyId) {
+        throttle(accessKeyId);
+        return { scope: { region: services.config.defaultRegion, account: services.config.account }, accessKeyId, requestId: req.id };
+      }
     }
     const result = verifySigV4(
       { method: req.method, rawUrl: req.url, headers: req.headers, body: (req.body as Buffer | undefined) ?? Buffer.alloc(0) },
       { credentials: opts.credentials, now: () => services.clock.now(), defaultRegion: services.config.defaultRegion, services: [service] },
     );
     if (!result.ok) throw new BatchError(result.code as BatchError['code'], result.status, result.message);
+    throttle(result.accessKeyId ?? 'anonymous');
     return { scope: { region: result.region, account: services.config.account }, accessKeyId: result.accessKeyId, requestId: req.id };
+  }
+
+  function throttle(key: string): void {
+    if (!limiter.take(key)) {
+      throw new BatchError('TooManyRequestsException', 429, `Too many requests: access key ${key} is over ${services.config.rateLimitPerSecond} requests per second (server setting rateLimitPerSecond); retry with backoff`);
+    }
   }
 
   function route(op: OperationInfo): void {
