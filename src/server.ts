@@ -2,7 +2,8 @@
  * The composition root: builds every part of the control plane from the configuration and
  * wires them together. Nothing else constructs services.
  */
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from './logging.js';
 import { buildApp, sendError } from './api/app.js';
 import { registerLogsApi } from './logs/api.js';
 import { LogRetention } from './logs/retention.js';
@@ -76,7 +77,7 @@ function loadCredentials(config: ServerConfig): Map<string, string> | null {
 }
 
 export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
-  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
   const ids = opts.ids ?? randomIds;
   const credentials = loadCredentials(config);
@@ -211,7 +212,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const retention = new LogRetention({ db: store.db, clock, logger, days: config.logRetentionDays });
   retention.start();
   logger.info(
-    { url, dataDir: config.dataDir, auth: credentials ? `SigV4, ${credentials.size} key(s)` : 'off', agentJoinToken: joinToken(config).file ?? 'configured' },
+    { url, dataDir: config.dataDir, auth: credentials ? `SigV4, ${credentials.size} key(s)` : 'off', agentJoinTokenFile: joinToken(config).file ?? 'configured' },
     credentials
       ? `openbatch listening on ${url}; SigV4 signatures are verified`
       : `openbatch listening on ${url}; no credentials configured: any well-formed signature is accepted (loopback only)`,

@@ -16,6 +16,7 @@
 import { mkdirSync } from 'node:fs';
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import pino from 'pino';
+import { createLogger } from '../logging.js';
 import { ProcessExecutor } from '../executor/process.js';
 import { Agent } from './agent.js';
 import { killOrphans } from './pidFiles.js';
@@ -74,7 +75,7 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
     token = joined.token;
     process.stdout.write(`joined compute environment ${opts.ce} as instance ${instanceId}\n`);
   }
-  const logger = pino({ level: opts.logLevel ?? 'info', base: { instance: instanceId } }, pino.destination(2));
+  const logger = createLogger(opts.logLevel ?? 'info', pino.destination(2), { instance: instanceId });
   mkdirSync(opts.workDir, { recursive: true });
   // Jobs a previous agent on this machine left running when it died: their attempts have
   // been failed and may be running elsewhere now.

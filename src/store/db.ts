@@ -10,7 +10,7 @@
  * transactions. `FULL` adds an fsync per commit. Because state changes are committed in
  * batches, FULL costs little and an accepted SubmitJob must survive a power cut too.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -79,7 +79,12 @@ async function migrate(db: Db): Promise<void> {
 
 export async function openSqlite(dataDir: string): Promise<OpenedStore> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const sqlite = new SQLite(join(dataDir, 'openbatch.db'));
+  // The database holds every job's command and environment: readable by its owner only.
+  // SQLite gives the -wal and -shm files the mode of the database file.
+  const file = join(dataDir, 'openbatch.db');
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+  const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');

@@ -1,0 +1,18 @@
+/**
+ * The one way openbatch makes a logger: pino, structured, with credentials redacted.
+ *
+ * No code logs a secret on purpose; redaction is the second line, for an object logged
+ * whole by a later change (a request's headers, a configuration, an error carrying either).
+ * Listed by the names secrets travel under here: SigV4 and bearer `authorization` headers,
+ * instance and join tokens, access key secrets, webhook signing secrets, job environments.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+const SECRET_KEYS = ['authorization', 'token', 'secret', 'secretAccessKey', 'credentials', 'agentJoinToken', 'password', 'environment', 'env'];
+
+export const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
+export function createLogger(level: string, destination?: DestinationStream, base?: Record<string, unknown>): Logger {
+  const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, ...(base ? { base } : {}) };
+  return destination ? pino(options, destination) : pino(options);
+}
