@@ -7,8 +7,10 @@
  *   - takes an exclusive flock on a per-job lock file; if another execution of the same job
  *     holds it, it records `double` and exits (the kernel drops the lock when a process
  *     dies, even by SIGKILL, so this catches overlap exactly, where timestamps could not);
- *   - appends `jobId attempt start|term|end pid epochMs exitCode` lines to one record file
- *     (O_APPEND lines shorter than PIPE_BUF never interleave);
+ *   - appends `jobId attempt start|term|end run epochMs exitCode` lines to one record file
+ *     (O_APPEND lines shorter than PIPE_BUF never interleave); `run` is a random id of the
+ *     execution — not its pid: a sandboxed job has its own pid namespace, where every job's
+ *     shell is pid 2, so pids would pair one execution's start with another's end;
  *   - sleeps, then exits with the code its environment asks for on that attempt.
  *
  * The checker (checkRun) then requires, for every job whose SubmitJob answered a jobId:
@@ -70,15 +72,15 @@ export function storeFromEnv(env = process.env): StoreTarget {
 }
 
 const JOB_SCRIPT = `
-J="$AWS_BATCH_JOB_ID"; A="$AWS_BATCH_JOB_ATTEMPT"; R="$CHAOS_DIR/records.log"
+J="$AWS_BATCH_JOB_ID"; A="$AWS_BATCH_JOB_ATTEMPT"; R="$CHAOS_DIR/records.log"; X=$(cat /proc/sys/kernel/random/uuid)
 now() { date +%s%3N; }
 exec 9>>"$CHAOS_DIR/locks/$J.lock"
-if ! flock -n 9; then echo "$J $A double $$ $(now) 0" >> "$R"; exit 90; fi
-echo "$J $A start $$ $(now) 0" >> "$R"
-trap 'echo "$J $A term $$ $(now) 0" >> "$R"; sleep "$CHAOS_GRACE"; echo "$J $A end $$ $(now) 143" >> "$R"; exit 143' TERM
+if ! flock -n 9; then echo "$J $A double $X $(now) 0" >> "$R"; exit 90; fi
+echo "$J $A start $X $(now) 0" >> "$R"
+trap 'echo "$J $A term $X $(now) 0" >> "$R"; sleep "$CHAOS_GRACE"; echo "$J $A end $X $(now) 143" >> "$R"; exit 143' TERM
 sleep "$CHAOS_SECONDS" & wait $!
 code=0; if [ "$A" -le "$CHAOS_FAIL_ATTEMPTS" ]; then code="$CHAOS_FAIL_CODE"; fi
-echo "$J $A end $$ $(now) $code" >> "$R"
+echo "$J $A end $X $(now) $code" >> "$R"
 exit $code
 `;
 
@@ -140,7 +142,8 @@ interface RunRecord {
   jobId: string;
   attempt: number;
   kind: 'start' | 'term' | 'end' | 'double';
-  pid: number;
+  /** the execution's random id */
+  run: string;
   at: number;
   code: number;
 }
@@ -156,8 +159,8 @@ function readRecords(file: string): RunRecord[] {
     .split('\n')
     .filter(Boolean)
     .map((l) => {
-      const [jobId, attempt, kind, pid, at, code] = l.split(' ');
-      return { jobId, attempt: Number(attempt), kind: kind as RunRecord['kind'], pid: Number(pid), at: Number(at), code: Number(code) };
+      const [jobId, attempt, kind, run, at, code] = l.split(' ');
+      return { jobId, attempt: Number(attempt), kind: kind as RunRecord['kind'], run, at: Number(at), code: Number(code) };
     });
 }
 
@@ -474,7 +477,7 @@ export function checkRun(
       seen.add(s.attempt);
       if (s.attempt > attempts.length) v(jobId, `attempt ${s.attempt} ran but attempts[] has ${attempts.length}`);
     }
-    const intervals = starts.map((s) => ({ s, end: ran.find((r) => r.kind === 'end' && r.pid === s.pid)?.at })).sort((a, b) => a.s.at - b.s.at);
+    const intervals = starts.map((s) => ({ s, end: ran.find((r) => r.kind === 'end' && r.run === s.run)?.at })).sort((a, b) => a.s.at - b.s.at);
     for (let i = 1; i < intervals.length; i++) {
       const prev = intervals[i - 1];
       if (prev.end !== undefined && prev.end > intervals[i].s.at) v(jobId, `attempt ${intervals[i].s.attempt} started before attempt ${prev.s.attempt} ended`);
