@@ -20,6 +20,14 @@
  * bwrap stays as the monitor of the sandbox (the attempt's leader process), with
  * --die-with-parent so that a dead agent takes its sandboxes with it. The monitor dies of
  * SIGTERM without passing it on, so the executor signals the job's processes, not the monitor.
+ *
+ * --die-with-parent holds only once bwrap has set the sandbox up: its init (pid 1 of the
+ * job's pid namespace) binds itself to the monitor after the mounts, tens of milliseconds
+ * on a busy host. If the agent and its fork server are both killed in that window, the
+ * sandbox lives on, like an unsandboxed job (whose session nothing else stops): it keeps
+ * the monitor's process group, so the pid file the agent wrote stops it (agent/pidFiles.ts).
+ * When only the agent dies, its fork server SIGKILLs that group at once. Inside the sandbox
+ * the job has its own pids (its shell's `$$` is 2 in every job).
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
