@@ -163,7 +163,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     handlers,
     credentials,
     metrics,
-    sessionAccessKey: sessions ? (req) => sessions.accessKeyOf(req) : undefined,
+    session: sessions ? (req) => sessions.sessionOf(req) : undefined,
     extraRoutes: (a, authenticate) => {
       hub.routes(a);
       closeStreams = registerEventStream(a, bus, services, authenticate);

@@ -12,7 +12,7 @@ import { BatchError, clientError, isBatchError, serverError } from '../model/err
 import type { Handler, RequestContext, Services } from './context.js';
 import { batchOperations, type OperationInfo } from './operations.js';
 import { check, httpBoundMembers } from './shapeCheck.js';
-import { isReadRequest } from './dashboard/sessions.js';
+import { isDashboardWrite, isReadRequest, WRITE_HEADER, type Session } from './dashboard/sessions.js';
 import { RateLimiter } from './rateLimit.js';
 import { verifySigV4, type Credentials } from './sigv4.js';
 import * as validators from './validate/index.js';
@@ -24,10 +24,10 @@ export interface AppOptions {
   /** where API request latencies go */
   metrics?: { observeApi(operation: string, status: number, seconds: number): void };
   /**
-   * The access key of a valid dashboard session cookie on the request, or null
-   * (api/dashboard/sessions.ts). A session stands in for a signature on reads only.
+   * The valid dashboard session of the request's cookie, or null (api/dashboard/sessions.ts).
+   * A session stands in for a signature on reads, and on the dashboard's writes when granted them.
    */
-  sessionAccessKey?: (req: FastifyRequest) => string | null;
+  session?: (req: FastifyRequest) => Session | null;
   /** extra routes (agent protocol, health, logs API…) registered on the same server */
   extraRoutes?: (app: FastifyInstance, authenticate: (req: FastifyRequest, service: string) => RequestContext) => void;
 }
@@ -126,12 +126,21 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const limiter = new RateLimiter(services.config.rateLimitPerSecond, services.config.rateLimitBurst, () => services.clock.now());
 
   function authenticate(req: FastifyRequest, service: string): RequestContext {
-    // Dashboard sessions (reads only) count against the same per-key budget as signed requests.
-    if (opts.sessionAccessKey && !req.headers.authorization && isReadRequest(req, service)) {
-      const accessKeyId = opts.sessionAccessKey(req);
-      if (accessKeyId) {
-        throttle(accessKeyId);
-        return { scope: { region: services.config.defaultRegion, account: services.config.account }, accessKeyId, requestId: req.id };
+    // Dashboard sessions count against the same per-key budget as signed requests.
+    const session = opts.session && !req.headers.authorization ? opts.session(req) : null;
+    if (session) {
+      const ctx = { scope: { region: services.config.defaultRegion, account: services.config.account }, accessKeyId: session.accessKeyId, requestId: req.id };
+      if (isReadRequest(req, service)) {
+        throttle(session.accessKeyId);
+        return ctx;
+      }
+      if (isDashboardWrite(req)) {
+        if (!session.writes) {
+          throw new BatchError('AccessDeniedException', 403, 'this dashboard session only reads: sign in again allowing the dashboard to write (rerun failed children)');
+        }
+        if (req.headers[WRITE_HEADER] !== '1') throw new BatchError('AccessDeniedException', 403, `a dashboard session's write must carry the header ${WRITE_HEADER}: 1`);
+        throttle(session.accessKeyId);
+        return ctx;
       }
     }
     const result = verifySigV4(

@@ -4,6 +4,7 @@
  *
  *   GET    /openbatch/v1/dashboard/session            whether sign-in is needed, who is signed in
  *   POST   /openbatch/v1/dashboard/session            SigV4-signed: answers with a session cookie
+ *                                                     (reads; with {"writes": true}, the dashboard's writes too)
  *   DELETE /openbatch/v1/dashboard/session            signs out
  *   GET    /openbatch/v1/dashboard/overview           jobs per queue and state, last hour's throughput,
  *                                                     failures by reason (last hour), vCPUs in use and instances per CE
@@ -69,23 +70,36 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
   const { db, clock, sessions, authenticate } = deps;
   const read = (req: FastifyRequest) => authenticate(req, 'batch');
 
-  app.get(`${PREFIX}/session`, async (req) => ({
-    authRequired: sessions !== null,
-    accessKeyId: sessions ? sessions.accessKeyOf(req) : null,
-  }));
+  // `writes`: whether the dashboard may make its writes (DASHBOARD_WRITES); always, with no
+  // credentials configured (the server then takes any request, from loopback only).
+  app.get(`${PREFIX}/session`, async (req) => {
+    if (!sessions) return { authRequired: false, accessKeyId: null, writes: true };
+    const session = sessions.sessionOf(req);
+    return { authRequired: true, accessKeyId: session?.accessKeyId ?? null, writes: session?.writes ?? false };
+  });
 
+  // The signed body may ask for the dashboard's writes: {"writes": true}.
   app.post(`${PREFIX}/session`, async (req, reply) => {
-    if (!sessions) return { authRequired: false, accessKeyId: null };
+    if (!sessions) return { authRequired: false, accessKeyId: null, writes: true };
     if (!req.headers.authorization) throw clientError('sign this request with SigV4 (service batch) using the access key to sign in with');
     const ctx = authenticate(req, 'batch');
-    const { value, maxAgeSeconds } = sessions.issue(ctx.accessKeyId!);
+    const raw = (req.body as Buffer | undefined)?.toString('utf8') ?? '';
+    let input: unknown = {};
+    try {
+      input = raw ? JSON.parse(raw) : {};
+    } catch {
+      throw clientError('the sign-in body must be a JSON object');
+    }
+    const writes = (input as { writes?: unknown } | null)?.writes ?? false;
+    if (typeof writes !== 'boolean') throw clientError('writes must be true or false');
+    const { value, maxAgeSeconds } = sessions.issue(ctx.accessKeyId!, writes);
     reply.header('set-cookie', sessionCookieHeader(value, maxAgeSeconds, req.protocol === 'https'));
-    return { authRequired: true, accessKeyId: ctx.accessKeyId };
+    return { authRequired: true, accessKeyId: ctx.accessKeyId, writes };
   });
 
   app.delete(`${PREFIX}/session`, async (req, reply) => {
     reply.header('set-cookie', sessionCookieHeader('', 0, req.protocol === 'https'));
-    return { authRequired: sessions !== null, accessKeyId: null };
+    return { authRequired: sessions !== null, accessKeyId: null, writes: sessions === null };
   });
 
   app.get(`${PREFIX}/overview`, async (req) => {

@@ -5,10 +5,17 @@
  * List*, Get*, CloudWatch Logs reads). Writes (SubmitJob, CancelJob, …) still need a
  * signature. docs/design/dashboard.md explains the choice.
  *
- * The cookie is stateless: `<accessKeyId>.<expiry>.<HMAC-SHA256 over both, keyed by a key
- * derived from that access key's secret>`. So it survives a restart, works on every control
- * plane that shares the credentials, and stops working when the key is removed or its secret
- * changes. Nothing is stored.
+ * One exception, asked for at sign-in: a session may be granted the dashboard's own writes
+ * (DASHBOARD_WRITES: rerun an array's failed children). The person asks for it by signing
+ * the sign-in request with `{"writes": true}` in its body, so only a holder of the secret
+ * can get it, and a session that did not ask for it can never write. Such a write must also
+ * carry the header `x-openbatch-dashboard: 1`, which a page of another site cannot send
+ * without a CORS preflight this server never grants (the cookie is SameSite=Strict besides).
+ *
+ * The cookie is stateless: `<accessKeyId>.<expiry>.<grant r|w>.<HMAC-SHA256 over the three,
+ * keyed by a key derived from that access key's secret>`. So it survives a restart, works on
+ * every control plane that shares the credentials, and stops working when the key is removed
+ * or its secret changes. Nothing is stored.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
@@ -18,9 +25,20 @@ export const SESSION_COOKIE = 'openbatch_session';
 /** A session lasts a working day; then the dashboard asks for the key again. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 
-function mac(secret: string, accessKeyId: string, expires: number): string {
+/** The header a session's write must carry (see above). */
+export const WRITE_HEADER = 'x-openbatch-dashboard';
+
+export interface Session {
+  accessKeyId: string;
+  /** granted the dashboard's writes at sign-in */
+  writes: boolean;
+}
+
+type Grant = 'r' | 'w';
+
+function mac(secret: string, accessKeyId: string, expires: number, grant: Grant): string {
   const key = createHmac('sha256', 'openbatch-dashboard-session').update(secret).digest();
-  return createHmac('sha256', key).update(`${accessKeyId}.${expires}`).digest('base64url');
+  return createHmac('sha256', key).update(`${accessKeyId}.${expires}.${grant}`).digest('base64url');
 }
 
 export class DashboardSessions {
@@ -29,27 +47,29 @@ export class DashboardSessions {
     private readonly now: () => number,
   ) {}
 
-  /** A cookie value for a key the caller has proved it holds. */
-  issue(accessKeyId: string): { value: string; maxAgeSeconds: number } {
+  /** A cookie value for a key the caller has proved it holds; `writes` when the signed sign-in asked for them. */
+  issue(accessKeyId: string, writes: boolean): { value: string; maxAgeSeconds: number } {
     const secret = this.credentials.get(accessKeyId);
     if (secret === undefined) throw new Error(`unknown access key ${accessKeyId}`);
     const expires = this.now() + SESSION_TTL_MS;
-    return { value: `${accessKeyId}.${expires}.${mac(secret, accessKeyId, expires)}`, maxAgeSeconds: SESSION_TTL_MS / 1000 };
+    const grant: Grant = writes ? 'w' : 'r';
+    return { value: `${accessKeyId}.${expires}.${grant}.${mac(secret, accessKeyId, expires, grant)}`, maxAgeSeconds: SESSION_TTL_MS / 1000 };
   }
 
-  /** The access key of the request's session cookie, or null when it has none that is valid now. */
-  accessKeyOf(req: FastifyRequest): string | null {
+  /** The request's session, or null when its cookie holds none that is valid now. */
+  sessionOf(req: FastifyRequest): Session | null {
     const value = cookie(req.headers.cookie, SESSION_COOKIE);
     if (!value) return null;
     const parts = value.split('.');
-    if (parts.length !== 3) return null;
-    const [accessKeyId, expiresText, given] = parts;
+    if (parts.length !== 4) return null;
+    const [accessKeyId, expiresText, grant, given] = parts;
+    if (grant !== 'r' && grant !== 'w') return null;
     const expires = Number(expiresText);
     const secret = this.credentials.get(accessKeyId);
     if (secret === undefined || !Number.isFinite(expires) || expires <= this.now()) return null;
     const a = Buffer.from(given);
-    const b = Buffer.from(mac(secret, accessKeyId, expires));
-    return a.length === b.length && timingSafeEqual(a, b) ? accessKeyId : null;
+    const b = Buffer.from(mac(secret, accessKeyId, expires, grant));
+    return a.length === b.length && timingSafeEqual(a, b) ? { accessKeyId, writes: grant === 'w' } : null;
   }
 }
 
@@ -70,6 +90,8 @@ export function sessionCookieHeader(value: string, maxAgeSeconds: number, secure
 const READ_OPERATION = /^(Describe|List|Get)/;
 /** openbatch's own operations that only read. */
 const READ_OPENBATCH = new Set(['/openbatch/v1/why', '/openbatch/v1/cost']);
+/** The writes a session granted them may make: the dashboard's buttons, nothing else. */
+export const DASHBOARD_WRITES = new Set(['/openbatch/v1/rerunFailed']);
 
 /**
  * Whether a request only reads, so that a session may stand in for its signature. GET
@@ -86,4 +108,9 @@ export function isReadRequest(req: FastifyRequest, service: string): boolean {
   const operation = (req.routeOptions.config as { operation?: string } | undefined)?.operation;
   if (operation) return READ_OPERATION.test(operation);
   return READ_OPENBATCH.has(req.routeOptions.url ?? '');
+}
+
+/** Whether a request is one of the dashboard's writes (DASHBOARD_WRITES). */
+export function isDashboardWrite(req: FastifyRequest): boolean {
+  return req.method === 'POST' && DASHBOARD_WRITES.has(req.routeOptions.url ?? '');
 }
