@@ -1,8 +1,9 @@
 /**
  * The dashboard in a real browser (Debian's chromium, headless, driven by playwright-core):
  * a person watches an array job finish live, finds a failed job and reads the log line that
- * explains it, filters the jobs table, and must sign in when the server has credentials.
- * No page may log a console error.
+ * explains it, filters the jobs table, sees why a job waits and what jobs and queues cost,
+ * reruns an array's failed children, and must sign in when the server has credentials (and
+ * give the secret again before the dashboard may write). No page may log a console error.
  *
  * Screenshots go to OPENBATCH_SCREENSHOTS when set (docs/screenshots/ is refreshed that way:
  * `OPENBATCH_SCREENSHOTS=docs/screenshots node scripts/run-tests.mjs e2e/dashboard`), else
@@ -13,11 +14,38 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { basicFarm, submit, waitForStatus } from '../helpers/fixtures.js';
-import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { TerminateJobCommand } from '@aws-sdk/client-batch';
+import { basicFarm, describeJob, submit, waitForStatus } from '../helpers/fixtures.js';
+import { batchClient, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const WAIT = 60_000;
+/** Prices that make a second of one vCPU cost 0.001 (USD): costs of short test jobs stay readable. */
+const PRICES = { currency: 'USD', default: { vcpuHour: 3.6, gibHour: 0.36 } };
+
+/** An openbatch operation, unsigned (the suite's server has no credentials configured). */
+async function openbatchOp<T>(url: string, name: string, input: object, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${url}/openbatch/v1/${name}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(input) });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+interface CostAnswer {
+  rows: { key: string; cost: number }[];
+  total: { cost: number; attempts: number };
+}
+
+/** The amount in a cost the page shows ("0.00123 USD"): three significant digits of the report's. */
+function assertShownCost(shown: string, cost: number, what: string) {
+  const m = /^([\d.]+) USD$/.exec(shown.trim());
+  assert.ok(m, `${what}: '${shown}' is an amount in USD`);
+  assert.ok(cost > 0, `${what} cost something`);
+  assert.ok(Math.abs(Number(m[1]) - cost) <= cost * 0.006, `${what}: shown ${m[1]}, the report says ${cost}`);
+}
+
+/** A command for array children: odd indices fail, unless they run as a rerun of their array. */
+const FLAKY =
+  'i=${OPENBATCH_ORIGINAL_ARRAY_INDEX:-$AWS_BATCH_JOB_ARRAY_INDEX}; ' +
+  'if [ -z "$OPENBATCH_ORIGINAL_ARRAY_INDEX" ] && [ $((i % 2)) = 1 ]; then echo "frame $i: scene missing" >&2; exit 2; fi; echo "rendered frame $i"';
 
 interface Browser {
   context: BrowserContext;
@@ -69,7 +97,7 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
   let ok = false;
 
   before(async () => {
-    t = await startTestServer({ hostVcpus: 2, scaleDownDelaySeconds: 3600 });
+    t = await startTestServer({ hostVcpus: 2, scaleDownDelaySeconds: 3600, prices: PRICES });
     farm = await basicFarm(t.client, 'render', { maxvCpus: 2 });
     shots = screenshotDir(t);
     b = await openBrowser();
@@ -137,7 +165,6 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
 
     await page.goto(`${t.url}/#/`);
     await page.getByTestId('failures').getByText('exit code 3').waitFor();
-    await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
 
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     const table = page.getByTestId('jobs');
@@ -182,6 +209,105 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
     const instances = page.getByTestId('instances-render-ce');
     await instances.locator('tbody tr').first().waitFor();
     await page.screenshot({ path: join(shots, 'compute.png'), fullPage: true });
+  });
+
+  test('shows why a job waits: its reason, its place in the queue, when it should start', async () => {
+    const { page } = b;
+    // Two jobs hold both vCPUs until the gate opens; two more wait behind them.
+    const gate = join(t.dataDir, 'gate-why');
+    const hold = { containerOverrides: { command: ['sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.1; done`] } };
+    const blockers = [];
+    for (const n of [1, 2]) blockers.push(await submit(t.client, { jobName: `blocker-${n}`, jobQueue: farm.queueName, jobDefinition: farm.definitionName, ...hold }));
+    for (const id of blockers) await waitForStatus(t.client, id, ['RUNNING'], WAIT);
+    const first = await submit(t.client, { jobName: 'waiting-1', jobQueue: farm.queueName, jobDefinition: farm.definitionName });
+    const second = await submit(t.client, { jobName: 'waiting-2', jobQueue: farm.queueName, jobDefinition: farm.definitionName });
+    const huge = await submit(t.client, {
+      jobName: 'fluid-sim',
+      jobQueue: farm.queueName,
+      jobDefinition: farm.definitionName,
+      containerOverrides: { resourceRequirements: [{ type: 'MEMORY', value: String(64 * 1024 * 1024) }] },
+    });
+
+    await page.goto(`${t.url}/#/jobs/${second}`);
+    const why = page.getByTestId('why');
+    await why.getByTestId('why-code').getByText('NO_CAPACITY').waitFor();
+    await why.getByTestId('why-position').getByText(/^2 in queue render-q/).waitFor();
+    await why.getByTestId('why-position').getByText('(1 job ahead)').waitFor();
+    // the queue started jobs in the last minutes (the tests before): the estimate comes from its start rate
+    await why.getByTestId('why-eta').getByText(/started in the last/).waitFor();
+    await page.screenshot({ path: join(shots, 'why-pending.png'), fullPage: true });
+
+    await page.goto(`${t.url}/#/jobs/${huge}`);
+    await page.getByTestId('why-code').getByText('NEVER_FITS').waitFor();
+    await page.getByTestId('why-summary').getByText(/never fits: asks 1 vCPU, 67108864 MiB/).waitFor();
+    await page.getByTestId('status-reason').getByText(/^MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT/).waitFor();
+    await t.client.send(new TerminateJobCommand({ jobId: huge, reason: 'test over' }));
+
+    // Live: when the gate opens the waiting job runs, and the page stops explaining a wait.
+    await page.goto(`${t.url}/#/jobs/${first}`);
+    await page.getByTestId('why-position').getByText(/^1 in queue/).waitFor();
+    writeFileSync(gate, '');
+    await page.locator('.head .badge', { hasText: 'SUCCEEDED' }).waitFor();
+    await page.getByTestId('why').waitFor({ state: 'detached' });
+    await waitForStatus(t.client, second, ['SUCCEEDED'], WAIT);
+  });
+
+  test('reruns the failed children of an array from its page', async () => {
+    const { page } = b;
+    const flaky = await submit(t.client, {
+      jobName: 'flaky-frames',
+      jobQueue: farm.queueName,
+      jobDefinition: farm.definitionName,
+      arrayProperties: { size: 4 },
+      containerOverrides: { command: ['sh', '-c', FLAKY] },
+    });
+    await waitForStatus(t.client, flaky, ['FAILED'], WAIT);
+
+    await page.goto(`${t.url}/#/jobs/${flaky}`);
+    await page.getByTestId('array-progress').getByText('2 failed').waitFor();
+    await page.getByRole('button', { name: 'Rerun failed children' }).click();
+    await page.getByTestId('rerun').getByText('over the 2 failed indices').waitFor();
+    await page.getByRole('button', { name: 'Rerun 2 children' }).click();
+
+    // The page moves to the new array: two children, mapped to indices 1 and 3, that now succeed.
+    await page.getByTestId('rerun').getByRole('link', { name: flaky }).waitFor();
+    await page.getByTestId('array-progress').getByText('2 of 2 finished · 2 succeeded').waitFor();
+    const rerunId = page.url().split('#/jobs/')[1];
+    assert.notEqual(rerunId, flaky);
+    const rerun = await describeJob(t.client, rerunId);
+    assert.equal(rerun.arrayProperties?.size, 2);
+    assert.equal(rerun.tags?.['openbatch:rerun-of'], flaky);
+    await page.getByTestId('array-grid').locator('.cell').nth(1).click();
+    await page.getByTestId('log').getByText('rendered frame 3').waitFor();
+
+    // and the original links to its rerun, with no button left to press twice by mistake
+    await page.goto(`${t.url}/#/jobs/${flaky}`);
+    await page.getByTestId('rerun').getByText('Failed children rerun by').getByRole('link', { name: rerunId }).waitFor();
+  });
+
+  test('shows what a job, an array and a queue cost', async () => {
+    const { page } = b;
+    const jobs = await fetch(`${t.url}/openbatch/v1/dashboard/jobs?name=render-frame-7`).then((r) => r.json() as Promise<{ jobs: { jobId: string }[] }>);
+    const failedId = jobs.jobs[0].jobId;
+    const arrays = await fetch(`${t.url}/openbatch/v1/dashboard/jobs?name=frames&status=SUCCEEDED`).then((r) => r.json() as Promise<{ jobs: { jobId: string; jobName: string }[] }>);
+    const framesId = arrays.jobs.find((j) => j.jobName === 'frames')!.jobId;
+
+    await page.goto(`${t.url}/#/jobs/${failedId}`);
+    const job = (await openbatchOp<CostAnswer>(t.url, 'cost', { jobId: failedId })).body;
+    assertShownCost(await page.getByTestId('cost-total').innerText(), job.total.cost, 'a failed job');
+
+    await page.goto(`${t.url}/#/jobs/${framesId}`);
+    await page.getByTestId('cost').getByText('Cost of its children').waitFor();
+    const array = (await openbatchOp<CostAnswer>(t.url, 'cost', { jobId: framesId })).body;
+    assert.equal(array.total.attempts, 8, 'the array costs its 8 children');
+    assertShownCost(await page.getByTestId('cost-total').innerText(), array.total.cost, 'an array');
+
+    // Nothing runs any more, so the queue's cost stands still while the page and the test read it.
+    await page.goto(`${t.url}/#/`);
+    const shown = await page.locator(`tr[data-queue="${farm.queueName}"]`).getByTestId('queue-cost').innerText();
+    const byQueue = (await openbatchOp<CostAnswer>(t.url, 'cost', { groupBy: 'queue', from: Date.now() - 24 * 3600_000 })).body;
+    assertShownCost(shown, byQueue.rows.find((r) => r.key === farm.queueName)!.cost, 'the queue');
+    await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
   });
 
   test('logged no console errors', () => {
@@ -244,6 +370,67 @@ describe('dashboard with credentials configured', { skip: !existsSync(CHROMIUM) 
       [],
     );
     assert.equal(b.errors.length, 1);
-    ok = true;
+    b.errors.length = 0;
+  });
+
+  test('a session that only reads asks for the secret again before it reruns failed children', async () => {
+    const { page, context } = b;
+    const client = batchClient(t.url, { accessKeyId: 'AKIDDASHBOARD', secretAccessKey: 'dashboard-secret' });
+    try {
+      const farm = await basicFarm(client, 'auth', { maxvCpus: 2 });
+      const flaky = await submit(client, { jobName: 'flaky', jobQueue: farm.queueName, jobDefinition: farm.definitionName, arrayProperties: { size: 2 }, containerOverrides: { command: ['sh', '-c', FLAKY] } });
+      await waitForStatus(client, flaky, ['FAILED'], WAIT);
+
+      await page.goto(t.url);
+      await page.getByLabel('Access key ID').fill('AKIDDASHBOARD');
+      await page.getByLabel('Secret access key').fill('dashboard-secret');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByText('AKIDDASHBOARD · reads', { exact: true }).waitFor();
+
+      // The read-only session cannot make the write, whatever it sends.
+      const readCookie = (await context.cookies()).find((c) => c.name === 'openbatch_session')!;
+      const asSession = (cookie: string, extra: Record<string, string> = {}) => ({ cookie: `openbatch_session=${cookie}`, ...extra });
+      const refused = await openbatchOp<{ __type: string; message: string }>(t.url, 'rerunFailed', { arrayJobId: flaky }, asSession(readCookie.value, { 'x-openbatch-dashboard': '1' }));
+      assert.equal(refused.status, 403);
+      assert.match(refused.body.message, /only reads/);
+
+      await page.goto(`${t.url}/#/jobs/${flaky}`);
+      await page.getByRole('button', { name: 'Rerun failed children' }).click();
+      await page.getByTestId('rerun').getByText('This session only reads').waitFor();
+      await page.getByTestId('rerun').getByLabel('Secret access key').fill('wrong-secret');
+      await page.getByRole('button', { name: 'Allow writes and rerun' }).click();
+      await page.getByTestId('rerun').getByRole('alert').getByText('not accepted').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 1, 'a wrong secret does not end the session');
+
+      await page.getByTestId('rerun').getByLabel('Secret access key').fill('dashboard-secret');
+      await page.getByRole('button', { name: 'Allow writes and rerun' }).click();
+      await page.getByTestId('rerun').getByRole('link', { name: flaky }).waitFor();
+      await page.getByText('AKIDDASHBOARD · reads and reruns', { exact: true }).waitFor();
+      const rerunId = page.url().split('#/jobs/')[1];
+      assert.equal((await describeJob(client, rerunId)).tags?.['openbatch:rerun-of'], flaky);
+
+      // The session granted writes makes only the dashboard's writes, and only with its header.
+      const writeCookie = (await context.cookies()).find((c) => c.name === 'openbatch_session')!;
+      assert.notEqual(writeCookie.value, readCookie.value);
+      const noHeader = await openbatchOp<{ message: string }>(t.url, 'rerunFailed', { arrayJobId: flaky }, asSession(writeCookie.value));
+      assert.equal(noHeader.status, 403);
+      assert.match(noHeader.body.message, /x-openbatch-dashboard/);
+      const submitJob = await fetch(`${t.url}/v1/submitjob`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-openbatch-dashboard': '1', ...asSession(writeCookie.value) },
+        body: JSON.stringify({ jobName: 'x', jobQueue: farm.queueName, jobDefinition: farm.definitionName }),
+      });
+      assert.equal(submitJob.status, 403, 'no AWS write through a session');
+
+      // the browser reports the refused sign-in with the wrong secret; nothing else
+      assert.deepEqual(
+        b.errors.filter((e) => !/status of 403/.test(e)),
+        [],
+      );
+      assert.equal(b.errors.length, 1);
+      ok = true;
+    } finally {
+      client.destroy();
+    }
   });
 });

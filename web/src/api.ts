@@ -22,7 +22,8 @@ export function onSignedOut(l: Listener): () => void {
   return () => signedOutListeners.delete(l);
 }
 
-async function call<T>(url: string, init: RequestInit = {}): Promise<T> {
+/** `keepSession`: a refusal says nothing about the session (a sign-in with a wrong secret). */
+async function call<T>(url: string, init: RequestInit = {}, keepSession = false): Promise<T> {
   const res = await fetch(url, { credentials: 'same-origin', ...init });
   const text = await res.text();
   let body: Record<string, unknown> = {};
@@ -32,8 +33,10 @@ async function call<T>(url: string, init: RequestInit = {}): Promise<T> {
     body = { message: text };
   }
   if (!res.ok) {
-    const code = String(body.__type ?? res.headers.get('x-amzn-errortype') ?? res.status);
-    if (res.status === 403) signedOutListeners.forEach((l) => l());
+    const code = String(body.__type ?? res.headers.get('x-amzn-errortype') ?? res.status).replace(/:.*$/, '');
+    // 403: the session is gone (expired, key removed) — except a write this session may not
+    // make (AccessDeniedException), which the page that asked explains itself.
+    if (res.status === 403 && code !== 'AccessDeniedException' && !keepSession) signedOutListeners.forEach((l) => l());
     throw new ApiError(res.status, code, String(body.message ?? res.statusText));
   }
   return body as T;
@@ -58,6 +61,18 @@ export function openbatch<T>(name: string, input: object): Promise<T> {
   return call<T>(`/openbatch/v1/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
 }
 
+/**
+ * One of the dashboard's writes (e.g. rerunFailed): with credentials configured it needs a
+ * session granted writes at sign-in, and the header that shows it comes from this app.
+ */
+export function openbatchWrite<T>(name: string, input: object): Promise<T> {
+  return call<T>(`/openbatch/v1/${name}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-openbatch-dashboard': '1' },
+    body: JSON.stringify(input),
+  });
+}
+
 /** A dashboard endpoint: GET /openbatch/v1/dashboard/<path>?<params>. */
 export function dash<T>(path: string, params: Record<string, string | number | undefined> = {}): Promise<T> {
   const q = new URLSearchParams();
@@ -69,16 +84,21 @@ export function dash<T>(path: string, params: Record<string, string | number | u
 export interface Session {
   authRequired: boolean;
   accessKeyId: string | null;
+  /** whether the dashboard may make its writes (granted at sign-in; always without credentials) */
+  writes: boolean;
 }
 
 export const getSession = () => call<Session>('/openbatch/v1/dashboard/session');
 export const signOut = () => call<Session>('/openbatch/v1/dashboard/session', { method: 'DELETE' });
 
-/** Proves the key by signing one request (the signer loads only here); the answer sets the session cookie. */
-export async function signIn(accessKeyId: string, secretAccessKey: string, region: string): Promise<Session> {
+/**
+ * Proves the key by signing one request (the signer loads only here); the answer sets the
+ * session cookie. `writes` asks for the dashboard's writes too (inside the signed body).
+ */
+export async function signIn(accessKeyId: string, secretAccessKey: string, region: string, writes = false): Promise<Session> {
   const { signedSessionRequest } = await import('./sign');
-  const { headers, body } = await signedSessionRequest(accessKeyId, secretAccessKey, region);
-  return call<Session>('/openbatch/v1/dashboard/session', { method: 'POST', headers, body });
+  const { headers, body } = await signedSessionRequest(accessKeyId, secretAccessKey, region, writes);
+  return call<Session>('/openbatch/v1/dashboard/session', { method: 'POST', headers, body }, true);
 }
 
 // ---- shapes the pages read (the parts of AWS's shapes the dashboard uses) ----
@@ -177,4 +197,48 @@ export async function allComputeEnvironments(): Promise<ComputeEnvironment[]> {
 export async function describeJob(jobId: string): Promise<JobDetail | undefined> {
   const r = await batch<{ jobs: JobDetail[] }>('DescribeJobs', { jobs: [jobId] });
   return r.jobs[0];
+}
+
+// ---- openbatch's own answers: why-pending and cost ----
+
+export interface WhyReport {
+  jobId: string;
+  jobName: string;
+  status: string;
+  queue: string;
+  /** SUBMITTED, DEPENDENCY, ARRAY_CHILDREN, QUEUED, NO_CAPACITY, NEVER_FITS, NO_ENABLED_CE, NO_CONSUMABLE, STARTING… */
+  code: string;
+  summary: string;
+  statusReason: string | null;
+  since: number | null;
+  position?: number;
+  jobsAhead?: number;
+  eta?: { at: number; basis: 'throughput' | 'scale-up'; detail: string };
+  need?: { vcpus: number; memoryMiB: number; gpus: number; nodes?: number };
+  dependencies?: { jobId: string; status: string | null; type: string | null }[];
+  computeEnvironments?: { name: string; enabled: boolean; maxvCpus: number | null; usedVcpus: number; launchedVcpus: number; launchingVcpus: number }[];
+  consumables?: { name: string; needed: number; available: number }[];
+}
+
+export interface CostRow {
+  key: string;
+  name?: string;
+  attempts: number;
+  vcpuSeconds: number;
+  gibSeconds: number;
+  gpuSeconds: number;
+  cost: number;
+  lostCost: number;
+  lostAttempts: number;
+  unpriced: number;
+}
+
+export interface CostReport {
+  currency: string | null;
+  /** false: the server has no price table; only the resources reserved mean anything */
+  priced: boolean;
+  from: number;
+  to: number;
+  rows: CostRow[];
+  total: CostRow;
 }

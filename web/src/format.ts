@@ -29,3 +29,17 @@ export function arnName(arn: string | undefined): string {
   if (!arn) return '';
   return arn.slice(arn.lastIndexOf('/') + 1);
 }
+
+const SIGNIFICANT = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3, useGrouping: false });
+
+/** Money as the cost report gives it: under 1, three significant digits (0.000308 USD). */
+export function money(amount: number, currency: string | null): string {
+  const text = Math.abs(amount) >= 1 ? amount.toFixed(2) : SIGNIFICANT.format(amount);
+  return currency ? `${text} ${currency}` : text;
+}
+
+/** Resource-seconds as hours (vCPU-hours, GiB-hours), with the precision small jobs need. */
+export function hours(seconds: number): string {
+  const h = seconds / 3600;
+  return h >= 10 ? h.toFixed(1) : SIGNIFICANT.format(h);
+}

@@ -12,11 +12,13 @@ import { JobDetail } from './pages/JobDetail';
 import { Jobs } from './pages/Jobs';
 import { Overview } from './pages/Overview';
 import { navigate, useRoute } from './route';
+import { SessionContext } from './session';
 import './style.css';
 
 function Login({ onDone }: { onDone: (s: Session) => void }) {
   const [key, setKey] = useState('');
   const [secret, setSecret] = useState('');
+  const [writes, setWrites] = useState(false);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   return (
@@ -28,7 +30,7 @@ function Login({ onDone }: { onDone: (s: Session) => void }) {
           setBusy(true);
           setError(undefined);
           try {
-            onDone(await signIn(key.trim(), secret, 'us-east-1'));
+            onDone(await signIn(key.trim(), secret, 'us-east-1', writes));
           } catch (err) {
             setError(err instanceof ApiError && err.status === 403 ? 'That access key and secret are not accepted by this server.' : (err as Error).message);
           } finally {
@@ -46,6 +48,9 @@ function Login({ onDone }: { onDone: (s: Session) => void }) {
           Secret access key
           <input type="password" autoComplete="current-password" value={secret} onChange={(e) => setSecret(e.target.value)} required />
         </label>
+        <label className="check">
+          <input type="checkbox" checked={writes} onChange={(e) => setWrites(e.target.checked)} /> Also let this browser rerun failed children (a write; otherwise the session only reads)
+        </label>
         {error && (
           <p className="error" role="alert">
             {error}
@@ -59,7 +64,7 @@ function Login({ onDone }: { onDone: (s: Session) => void }) {
   );
 }
 
-function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
+function Shell({ session, setSession, onSignOut }: { session: Session; setSession: (s: Session) => void; onSignOut: () => void }) {
   const route = useRoute();
   const live = useLive();
   useEffect(() => {
@@ -85,7 +90,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
     </a>
   );
   return (
-    <>
+    <SessionContext.Provider value={{ session, setSession }}>
       <header className="top">
         <a href="#/" className="brand">
           openbatch
@@ -101,7 +106,10 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
         </span>
         {session.authRequired && (
           <>
-            <span className="muted small">{session.accessKeyId}</span>
+            <span className="muted small" title={session.writes ? 'this session may rerun failed children' : 'this session only reads'}>
+              {session.accessKeyId}
+              {session.writes ? ' · reads and reruns' : ' · reads'}
+            </span>
             <button type="button" onClick={onSignOut}>
               Sign out
             </button>
@@ -114,7 +122,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
         {route.page === 'job' && <JobDetail key={route.jobId} jobId={route.jobId!} />}
         {route.page === 'compute' && <Compute route={route} />}
       </main>
-    </>
+    </SessionContext.Provider>
   );
 }
 
@@ -134,6 +142,7 @@ function App() {
   return (
     <Shell
       session={session}
+      setSession={setSession}
       onSignOut={() => {
         disconnect();
         void signOut().then(setSession);

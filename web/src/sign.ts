@@ -5,8 +5,14 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 
-export async function signedSessionRequest(accessKeyId: string, secretAccessKey: string, region: string): Promise<{ headers: Record<string, string>; body: string }> {
-  const body = '{}';
+export async function signedSessionRequest(
+  accessKeyId: string,
+  secretAccessKey: string,
+  region: string,
+  writes: boolean,
+): Promise<{ headers: Record<string, string>; body: string }> {
+  // the grant asked for is signed with the rest: nobody but the key's holder can ask for writes
+  const body = JSON.stringify({ writes });
   const signer = new SignatureV4({ service: 'batch', region, credentials: { accessKeyId, secretAccessKey }, sha256: Sha256 });
   const signed = await signer.sign({
     method: 'POST',

@@ -1,9 +1,12 @@
 import { useEffect, useState } from 'react';
-import { dash, describeJob, openbatch, type KeyValue } from '../api';
+import { dash, describeJob, type KeyValue } from '../api';
 import { ArrayGrid } from '../components/ArrayGrid';
+import { CostSummary } from '../components/CostSummary';
 import { DepGraph, type Graph } from '../components/DepGraph';
 import { LogView } from '../components/LogView';
+import { RerunFailed } from '../components/RerunFailed';
 import { Timeline } from '../components/Timeline';
+import { WhyPanel } from '../components/WhyPanel';
 import { ErrorNote, Progress, Section, StateBadge, useLoad } from '../components/common';
 import { arnName, duration, time } from '../format';
 import { useLiveReload } from '../live';
@@ -63,8 +66,7 @@ export function JobDetail({ jobId }: { jobId: string }) {
   const isArray = !!job?.arrayProperties?.size;
   const array = useLoad(async () => (isArray ? dash<{ size: number; states: string }>(`jobs/${encodeURIComponent(jobId)}/array`) : undefined), [jobId, isArray]);
   const graph = useLoad(() => dash<Graph>(`jobs/${encodeURIComponent(jobId)}/graph`).catch(() => undefined), [jobId, job?.status]);
-  const waiting = job && ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING'].includes(job.status);
-  const why = useLoad(async () => (waiting ? openbatch<{ summary: string }>('why', { jobId }) : undefined), [jobId, job?.status]);
+  const waiting = !!job && ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING'].includes(job.status);
   useLiveReload(
     () => {
       reload();
@@ -128,7 +130,7 @@ export function JobDetail({ jobId }: { jobId: string }) {
             {job.statusReason}
           </p>
         )}
-        {why.data && <p className="muted">Why not running: {why.data.summary}</p>}
+        {waiting && <WhyPanel jobId={job.jobId} status={job.status} />}
         <p className="muted small mono">
           {job.jobId} · queue <a href={`#/jobs?queue=${encodeURIComponent(arnName(job.jobQueue))}`}>{arnName(job.jobQueue)}</a> · {arnName(job.jobDefinition)}
           {parentId && (
@@ -139,6 +141,7 @@ export function JobDetail({ jobId }: { jobId: string }) {
           )}
         </p>
         <Timeline job={job} now={job.stoppedAt ? job.stoppedAt : now} />
+        {!parentId && (isArray || job.tags?.['openbatch:rerun-of']) && <RerunFailed job={job} failed={summary.FAILED ?? 0} />}
       </section>
 
       {isArray && (
@@ -152,6 +155,8 @@ export function JobDetail({ jobId }: { jobId: string }) {
         >
           <Progress summary={summary} size={size} />
           {array.data && <ArrayGrid parentId={job.jobId} states={array.data.states} />}
+          <h3>Cost</h3>
+          <CostSummary jobId={job.jobId} status={job.status} isArray />
         </Section>
       )}
 
@@ -209,6 +214,12 @@ export function JobDetail({ jobId }: { jobId: string }) {
               ['Stopped', time(job.stoppedAt)],
             ]}
           />
+          {!isArray && (
+            <>
+              <h3>Cost</h3>
+              <CostSummary jobId={job.jobId} status={job.status} isArray={false} />
+            </>
+          )}
         </Section>
       </div>
 

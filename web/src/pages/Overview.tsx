@@ -1,6 +1,35 @@
-import { allComputeEnvironments, allQueues, dash, STATUSES } from '../api';
+import { useEffect } from 'react';
+import { allComputeEnvironments, allQueues, dash, openbatch, STATUSES, type CostReport } from '../api';
 import { ErrorNote, Section, StateBar, useLoad } from '../components/common';
+import { hours, money } from '../format';
 import { useLiveReload } from '../live';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** The cost report reads every attempt of the day: once a minute is enough for a day's total. */
+const COST_REFRESH_MS = 60_000;
+
+/** Each queue's cost over the last 24 hours (POST /openbatch/v1/cost, by queue). */
+function useQueueCosts() {
+  const cost = useLoad(() => openbatch<CostReport>('cost', { groupBy: 'queue', from: Date.now() - DAY_MS }), []);
+  useEffect(() => {
+    const t = window.setInterval(cost.reload, COST_REFRESH_MS);
+    return () => clearInterval(t);
+  }, [cost.reload]);
+  return cost.data;
+}
+
+function QueueCost({ report, queue }: { report: CostReport | undefined; queue: string }) {
+  if (!report) return <span className="muted">…</span>;
+  const row = report.rows.find((r) => r.key === queue);
+  if (!row) return <span className="muted">{report.priced ? money(0, report.currency) : '—'}</span>;
+  const detail = `${hours(row.vcpuSeconds)} vCPU-h, ${hours(row.gibSeconds)} GiB-h over ${row.attempts} attempts${row.lostAttempts ? `; ${money(row.lostCost, report.currency)} lost to interruptions` : ''}`;
+  return (
+    <span title={detail} data-testid="queue-cost">
+      {report.priced ? money(row.cost, report.currency) : `${hours(row.vcpuSeconds)} vCPU-h`}
+      {row.lostAttempts > 0 && <span className="warn small"> ({row.lostAttempts} lost)</span>}
+    </span>
+  );
+}
 
 interface OverviewData {
   now: number;
@@ -50,6 +79,7 @@ export function Overview() {
   }, []);
   // the overview's counts read the whole jobs table: every 3 s at most under a stream of changes
   useLiveReload(reload, undefined, 3000);
+  const costs = useQueueCosts();
   if (!data) return error ? <ErrorNote error={error} /> : <p className="muted">Loading…</p>;
   const { overview, queues, ces } = data;
   return (
@@ -71,6 +101,9 @@ export function Overview() {
                   </th>
                 ))}
                 <th>Last hour</th>
+                <th className="num" title={costs && !costs.priced ? 'no price table on this server: vCPU-hours reserved' : 'reserved resources × prices, attempts of the last 24 hours'}>
+                  Cost (24 h)
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -102,6 +135,9 @@ export function Overview() {
                     ))}
                     <td>
                       <Throughput data={overview} queue={q.jobQueueName} />
+                    </td>
+                    <td className="num">
+                      <QueueCost report={costs} queue={q.jobQueueName} />
                     </td>
                   </tr>
                 );
