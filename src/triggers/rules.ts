@@ -1,6 +1,8 @@
 /**
  * Trigger rules (the `triggers` setting): watch a directory glob and submit one job per new
- * file. Checked once at start; errors name the entry and the field.
+ * file — or an array job (`arrayProperties`, as EventBridge's Batch target allows) and the
+ * jobs that follow it (`then`, each depending on the one before: render frames, then stitch
+ * them). Checked once at start; errors name the entry and the field.
  */
 import { compileGlob, type CompiledGlob } from './glob.js';
 
@@ -20,13 +22,57 @@ export interface TriggerRule {
   retryStrategy?: Record<string, unknown>;
   timeout?: Record<string, unknown>;
   tags?: Record<string, string>;
+  /** the file's job is an array job of this size */
+  arrayProperties?: Record<string, unknown>;
+  /** jobs submitted with it, each depending on the one before (the file's job first) */
+  then: FollowUp[];
   /** a file is taken once its size and mtime have not changed for this long */
   settleSeconds: number;
   /** how often the directory is scanned */
   pollSeconds: number;
 }
 
-const KEYS = ['name', 'watch', 'jobQueue', 'jobDefinition', 'jobName', 'parameterName', 'parameters', 'containerOverrides', 'retryStrategy', 'timeout', 'tags', 'settleSeconds', 'pollSeconds'];
+/** A job submitted after the file's job, depending on the job before it in the rule's chain. */
+export interface FollowUp {
+  jobDefinition: string;
+  /** default: the rule's queue */
+  jobQueue?: string;
+  /** default: <rule's job name>-<definition name> */
+  jobName?: string;
+  /** the dependency's type: N_TO_N (this job is an array of the same size) or none (the whole job) */
+  dependencyType?: 'N_TO_N';
+  parameters: Record<string, string>;
+  containerOverrides?: Record<string, unknown>;
+  arrayProperties?: Record<string, unknown>;
+  retryStrategy?: Record<string, unknown>;
+  timeout?: Record<string, unknown>;
+}
+
+const KEYS = ['name', 'watch', 'jobQueue', 'jobDefinition', 'jobName', 'parameterName', 'parameters', 'containerOverrides', 'arrayProperties', 'retryStrategy', 'timeout', 'tags', 'then', 'settleSeconds', 'pollSeconds'];
+const THEN_KEYS = ['jobDefinition', 'jobQueue', 'jobName', 'dependencyType', 'parameters', 'containerOverrides', 'arrayProperties', 'retryStrategy', 'timeout'];
+
+function followUps(v: unknown, where: string): FollowUp[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new Error(`${where} must be a list of {jobDefinition, jobQueue, dependencyType, …}`);
+  return v.map((raw, i) => {
+    const at = `${where}[${i}]`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${at} must be an object`);
+    const h = raw as Record<string, unknown>;
+    for (const k of Object.keys(h)) if (!THEN_KEYS.includes(k)) throw new Error(`${at}: unknown field '${k}' (known: ${THEN_KEYS.join(', ')})`);
+    if (h.dependencyType !== undefined && h.dependencyType !== 'N_TO_N') throw new Error(`${at}.dependencyType must be N_TO_N, or absent to wait for the whole job before it`);
+    return {
+      jobDefinition: str(h, 'jobDefinition', at, true)!,
+      jobQueue: str(h, 'jobQueue', at, false),
+      jobName: str(h, 'jobName', at, false),
+      dependencyType: h.dependencyType as 'N_TO_N' | undefined,
+      parameters: stringMap(h.parameters, `${at}.parameters`) ?? {},
+      containerOverrides: object(h.containerOverrides, `${at}.containerOverrides`),
+      arrayProperties: object(h.arrayProperties, `${at}.arrayProperties`),
+      retryStrategy: object(h.retryStrategy, `${at}.retryStrategy`),
+      timeout: object(h.timeout, `${at}.timeout`),
+    };
+  });
+}
 
 function str(h: Record<string, unknown>, key: string, where: string, required: boolean): string | undefined {
   const v = h[key];
@@ -84,6 +130,8 @@ export function parseTriggers(value: unknown, cwd = process.cwd()): TriggerRule[
       containerOverrides: object(h.containerOverrides, `${where}.containerOverrides`),
       retryStrategy: object(h.retryStrategy, `${where}.retryStrategy`),
       timeout: object(h.timeout, `${where}.timeout`),
+      arrayProperties: object(h.arrayProperties, `${where}.arrayProperties`),
+      then: followUps(h.then, `${where}.then`),
       tags: stringMap(h.tags, `${where}.tags`),
       settleSeconds: seconds(h.settleSeconds, `${where}.settleSeconds`, 2),
       pollSeconds,

@@ -16,6 +16,12 @@
  *
  * The job gets the file's absolute path as parameter `file` (Ref::file; `parameterName`
  * changes it) and as environment variables OPENBATCH_TRIGGER_FILE and OPENBATCH_TRIGGER_RULE.
+ *
+ * A rule with `then` submits a chain: the file's job, then each follow-up depending on the
+ * job before it. Every job of the chain carries the rule and file tags; follow-ups also
+ * `openbatch:trigger-step` (then[i]). A crash in the middle of a chain is resolved at start
+ * like a crash before the first submission: the jobs already there are found by their tags
+ * and only the missing rest of the chain is submitted.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -24,11 +30,12 @@ import type { Invoke } from '../api/invoke.js';
 import type { Clock } from '../model/ids.js';
 import type { Db } from '../store/db.js';
 import { claimFile, completeFile, inDoubt, isClaimed, jobsCreatedSince, releaseFile, type FileKey } from '../store/triggerFiles.js';
-import type { TriggerRule } from './rules.js';
+import type { FollowUp, TriggerRule } from './rules.js';
 
 const RETRY_REFUSED_MS = 30_000;
 export const FILE_TAG = 'openbatch:trigger-file';
 export const RULE_TAG = 'openbatch:trigger';
+export const STEP_TAG = 'openbatch:trigger-step';
 
 export interface TriggerOptions {
   db: Db;
@@ -65,6 +72,12 @@ function jobNameFor(rule: TriggerRule, path: string): string {
   return base.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 128);
 }
 
+/** A follow-up's job name: its own, or the file's job name and the definition's name (`scenes-a_pov-stitch`). */
+function followUpName(f: FollowUp, fileJobName: string): string {
+  const definition = f.jobDefinition.split('/').pop()!.split(':')[0];
+  return (f.jobName ?? `${fileJobName}-${definition}`).replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 128);
+}
+
 class RuleRunner {
   private readonly seen = new Map<string, Seen>();
   /** path → "size:mtime" of the version already taken (saves a ledger read per scan) */
@@ -75,7 +88,7 @@ class RuleRunner {
   private stopped = false;
 
   constructor(
-    private readonly rule: TriggerRule,
+    readonly rule: TriggerRule,
     private readonly o: TriggerOptions,
   ) {}
 
@@ -151,25 +164,41 @@ class RuleRunner {
     }
   }
 
-  async submit(path: string): Promise<string> {
+  /** Submits the file's chain of jobs; `have` holds the ids of those submitted before a crash. Returns the first job's id. */
+  async submit(path: string, have: (string | undefined)[] = []): Promise<string> {
     const r = this.rule;
-    const overrides = { ...(r.containerOverrides ?? {}) } as { environment?: { name: string; value: string }[] };
-    overrides.environment = [
-      ...(overrides.environment ?? []),
-      { name: 'OPENBATCH_TRIGGER_FILE', value: path },
-      { name: 'OPENBATCH_TRIGGER_RULE', value: r.name },
-    ];
-    const out = (await this.o.invoke('SubmitJob', {
-      jobName: jobNameFor(r, path),
-      jobQueue: r.jobQueue,
-      jobDefinition: r.jobDefinition,
-      parameters: { ...r.parameters, [r.parameterName]: path },
-      containerOverrides: overrides,
-      ...(r.retryStrategy ? { retryStrategy: r.retryStrategy } : {}),
-      ...(r.timeout ? { timeout: r.timeout } : {}),
-      tags: { ...(r.tags ?? {}), [RULE_TAG]: r.name, [FILE_TAG]: path.slice(-256) },
-    })) as { jobId: string };
-    return out.jobId;
+    const steps: (TriggerRule | FollowUp)[] = [r, ...r.then];
+    const ids: string[] = [];
+    for (let i = 0; i < steps.length; i++) {
+      const known = have[i];
+      if (known) {
+        ids.push(known);
+        continue;
+      }
+      const step = steps[i];
+      const follow = i > 0 ? (step as FollowUp) : undefined;
+      const overrides = { ...(step.containerOverrides ?? {}) } as { environment?: { name: string; value: string }[] };
+      overrides.environment = [
+        ...(overrides.environment ?? []),
+        { name: 'OPENBATCH_TRIGGER_FILE', value: path },
+        { name: 'OPENBATCH_TRIGGER_RULE', value: r.name },
+      ];
+      const baseName = jobNameFor(r, path);
+      const out = (await this.o.invoke('SubmitJob', {
+        jobName: follow ? followUpName(follow, baseName) : baseName,
+        jobQueue: follow?.jobQueue ?? r.jobQueue,
+        jobDefinition: step.jobDefinition,
+        parameters: { ...r.parameters, ...(follow?.parameters ?? {}), [r.parameterName]: path },
+        containerOverrides: overrides,
+        ...(step.arrayProperties ? { arrayProperties: step.arrayProperties } : {}),
+        ...(follow ? { dependsOn: [{ jobId: ids[i - 1], ...(follow.dependencyType ? { type: follow.dependencyType } : {}) }] } : {}),
+        ...(step.retryStrategy ? { retryStrategy: step.retryStrategy } : {}),
+        ...(step.timeout ? { timeout: step.timeout } : {}),
+        tags: { ...(r.tags ?? {}), [RULE_TAG]: r.name, [FILE_TAG]: path.slice(-256), ...(follow ? { [STEP_TAG]: `then[${i - 1}]` } : {}) },
+      })) as { jobId: string };
+      ids.push(out.jobId);
+    }
+    return ids[0];
   }
 }
 
@@ -186,18 +215,38 @@ export class Triggers {
     if (this.o.rules.length) this.o.logger.info({ triggers: this.o.rules.map((r) => `${r.name}: ${r.watch}`) }, 'watching for files');
   }
 
-  /** Claims a crash left between claim and submission: find their job, or release them. */
+  /**
+   * Claims a crash left between claim and submission: find their jobs (the file's job and
+   * any follow-ups already submitted) and submit the rest of the chain, or release them.
+   */
   private async resolveInDoubt(): Promise<void> {
     for (const row of await inDoubt(this.o.db)) {
       const key: FileKey = { rule: row.rule, path: row.path, size: Number(row.size), mtimeMs: Number(row.mtime_ms) };
-      const rule = this.o.rules.find((r) => r.name === row.rule);
-      const jobs = rule ? await jobsCreatedSince(this.o.db, rule.jobQueue, Number(row.submitted_at)) : [];
-      const job = jobs.find((j) => {
-        const tags = JSON.parse(j.tags || '{}') as Record<string, string>;
-        return tags[RULE_TAG] === row.rule && tags[FILE_TAG] === row.path.slice(-256);
-      });
-      if (job) await completeFile(this.o.db, key, { jobId: job.id });
-      else await releaseFile(this.o.db, key);
+      const runner = this.runners.find((x) => x.rule.name === row.rule);
+      const rule = runner?.rule;
+      const have: (string | undefined)[] = [];
+      if (rule) {
+        const queues = [rule.jobQueue, ...rule.then.map((f) => f.jobQueue ?? rule.jobQueue)];
+        for (let i = 0; i < queues.length; i++) {
+          const jobs = await jobsCreatedSince(this.o.db, queues[i], Number(row.submitted_at));
+          have.push(
+            jobs.find((j) => {
+              const tags = JSON.parse(j.tags || '{}') as Record<string, string>;
+              return tags[RULE_TAG] === row.rule && tags[FILE_TAG] === row.path.slice(-256) && tags[STEP_TAG] === (i === 0 ? undefined : `then[${i - 1}]`);
+            })?.id,
+          );
+        }
+      }
+      if (!runner || !have[0]) {
+        await releaseFile(this.o.db, key);
+        continue;
+      }
+      try {
+        await runner.submit(row.path, have);
+      } catch (e) {
+        this.o.logger.warn({ trigger: row.rule, file: row.path, error: (e as Error).message }, 'trigger could not submit the rest of a chain a crash interrupted');
+      }
+      await completeFile(this.o.db, key, { jobId: have[0] });
     }
   }
 
