@@ -1,0 +1,95 @@
+/**
+ * The rendering example (examples/rendering/) at a small size: its pipeline file applied with
+ * the CLI, its trigger rule on a server of its own, a scene dropped into the inbox → an array
+ * renders the frames with POV-Ray, the stitch makes an MP4 with ffmpeg. Checks the real
+ * output (the MP4's frame count, read by ffprobe) and the run report. When the build has Spot
+ * chaos, it is on, and the run must still succeed — by retrying what was interrupted.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, test } from 'node:test';
+import { ListJobsCommand } from '@aws-sdk/client-batch';
+import { loadConfig, type ServerConfig } from '../../src/config.js';
+import { CLI, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { waitForStatus } from '../helpers/fixtures.js';
+
+const run = promisify(execFile);
+const example = fileURLToPath(new URL('../../../examples/rendering/', import.meta.url));
+const missing = ['povray', 'ffmpeg', 'ffprobe'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+/** Spot chaos exists in this build when the server knows its setting. */
+const chaos = 'spotInterruptionsPerHour' in loadConfig({}, {});
+
+let t: TestServer | undefined;
+after(async () => t?.close());
+
+const FRAMES = 6;
+
+test('a scene dropped into the inbox renders on Spot capacity and is stitched into an MP4 of every frame', { skip: missing.length ? `not installed: ${missing.join(', ')} (scripts/ci/examples.sh installs them)` : false }, async () => {
+  const dir = tempDir('openbatch-rendering-');
+  const inbox = join(dir, 'inbox');
+  mkdirSync(inbox);
+  t = await startTestServer({
+    // Spot chaos, hard: each instance is interrupted every 6 s on average, with no notice
+    // (a frame takes a second or two here, so some attempts die and are run again).
+    ...(chaos ? { spotInterruptionsPerHour: 600, spotNoticeSeconds: 0 } : {}),
+    triggers: [
+      {
+        name: 'scenes',
+        watch: join(inbox, '*.pov'),
+        jobQueue: 'render',
+        jobDefinition: 'render-frame',
+        arrayProperties: { size: FRAMES },
+        parameters: { frames: String(FRAMES), width: '64', height: '48', fps: '6' },
+        then: [{ jobDefinition: 'stitch-frames' }],
+        settleSeconds: 0.2,
+        pollSeconds: 0.2,
+      },
+    ],
+  } as Partial<ServerConfig>);
+  await run(process.execPath, [CLI, 'apply', '-f', join(example, 'pipeline.yaml'), '--endpoint', t.url]);
+
+  copyFileSync(join(example, 'scene.pov'), join(inbox, '.orbit.pov.part'));
+  renameSync(join(inbox, '.orbit.pov.part'), join(inbox, 'orbit.pov'));
+
+  let ids: Record<string, string> = {};
+  const deadline = Date.now() + 60_000;
+  while (Object.keys(ids).length < 2 && Date.now() < deadline) {
+    const res = await t.client.send(new ListJobsCommand({ jobQueue: 'render', filters: [{ name: 'JOB_NAME', values: ['scenes-orbit_pov*'] }] }));
+    ids = Object.fromEntries((res.jobSummaryList ?? []).map((j) => [j.jobName!, j.jobId!]));
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const arrayId = ids['scenes-orbit_pov'];
+  const stitchId = ids['scenes-orbit_pov-stitch-frames'];
+  assert.ok(arrayId && stitchId, `the trigger submitted the render and the stitch (jobs: ${Object.keys(ids).join(', ')})`);
+
+  const stitch = await waitForStatus(t.client, stitchId, ['SUCCEEDED', 'FAILED'], 170_000);
+  const array = await waitForStatus(t.client, arrayId, ['SUCCEEDED', 'FAILED']);
+  assert.equal(array.status, 'SUCCEEDED', array.statusReason);
+  assert.equal(stitch.status, 'SUCCEEDED', stitch.statusReason);
+
+  const out = join(dir, 'output', 'orbit');
+  assert.deepEqual(readdirSync(join(out, 'frames')).sort(), Array.from({ length: FRAMES }, (_, i) => `frame-${String(i).padStart(4, '0')}.png`));
+  const video = join(out, 'orbit.mp4');
+  assert.ok(existsSync(video));
+  const probe = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,width,height,codec_name', '-of', 'json', video]);
+  const [stream] = (JSON.parse(probe.stdout) as { streams: { nb_read_frames: string; width: number; height: number; codec_name: string }[] }).streams;
+  assert.deepEqual(stream, { codec_name: 'h264', width: 64, height: 48, nb_read_frames: String(FRAMES) });
+
+  const report = JSON.parse((await run(process.execPath, [join(example, 'report.mjs'), arrayId, '--endpoint', t.url, '--json'])).stdout) as Record<string, number | string>;
+  assert.equal(report.frames, FRAMES);
+  assert.equal(report.framesSucceeded, FRAMES);
+  assert.equal(report.stitchJobId, stitchId);
+  assert.equal(report.cores, 2);
+  assert.ok((report.workSeconds as number) > 0 && (report.makespanSeconds as number) > 0 && (report.idealSeconds as number) > 0, JSON.stringify(report));
+  assert.equal(report.idealSeconds, Math.round(((report.workSeconds as number) / 2) * 100) / 100);
+  // Every interruption cost a retry: the run survived them by retrying.
+  assert.ok((report.retries as number) >= (report.interruptions as number), JSON.stringify(report));
+  if (chaos && (report.interruptions as number) > 0) assert.ok((report.retries as number) > 0);
+  if (!chaos) assert.equal(report.interruptions, 0);
+  // Printed for the run's log: how hard chaos hit this time.
+  console.log(`rendering: ${JSON.stringify(report)}`);
+});
