@@ -4,34 +4,14 @@
  * Skipped, saying why, only where no Slurm cluster answers (CI starts one).
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { CreateComputeEnvironmentCommand, RegisterJobDefinitionCommand, TerminateJobCommand, type BatchClient } from '@aws-sdk/client-batch';
-import { batchClient, spawnServer, startTestServer, tempDir, type ServerProcess, type TestServer } from '../helpers/server.js';
+import { TerminateJobCommand, type BatchClient } from '@aws-sdk/client-batch';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
-import { setNodeState, slurmNode, slurmUnavailable } from '../helpers/slurm.js';
+import { definition, setNodeState, slurmCe, slurmNode, slurmUnavailable } from '../helpers/slurm.js';
 
 const skip = slurmUnavailable();
 if (skip) console.log(`# Slurm provider tests skipped: ${skip}`);
-
-async function slurmCe(client: BatchClient, name: string, tags: Record<string, string> = {}): Promise<void> {
-  await client.send(
-    new CreateComputeEnvironmentCommand({ computeEnvironmentName: name, type: 'UNMANAGED', unmanagedvCpus: 2, tags: { 'openbatch:provider': 'slurm', ...tags } }),
-  );
-}
-
-async function definition(client: BatchClient, name: string, command: string[], extra: { retries?: number; timeout?: number; parameters?: Record<string, string> } = {}): Promise<void> {
-  await client.send(
-    new RegisterJobDefinitionCommand({
-      jobDefinitionName: name,
-      type: 'container',
-      parameters: extra.parameters,
-      retryStrategy: extra.retries ? { attempts: extra.retries } : undefined,
-      timeout: extra.timeout ? { attemptDurationSeconds: extra.timeout } : undefined,
-      containerProperties: { image: 'busybox', command, resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '128' }] },
-    }),
-  );
-}
 
 const WAIT = 120_000;
 
@@ -132,34 +112,5 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
     assert.equal(job.attempts?.length, 2);
     assert.match(job.attempts![0].statusReason!, /^Host EC2 \(instance .+\) terminated\.$/);
     assert.deepEqual(await logLines(t.url, job.attempts![1].container!.logStreamName!), ['attempt 2 done']);
-  });
-});
-
-describe('Slurm provider across a control-plane restart', { skip: skip ?? false }, () => {
-  const dataDir = tempDir();
-  let server: ServerProcess | undefined;
-  after(async () => {
-    await server?.kill('SIGTERM');
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  test('a server killed while its Slurm job runs follows the job on after restart', async () => {
-    const env = { OPENBATCH_SLURM_POLL_SECONDS: '0.25' };
-    server = await spawnServer(dataDir, 0, env);
-    let client = batchClient(server.url);
-    await slurmCe(client, 'slurm');
-    await createQueue(client, 'sq', ['slurm']);
-    await definition(client, 'outlives', ['sh', '-c', 'echo before; sleep 4; echo after']);
-    const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'outlives' });
-    await waitForStatus(client, id, ['RUNNING'], WAIT);
-    client.destroy();
-    await server.kill('SIGKILL');
-    server = await spawnServer(dataDir, 0, env);
-    client = batchClient(server.url);
-    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT);
-    assert.equal(job.status, 'SUCCEEDED', job.statusReason);
-    assert.equal(job.attempts?.length, 1, 'the attempt was followed, not retried');
-    assert.deepEqual(await logLines(server.url, job.container!.logStreamName!), ['before', 'after']);
-    client.destroy();
   });
 });

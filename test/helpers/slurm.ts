@@ -4,6 +4,7 @@
  * developer's machine `bench/peers/slurm/cluster.sh start` does the same.
  */
 import { execFileSync } from 'node:child_process';
+import { CreateComputeEnvironmentCommand, RegisterJobDefinitionCommand, type BatchClient } from '@aws-sdk/client-batch';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,3 +40,25 @@ export function setNodeState(node: string, state: string, reason = 'openbatch te
     if (state !== 'resume') throw err;
   }
 }
+
+/** An UNMANAGED compute environment whose capacity is the cluster's default partition. */
+export async function slurmCe(client: BatchClient, name: string, tags: Record<string, string> = {}): Promise<void> {
+  await client.send(
+    new CreateComputeEnvironmentCommand({ computeEnvironmentName: name, type: 'UNMANAGED', unmanagedvCpus: 2, tags: { 'openbatch:provider': 'slurm', ...tags } }),
+  );
+}
+
+/** A container job definition of 1 vCPU and 128 MiB running `command`. */
+export async function definition(client: BatchClient, name: string, command: string[], extra: { retries?: number; timeout?: number; parameters?: Record<string, string> } = {}): Promise<void> {
+  await client.send(
+    new RegisterJobDefinitionCommand({
+      jobDefinitionName: name,
+      type: 'container',
+      parameters: extra.parameters,
+      retryStrategy: extra.retries ? { attempts: extra.retries } : undefined,
+      timeout: extra.timeout ? { attemptDurationSeconds: extra.timeout } : undefined,
+      containerProperties: { image: 'busybox', command, resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '128' }] },
+    }),
+  );
+}
+
