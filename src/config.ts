@@ -78,6 +78,8 @@ export interface ServerConfig {
   rateLimitPerSecond: number;
   /** requests per access key that may arrive at once above the sustained rate */
   rateLimitBurst: number;
+  /** how many partitions' worth of jobs are kept submitted to Slurm at once (1: only what it can run now; more: the next jobs wait in Slurm, started without a round trip) */
+  slurmQueueDepth: number;
 }
 
 const DEFAULTS: ServerConfig = {
@@ -115,9 +117,10 @@ const DEFAULTS: ServerConfig = {
   // a runaway script, not a busy pipeline.
   rateLimitPerSecond: 5000,
   rateLimitBurst: 10000,
+  slurmQueueDepth: 2,
 };
 
-const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds', 'maxRequestBytes', 'rateLimitPerSecond', 'rateLimitBurst'];
+const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds', 'maxRequestBytes', 'rateLimitPerSecond', 'rateLimitBurst', 'slurmQueueDepth'];
 
 /**
  * Settings whose value is a JSON object or array (tables such as launch templates, prices,

@@ -5,11 +5,13 @@
  * Its partition, account and QOS come from the tags `openbatch:slurm-partition`,
  * `openbatch:slurm-account`, `openbatch:slurm-qos`, else from server configuration.
  *
- * Capacity: each such CE has one instance standing for its partition: all the partition's
- * vCPUs, memory and GPUs (a MANAGED CE's maxvCpus caps the vCPUs). The scheduler places on it
- * as on any instance, so openbatch keeps the queues, priorities, fair share, dependencies and
- * retries, and Slurm only ever holds what the partition can run; the largest job that fits is
- * the largest node (a job runs on one node).
+ * Capacity: each such CE has one instance standing for its partition: the partition's vCPUs,
+ * memory and GPUs times slurmQueueDepth (a MANAGED CE's maxvCpus caps the vCPUs). The
+ * scheduler places on it as on any instance, so openbatch keeps the queues, priorities, fair
+ * share, dependencies and retries, and Slurm holds only what the partition can run plus, at
+ * the default depth of 2, one more wave waiting (without it each job would wait a poll and a
+ * scheduler pass after the previous one ends before Slurm even sees it). The largest job that
+ * fits is the largest node (a job runs on one node).
  *
  * An attempt's life, driven by `tick()` (every slurmPollSeconds, and at once after placements
  * or a TerminateJob):
@@ -161,8 +163,12 @@ export class SlurmProvider {
       const t = slurmTargetOf(ce, this.defaults())!;
       const size = await this.partitionSize(t.partition);
       if (!size) continue;
-      const cap = ce.type === 'MANAGED' ? (fromJson<ComputeResource>(ce.compute_resources, {} as ComputeResource).maxvCpus ?? size.vcpus) : size.vcpus;
-      const vcpus = Math.min(size.vcpus, cap);
+      // slurmQueueDepth partitions' worth: the next jobs wait in Slurm, which starts each the moment a CPU frees.
+      const depth = Math.max(1, this.o.config.slurmQueueDepth || 1);
+      const cap = ce.type === 'MANAGED' ? (fromJson<ComputeResource>(ce.compute_resources, {} as ComputeResource).maxvCpus ?? Infinity) : Infinity;
+      const vcpus = Math.min(Math.floor(size.vcpus * depth), cap);
+      const memoryMiB = Math.floor(size.memoryMiB * depth);
+      const gpus = Math.floor(size.gpus * depth);
       const inst = instances.find((i) => i.ce_name === ce.name);
       if (!inst) {
         const now = this.o.clock.now();
@@ -172,8 +178,8 @@ export class SlurmProvider {
           ce_name: ce.name,
           instance_type: `slurm:${size.name}`,
           vcpus,
-          memory_mib: size.memoryMiB,
-          gpus: size.gpus,
+          memory_mib: memoryMiB,
+          gpus,
           state: 'ACTIVE',
           // Nothing authenticates as a Slurm instance: an unguessable hash of nothing anyone holds.
           token_hash: hashToken(this.o.ids.secret()),
@@ -184,10 +190,10 @@ export class SlurmProvider {
           terminated_at: null,
           termination_reason: null,
         });
-        this.o.logger.info({ instance: id, ce: ce.name, partition: size.name, vcpus, memoryMiB: size.memoryMiB }, 'slurm partition attached');
+        this.o.logger.info({ instance: id, ce: ce.name, partition: size.name, vcpus, memoryMiB }, 'slurm partition attached');
         this.o.kickScheduler();
-      } else if (inst.vcpus !== vcpus || inst.memory_mib !== size.memoryMiB || inst.gpus !== size.gpus) {
-        await updateInstance(this.o.db, inst.id, { vcpus, memory_mib: size.memoryMiB, gpus: size.gpus, instance_type: `slurm:${size.name}` });
+      } else if (inst.vcpus !== vcpus || inst.memory_mib !== memoryMiB || inst.gpus !== gpus) {
+        await updateInstance(this.o.db, inst.id, { vcpus, memory_mib: memoryMiB, gpus, instance_type: `slurm:${size.name}` });
         this.o.kickScheduler();
       }
     }

@@ -26,7 +26,7 @@ NODE="$(hostname -s)"
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "cluster.sh: $1 not found (apt-get install slurm-wlm munge)" >&2; exit 2; }; }
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
 
 write_config() {
   mkdir -p "$DIR"/{etc,munge,spool/ctld,spool/d,log,run}
@@ -65,12 +65,13 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 MpiDefault=none
+MailProg=/bin/true
 ReturnToService=2
 # Throughput (Slurm's high-throughput guide):
 SchedulerType=sched/builtin
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU_Memory
-SchedulerParameters=defer,sched_min_interval=0,batch_sched_delay=0,default_queue_depth=10000,sched_max_job_start=0,max_rpc_cnt=150
+SchedulerParameters=defer,batch_sched_delay=0,default_queue_depth=10000,sched_max_job_start=0,max_rpc_cnt=150
 MaxJobCount=200000
 MaxArraySize=100001
 MinJobAge=60
