@@ -6,13 +6,13 @@
 import { execFileSync } from 'node:child_process';
 import { CreateComputeEnvironmentCommand, RegisterJobDefinitionCommand, type BatchClient } from '@aws-sdk/client-batch';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Why Slurm cannot be used here, or null when its cluster answers (SLURM_CONF is set for child processes). */
 export function slurmUnavailable(): string | null {
   if (!process.env.SLURM_CONF) {
-    const conf = join(process.env.OPENBATCH_SLURM_DIR ?? join(tmpdir(), 'openbatch-slurm'), 'etc', 'slurm.conf');
+    // cluster.sh's state directory (one per machine, not under the run's TMPDIR).
+    const conf = join(process.env.OPENBATCH_SLURM_DIR ?? '/tmp/openbatch-slurm', 'etc', 'slurm.conf');
     if (existsSync(conf)) process.env.SLURM_CONF = conf;
   }
   try {

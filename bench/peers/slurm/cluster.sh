@@ -8,14 +8,15 @@
 #   cluster.sh env      print the shell exports client commands need (SLURM_CONF)
 #
 # Idempotent: `start` on a running cluster only checks it; `stop` on a stopped one does nothing.
-# Everything lives in one state directory (OPENBATCH_SLURM_DIR, default
-# ${TMPDIR:-/tmp}/openbatch-slurm): its own munge key and socket, slurm.conf, spool and logs,
+# Everything lives in one state directory (OPENBATCH_SLURM_DIR, default /tmp/openbatch-slurm,
+# whatever TMPDIR says: the daemons and their ports are one per machine, and the test runner
+# gives each run a TMPDIR of its own): its own munge key and socket, slurm.conf, spool and logs,
 # so the machine's /etc/slurm and /etc/munge are never touched. Runs as root (the daemons'
 # SlurmUser is root), without systemd: the daemons are started directly.
 # Settings and why: README.md beside this script.
 set -euo pipefail
 
-DIR="${OPENBATCH_SLURM_DIR:-${TMPDIR:-/tmp}/openbatch-slurm}"
+DIR="${OPENBATCH_SLURM_DIR:-/tmp/openbatch-slurm}"
 CONF="$DIR/etc/slurm.conf"
 SOCKET="$DIR/munge/munge.socket"
 PARTITION="${OPENBATCH_SLURM_PARTITION:-batch}"
