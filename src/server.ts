@@ -111,7 +111,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     joined,
     instanceSetup: (inst) => provider?.instanceSetup(inst),
     takesOneJob: (inst) => provider?.takesOneJob(inst) ?? false,
-    onOneJobDone: (id) => void provider?.sandboxDone(id).catch((err) => logger.error({ err, instance: id }, 'ending a Fargate sandbox failed')),
+    onOneJobDone: (id) => void provider?.fargateTaskDone(id).catch((err) => logger.error({ err, instance: id }, 'ending a Fargate task failed')),
     db: store.db,
     uow,
     clock,

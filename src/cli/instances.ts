@@ -1,6 +1,6 @@
 /**
  * `openbatch instances`: the capacity compute environments have (local instances, Fargate
- * sandboxes, joined agents) with what each holds and why it ended; `openbatch instances
+ * tasks, joined agents) with what each holds and why it ended; `openbatch instances
  * interrupt <id>` gives a SPOT / FARGATE_SPOT instance its interruption notice.
  */
 import type { Command } from 'commander';

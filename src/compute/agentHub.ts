@@ -43,7 +43,7 @@ export interface AgentHubOptions {
   joined?: JoinedAgents;
   /** what an instance's launch template gives each of its jobs (environment under the job's own, mounts) */
   instanceSetup?(inst: InstanceRow): { environment: Record<string, string>; mounts: Mount[] } | undefined;
-  /** an instance that takes one job in its life (a Fargate sandbox) saw that job end */
+  /** an instance that takes one job in its life (a Fargate task) saw that job end */
   onOneJobDone?(instanceId: string): void;
   /** whether an instance takes one job in its life */
   takesOneJob?(inst: InstanceRow): boolean;
@@ -255,7 +255,7 @@ export class AgentHub {
             inst.id,
           );
           changed ||= ok;
-          // A one-job instance (Fargate sandbox) takes no more work once its job has ended.
+          // A one-job instance (Fargate task) takes no more work once its job has ended.
           if (ok && this.o.takesOneJob?.(inst)) {
             await tx.db.updateTable('instances').set({ state: 'TERMINATING' }).where('id', '=', inst.id).where('state', 'in', ['LAUNCHING', 'ACTIVE']).execute();
             oneJobDone = true;

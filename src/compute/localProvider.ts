@@ -13,7 +13,7 @@
  *      once, so that capacity moves to where the work is.
  *   4. Scale up: keep minvCpus launched; for unmet demand, EC2/SPOT CEs launch one instance
  *      of the type the CE's allocation strategy chooses (instanceTypes.ts) within the room
- *      left by maxvCpus and the host budget; FARGATE/FARGATE_SPOT CEs launch one sandbox per
+ *      left by maxvCpus and the host budget; FARGATE/FARGATE_SPOT CEs launch one task instance per
  *      waiting job, sized exactly to it. The host budget (hostVcpus, hostMemoryMiB) bounds all
  *      local instances together, those still bootstrapping or under Spot notice included:
  *      capacity the host does not have is never promised.
@@ -57,7 +57,7 @@ export interface LocalProviderOptions extends Core {
   chaos?: Chaos;
 }
 
-/** The instance type Fargate sandboxes show: they are sized to their job, not from the catalog. */
+/** The instance type Fargate tasks show: they are sized to their job, not from the catalog. */
 export const FARGATE_INSTANCE_TYPE = 'fargate';
 /** The largest Fargate task: 16 vCPU, 120 GiB. */
 const FARGATE_MAX: Resources = { vcpus: 16, memoryMiB: 122_880, gpus: 0 };
@@ -103,7 +103,7 @@ export class LocalProvider {
     return ce.type === 'MANAGED' && fromJson<Record<string, string>>(ce.tags, {})[PROVIDER_TAG] === undefined;
   }
 
-  /** A Fargate sandbox runs one job in its life. */
+  /** A Fargate task runs one job in its life. */
   takesOneJob(inst: InstanceRow): boolean {
     return inst.instance_type === FARGATE_INSTANCE_TYPE;
   }
@@ -280,8 +280,8 @@ export class LocalProvider {
     this.o.kickScheduler();
   }
 
-  /** A Fargate sandbox's job ended: the sandbox ends with it. */
-  async sandboxDone(instanceId: string): Promise<void> {
+  /** A Fargate task's job ended: its instance ends with it. */
+  async fargateTaskDone(instanceId: string): Promise<void> {
     const inst = await getInstance(this.o.db, instanceId);
     if (inst && inst.state !== 'TERMINATED' && inst.interrupt_at === null) await this.terminate(inst, 'Fargate task finished');
   }

@@ -17,7 +17,7 @@ export interface CapacityProvider {
   largest(ce: ComputeEnvironmentRow): Resources | null;
   /** after a scheduler pass: scale to the plan's demand */
   reconcile(demand: Demand[], usage: Map<string, { jobs: number }>): Promise<void>;
-  /** whether an instance takes one job in its life (a Fargate sandbox) */
+  /** whether an instance takes one job in its life (a Fargate task) */
   takesOneJob?(inst: InstanceRow): boolean;
 }
 

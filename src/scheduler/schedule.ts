@@ -88,7 +88,7 @@ export interface InstanceView {
   id: string;
   ceName: string;
   free: Resources;
-  /** takes one job in its life (a Fargate sandbox): nothing more is placed on it once it has one */
+  /** takes one job in its life (a Fargate task): nothing more is placed on it once it has one */
   oneJob?: boolean;
 }
 
@@ -120,7 +120,7 @@ export interface Demand extends Resources {
   jobs: number;
   /** the largest single job waiting for this CE: an instance launched for the demand must hold it */
   largestJob: Resources;
-  /** the first waiting jobs' sizes, in dispatch order (Fargate launches one sandbox per job) */
+  /** the first waiting jobs' sizes, in dispatch order (Fargate launches one task instance per job) */
   sizes: Resources[];
 }
 

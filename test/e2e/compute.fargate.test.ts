@@ -1,5 +1,5 @@
 /**
- * Fargate: each job runs in a sandbox sized exactly to it, which ends with the job; the
+ * Fargate: each job runs on an instance of its own (a task) sized exactly to it, which ends with the job; the
  * Fargate rules of job definitions are enforced with messages that name the member.
  */
 import assert from 'node:assert/strict';
@@ -26,7 +26,7 @@ async function instances(query: Record<string, string | string[]>): Promise<Inst
   }
 }
 
-test('each Fargate job gets its own sandbox of exactly its size, gone when the job ends', async () => {
+test('each Fargate job gets its own task instance of exactly its size, gone when the job ends', async () => {
   await createCe(t.client, 'fargate', { type: 'FARGATE', maxvCpus: 4 });
   await createQueue(t.client, 'fargate-q', ['fargate']);
   await t.client.send(
@@ -48,16 +48,16 @@ test('each Fargate job gets its own sandbox of exactly its size, gone when the j
   const jobs = await Promise.all(ids.map((id) => waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000)));
   for (const j of jobs) assert.equal(j.status, 'SUCCEEDED', j.statusReason);
   const hosts = jobs.map((j) => j.container!.containerInstanceArn!.split('/').pop()!);
-  assert.notEqual(hosts[0], hosts[1], 'two jobs, two sandboxes');
+  assert.notEqual(hosts[0], hosts[1], 'two jobs, two task instances');
 
-  let sandboxes: InstanceView[] = [];
+  let tasks: InstanceView[] = [];
   for (let i = 0; i < 200; i++) {
-    sandboxes = await instances({ computeEnvironment: 'fargate', state: ['PENDING', 'LAUNCHING', 'ACTIVE', 'TERMINATING', 'TERMINATED'] });
-    if (sandboxes.every((s) => s.state === 'TERMINATED')) break;
+    tasks = await instances({ computeEnvironment: 'fargate', state: ['PENDING', 'LAUNCHING', 'ACTIVE', 'TERMINATING', 'TERMINATED'] });
+    if (tasks.every((s) => s.state === 'TERMINATED')) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.equal(sandboxes.length, 2);
-  for (const s of sandboxes) {
+  assert.equal(tasks.length, 2);
+  for (const s of tasks) {
     assert.equal(s.instanceType, 'fargate');
     assert.deepEqual(s.capacity, { vcpus: 0.25, memoryMiB: 512, gpus: 0 });
     assert.equal(s.state, 'TERMINATED');

@@ -4,7 +4,7 @@ import { isPostgres, realType } from '../dialect.js';
 /**
  * What an instance shows besides its capacity: the launch template applied to it (JSON,
  * null when none) and, for a Spot instance under interruption notice, when the notice ends.
- * Fargate sandboxes are sized exactly to their job, so an instance's vCPUs may be fractional
+ * Fargate tasks are sized exactly to their job, so an instance's vCPUs may be fractional
  * (0.25): SQLite keeps reals in the integer column as they are, PostgreSQL needs the type.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
