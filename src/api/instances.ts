@@ -33,6 +33,8 @@ export interface InstanceView {
   capped: boolean;
   launchTemplate: { launchTemplateName?: string; launchTemplateId?: string; version?: string } | null;
   hostname?: string;
+  /** a joined agent's address as the server saw it when it registered */
+  address?: string;
   launchedAt: number;
   terminatedAt: number | null;
   terminationReason: string | null;
@@ -41,7 +43,7 @@ export interface InstanceView {
 }
 
 export function instanceView(row: InstanceRow, used?: { vcpus: number; memoryMiB: number; gpus: number; jobs: number }): InstanceView {
-  const data = fromJson<{ capped?: boolean; hostname?: string }>(row.provider_data, {});
+  const data = fromJson<{ capped?: boolean; hostname?: string; address?: string }>(row.provider_data, {});
   return {
     instanceId: row.id,
     instanceType: row.instance_type,
@@ -53,6 +55,7 @@ export function instanceView(row: InstanceRow, used?: { vcpus: number; memoryMiB
     capped: data.capped === true,
     launchTemplate: fromJson(row.launch_template, null),
     hostname: data.hostname,
+    address: data.address,
     launchedAt: row.launched_at,
     terminatedAt: row.terminated_at,
     terminationReason: row.termination_reason,

@@ -317,7 +317,7 @@ export class AgentHub {
     app.post('/agent/v1/register', limits, async (req) => {
       json(req);
       if (!this.o.joined) throw clientError('this server does not take joining agents');
-      return this.o.joined.register(req.headers.authorization, req.body as RegisterRequest);
+      return this.o.joined.register(req.headers.authorization, req.body as RegisterRequest, req.socket.remoteAddress);
     });
     app.post('/agent/v1/leave', limits, async (req) => {
       json(req);

@@ -70,7 +70,8 @@ export class JoinedAgents {
     }
   }
 
-  async register(authorization: string | undefined, body: RegisterRequest): Promise<RegisterResponse> {
+  /** `address`: where the registration came from, the machine's address as this server sees it (jobs' main-node address, `openbatch instances`). */
+  async register(authorization: string | undefined, body: RegisterRequest, address?: string): Promise<RegisterResponse> {
     this.checkJoinToken(authorization);
     const name = body?.computeEnvironment;
     if (typeof name !== 'string' || !name) throw clientError('computeEnvironment is required: the UNMANAGED compute environment to join');
@@ -94,13 +95,13 @@ export class JoinedAgents {
       state: 'ACTIVE',
       token_hash: hashToken(token),
       provider: 'joined',
-      provider_data: JSON.stringify({ hostname: typeof body.hostname === 'string' ? body.hostname.slice(0, 255) : undefined }),
+      provider_data: JSON.stringify({ hostname: typeof body.hostname === 'string' ? body.hostname.slice(0, 255) : undefined, address: address?.replace(/^::ffff:/, '') }),
       launched_at: now,
       last_heartbeat_at: now,
       terminated_at: null,
       termination_reason: null,
     });
-    this.o.logger.info({ instance: id, ce: ce.name, vcpus: body.vcpus, memoryMiB: body.memoryMiB, hostname: body.hostname }, 'agent joined');
+    this.o.logger.info({ instance: id, ce: ce.name, vcpus: body.vcpus, memoryMiB: body.memoryMiB, hostname: body.hostname, address }, 'agent joined');
     this.o.kickScheduler();
     return { instanceId: id, token };
   }

@@ -153,6 +153,8 @@ test('agents in network namespaces join an UNMANAGED CE over the namespace addre
     const { instances } = await instancesOf(server);
     assert.deepEqual(instances.map((i) => i.instanceId).sort(), [...instanceIds].sort());
     assert.ok(instances.every((i) => i.provider === 'joined' && i.instanceType === 'unmanaged'));
+    // Each is known by the address it joined from: its namespace's end of the veth.
+    for (const [i, id] of instanceIds.entries()) assert.equal(instances.find((x) => x.instanceId === id)?.address, `${machines[i].subnet}.2`);
   } finally {
     client.destroy();
   }
