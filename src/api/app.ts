@@ -12,6 +12,7 @@ import { BatchError, clientError, isBatchError, serverError } from '../model/err
 import type { Handler, RequestContext, Services } from './context.js';
 import { batchOperations, type OperationInfo } from './operations.js';
 import { check, httpBoundMembers } from './shapeCheck.js';
+import { registerBrowserGuard } from './browserGuard.js';
 import { isDashboardWrite, isReadRequest, WRITE_HEADER, type Session } from './dashboard/sessions.js';
 import { RateLimiter } from './rateLimit.js';
 import { verifySigV4, type Credentials } from './sigv4.js';
@@ -94,6 +95,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-amzn-RequestId', req.id);
   });
+  // Pages of other sites (cross-site posts, DNS rebinding) get nothing from this server.
+  registerBrowserGuard(app, { credentialsConfigured: opts.credentials !== null, configuredHost: services.config.host });
   if (opts.metrics) {
     const metrics = opts.metrics;
     app.addHook('onResponse', async (req, reply) => {

@@ -11,10 +11,12 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { TerminateJobCommand } from '@aws-sdk/client-batch';
+import { ListJobsCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import { basicFarm, describeJob, submit, waitForStatus } from '../helpers/fixtures.js';
 import { batchClient, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 
@@ -55,13 +57,13 @@ interface Browser {
   close(): Promise<void>;
 }
 
-async function openBrowser(): Promise<Browser> {
+async function openBrowser(extraArgs: string[] = []): Promise<Browser> {
   const profile = tempDir('openbatch-chromium-');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1360, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
   const errors: string[] = [];
   const watch = (page: Page) => {
@@ -432,5 +434,72 @@ describe('dashboard with credentials configured', { skip: !existsSync(CHROMIUM) 
     } finally {
       client.destroy();
     }
+  });
+});
+
+describe('pages of other sites', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed` }, () => {
+  // With no credentials configured the server takes any request from loopback: a page the user
+  // opens must not be able to use the browser to reach it.
+  let t: TestServer;
+  let b: Browser;
+  let attacker: Server;
+  let attackerUrl: string;
+  let ok = false;
+
+  before(async () => {
+    t = await startTestServer({ hostVcpus: 1 });
+    await basicFarm(t.client, 'x', { maxvCpus: 1 });
+    const port = new URL(t.url).port;
+    const submit = JSON.stringify({ jobName: 'from-another-site', jobQueue: 'x-q', jobDefinition: 'x-def' });
+    // A page of another site (localhost is another site than 127.0.0.1) that posts a job the
+    // two ways a page can without a CORS preflight: fetch in no-cors mode and a plain form.
+    const page = `<!doctype html><title>cat pictures</title>
+      <iframe name="sink"></iframe>
+      <form id="f" method="POST" action="http://127.0.0.1:${port}/v1/submitjob" enctype="text/plain" target="sink">
+        <input name='${submit.slice(0, -1)}, "x": "' value='"}'>
+      </form>
+      <script>
+        fetch('http://127.0.0.1:${port}/v1/submitjob', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: ${JSON.stringify(submit)} })
+          .catch(() => {})
+          .then(() => { document.getElementById('f').submit(); setTimeout(() => { document.title = 'done'; }, 1500); });
+      </script>`;
+    attacker = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(page));
+    await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
+    attackerUrl = `http://localhost:${(attacker.address() as AddressInfo).port}/`;
+    // "rebound.example" resolves to this machine, as a DNS-rebinding site's name would
+    b = await openBrowser(['--host-resolver-rules=MAP rebound.example 127.0.0.1']);
+  });
+
+  after(async () => {
+    await b?.close();
+    attacker?.close();
+    await t?.close({ keepData: !ok });
+  });
+
+  test('a page of another site cannot submit a job through the browser', async () => {
+    const { page } = b;
+    await page.goto(attackerUrl);
+    await page.waitForFunction(() => document.title === 'done');
+    const jobs = await t.client.send(new ListJobsCommand({ jobQueue: 'x-q', filters: [{ name: 'JOB_NAME', values: ['from-another-site'] }] }));
+    assert.deepEqual(jobs.jobSummaryList, [], 'no job was submitted');
+  });
+
+  test('a name rebound to this machine gets nothing from a server without credentials', async () => {
+    const port = new URL(t.url).port;
+    const res = await b.page.goto(`http://rebound.example:${port}/openbatch/v1/dashboard/overview`);
+    assert.equal(res?.status(), 403);
+    assert.match(await res!.text(), /not a loopback name/);
+    // while the server's own names still work, from the browser and from any client
+    assert.equal((await b.page.goto(`http://localhost:${port}/openbatch/v1/dashboard/overview`))?.status(), 200);
+    const status = await new Promise<number>((resolve, reject) =>
+      request({ host: '127.0.0.1', port, path: '/openbatch/v1/dashboard/overview', headers: { host: `[::1]:${port}` } }, (r) => {
+        r.resume();
+        resolve(r.statusCode ?? 0);
+      })
+        .on('error', reject)
+        .end(),
+    );
+    assert.equal(status, 200);
+    ok = true;
   });
 });
