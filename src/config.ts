@@ -16,6 +16,11 @@ export interface ServerConfig {
    * it; one of them leads); empty: SQLite in dataDir. Job files stay in dataDir either way.
    */
   databaseUrl: string;
+  /**
+   * With PostgreSQL: how long the leader lease lasts without renewal, i.e. the longest a dead
+   * leader goes unreplaced (the leader renews it five times per period).
+   */
+  leaderLeaseSeconds: number;
   /** the AWS account id in ARNs */
   account: string;
   /** region for requests that carry no SigV4 scope (unsigned requests when auth is off) */
@@ -87,6 +92,7 @@ const DEFAULTS: ServerConfig = {
   port: 8770,
   dataDir: '.openbatch',
   databaseUrl: '',
+  leaderLeaseSeconds: 5,
   account: '000000000000',
   defaultRegion: 'us-east-1',
   credentials: '',
@@ -120,7 +126,7 @@ const DEFAULTS: ServerConfig = {
   slurmQueueDepth: 2,
 };
 
-const NUMERIC: (keyof ServerConfig)[] = ['port', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds', 'maxRequestBytes', 'rateLimitPerSecond', 'rateLimitBurst', 'slurmQueueDepth'];
+const NUMERIC: (keyof ServerConfig)[] = ['port', 'leaderLeaseSeconds', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds', 'maxRequestBytes', 'rateLimitPerSecond', 'rateLimitBurst', 'slurmQueueDepth'];
 
 /**
  * Settings whose value is a JSON object or array (tables such as launch templates, prices,
@@ -178,6 +184,7 @@ export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> &
     out[k] = coerce(k as keyof ServerConfig, v, `--${k}`);
   }
   const cfg = out as unknown as ServerConfig;
+  if (!(cfg.leaderLeaseSeconds >= 1)) throw new Error(`leaderLeaseSeconds must be at least 1 (got ${cfg.leaderLeaseSeconds})`);
   if (!(cfg.timeDilation > 0)) throw new Error(`timeDilation must be a positive number (got ${cfg.timeDilation})`);
   if (!Number.isInteger(cfg.maxRequestBytes) || cfg.maxRequestBytes < 1024) throw new Error(`maxRequestBytes must be a whole number of bytes, at least 1024 (got ${cfg.maxRequestBytes})`);
   if (cfg.rateLimitPerSecond > 0 && cfg.rateLimitBurst < 1) throw new Error(`rateLimitBurst must be at least 1 when rateLimitPerSecond is set (got ${cfg.rateLimitBurst})`);

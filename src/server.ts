@@ -37,6 +37,8 @@ import { internalInvoker } from './api/invoke.js';
 import { parseTriggers } from './triggers/rules.js';
 import { Triggers } from './triggers/watcher.js';
 import { UnitOfWork } from './store/unitOfWork.js';
+import { Leadership } from './cluster/leadership.js';
+import { ClusterSignals } from './cluster/signals.js';
 import { registerOpenbatchOperations, stringMember } from './api/openbatchOperations.js';
 import { explainJob, explainQueue } from './scheduler/why.js';
 import { parsePriceTable } from './model/cost.js';
@@ -48,8 +50,10 @@ export interface RunningServer {
   url: string;
   port: number;
   services: Services;
-  /** the scheduler loop (benchmarks time its passes) */
+  /** the scheduler loop (benchmarks time its passes); undefined on a server that does not lead */
   scheduler: SchedulerLoop;
+  /** with PostgreSQL: whether this server holds the leader lease (always true on SQLite) */
+  leading(): boolean;
   close(): Promise<void>;
 }
 
@@ -95,31 +99,48 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const uow = new UnitOfWork(store.db);
   const bus = new EventBus();
   uow.onCommitted((changes) => bus.publish(changes));
+  // Every server writes the outbox in its transactions; the leader delivers (leaderParts).
   const webhooks = new Webhooks({ db: store.db, clock, logger, hooks });
   if (webhooks.enabled) {
     uow.beforeCommit(webhooks.enqueue);
-    uow.onCommitted(() => webhooks.kick());
+    uow.onCommitted(() => leader?.delivery.kick());
   }
   const metrics = new Metrics(store.db);
   bus.subscribe((changes) => void metrics.onChanges(changes).catch(() => undefined));
   let url = '';
   let loop: SchedulerLoop | undefined;
+  // What only the leader runs: the scheduler, the compute providers, webhook delivery,
+  // triggers and log retention (on SQLite the one server always leads; docs/design/leader.md).
+  let leader: { provider: LocalProvider; slurm: SlurmProvider; loop: SchedulerLoop; delivery: Webhooks; triggers: Triggers; retention: LogRetention } | undefined;
   let closeStreams = () => undefined as void;
-  const joined = new JoinedAgents({ config, db: store.db, uow, clock, ids, logger, kickScheduler: () => loop?.kick() });
-  let provider: LocalProvider | undefined;
+  // Several servers on one PostgreSQL database: one leads (cluster/leadership.ts), the others
+  // serve the API and agents and wake the leader and each other's agents through signals.
+  let signals: ClusterSignals | undefined;
+  const kickScheduler = () => {
+    loop?.kick();
+    signals?.kick();
+  };
+  const wakeInstance = (id: string) => {
+    hub.notify(id);
+    leader?.slurm.kick();
+    signals?.instance(id);
+  };
+  const joined = new JoinedAgents({ config, db: store.db, uow, clock, ids, logger, kickScheduler });
   const hub = new AgentHub({
     joined,
-    instanceSetup: (inst) => provider?.instanceSetup(inst),
-    takesOneJob: (inst) => provider?.takesOneJob(inst) ?? false,
-    onOneJobDone: (id) => void provider?.fargateTaskDone(id).catch((err) => logger.error({ err, instance: id }, 'ending a Fargate task failed')),
+    // Launch templates and Fargate tasks are the local provider's: local agents talk to the leader.
+    instanceSetup: (inst) => leader?.provider.instanceSetup(inst),
+    takesOneJob: (inst) => leader?.provider.takesOneJob(inst) ?? false,
+    onOneJobDone: (id) => void leader?.provider.fargateTaskDone(id).catch((err) => logger.error({ err, instance: id }, 'ending a Fargate task failed')),
     db: store.db,
     uow,
     clock,
     logger,
     terminateGraceMs: config.terminateGraceSeconds * 1000,
     timeDilation: config.timeDilation,
-    kickScheduler: () => loop?.kick(),
-    withNextPass: (fn) => loop!.withNextPass(fn),
+    kickScheduler,
+    // Exit reports ride the leader's next pass; a server that does not lead writes them itself and wakes the leader.
+    withNextPass: (fn) => (loop ? loop.withNextPass(fn) : uow.write(fn).finally(kickScheduler)),
   });
   // Nodes of a multi-node job stopped because their main node ended: wake their agents now.
   bus.subscribe((changes) => {
@@ -132,17 +153,10 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
         .orderBy('attempt', 'desc')
         .limit(1)
         .executeTakeFirst()
-        .then((a) => a && hub.notify(a.instance_id))
+        .then((a) => a && wakeInstance(a.instance_id))
         .catch(() => undefined);
     }
   });
-  provider = new LocalProvider({ config, db: store.db, uow, clock, ids, logger, hub, serverUrl: () => url, kickScheduler: () => loop?.kick() });
-  const slurm = new SlurmProvider({ config, db: store.db, uow, clock, ids, logger, kickScheduler: () => loop?.kick() });
-  const providers = new Providers([slurm, provider]);
-  loop = new SchedulerLoop({ uow, clock, ids, logger, provider: providers, prices, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
-    instances.forEach((i) => hub.notify(i));
-    slurm.kick();
-  } });
   const services: Services = {
     config,
     db: store.db,
@@ -150,12 +164,9 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     clock,
     ids,
     logger,
-    kickScheduler: () => loop!.kick(),
-    notifyInstance: (id) => {
-      hub.notify(id);
-      slurm.kick();
-    },
-    waitingIn: (queue) => loop!.waitingIn(queue),
+    kickScheduler,
+    notifyInstance: wakeInstance,
+    waitingIn: (queue) => loop?.waitingIn(queue),
   };
   const sessions = credentials ? new DashboardSessions(credentials, () => clock.now()) : null;
   const app = buildApp({
@@ -168,13 +179,14 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       hub.routes(a);
       closeStreams = registerEventStream(a, bus, services, authenticate);
       a.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
-      registerInstancesApi(a, { services, authenticate, interrupt: (id) => provider!.interrupt(id, 'command') });
+      registerInstancesApi(a, { services, authenticate, interrupt: (id) => (leader?.provider ?? standbyProvider()).interrupt(id, 'command') });
       registerLogsApi(a, { db: store.db, config }, (req) => authenticate(req, 'logs'), sendError);
-      a.get('/healthz', async () => ({ status: 'ok' }));
+      // role: which server of several sharing a PostgreSQL database runs the scheduler (always 'leader' on SQLite).
+      a.get('/healthz', async () => ({ status: 'ok', role: leader ? 'leader' : 'follower' }));
       registerDashboard(a, { db: store.db, clock, sessions, authenticate });
       registerOpenbatchOperations(a, authenticate, {
         why: async (input) => {
-          const why = { db: store.db, clock, waitingIn: (q: string) => loop!.waitingIn(q), ceView: (n: string) => loop!.ceView(n) };
+          const why = { db: store.db, clock, waitingIn: (q: string) => loop?.waitingIn(q), ceView: (n: string) => loop?.ceView(n) };
           // One job ({jobId}), up to 100 ({jobIds}: {reports}), or a queue's waiting jobs ({jobQueue}: {jobs}).
           if (Array.isArray(input.jobIds)) {
             if (input.jobIds.length > 100 || input.jobIds.some((j) => typeof j !== 'string')) throw clientError('jobIds must list at most 100 job ids');
@@ -200,17 +212,61 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       });
     },
   });
-  await provider.recover();
   const address = await app.listen({ host: config.host, port: config.port });
   const port = Number(new URL(address).port);
   url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  loop.start();
-  await webhooks.start();
-  const triggers = new Triggers({ db: store.db, clock, logger, invoke: internalInvoker(services, handlers), rules: triggerRules });
-  await triggers.start();
-  slurm.start();
-  const retention = new LogRetention({ db: store.db, clock, logger, days: config.logRetentionDays });
-  retention.start();
+
+  // What only the leader runs (see `leader` above); its writes are fenced by the lease.
+  const leadership = store.kind === 'postgres' ? new Leadership({ db: store.db, logger, leaseMs: config.leaderLeaseSeconds * 1000, elected: () => lead(), deposed: () => stopLeading() }) : undefined;
+  const leaderUow = leadership ? uow.fenced(leadership.fence) : uow;
+  const lead = async (): Promise<void> => {
+    const core = { config, db: store.db, uow: leaderUow, clock, ids, logger, kickScheduler };
+    const provider = new LocalProvider({ ...core, hub, serverUrl: () => url });
+    const slurm = new SlurmProvider(core);
+    const l = new SchedulerLoop({ uow: leaderUow, clock, ids, logger, provider: new Providers([slurm, provider]), prices, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
+      instances.forEach(wakeInstance);
+      slurm.kick();
+    } });
+    const delivery = new Webhooks({ db: store.db, clock, logger, hooks });
+    const triggers = new Triggers({ db: store.db, clock, logger, invoke: internalInvoker(services, handlers), rules: triggerRules });
+    const retention = new LogRetention({ db: store.db, clock, logger, days: config.logRetentionDays });
+    leader = { provider, slurm, loop: l, delivery, triggers, retention };
+    await provider.recover();
+    loop = l;
+    l.start();
+    await delivery.start();
+    await triggers.start();
+    slurm.start();
+    retention.start();
+  };
+  // A Spot interruption on command sent to a server that does not lead: the notice is a write
+  // (state TERMINATING, interrupt_at) that the leader's provider ends on its pass, so a provider
+  // that is never started checks and records it here.
+  let standby: LocalProvider | undefined;
+  const standbyProvider = (): LocalProvider =>
+    (standby ??= new LocalProvider({ config, db: store.db, uow, clock, ids, logger, kickScheduler, hub, serverUrl: () => url }));
+  const stopLeading = async (): Promise<void> => {
+    const parts = leader;
+    leader = undefined;
+    loop = undefined;
+    if (!parts) return;
+    await parts.triggers.stop();
+    await parts.loop.stop();
+    await parts.delivery.stop();
+    await parts.retention.stop();
+    await parts.provider.close();
+    await parts.slurm.close();
+  };
+  if (leadership) {
+    signals = new ClusterSignals({ databaseUrl: config.databaseUrl, pool: store.pool!, logger, onKick: () => loop?.kick(), onInstance: (id) => {
+      hub.notify(id);
+      leader?.slurm.kick();
+    } });
+    await signals.start();
+    leadership.start();
+  } else {
+    await lead();
+  }
   logger.info(
     { url, dataDir: config.dataDir, auth: credentials ? `SigV4, ${credentials.size} key(s)` : 'off', agentJoinTokenFile: joinToken(config).file ?? 'configured' },
     credentials
@@ -222,18 +278,18 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     url,
     port,
     services,
-    scheduler: loop,
+    get scheduler() {
+      return loop!;
+    },
+    leading: () => leader !== undefined,
     async close() {
       if (closed) return;
       closed = true;
-      await triggers.stop();
-      await loop!.stop();
+      if (leadership) await leadership.stop();
+      else await stopLeading();
       closeStreams();
-      await webhooks.stop();
-      await retention.stop();
       hub.close();
-      await provider.close();
-      await slurm.close();
+      await signals?.stop();
       await app.close();
       await store.close();
     },

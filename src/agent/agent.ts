@@ -19,6 +19,7 @@ import { postJson } from './http.js';
 import { removePidFile, writePidFile } from './pidFiles.js';
 
 export interface AgentOptions {
+  /** the control plane's URL, or several (comma-separated) that share one database: any of them serves */
   server: string;
   instanceId: string;
   token: string;
@@ -58,14 +59,34 @@ export class Agent {
   private flushWaiters: (() => void)[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly o: AgentOptions) {}
+  /** the control planes this agent may talk to; requests go to `servers[current]` */
+  private readonly servers: string[];
+  private current = 0;
+
+  constructor(private readonly o: AgentOptions) {
+    this.servers = serverList(o.server);
+  }
 
   private key(r: AttemptRef): string {
     return `${r.jobId}#${r.attempt}`;
   }
 
-  private post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
-    return postJson<T>(this.o.server + path, this.o.token, body, signal);
+  private async post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    const server = this.current;
+    try {
+      return await postJson<T>(this.servers[server] + path, this.o.token, body, signal);
+    } catch (e) {
+      // That control plane is unreachable or failing (dead, restarting): the next request goes to the next one.
+      const status = (e as { status?: number }).status;
+      if (!signal?.aborted && (status === undefined || status >= 500)) this.failOver(server);
+      throw e;
+    }
+  }
+
+  private failOver(from: number): void {
+    if (this.servers.length < 2 || this.current !== from) return;
+    this.current = (from + 1) % this.servers.length;
+    this.o.logger.warn({ from: this.servers[from], to: this.servers[this.current] }, 'control plane unreachable; switching to another');
   }
 
   /** Runs until stop() or until the control plane tells the agent to shut down. */
@@ -259,4 +280,14 @@ export class Agent {
       await Promise.race([new Promise<void>((r) => this.flushWaiters.push(r)), new Promise((r) => setTimeout(r, 3_000))]);
     }
   }
+}
+
+/** `--server URL[,URL…]`: the control planes, without trailing slashes. */
+export function serverList(servers: string): string[] {
+  const list = servers
+    .split(',')
+    .map((s) => s.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+  if (list.length === 0) throw new Error('--server needs at least one URL');
+  return list;
 }

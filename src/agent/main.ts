@@ -18,7 +18,7 @@ import { availableParallelism, hostname, totalmem } from 'node:os';
 import pino from 'pino';
 import { createLogger } from '../logging.js';
 import { ProcessExecutor } from '../executor/process.js';
-import { Agent } from './agent.js';
+import { Agent, serverList } from './agent.js';
 import { killOrphans } from './pidFiles.js';
 
 export interface AgentCliOptions {
@@ -56,15 +56,30 @@ async function post<T>(url: string, token: string, body: unknown): Promise<T> {
   return JSON.parse(text) as T;
 }
 
+/** POSTs to the first of the control planes that answers (several share one database). */
+async function postAny<T>(servers: string[], path: string, token: string, body: unknown): Promise<T> {
+  let last: unknown;
+  for (const s of servers) {
+    try {
+      return await post<T>(s + path, token, body);
+    } catch (e) {
+      last = e;
+      if (!(e instanceof TypeError)) throw e; // an answer (e.g. a refused token) is final; only unreachable servers are skipped
+    }
+  }
+  throw last;
+}
+
 export async function runAgent(opts: AgentCliOptions): Promise<void> {
-  const server = opts.server.replace(/\/$/, '');
+  const servers = serverList(opts.server);
+  const server = servers.join(',');
   const given = opts.token ?? process.env.OPENBATCH_AGENT_TOKEN;
   if (!given) throw new Error('a token is required: --token or OPENBATCH_AGENT_TOKEN (the join token with --ce, the instance token with --instance-id)');
   if (!opts.instanceId && !opts.ce) throw new Error('give --ce NAME to join an UNMANAGED compute environment (or --instance-id for an instance the server launched)');
   let instanceId = opts.instanceId;
   let token = given;
   if (!instanceId) {
-    const joined = await post<{ instanceId: string; token: string }>(`${server}/agent/v1/register`, given, {
+    const joined = await postAny<{ instanceId: string; token: string }>(servers, '/agent/v1/register', given, {
       computeEnvironment: opts.ce,
       vcpus: positiveInt(opts.vcpus, '--vcpus', availableParallelism()),
       memoryMiB: positiveInt(opts.memory, '--memory', Math.floor(totalmem() / 1024 / 1024)),
@@ -88,7 +103,7 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
     stopping = true;
     void (async () => {
       await agent.stop();
-      if (!opts.instanceId) await post(`${server}/agent/v1/leave`, token, { instanceId }).catch(() => undefined);
+      if (!opts.instanceId) await postAny(servers, '/agent/v1/leave', token, { instanceId }).catch(() => undefined);
       process.exit(0);
     })();
   };

@@ -66,7 +66,7 @@ program
 program
   .command('agent')
   .description('run an agent that gives this machine\'s capacity to an openbatch server')
-  .requiredOption('--server <url>', 'the server URL, e.g. http://10.0.0.5:8770')
+  .requiredOption('--server <url>', 'the server URL, e.g. http://10.0.0.5:8770; several comma-separated for control planes sharing one PostgreSQL database (the agent moves to the next when one is unreachable)')
   .option('--ce <name>', 'join this UNMANAGED compute environment (with the server\'s join token)')
   .option('--vcpus <n>', 'vCPUs to offer when joining (default: this machine\'s cores)')
   .option('--memory <MiB>', 'memory to offer when joining (default: this machine\'s memory)')

@@ -22,6 +22,7 @@ import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_log_streams.js';
 import * as m003 from './migrations/003_ops.js';
 import * as m007 from './migrations/007_dashboard_indexes.js';
+import * as m008 from './migrations/008_leader_lease.js';
 import * as m010 from './migrations/010_node_jobs_and_attempt_cost.js';
 import * as m006 from './migrations/006_slurm_jobs.js';
 import * as m004 from './migrations/004_instance_details.js';
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '002_log_streams': m002,
   '003_ops': m003,
   '007_dashboard_indexes': m007,
+  '008_leader_lease': m008,
   '010_node_jobs_and_attempt_cost': m010,
   '006_slurm_jobs': m006,
   '004_instance_details': m004,

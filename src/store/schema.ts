@@ -243,6 +243,16 @@ export interface TriggerFileTable {
   error: string | null;
 }
 
+/** The leader lease of control planes sharing a PostgreSQL database (src/cluster/leadership.ts). */
+export interface LeaderLeaseTable {
+  name: string;
+  holder: string;
+  /** +1 at every change of holder: the fencing token of the leader's writes */
+  epoch: number;
+  /** epoch ms on the database's clock */
+  expires_at: number;
+}
+
 export interface Database {
   compute_environments: ComputeEnvironmentTable;
   job_queues: JobQueueTable;
@@ -258,6 +268,7 @@ export interface Database {
   webhook_outbox: WebhookOutboxTable;
   trigger_files: TriggerFileTable;
   slurm_jobs: SlurmJobTable;
+  leader_lease: LeaderLeaseTable;
 }
 
 /** An attempt carried by a Slurm job (migration 006; compute/slurmProvider.ts). */

@@ -37,14 +37,33 @@ const RETRYABLE = new Set(['40P01', '40001']);
 export type Publisher = (changes: JobStateChange[]) => void;
 export type InTransaction = (db: Transaction<Database>, changes: JobStateChange[]) => Promise<void>;
 
+/** Checks, inside a write transaction and under the write lock, that the writer may still write; throws if not. */
+export type Fence = (db: Transaction<Database>) => Promise<void>;
+
 export class UnitOfWork {
-  private readonly listeners: Publisher[] = [];
-  private readonly inTransaction: InTransaction[] = [];
-
+  private readonly listeners: Publisher[];
+  private readonly inTransaction: InTransaction[];
   private readonly postgres: boolean;
+  private fence: Fence | undefined;
 
-  constructor(readonly db: Db) {
+  constructor(
+    readonly db: Db,
+    shared: { listeners: Publisher[]; inTransaction: InTransaction[] } = { listeners: [], inTransaction: [] },
+  ) {
     this.postgres = isPostgres(db);
+    this.listeners = shared.listeners;
+    this.inTransaction = shared.inTransaction;
+  }
+
+  /**
+   * The same unit of work (same listeners and hooks) for the writes of the leader: each of
+   * its transactions first runs `fence`, after the write lock, so a deposed leader's late
+   * write is refused instead of committed (docs/design/leader.md).
+   */
+  fenced(fence: Fence): UnitOfWork {
+    const f = new UnitOfWork(this.db, { listeners: this.listeners, inTransaction: this.inTransaction });
+    f.fence = fence;
+    return f;
   }
 
   onCommitted(listener: Publisher): void {
@@ -104,6 +123,7 @@ export class UnitOfWork {
     const changes: JobStateChange[] = [];
     const result = await this.db.transaction().execute(async (trx) => {
       if (this.postgres) await sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK})`.execute(trx);
+      if (this.fence) await this.fence(trx);
       const out = await fn({ db: trx, emit: (c) => changes.push(c) });
       if (changes.length) for (const h of this.inTransaction) await h(trx, changes);
       return out;

@@ -1,0 +1,146 @@
+/**
+ * Leadership among control planes sharing one PostgreSQL database: every server serves the
+ * API and the agent protocol; exactly one — the holder of the leader lease — runs the
+ * scheduler, the compute providers and the background deliveries (docs/design/leader.md).
+ *
+ * The lease is a row (`leader_lease`) with an expiry on the database's clock, so servers'
+ * clocks do not matter. The leader renews it every leaseMs/5; any other server takes it once
+ * it has expired, adding 1 to its epoch. A leader that cannot renew for leaseMs (database
+ * unreachable, process stalled) steps down on its own.
+ *
+ * Fencing: every write transaction of the leader checks, after the global write lock (see
+ * unitOfWork.ts), that the lease still names it with its epoch and has not expired. Write
+ * transactions run one at a time, so a deposed leader's transaction either committed before
+ * the new leader's first one (which then sees it) or is refused.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { sql, type Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import type { Db } from '../store/db.js';
+import type { Database } from '../store/schema.js';
+
+const LEASE = 'scheduler';
+/** now on the database's clock, in epoch ms */
+const DB_NOW = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+export class NotLeaderError extends Error {
+  constructor(detail: string) {
+    super(`this server no longer holds the leader lease (${detail}); its write was refused`);
+  }
+}
+
+export interface LeadershipOptions {
+  db: Db;
+  logger: Logger;
+  /** how long a lease lasts without renewal: the longest a dead leader goes unreplaced */
+  leaseMs: number;
+  /** start leading: recover, start the scheduler and the providers */
+  elected(epoch: number): Promise<void>;
+  /** stop leading: stop everything elected() started */
+  deposed(): Promise<void>;
+}
+
+export class Leadership {
+  /** who this server is in the lease row */
+  readonly holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  /** the epoch of the lease this server holds, null while it does not lead */
+  private epoch: number | null = null;
+  private renewedAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private ticking: Promise<void> = Promise.resolve();
+  /** elected()/deposed() run one after another, never overlapping */
+  private transitions: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: LeadershipOptions) {}
+
+  get leading(): boolean {
+    return this.epoch !== null;
+  }
+
+  start(): void {
+    const loop = () => {
+      if (this.stopped) return;
+      this.ticking = this.tick().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(loop, Math.max(this.o.leaseMs / 5, 50));
+      });
+    };
+    loop();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      if (this.epoch === null) await this.tryAcquire();
+      else await this.renew();
+    } catch (err) {
+      // The database is unreachable: a leader that has not renewed for a whole lease steps down.
+      if (this.epoch !== null && performance.now() - this.renewedAt >= this.o.leaseMs) this.stepDown('could not renew the lease: ' + (err as Error).message);
+      else if (this.epoch === null) this.o.logger.debug({ err }, 'leader lease: could not try to acquire');
+    }
+  }
+
+  private async tryAcquire(): Promise<void> {
+    const t0 = performance.now();
+    const row = await sql<{ epoch: number }>`
+      INSERT INTO leader_lease (name, holder, epoch, expires_at) VALUES (${LEASE}, ${this.holder}, 1, ${DB_NOW} + ${this.o.leaseMs})
+      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, epoch = leader_lease.epoch + 1, expires_at = excluded.expires_at
+      WHERE leader_lease.expires_at < ${DB_NOW}
+      RETURNING epoch`.execute(this.o.db);
+    const epoch = row.rows[0]?.epoch;
+    if (epoch === undefined || this.stopped) return;
+    this.epoch = Number(epoch);
+    this.renewedAt = t0;
+    this.o.logger.info({ epoch: this.epoch, holder: this.holder }, 'leader lease acquired: this server runs the scheduler and compute providers');
+    const e = this.epoch;
+    this.transitions = this.transitions.then(() =>
+      this.o.elected(e).catch((err) => {
+        this.o.logger.error({ err }, 'could not start leading; stepping down');
+        this.stepDown('start failed');
+      }),
+    );
+  }
+
+  private async renew(): Promise<void> {
+    const t0 = performance.now();
+    const res = await sql`
+      UPDATE leader_lease SET expires_at = ${DB_NOW} + ${this.o.leaseMs}
+      WHERE name = ${LEASE} AND holder = ${this.holder} AND epoch = ${this.epoch} AND expires_at >= ${DB_NOW}`.execute(this.o.db);
+    if (Number(res.numAffectedRows ?? 0) === 1) this.renewedAt = t0;
+    else this.stepDown('the lease expired or was taken over');
+  }
+
+  private stepDown(why: string): void {
+    if (this.epoch === null) return;
+    this.o.logger.warn({ epoch: this.epoch, why }, 'leader lease lost: stopping the scheduler and compute providers');
+    this.epoch = null;
+    this.transitions = this.transitions.then(() => this.o.deposed().catch((err) => this.o.logger.error({ err }, 'error while stepping down')));
+  }
+
+  /** The leader's fence (UnitOfWork.fenced): refuses the transaction unless the lease is still this server's. */
+  readonly fence = async (trx: Transaction<Database>): Promise<void> => {
+    const epoch = this.epoch;
+    if (epoch === null) throw new NotLeaderError('stepped down');
+    const row = await sql<{ ok: number }>`
+      SELECT 1 AS ok FROM leader_lease WHERE name = ${LEASE} AND holder = ${this.holder} AND epoch = ${epoch} AND expires_at > ${DB_NOW}`.execute(trx);
+    if (row.rows.length === 0) {
+      this.stepDown('fenced off');
+      throw new NotLeaderError(`epoch ${epoch} is over`);
+    }
+  };
+
+  /** Server shutdown: stop leading, then give the lease up so another server takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.ticking;
+    const epoch = this.epoch;
+    this.stepDown('server shutting down');
+    await this.transitions;
+    if (epoch !== null) {
+      await sql`UPDATE leader_lease SET expires_at = 0 WHERE name = ${LEASE} AND holder = ${this.holder} AND epoch = ${epoch}`
+        .execute(this.o.db)
+        .catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Several control planes on one PostgreSQL database (runs in the suite's PostgreSQL pass):
+ * both serve the API, one leads; kill -9 of the leader mid-run hands the scheduler to the
+ * other within seconds, agents move to it, and every job finishes — none lost, none run
+ * twice. And a deposed leader's late write is refused by its fence.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { CreateComputeEnvironmentCommand } from '@aws-sdk/client-batch';
+import pino from 'pino';
+import { batchClient, CLI, spawnServer, tempDir, type ServerProcess } from '../helpers/server.js';
+import { createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import { dropTestDatabase, onPostgres, testDatabaseFor } from '../helpers/postgres.js';
+import { openPostgres } from '../../src/store/db.js';
+import { Leadership, NotLeaderError } from '../../src/cluster/leadership.js';
+import { UnitOfWork } from '../../src/store/unitOfWork.js';
+
+const skip = onPostgres() ? false : 'several control planes need PostgreSQL (OPENBATCH_TEST_DATABASE_URL)';
+
+async function role(url: string): Promise<string | undefined> {
+  try {
+    return ((await (await fetch(url + '/healthz')).json()) as { role?: string }).role;
+  } catch {
+    return undefined;
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('two control planes on one PostgreSQL database', { skip }, () => {
+  const dirA = tempDir();
+  const dirB = tempDir();
+  const agentDir = tempDir('openbatch-agent-');
+  const ledger = join(agentDir, 'ledger');
+  const children: ChildProcess[] = [];
+  const servers: ServerProcess[] = [];
+  after(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    for (const s of servers) await s.kill('SIGKILL');
+    await dropTestDatabase(dirA);
+    for (const d of [dirA, dirB, agentDir]) rmSync(d, { recursive: true, force: true });
+  });
+
+  function startAgent(servers: string, token: string): Promise<void> {
+    const child = spawn(process.execPath, [CLI, 'agent', '--server', servers, '--ce', 'farm', '--vcpus', '3', '--memory', '1024', '--work-dir', join(agentDir, String(children.length))], {
+      env: { ...process.env, OPENBATCH_AGENT_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    return new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (/as instance i-/.test(out)) resolve();
+      });
+      child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+      child.once('exit', (code) => reject(new Error(`agent exited with ${code}: ${out}`)));
+    });
+  }
+
+  test('kill -9 of the leader mid-run: the other takes over, every job finishes once', async () => {
+    const databaseUrl = await testDatabaseFor(dirA);
+    const token = 'join-token-shared-by-both-control-planes';
+    const env = { OPENBATCH_DATABASE_URL: databaseUrl, OPENBATCH_AGENT_JOIN_TOKEN: token, OPENBATCH_LEADER_LEASE_SECONDS: '2' };
+    const a = await spawnServer(dirA, 0, env);
+    servers.push(a);
+    await until('server A to lead', async () => (await role(a.url)) === 'leader');
+    const b = await spawnServer(dirB, 0, env);
+    servers.push(b);
+    assert.equal(await role(b.url), 'follower');
+
+    // Everything through the follower: it serves the whole API on the shared database.
+    const viaB = batchClient(b.url);
+    await viaB.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'farm', type: 'UNMANAGED' }));
+    await createQueue(viaB, 'q', ['farm']);
+    // Each run appends "<job> <attempt>" to the ledger, then works for a while.
+    await registerDefinition(viaB, 'work', {
+      command: ['sh', '-c', `echo "$AWS_BATCH_JOB_ID $AWS_BATCH_JOB_ATTEMPT" >> ${ledger}; sleep 2`],
+    });
+    await startAgent(`${a.url},${b.url}`, token);
+    await startAgent(`${b.url},${a.url}`, token);
+
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push(await submit(viaB, { jobName: `job-${i}`, jobQueue: 'q', jobDefinition: 'work' }));
+    const array = await submit(viaB, { jobName: 'arr', jobQueue: 'q', jobDefinition: 'work', arrayProperties: { size: 4 } });
+    const dependent = await submit(viaB, { jobName: 'after', jobQueue: 'q', jobDefinition: 'work', dependsOn: [{ jobId: ids[0] }, { jobId: array }] });
+
+    // Mid-run: some jobs running, not all done.
+    await until('a job to run', async () => {
+      const d = await Promise.all(ids.map((id) => describeJob(viaB, id)));
+      return d.some((j) => j.status === 'RUNNING') && d.some((j) => j.status !== 'SUCCEEDED');
+    });
+    await a.kill('SIGKILL');
+    await until('server B to take over', async () => (await role(b.url)) === 'leader', 30_000);
+
+    // Submitted after the kill: the new leader schedules it too.
+    const late = await submit(viaB, { jobName: 'late', jobQueue: 'q', jobDefinition: 'work' });
+    const all = [...ids, array, dependent, late];
+    for (const id of all) {
+      const j = await waitForStatus(viaB, id, ['SUCCEEDED', 'FAILED'], 120_000);
+      assert.equal(j.status, 'SUCCEEDED', `${id}: ${j.statusReason}`);
+    }
+    for (const id of [...ids, dependent, late, ...[0, 1, 2, 3].map((i) => `${array}:${i}`)]) {
+      const j = await describeJob(viaB, id);
+      assert.equal(j.attempts?.length, 1, `${id} ran ${j.attempts?.length} times`);
+    }
+    const runs = readFileSync(ledger, 'utf8').trim().split('\n');
+    const expected = [...ids, dependent, late, ...[0, 1, 2, 3].map((i) => `${array}:${i}`)];
+    assert.deepEqual(runs.map((r) => r.split(' ')[0]).sort(), expected.sort(), 'each job ran exactly once');
+    viaB.destroy();
+  });
+});
+
+describe('the leader fence', { skip }, () => {
+  const dir = tempDir();
+  after(async () => {
+    await dropTestDatabase(dir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a deposed leader's late write is refused and leaves nothing behind", async () => {
+    const store = await openPostgres(await testDatabaseFor(dir));
+    try {
+      let elected = 0;
+      let deposed = 0;
+      const leadership = new Leadership({
+        db: store.db,
+        logger: pino({ level: 'silent' }),
+        leaseMs: 60_000,
+        elected: async () => void elected++,
+        deposed: async () => void deposed++,
+      });
+      leadership.start();
+      await until('the lease', async () => leadership.leading);
+      const uow = new UnitOfWork(store.db).fenced(leadership.fence);
+      const write = (name: string) =>
+        uow.write((tx) => tx.db.insertInto('scheduling_policies').values({ name, arn: `arn:${name}`, fairshare_policy: null, tags: '{}', created_at: 0 }).execute());
+      await write('while-leading');
+
+      // Another server takes the lease over (as after this one stalled past its expiry).
+      await store.db.updateTable('leader_lease').set((eb) => ({ holder: 'another-server', epoch: eb('epoch', '+', 1) })).execute();
+      await assert.rejects(write('after-takeover'), NotLeaderError);
+      const names = (await store.db.selectFrom('scheduling_policies').select('name').execute()).map((r) => r.name);
+      assert.deepEqual(names, ['while-leading']);
+      await until('stepping down', async () => deposed === 1);
+      assert.equal(leadership.leading, false);
+      assert.equal(elected, 1);
+      await leadership.stop();
+    } finally {
+      await store.close();
+    }
+  });
+});
