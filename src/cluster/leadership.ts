@@ -87,7 +87,8 @@ export class Leadership {
       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, epoch = leader_lease.epoch + 1, expires_at = excluded.expires_at
       WHERE leader_lease.expires_at < ${DB_NOW}
       RETURNING epoch`.execute(this.o.db);
-    const epoch = row.rows[0]?.epoch;
+    let epoch: number | undefined = row.rows[0]?.epoch;
+    if (epoch === undefined) epoch = await this.takeFromDeadNeighbour();
     if (epoch === undefined || this.stopped) return;
     this.epoch = Number(epoch);
     this.renewedAt = t0;
@@ -99,6 +100,24 @@ export class Leadership {
         this.stepDown('start failed');
       }),
     );
+  }
+
+  /**
+   * A lease held by a process of this host that no longer exists (a server killed and
+   * restarted) is taken at once instead of after its expiry. A holder on another host, or a
+   * pid that is alive (perhaps reused), is waited out.
+   */
+  private async takeFromDeadNeighbour(): Promise<number | undefined> {
+    const current = await this.o.db.selectFrom('leader_lease').select(['holder', 'epoch']).where('name', '=', LEASE).executeTakeFirst();
+    if (!current) return undefined;
+    const [host, pid] = current.holder.split(':');
+    if (host !== hostname() || !/^\d+$/.test(pid ?? '') || Number(pid) === process.pid || processExists(Number(pid))) return undefined;
+    const row = await sql<{ epoch: number }>`
+      UPDATE leader_lease SET holder = ${this.holder}, epoch = epoch + 1, expires_at = ${DB_NOW} + ${this.o.leaseMs}
+      WHERE name = ${LEASE} AND holder = ${current.holder} AND epoch = ${current.epoch}
+      RETURNING epoch`.execute(this.o.db);
+    if (row.rows[0]) this.o.logger.info({ previous: current.holder }, 'the previous leader was a process of this host that has exited: taking its lease now');
+    return row.rows[0]?.epoch;
   }
 
   private async renew(): Promise<void> {
@@ -142,5 +161,14 @@ export class Leadership {
         .execute(this.o.db)
         .catch(() => undefined);
     }
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
