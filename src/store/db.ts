@@ -66,6 +66,8 @@ export function isPostgresUrl(url: string): boolean {
 export async function openStore(config: { dataDir: string; databaseUrl: string }): Promise<OpenedStore> {
   if (!config.databaseUrl) return openSqlite(config.dataDir);
   if (!isPostgresUrl(config.databaseUrl)) throw new Error(`databaseUrl must be a postgres:// or postgresql:// URL (got '${redactUrl(config.databaseUrl)}')`);
+  // The data directory still holds the agent join token and the work directories of local jobs.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   return openPostgres(config.databaseUrl);
 }
 

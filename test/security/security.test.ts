@@ -12,6 +12,7 @@ import { CreateComputeEnvironmentCommand, DescribeJobsCommand } from '@aws-sdk/c
 import { loadConfig } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
 import { createQueue, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import { onPostgres } from '../helpers/postgres.js';
 import { batchClient, CLI, startTestServer, tempDir } from '../helpers/server.js';
 
 async function agentCall(url: string, path: string, token: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -167,7 +168,8 @@ test("the data directory is its owner's alone: directory 0700, database and toke
     await registerDefinition(t.client, 'd');
     const mode = (p: string) => statSync(p).mode & 0o777;
     assert.equal(mode(dataDir).toString(8), '700');
-    for (const f of ['openbatch.db', 'openbatch.db-wal', 'openbatch.db-shm', 'agent-join-token']) {
+    // On PostgreSQL the database is elsewhere; the data directory keeps the join token.
+    for (const f of onPostgres() ? ['agent-join-token'] : ['openbatch.db', 'openbatch.db-wal', 'openbatch.db-shm', 'agent-join-token']) {
       assert.equal(mode(join(dataDir, f)).toString(8), '600', f);
     }
   } finally {
