@@ -5,7 +5,7 @@
  *   --profile        also run workloads 1 and 3 once more, untimed, with the server under
  *                    `node --cpu-prof`, its SQLite statements timed and its agents profiled,
  *                    and print where the time went (default in a full run; --no-profile skips it)
- *   --only=a,b       only these workloads: submit, latency, throughput, array, scheduler, slurm
+ *   --only=a,b       only these workloads: submit, latency, throughput, array, scheduler, slurm, dashboard
  *
  * Prints the tables and writes everything to bench/results/<timestamp>.json. Method and the
  * latest figures: docs/benchmarks.md.
@@ -21,6 +21,7 @@ import { submitRate, type SubmitRateResult } from './workloads/submitRate.js';
 import { throughput, type ThroughputResult } from './workloads/throughput.js';
 import { schedulerScale } from './workloads/schedulerScale.js';
 import { slurmPeer, type SlurmResult } from './workloads/slurm.js';
+import { dashboardScale } from './workloads/dashboard.js';
 
 // The SDK's notice that its 2027 releases need Node 22 says nothing about these figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -32,8 +33,8 @@ const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).
 const wanted = (w: string) => !only || only.includes(w);
 
 const SIZES = quick
-  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300, arraySize: 1_000, schedLarge: 100_000, arraySubmits: 10, slurmJobs: 20, slurmCpuJobs: 10 }
-  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, arraySize: 10_000, schedLarge: 1_000_000, arraySubmits: 30, slurmJobs: 1_000, slurmCpuJobs: 300 };
+  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300, arraySize: 1_000, schedLarge: 100_000, arraySubmits: 10, slurmJobs: 20, slurmCpuJobs: 10, dashLarge: 100_000 }
+  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, arraySize: 10_000, schedLarge: 1_000_000, arraySubmits: 30, slurmJobs: 1_000, slurmCpuJobs: 300, dashLarge: 1_000_000 };
 
 const log = (s = '') => process.stdout.write(s + '\n');
 
@@ -186,6 +187,13 @@ if (wanted('scheduler')) {
     ),
   );
   log(`\narray ÷ plain (p50) = ${r.submitMs.ratio.toFixed(2)}`);
+}
+if (wanted('dashboard')) {
+  const r = await dashboardScale({ large: SIZES.dashLarge, rounds: 10 });
+  results.dashboardScale = r;
+  log(`\n## 6. Dashboard requests with ${r.small.toLocaleString('en')} vs ${r.large.toLocaleString('en')} jobs, ms (p50 of 10)\n`);
+  log(table(['request', `${r.small.toLocaleString('en')} jobs`, `${r.large.toLocaleString('en')} jobs`, 'large ÷ small', 'large p90'], r.rows.map((x) => [x.request, x.smallMs.p50, x.largeMs.p50, x.ratio.toFixed(2), x.largeMs.p90])));
+  log(`\n${r.insertSeconds.toFixed(1)} s to insert the jobs`);
 }
 if (wanted('slurm')) {
   const r = await slurmPeer({ jobs: SIZES.slurmJobs, cpuJobs: SIZES.slurmCpuJobs, cores: facts.cores, submitConcurrency: 16 });

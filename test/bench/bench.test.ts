@@ -11,6 +11,7 @@ import { submitRate } from '../../bench/workloads/submitRate.js';
 import { throughput } from '../../bench/workloads/throughput.js';
 import { arrayThroughput } from '../../bench/workloads/arrayThroughput.js';
 import { schedulerScale } from '../../bench/workloads/schedulerScale.js';
+import { dashboardScale } from '../../bench/workloads/dashboard.js';
 
 const positive = (x: number, what: string) => assert.ok(Number.isFinite(x) && x > 0, `${what} = ${x}`);
 
@@ -22,6 +23,13 @@ describe('bench', () => {
     positive(r.large.passMs.p50, 'large pass p50');
     positive(r.passRatio, 'passRatio');
     positive(r.submitMs.ratio, 'array/plain');
+  });
+
+  test('workload 6: dashboard requests at two sizes', async () => {
+    const r = await dashboardScale({ large: 2_000, rounds: 1 });
+    assert.equal(r.large, 2_000);
+    assert.ok(r.rows.some((x) => x.request === 'overview'));
+    for (const x of r.rows) positive(x.ratio, x.request);
   });
 
   test('percentiles and table', () => {

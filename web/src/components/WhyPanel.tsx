@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { openbatch, type WhyReport } from '../api';
 import { ago, duration, time } from '../format';
 import { useLiveReload } from '../live';
@@ -6,19 +6,37 @@ import { ErrorNote, useLoad } from './common';
 
 /** Codes that say the job can never start as it is: shown as a problem, not as a wait. */
 const STUCK = new Set(['NEVER_FITS', 'NO_ENABLED_CE']);
-/** While a job waits, jobs ahead of it start and end without a change of its own: ask again this often. */
+/**
+ * While a job waits, jobs ahead of it start and end without a change of its own: ask again
+ * every 5 s, or less often when the answer is slow to make (far back in a queue of a million
+ * jobs, counting the jobs ahead takes a while): the page keeps the server under 5% busy with it.
+ */
 const REFRESH_MS = 5000;
+const MAX_SHARE = 0.05;
 
 /**
  * Why a job is not running (POST /openbatch/v1/why): its reason code and the sentence that
  * goes with it, its place in the queue and, where one applies, when it should start.
  */
 export function WhyPanel({ jobId, status }: { jobId: string; status: string }) {
-  const { data: why, error, reload } = useLoad(() => openbatch<WhyReport>('why', { jobId }), [jobId, status]);
+  const took = useRef(0);
+  const { data: why, error, reload } = useLoad(async () => {
+    const t0 = performance.now();
+    const r = await openbatch<WhyReport>('why', { jobId });
+    took.current = performance.now() - t0;
+    return r;
+  }, [jobId, status]);
   useLiveReload(reload, (c) => c.jobId === jobId || why?.dependencies?.some((d) => d.jobId === c.jobId) === true);
   useEffect(() => {
-    const t = window.setInterval(reload, REFRESH_MS);
-    return () => clearInterval(t);
+    let timer: number;
+    const next = () => {
+      timer = window.setTimeout(() => {
+        reload();
+        next();
+      }, Math.max(REFRESH_MS, took.current / MAX_SHARE));
+    };
+    next();
+    return () => clearTimeout(timer);
   }, [reload]);
   if (!why) return <ErrorNote error={error} />;
   if (['RUNNING', 'SUCCEEDED', 'FAILED'].includes(why.code)) return null;
