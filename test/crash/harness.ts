@@ -23,11 +23,16 @@
  *   strategy   no more attempts than retryStrategy.attempts, no attempt after an EXIT rule
  *              or a timeout, and a failed job stopped early only for a reason that allows it.
  *
- * The store is a parameter (StoreTarget): SQLite in a data directory now; a PostgreSQL URL
- * with several control planes once that store exists.
+ * The store is a parameter (StoreTarget): SQLite in a data directory, or PostgreSQL with
+ * several control planes on one database (a fresh database per run). With several control
+ * planes, a control-plane kill takes the leader (docs/design/leader.md) most of the time:
+ * another server must take the lease over — fencing the dead leader's epoch — while the
+ * workload goes on; the run reports how long each takeover took (failoverMs).
  */
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import {
   CancelJobCommand,
   DescribeJobsCommand,
@@ -38,6 +43,7 @@ import {
   type RetryStrategy,
 } from '@aws-sdk/client-batch';
 import { createCe, createQueue, registerDefinition } from '../helpers/fixtures.js';
+import { onPostgres, TEST_DATABASE_URL } from '../helpers/postgres.js';
 import { batchClient, spawnServer, tempDir, type ServerProcess } from '../helpers/server.js';
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same workload and kill plan. */
@@ -59,16 +65,51 @@ export interface StoreTarget {
   env: Record<string, string>;
   /** how many control planes serve at once (more than one needs a shared database) */
   controlPlanes: number;
+  /** PostgreSQL: a server URL whose account may CREATE DATABASE; each run gets a database of its own there */
+  adminUrl?: string;
 }
 
 export function sqliteTarget(): StoreTarget {
   return { name: 'sqlite', env: {}, controlPlanes: 1 };
 }
 
-/** The store named by the environment: CHAOS_DATABASE_URL selects PostgreSQL (CHAOS_CONTROL_PLANES of them). */
+export function postgresTarget(adminUrl: string, controlPlanes = 2): StoreTarget {
+  return { name: 'postgres', env: {}, controlPlanes: Math.max(1, controlPlanes), adminUrl };
+}
+
+/**
+ * The store named by the environment: CHAOS_DATABASE_URL selects PostgreSQL (CHAOS_CONTROL_PLANES
+ * of them, 2 by default); so does the suite's PostgreSQL pass (OPENBATCH_TEST_DATABASE_URL).
+ */
 export function storeFromEnv(env = process.env): StoreTarget {
-  if (!env.CHAOS_DATABASE_URL) return sqliteTarget();
-  return { name: 'postgres', env: { OPENBATCH_DATABASE_URL: env.CHAOS_DATABASE_URL }, controlPlanes: Math.max(1, Number(env.CHAOS_CONTROL_PLANES ?? 2)) };
+  const controlPlanes = Number(env.CHAOS_CONTROL_PLANES ?? 2);
+  if (env.CHAOS_DATABASE_URL) return postgresTarget(env.CHAOS_DATABASE_URL, controlPlanes);
+  if (onPostgres()) return postgresTarget(TEST_DATABASE_URL, controlPlanes);
+  return sqliteTarget();
+}
+
+async function onServer<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** `obtest_` like the suite's own databases, so the test runner drops it whatever happens. */
+function runDatabaseName(workDir: string): string {
+  return 'obtest_chaos_' + createHash('sha256').update(workDir).digest('hex').slice(0, 16);
+}
+
+/** A fresh database for a run (C collation, as the server expects), its URL. */
+async function createRunDatabase(adminUrl: string, workDir: string): Promise<string> {
+  const name = runDatabaseName(workDir);
+  await onServer(adminUrl, (c) => c.query(`CREATE DATABASE "${name}" TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`));
+  const u = new URL(adminUrl);
+  u.pathname = '/' + name;
+  return u.toString();
 }
 
 const JOB_SCRIPT = `
@@ -125,8 +166,14 @@ export interface RunResult {
   seed: number;
   store: string;
   workDir: string;
+  /** PostgreSQL: the run's own database, dropped by cleanUp (kept with workDir after a failed run) */
+  database?: { adminUrl: string; name: string };
   serverKills: number;
   agentKills: number;
+  /** control-plane kills that took the leader (several control planes only) */
+  leaderKills: number;
+  /** for each leader kill: ms from the SIGKILL until another control plane led (-1: none within 30 s) */
+  failoverMs: number[];
   /** jobs whose SubmitJob answered (array children counted one by one) */
   jobs: number;
   submitted: number;
@@ -203,6 +250,21 @@ class ControlPlanes {
     return this.procs.filter((p): p is ServerProcess => !!p).map((p) => p.url);
   }
 
+  /** Which control plane holds the leader lease now (its /healthz says so), or -1. */
+  async leader(): Promise<number> {
+    for (let i = 0; i < this.procs.length; i++) {
+      const p = this.procs[i];
+      if (!p) continue;
+      try {
+        const h = (await (await fetch(p.url + '/healthz', { signal: AbortSignal.timeout(2_000) })).json()) as { role?: string };
+        if (h.role === 'leader') return i;
+      } catch {
+        // down or busy: not known to lead
+      }
+    }
+    return -1;
+  }
+
   live(): ServerProcess[] {
     return this.procs.filter((p): p is ServerProcess => !!p && p.child.exitCode === null && p.child.signalCode === null);
   }
@@ -272,7 +334,8 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   const chaosDir = join(workDir, 'jobs');
   mkdirSync(join(chaosDir, 'locks'), { recursive: true });
   writeFileSync(join(chaosDir, 'records.log'), '');
-  const planes = new ControlPlanes(dataDir, store, join(workDir, 'server.log'));
+  const runStore = store.adminUrl ? { ...store, env: { ...store.env, OPENBATCH_DATABASE_URL: await createRunDatabase(store.adminUrl, workDir) } } : store;
+  const planes = new ControlPlanes(dataDir, runStore, join(workDir, 'server.log'));
   await planes.startAll();
   let clients: BatchClient[] = planes.urls().map((u) => batchClient(u));
   const refreshClients = () => {
@@ -292,6 +355,8 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   let submitted = 0;
   let serverKills = 0;
   let agentKills = 0;
+  let leaderKills = 0;
+  const failoverMs: number[] = [];
   const chaosEnd = Date.now() + o.durationMs;
 
   // ---- the workload: keeps submitting until the chaos ends
@@ -378,7 +443,9 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
       await sleep(o.killEveryMs * (0.5 + rand()));
       if (Date.now() >= chaosEnd) break;
       const agents = planes.agentPids();
-      if (agents.length && rand() < 0.45) {
+      // With several control planes the first kill is always the leader's.
+      const leaderFirst = planes.count > 1 && leaderKills === 0;
+      if (!leaderFirst && agents.length && rand() < 0.45) {
         const pid = agents[Math.floor(rand() * agents.length)];
         try {
           process.kill(pid, 'SIGKILL');
@@ -389,10 +456,27 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
         }
         continue;
       }
-      const i = Math.floor(rand() * planes.count);
+      // Several control planes: mostly the leader, so that another must take over.
+      const leader = leaderFirst || (planes.count > 1 && rand() < 0.75) ? await planes.leader() : -1;
+      const i = leader >= 0 ? leader : Math.floor(rand() * planes.count);
+      const killedAt = Date.now();
       await planes.kill(i);
       serverKills++;
-      log(`chaos: SIGKILL control plane ${i}`);
+      log(`chaos: SIGKILL control plane ${i}${leader >= 0 ? ' (the leader)' : ''}`);
+      if (leader >= 0) {
+        // Restarted only once another control plane leads: the takeover is the others' to make.
+        leaderKills++;
+        let took = -1;
+        while (Date.now() - killedAt < 30_000) {
+          if ((await planes.leader()) >= 0) {
+            took = Date.now() - killedAt;
+            break;
+          }
+          await sleep(100);
+        }
+        failoverMs.push(took);
+        log(`chaos: ${took >= 0 ? `control plane ${await planes.leader()} leads ${took} ms after the kill` : 'no control plane leads 30 s after the kill'}`);
+      }
       await sleep(rand() * 1500);
       await planes.start(i);
       refreshClients();
@@ -400,7 +484,7 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   })();
 
   await Promise.all([submitter, killer]);
-  log(`chaos over: ${expectations.size} accepted of ${submitted} submitted, ${serverKills} control-plane kills, ${agentKills} agent kills; settling`);
+  log(`chaos over: ${expectations.size} accepted of ${submitted} submitted, ${serverKills} control-plane kills (${leaderKills} of the leader), ${agentKills} agent kills; settling`);
 
   // ---- settle: every accepted job must end
   const ids = [...expectations.keys()];
@@ -425,7 +509,7 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   await planes.stopAll();
 
   const result = checkRun(expectations, details, readRecords(join(chaosDir, 'records.log')));
-  return { seed: o.seed, store: store.name, workDir, serverKills, agentKills, submitted, ...result };
+  return { seed: o.seed, store: store.name, workDir, database: runStore.env.OPENBATCH_DATABASE_URL && store.adminUrl ? { adminUrl: store.adminUrl, name: runDatabaseName(workDir) } : undefined, serverKills, agentKills, leaderKills, failoverMs, submitted, ...result };
 }
 
 /** The checks of the file comment, on what the API said (`details`) and what ran (`records`). */
@@ -433,7 +517,7 @@ export function checkRun(
   expectations: Map<string, Expectation>,
   details: Map<string, JobDetail>,
   records: RunRecord[],
-): Omit<RunResult, 'seed' | 'store' | 'workDir' | 'serverKills' | 'agentKills' | 'submitted'> {
+): Omit<RunResult, 'seed' | 'store' | 'workDir' | 'database' | 'serverKills' | 'agentKills' | 'leaderKills' | 'failoverMs' | 'submitted'> {
   const violations: string[] = [];
   const v = (jobId: string, what: string) => violations.push(`${jobId}: ${what}`);
   const byJob = new Map<string, RunRecord[]>();
@@ -537,6 +621,8 @@ export function checkRun(
   return { jobs, attemptsRun: records.filter((r) => r.kind === 'start').length, succeeded, failed, lost, doubleRuns, violations };
 }
 
-export function cleanUp(result: RunResult): void {
+export async function cleanUp(result: RunResult): Promise<void> {
   rmSync(result.workDir, { recursive: true, force: true });
+  const d = result.database;
+  if (d) await onServer(d.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${d.name}" WITH (FORCE)`));
 }
