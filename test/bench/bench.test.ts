@@ -12,6 +12,7 @@ import { throughput } from '../../bench/workloads/throughput.js';
 import { arrayThroughput } from '../../bench/workloads/arrayThroughput.js';
 import { schedulerScale } from '../../bench/workloads/schedulerScale.js';
 import { dashboardScale } from '../../bench/workloads/dashboard.js';
+import { scaleOut } from '../../bench/workloads/scaleOut.js';
 
 const positive = (x: number, what: string) => assert.ok(Number.isFinite(x) && x > 0, `${what} = ${x}`);
 
@@ -71,6 +72,16 @@ describe('bench', () => {
     const r = await arrayThroughput({ size: 6, cores: 2 });
     assert.equal(r.size, 6);
     for (const k of ['childrenPerSecond', 'xargsPerSecond', 'nodeSpawnPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(r[k], k);
+  });
+
+  test('workload 7: scale-up to a new instance, and trivial jobs through 1, 2 and 8 instances', async () => {
+    const r = await scaleOut({ scaleUpRounds: 2, jobs: 8 });
+    assert.equal(r.scaleUpMs.n, 2);
+    positive(r.scaleUpMs.p50, 'scaleUpMs p50');
+    positive(r.scaleUpRatio, 'scaleUpRatio');
+    assert.deepEqual(r.throughput.map((x) => x.instances), [1, 2, 8]);
+    for (const x of r.throughput) positive(x.jobsPerSecond, `jobs/s through ${x.instances}`);
+    positive(r.ratio8to1, 'ratio8to1');
   });
 
   test('profiling run: server CPU profile, SQL statements, agent profile', async () => {
