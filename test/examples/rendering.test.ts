@@ -33,9 +33,10 @@ test('a scene dropped into the inbox renders on Spot capacity and is stitched in
   const inbox = join(dir, 'inbox');
   mkdirSync(inbox);
   t = await startTestServer({
-    // Spot chaos, hard: each instance is interrupted every 6 s on average, with no notice
-    // (a frame takes a second or two here, so some attempts die and are run again).
-    ...(chaos ? { spotInterruptionsPerHour: 600, spotNoticeSeconds: 0 } : {}),
+    // Spot chaos, hard: each instance is interrupted every 10 s on average, with no notice
+    // (a frame takes a second or two here, so some attempts die and are run again; the
+    // definitions allow 10 attempts, so a frame failing for good is vanishingly rare).
+    ...(chaos ? { spotInterruptionsPerHour: 360, spotNoticeSeconds: 0 } : {}),
     triggers: [
       {
         name: 'scenes',
