@@ -97,3 +97,47 @@ test('Fargate job definitions: the sizes and members AWS allows, and nothing els
     /networkConfiguration is only for Fargate jobs/,
   );
 });
+
+test('a FARGATE_SPOT task interrupted mid-job fails the attempt as AWS does; the retry gets a new task and succeeds', async () => {
+  await createCe(t.client, 'fargate-spot', { type: 'FARGATE_SPOT', maxvCpus: 2 });
+  await createQueue(t.client, 'fargate-spot-q', ['fargate-spot']);
+  await t.client.send(
+    new RegisterJobDefinitionCommand({
+      jobDefinitionName: 'interruptible-task',
+      type: 'container',
+      platformCapabilities: ['FARGATE'],
+      retryStrategy: { attempts: 3, evaluateOnExit: [{ onStatusReason: 'Host EC2*', action: 'RETRY' }, { onReason: '*', action: 'EXIT' }] },
+      containerProperties: {
+        image: 'busybox',
+        command: ['sh', '-c', 'if [ "$AWS_BATCH_JOB_ATTEMPT" = 1 ]; then sleep 300; fi; echo done'],
+        executionRoleArn: ROLE,
+        resourceRequirements: [{ type: 'VCPU', value: '0.5' }, { type: 'MEMORY', value: '1024' }],
+      },
+    }),
+  );
+  const id = await submit(t.client, { jobQueue: 'fargate-spot-q', jobDefinition: 'interruptible-task' });
+  const first = await waitForStatus(t.client, id, ['RUNNING'], 60_000);
+  const task = first.container!.containerInstanceArn!.split('/').pop()!;
+  const c = connect({ endpoint: t.url });
+  try {
+    const { instance } = await c.openbatchHttp<{ instance: InstanceView }>('POST', `/openbatch/v1/instances/${task}/interrupt`);
+    assert.equal(instance.state, 'TERMINATING');
+  } finally {
+    c.close();
+  }
+  const job = await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 90_000);
+  assert.equal(job.status, 'SUCCEEDED', job.statusReason);
+  assert.equal(job.attempts?.length, 2);
+  assert.equal(job.attempts?.[0].statusReason, `Host EC2 (instance ${task}) terminated.`);
+  const second = job.attempts![1].container!.containerInstanceArn!.split('/').pop()!;
+  assert.notEqual(second, task, 'the retry ran in a new task');
+  let all: InstanceView[] = [];
+  for (let i = 0; i < 200; i++) {
+    all = await instances({ computeEnvironment: 'fargate-spot', state: ['PENDING', 'LAUNCHING', 'ACTIVE', 'TERMINATING', 'TERMINATED'] });
+    if (all.every((s) => s.state === 'TERMINATED')) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const reasons = Object.fromEntries(all.map((s) => [s.instanceId, s.terminationReason]));
+  assert.deepEqual(reasons, { [task]: 'Spot interruption', [second]: 'Fargate task finished' });
+  assert.ok(all.every((s) => s.capacity.vcpus === 0.5 && s.capacity.memoryMiB === 1024));
+});
