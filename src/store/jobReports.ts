@@ -22,10 +22,10 @@ type Reader = Tx['db'] | Db;
 /** The columns a row of the jobs table shows. */
 export type JobListRow = Pick<
   JobRow,
-  'seq' | 'id' | 'name' | 'queue' | 'status' | 'status_reason' | 'created_at' | 'started_at' | 'stopped_at' | 'array_size' | 'array_succeeded' | 'array_failed' | 'exit_code' | 'attempt_count'
+  'seq' | 'id' | 'name' | 'queue' | 'status' | 'status_reason' | 'wait_code' | 'created_at' | 'started_at' | 'stopped_at' | 'array_size' | 'array_succeeded' | 'array_failed' | 'exit_code' | 'attempt_count'
 >;
 
-const LIST_COLUMNS = ['seq', 'id', 'name', 'queue', 'status', 'status_reason', 'created_at', 'started_at', 'stopped_at', 'array_size', 'array_succeeded', 'array_failed', 'exit_code', 'attempt_count'] as const;
+const LIST_COLUMNS = ['seq', 'id', 'name', 'queue', 'status', 'status_reason', 'wait_code', 'created_at', 'started_at', 'stopped_at', 'array_size', 'array_succeeded', 'array_failed', 'exit_code', 'attempt_count'] as const;
 
 export interface JobPageFilter {
   queue?: string;

@@ -243,6 +243,10 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
     await page.getByTestId('why-code').getByText('NEVER_FITS').waitFor();
     await page.getByTestId('why-summary').getByText(/never fits: asks 1 vCPU, 67108864 MiB/).waitFor();
     await page.getByTestId('status-reason').getByText(/^MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT/).waitFor();
+    // the jobs table says why each RUNNABLE job waits, at a glance
+    await page.goto(`${t.url}/#/jobs?status=RUNNABLE`);
+    await page.locator(`tr[data-job-id="${huge}"]`).getByTestId('wait-code').getByText('NEVER_FITS').waitFor();
+    await page.locator(`tr[data-job-id="${second}"]`).getByTestId('wait-code').getByText('NO_CAPACITY').waitFor();
     await t.client.send(new TerminateJobCommand({ jobId: huge, reason: 'test over' }));
 
     // Live: when the gate opens the waiting job runs, and the page stops explaining a wait.

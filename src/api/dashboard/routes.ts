@@ -153,6 +153,9 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
         jobQueue: r.queue,
         status: r.status,
         statusReason: r.status_reason,
+        // a RUNNABLE job's why-pending code as the scheduler's last pass left it (why.ts adds the
+        // numbers, on the job's page); beyond the part of the queue a pass looks at: QUEUED
+        waitCode: r.status === 'RUNNABLE' ? (r.wait_code ?? 'QUEUED') : null,
         createdAt: Number(r.created_at),
         startedAt: r.started_at === null ? null : Number(r.started_at),
         stoppedAt: r.stopped_at === null ? null : Number(r.stopped_at),

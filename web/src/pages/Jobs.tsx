@@ -11,6 +11,8 @@ interface JobRow {
   jobQueue: string;
   status: string;
   statusReason: string | null;
+  /** RUNNABLE: why it waits (NO_CAPACITY, NEVER_FITS…; docs/why-pending.md) */
+  waitCode: string | null;
   createdAt: number;
   startedAt: number | null;
   stoppedAt: number | null;
@@ -154,7 +156,14 @@ export function Jobs({ route }: { route: Route }) {
               <td>{time(j.createdAt)}</td>
               <td>{j.startedAt ? duration((j.stoppedAt ?? Date.now()) - j.startedAt) : '—'}</td>
               <td className="num">{j.exitCode ?? ''}</td>
-              <td className="reason">{j.statusReason ?? ''}</td>
+              <td className="reason">
+                {j.waitCode && (
+                  <span className="pill code" title="why it waits: the job's page says more" data-testid="wait-code">
+                    {j.waitCode}
+                  </span>
+                )}{' '}
+                {j.statusReason ?? ''}
+              </td>
             </tr>
           ))}
           {data && data.jobs.length < PAGE && (data.jobs.length === 0 || data.next) && (
