@@ -50,6 +50,16 @@ export interface ServerConfig {
   timeDilation: number;
   /** log events older than this many days are deleted; 0 keeps them forever */
   logRetentionDays: number;
+  /** executor of compute environments without an `openbatch:executor` tag: 'process' or 'container' (docs/executors.md) */
+  defaultExecutor: string;
+  /** Docker Engine API socket for the container executor (unix:///…); empty: DOCKER_HOST, else /run/podman/podman.sock */
+  dockerHost: string;
+  /** JSON file of secret names to values for job definitions' `secrets` (see src/secrets/store.ts) */
+  secretsFile: string;
+  /** bubblewrap sandbox for process jobs: 'auto' (when it works here) or 'off' */
+  sandbox: string;
+  /** network of sandboxed process jobs: 'none' (own namespace, loopback only) or 'host' */
+  sandboxNetwork: string;
   /** URLs that receive every job state change (JSON list; src/events/webhooks.ts checks it) */
   webhooks: unknown;
   /** directory watch rules that submit a job per new file (JSON list; src/triggers/rules.ts checks it) */
@@ -106,6 +116,11 @@ const DEFAULTS: ServerConfig = {
   agentJoinToken: '',
   timeDilation: 1,
   logRetentionDays: 0,
+  defaultExecutor: 'process',
+  dockerHost: '',
+  secretsFile: '',
+  sandbox: 'auto',
+  sandboxNetwork: 'none',
   webhooks: [],
   triggers: [],
   prices: {},
@@ -185,6 +200,12 @@ export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> &
   }
   const cfg = out as unknown as ServerConfig;
   if (!(cfg.leaderLeaseSeconds >= 1)) throw new Error(`leaderLeaseSeconds must be at least 1 (got ${cfg.leaderLeaseSeconds})`);
+  const oneOf = (key: keyof ServerConfig, allowed: string[]) => {
+    if (!allowed.includes(String(cfg[key]))) throw new Error(`${key} must be one of ${allowed.join(', ')} (got '${String(cfg[key])}')`);
+  };
+  oneOf('defaultExecutor', ['process', 'container']);
+  oneOf('sandbox', ['auto', 'off']);
+  oneOf('sandboxNetwork', ['none', 'host']);
   if (!(cfg.timeDilation > 0)) throw new Error(`timeDilation must be a positive number (got ${cfg.timeDilation})`);
   if (!Number.isInteger(cfg.maxRequestBytes) || cfg.maxRequestBytes < 1024) throw new Error(`maxRequestBytes must be a whole number of bytes, at least 1024 (got ${cfg.maxRequestBytes})`);
   if (cfg.rateLimitPerSecond > 0 && cfg.rateLimitBurst < 1) throw new Error(`rateLimitBurst must be at least 1 when rateLimitPerSecond is set (got ${cfg.rateLimitBurst})`);

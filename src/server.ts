@@ -17,6 +17,11 @@ import { schedulingPolicyHandlers } from './api/handlers/schedulingPolicies.js';
 import { tagHandlers } from './api/handlers/tags.js';
 import { loadCredentialsFile, parseCredentialSpec } from './api/sigv4.js';
 import { AgentHub } from './compute/agentHub.js';
+import { executorOf } from './compute/executorChoice.js';
+import type { ExecutorName } from './executor/types.js';
+import { SecretStore } from './secrets/store.js';
+import { getComputeEnvironment } from './store/computeEnvironments.js';
+import { fromJson } from './store/json.js';
 import { LocalProvider } from './compute/localProvider.js';
 import { Providers } from './compute/providers.js';
 import { SlurmProvider } from './compute/slurmProvider.js';
@@ -126,8 +131,13 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     signals?.instance(id);
   };
   const joined = new JoinedAgents({ config, db: store.db, uow, clock, ids, logger, kickScheduler });
+  const secrets = new SecretStore(config.secretsFile);
   const hub = new AgentHub({
     joined,
+    assignmentContext: async (ceName) => {
+      const ce = await getComputeEnvironment(store.db, ceName);
+      return { executor: executorOf(fromJson<Record<string, string>>(ce?.tags ?? '{}', {}), config.defaultExecutor as ExecutorName), secrets };
+    },
     // Launch templates and Fargate tasks are the local provider's: local agents talk to the leader.
     instanceSetup: (inst) => leader?.provider.instanceSetup(inst),
     takesOneJob: (inst) => leader?.provider.takesOneJob(inst) ?? false,

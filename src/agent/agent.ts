@@ -13,7 +13,8 @@
 import { mkdirSync, rm, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Executor, LogLine, RunningAttempt } from '../executor/types.js';
+import { notStarted } from '../executor/process.js';
+import type { Executor, ExecutorName, LogLine, RunningAttempt } from '../executor/types.js';
 import type { Assignment, AttemptRef, PollResponse, Report, ReportResponse } from './protocol.js';
 import { postJson } from './http.js';
 import { removePidFile, writePidFile } from './pidFiles.js';
@@ -23,7 +24,8 @@ export interface AgentOptions {
   server: string;
   instanceId: string;
   token: string;
-  executor: Executor;
+  /** the executors this agent has; each assignment names its own (its compute environment's) */
+  executors: Partial<Record<ExecutorName, Executor>>;
   workRoot: string;
   logger: Logger;
   /** grace between SIGTERM and SIGKILL for timeouts */
@@ -139,10 +141,16 @@ export class Agent {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
     }
-    const handle = this.o.executor.start(
-      { attemptId: k, command: a.command, env: a.env, workDir, vcpus: a.vcpus, memoryMiB: a.memoryMiB },
-      (lines: LogLine[]) => this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: lines.map((l) => ({ t: l.timestamp, m: l.message })) }),
-    );
+    // An older control plane names no executor: the process executor, as before.
+    const executor = this.o.executors[a.executor ?? 'process'];
+    const handle = a.cannotStart
+      ? notStarted(Promise.resolve(a.cannotStart))
+      : !executor
+        ? notStarted(Promise.resolve(`CannotStartContainerError: this agent has no ${a.executor} executor`))
+        : executor.start(
+            { attemptId: k, command: a.command, env: a.env, workDir, vcpus: a.vcpus, memoryMiB: a.memoryMiB, settings: a.settings },
+            (lines: LogLine[]) => this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: lines.map((l) => ({ t: l.timestamp, m: l.message })) }),
+          );
     const entry: Running = { assignment: a, handle, timedOut: false, workDir };
     this.running.set(k, entry);
     // A pid file per running attempt lets whoever finds this agent dead stop its jobs (see pidFiles.ts).

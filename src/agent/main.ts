@@ -17,6 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import pino from 'pino';
 import { createLogger } from '../logging.js';
+import { ContainerExecutor } from '../executor/container.js';
 import { ProcessExecutor } from '../executor/process.js';
 import { Agent, serverList } from './agent.js';
 import { killOrphans } from './pidFiles.js';
@@ -32,6 +33,21 @@ export interface AgentCliOptions {
   workDir: string;
   exitWithParent?: boolean;
   logLevel?: string;
+  /** bubblewrap sandbox for process jobs: 'auto' or 'off' */
+  sandbox?: string;
+  /** network of sandboxed jobs: 'none' or 'host' */
+  sandboxNetwork?: string;
+  /** Docker Engine API socket of the container executor */
+  dockerHost?: string;
+}
+
+/** Where the container executor finds the Docker Engine API when not told: DOCKER_HOST, else Podman's system socket. */
+export const DEFAULT_DOCKER_HOST = 'unix:///run/podman/podman.sock';
+
+function oneOf<T extends string>(value: string | undefined, flag: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new Error(`${flag} must be one of ${allowed.join(', ')} (got '${value}')`);
+  return value as T;
 }
 
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
@@ -73,6 +89,8 @@ async function postAny<T>(servers: string[], path: string, token: string, body: 
 export async function runAgent(opts: AgentCliOptions): Promise<void> {
   const servers = serverList(opts.server);
   const server = servers.join(',');
+  const sandbox = oneOf(opts.sandbox, '--sandbox', ['auto', 'off'] as const, 'auto');
+  const sandboxNetwork = oneOf(opts.sandboxNetwork, '--sandbox-network', ['none', 'host'] as const, 'none');
   const given = opts.token ?? process.env.OPENBATCH_AGENT_TOKEN;
   if (!given) throw new Error('a token is required: --token or OPENBATCH_AGENT_TOKEN (the join token with --ce, the instance token with --instance-id)');
   if (!opts.instanceId && !opts.ce) throw new Error('give --ce NAME to join an UNMANAGED compute environment (or --instance-id for an instance the server launched)');
@@ -96,7 +114,11 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
   // been failed and may be running elsewhere now.
   const orphans = killOrphans(opts.workDir);
   if (orphans) logger.warn({ orphans }, 'stopped jobs left running by a previous agent');
-  const agent = new Agent({ server, instanceId, token, executor: new ProcessExecutor(), workRoot: opts.workDir, logger });
+  const processExecutor = new ProcessExecutor({ sandbox, sandboxNetwork });
+  const containerExecutor = new ContainerExecutor({ dockerHost: opts.dockerHost || process.env.DOCKER_HOST || DEFAULT_DOCKER_HOST });
+  for (const why of processExecutor.unavailable) logger.warn(`process executor: ${why}`);
+  logger.info(`process executor: ${processExecutor.describe()}`);
+  const agent = new Agent({ server, instanceId, token, executors: { process: processExecutor, container: containerExecutor }, workRoot: opts.workDir, logger });
   let stopping = false;
   const stop = () => {
     if (stopping) return;

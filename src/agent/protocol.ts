@@ -13,6 +13,7 @@
  *
  * Every request carries `Authorization: Bearer <instance token>`.
  */
+import type { ExecutorName, JobSettings } from '../executor/types.js';
 
 export interface AttemptRef {
   jobId: string;
@@ -31,6 +32,12 @@ export interface Assignment extends AttemptRef {
   logStreamName: string;
   /** host paths the job sees in its working directory (the instance's launch template): containerPath is relative to it */
   mounts?: { sourcePath: string; containerPath: string }[];
+  /** which executor runs it: its compute environment's (tag `openbatch:executor`, else the server's defaultExecutor) */
+  executor: ExecutorName;
+  /** the job definition's isolation settings */
+  settings: JobSettings;
+  /** set when the attempt must not start (a secret that cannot be resolved): the reason it fails with */
+  cannotStart?: string;
 }
 
 export interface PollRequest {

@@ -76,6 +76,9 @@ program
   .option('--work-dir <dir>', 'where attempts get their working directories', '.openbatch-agent')
   .option('--exit-with-parent', 'stop all jobs and exit when standard input closes')
   .option('--log-level <level>', 'log level', 'info')
+  .option('--sandbox <auto|off>', 'bubblewrap sandbox for process jobs: auto (when bwrap works here) or off', 'auto')
+  .option('--sandbox-network <none|host>', "sandboxed jobs' network: none (own namespace, loopback only) or host", 'none')
+  .option('--docker-host <socket>', 'Docker Engine API socket for container jobs (default: DOCKER_HOST, else unix:///run/podman/podman.sock)')
   .addHelpText(
     'after',
     '\nExample (on another machine; the join token is in the server\'s <data-dir>/agent-join-token):\n  OPENBATCH_AGENT_TOKEN=$(cat join-token) openbatch agent --server http://10.0.0.5:8770 --ce my-machines --vcpus 8 --memory 16000',

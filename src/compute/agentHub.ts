@@ -16,7 +16,7 @@ import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportR
 import type { Db } from '../store/db.js';
 import { getInstance, updateInstance, type InstanceRow } from '../store/instances.js';
 import { finishAttempt, markRunning, type JobRow } from '../store/jobs.js';
-import { buildAssignment, derivedEnvironment, RerunIndex } from './assignment.js';
+import { buildAssignment, derivedEnvironment, RerunIndex, type AssignmentContext } from './assignment.js';
 import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
@@ -41,6 +41,8 @@ export interface AgentHubOptions {
   onInstanceActive?(instanceId: string): void;
   /** registration and departure of agents that join UNMANAGED compute environments */
   joined?: JoinedAgents;
+  /** how the attempts of a compute environment run: its executor, the secret store (default: process executor, no secrets) */
+  assignmentContext?(ceName: string): Promise<AssignmentContext>;
   /** what an instance's launch template gives each of its jobs (environment under the job's own, mounts) */
   instanceSetup?(inst: InstanceRow): { environment: Record<string, string>; mounts: Mount[] } | undefined;
   /** an instance that takes one job in its life (a Fargate task) saw that job end */
@@ -173,9 +175,12 @@ export class AgentHub {
     const activeByKey = new Map(active.map((a) => [`${a.job_id}#${a.attempt}`, a]));
     const start: Assignment[] = [];
     const setup = active.length ? this.o.instanceSetup?.(inst) : undefined;
+    const contexts = new Map<string, Promise<AssignmentContext>>();
     for (const a of active) {
       if (runningKeys.has(`${a.job_id}#${a.attempt}`) || a.terminate_reason) continue;
-      const assignment = buildAssignment(a, this.o.timeDilation);
+      let ctx = contexts.get(a.ce_name);
+      if (!ctx) contexts.set(a.ce_name, (ctx = this.o.assignmentContext?.(a.ce_name) ?? Promise.resolve({ executor: 'process' as const })));
+      const assignment = buildAssignment(a, this.o.timeDilation, await ctx);
       if (setup) {
         // The launch template's environment lies under the job's own; its mounts come with it.
         assignment.env = { ...setup.environment, ...assignment.env };

@@ -4,8 +4,11 @@
  * timeout. Agents receive it as an Assignment; the Slurm provider writes it into a batch
  * script. One place, so a job runs with the same environment wherever it lands.
  */
+import type { ContainerProperties } from '@aws-sdk/client-batch';
 import type { Assignment } from '../agent/protocol.js';
+import type { ExecutorName, JobSettings } from '../executor/types.js';
 import { ORIGINAL_INDEX_ENV, RERUN_OF_ENV } from '../model/rerun.js';
+import type { SecretStore } from '../secrets/store.js';
 import type { Db } from '../store/db.js';
 import { failedIndices, jobSpecOf, type JobRow } from '../store/jobs.js';
 
@@ -31,14 +34,65 @@ export function attemptEnvironment(a: AttemptSource): Record<string, string> {
   return env;
 }
 
-/** The attempt as an agent receives it; the timeout is scaled by the server's time dilation. */
-export function buildAssignment(a: AttemptSource, timeDilation: number): Assignment {
+/** The job definition's isolation settings (containerProperties) in executor terms. */
+export function jobSettings(cp: ContainerProperties): JobSettings {
+  const lp = cp.linuxParameters ?? {};
+  const s: JobSettings = {};
+  if (cp.image) s.image = cp.image;
+  if (cp.user) s.user = cp.user;
+  if (cp.privileged) s.privileged = true;
+  if (cp.readonlyRootFilesystem) s.readonlyRootFilesystem = true;
+  if (cp.volumes?.length) {
+    s.volumes = cp.volumes.map((v) => ({
+      name: v.name ?? '',
+      sourcePath: v.host?.sourcePath,
+      unsupported: v.efsVolumeConfiguration ? 'efsVolumeConfiguration' : undefined,
+    }));
+  }
+  if (cp.mountPoints?.length) s.mountPoints = cp.mountPoints.map((m) => ({ sourceVolume: m.sourceVolume ?? '', containerPath: m.containerPath ?? '', readOnly: Boolean(m.readOnly) }));
+  if (cp.ulimits?.length) s.ulimits = cp.ulimits.map((u) => ({ name: u.name ?? '', softLimit: u.softLimit ?? 0, hardLimit: u.hardLimit ?? 0 }));
+  if (lp.devices?.length) s.devices = lp.devices.map((d) => ({ hostPath: d.hostPath ?? '', containerPath: d.containerPath, permissions: d.permissions }));
+  if (lp.initProcessEnabled) s.initProcessEnabled = true;
+  if (lp.sharedMemorySize) s.sharedMemorySizeMiB = lp.sharedMemorySize;
+  if (lp.tmpfs?.length) s.tmpfs = lp.tmpfs.map((t) => ({ containerPath: t.containerPath ?? '', sizeMiB: t.size ?? 0, mountOptions: t.mountOptions }));
+  if (lp.maxSwap) s.maxSwapMiB = lp.maxSwap;
+  return s;
+}
+
+/** How an attempt runs, decided by the control plane: its CE's executor and the secret store. */
+export interface AssignmentContext {
+  executor: ExecutorName;
+  secrets?: SecretStore;
+}
+
+/**
+ * The attempt as an agent receives it; the timeout is scaled by the server's time dilation.
+ * Secrets are resolved here, into the environment only; one that cannot be resolved makes
+ * the attempt fail to start with AWS's ResourceInitializationError reason.
+ */
+export function buildAssignment(a: AttemptSource, timeDilation: number, ctx: AssignmentContext = { executor: 'process' }): Assignment {
+  const spec = jobSpecOf(a);
+  const env = attemptEnvironment(a);
+  let cannotStart: string | undefined;
+  for (const secret of spec.containerProperties?.secrets ?? []) {
+    if (!secret.name || !secret.valueFrom) continue;
+    try {
+      if (!ctx.secrets) throw new Error('this server has no secret store');
+      env[secret.name] = ctx.secrets.resolve(secret.valueFrom);
+    } catch (e) {
+      cannotStart = `ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret ${secret.name} from ${secret.valueFrom}: ${(e as Error).message}`;
+      break;
+    }
+  }
   return {
     jobId: a.job_id,
     attempt: a.attempt,
     token: a.token,
-    command: jobSpecOf(a).command,
-    env: attemptEnvironment(a),
+    command: spec.command,
+    env,
+    executor: ctx.executor,
+    settings: jobSettings(spec.containerProperties ?? {}),
+    ...(cannotStart ? { cannotStart } : {}),
     vcpus: a.vcpus,
     memoryMiB: a.memory_mib,
     gpus: a.gpus,

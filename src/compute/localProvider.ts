@@ -433,7 +433,12 @@ export class LocalProvider {
     const workDir = this.instanceDir(id);
     const child = spawn(
       process.execPath,
-      [CLI_ENTRY, 'agent', '--server', this.o.serverUrl(), '--instance-id', id, '--work-dir', workDir, '--exit-with-parent', '--log-level', this.o.config.logLevel],
+      [
+        CLI_ENTRY, 'agent', '--server', this.o.serverUrl(), '--instance-id', id, '--work-dir', workDir, '--exit-with-parent', '--log-level', this.o.config.logLevel,
+        // The server's executor settings hold for the agents it starts (docs/executors.md).
+        '--sandbox', this.o.config.sandbox, '--sandbox-network', this.o.config.sandboxNetwork,
+        ...(this.o.config.dockerHost ? ['--docker-host', this.o.config.dockerHost] : []),
+      ],
       { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, OPENBATCH_AGENT_TOKEN: token } },
     );
     this.children.set(id, child);

@@ -1,0 +1,135 @@
+/**
+ * Executors through the real SDK: a job definition's isolation settings and secrets reach the
+ * job the agent runs; limits end it as AWS Batch reports; a compute environment tagged
+ * `openbatch:executor=container` runs its jobs as containers (when a Docker API socket is
+ * there: scripts/ci/podman.sh). docs/executors.md.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CreateComputeEnvironmentCommand, DescribeComputeEnvironmentsCommand, DescribeJobsCommand, RegisterJobDefinitionCommand, type ContainerProperties } from '@aws-sdk/client-batch';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { createQueue, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
+import { OOM_REASON } from '../../src/executor/process.js';
+import { Sandbox } from '../../src/executor/sandbox.js';
+import { CgroupHost } from '../../src/executor/cgroups.js';
+import { socketPath } from '../../src/executor/dockerApi.js';
+
+const DOCKER_HOST = process.env.OPENBATCH_TEST_DOCKER_HOST ?? '';
+const IMAGE = process.env.OPENBATCH_TEST_IMAGE ?? 'localhost/openbatch-test/busybox:latest';
+const noDocker = DOCKER_HOST !== '' && existsSync(socketPath(DOCKER_HOST)) ? false : 'no Docker API socket: set OPENBATCH_TEST_DOCKER_HOST (scripts/ci/podman.sh starts one)';
+const noSandbox = typeof Sandbox.probe() === 'string' ? 'bubblewrap cannot sandbox jobs on this host' : false;
+const noMemoryCgroup = CgroupHost.probe().controllers.includes('memory') ? false : 'no memory cgroup on this host';
+
+const SECRET_VALUE = 'p4ss-' + process.pid;
+const ENV_SECRET_VALUE = 'tok-' + process.pid;
+
+function managedCe(name: string, tags?: Record<string, string>) {
+  return new CreateComputeEnvironmentCommand({
+    computeEnvironmentName: name,
+    type: 'MANAGED',
+    tags,
+    computeResources: { type: 'EC2', minvCpus: 0, maxvCpus: 2, instanceTypes: ['optimal'], subnets: ['subnet-1'], instanceRole: 'ecsInstanceRole' },
+  });
+}
+
+describe('executors through the API', () => {
+  let t: TestServer;
+  const dir = mkdtempSync(join(tmpdir(), 'openbatch-executors-'));
+  const register = (name: string, cp: Partial<ContainerProperties>) =>
+    t.client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: name,
+        type: 'container',
+        containerProperties: { image: IMAGE, resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '128' }], ...cp },
+      }),
+    );
+  const run = async (definition: string, queue = 'q') => {
+    const id = await submit(t.client, { jobName: definition, jobQueue: queue, jobDefinition: definition });
+    return waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000);
+  };
+
+  before(async () => {
+    const secretsFile = join(dir, 'secrets.json');
+    writeFileSync(secretsFile, JSON.stringify({ 'db-pass': SECRET_VALUE }));
+    process.env[`OPENBATCH_SECRET_api_token_${process.pid}`] = ENV_SECRET_VALUE;
+    t = await startTestServer({ secretsFile, dockerHost: DOCKER_HOST });
+    await t.client.send(managedCe('local'));
+    await createQueue(t.client, 'q', ['local']);
+  });
+  after(async () => {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a volume is mounted where the job definition says, and readonlyRootFilesystem holds', { skip: noSandbox }, async () => {
+    const vol = mkdtempSync(join(dir, 'vol-'));
+    writeFileSync(join(vol, 'in.txt'), 'from the host\n');
+    await register('mounted', {
+      command: ['sh', '-c', 'cat /data/in.txt; echo written > /data/out.txt; touch /etc/openbatch-ro 2>/dev/null && echo root-writable || echo root-read-only'],
+      volumes: [{ name: 'data', host: { sourcePath: vol } }],
+      mountPoints: [{ sourceVolume: 'data', containerPath: '/data' }],
+      readonlyRootFilesystem: true,
+    });
+    const job = await run('mounted');
+    assert.equal(job.status, 'SUCCEEDED', job.statusReason);
+    assert.deepEqual(await logLines(t.url, job.container!.logStreamName!), ['from the host', 'root-read-only']);
+    assert.equal(readFileSync(join(vol, 'out.txt'), 'utf8'), 'written\n');
+  });
+
+  test('secrets reach the job’s environment, but not DescribeJobs nor its log', async () => {
+    await register('secretive', {
+      // The job shows digests of what it got, so that the test can check the values without the log holding them.
+      command: ['sh', '-c', 'printf %s "$DB_PASSWORD" | sha256sum | cut -c1-64; printf %s "$API_TOKEN" | sha256sum | cut -c1-64'],
+      secrets: [
+        { name: 'DB_PASSWORD', valueFrom: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:db-pass' },
+        { name: 'API_TOKEN', valueFrom: `api_token_${process.pid}` },
+      ],
+    });
+    const job = await run('secretive');
+    assert.equal(job.status, 'SUCCEEDED', job.statusReason);
+    const digest = (v: string) => createHash('sha256').update(v).digest('hex');
+    assert.deepEqual(await logLines(t.url, job.container!.logStreamName!), [digest(SECRET_VALUE), digest(ENV_SECRET_VALUE)]);
+    const described = JSON.stringify((await t.client.send(new DescribeJobsCommand({ jobs: [job.jobId!] }))).jobs);
+    assert.ok(!described.includes(SECRET_VALUE) && !described.includes(ENV_SECRET_VALUE), described);
+    assert.ok(described.includes('arn:aws:secretsmanager:us-east-1:123456789012:secret:db-pass'), 'valueFrom is shown, as AWS does');
+  });
+
+  test('a secret the store does not have fails the attempt with AWS’s ResourceInitializationError', async () => {
+    await register('missing-secret', { command: ['true'], secrets: [{ name: 'NOPE', valueFrom: 'arn:aws:ssm:us-east-1:123456789012:parameter/not/there' }] });
+    const job = await run('missing-secret');
+    assert.equal(job.status, 'FAILED');
+    const reason = job.attempts?.[0]?.container?.reason ?? job.container?.reason ?? '';
+    assert.match(reason, /^ResourceInitializationError: unable to pull secrets or registry auth: .*NOPE/);
+  });
+
+  test('a job over its memory limit exits 137 with AWS’s OutOfMemoryError reason', { skip: noMemoryCgroup }, async () => {
+    await register('hungry', {
+      command: ['sh', '-c', 'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived'],
+      resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '64' }],
+    });
+    const job = await run('hungry');
+    assert.equal(job.status, 'FAILED');
+    assert.equal(job.container?.exitCode, 137);
+    assert.equal(job.attempts?.[0]?.container?.reason ?? job.container?.reason, OOM_REASON);
+  });
+
+  test('a compute environment names its executor with a tag; a name that is not one is refused', async () => {
+    await assert.rejects(t.client.send(managedCe('bad', { 'openbatch:executor': 'vm' })), (e: Error) => e.name === 'ClientException' && /tags\.openbatch:executor must be one of process, container/.test(e.message));
+    await t.client.send(managedCe('boxes', { 'openbatch:executor': 'container' }));
+    const ce = (await t.client.send(new DescribeComputeEnvironmentsCommand({ computeEnvironments: ['boxes'] }))).computeEnvironments?.[0];
+    assert.equal(ce?.tags?.['openbatch:executor'], 'container');
+  });
+
+  test('jobs of a compute environment tagged openbatch:executor=container run as containers', { skip: noDocker }, async () => {
+    await createQueue(t.client, 'cq', ['boxes']);
+    // The test image's /etc/passwd has two users (scripts/ci/podman.sh); the host's has more.
+    await register('boxed', { command: ['sh', '-c', 'wc -l < /etc/passwd'] });
+    const job = await run('boxed', 'cq');
+    assert.equal(job.status, 'SUCCEEDED', job.statusReason);
+    assert.deepEqual((await logLines(t.url, job.container!.logStreamName!)).map((l) => l.trim()), ['2']);
+  });
+});
