@@ -17,7 +17,7 @@ import { notStarted } from '../executor/process.js';
 import type { Executor, ExecutorName, LogLine, RunningAttempt } from '../executor/types.js';
 import type { Assignment, AttemptRef, PollResponse, Report, ReportResponse } from './protocol.js';
 import { postJson } from './http.js';
-import { removePidFile, writePidFile } from './pidFiles.js';
+import { removePidFile, writeContainerFile, writePidFile } from './pidFiles.js';
 
 export interface AgentOptions {
   /** the control plane's URL, or several (comma-separated) that share one database: any of them serves */
@@ -159,7 +159,8 @@ export class Agent {
     const writePid = (pid: number | undefined) => {
       if (pid !== undefined && !ended) pidFile = writePidFile(this.o.workRoot, a.jobId, a.attempt, pid);
     };
-    if (handle.pid !== undefined) writePid(handle.pid);
+    if (handle.containerName && handle.dockerSocket) pidFile = writeContainerFile(this.o.workRoot, a.jobId, a.attempt, handle.containerName, handle.dockerSocket);
+    else if (handle.pid !== undefined) writePid(handle.pid);
     else void handle.whenStarted?.then(writePid);
     this.enqueue({ kind: 'started', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now() });
     if (a.timeoutSeconds) {

@@ -7,6 +7,10 @@
  * job's pid (its process group id); whoever sees the agent die (the local provider) kills
  * those process groups.
  *
+ * A container job has no pid on this host the agent could keep: its file holds the
+ * container's name and the Docker API socket, and whoever stops the orphans asks the daemon to
+ * remove it (force: a running container is killed first).
+ *
  * Against recycled pids: while the leader lives, it must still carry the job's
  * AWS_BATCH_JOB_ID in its environment. Once the leader is gone, Linux does not hand its pid
  * to a new process while the group it led still has members, so a surviving group with that
@@ -14,16 +18,33 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DockerApi } from '../executor/dockerApi.js';
+
+/** What one attempt file holds: the job's process group leader, or its container. */
+interface AttemptEntry {
+  jobId: string;
+  pid?: number;
+  container?: string;
+  socket?: string;
+}
 
 function dir(workRoot: string): string {
   return join(workRoot, '.pids');
 }
 
-export function writePidFile(workRoot: string, jobId: string, attempt: number, pid: number): string {
+function writeEntry(workRoot: string, attempt: number, entry: AttemptEntry): string {
   mkdirSync(dir(workRoot), { recursive: true });
-  const file = join(dir(workRoot), `${jobId}#${attempt}`.replace(/[^A-Za-z0-9_.#:-]/g, '_'));
-  writeFileSync(file, JSON.stringify({ jobId, pid }));
+  const file = join(dir(workRoot), `${entry.jobId}#${attempt}`.replace(/[^A-Za-z0-9_.#:-]/g, '_'));
+  writeFileSync(file, JSON.stringify(entry));
   return file;
+}
+
+export function writePidFile(workRoot: string, jobId: string, attempt: number, pid: number): string {
+  return writeEntry(workRoot, attempt, { jobId, pid });
+}
+
+export function writeContainerFile(workRoot: string, jobId: string, attempt: number, container: string, socket: string): string {
+  return writeEntry(workRoot, attempt, { jobId, container, socket });
 }
 
 function isJobLeader(pid: number, jobId: string): boolean | undefined {
@@ -44,7 +65,10 @@ export function removePidFile(file: string): void {
   }
 }
 
-/** Kills the process group of every job the dead agent left running; returns how many. */
+/**
+ * Kills the process group of every job the dead agent left running, and has its containers
+ * removed (asynchronously: the daemon is asked, not waited for); returns how many.
+ */
 export function killOrphans(workRoot: string): number {
   let killed = 0;
   let files: string[];
@@ -54,13 +78,19 @@ export function killOrphans(workRoot: string): number {
     return 0;
   }
   for (const name of files) {
-    let entry: { jobId: string; pid: number };
+    let entry: AttemptEntry;
     try {
-      entry = JSON.parse(readFileSync(join(dir(workRoot), name), 'utf8')) as { jobId: string; pid: number };
+      entry = JSON.parse(readFileSync(join(dir(workRoot), name), 'utf8')) as AttemptEntry;
     } catch {
       continue;
     }
-    const { jobId, pid } = entry;
+    const { jobId, pid, container, socket } = entry;
+    if (container && socket) {
+      void new DockerApi(socket).call('DELETE', `/containers/${encodeURIComponent(container)}?force=1&v=1`).catch(() => undefined);
+      killed++;
+      continue;
+    }
+    if (pid === undefined) continue;
     if (!Number.isInteger(pid) || pid <= 1 || isJobLeader(pid, jobId) === false) continue;
     try {
       process.kill(-pid, 'SIGKILL');

@@ -15,7 +15,7 @@
  *                handles it, or unless initProcessEnabled), SIGKILL after the grace.
  *
  * The container is named `openbatch-<attempt>-<random>`; the agent records that name so a
- * container whose agent died is removed by whoever finds the agent dead (pidFiles.ts).
+ * container whose agent died is removed by whoever finds the agent dead (agent/pidFiles.ts).
  *
  * Out-of-memory on cgroup v1: runtimes there do not always notice the kernel's OOM kill
  * (Podman with runc reports OOMKilled=false), and v1 counts it only in the container's own
@@ -157,6 +157,7 @@ export class ContainerExecutor implements Executor {
 
 class ContainerAttempt implements RunningAttempt {
   readonly pid = undefined;
+  readonly dockerSocket: string;
   readonly exited: Promise<AttemptExit>;
   private created = false;
   private done = false;
@@ -177,6 +178,7 @@ class ContainerAttempt implements RunningAttempt {
     pidsMax: number,
     private readonly v1: boolean,
   ) {
+    this.dockerSocket = api.socket;
     this.ready = new Promise((r) => (this.markReady = r));
     this.exited = this.run(spec, onLog, clock, pidsMax).finally(() => {
       this.done = true;

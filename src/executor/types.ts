@@ -111,6 +111,8 @@ export interface RunningAttempt {
   readonly exited: Promise<AttemptExit>;
   /** for containers: the container's name, so that whoever finds the agent dead can remove it */
   readonly containerName?: string;
+  /** for containers: the Docker API socket the container was made through */
+  readonly dockerSocket?: string;
   /** SIGTERM to the job's processes, SIGKILL after graceMs (default 30000) if anything is still alive; idempotent */
   terminate(graceMs?: number): void;
 }

@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateComputeEnvironmentCommand, DescribeComputeEnvironmentsCommand, DescribeJobsCommand, RegisterJobDefinitionCommand, type ContainerProperties } from '@aws-sdk/client-batch';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { createQueue, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
+import { createQueue, describeJob, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
 import { OOM_REASON } from '../../src/executor/process.js';
 import { Sandbox } from '../../src/executor/sandbox.js';
 import { CgroupHost } from '../../src/executor/cgroups.js';
-import { socketPath } from '../../src/executor/dockerApi.js';
+import { DockerApi, socketPath } from '../../src/executor/dockerApi.js';
 
 const DOCKER_HOST = process.env.OPENBATCH_TEST_DOCKER_HOST ?? '';
 const IMAGE = process.env.OPENBATCH_TEST_IMAGE ?? 'localhost/openbatch-test/busybox:latest';
@@ -26,6 +26,21 @@ const noMemoryCgroup = CgroupHost.probe().controllers.includes('memory') ? false
 
 const SECRET_VALUE = 'p4ss-' + process.pid;
 const ENV_SECRET_VALUE = 'tok-' + process.pid;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The agent of a local instance: a child process of this one (the server runs in-process here). */
+function agentPids(instanceId: string): number[] {
+  const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return children.map(Number).filter((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv.includes('agent') && argv.includes(instanceId);
+    } catch {
+      return false;
+    }
+  });
+}
 
 function managedCe(name: string, tags?: Record<string, string>) {
   return new CreateComputeEnvironmentCommand({
@@ -131,5 +146,27 @@ describe('executors through the API', () => {
     const job = await run('boxed', 'cq');
     assert.equal(job.status, 'SUCCEEDED', job.statusReason);
     assert.deepEqual((await logLines(t.url, job.container!.logStreamName!)).map((l) => l.trim()), ['2']);
+  });
+
+  test('a container whose agent is killed with SIGKILL is removed', { skip: noDocker }, async () => {
+    await register('boxed-forever', { command: ['sleep', '300'] });
+    const id = await submit(t.client, { jobName: 'boxed-forever', jobQueue: 'cq', jobDefinition: 'boxed-forever' });
+    await waitForStatus(t.client, id, ['RUNNING'], 60_000);
+    const api = new DockerApi(DOCKER_HOST);
+    const filters = encodeURIComponent(JSON.stringify({ label: [`openbatch.attempt=${id}#1`] }));
+    const containers = () => api.call<unknown[]>('GET', `/containers/json?all=1&filters=${filters}`);
+    for (let i = 0; i < 200 && (await containers()).length === 0; i++) await sleep(100);
+    assert.equal((await containers()).length, 1, 'the job has a container');
+    const instanceId = (await describeJob(t.client, id)).container?.containerInstanceArn?.split('/').pop() ?? '';
+    const agents = agentPids(instanceId);
+    assert.equal(agents.length, 1, `one agent serves ${instanceId}`);
+    process.kill(agents[0], 'SIGKILL');
+    let left = 1;
+    for (let i = 0; i < 300 && left > 0; i++) {
+      await sleep(100);
+      left = (await containers()).length;
+    }
+    assert.equal(left, 0, 'the dead agent\'s container is still there');
+    await waitForStatus(t.client, id, ['FAILED'], 60_000);
   });
 });
