@@ -580,6 +580,10 @@ export function checkRun(
       const code = a.container?.exitCode;
       if (code === undefined || code === null) return;
       const ends = ran.filter((r) => r.kind === 'end' && r.attempt === i + 1);
+      // An attempt stopped (timeout, terminate) before its script got to its first line —
+      // under load a sandbox takes a while to set up — dies of the signal without a record.
+      const stoppedEarly = !ran.some((r) => r.kind === 'start' && r.attempt === i + 1) && (code === 143 || code === 137);
+      if (stoppedEarly && (/timeout/.test(a.statusReason ?? '') || e.stoppedByHarness)) return;
       if (!ends.some((r) => r.code === code)) v(jobId, `attempts[${i}] reports exit code ${code} but the attempt ${ends.length ? `exited ${ends.map((r) => r.code).join(',')}` : 'recorded no exit'}`);
     });
     const last = attempts[attempts.length - 1];
