@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { CreateComputeEnvironmentCommand, RegisterJobDefinitionCommand } from '@aws-sdk/client-batch';
+import { CreateComputeEnvironmentCommand, DescribeJobsCommand, RegisterJobDefinitionCommand, type ContainerProperties } from '@aws-sdk/client-batch';
 import type { InstanceView } from '../../src/api/instances.js';
 import { NOTICE_PREFIX } from '../../src/executor/types.js';
 import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
@@ -155,6 +155,25 @@ test('agents in network namespaces join an UNMANAGED CE over the namespace addre
     assert.ok(instances.every((i) => i.provider === 'joined' && i.instanceType === 'unmanaged'));
     // Each is known by the address it joined from: its namespace's end of the veth.
     for (const [i, id] of instanceIds.entries()) assert.equal(instances.find((x) => x.instanceId === id)?.address, `${machines[i].subnet}.2`);
+
+    // A two-node job spans both machines; every node is told the main node's machine address.
+    const printMain = (cmd: string): ContainerProperties => ({ image: 'busybox', command: ['sh', '-c', `echo "main=$AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"; ${cmd}`], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '64' }] });
+    await client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'spanning',
+        type: 'multinode',
+        nodeProperties: { numNodes: 2, mainNode: 0, nodeRangeProperties: [{ targetNodes: '0', container: printMain('sleep 3') }, { targetNodes: '1', container: printMain('sleep 60') }] },
+      }),
+    );
+    const gang = await submit(client, { jobQueue: 'remote-q', jobDefinition: 'spanning' });
+    assert.equal((await waitForStatus(client, gang, ['SUCCEEDED', 'FAILED'], 60_000)).status, 'SUCCEEDED');
+    const nodes = (await client.send(new DescribeJobsCommand({ jobs: [`${gang}#0`, `${gang}#1`] }))).jobs!;
+    const machineOf = (n: (typeof nodes)[number]) => machines[instanceIds.indexOf(n.container!.containerInstanceArn!.split('/').pop()!)];
+    assert.notEqual(machineOf(nodes[0]), machineOf(nodes[1]), 'one node per machine');
+    for (const n of nodes) {
+      const lines = (await logLinesSigned(server, n.container!.logStreamName!)).filter((l) => !l.startsWith(NOTICE_PREFIX));
+      assert.deepEqual(lines, [`main=${machineOf(nodes[0]).subnet}.2`]);
+    }
   } finally {
     client.destroy();
   }
