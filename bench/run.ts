@@ -5,7 +5,7 @@
  *   --profile        also run workloads 1 and 3 once more, untimed, with the server under
  *                    `node --cpu-prof`, its SQLite statements timed and its agents profiled,
  *                    and print where the time went (default in a full run; --no-profile skips it)
- *   --only=a,b       only these workloads: submit, latency, throughput, array, scheduler, slurm, dashboard, compute
+ *   --only=a,b       only these workloads: submit, latency, throughput, array, scheduler, slurm, dashboard, compute, executors
  *
  * Prints the tables and writes everything to bench/results/<timestamp>.json. Method and the
  * latest figures: docs/benchmarks.md.
@@ -23,6 +23,7 @@ import { schedulerScale } from './workloads/schedulerScale.js';
 import { slurmPeer, type SlurmResult } from './workloads/slurm.js';
 import { dashboardScale } from './workloads/dashboard.js';
 import { scaleOut } from './workloads/scaleOut.js';
+import { executorStart } from './workloads/executorStart.js';
 
 // The SDK's notice that its 2027 releases need Node 22 says nothing about these figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -34,8 +35,8 @@ const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).
 const wanted = (w: string) => !only || only.includes(w);
 
 const SIZES = quick
-  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300, arraySize: 1_000, schedLarge: 100_000, arraySubmits: 10, slurmJobs: 20, slurmCpuJobs: 10, dashLarge: 100_000, scaleUpRounds: 5, computeJobs: 200 }
-  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, arraySize: 10_000, schedLarge: 1_000_000, arraySubmits: 30, slurmJobs: 1_000, slurmCpuJobs: 300, dashLarge: 1_000_000, scaleUpRounds: 20, computeJobs: 1_000 };
+  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300, arraySize: 1_000, schedLarge: 100_000, arraySubmits: 10, slurmJobs: 20, slurmCpuJobs: 10, dashLarge: 100_000, scaleUpRounds: 5, computeJobs: 200, execSamples: 50, containerSamples: 10 }
+  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, arraySize: 10_000, schedLarge: 1_000_000, arraySubmits: 30, slurmJobs: 1_000, slurmCpuJobs: 300, dashLarge: 1_000_000, scaleUpRounds: 20, computeJobs: 1_000, execSamples: 300, containerSamples: 50 };
 
 const log = (s = '') => process.stdout.write(s + '\n');
 
@@ -217,6 +218,20 @@ if (wanted('compute')) {
   log(`\nscale-up ÷ agent program start (p50) = ${r.scaleUpRatio.toFixed(1)}×`);
   log(`\n## 7b. Trivial jobs through 1, 2 and 8 local instances (8 vCPUs in all, ${SIZES.computeJobs} jobs)\n`);
   log(table(['instances', 'type', 'jobs/s', '÷ 1 instance'], r.throughput.map((x) => [String(x.instances), x.instanceType, x.jobsPerSecond, (x.jobsPerSecond / r.throughput[0].jobsPerSecond).toFixed(2)])));
+}
+if (wanted('executors')) {
+  const r = await executorStart({ samples: SIZES.execSamples, containerSamples: SIZES.containerSamples });
+  results.executorStart = r;
+  log(`\n## 8. Executor start overhead: one job of \`true\`, start() → exited, one at a time, ms\n`);
+  log(
+    table(
+      ['executor', 'n', 'p50', 'p90', 'max', 'p50 ÷ spawn'],
+      [
+        ...r.rows.map((x) => (x.skipped ? [x.executor, '0', '-', '-', '-', `skipped: ${x.skipped}`] : [x.executor, String(x.ms.n), x.ms.p50, x.ms.p90, x.ms.max, x.ratio.toFixed(1)])),
+        ["limit: spawn('true') → 'exit'", String(r.spawnExitMs.n), r.spawnExitMs.p50, r.spawnExitMs.p90, r.spawnExitMs.max, '1'],
+      ],
+    ),
+  );
 }
 if (profile) {
   const report = (title: string, p: ProfiledRun<unknown>) => {
