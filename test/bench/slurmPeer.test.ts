@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { slurmPeer } from '../../bench/workloads/slurm.js';
-import { slurmUnavailable } from '../helpers/slurm.js';
+import { holdSlurmNode, slurmUnavailable } from '../helpers/slurm.js';
 
 const skip = slurmUnavailable();
 if (skip) console.log(`# Slurm peer bench test skipped: ${skip}`);
 
 test('workload 6: the same jobs through Slurm, openbatch and the Slurm provider', { skip: skip ?? false }, async () => {
-  const r = await slurmPeer({ jobs: 3, cpuJobs: 2, cores: 2, submitConcurrency: 2 });
+  const release = await holdSlurmNode('shared');
+  const r = await slurmPeer({ jobs: 3, cpuJobs: 2, cores: 2, submitConcurrency: 2 }).finally(release);
   assert.equal(r.skipped, undefined, r.skipped);
   for (const [what, x] of [
     ['Slurm one by one', r.slurm!.oneByOne.jobsPerSecond],

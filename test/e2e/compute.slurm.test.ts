@@ -1,14 +1,19 @@
 /**
  * The Slurm provider against a real single-node Slurm cluster: jobs submitted with the AWS
  * SDK to a queue on a Slurm partition run under Slurm and report back as local jobs do.
+ * Node failures and drains: compute.slurm.node.test.ts; how openbatch calls Slurm:
+ * compute.slurm.calls.test.ts; restarts: compute.slurm.restart.test.ts.
  * Skipped, saying why, only where no Slurm cluster answers (CI starts one).
  */
 import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { TerminateJobCommand, type BatchClient } from '@aws-sdk/client-batch';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { ListJobsCommand, TerminateJobCommand, type BatchClient } from '@aws-sdk/client-batch';
+import { CLI, startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
-import { definition, setNodeState, slurmCe, slurmNode, slurmUnavailable } from '../helpers/slurm.js';
+import { definition, holdSlurmNode, slurmCe, slurmJobsNamed, slurmUnavailable } from '../helpers/slurm.js';
+import { slurmJobName } from '../../src/compute/slurmProvider.js';
 
 const skip = slurmUnavailable();
 if (skip) console.log(`# Slurm provider tests skipped: ${skip}`);
@@ -18,7 +23,9 @@ const WAIT = 120_000;
 describe('Slurm provider', { skip: skip ?? false }, () => {
   let t: TestServer;
   let client: BatchClient;
+  let release: (() => Promise<void>) | undefined;
   before(async () => {
+    release = await holdSlurmNode('shared');
     // timeDilation 60: a 60 s attempt timeout fires after 1 s.
     t = await startTestServer({ timeDilation: 60, slurmPollSeconds: 0.25 });
     client = t.client;
@@ -29,6 +36,7 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
   });
   after(async () => {
     await t?.close();
+    await release?.();
   });
 
   test('a job runs under Slurm with the AWS Batch environment, parameters and logs', async () => {
@@ -95,22 +103,31 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
     assert.equal(job.statusReason, 'Job attempt duration exceeded timeout');
   });
 
-  test('a node that goes down mid-job fails the attempt as a lost host, and the retry succeeds', async () => {
-    await definition(client, 'survivor', ['sh', '-c', 'if [ "$AWS_BATCH_JOB_ATTEMPT" = 1 ]; then sleep 300; fi; echo "attempt $AWS_BATCH_JOB_ATTEMPT done"'], { retries: 2 });
-    const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'survivor' });
+  test('a Slurm job cancelled at the site (scancel outside openbatch) fails the job, saying so', async () => {
+    await definition(client, 'site-cancelled', ['sleep', '300']);
+    const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'site-cancelled' });
     await waitForStatus(client, id, ['RUNNING'], WAIT);
-    const node = slurmNode();
-    setNodeState(node, 'down', 'openbatch test: node lost mid-job');
-    try {
-      const retried = await waitForStatus(client, id, ['RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'].filter((s) => s !== 'RUNNING'), WAIT);
-      assert.notEqual(retried.status, 'FAILED', retried.statusReason);
-    } finally {
-      setNodeState(node, 'resume');
-    }
+    const [slurmJob] = slurmJobsNamed(slurmJobName(id, 1));
+    execFileSync('scancel', [slurmJob.id]);
     const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT);
-    assert.equal(job.status, 'SUCCEEDED', job.statusReason);
-    assert.equal(job.attempts?.length, 2);
-    assert.match(job.attempts![0].statusReason!, /^Host EC2 \(instance .+\) terminated\.$/);
-    assert.deepEqual(await logLines(t.url, job.attempts![1].container!.logStreamName!), ['attempt 2 done']);
+    assert.equal(job.status, 'FAILED');
+    assert.equal(job.statusReason, `Slurm job ${slurmJob.id} was cancelled outside openbatch`);
+  });
+
+  test('rerun-failed of a Slurm array reruns the failed indices under Slurm, each told the index it reruns', async () => {
+    const script = 'i=${OPENBATCH_ORIGINAL_ARRAY_INDEX:-$AWS_BATCH_JOB_ARRAY_INDEX}; echo "index=$i slurm=${SLURM_JOB_ID:+yes}"; [ -n "$OPENBATCH_ORIGINAL_ARRAY_INDEX" ] && exit 0; case $i in 1|3) exit 1;; esac';
+    await definition(client, 'flaky-array', ['sh', '-c', script]);
+    const original = await submit(client, { jobQueue: 'sq', jobDefinition: 'flaky-array', arrayProperties: { size: 4 } });
+    assert.equal((await waitForStatus(client, original, ['SUCCEEDED', 'FAILED'], WAIT)).status, 'FAILED');
+    const out = await promisify(execFile)(process.execPath, [CLI, 'rerun-failed', original, '--json'], {
+      env: { ...process.env, OPENBATCH_ENDPOINT: t.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+    });
+    const rerun = JSON.parse(out.stdout) as { jobId: string; originalIndices: number[] };
+    assert.deepEqual(rerun.originalIndices, [1, 3]);
+    assert.equal((await waitForStatus(client, rerun.jobId, ['SUCCEEDED', 'FAILED'], WAIT)).status, 'SUCCEEDED');
+    const children = (await client.send(new ListJobsCommand({ arrayJobId: rerun.jobId, jobStatus: 'SUCCEEDED' }))).jobSummaryList!;
+    const lines: string[] = [];
+    for (const c of children) lines.push(...(await logLines(t.url, (await describeJob(client, c.jobId!)).container!.logStreamName!)));
+    assert.deepEqual(lines.sort(), ['index=1 slurm=yes', 'index=3 slurm=yes']);
   });
 });
