@@ -87,6 +87,12 @@ export interface ServerConfig {
   spotInterruptionsPerHour: number;
   /** the warning a Spot instance gets before it is terminated (AWS: two minutes); scaled by timeDilation */
   spotNoticeSeconds: number;
+  /** agent-loss chaos: how many times per hour each local instance's agent is killed without warning, as a host loss (0: never) */
+  agentLossesPerHour: number;
+  /** slow-start chaos: the chance (0 to 1) that a launched instance boots slowStartSeconds late (0: never) */
+  slowStartProbability: number;
+  /** how late a slow-starting instance boots; scaled by timeDilation */
+  slowStartSeconds: number;
   /** largest request body the AWS APIs take, in bytes (larger: 413 ClientException) */
   maxRequestBytes: number;
   /** sustained API requests per second per access key (token bucket); 0: no limit */
@@ -133,6 +139,9 @@ const DEFAULTS: ServerConfig = {
   launchTemplates: [],
   spotInterruptionsPerHour: 0,
   spotNoticeSeconds: 120,
+  agentLossesPerHour: 0,
+  slowStartProbability: 0,
+  slowStartSeconds: 120,
   maxRequestBytes: 1024 * 1024,
   // Far above what one client does (a signed no-op peaks near 2,000/s on 2 cores): it stops
   // a runaway script, not a busy pipeline.
@@ -141,7 +150,7 @@ const DEFAULTS: ServerConfig = {
   slurmQueueDepth: 2,
 };
 
-const NUMERIC: (keyof ServerConfig)[] = ['port', 'leaderLeaseSeconds', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds', 'maxRequestBytes', 'rateLimitPerSecond', 'rateLimitBurst', 'slurmQueueDepth'];
+const NUMERIC: (keyof ServerConfig)[] = ['port', 'leaderLeaseSeconds', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds', 'agentLossesPerHour', 'slowStartProbability', 'slowStartSeconds', 'maxRequestBytes', 'rateLimitPerSecond', 'rateLimitBurst', 'slurmQueueDepth'];
 
 /**
  * Settings whose value is a JSON object or array (tables such as launch templates, prices,
@@ -207,6 +216,7 @@ export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> &
   oneOf('sandbox', ['auto', 'off']);
   oneOf('sandboxNetwork', ['none', 'host']);
   if (!(cfg.timeDilation > 0)) throw new Error(`timeDilation must be a positive number (got ${cfg.timeDilation})`);
+  if (cfg.slowStartProbability > 1) throw new Error(`slowStartProbability must be a chance from 0 to 1 (got ${cfg.slowStartProbability})`);
   if (!Number.isInteger(cfg.maxRequestBytes) || cfg.maxRequestBytes < 1024) throw new Error(`maxRequestBytes must be a whole number of bytes, at least 1024 (got ${cfg.maxRequestBytes})`);
   if (cfg.rateLimitPerSecond > 0 && cfg.rateLimitBurst < 1) throw new Error(`rateLimitBurst must be at least 1 when rateLimitPerSecond is set (got ${cfg.rateLimitBurst})`);
   if (!Number.isInteger(cfg.logRetentionDays)) throw new Error(`logRetentionDays must be a whole number of days, 0 to keep logs forever (got ${cfg.logRetentionDays})`);

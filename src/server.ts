@@ -23,6 +23,7 @@ import { SecretStore } from './secrets/store.js';
 import { getComputeEnvironment } from './store/computeEnvironments.js';
 import { fromJson } from './store/json.js';
 import { LocalProvider } from './compute/localProvider.js';
+import { makeChaos, type Random } from './compute/chaos.js';
 import { Providers } from './compute/providers.js';
 import { SlurmProvider } from './compute/slurmProvider.js';
 import { JoinedAgents, joinToken } from './compute/joinedAgents.js';
@@ -66,6 +67,8 @@ export interface StartOptions {
   clock?: Clock;
   ids?: IdSource;
   logger?: Logger;
+  /** the random source of chaos decisions (compute/chaos.ts); default Math.random */
+  random?: Random;
 }
 
 export const handlers: Record<string, Handler> = {
@@ -231,7 +234,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const leaderUow = leadership ? uow.fenced(leadership.fence) : uow;
   const lead = async (): Promise<void> => {
     const core = { config, db: store.db, uow: leaderUow, clock, ids, logger, kickScheduler };
-    const provider = new LocalProvider({ ...core, hub, serverUrl: () => url });
+    const provider = new LocalProvider({ ...core, hub, serverUrl: () => url, chaos: makeChaos(config, opts.random) });
     const slurm = new SlurmProvider(core);
     const l = new SchedulerLoop({ uow: leaderUow, clock, ids, logger, provider: new Providers([slurm, provider]), prices, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
       instances.forEach(wakeInstance);

@@ -36,6 +36,10 @@ export interface InstanceView {
   /** a joined agent's address as the server saw it when it registered */
   address?: string;
   launchedAt: number;
+  /** when it became ready to take work (its agent's first poll); null while it boots */
+  readyAt: number | null;
+  /** slow-start chaos made it boot this many wall-clock ms late (absent: it booted on time) */
+  slowStartMs?: number;
   terminatedAt: number | null;
   terminationReason: string | null;
   /** under Spot interruption notice: when the instance will be terminated */
@@ -43,7 +47,7 @@ export interface InstanceView {
 }
 
 export function instanceView(row: InstanceRow, used?: { vcpus: number; memoryMiB: number; gpus: number; jobs: number }): InstanceView {
-  const data = fromJson<{ capped?: boolean; hostname?: string; address?: string }>(row.provider_data, {});
+  const data = fromJson<{ capped?: boolean; hostname?: string; address?: string; slowStartMs?: number }>(row.provider_data, {});
   return {
     instanceId: row.id,
     instanceType: row.instance_type,
@@ -57,6 +61,8 @@ export function instanceView(row: InstanceRow, used?: { vcpus: number; memoryMiB
     hostname: data.hostname,
     address: data.address,
     launchedAt: row.launched_at,
+    readyAt: row.ready_at === null ? null : Number(row.ready_at),
+    slowStartMs: data.slowStartMs,
     terminatedAt: row.terminated_at,
     terminationReason: row.termination_reason,
     interruptionAt: row.interrupt_at,

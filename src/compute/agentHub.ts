@@ -142,7 +142,7 @@ export class AgentHub {
   private async heartbeat(inst: InstanceRow): Promise<void> {
     const now = this.o.clock.now();
     if (inst.state === 'LAUNCHING') {
-      await updateInstance(this.o.db, inst.id, { state: 'ACTIVE', last_heartbeat_at: now });
+      await updateInstance(this.o.db, inst.id, { state: 'ACTIVE', last_heartbeat_at: now, ready_at: now });
       this.lastBeatWritten.set(inst.id, now);
       this.o.onInstanceActive?.(inst.id);
       return;

@@ -5,7 +5,7 @@
  * The scaling loop, run after every scheduler pass:
  *   1. Spot: end the notice of interrupted instances whose warning is over (their attempts
  *      fail with the host-terminated reason, the instance is TERMINATED "Spot interruption");
- *      let chaos interrupt more (chaos.ts).
+ *      let chaos interrupt more, and kill the agents chaos loses (chaos.ts).
  *   2. Kill agents that stopped polling (their exit handler closes the instance).
  *   3. Terminate instances idle for scaleDownDelaySeconds, never going below minvCpus, and
  *      every idle instance of a DISABLED or deleted CE. When a CE has demand the host budget
@@ -19,6 +19,7 @@
  *      capacity the host does not have is never promised.
  *   5. desiredvCpus of each CE is the vCPUs launched (at least minvCpus).
  *
+ * An instance that slow-start chaos delays is PENDING for the delay, then starts as any other.
  * An instance whose CE has a launch template with a bootstrap script (or mounts) is PENDING
  * while the script runs; a failing bootstrap TERMINATES it with `bootstrap failed: …` and
  * holds further launches of that CE back (doubling from 5 s to 5 min) so that a broken
@@ -70,6 +71,8 @@ interface ProviderData {
   pid?: number;
   /** the type was larger than the room: capacity is less than the type's */
   capped?: boolean;
+  /** slow-start chaos delayed its boot by this many ms */
+  slowStartMs?: number;
 }
 
 function resourcesOf(ce: ComputeEnvironmentRow): ComputeResource {
@@ -143,7 +146,13 @@ export class LocalProvider {
     const cesByName = new Map(ces.map((c) => [c.name, c]));
     const all = (await liveInstances(this.o.db)).filter((i) => i.provider === 'local');
 
-    await this.spot(all, cesByName, now);
+    const elapsed = now - this.lastChaosAt;
+    this.lastChaosAt = now;
+    await this.spot(all, cesByName, now, elapsed);
+    for (const id of this.chaos.agentLosses(all.filter((i) => (i.state === 'ACTIVE' || i.state === 'LAUNCHING') && this.children.has(i.id)).map((i) => i.id), elapsed)) {
+      this.o.logger.warn({ instance: id, by: 'chaos' }, 'agent lost');
+      this.loseAgent(id, 'agent lost: killed by chaos');
+    }
 
     const instances = all.filter((i) => i.state !== 'TERMINATING');
     const byCe = new Map<string, InstanceRow[]>();
@@ -155,8 +164,7 @@ export class LocalProvider {
     // An agent that stopped polling is hung: kill it; its exit handler fails its attempts.
     for (const inst of instances) {
       if (inst.state === 'ACTIVE' && now - inst.last_heartbeat_at > this.o.config.agentTimeoutSeconds * 1000) {
-        this.terminationReason.set(inst.id, `agent lost: no heartbeat for ${this.o.config.agentTimeoutSeconds} s`);
-        this.children.get(inst.id)?.kill('SIGKILL');
+        this.loseAgent(inst.id, `agent lost: no heartbeat for ${this.o.config.agentTimeoutSeconds} s`);
       }
     }
 
@@ -259,12 +267,21 @@ export class LocalProvider {
     return { ...inst, state: 'TERMINATING', interrupt_at: at };
   }
 
-  private async spot(all: InstanceRow[], ces: Map<string, ComputeEnvironmentRow>, now: number): Promise<void> {
+  /**
+   * An agent is lost (it stopped polling, or chaos takes it): SIGKILL, as a host that dies
+   * gives its agent no chance to stop anything. Its exit handler (onExit) terminates the
+   * instance with `reason`, fails its attempts with the host-terminated reason and stops the
+   * job processes the agent left behind.
+   */
+  private loseAgent(instanceId: string, reason: string): void {
+    this.terminationReason.set(instanceId, reason);
+    this.children.get(instanceId)?.kill('SIGKILL');
+  }
+
+  private async spot(all: InstanceRow[], ces: Map<string, ComputeEnvironmentRow>, now: number, elapsed: number): Promise<void> {
     for (const inst of all) {
       if (inst.interrupt_at !== null && inst.interrupt_at <= now) await this.endInterrupted(inst);
     }
-    const elapsed = now - this.lastChaosAt;
-    this.lastChaosAt = now;
     const candidates = all.filter((i) => (i.state === 'ACTIVE' || i.state === 'LAUNCHING') && i.interrupt_at === null && isSpotCe(resourcesOf(ces.get(i.ce_name) ?? ({} as ComputeEnvironmentRow))));
     for (const id of this.chaos.spotInterruptions(candidates.map((i) => i.id), elapsed)) await this.interrupt(id, 'chaos');
   }
@@ -320,7 +337,8 @@ export class LocalProvider {
         templateError = (e as Error).message;
       }
     }
-    const needsBootstrap = !!templateError || !!template?.bootstrap || !!template?.mounts.length;
+    const slowStartMs = this.chaos.slowStartMs();
+    const needsBootstrap = slowStartMs > 0 || !!templateError || !!template?.bootstrap || !!template?.mounts.length;
     const applied: AppliedTemplate | undefined = template
       ? { launchTemplateName: template.launchTemplateName, launchTemplateId: template.launchTemplateId, version: template.version }
       : undefined;
@@ -334,21 +352,22 @@ export class LocalProvider {
       state: needsBootstrap ? 'PENDING' : 'LAUNCHING',
       token_hash: hashToken(token),
       provider: 'local',
-      provider_data: JSON.stringify({ capped: capped || undefined } satisfies ProviderData),
+      provider_data: JSON.stringify({ capped: capped || undefined, slowStartMs: slowStartMs || undefined } satisfies ProviderData),
       launched_at: now,
       last_heartbeat_at: now,
       terminated_at: null,
       termination_reason: null,
       launch_template: applied ? JSON.stringify(applied) : cr.launchTemplate ? JSON.stringify(cr.launchTemplate) : null,
       interrupt_at: null,
+      ready_at: null,
     };
     await insertInstance(this.o.db, row);
-    this.o.logger.info({ instance: id, ce: ce.name, type, vcpus: capacity.vcpus, memoryMiB: capacity.memoryMiB, capped, launchTemplate: applied?.launchTemplateName }, 'launched local instance');
+    this.o.logger.info({ instance: id, ce: ce.name, type, vcpus: capacity.vcpus, memoryMiB: capacity.memoryMiB, capped, launchTemplate: applied?.launchTemplateName, slowStartMs: slowStartMs || undefined }, 'launched local instance');
     if (!needsBootstrap) {
       await this.startAgent(row, token);
       return row;
     }
-    void this.bootstrap(row, token, template, templateError).catch((err) => this.o.logger.error({ err, instance: id }, 'bootstrap handling failed'));
+    void this.bootstrap(row, token, template, templateError, slowStartMs).catch((err) => this.o.logger.error({ err, instance: id }, 'bootstrap handling failed'));
     return row;
   }
 
@@ -356,8 +375,13 @@ export class LocalProvider {
     return join(this.o.config.dataDir, 'work', id);
   }
 
-  /** Runs the template's bootstrap (and checks its mounts); the agent starts only if it succeeds. */
-  private async bootstrap(inst: InstanceRow, token: string, template: LaunchTemplate | undefined, templateError: string | undefined): Promise<void> {
+  /** Waits out a slow start, runs the template's bootstrap (and checks its mounts); the agent starts only if it succeeds. */
+  private async bootstrap(inst: InstanceRow, token: string, template: LaunchTemplate | undefined, templateError: string | undefined, slowStartMs: number): Promise<void> {
+    if (slowStartMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, slowStartMs).unref());
+      // Terminated while it booted (its CE disabled, the server closing): nothing more to do.
+      if (this.closing || (await getInstance(this.o.db, inst.id))?.state !== 'PENDING') return;
+    }
     const dir = this.instanceDir(inst.id);
     mkdirSync(dir, { recursive: true });
     let failure = templateError;

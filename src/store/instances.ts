@@ -29,9 +29,9 @@ export async function listInstances(db: Reader, opts: { ceName?: string; states?
   return q.execute();
 }
 
-/** A new instance; the launch template and the Spot notice default to none. */
-export async function insertInstance(db: Reader, row: Omit<InstanceRow, 'launch_template' | 'interrupt_at'> & Partial<Pick<InstanceRow, 'launch_template' | 'interrupt_at'>>): Promise<void> {
-  await db.insertInto('instances').values({ launch_template: null, interrupt_at: null, ...row }).execute();
+/** A new instance; the launch template and the Spot notice default to none; one recorded ACTIVE is ready at its launch. */
+export async function insertInstance(db: Reader, row: Omit<InstanceRow, 'launch_template' | 'interrupt_at' | 'ready_at'> & Partial<Pick<InstanceRow, 'launch_template' | 'interrupt_at' | 'ready_at'>>): Promise<void> {
+  await db.insertInto('instances').values({ launch_template: null, interrupt_at: null, ready_at: row.state === 'ACTIVE' ? row.launched_at : null, ...row }).execute();
 }
 
 export async function updateInstance(db: Reader, id: string, patch: Updateable<InstanceTable>): Promise<void> {

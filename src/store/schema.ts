@@ -195,6 +195,8 @@ export interface InstanceTable {
   launch_template: string | null;
   /** a Spot instance under interruption notice is terminated at this time */
   interrupt_at: number | null;
+  /** when the instance became ready to take work (its agent's first poll); null while it boots */
+  ready_at: number | null;
 }
 
 export interface LogEventTable {

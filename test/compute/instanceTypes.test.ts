@@ -70,21 +70,24 @@ describe('allocation strategies choose what to launch', () => {
   });
 });
 
+// The other kinds of chaos (compute/chaos.test.ts) off.
+const NO_OTHER_CHAOS = { agentLossesPerHour: 0, slowStartProbability: 0, slowStartSeconds: 0 };
+
 describe('Spot chaos', () => {
   test('no interruptions at rate 0', () => {
-    const chaos = makeChaos({ spotInterruptionsPerHour: 0, spotNoticeSeconds: 120, timeDilation: 1 }, () => 0);
+    const chaos = makeChaos({ ...NO_OTHER_CHAOS, spotInterruptionsPerHour: 0, spotNoticeSeconds: 120, timeDilation: 1 }, () => 0);
     assert.deepEqual(chaos.spotInterruptions(['i-1', 'i-2'], 3_600_000), []);
   });
 
   test('each instance is interrupted with the probability its rate gives over the elapsed time', () => {
     // rate 1/h over one hour: p = 1 - e^-1 ≈ 0.632
     const draws = [0.5, 0.7];
-    const chaos = makeChaos({ spotInterruptionsPerHour: 1, spotNoticeSeconds: 120, timeDilation: 1 }, () => draws.shift()!);
+    const chaos = makeChaos({ ...NO_OTHER_CHAOS, spotInterruptionsPerHour: 1, spotNoticeSeconds: 120, timeDilation: 1 }, () => draws.shift()!);
     assert.deepEqual(chaos.spotInterruptions(['i-1', 'i-2'], 3_600_000), ['i-1']);
   });
 
   test('time dilation speeds interruptions and shortens the notice', () => {
-    const chaos = makeChaos({ spotInterruptionsPerHour: 1, spotNoticeSeconds: 120, timeDilation: 60 }, () => 0.6);
+    const chaos = makeChaos({ ...NO_OTHER_CHAOS, spotInterruptionsPerHour: 1, spotNoticeSeconds: 120, timeDilation: 60 }, () => 0.6);
     assert.deepEqual(chaos.spotInterruptions(['i-1'], 60_000), ['i-1']);
     assert.equal(chaos.spotNoticeMs(), 2_000);
   });

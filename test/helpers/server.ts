@@ -33,12 +33,12 @@ export function batchClient(url: string, credentials = { accessKeyId: 'test', se
   return new BatchClient({ endpoint: url, region, credentials, maxAttempts: 1 });
 }
 
-export async function startTestServer(overrides: Partial<ServerConfig> = {}, opts: { dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<ServerConfig> = {}, opts: { dataDir?: string; random?: () => number } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
   const config = loadConfig({ port: 0, dataDir, logLevel: process.env.OPENBATCH_TEST_LOG ?? 'silent' }, {});
   config.databaseUrl = await testDatabaseFor(dataDir);
   Object.assign(config, overrides);
-  const server = await startServer(config, { logger: pino({ level: config.logLevel }) });
+  const server = await startServer(config, { logger: pino({ level: config.logLevel }), random: opts.random });
   const client = batchClient(server.url);
   return {
     server,
