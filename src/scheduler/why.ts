@@ -53,7 +53,7 @@ export interface CeCapacity {
   maxvCpus: number | null;
   /** the largest instance the CE can have (null: unknown, capacity joins from outside) */
   largest: Resources | null;
-  /** vCPUs of live instances, and of those still launching */
+  /** vCPUs of live instances, and of those still launching (PENDING ones booting included) */
   launchedVcpus: number;
   launchingVcpus: number;
   usedVcpus: number;
@@ -227,6 +227,8 @@ async function capacity(o: WhyOptions, names: string[]): Promise<CeCapacity[]> {
     .filter((c) => !!c)
     .map((ce) => {
       const mine = instances.filter((i) => i.ce_name === ce.name && (i.state === 'LAUNCHING' || i.state === 'ACTIVE'));
+      // PENDING: still booting (a bootstrap script, a slow start), so launching too, but no room yet.
+      const booting = instances.filter((i) => i.ce_name === ce.name && i.state === 'PENDING');
       const used = mine.reduce((n, i) => n + (usage.get(i.id)?.vcpus ?? 0), 0);
       const cr = fromJson<ComputeResource | null>(ce.compute_resources, null);
       return {
@@ -234,8 +236,8 @@ async function capacity(o: WhyOptions, names: string[]): Promise<CeCapacity[]> {
         enabled: ce.state === 'ENABLED' && ce.status === 'VALID',
         maxvCpus: cr?.maxvCpus ?? null,
         largest: o.ceView(ce.name)?.largest ?? null,
-        launchedVcpus: mine.reduce((n, i) => n + i.vcpus, 0),
-        launchingVcpus: mine.filter((i) => i.state === 'LAUNCHING').reduce((n, i) => n + i.vcpus, 0),
+        launchedVcpus: [...mine, ...booting].reduce((n, i) => n + i.vcpus, 0),
+        launchingVcpus: [...mine.filter((i) => i.state === 'LAUNCHING'), ...booting].reduce((n, i) => n + i.vcpus, 0),
         usedVcpus: used,
         freeVcpus: Math.max(0, ...mine.map((i) => i.vcpus - (usage.get(i.id)?.vcpus ?? 0))),
       };

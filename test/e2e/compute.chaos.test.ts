@@ -6,7 +6,8 @@
  *     running attempt with the host-terminated reason, the job's evaluateOnExit retries it on
  *     a new instance and it succeeds;
  *   - a slow start keeps the instance PENDING for the configured (dilated) delay: it is ready
- *     only after it, and its job starts only then; an instance drawn on time is not delayed.
+ *     only after it, and its job starts only then; an instance drawn on time is not delayed;
+ *     meanwhile why-pending estimates the job's start from the scale-up in progress.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -119,6 +120,10 @@ describe('slow-start chaos', () => {
     assert.equal(booting.readyAt, null);
     const table = (await run(process.execPath, [CLI, 'instances', '--ce', 'second', '--endpoint', t.url])).stdout;
     assert.match(table, new RegExp(`${booting.instanceId}.*PENDING \\(slow start\\)`));
+    // Why-pending counts the booting instance as capacity on its way, and estimates from it.
+    const why = JSON.parse((await run(process.execPath, [CLI, 'why', late, '--json', '--endpoint', t.url])).stdout) as { code: string; eta?: { basis: string } };
+    assert.equal(why.code, 'NO_CAPACITY');
+    assert.equal(why.eta?.basis, 'scale-up');
 
     const job = await waitForStatus(t.client, late, ['SUCCEEDED', 'FAILED'], 60_000);
     assert.equal(job.status, 'SUCCEEDED', job.statusReason);
