@@ -17,6 +17,11 @@ work=${WORK:-$here/work}
 rm -rf "$work"
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
+# Jobs read the scripts and write their results through these paths. Where bubblewrap is
+# installed they run sandboxed with a private /tmp, as containers do, and would not see them.
+for d in "$here" "$work"; do
+  case "$d/" in /tmp/*) echo "run.sh: $d is under /tmp, which sandboxed jobs do not share; use a checkout (and WORK) outside /tmp" >&2; exit 2 ;; esac
+done
 
 /usr/bin/python3 "$here/generate.py" --seed "$seed" --orders "$orders" --partitions "$partitions" --out "$work"
 echo "trades: $orders orders per desk (seed $seed), $partitions partitions each, in $work"

@@ -16,6 +16,11 @@ work=${WORK:-$here/work}
 rm -rf "$work/scores" "$work/ranking.tsv"
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
+# Jobs read the scripts and write their results through these paths. Where bubblewrap is
+# installed they run sandboxed with a private /tmp, as containers do, and would not see them.
+for d in "$here" "$work"; do
+  case "$d/" in /tmp/*) echo "run.sh: $d is under /tmp, which sandboxed jobs do not share; use a checkout (and WORK) outside /tmp" >&2; exit 2 ;; esac
+done
 
 /usr/bin/python3 "$here/library.py" --seed "$seed" --count "$molecules" --out "$work/library.smi"
 echo "library: $molecules molecules (seed $seed) in $work/library.smi"
