@@ -2,10 +2,12 @@
  * openbatch benchmarks: `npm run bench` (full) or `npm run bench -- --quick` (under two minutes).
  *
  *   --quick          small sizes
- *   --profile        also run workloads 1 and 3 once more, untimed, with the server under
+ *   --profile        also run workloads 1, 6 and 8 once more, untimed, with the server under
  *                    `node --cpu-prof`, its SQLite statements timed and its agents profiled,
  *                    and print where the time went (default in a full run; --no-profile skips it)
- *   --only=a,b       only these workloads: submit, latency, throughput, array, scheduler, slurm, dashboard, compute, executors
+ *   --only=a,b       only these workloads (issue 12's numbers): throughput (1), array (2), cpu (3),
+ *                    deps (4), latency (5), submit (6), scheduler (7), core (8); and slurm, dashboard,
+ *                    compute, executors
  *
  * Prints the tables and writes everything to bench/results/<timestamp>.json. Method and the
  * latest figures: docs/benchmarks.md.
@@ -24,6 +26,10 @@ import { slurmPeer, type SlurmResult } from './workloads/slurm.js';
 import { dashboardScale } from './workloads/dashboard.js';
 import { scaleOut } from './workloads/scaleOut.js';
 import { executorStart } from './workloads/executorStart.js';
+import { cpuJobs } from './workloads/cpuJobs.js';
+import { dependencies } from './workloads/dependencies.js';
+import { schedulerCore } from './workloads/schedulerCore.js';
+import { targets } from './targets.js';
 
 // The SDK's notice that its 2027 releases need Node 22 says nothing about these figures.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -34,17 +40,18 @@ const profile = args.includes('--profile') || (!quick && !args.includes('--no-pr
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const wanted = (w: string) => !only || only.includes(w);
 
+// Slurm runs well under 10 trivial jobs/s on one node, so its sizes are smaller; ratios are of rates.
 const SIZES = quick
-  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300, arraySize: 1_000, schedLarge: 100_000, arraySubmits: 10, slurmJobs: 20, slurmCpuJobs: 10, dashLarge: 100_000, scaleUpRounds: 5, computeJobs: 200, execSamples: 50, containerSamples: 10 }
-  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, arraySize: 10_000, schedLarge: 1_000_000, arraySubmits: 30, slurmJobs: 1_000, slurmCpuJobs: 300, dashLarge: 1_000_000, scaleUpRounds: 20, computeJobs: 1_000, execSamples: 300, containerSamples: 50 };
+  ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300, arraySize: 1_000, cpuJobs: 100, chain: 100, fan: 200, coreSingles: 1_000, coreArray: 2_000, coreSlots: 256, schedLarge: 100_000, arraySubmits: 10, slurmJobs: 20, slurmCpuJobs: 10, slurmChain: 10, slurmFan: 20, dashLarge: 100_000, scaleUpRounds: 5, computeJobs: 200, execSamples: 50, containerSamples: 10 }
+  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, arraySize: 10_000, cpuJobs: 1_000, chain: 1_000, fan: 1_000, coreSingles: 10_000, coreArray: 20_000, coreSlots: 256, schedLarge: 1_000_000, arraySubmits: 30, slurmJobs: 200, slurmCpuJobs: 100, slurmChain: 50, slurmFan: 200, dashLarge: 1_000_000, scaleUpRounds: 20, computeJobs: 1_000, execSamples: 300, containerSamples: 50 };
 
 const log = (s = '') => process.stdout.write(s + '\n');
 
 function printSubmit(r: SubmitRateResult): void {
-  log('\n## 1. SubmitJob rate (SDK, SigV4; CE DISABLED, so the figure is API + durable commit)\n');
+  log('\n## 6. SubmitJob and DescribeJobs rates (SDK, SigV4; CE DISABLED, so SubmitJob is API + durable commit)\n');
   log(
     table(
-      ['in flight', 'SubmitJob /s', 'DescribeJobQueues /s', 'SDK → /healthz /s', 'submit ÷ describe', 'submit ÷ no-op', 'submit p50 ms', 'submit p99 ms'],
+      ['in flight', 'SubmitJob /s', 'DescribeJobs /s', 'SDK → /healthz /s', 'submit ÷ describe', 'submit ÷ no-op', 'submit p50 ms', 'submit p99 ms'],
       r.rows.map((x) => [String(x.concurrency), x.submit.perSecond, x.describe.perSecond, x.noop.perSecond, x.ratioToDescribe, x.ratioToNoop, x.submit.latencyMs.p50, x.submit.latencyMs.p99]),
     ),
   );
@@ -55,7 +62,7 @@ function printSubmit(r: SubmitRateResult): void {
 }
 
 function printLatency(r: LatencyResult): void {
-  log(`\n## 2. submit → RUNNING on idle capacity (${r.jobs} sequential jobs of \`true\`), ms\n`);
+  log(`\n## 5. submit → RUNNING on idle capacity (${r.jobs} sequential jobs of \`true\`), ms\n`);
   const row = (name: string, p: LatencyResult['toRunningMs']) => [name, p.p50, p.p90, p.p99, p.max];
   log(
     table(
@@ -73,7 +80,7 @@ function printLatency(r: LatencyResult): void {
 }
 
 function printThroughput(r: ThroughputResult): void {
-  log(`\n## 3. Trivial-job throughput (${r.jobs} jobs of \`true\`, ${r.concurrency} at a time)\n`);
+  log(`\n## 1. Trivial-job throughput, one SubmitJob each (${r.jobs} jobs of \`true\`, ${r.concurrency} at a time)\n`);
   log(
     table(
       ['runner', 'jobs/s', 'openbatch ÷ runner'],
@@ -88,7 +95,7 @@ function printThroughput(r: ThroughputResult): void {
 }
 
 function printSlurm(r: SlurmResult): void {
-  log(`\n## 6. Side by side with Slurm (${r.jobs} trivial jobs one by one and as one array; ${r.cpuJobs} jobs of 100 ms CPU)\n`);
+  log(`\n## Side by side with Slurm (${r.jobs} trivial jobs one by one and as one array; ${r.cpuJobs} jobs of 100 ms CPU; a chain of ${r.chain ?? 0}; a fan-out of ${r.fan ?? 0})\n`);
   if (r.skipped || !r.slurm || !r.openbatch || !r.provider || !r.ratios || !r.providerRatios) {
     log(`skipped: ${r.skipped ?? 'no result'}`);
     return;
@@ -104,6 +111,8 @@ function printSlurm(r: SlurmResult): void {
       ],
     ),
   );
+  if (r.slurm.chain) log(`\nchain of ${r.chain} (sbatch --dependency=afterok): ${(r.slurm.chain.elapsedMs / 1000).toFixed(1)} s, ${r.slurm.chain.jobsPerSecond.toFixed(2)} jobs/s`);
+  if (r.slurm.fan) log(`root → array of ${r.fan} → sink: ${(r.slurm.fan.elapsedMs / 1000).toFixed(1)} s, ${r.slurm.fan.jobsPerSecond.toFixed(2)} jobs/s`);
   log(`\n100 ms CPU makespan: Slurm ${(r.slurm.cpu.elapsedMs / 1000).toFixed(1)} s, openbatch ${(r.openbatch.cpu.elapsedMs / 1000).toFixed(1)} s, ideal (CPU-seconds ÷ cores) ${r.slurm.cpu.ideal.toFixed(1)} s`);
 }
 
@@ -134,16 +143,6 @@ log(
 );
 
 const results: Record<string, unknown> = { date: started.toISOString(), quick, machine: facts, sizes: SIZES };
-if (wanted('submit')) {
-  const r = await submitRate({ concurrencies: [1, 16], durationMs: SIZES.rateMs, rounds: SIZES.rounds });
-  results.submitRate = r;
-  printSubmit(r);
-}
-if (wanted('latency')) {
-  const r = await latency({ jobs: SIZES.latencyJobs, spawnSamples: SIZES.spawnSamples });
-  results.latency = r;
-  printLatency(r);
-}
 if (wanted('throughput')) {
   const r = await throughput({ jobs: SIZES.tputJobs, cores: facts.cores, submitConcurrency: 16 });
   results.throughput = r;
@@ -152,7 +151,7 @@ if (wanted('throughput')) {
 if (wanted('array')) {
   const r = await arrayThroughput({ size: SIZES.arraySize, cores: facts.cores });
   results.arrayThroughput = r;
-  log(`\n## 3b. One array of ${r.size.toLocaleString('en')} children of \`true\`, ${r.concurrency} at a time\n`);
+  log(`\n## 2. One array of ${r.size.toLocaleString('en')} children of \`true\`, ${r.concurrency} at a time\n`);
   log(
     table(
       ['runner', 'jobs/s', 'openbatch ÷ runner'],
@@ -164,10 +163,49 @@ if (wanted('array')) {
     ),
   );
 }
+if (wanted('cpu')) {
+  const r = await cpuJobs({ jobs: SIZES.cpuJobs, cores: facts.cores });
+  results.cpuJobs = r;
+  log(`\n## 3. ${r.jobs.toLocaleString('en')} jobs of 100 ms CPU on ${r.cores} cores: makespan, s\n`);
+  log(
+    table(
+      ['runner', 'makespan s', 'openbatch ÷ runner'],
+      [
+        ['openbatch (first submit → last SUCCEEDED)', r.makespanSeconds, '1'],
+        [`limit: xargs -P ${r.cores} of the same command`, r.rawSeconds, r.ratioToRaw.toFixed(2)],
+        ['ideal: CPU-seconds ÷ cores', r.idealSeconds, r.ratioToIdeal.toFixed(2)],
+      ],
+    ),
+  );
+}
+if (wanted('deps')) {
+  const r = await dependencies({ chain: SIZES.chain, fan: SIZES.fan, cores: facts.cores });
+  results.dependencies = r;
+  log(`\n## 4. Dependencies: a chain of ${r.chain.jobs.toLocaleString('en')}, and root → array of ${(r.fan.jobs - 2).toLocaleString('en')} → sink\n`);
+  log(
+    table(
+      ['workload', 'openbatch s', 'jobs/s', 'raw: xargs jobs/s', 'openbatch ÷ xargs', 'raw: Node spawn jobs/s', 'openbatch ÷ Node spawn'],
+      [
+        ['chain (raw: one at a time)', r.chain.elapsedMs / 1000, r.chain.jobsPerSecond, r.chain.xargsPerSecond, r.chain.ratioToXargs.toFixed(2), r.chain.nodeSpawnPerSecond, r.chain.ratioToNodeSpawn.toFixed(2)],
+        [`fan-out/fan-in (raw: ${r.cores} at a time)`, r.fan.elapsedMs / 1000, r.fan.jobsPerSecond, r.fan.xargsPerSecond, r.fan.ratioToXargs.toFixed(2), r.fan.nodeSpawnPerSecond, r.fan.ratioToNodeSpawn.toFixed(2)],
+      ],
+    ),
+  );
+}
+if (wanted('latency')) {
+  const r = await latency({ jobs: SIZES.latencyJobs, spawnSamples: SIZES.spawnSamples });
+  results.latency = r;
+  printLatency(r);
+}
+if (wanted('submit')) {
+  const r = await submitRate({ concurrencies: [1, 16], durationMs: SIZES.rateMs, rounds: SIZES.rounds });
+  results.submitRate = r;
+  printSubmit(r);
+}
 if (wanted('scheduler')) {
   const r = await schedulerScale({ large: SIZES.schedLarge, passes: 20, submits: SIZES.arraySubmits });
   results.schedulerScale = r;
-  log(`\n## 4. Scheduler scale: pass time with ${r.small.queued.toLocaleString('en')} vs ${r.large.queued.toLocaleString('en')} RUNNABLE jobs queued, ms\n`);
+  log(`\n## 7. Scheduler scale: pass time with ${r.small.queued.toLocaleString('en')} vs ${r.large.queued.toLocaleString('en')} RUNNABLE jobs queued, ms\n`);
   log(
     table(
       ['queued', 'pass p50', 'pass p90', 'pass max'],
@@ -178,7 +216,7 @@ if (wanted('scheduler')) {
     ),
   );
   log(`\nlarge ÷ small (p50) = ${r.passRatio.toFixed(2)}; bench process RSS with the server in it: ${r.rssMiB.toFixed(0)} MiB; ${r.large.insertSeconds.toFixed(1)} s to insert the queued jobs`);
-  log(`\n## 5. SubmitJob of a 10,000-child array vs a plain SubmitJob, ms\n`);
+  log(`\n### 7b. SubmitJob of a 10,000-child array vs a plain SubmitJob, ms\n`);
   log(
     table(
       ['SubmitJob', 'p50', 'p90', 'max'],
@@ -190,22 +228,37 @@ if (wanted('scheduler')) {
   );
   log(`\narray ÷ plain (p50) = ${r.submitMs.ratio.toFixed(2)}`);
 }
+if (wanted('core')) {
+  const r = await schedulerCore({ singles: SIZES.coreSingles, arraySize: SIZES.coreArray, slots: SIZES.coreSlots });
+  results.schedulerCore = r;
+  log(`\n## 8. Scheduler core: jobs through every state, durable commits, an agent whose executor spawns nothing (${r.slots} slots)\n`);
+  log(
+    table(
+      ['jobs', 'n', 's', 'jobs/s', `÷ target ${r.target.toLocaleString('en')}/s`],
+      [
+        ['queued one by one, then the agent joins', r.singles.jobs, r.singles.elapsedMs / 1000, r.singles.jobsPerSecond, (r.singles.jobsPerSecond / r.target).toFixed(3)],
+        ['one array (SubmitJob → parent SUCCEEDED)', r.array.jobs, r.array.elapsedMs / 1000, r.array.jobsPerSecond, (r.array.jobsPerSecond / r.target).toFixed(3)],
+      ],
+    ),
+  );
+  log(`\nSubmitJob/s while queueing (16 in flight, not in the figure): ${r.submitPerSecond.toFixed(0)}`);
+}
 if (wanted('dashboard')) {
   const r = await dashboardScale({ large: SIZES.dashLarge, rounds: 10 });
   results.dashboardScale = r;
-  log(`\n## 6. Dashboard requests with ${r.small.toLocaleString('en')} vs ${r.large.toLocaleString('en')} jobs, ms (p50 of 10)\n`);
+  log(`\n## Dashboard requests with ${r.small.toLocaleString('en')} vs ${r.large.toLocaleString('en')} jobs, ms (p50 of 10)\n`);
   log(table(['request', `${r.small.toLocaleString('en')} jobs`, `${r.large.toLocaleString('en')} jobs`, 'large ÷ small', 'large p90'], r.rows.map((x) => [x.request, x.smallMs.p50, x.largeMs.p50, x.ratio.toFixed(2), x.largeMs.p90])));
   log(`\n${r.insertSeconds.toFixed(1)} s to insert the jobs`);
 }
 if (wanted('slurm')) {
-  const r = await slurmPeer({ jobs: SIZES.slurmJobs, cpuJobs: SIZES.slurmCpuJobs, cores: facts.cores, submitConcurrency: 16 });
+  const r = await slurmPeer({ jobs: SIZES.slurmJobs, cpuJobs: SIZES.slurmCpuJobs, chain: SIZES.slurmChain, fan: SIZES.slurmFan, cores: facts.cores, submitConcurrency: 16 });
   results.slurm = r;
   printSlurm(r);
 }
 if (wanted('compute')) {
   const r = await scaleOut({ scaleUpRounds: SIZES.scaleUpRounds, jobs: SIZES.computeJobs });
   results.scaleOut = r;
-  log(`\n## 7. Compute: RUNNABLE demand → a new instance taking the job (${r.scaleUpMs.n} rounds), ms\n`);
+  log(`\n## Compute: RUNNABLE demand → a new instance taking the job (${r.scaleUpMs.n} rounds), ms\n`);
   log(
     table(
       ['measure', 'p50', 'p90', 'max'],
@@ -216,13 +269,13 @@ if (wanted('compute')) {
     ),
   );
   log(`\nscale-up ÷ agent program start (p50) = ${r.scaleUpRatio.toFixed(1)}×`);
-  log(`\n## 7b. Trivial jobs through 1, 2 and 8 local instances (8 vCPUs in all, ${SIZES.computeJobs} jobs)\n`);
+  log(`\n### Trivial jobs through 1, 2 and 8 local instances (8 vCPUs in all, ${SIZES.computeJobs} jobs)\n`);
   log(table(['instances', 'type', 'jobs/s', '÷ 1 instance'], r.throughput.map((x) => [String(x.instances), x.instanceType, x.jobsPerSecond, (x.jobsPerSecond / r.throughput[0].jobsPerSecond).toFixed(2)])));
 }
 if (wanted('executors')) {
   const r = await executorStart({ samples: SIZES.execSamples, containerSamples: SIZES.containerSamples });
   results.executorStart = r;
-  log(`\n## 8. Executor start overhead: one job of \`true\`, start() → exited, one at a time, ms\n`);
+  log(`\n## Executor start overhead: one job of \`true\`, start() → exited, one at a time, ms\n`);
   log(
     table(
       ['executor', 'n', 'p50', 'p90', 'max', 'p50 ÷ spawn'],
@@ -232,6 +285,12 @@ if (wanted('executors')) {
       ],
     ),
   );
+}
+{
+  const rows = targets(results as Parameters<typeof targets>[0]);
+  results.targets = rows;
+  log(`\n## Ratios against issue 12's targets\n`);
+  log(table(['#', 'figure', 'measured', 'target', 'met'], rows.map((x) => [x.workload, x.figure, x.measured, x.target, x.met === undefined ? '-' : x.met ? 'met' : 'missed'])));
 }
 if (profile) {
   const report = (title: string, p: ProfiledRun<unknown>) => {
@@ -244,12 +303,17 @@ if (profile) {
   if (wanted('submit')) {
     const p = await profileRun((server) => submitRate({ concurrencies: [16], durationMs: SIZES.rateMs, rounds: 1, server }));
     profiles.submitRate = { submitPerSecondUnderProfiler: p.result.rows[0].submit.perSecond, server: p.server, sql: p.sql };
-    report(`workload 1, 16 in flight (${p.result.rows[0].submit.perSecond.toFixed(0)} SubmitJob/s under the profiler)`, p);
+    report(`workload 6, SubmitJob 16 in flight (${p.result.rows[0].submit.perSecond.toFixed(0)} SubmitJob/s under the profiler)`, p);
   }
   if (wanted('throughput')) {
     const p = await profileRun((server) => throughput({ jobs: SIZES.tputJobs, cores: facts.cores, submitConcurrency: 16, skipLimits: true, server }));
     profiles.throughput = { jobsPerSecondUnderProfiler: p.result.jobsPerSecond, server: p.server, sql: p.sql, agents: p.agents };
-    report(`workload 3 (${p.result.jobsPerSecond.toFixed(1)} jobs/s under the profiler)`, p);
+    report(`workload 1 (${p.result.jobsPerSecond.toFixed(1)} jobs/s under the profiler)`, p);
+  }
+  if (wanted('core')) {
+    const p = await profileRun((server) => schedulerCore({ singles: SIZES.coreSingles, arraySize: SIZES.coreArray, slots: SIZES.coreSlots, server }));
+    profiles.schedulerCore = { singlesPerSecondUnderProfiler: p.result.singles.jobsPerSecond, arrayPerSecondUnderProfiler: p.result.array.jobsPerSecond, server: p.server, sql: p.sql };
+    report(`workload 8 (${p.result.singles.jobsPerSecond.toFixed(0)} singles/s, ${p.result.array.jobsPerSecond.toFixed(0)} array children/s under the profiler; the agent is in the bench process, not profiled)`, p);
   }
   results.profile = profiles;
 }

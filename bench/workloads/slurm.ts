@@ -15,16 +15,20 @@
  * Skipped, with the reason, when the cluster cannot start (no slurm-wlm/munge, not root).
  */
 import { spawnSync } from 'node:child_process';
-import { CreateComputeEnvironmentCommand, CreateJobQueueCommand, DescribeJobsCommand, RegisterJobDefinitionCommand, SubmitJobCommand, type BatchClient } from '@aws-sdk/client-batch';
+import { CreateComputeEnvironmentCommand, CreateJobQueueCommand, RegisterJobDefinitionCommand, SubmitJobCommand } from '@aws-sdk/client-batch';
 import { createCe } from '../../test/helpers/fixtures.js';
 import { benchServer, REPO_ROOT, runAll, sleep } from '../lib.js';
 import { SlurmCli } from '../../src/compute/slurmCli.js';
+import { allSucceeded, CPU_COMMAND } from './cpuJobs.js';
 
 export interface SlurmOptions {
   /** trivial jobs, one by one and as one array */
   jobs: number;
   /** 100 ms CPU jobs */
   cpuJobs: number;
+  /** dependency chain length and fan-out width (0: skipped) */
+  chain?: number;
+  fan?: number;
   cores: number;
   submitConcurrency: number;
 }
@@ -39,7 +43,9 @@ export interface SlurmResult {
   version?: string;
   jobs: number;
   cpuJobs: number;
-  slurm?: { oneByOne: PeerFigure; array: PeerFigure; cpu: PeerFigure & { ideal: number } };
+  chain?: number;
+  fan?: number;
+  slurm?: { oneByOne: PeerFigure; array: PeerFigure; cpu: PeerFigure & { ideal: number }; chain?: PeerFigure; fan?: PeerFigure };
   openbatch?: { oneByOne: PeerFigure; array: PeerFigure; cpu: PeerFigure };
   provider?: { oneByOne: PeerFigure; array: PeerFigure };
   /** openbatch (local) ÷ Slurm, jobs/s */
@@ -49,8 +55,6 @@ export interface SlurmResult {
 }
 
 const CLUSTER = `${REPO_ROOT}bench/peers/slurm/cluster.sh`;
-/** 100 ms of one core: a shell spinning until `timeout` stops it. */
-const CPU_COMMAND = ['sh', '-c', "timeout 0.1 sh -c 'while :; do :; done'; true"];
 
 /** Starts the cluster (or finds it running); returns why it cannot, or null. */
 export function startCluster(): { error: string | null; startedHere: boolean } {
@@ -104,23 +108,32 @@ async function slurmArray(cli: SlurmCli, n: number): Promise<PeerFigure> {
   return { elapsedMs, jobsPerSecond: (n * 1000) / elapsedMs };
 }
 
-/** Waits until every job id has SUCCEEDED (DescribeJobs on the oldest unfinished, 100 at a time). */
-async function allSucceeded(client: BatchClient, ids: string[]): Promise<void> {
-  let from = 0;
-  while (from < ids.length) {
-    const batch = ids.slice(from, from + 100);
-    const res = await client.send(new DescribeJobsCommand({ jobs: batch }));
-    const byId = new Map((res.jobs ?? []).map((j) => [j.jobId!, j]));
-    let k = 0;
-    for (const id of batch) {
-      const j = byId.get(id);
-      if (j?.status === 'FAILED') throw new Error(`job ${id} FAILED: ${j.statusReason}`);
-      if (j?.status !== 'SUCCEEDED') break;
-      k++;
-    }
-    from += k;
-    if (from < ids.length) await sleep(50);
+const SBATCH = ['--parsable', '--output=/dev/null', '--cpus-per-task=1', '--mem=64M'];
+/** `sbatch --parsable` prints `<id>` or `<id>;<cluster>` */
+const jobIdOf = (out: string) => out.trim().split(';')[0];
+
+async function slurmChain(cli: SlurmCli, n: number): Promise<PeerFigure> {
+  const name = `bench-chain-${process.pid}`;
+  const t0 = performance.now();
+  let prev = '';
+  for (let i = 0; i < n; i++) {
+    const dep = prev ? [`--dependency=afterok:${prev}`, '--kill-on-invalid-dep=yes'] : [];
+    prev = jobIdOf(await cli.run('sbatch', [...SBATCH, `--job-name=${name}`, ...dep, '--wrap=true']));
   }
+  await drain(cli, name);
+  const elapsedMs = performance.now() - t0;
+  return { elapsedMs, jobsPerSecond: (n * 1000) / elapsedMs };
+}
+
+async function slurmFan(cli: SlurmCli, n: number): Promise<PeerFigure> {
+  const name = `bench-fan-${process.pid}`;
+  const t0 = performance.now();
+  const root = jobIdOf(await cli.run('sbatch', [...SBATCH, `--job-name=${name}`, '--wrap=true']));
+  const fan = jobIdOf(await cli.run('sbatch', [...SBATCH, `--job-name=${name}`, `--array=0-${n - 1}`, `--dependency=afterok:${root}`, '--kill-on-invalid-dep=yes', '--wrap=true']));
+  await cli.run('sbatch', [...SBATCH, `--job-name=${name}`, `--dependency=afterok:${fan}`, '--kill-on-invalid-dep=yes', '--wrap=true']);
+  await drain(cli, name);
+  const elapsedMs = performance.now() - t0;
+  return { elapsedMs, jobsPerSecond: ((n + 2) * 1000) / elapsedMs };
 }
 
 async function openbatchRuns(o: SlurmOptions, ceKind: 'local' | 'slurm'): Promise<{ oneByOne: PeerFigure; array: PeerFigure; cpu?: PeerFigure }> {
@@ -163,7 +176,7 @@ async function openbatchRuns(o: SlurmOptions, ceKind: 'local' | 'slurm'): Promis
 }
 
 export async function slurmPeer(o: SlurmOptions): Promise<SlurmResult> {
-  const base: SlurmResult = { jobs: o.jobs, cpuJobs: o.cpuJobs };
+  const base: SlurmResult = { jobs: o.jobs, cpuJobs: o.cpuJobs, chain: o.chain, fan: o.fan };
   const started = startCluster();
   if (started.error) return { ...base, skipped: `Slurm cluster could not start: ${started.error}` };
   ensureSlurmConf();
@@ -174,6 +187,8 @@ export async function slurmPeer(o: SlurmOptions): Promise<SlurmResult> {
       oneByOne: await slurmOneByOne(cli, o.jobs, ['true'], o.submitConcurrency, 'trivial'),
       array: await slurmArray(cli, o.jobs),
       cpu: { ...(await slurmOneByOne(cli, o.cpuJobs, CPU_COMMAND, o.submitConcurrency, 'cpu')), ideal: (o.cpuJobs * 100) / o.cores / 1000 },
+      chain: o.chain ? await slurmChain(cli, o.chain) : undefined,
+      fan: o.fan ? await slurmFan(cli, o.fan) : undefined,
     };
     const ob = await openbatchRuns(o, 'local');
     const provider = await openbatchRuns(o, 'slurm');

@@ -4,7 +4,8 @@
  * The real SDK client (SigV4-signed) submits to a queue whose only CE is DISABLED: jobs are
  * accepted and queued, no process is ever started, so the figure is the API plus the durable
  * commit. Peers, with the same client, connection pool and concurrency, interleaved in rounds:
- *   describe  DescribeJobQueues: the same SDK path and server route pipeline, read-only, no commit
+ *   describe  DescribeJobs of one job (one of the first 100 submitted, in turn): the same SDK path
+ *             and server route pipeline, read-only, no commit — workload 6's second API rate
  *   noop      the same SDK command, serialized and signed as usual, then sent to GET /healthz:
  *             every client-side cost, and the server's HTTP stack, with no handler work
  * and a physical limit for the sequential case, measured before and after in this process:
@@ -14,7 +15,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { DescribeJobQueuesCommand, SubmitJobCommand, type BatchClient } from '@aws-sdk/client-batch';
+import { DescribeJobQueuesCommand, DescribeJobsCommand, SubmitJobCommand, type BatchClient } from '@aws-sdk/client-batch';
 import { basicFarm } from '../../test/helpers/fixtures.js';
 import { tempDir } from '../../test/helpers/server.js';
 import { benchServer, interleavedRates, percentiles, perSecond, type Percentiles, type ServerStart } from '../lib.js';
@@ -104,15 +105,18 @@ export async function submitRate(o: SubmitRateOptions): Promise<SubmitRateResult
     const client: BatchClient = s.client;
     const farm = await basicFarm(client, 'rate', { state: 'DISABLED', maxvCpus: 2 });
     let jobsSubmitted = 0;
+    const known: string[] = [];
     const ops = {
       submit: async (i: number) => {
-        await client.send(new SubmitJobCommand({ jobName: `rate-${i}`, jobQueue: farm.queueName, jobDefinition: farm.definitionName }));
+        const { jobId } = await client.send(new SubmitJobCommand({ jobName: `rate-${i}`, jobQueue: farm.queueName, jobDefinition: farm.definitionName }));
+        if (known.length < 100) known.push(jobId!);
         jobsSubmitted++;
       },
-      describe: () => client.send(new DescribeJobQueuesCommand({})),
+      describe: (i: number) => client.send(new DescribeJobsCommand({ jobs: [known[i % known.length]] })),
       noop: () => client.send(noopCommand()),
     };
     const rows: SubmitRateRow[] = [];
+    for (let i = 0; known.length < 100 && i < 100; i++) await ops.submit(i);
     for (const concurrency of o.concurrencies) {
       // Warm-up: connections opened, JIT warm, first rows in the tables.
       await interleavedRates(ops, { rounds: 1, durationMs: 300, concurrency });

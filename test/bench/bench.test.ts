@@ -13,11 +13,49 @@ import { arrayThroughput } from '../../bench/workloads/arrayThroughput.js';
 import { schedulerScale } from '../../bench/workloads/schedulerScale.js';
 import { dashboardScale } from '../../bench/workloads/dashboard.js';
 import { scaleOut } from '../../bench/workloads/scaleOut.js';
+import { cpuJobs } from '../../bench/workloads/cpuJobs.js';
+import { dependencies } from '../../bench/workloads/dependencies.js';
+import { schedulerCore } from '../../bench/workloads/schedulerCore.js';
+import { targets } from '../../bench/targets.js';
 
 const positive = (x: number, what: string) => assert.ok(Number.isFinite(x) && x > 0, `${what} = ${x}`);
 
 describe('bench', () => {
-  test('workloads 4 and 5: scheduler pass at two queue sizes, and array vs plain SubmitJob', async () => {
+  test('workload 3: 100 ms CPU jobs against the ideal and the same commands through xargs', async () => {
+    const r = await cpuJobs({ jobs: 4, cores: 2 });
+    assert.equal(r.jobs, 4);
+    assert.equal(r.idealSeconds, 0.2);
+    for (const k of ['makespanSeconds', 'rawSeconds', 'ratioToIdeal', 'ratioToRaw'] as const) positive(r[k], k);
+  });
+
+  test('workload 4: a dependency chain and a fan-out/fan-in against raw spawns', async () => {
+    const r = await dependencies({ chain: 3, fan: 4, cores: 2 });
+    assert.equal(r.chain.jobs, 3);
+    assert.equal(r.fan.jobs, 6, 'root + 4 children + sink');
+    for (const f of [r.chain, r.fan]) for (const k of ['jobsPerSecond', 'xargsPerSecond', 'nodeSpawnPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(f[k], k);
+  });
+
+  test('workload 8: the scheduler core with an agent whose executor spawns nothing', async () => {
+    const r = await schedulerCore({ singles: 5, arraySize: 7, slots: 4 });
+    assert.equal(r.singles.jobs, 5);
+    assert.equal(r.array.jobs, 7);
+    positive(r.singles.jobsPerSecond, 'singles/s');
+    positive(r.array.jobsPerSecond, 'array/s');
+  });
+
+  test('the closing table: every ratio present is held against its target', () => {
+    const rows = targets({
+      latency: { toRunningMs: { p50: 12, p99: 30 }, ratioRunningToSpawn: 1.5 } as never,
+      schedulerScale: { passRatio: 2.5, rssMiB: 300, small: { queued: 1_000 }, large: { queued: 1_000_000 } } as never,
+    });
+    const p50 = rows.find((x) => x.figure.startsWith('submit → RUNNING p50'));
+    assert.equal(p50?.met, true);
+    assert.equal(rows.find((x) => x.figure.startsWith('pass p50'))?.met, false);
+    assert.equal(rows.find((x) => x.figure.startsWith('RUNNING p50 ÷'))?.met, undefined, 'no target, no verdict');
+    assert.ok(!rows.some((x) => x.workload === '1'), 'workloads not run are left out');
+  });
+
+  test('workload 7: scheduler pass at two queue sizes, and array vs plain SubmitJob', async () => {
     const r = await schedulerScale({ large: 2_000, passes: 2, submits: 1 });
     assert.equal(r.large.queued, 2_000);
     positive(r.small.passMs.p50, 'small pass p50');
@@ -26,7 +64,7 @@ describe('bench', () => {
     positive(r.submitMs.ratio, 'array/plain');
   });
 
-  test('workload 6: dashboard requests at two sizes', async () => {
+  test('dashboard requests at two sizes', async () => {
     const r = await dashboardScale({ large: 2_000, rounds: 1 });
     assert.equal(r.large, 2_000);
     assert.ok(r.rows.some((x) => x.request === 'overview'));
@@ -39,7 +77,7 @@ describe('bench', () => {
     assert.match(table(['a', 'b'], [['x', 1234.5]]), /\| x \| 1,235 \|/);
   });
 
-  test('workload 1: SubmitJob rate against its peers', async () => {
+  test('workload 6: SubmitJob and DescribeJobs rates against their peers', async () => {
     const r = await submitRate({ concurrencies: [1, 2], durationMs: 200, rounds: 1 });
     assert.equal(r.rows.length, 2);
     positive(r.jobsSubmitted, 'jobsSubmitted');
@@ -55,7 +93,7 @@ describe('bench', () => {
     }
   });
 
-  test('workload 2: submit → RUNNING latency against spawn', async () => {
+  test('workload 5: submit → RUNNING latency against spawn', async () => {
     const r = await latency({ jobs: 5, spawnSamples: 5 });
     assert.equal(r.toRunningMs.n, 5);
     for (const k of ['toRunningMs', 'toSucceededMs', 'submitCallMs', 'spawnEventMs', 'spawnExitMs'] as const) positive(r[k].p50, k);
@@ -63,18 +101,18 @@ describe('bench', () => {
     positive(r.ratioSucceededToExit, 'ratioSucceededToExit');
   });
 
-  test('workload 3: throughput against xargs and a Node spawn loop', async () => {
+  test('workload 1: throughput against xargs and a Node spawn loop', async () => {
     const r = await throughput({ jobs: 5, cores: 2, submitConcurrency: 4 });
     for (const k of ['jobsPerSecond', 'submitPerSecond', 'xargsPerSecond', 'nodeSpawnPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(r[k], k);
   });
 
-  test('workload 3b: one array of trivial children against xargs and a Node spawn loop', async () => {
+  test('workload 2: one array of trivial children against xargs and a Node spawn loop', async () => {
     const r = await arrayThroughput({ size: 6, cores: 2 });
     assert.equal(r.size, 6);
     for (const k of ['childrenPerSecond', 'xargsPerSecond', 'nodeSpawnPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(r[k], k);
   });
 
-  test('workload 7: scale-up to a new instance, and trivial jobs through 1, 2 and 8 instances', async () => {
+  test('compute: scale-up to a new instance, and trivial jobs through 1, 2 and 8 instances', async () => {
     const r = await scaleOut({ scaleUpRounds: 2, jobs: 8 });
     assert.equal(r.scaleUpMs.n, 2);
     positive(r.scaleUpMs.p50, 'scaleUpMs p50');

@@ -11,14 +11,16 @@ import { holdSlurmNode, slurmUnavailable } from '../helpers/slurm.js';
 const skip = slurmUnavailable();
 if (skip) console.log(`# Slurm peer bench test skipped: ${skip}`);
 
-test('workload 6: the same jobs through Slurm, openbatch and the Slurm provider', { skip: skip ?? false }, async () => {
+test('the same jobs through Slurm, openbatch and the Slurm provider', { skip: skip ?? false }, async () => {
   const release = await holdSlurmNode('shared');
-  const r = await slurmPeer({ jobs: 3, cpuJobs: 2, cores: 2, submitConcurrency: 2 }).finally(release);
+  const r = await slurmPeer({ jobs: 3, cpuJobs: 2, chain: 2, fan: 2, cores: 2, submitConcurrency: 2 }).finally(release);
   assert.equal(r.skipped, undefined, r.skipped);
   for (const [what, x] of [
     ['Slurm one by one', r.slurm!.oneByOne.jobsPerSecond],
     ['Slurm array', r.slurm!.array.jobsPerSecond],
     ['Slurm cpu', r.slurm!.cpu.jobsPerSecond],
+    ['Slurm chain', r.slurm!.chain!.jobsPerSecond],
+    ['Slurm fan', r.slurm!.fan!.jobsPerSecond],
     ['openbatch one by one', r.openbatch!.oneByOne.jobsPerSecond],
     ['openbatch array', r.openbatch!.array.jobsPerSecond],
     ['openbatch cpu', r.openbatch!.cpu.jobsPerSecond],

@@ -1,0 +1,107 @@
+/**
+ * The closing table of a run: every ratio issue 12 asks for, by workload number, against its
+ * target where the issue sets one (openbatch ÷ raw spawn, openbatch ÷ Slurm, absolute
+ * figures the issue states as targets). Workloads not run in this run are left out.
+ */
+import type { ThroughputResult } from './workloads/throughput.js';
+import type { ArrayThroughputResult } from './workloads/arrayThroughput.js';
+import type { CpuJobsResult } from './workloads/cpuJobs.js';
+import type { DependenciesResult } from './workloads/dependencies.js';
+import type { LatencyResult } from './workloads/latency.js';
+import type { SubmitRateResult } from './workloads/submitRate.js';
+import type { SchedulerScaleResult } from './workloads/schedulerScale.js';
+import type { SchedulerCoreResult } from './workloads/schedulerCore.js';
+import type { SlurmResult } from './workloads/slurm.js';
+import { fmt } from './lib.js';
+
+export interface RunResults {
+  throughput?: ThroughputResult;
+  arrayThroughput?: ArrayThroughputResult;
+  cpuJobs?: CpuJobsResult;
+  dependencies?: DependenciesResult;
+  latency?: LatencyResult;
+  submitRate?: SubmitRateResult;
+  schedulerScale?: SchedulerScaleResult;
+  schedulerCore?: SchedulerCoreResult;
+  slurm?: SlurmResult;
+}
+
+export interface TargetRow {
+  workload: string;
+  figure: string;
+  measured: string;
+  /** the issue's target, or '' where it sets none */
+  target: string;
+  /** undefined where there is no target */
+  met?: boolean;
+  value: number;
+}
+
+const x = (v: number) => `${fmt(v)}×`;
+
+export function targets(r: RunResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const add = (workload: string, figure: string, value: number, measured: string, target = '', met?: boolean) => {
+    if (Number.isFinite(value)) rows.push({ workload, figure, value, measured, target, met: target ? met : undefined });
+  };
+  const slurm = r.slurm && !r.slurm.skipped ? r.slurm : undefined;
+  const ob = (rate: number | undefined, peer: number | undefined) => (rate !== undefined && peer ? rate / peer : NaN);
+
+  if (r.throughput) {
+    const t = r.throughput;
+    add('1', 'trivial jobs one by one ÷ xargs (raw fork/exec)', t.ratioToXargs, x(t.ratioToXargs), '≥ 0.8×', t.ratioToXargs >= 0.8);
+    add('1', 'trivial jobs one by one ÷ Node spawn loop', t.ratioToNodeSpawn, x(t.ratioToNodeSpawn));
+  }
+  if (slurm?.ratios) add('1', 'trivial jobs one by one ÷ Slurm (sbatch each)', slurm.ratios.oneByOne, x(slurm.ratios.oneByOne), '≥ 100×', slurm.ratios.oneByOne >= 100);
+  if (r.arrayThroughput) {
+    const a = r.arrayThroughput;
+    add('2', 'array children ÷ xargs (raw fork/exec)', a.ratioToXargs, x(a.ratioToXargs), '≥ 0.8×', a.ratioToXargs >= 0.8);
+    add('2', 'array children ÷ Node spawn loop', a.ratioToNodeSpawn, x(a.ratioToNodeSpawn));
+  }
+  if (slurm?.ratios) add('2', 'array ÷ Slurm (sbatch --array)', slurm.ratios.array, x(slurm.ratios.array), '≥ 100×', slurm.ratios.array >= 100);
+  if (r.cpuJobs) {
+    const c = r.cpuJobs;
+    add('3', '100 ms CPU jobs: makespan ÷ ideal (CPU-s ÷ cores)', c.ratioToIdeal, x(c.ratioToIdeal));
+    add('3', '100 ms CPU jobs: makespan ÷ xargs of the same', c.ratioToRaw, x(c.ratioToRaw));
+  }
+  if (slurm?.slurm && slurm.openbatch) {
+    const v = slurm.openbatch.cpu.elapsedMs ? slurm.slurm.cpu.elapsedMs / slurm.openbatch.cpu.elapsedMs : NaN;
+    add('3', '100 ms CPU jobs: Slurm makespan ÷ openbatch makespan', v, x(v));
+  }
+  if (r.dependencies) {
+    const d = r.dependencies;
+    add('4', 'chain: jobs/s ÷ sequential xargs', d.chain.ratioToXargs, x(d.chain.ratioToXargs));
+    add('4', 'chain: jobs/s ÷ sequential Node spawn', d.chain.ratioToNodeSpawn, x(d.chain.ratioToNodeSpawn));
+    add('4', 'fan-out/fan-in: jobs/s ÷ xargs', d.fan.ratioToXargs, x(d.fan.ratioToXargs));
+    add('4', 'fan-out/fan-in: jobs/s ÷ Node spawn loop', d.fan.ratioToNodeSpawn, x(d.fan.ratioToNodeSpawn));
+    const chain = ob(d.chain.jobsPerSecond, slurm?.slurm?.chain?.jobsPerSecond);
+    add('4', 'chain: jobs/s ÷ Slurm (afterok)', chain, x(chain), '≥ 100×', chain >= 100);
+    const fan = ob(d.fan.jobsPerSecond, slurm?.slurm?.fan?.jobsPerSecond);
+    add('4', 'fan-out/fan-in: jobs/s ÷ Slurm (afterok)', fan, x(fan), '≥ 100×', fan >= 100);
+  }
+  if (r.latency) {
+    const l = r.latency;
+    add('5', 'submit → RUNNING p50, ms', l.toRunningMs.p50, fmt(l.toRunningMs.p50), '< 20', l.toRunningMs.p50 < 20);
+    add('5', 'submit → RUNNING p99, ms', l.toRunningMs.p99, fmt(l.toRunningMs.p99));
+    add('5', "RUNNING p50 ÷ spawn('true') p50", l.ratioRunningToSpawn, x(l.ratioRunningToSpawn));
+  }
+  if (r.submitRate) {
+    for (const row of r.submitRate.rows) {
+      const sixteen = row.concurrency === 16;
+      add('6', `SubmitJob/s, ${row.concurrency} in flight`, row.submit.perSecond, fmt(row.submit.perSecond), sixteen ? '≥ 5,000' : '', row.submit.perSecond >= 5_000);
+      add('6', `DescribeJobs/s, ${row.concurrency} in flight`, row.describe.perSecond, fmt(row.describe.perSecond));
+      add('6', `SubmitJob ÷ signed no-op, ${row.concurrency} in flight`, row.ratioToNoop, x(row.ratioToNoop));
+    }
+  }
+  if (r.schedulerScale) {
+    const s = r.schedulerScale;
+    add('7', `pass p50 with ${fmt(s.large.queued)} ÷ with ${fmt(s.small.queued)} queued`, s.passRatio, x(s.passRatio), '≤ 2×', s.passRatio <= 2);
+    add('7', 'RSS of the process holding the server, MiB', s.rssMiB, fmt(s.rssMiB), '< 1,024', s.rssMiB < 1024);
+  }
+  if (r.schedulerCore) {
+    const c = r.schedulerCore;
+    add('8', 'scheduler core, queued singles, jobs/s', c.singles.jobsPerSecond, fmt(c.singles.jobsPerSecond), '≥ 10,000', c.singles.jobsPerSecond >= c.target);
+    add('8', 'scheduler core, one array, jobs/s', c.array.jobsPerSecond, fmt(c.array.jobsPerSecond), '≥ 10,000', c.array.jobsPerSecond >= c.target);
+  }
+  return rows;
+}
