@@ -11,6 +11,7 @@
 //
 // Flags: --frames N (48), --width W (320), --height H (240), --fps F (12),
 //        --chaos R (Spot interruptions per instance-hour, 120; 0 turns chaos off),
+//        --notice S (the warning before an interrupted instance ends, 0 s: see below),
 //        --keep (leave the server running afterwards, for the dashboard; Ctrl-C stops it).
 // Needs povray and ffmpeg (Debian: apt-get install povray ffmpeg).
 // The SDK warns on every run that its 2027 releases will want Node 22; this example runs on 20.
@@ -18,7 +19,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BatchClient, DescribeJobsCommand, ListJobsCommand } from '@aws-sdk/client-batch';
 import { formatReport, renderReport } from './report.mjs';
@@ -43,6 +45,7 @@ const width = option('width', 320);
 const height = option('height', 240);
 const fps = option('fps', 12);
 const chaos = option('chaos', 120);
+const notice = option('notice', 0);
 const keep = process.argv.includes('--keep');
 if (frames < 2 || frames > 10000) fail('--frames must be 2 to 10000 (an array job)');
 if (width % 2 || height % 2) fail('--width and --height must be even (the video is yuv420p)');
@@ -75,10 +78,17 @@ rmSync(join(inbox, `${scene}.pov`), { force: true });
 rmSync(join(here, 'output', scene), { recursive: true, force: true });
 
 // Spot chaos: each SPOT instance is interrupted at random, `chaos` times an hour on average,
-// with a two-second notice (AWS gives two minutes). A build without it runs without chaos.
+// with `notice` seconds of warning (AWS gives two minutes). A frame takes a few seconds here,
+// so with a notice longer than a frame the frames running finish in time and nothing is
+// lost; without notice they die, and the retry strategy runs them again on the next instance.
+// A build without chaos runs without it.
 const hasChaos = existsSync(join(root, 'dist/src/compute/chaos.js'));
+// Sandboxed jobs get a /tmp of their own: a checkout under the host's /tmp is invisible to
+// them, so for such a checkout the demo's server runs its jobs unsandboxed.
+const underTmp = !relative(tmpdir(), root).startsWith('..');
 const config = {
-  ...(hasChaos ? { spotInterruptionsPerHour: chaos, spotNoticeSeconds: 2 } : {}),
+  ...(hasChaos ? { spotInterruptionsPerHour: chaos, spotNoticeSeconds: notice } : {}),
+  ...(underTmp ? { sandbox: 'off' } : {}),
   scaleDownDelaySeconds: 5,
   triggers: [
     {
@@ -125,6 +135,8 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 100));
 }
 say(`server ready. Dashboard: ${url}/  (sign in with any key pair, e.g. test / test)`);
+if (underTmp) say(`this checkout is under ${tmpdir()}, which sandboxed jobs cannot see: the jobs run without the sandbox`);
+if (hasChaos && chaos > 0) say(`Spot chaos on: each instance interrupted ${chaos} times an hour on average, ${notice} s notice`);
 
 const apply = spawnSync(process.execPath, [cli, 'apply', '-f', join(here, 'pipeline.yaml'), '--endpoint', url], { encoding: 'utf8' });
 for (const line of (apply.stdout + apply.stderr).trim().split('\n')) say(`apply: ${line}`);
@@ -137,6 +149,7 @@ if (apply.status !== 0) {
 const part = join(inbox, `.${scene}.pov.part`);
 copyFileSync(join(here, 'scene.pov'), part);
 renameSync(part, join(inbox, `${scene}.pov`));
+const loadAtDrop = loadavg()[0];
 say(`dropped ${scene}.pov into ${inbox}: the trigger submits ${frames} frames (${width}x${height}) and the stitch`);
 
 const client = new BatchClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
@@ -165,6 +178,8 @@ for (;;) {
 
 const report = await renderReport(client, arrayId);
 console.log('\n' + formatReport(report));
+const [l1, l5] = loadavg();
+console.log(`host        ${availableParallelism()} cores; load average ${loadAtDrop.toFixed(2)} (1 min) at the drop, ${l1.toFixed(2)} (1 min) and ${l5.toFixed(2)} (5 min) at the end`);
 const video = join(here, 'output', scene, `${scene}.mp4`);
 if (report.stitchStatus === 'SUCCEEDED' && existsSync(video)) {
   const probe = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,width,height', '-of', 'csv=p=0', video], { encoding: 'utf8' });

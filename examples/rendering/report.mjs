@@ -111,7 +111,7 @@ export function formatReport(r) {
     `render      ${r.jobName} (${r.arrayJobId}) ${r.status}`,
     `stitch      ${r.stitchJobId ?? '-'} ${r.stitchStatus ?? ''}`.trimEnd(),
     `frames      ${r.framesSucceeded}/${r.frames} succeeded`,
-    `retries     ${r.retries}  (Spot interruptions: ${r.interruptions})`,
+    `retries     ${r.retries}  (attempts ended by a Spot interruption: ${r.interruptions})`,
     `work        ${r.workSeconds.toFixed(1)} vCPU-s in attempts that succeeded, ${r.lostSeconds.toFixed(1)} vCPU-s lost to failed attempts`,
     `makespan    ${s(r.makespanSeconds)}  (submission to the end of the stitch)`,
     `ideal       ${s(r.idealSeconds)}  (work / ${r.cores} vCPUs)${r.efficiency ? `: the run took ${(1 / r.efficiency).toFixed(2)}× the ideal` : ''}`,
