@@ -4,19 +4,10 @@
  * table, and the cost lost to interruptions. `--csv` for spreadsheets, `--json` for scripts.
  */
 import type { Command } from 'commander';
-import type { CostRow } from '../store/cost.js';
+import { costCsv, type CostAnswer } from '../model/costCsv.js';
 import { CliError, withClient, withConnection, type ConnectionFlags } from './client.js';
 import { fullTime, json, table } from './output.js';
 
-interface CostAnswer {
-  currency: string | null;
-  priced: boolean;
-  from: number;
-  to: number;
-  groupBy: string;
-  rows: CostRow[];
-  total: CostRow;
-}
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -36,19 +27,6 @@ export function parseTime(flag: string, v: string): number {
 
 const hours = (s: number) => (s / 3600).toFixed(4);
 const money = (n: number) => n.toFixed(6);
-
-function csvField(v: string): string {
-  return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
-export function costCsv(a: CostAnswer): string {
-  const head = ['group', 'key', 'name', 'attempts', 'vcpu_seconds', 'gib_seconds', 'gpu_seconds', 'cost', 'lost_cost', 'lost_attempts', 'unpriced_attempts', 'currency'];
-  const line = (r: CostRow) =>
-    [a.groupBy, r.key, r.name ?? '', r.attempts, r.vcpuSeconds.toFixed(3), r.gibSeconds.toFixed(3), r.gpuSeconds.toFixed(3), r.cost.toFixed(6), r.lostCost.toFixed(6), r.lostAttempts, r.unpriced, a.currency ?? '']
-      .map((v) => csvField(String(v)))
-      .join(',');
-  return [head.join(','), ...a.rows.map(line)].join('\n') + '\n';
-}
 
 export function costText(a: CostAnswer): string {
   const cur = a.currency ? ` (${a.currency})` : '';

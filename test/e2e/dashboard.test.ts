@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser (Debian's chromium, headless, driven by playwright-core):
  * a person watches an array job finish live, finds a failed job and reads the log line that
- * explains it, filters the jobs table, sees why a job waits and what jobs and queues cost,
+ * explains it, filters the jobs table, sees why a job waits and what jobs and queues cost
+ * (and a cost report by queue or tag, downloaded as CSV),
  * reruns an array's failed children, and must sign in when the server has credentials (and
  * give the secret again before the dashboard may write). No page may log a console error.
  *
@@ -10,7 +11,7 @@
  * into the test's data directory.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -314,6 +315,31 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
     const byQueue = (await openbatchOp<CostAnswer>(t.url, 'cost', { groupBy: 'queue', from: Date.now() - 24 * 3600_000 })).body;
     assertShownCost(shown, byQueue.rows.find((r) => r.key === farm.queueName)!.cost, 'the queue');
     await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
+  });
+
+  test('reports cost per queue and per tag over a time range, and downloads the report as CSV', async () => {
+    const { page } = b;
+    await page.goto(`${t.url}/#/cost?by=queue&since=24h`);
+    const row = page.locator(`[data-testid="cost-report"] tr[data-key="${farm.queueName}"]`);
+    const byQueue = (await openbatchOp<CostAnswer>(t.url, 'cost', { groupBy: 'queue', from: Date.now() - 24 * 3600_000 })).body;
+    assertShownCost(await row.getByTestId('cost-amount').innerText(), byQueue.rows.find((r) => r.key === farm.queueName)!.cost, 'the queue over 24 h');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('cost-csv').click()]);
+    const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
+    assert.equal(csv[0], 'group,key,name,attempts,vcpu_seconds,gib_seconds,gpu_seconds,cost,lost_cost,lost_attempts,unpriced_attempts,currency');
+    const line = csv.find((l) => l.startsWith(`queue,${farm.queueName},`));
+    assert.ok(line, csv.join('\n'));
+    assert.ok(Math.abs(Number(line.split(',')[7]) - byQueue.rows.find((r) => r.key === farm.queueName)!.cost) < 1e-6, line);
+    assert.match(download.suggestedFilename(), /^openbatch-cost-queue-24h\.csv$/);
+
+    // By a tag: the reruns carry openbatch:rerun-of, the array they rerun.
+    await page.getByTestId('cost-by').selectOption('tag');
+    await page.getByTestId('cost-tag').fill('openbatch:rerun-of');
+    await page.getByRole('button', { name: 'Show' }).click();
+    const byTag = (await openbatchOp<CostAnswer>(t.url, 'cost', { groupBy: 'tag:openbatch:rerun-of', from: Date.now() - 24 * 3600_000 })).body;
+    assert.ok(byTag.rows.length >= 1);
+    for (const r of byTag.rows) assertShownCost(await page.locator(`[data-testid="cost-report"] tr[data-key="${r.key}"]`).getByTestId('cost-amount').innerText(), r.cost, `tag value ${r.key}`);
+    await page.screenshot({ path: join(shots, 'cost.png'), fullPage: true });
   });
 
   test('logged no console errors', () => {

@@ -1,5 +1,5 @@
 /**
- * The openbatch dashboard: overview, jobs, job detail, compute. When the server has
+ * The openbatch dashboard: overview, jobs, job detail, compute, cost. When the server has
  * credentials configured nothing is shown until the person signs in with an access key
  * (docs/design/dashboard.md); with none configured (loopback only) it opens directly.
  */
@@ -8,6 +8,7 @@ import { createRoot } from 'react-dom/client';
 import { ApiError, getSession, onSignedOut, signIn, signOut, type Session } from './api';
 import { disconnect, useLive } from './live';
 import { Compute } from './pages/Compute';
+import { Cost } from './pages/Cost';
 import { JobDetail } from './pages/JobDetail';
 import { Jobs } from './pages/Jobs';
 import { Overview } from './pages/Overview';
@@ -99,6 +100,7 @@ function Shell({ session, setSession, onSignOut }: { session: Session; setSessio
           {tab('overview', '#/', 'Overview')}
           {tab('jobs', '#/jobs', 'Jobs')}
           {tab('compute', '#/compute', 'Compute')}
+          {tab('cost', '#/cost', 'Cost')}
         </nav>
         <span className="spacer" />
         <span className={`pill ${live ? 'live' : ''}`} title={live ? 'receiving job state changes as they happen' : 'not connected to the event stream'} data-testid="live">
@@ -121,6 +123,7 @@ function Shell({ session, setSession, onSignOut }: { session: Session; setSessio
         {route.page === 'jobs' && <Jobs route={route} />}
         {route.page === 'job' && <JobDetail key={route.jobId} jobId={route.jobId!} />}
         {route.page === 'compute' && <Compute route={route} />}
+        {route.page === 'cost' && <Cost route={route} />}
       </main>
     </SessionContext.Provider>
   );

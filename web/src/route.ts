@@ -1,12 +1,12 @@
 /**
- * Routing by URL fragment: #/ (overview), #/jobs?queue=…, #/jobs/<id>, #/compute. Every page
+ * Routing by URL fragment: #/ (overview), #/jobs?queue=…, #/jobs/<id>, #/compute, #/cost?by=…. Every page
  * loads from `/`, so the server needs no fallback route, and links are plain hrefs that
  * open in a new tab and work with the keyboard.
  */
 import { useEffect, useState } from 'react';
 
 export interface Route {
-  page: 'overview' | 'jobs' | 'job' | 'compute';
+  page: 'overview' | 'jobs' | 'job' | 'compute' | 'cost';
   jobId?: string;
   params: Record<string, string>;
 }
@@ -18,6 +18,7 @@ export function parse(hash: string): Route {
   if (parts[0] === 'jobs' && parts[1]) return { page: 'job', jobId: parts.slice(1).join('/'), params };
   if (parts[0] === 'jobs') return { page: 'jobs', params };
   if (parts[0] === 'compute') return { page: 'compute', params };
+  if (parts[0] === 'cost') return { page: 'cost', params };
   return { page: 'overview', params };
 }
 

@@ -1,0 +1,29 @@
+/**
+ * The cost report as CSV, one row per group: the one format that `openbatch cost --csv` prints
+ * and the dashboard's cost page downloads (POST /openbatch/v1/cost with `format: "csv"`).
+ */
+import type { CostRow } from '../store/cost.js';
+
+/** The answer of the cost operation (api/costOperation.ts). */
+export interface CostAnswer {
+  currency: string | null;
+  priced: boolean;
+  from: number;
+  to: number;
+  groupBy: string;
+  rows: CostRow[];
+  total: CostRow;
+}
+
+function csvField(v: string): string {
+  return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+export function costCsv(a: CostAnswer): string {
+  const head = ['group', 'key', 'name', 'attempts', 'vcpu_seconds', 'gib_seconds', 'gpu_seconds', 'cost', 'lost_cost', 'lost_attempts', 'unpriced_attempts', 'currency'];
+  const line = (r: CostRow) =>
+    [a.groupBy, r.key, r.name ?? '', r.attempts, r.vcpuSeconds.toFixed(3), r.gibSeconds.toFixed(3), r.gpuSeconds.toFixed(3), r.cost.toFixed(6), r.lostCost.toFixed(6), r.lostAttempts, r.unpriced, a.currency ?? '']
+      .map((v) => csvField(String(v)))
+      .join(',');
+  return [head.join(','), ...a.rows.map(line)].join('\n') + '\n';
+}
