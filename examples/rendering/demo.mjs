@@ -23,6 +23,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BatchClient, DescribeJobsCommand, ListJobsCommand } from '@aws-sdk/client-batch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { formatReport, renderReport } from './report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -62,7 +63,10 @@ async function freePort(preferred) {
   const tryPort = (p) =>
     new Promise((res) => {
       const s = createServer().once('error', () => res(undefined));
-      s.listen(p, '127.0.0.1', () => s.close(() => res(s.address()?.port ?? p)));
+      s.listen(p, '127.0.0.1', () => {
+        const { port } = s.address(); // read before close: a closed server has no address
+        s.close(() => res(port));
+      });
     });
   return (await tryPort(preferred)) ?? (await tryPort(0));
 }
@@ -152,7 +156,9 @@ renameSync(part, join(inbox, `${scene}.pov`));
 const loadAtDrop = loadavg()[0];
 say(`dropped ${scene}.pov into ${inbox}: the trigger submits ${frames} frames (${width}x${height}) and the stitch`);
 
-const client = new BatchClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+const clientConfig = { endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+const client = new BatchClient(clientConfig);
+const logs = new CloudWatchLogsClient(clientConfig);
 const jobNamed = async (name) => {
   const res = await client.send(new ListJobsCommand({ jobQueue: 'render', filters: [{ name: 'JOB_NAME', values: [name] }] }));
   return res.jobSummaryList?.[0]?.jobId;
@@ -176,7 +182,7 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 1000));
 }
 
-const report = await renderReport(client, arrayId);
+const report = await renderReport(client, arrayId, logs);
 console.log('\n' + formatReport(report));
 const [l1, l5] = loadavg();
 console.log(`host        ${availableParallelism()} cores; load average ${loadAtDrop.toFixed(2)} (1 min) at the drop, ${l1.toFixed(2)} (1 min) and ${l5.toFixed(2)} (5 min) at the end`);
@@ -189,6 +195,7 @@ if (report.stitchStatus === 'SUCCEEDED' && existsSync(video)) {
   console.log(`\nthe stitch did not succeed: openbatch logs ${stitchId} --endpoint ${url}`);
 }
 client.destroy();
+logs.destroy();
 if (keep) {
   console.log(`\nserver still running: dashboard ${url}/ ; Ctrl-C stops it`);
 } else {

@@ -87,6 +87,9 @@ test('a scene dropped into the inbox renders on Spot capacity and is stitched in
   assert.equal(report.cores, 2);
   assert.ok((report.workSeconds as number) > 0 && (report.makespanSeconds as number) > 0 && (report.idealSeconds as number) > 0, JSON.stringify(report));
   assert.ok(Math.abs((report.idealSeconds as number) - (report.workSeconds as number) / 2) <= 0.01, 'ideal = work / cores');
+  // Each job logs the CPU-seconds its programs used; the report adds them up, read through the logs API.
+  assert.ok((report.cpuSeconds as number) > 0, JSON.stringify(report));
+  assert.ok(Math.abs((report.idealCpuSeconds as number) - (report.cpuSeconds as number) / 2) <= 0.01, 'CPU ideal = CPU-seconds / cores');
   // Every interruption cost a retry: the run survived them by retrying.
   assert.ok((report.retries as number) >= (report.interruptions as number), JSON.stringify(report));
   if (chaos && (report.interruptions as number) > 0) assert.ok((report.retries as number) > 0);
