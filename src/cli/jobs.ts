@@ -358,6 +358,8 @@ export function describeText(job: JobDetail): string {
   const params = Object.entries(job.parameters ?? {}).map(([k, v]) => `${k}=${v}`);
   const env = (job.container?.environment ?? []).map((e) => `${e.name}=${e.value}`);
   const resources = (job.container?.resourceRequirements ?? []).map((r) => `${r.type} ${r.value}`).join(', ');
+  const rerunOf = job.tags?.['openbatch:rerun-of'];
+  const rerunIndices = job.tags?.['openbatch:rerun-indices'];
   return keyValues([
     ['job', `${job.jobName} (${job.jobId})`],
     ['status', status],
@@ -369,6 +371,9 @@ export function describeText(job: JobDetail): string {
     ['environment', env],
     ['array', array?.size !== undefined ? `size ${array.size}: ${summaryText(array.size, (array.statusSummary ?? {}) as StatusSummary)}` : undefined],
     ['array index', array?.index !== undefined ? String(array.index) : undefined],
+    // rerun-failed links the two arrays both ways (api/rerunFailed.ts)
+    ['rerun of', rerunOf && (rerunIndices ? `${rerunOf} (failed children ${rerunIndices})` : rerunOf)],
+    ['rerun by', job.tags?.['openbatch:rerun-by']],
     ['depends on', (job.dependsOn ?? []).map((d) => `${d.jobId}${d.type ? ` (${d.type})` : ''}`)],
     ['retries', job.retryStrategy?.attempts ? `up to ${job.retryStrategy.attempts} attempts` : undefined],
     ['timeout', job.timeout?.attemptDurationSeconds ? `${job.timeout.attemptDurationSeconds}s per attempt` : undefined],

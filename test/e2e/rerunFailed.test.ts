@@ -58,6 +58,9 @@ describe('openbatch rerun-failed', () => {
     assert.equal(newTags.project, 'x', 'the original tags come along');
     const oldTags = (await t.client.send(new ListTagsForResourceCommand({ resourceArn: (await describeJob(t.client, original)).jobArn }))).tags!;
     assert.equal(oldTags['openbatch:rerun-by'], answer.jobId);
+    // `openbatch describe` shows the links, each way.
+    assert.match(await cli('describe', original), new RegExp(`^rerun by +${answer.jobId}$`, 'm'));
+    assert.match(await cli('describe', answer.jobId), new RegExp(`^rerun of +${original} \\(failed children 1,3-4\\)$`, 'm'));
 
     // The rerun itself has no failures left to rerun.
     await assert.rejects(cli('rerun-failed', answer.jobId), (e: Error & { stderr?: string }) => /has no failed children to rerun/.test(e.stderr ?? ''));
