@@ -533,3 +533,27 @@ describe('pages of other sites', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} i
     ok = true;
   });
 });
+
+describe('dashboard under chaos', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed` }, () => {
+  let t: TestServer;
+  let b: Browser;
+  before(async () => {
+    // Every instance boots 10 dilated minutes (10 s) late.
+    t = await startTestServer({ timeDilation: 60, slowStartProbability: 1, slowStartSeconds: 600 });
+    b = await openBrowser();
+  });
+  after(async () => {
+    await b?.close();
+    await t?.close();
+  });
+
+  test('shows an instance that slow-start chaos delays as pending, with the delay', async () => {
+    const farm = await basicFarm(t.client, 'late', { maxvCpus: 1 });
+    await submit(t.client, { jobQueue: farm.queueName, jobDefinition: farm.definitionName });
+    await b.page.goto(`${t.url}/#/compute`);
+    const row = b.page.getByTestId('instances-late-ce').locator('tbody tr').first();
+    await row.getByText('slow start (10 s)').waitFor();
+    assert.equal(await row.locator('.pill').textContent(), 'pending');
+    assert.deepEqual(b.errors, []);
+  });
+});

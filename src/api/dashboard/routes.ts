@@ -204,6 +204,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
           state: i.state,
           provider: i.provider,
           host: fromJson<{ hostname?: string }>(i.provider_data, {}).hostname ?? null,
+          slowStartMs: fromJson<{ slowStartMs?: number }>(i.provider_data, {}).slowStartMs ?? null,
           vcpus: Number(i.vcpus),
           memoryMiB: Number(i.memory_mib),
           gpus: Number(i.gpus),

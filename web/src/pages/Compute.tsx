@@ -12,6 +12,8 @@ interface Instance {
   state: string;
   provider: string;
   host: string | null;
+  /** slow-start chaos delayed its boot by this much (docs/compute.md) */
+  slowStartMs: number | null;
   vcpus: number;
   memoryMiB: number;
   gpus: number;
@@ -101,6 +103,11 @@ export function Compute({ route }: { route: Route }) {
                       <td>{i.instanceType}</td>
                       <td>
                         <span className={`pill i-${i.state}`}>{i.state.toLowerCase()}</span>
+                        {i.state === 'PENDING' && i.slowStartMs ? (
+                          <div className="muted small" title="slow-start chaos: this instance boots late">
+                            slow start ({duration(i.slowStartMs)})
+                          </div>
+                        ) : null}
                       </td>
                       <td>{i.state === 'TERMINATED' ? i.vcpus : <Use used={i.used.vcpus} total={i.vcpus} unit="vCPU" />}</td>
                       <td>{i.state === 'TERMINATED' ? `${i.memoryMiB} MiB` : <Use used={i.used.memoryMiB} total={i.memoryMiB} unit="MiB" />}</td>
