@@ -4,7 +4,7 @@
  * happens is decided, not hoped for:
  *   - an agent lost to chaos (SIGKILL of the agent process, as a host that dies) fails its
  *     running attempt with the host-terminated reason, the job's evaluateOnExit retries it on
- *     a new instance and it succeeds;
+ *     a new instance and it succeeds, and the cost report counts the lost attempt as work lost;
  *   - a slow start keeps the instance PENDING for the configured (dilated) delay: it is ready
  *     only after it, and its job starts only then; an instance drawn on time is not delayed;
  *     meanwhile why-pending estimates the job's start from the scale-up in progress.
@@ -77,6 +77,11 @@ describe('agent-loss chaos', () => {
     assert.equal(gone.state, 'TERMINATED');
     assert.equal(gone.terminationReason, 'agent lost: killed by chaos');
     assert.equal(all.filter((i) => i.state === 'TERMINATED').length, 1, 'one draw, one loss');
+
+    // The cost report counts the lost attempt as work lost, as for a Spot interruption.
+    const cost = JSON.parse((await run(process.execPath, [CLI, 'cost', '--job', id, '--json', '--endpoint', t.url])).stdout) as { total: { attempts: number; lostAttempts: number } };
+    assert.equal(cost.total.attempts, 2);
+    assert.equal(cost.total.lostAttempts, 1);
   });
 });
 
