@@ -13,8 +13,9 @@
  *      once, so that capacity moves to where the work is.
  *   4. Scale up: keep minvCpus launched; for unmet demand, EC2/SPOT CEs launch one instance
  *      of the type the CE's allocation strategy chooses (instanceTypes.ts) within the room
- *      left by maxvCpus and the host budget; FARGATE/FARGATE_SPOT CEs launch one task instance per
- *      waiting job, sized exactly to it. The host budget (hostVcpus, hostMemoryMiB) bounds all
+ *      left by maxvCpus and the host budget, none while one of the CE's instances still boots;
+ *      FARGATE/FARGATE_SPOT CEs launch one task instance per waiting job, sized exactly to it
+ *      (a task still booting counts for one waiting job of its size). The host budget (hostVcpus, hostMemoryMiB) bounds all
  *      local instances together, those still bootstrapping or under Spot notice included:
  *      capacity the host does not have is never promised.
  *   5. desiredvCpus of each CE is the vCPUs launched (at least minvCpus).
@@ -199,8 +200,10 @@ export class LocalProvider {
       const d = demand.find((x) => x.ceName === ce.name);
       const wantMin = !isFargateCe(cr) && (cr.minvCpus ?? 0) > launched;
       const held = (this.backoff.get(ce.name)?.until ?? 0) > now;
-      // Instances still bootstrapping will take the waiting work: launch no more until they are up.
-      if ((!wantMin && !d) || held || mine.some((i) => i.state === 'PENDING')) {
+      // Instances still booting (bootstrap, slow start) will take the waiting work: launch no
+      // more until they are up. A booting Fargate task is its one job's: others get their own.
+      const booting = mine.filter((i) => i.state === 'PENDING');
+      if ((!wantMin && !d) || held || (booting.length > 0 && !isFargateCe(cr))) {
         await this.setDesired(ce, launched, cr);
         continue;
       }
@@ -212,6 +215,12 @@ export class LocalProvider {
       let added = 0;
       if (isFargateCe(cr)) {
         for (const size of d?.sizes ?? []) {
+          // A job a booting task was launched for is still waiting: not launched for twice.
+          const mineBooting = booting.findIndex((b) => b.vcpus === size.vcpus && b.memory_mib === size.memoryMiB);
+          if (mineBooting >= 0) {
+            booting.splice(mineBooting, 1);
+            continue;
+          }
           const r = room(launched + added, hostMem);
           if (size.vcpus > r.vcpus + 1e-9 || size.memoryMiB > r.memoryMiB || size.gpus > 0) break;
           const inst = await this.launch(ce, cr, FARGATE_INSTANCE_TYPE, { ...size }, false);

@@ -139,4 +139,37 @@ describe('slow-start chaos', () => {
     // The on-time instance was ready without the delay (it took only its agent's start).
     assert.ok(fast.readyAt !== null && fast.readyAt >= fast.launchedAt);
   });
+
+  test('Fargate tasks booting late do not hold back the tasks of jobs that came after them', async () => {
+    await createCe(t.client, 'tasks', { type: 'FARGATE', maxvCpus: 2 });
+    await createQueue(t.client, 'tasks-q', ['tasks']);
+    await t.client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'task',
+        type: 'container',
+        platformCapabilities: ['FARGATE'],
+        containerProperties: {
+          image: 'busybox',
+          command: ['true'],
+          executionRoleArn: 'arn:aws:iam::000000000000:role/ecsTaskExecutionRole',
+          resourceRequirements: [{ type: 'VCPU', value: '0.25' }, { type: 'MEMORY', value: '512' }],
+        },
+      }),
+    );
+    draws.push(0.1, 0.1); // both tasks boot late
+    const one = await submit(t.client, { jobQueue: 'tasks-q', jobDefinition: 'task' });
+    let first: InstanceView | undefined;
+    for (let i = 0; i < 200 && !first; i++) {
+      first = (await instances(t, 'tasks'))[0];
+      if (!first) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(first?.state, 'PENDING');
+    const two = await submit(t.client, { jobQueue: 'tasks-q', jobDefinition: 'task' });
+    for (const id of [one, two]) assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000)).status, 'SUCCEEDED');
+
+    const tasks = (await instances(t, 'tasks')).sort((a, b) => a.launchedAt - b.launchedAt);
+    assert.equal(tasks.length, 2, 'one task per job, none launched twice for the same job');
+    assert.ok(tasks.every((i) => i.slowStartMs === 5_000));
+    assert.ok(tasks[1].launchedAt < tasks[0].launchedAt + tasks[0].slowStartMs!, 'the second task was launched while the first was still delayed');
+  });
 });
