@@ -202,7 +202,9 @@ export class LocalProvider {
       const held = (this.backoff.get(ce.name)?.until ?? 0) > now;
       // Instances still booting (bootstrap, slow start) will take the waiting work: launch no
       // more until they are up. A booting Fargate task is its one job's: others get their own.
-      const booting = mine.filter((i) => i.state === 'PENDING');
+      // A task without its job yet counts as booting too: `demand` was taken before this turn,
+      // when the task may still have been PENDING, its job still waiting.
+      const booting = mine.filter((i) => i.state === 'PENDING' || (isFargateCe(cr) && !(usage.get(i.id)?.jobs ?? 0)));
       if ((!wantMin && !d) || held || (booting.length > 0 && !isFargateCe(cr))) {
         await this.setDesired(ce, launched, cr);
         continue;

@@ -168,7 +168,7 @@ describe('slow-start chaos', () => {
     for (const id of [one, two]) assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000)).status, 'SUCCEEDED');
 
     const tasks = (await instances(t, 'tasks')).sort((a, b) => a.launchedAt - b.launchedAt);
-    assert.equal(tasks.length, 2, 'one task per job, none launched twice for the same job');
+    assert.equal(tasks.length, 2, `one task per job, none launched twice for the same job: ${JSON.stringify(tasks)}`);
     assert.ok(tasks.every((i) => i.slowStartMs === 5_000));
     assert.ok(tasks[1].launchedAt < tasks[0].launchedAt + tasks[0].slowStartMs!, 'the second task was launched while the first was still delayed');
   });
