@@ -5,8 +5,14 @@
  * CHAOS_CONTROL_PLANES, 2 by default) select PostgreSQL with several control planes: the URL's
  * account creates a database per run there (kept after a failed run, dropped after a passing one).
  */
+import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cleanUp, runChaos, storeFromEnv } from './harness.js';
+
+// Jobs in the bubblewrap sandbox get a private /tmp, so the harness's files (the jobs' scripts
+// and their records) must live where they can see them, as the test suite's do
+// (scripts/run-tests.mjs).
+if (tmpdir() === '/tmp') process.env.TMPDIR = '/var/tmp';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, seed: { type: 'string', default: String(Date.now() % 100000) }, 'run-minutes': { type: 'string', default: '3' } } });
 const until = Date.now() + Number(values.minutes) * 60_000;
