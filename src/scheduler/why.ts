@@ -187,6 +187,9 @@ async function runnable(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code'
         .map((c) => `CE ${c.name}: largest instance ${c.largest ? `${fmt(c.largest.vcpus)} vCPU, ${c.largest.memoryMiB} MiB, ${c.largest.gpus} GPU` : 'unknown'}${c.maxvCpus !== null ? `, maxvCpus ${c.maxvCpus}` : ''}`);
       report.summary = `never fits: asks ${needText}, more than its queue's compute environments can ever have (${limits.join('; ') || 'no enabled CE'})`;
       report.statusReason = job.status_reason ?? WAIT_REASONS.neverFits;
+      // It holds no place in the queue (nothing it waits for will come), as `why --queue` shows.
+      delete report.position;
+      delete report.jobsAhead;
       return report;
     }
     case 'NO_ENABLED_CE':

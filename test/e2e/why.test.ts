@@ -53,6 +53,8 @@ describe('openbatch why', () => {
     assert.match(text, /reason\s+NEVER_FITS/);
     assert.match(text, /asks 1 vCPU, 100000 MiB/);
     assert.match(text, /largest instance 1 vCPU, 4096 MiB/);
+    assert.equal(r.position, undefined, 'a job that never fits holds no place in the queue');
+    assert.doesNotMatch(text, /position/);
     assert.equal((await waitForStatus(t.client, id, ['RUNNABLE'])).statusReason, r.statusReason, 'DescribeJobs carries the same statusReason');
   });
 
