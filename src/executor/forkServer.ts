@@ -69,6 +69,11 @@ export class ForkServer {
     this.setRef(false);
   }
 
+  /** The server's own process id (for diagnostics: the agent never signals it). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** The server keeps Node running only while it has jobs, as a child process of its own would. */
   private setRef(on: boolean): void {
     for (const h of [this.child, this.child.stdin, this.child.stdout] as { ref?(): void; unref?(): void }[]) {

@@ -26,6 +26,8 @@
  * When the leader exits, the rest of its process group is SIGKILLed at once, as the kernel
  * does to a container when its init exits. When standard input closes (the agent stopped or
  * died) every job's group is SIGKILLed and the server exits: nothing outlives its agent.
+ * Should the server itself be killed, each job's leader gets SIGKILL from the kernel
+ * (PR_SET_PDEATHSIG, set in the child before anything else).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -160,6 +163,7 @@ static void start(char *id, char *cwd, char *drain, char **fields, int nfields) 
   if (pipe2(out, O_CLOEXEC) < 0) { putf("F %s pipe %d\n", id, errno); return; }
   if (pipe2(err, O_CLOEXEC) < 0) { putf("F %s pipe %d\n", id, errno); close(out[0]); close(out[1]); return; }
   if (pipe2(st, O_CLOEXEC) < 0) { putf("F %s pipe %d\n", id, errno); close(out[0]); close(out[1]); close(err[0]); close(err[1]); return; }
+  pid_t self_pid = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     putf("F %s fork %d\n", id, errno);
@@ -167,6 +171,11 @@ static void start(char *id, char *cwd, char *drain, char **fields, int nfields) 
     return;
   }
   if (pid == 0) {
+    /* Should this server die before the child has made its own group (setsid below), the
+     * group kill would miss the child: the kernel kills it instead. Kept across the exec, so
+     * a job never outlives the server that started it, however the server ends. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != self_pid) _exit(127);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -371,7 +380,9 @@ int main(void) {
         if (k < 0 && errno == EINTR) continue;
         if (k < 0 && errno == EAGAIN) break;
         if (k <= 0) {
-          for (Job *j = jobs; j; j = j->next) if (!j->exited) kill(-j->pid, SIGKILL);
+          /* The leader too, by pid: one forked a moment ago may not have made its group yet.
+           * Its pid is ours until we reap it, so it cannot have been recycled. */
+          for (Job *j = jobs; j; j = j->next) if (!j->exited) { kill(-j->pid, SIGKILL); kill(j->pid, SIGKILL); }
           flush_out();
           return 0;
         }

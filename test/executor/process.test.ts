@@ -151,6 +151,37 @@ test('when its agent dies, the fork server kills the jobs it started', async () 
   });
 });
 
+test('a job handed to the fork server just as its agent dies does not outlive it', async () => {
+  // The agent may die between sending a start and the server forking, or while the child has
+  // not yet made its own process group: neither may leave the job running unwatched (seen in
+  // the crash suite as a retry meeting the first attempt still running).
+  await inWorkDir(async (dir) => {
+    for (let round = 0; round < 20; round++) {
+      const token = sleepToken();
+      const executor = new ProcessExecutor({ cgroups: false, sandbox: 'off' });
+      const s = start(executor, spec(dir, ['sleep', token]));
+      if (round % 2) await new Promise((r) => setImmediate(r));
+      executor.close();
+      await s.handle.exited;
+      await new Promise((r) => setTimeout(r, 100));
+      assert.ok(await waitGone(token), `round ${round}: sleep ${token} outlived its fork server`);
+    }
+  });
+});
+
+test('when the fork server itself is killed, the jobs it started die with it', async () => {
+  await inWorkDir(async (dir) => {
+    const executor = new ProcessExecutor({ cgroups: false, sandbox: 'off' });
+    const token = sleepToken();
+    const s = start(executor, spec(dir, ['sleep', token]));
+    await s.handle.whenStarted;
+    assert.equal(await waitLiving(token), 1);
+    process.kill(executor.forkServer!.pid!, 'SIGKILL');
+    assert.equal((await s.handle.exited).exitCode, null);
+    assert.ok(await waitGone(token), `sleep ${token} outlived its killed fork server`);
+  });
+});
+
 for (const [modeName, modeOptions] of Object.entries(MODES))
 describe(`ProcessExecutor (${modeName})`, () => {
   const executor = (opts: ProcessExecutorOptions = {}) => new ProcessExecutor({ ...modeOptions, ...opts });
