@@ -43,7 +43,7 @@ const wanted = (w: string) => !only || only.includes(w);
 // Slurm runs well under 10 trivial jobs/s on one node, so its sizes are smaller; ratios are of rates.
 const SIZES = quick
   ? { rateMs: 1_500, rounds: 3, latencyJobs: 50, spawnSamples: 100, tputJobs: 300, arraySize: 1_000, cpuJobs: 100, chain: 100, fan: 200, coreSingles: 1_000, coreArray: 2_000, coreSlots: 256, schedLarge: 100_000, arraySubmits: 10, slurmJobs: 20, slurmCpuJobs: 10, slurmChain: 10, slurmFan: 20, dashLarge: 100_000, scaleUpRounds: 5, computeJobs: 200, execSamples: 50, containerSamples: 10 }
-  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, arraySize: 10_000, cpuJobs: 1_000, chain: 1_000, fan: 1_000, coreSingles: 10_000, coreArray: 20_000, coreSlots: 256, schedLarge: 1_000_000, arraySubmits: 30, slurmJobs: 200, slurmCpuJobs: 100, slurmChain: 50, slurmFan: 200, dashLarge: 1_000_000, scaleUpRounds: 20, computeJobs: 1_000, execSamples: 300, containerSamples: 50 };
+  : { rateMs: 6_000, rounds: 3, latencyJobs: 300, spawnSamples: 300, tputJobs: 2_000, arraySize: 10_000, cpuJobs: 1_000, chain: 1_000, fan: 1_000, coreSingles: 10_000, coreArray: 10_000, coreSlots: 256, schedLarge: 1_000_000, arraySubmits: 30, slurmJobs: 200, slurmCpuJobs: 100, slurmChain: 50, slurmFan: 200, dashLarge: 1_000_000, scaleUpRounds: 20, computeJobs: 1_000, execSamples: 300, containerSamples: 50 };
 
 const log = (s = '') => process.stdout.write(s + '\n');
 
@@ -143,14 +143,21 @@ log(
 );
 
 const results: Record<string, unknown> = { date: started.toISOString(), quick, machine: facts, sizes: SIZES };
+const outDir = join(REPO_ROOT, 'bench', 'results');
+mkdirSync(outDir, { recursive: true });
+const outFile = join(outDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+/** Written after each workload, so that a workload that fails loses none of the others' figures. */
+const save = () => writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
 if (wanted('throughput')) {
   const r = await throughput({ jobs: SIZES.tputJobs, cores: facts.cores, submitConcurrency: 16 });
   results.throughput = r;
+  save();
   printThroughput(r);
 }
 if (wanted('array')) {
   const r = await arrayThroughput({ size: SIZES.arraySize, cores: facts.cores });
   results.arrayThroughput = r;
+  save();
   log(`\n## 2. One array of ${r.size.toLocaleString('en')} children of \`true\`, ${r.concurrency} at a time\n`);
   log(
     table(
@@ -166,6 +173,7 @@ if (wanted('array')) {
 if (wanted('cpu')) {
   const r = await cpuJobs({ jobs: SIZES.cpuJobs, cores: facts.cores });
   results.cpuJobs = r;
+  save();
   log(`\n## 3. ${r.jobs.toLocaleString('en')} jobs of 100 ms CPU on ${r.cores} cores: makespan, s\n`);
   log(
     table(
@@ -181,6 +189,7 @@ if (wanted('cpu')) {
 if (wanted('deps')) {
   const r = await dependencies({ chain: SIZES.chain, fan: SIZES.fan, cores: facts.cores });
   results.dependencies = r;
+  save();
   log(`\n## 4. Dependencies: a chain of ${r.chain.jobs.toLocaleString('en')}, and root → array of ${(r.fan.jobs - 2).toLocaleString('en')} → sink\n`);
   log(
     table(
@@ -195,16 +204,19 @@ if (wanted('deps')) {
 if (wanted('latency')) {
   const r = await latency({ jobs: SIZES.latencyJobs, spawnSamples: SIZES.spawnSamples });
   results.latency = r;
+  save();
   printLatency(r);
 }
 if (wanted('submit')) {
   const r = await submitRate({ concurrencies: [1, 16], durationMs: SIZES.rateMs, rounds: SIZES.rounds });
   results.submitRate = r;
+  save();
   printSubmit(r);
 }
 if (wanted('scheduler')) {
   const r = await schedulerScale({ large: SIZES.schedLarge, passes: 20, submits: SIZES.arraySubmits });
   results.schedulerScale = r;
+  save();
   log(`\n## 7. Scheduler scale: pass time with ${r.small.queued.toLocaleString('en')} vs ${r.large.queued.toLocaleString('en')} RUNNABLE jobs queued, ms\n`);
   log(
     table(
@@ -231,6 +243,7 @@ if (wanted('scheduler')) {
 if (wanted('core')) {
   const r = await schedulerCore({ singles: SIZES.coreSingles, arraySize: SIZES.coreArray, slots: SIZES.coreSlots });
   results.schedulerCore = r;
+  save();
   log(`\n## 8. Scheduler core: jobs through every state, durable commits, an agent whose executor spawns nothing (${r.slots} slots)\n`);
   log(
     table(
@@ -246,6 +259,7 @@ if (wanted('core')) {
 if (wanted('dashboard')) {
   const r = await dashboardScale({ large: SIZES.dashLarge, rounds: 10 });
   results.dashboardScale = r;
+  save();
   log(`\n## Dashboard requests with ${r.small.toLocaleString('en')} vs ${r.large.toLocaleString('en')} jobs, ms (p50 of 10)\n`);
   log(table(['request', `${r.small.toLocaleString('en')} jobs`, `${r.large.toLocaleString('en')} jobs`, 'large ÷ small', 'large p90'], r.rows.map((x) => [x.request, x.smallMs.p50, x.largeMs.p50, x.ratio.toFixed(2), x.largeMs.p90])));
   log(`\n${r.insertSeconds.toFixed(1)} s to insert the jobs`);
@@ -253,11 +267,13 @@ if (wanted('dashboard')) {
 if (wanted('slurm')) {
   const r = await slurmPeer({ jobs: SIZES.slurmJobs, cpuJobs: SIZES.slurmCpuJobs, chain: SIZES.slurmChain, fan: SIZES.slurmFan, cores: facts.cores, submitConcurrency: 16 });
   results.slurm = r;
+  save();
   printSlurm(r);
 }
 if (wanted('compute')) {
   const r = await scaleOut({ scaleUpRounds: SIZES.scaleUpRounds, jobs: SIZES.computeJobs });
   results.scaleOut = r;
+  save();
   log(`\n## Compute: RUNNABLE demand → a new instance taking the job (${r.scaleUpMs.n} rounds), ms\n`);
   log(
     table(
@@ -275,6 +291,7 @@ if (wanted('compute')) {
 if (wanted('executors')) {
   const r = await executorStart({ samples: SIZES.execSamples, containerSamples: SIZES.containerSamples });
   results.executorStart = r;
+  save();
   log(`\n## Executor start overhead: one job of \`true\`, start() → exited, one at a time, ms\n`);
   log(
     table(
@@ -319,9 +336,6 @@ if (profile) {
 }
 
 results.loadAverageAtEnd = loadavg()[0];
-const outDir = join(REPO_ROOT, 'bench', 'results');
-mkdirSync(outDir, { recursive: true });
-const outFile = join(outDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
+save();
 log(`\nload average at the end: ${loadavg()[0].toFixed(2)}`);
 log(`results: ${outFile} (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s)`);
