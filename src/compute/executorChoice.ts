@@ -3,6 +3,9 @@
  * `openbatch:executor` (`process` or `container`), else the server setting defaultExecutor.
  * A tag, not a new field, because AWS's CreateComputeEnvironment has none for it; being a
  * tag it shows in DescribeComputeEnvironments, and each attempt's log names its executor.
+ * Likewise the process executor's sandbox for the instances of a CE: `openbatch:sandbox`
+ * (`auto` or `off`) and `openbatch:sandbox-network` (`none` or `host`), else the server's
+ * sandbox and sandboxNetwork settings.
  */
 import { EXECUTOR_NAMES, type ExecutorName } from '../executor/types.js';
 import { clientError } from '../model/errors.js';
@@ -20,5 +23,27 @@ export function checkExecutorTag(field: string, tags: Record<string, string> | u
   const v = tags?.[EXECUTOR_TAG];
   if (v !== undefined && !(EXECUTOR_NAMES as readonly string[]).includes(v)) {
     throw clientError(`${field}.${EXECUTOR_TAG} must be one of ${EXECUTOR_NAMES.join(', ')} (got '${v}')`);
+  }
+}
+
+export const SANDBOX_TAG = 'openbatch:sandbox';
+export const SANDBOX_NETWORK_TAG = 'openbatch:sandbox-network';
+const SANDBOX_VALUES = ['auto', 'off'] as const;
+const SANDBOX_NETWORK_VALUES = ['none', 'host'] as const;
+
+/** The sandbox settings of the agents of a CE with these tags. */
+export function sandboxOf(tags: Record<string, string> | undefined, defaults: { sandbox: string; sandboxNetwork: string }): { sandbox: string; sandboxNetwork: string } {
+  const pick = (tag: string, allowed: readonly string[], fallback: string) => {
+    const v = tags?.[tag];
+    return v !== undefined && allowed.includes(v) ? v : fallback;
+  };
+  return { sandbox: pick(SANDBOX_TAG, SANDBOX_VALUES, defaults.sandbox), sandboxNetwork: pick(SANDBOX_NETWORK_TAG, SANDBOX_NETWORK_VALUES, defaults.sandboxNetwork) };
+}
+
+/** CreateComputeEnvironment: sandbox tags with values that are not settings are refused. */
+export function checkSandboxTags(field: string, tags: Record<string, string> | undefined): void {
+  for (const [tag, allowed] of [[SANDBOX_TAG, SANDBOX_VALUES], [SANDBOX_NETWORK_TAG, SANDBOX_NETWORK_VALUES]] as const) {
+    const v = tags?.[tag];
+    if (v !== undefined && !(allowed as readonly string[]).includes(v)) throw clientError(`${field}.${tag} must be one of ${allowed.join(', ')} (got '${v}')`);
   }
 }

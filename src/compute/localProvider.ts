@@ -45,6 +45,7 @@ import { closeInstance, getInstance, insertInstance, liveInstances, updateInstan
 import { fromJson } from '../store/json.js';
 import { hashToken, type AgentHub } from './agentHub.js';
 import { PROVIDER_TAG } from './providers.js';
+import { sandboxOf } from './executorChoice.js';
 import { killOrphans } from '../agent/pidFiles.js';
 import type { Core } from '../core.js';
 import { makeChaos, type Chaos } from './chaos.js';
@@ -466,12 +467,15 @@ export class LocalProvider {
   private async startAgent(inst: InstanceRow, token: string): Promise<void> {
     const id = inst.id;
     const workDir = this.instanceDir(id);
+    const ce = await getComputeEnvironment(this.o.db, inst.ce_name);
+    const { sandbox, sandboxNetwork } = sandboxOf(fromJson<Record<string, string>>(ce?.tags, {}), this.o.config);
     const child = spawn(
       process.execPath,
       [
         CLI_ENTRY, 'agent', '--server', this.o.serverUrl(), '--instance-id', id, '--work-dir', workDir, '--exit-with-parent', '--log-level', this.o.config.logLevel,
-        // The server's executor settings hold for the agents it starts (docs/executors.md).
-        '--sandbox', this.o.config.sandbox, '--sandbox-network', this.o.config.sandboxNetwork,
+        // The server's executor settings hold for the agents it starts, unless the CE's tags
+        // say otherwise for its sandbox (docs/executors.md).
+        '--sandbox', sandbox, '--sandbox-network', sandboxNetwork,
         ...(this.o.config.dockerHost ? ['--docker-host', this.o.config.dockerHost] : []),
       ],
       { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, OPENBATCH_AGENT_TOKEN: token } },

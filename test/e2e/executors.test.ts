@@ -139,6 +139,29 @@ describe('executors through the API', () => {
     assert.equal(ce?.tags?.['openbatch:executor'], 'container');
   });
 
+  test('a compute environment tagged openbatch:sandbox=off runs its jobs outside the sandbox; a value that is not a setting is refused', { skip: noSandbox }, async () => {
+    await assert.rejects(t.client.send(managedCe('bad-sandbox', { 'openbatch:sandbox': 'no' })), (e: Error) => e.name === 'ClientException' && /tags\.openbatch:sandbox must be one of auto, off \(got 'no'\)/.test(e.message));
+    await assert.rejects(t.client.send(managedCe('bad-network', { 'openbatch:sandbox-network': 'bridge' })), (e: Error) => e.name === 'ClientException' && /tags\.openbatch:sandbox-network must be one of none, host/.test(e.message));
+    await t.client.send(managedCe('bare', { 'openbatch:sandbox': 'off' }));
+    await createQueue(t.client, 'bare-q', ['bare']);
+    // A sandboxed job has a private /tmp: what it writes there never reaches the host's.
+    const marker = (where: string) => `/tmp/openbatch-sandbox-tag-${process.pid}-${where}`;
+    await register('tmp-writer', { command: ['sh', '-c', 'echo here > "$1"', 'sh', 'Ref::path'] });
+    const runAt = async (queue: string, path: string) => {
+      const id = await submit(t.client, { jobName: 'tmp-writer', jobQueue: queue, jobDefinition: 'tmp-writer', parameters: { path } });
+      return waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000);
+    };
+    try {
+      assert.equal((await runAt('q', marker('sandboxed'))).status, 'SUCCEEDED');
+      assert.equal(existsSync(marker('sandboxed')), false, 'the default CE sandboxes its jobs');
+      assert.equal((await runAt('bare-q', marker('bare'))).status, 'SUCCEEDED');
+      assert.equal(readFileSync(marker('bare'), 'utf8'), 'here\n', 'the CE tagged sandbox=off does not');
+    } finally {
+      rmSync(marker('sandboxed'), { force: true });
+      rmSync(marker('bare'), { force: true });
+    }
+  });
+
   test('jobs of a compute environment tagged openbatch:executor=container run as containers', { skip: noDocker }, async () => {
     await createQueue(t.client, 'cq', ['boxes']);
     // The test image's /etc/passwd has two users (scripts/ci/podman.sh); the host's has more.
