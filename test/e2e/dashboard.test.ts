@@ -137,6 +137,9 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
     await page.goto(`${t.url}/#/jobs/${frames}`);
     const progress = page.getByTestId('array-progress');
     await progress.getByText('0 of 8 finished').waitFor();
+    // Children are created by a scheduler pass after the SubmitJob: the grid fills as they
+    // appear (seen in CI: the progress line before any cell).
+    await page.getByTestId('array-grid').locator('.cell').nth(7).waitFor();
     assert.equal(await page.getByTestId('array-grid').locator('.cell').count(), 8, 'one cell per index');
     await page.getByRole('link', { name: 'stitch' }).first().waitFor(); // needed by: the pipeline's next step
     writeFileSync(gate, '');
