@@ -25,6 +25,7 @@
  * did not send, after the container's memory peaked within 1 MiB of its limit, is taken as
  * the OOM killer's. docs/executors.md says so.
  */
+import type { IncomingMessage } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -160,6 +161,8 @@ class ContainerAttempt implements RunningAttempt {
   readonly dockerSocket: string;
   readonly exited: Promise<AttemptExit>;
   private created = false;
+  /** the container's followed log stream, while open */
+  private logStream: IncomingMessage | undefined;
   private done = false;
   private stopRequested = false;
   private killSent = false;
@@ -224,8 +227,11 @@ class ContainerAttempt implements RunningAttempt {
       const logsDone = this.follow(onLog, clock);
       const oom = this.v1 ? await this.watchOom(spec.memoryMiB) : undefined;
       const waited = await this.api.call<{ StatusCode: number }>('POST', `/containers/${this.containerName}/wait`).finally(() => oom?.stop());
-      // The log stream ends when the container stops; a daemon that keeps it open is not waited on for long.
+      // The log stream ends when the container stops; a daemon that keeps it open (Podman, now
+      // and then) is not waited on for long, and its stream is closed: left open, it would hold
+      // a socket, and keep the agent's process alive, for ever.
       await Promise.race([logsDone, new Promise((r) => setTimeout(r, 5_000).unref())]);
+      this.logStream?.destroy();
       const info = await this.api.call<{ State?: { OOMKilled?: boolean; ExitCode?: number } }>('GET', `/containers/${this.containerName}/json`);
       const exitCode = waited.StatusCode ?? info.State?.ExitCode ?? null;
       // v1 (see the file comment): a kill seen, or a SIGKILL nobody here sent right at the limit.
@@ -235,6 +241,7 @@ class ContainerAttempt implements RunningAttempt {
     } catch (e) {
       return { exitCode: null, reason: `CannotInspectContainerError: ${(e as Error).message}` };
     } finally {
+      this.logStream?.destroy();
       await this.api.call('DELETE', `/containers/${this.containerName}?force=1&v=1`).catch(() => undefined);
     }
   }
@@ -273,6 +280,7 @@ class ContainerAttempt implements RunningAttempt {
     const frames = new FrameDecoder();
     try {
       const res = await this.api.open('GET', `/containers/${this.containerName}/logs?follow=1&stdout=1&stderr=1`);
+      this.logStream = res;
       for await (const chunk of res) {
         const lines: LogLine[] = [];
         const now = clock();
@@ -280,7 +288,9 @@ class ContainerAttempt implements RunningAttempt {
         if (lines.length) onLog(lines);
       }
     } catch {
-      // the stream broke: what was read is delivered
+      // the stream broke, or was closed after the container stopped: what was read is delivered
+    } finally {
+      this.logStream = undefined;
     }
     const tail: LogLine[] = [];
     const now = clock();
