@@ -7,7 +7,7 @@
 #   examples/analytics/run.sh                          # 400 orders per desk, 8 partitions
 #   ORDERS=2000 PARTITIONS=16 SEED=9 examples/analytics/run.sh
 #
-# Results: examples/analytics/work/<desk>/report.json (or WORK=<dir>).
+# Results: <desk>/report.json in the work folder beside this script (or in WORK=<dir>).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -6,7 +6,7 @@
 #   examples/screening/run.sh                    # 500 molecules, 8 chunks, top 20
 #   MOLECULES=960 CHUNKS=16 TOP=50 SEED=11 examples/screening/run.sh
 #
-# Results: examples/screening/work/ranking.tsv (and scores/, library.smi), or WORK=<dir>.
+# Results: ranking.tsv (and scores/, library.smi) in the work folder beside this script, or in WORK=<dir>.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
