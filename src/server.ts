@@ -17,7 +17,7 @@ import { schedulingPolicyHandlers } from './api/handlers/schedulingPolicies.js';
 import { tagHandlers } from './api/handlers/tags.js';
 import { loadCredentialsFile, parseCredentialSpec } from './api/sigv4.js';
 import { AgentHub } from './compute/agentHub.js';
-import { executorOf } from './compute/executorChoice.js';
+import { executorOf, prefetchOf } from './compute/executorChoice.js';
 import type { ExecutorName } from './executor/types.js';
 import { SecretStore } from './secrets/store.js';
 import { getComputeEnvironment } from './store/computeEnvironments.js';
@@ -139,7 +139,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     joined,
     assignmentContext: async (ceName) => {
       const ce = await getComputeEnvironment(store.db, ceName);
-      return { executor: executorOf(fromJson<Record<string, string>>(ce?.tags ?? '{}', {}), config.defaultExecutor as ExecutorName), secrets };
+      const tags = fromJson<Record<string, string>>(ce?.tags ?? '{}', {});
+      return { executor: executorOf(tags, config.defaultExecutor as ExecutorName), secrets, prefetch: prefetchOf(tags) };
     },
     // Launch templates and Fargate tasks are the local provider's: local agents talk to the leader.
     instanceSetup: (inst) => leader?.provider.instanceSetup(inst),

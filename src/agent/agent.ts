@@ -9,6 +9,11 @@
  *                restarts still learns every exit.
  * Timeouts are enforced here, where the process is: the attempt is terminated and reported
  * as timed out.
+ *
+ * When the instance's compute environment queues work on its agent (`openbatch:prefetch`),
+ * the poll's answer names the instance's size and may hold more than fits: the rest waits
+ * here, in placement order, and starts the moment an exit leaves room for it, without
+ * waiting for the control plane to hear of the exit and answer.
  */
 import { mkdirSync, rm, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -31,6 +36,8 @@ export interface AgentOptions {
   /** grace between SIGTERM and SIGKILL for timeouts */
   terminateGraceMs?: number;
 }
+
+type Size = NonNullable<PollResponse['capacity']>;
 
 interface Running {
   assignment: Assignment;
@@ -55,6 +62,10 @@ export class Agent {
    */
   private readonly exitUnacked = new Set<string>();
   private readonly queue: Report[] = [];
+  /** assignments received but not started: they wait for room (see `capacity`), in placement order */
+  private readonly waiting = new Map<string, Assignment>();
+  /** the instance's size when its CE queues work here; undefined: start every assignment at once */
+  private capacity: Size | undefined;
   private sending = false;
   private stopped = false;
   private pollAbort = new AbortController();
@@ -96,7 +107,11 @@ export class Agent {
     let backoff = 100;
     while (!this.stopped) {
       try {
-        const running = [...this.running.values()].map((r) => ({ jobId: r.assignment.jobId, attempt: r.assignment.attempt }));
+        // Waiting assignments are reported as running: the control plane must neither resend them nor expect them gone.
+        const running = [...this.running.values(), ...[...this.waiting.values()].map((assignment) => ({ assignment }))].map((r) => ({
+          jobId: r.assignment.jobId,
+          attempt: r.assignment.attempt,
+        }));
         for (const k of this.exitUnacked) {
           const at = k.lastIndexOf('#');
           running.push({ jobId: k.slice(0, at), attempt: Number(k.slice(at + 1)) });
@@ -104,7 +119,12 @@ export class Agent {
         const res = await this.post<PollResponse>('/agent/v1/poll', { instanceId: this.o.instanceId, running, waitMs: POLL_WAIT_MS }, this.pollAbort.signal);
         backoff = 100;
         for (const s of res.stop) this.stopAttempt(s, s.graceMs);
-        for (const a of res.start) this.startAttempt(a);
+        if (res.start.length) this.capacity = res.capacity;
+        for (const a of res.start) {
+          const k = this.key(a);
+          if (!this.running.has(k) && !this.exitUnacked.has(k)) this.waiting.set(k, a);
+        }
+        this.startWaiting();
         if (res.shutdown) {
           this.o.logger.info('control plane asked this instance to shut down');
           await this.stop();
@@ -123,6 +143,20 @@ export class Agent {
         backoff = Math.min(backoff * 2, 5_000);
         this.pollAbort = new AbortController();
       }
+    }
+  }
+
+  /** Starts the waiting assignments that fit beside what runs, in order; a later smaller one may pass an earlier one that does not fit yet. */
+  private startWaiting(): void {
+    if (this.stopped) return;
+    const used = { vcpus: 0, memoryMiB: 0, gpus: 0 };
+    for (const r of this.running.values()) addSize(used, r.assignment);
+    for (const [k, a] of this.waiting) {
+      // With no size known, or nothing running, the control plane's placement stands.
+      if (this.capacity && this.running.size > 0 && !fitsBeside(a, used, this.capacity)) continue;
+      this.waiting.delete(k);
+      addSize(used, a);
+      this.startAttempt(a);
     }
   }
 
@@ -177,6 +211,8 @@ export class Agent {
         this.exitUnacked.add(k);
         this.running.delete(k);
         if (pidFile) removePidFile(pidFile);
+        // Room for what waits here: it starts now, while this exit travels to the control plane.
+        queueMicrotask(() => this.startWaiting());
         // Off the event loop: removing a directory tree is the agent's costliest file operation per job.
         rm(workDir, { recursive: true, force: true }, () => undefined);
         this.enqueue({
@@ -199,7 +235,17 @@ export class Agent {
   }
 
   private stopAttempt(ref: AttemptRef, graceMs: number): void {
-    this.running.get(this.key(ref))?.handle.terminate(graceMs);
+    const k = this.key(ref);
+    const waiting = this.waiting.get(k);
+    if (waiting) {
+      // Never started: it ends here. The exit is reported like any other (refused as stale
+      // when the attempt is no longer this agent's, which is then all there is to it).
+      this.waiting.delete(k);
+      this.exitUnacked.add(k);
+      this.enqueue({ kind: 'exited', jobId: waiting.jobId, attempt: waiting.attempt, token: waiting.token, at: Date.now(), exitCode: null, reason: null, timedOut: false });
+      return;
+    }
+    this.running.get(k)?.handle.terminate(graceMs);
   }
 
   private enqueue(r: Report): void {
@@ -279,6 +325,8 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     this.pollAbort.abort();
+    // Not started, so nothing to stop: the control plane finds them STARTING on an instance that is gone.
+    this.waiting.clear();
     const exits = [...this.running.values()].map((r) => {
       r.handle.terminate(graceMs);
       return r.handle.exited.catch(() => undefined);
@@ -289,6 +337,16 @@ export class Agent {
       await Promise.race([new Promise<void>((r) => this.flushWaiters.push(r)), new Promise((r) => setTimeout(r, 3_000))]);
     }
   }
+}
+
+function addSize(to: Size, a: Size): void {
+  to.vcpus += a.vcpus;
+  to.memoryMiB += a.memoryMiB;
+  to.gpus += a.gpus;
+}
+
+function fitsBeside(a: Size, used: Size, capacity: Size): boolean {
+  return used.vcpus + a.vcpus <= capacity.vcpus + 1e-9 && used.memoryMiB + a.memoryMiB <= capacity.memoryMiB && used.gpus + a.gpus <= capacity.gpus;
 }
 
 /** `--server URL[,URL…]`: the control planes, without trailing slashes. */

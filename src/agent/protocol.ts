@@ -54,6 +54,13 @@ export interface PollResponse {
   stop: (AttemptRef & { graceMs: number })[];
   /** the instance is being terminated: stop everything and exit */
   shutdown: boolean;
+  /**
+   * the instance's size, sent when its compute environment queues work on the agent
+   * (`openbatch:prefetch`): `start` may then hold more than fits, and the agent starts
+   * each assignment, in order, once the attempts it runs leave room for it. Absent: start
+   * everything at once (the server never sends more than fits).
+   */
+  capacity?: { vcpus: number; memoryMiB: number; gpus: number };
 }
 
 export interface LogLineReport {

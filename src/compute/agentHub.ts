@@ -163,6 +163,9 @@ export class AgentHub {
       .select(['j.spec', 'j.name', 'j.queue', 'j.array_index', 'j.array_size', 'j.timeout_seconds', 'j.vcpus', 'j.memory_mib', 'j.gpus', 'j.node_index', 'j.num_nodes', 'j.parent_id'])
       .where('a.instance_id', '=', instanceId)
       .where('a.status', 'in', ['STARTING', 'RUNNING'])
+      // placement order: an agent that queues work starts it in this order
+      .orderBy('a.created_at')
+      .orderBy('j.seq')
       .execute()) as (Pick<JobRow, 'spec' | 'name' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus' | 'terminate_reason' | 'node_index' | 'num_nodes' | 'parent_id'> & {
       job_id: string;
       attempt: number;
@@ -189,13 +192,20 @@ export class AgentHub {
       Object.assign(assignment.env, await derivedEnvironment(this.o.db, a, this.rerunIndex, assignment.env));
       start.push(assignment);
     }
+    let capacity: PollResponse['capacity'];
+    if (start.length) {
+      // An instance whose CE queues work on its agent is told its size: the agent starts what fits and holds the rest.
+      let ctx = contexts.get(inst.ce_name);
+      if (!ctx) contexts.set(inst.ce_name, (ctx = this.o.assignmentContext?.(inst.ce_name) ?? Promise.resolve({ executor: 'process' as const })));
+      if (((await ctx).prefetch ?? 0) > 0) capacity = { vcpus: inst.vcpus, memoryMiB: inst.memory_mib, gpus: inst.gpus };
+    }
     const stop: PollResponse['stop'] = [];
     for (const r of running) {
       const a = activeByKey.get(key(r));
       if (!a) stop.push({ ...r, graceMs: 0 });
       else if (a.terminate_reason) stop.push({ ...r, graceMs: this.o.terminateGraceMs });
     }
-    return { start, stop, shutdown: this.closing || this.shuttingDown.has(instanceId) };
+    return { start, stop, shutdown: this.closing || this.shuttingDown.has(instanceId), ...(capacity ? { capacity } : {}) };
   }
 
   async poll(req: FastifyRequest): Promise<PollResponse> {

@@ -63,6 +63,8 @@ export function jobSettings(cp: ContainerProperties): JobSettings {
 export interface AssignmentContext {
   executor: ExecutorName;
   secrets?: SecretStore;
+  /** the CE's `openbatch:prefetch`: its instances may hold this many jobs queued on their agents */
+  prefetch?: number;
 }
 
 /**

@@ -5,7 +5,9 @@
  * tag it shows in DescribeComputeEnvironments, and each attempt's log names its executor.
  * Likewise the process executor's sandbox for the instances of a CE: `openbatch:sandbox`
  * (`auto` or `off`) and `openbatch:sandbox-network` (`none` or `host`), else the server's
- * sandbox and sandboxNetwork settings.
+ * sandbox and sandboxNetwork settings. And `openbatch:prefetch` (a whole number, 0 by
+ * default): how many jobs each of the CE's instances may hold STARTING, queued on its agent
+ * beyond what it has room to run (scheduler/schedule.ts, step 8).
  */
 import { EXECUTOR_NAMES, type ExecutorName } from '../executor/types.js';
 import { clientError } from '../model/errors.js';
@@ -45,5 +47,24 @@ export function checkSandboxTags(field: string, tags: Record<string, string> | u
   for (const [tag, allowed] of [[SANDBOX_TAG, SANDBOX_VALUES], [SANDBOX_NETWORK_TAG, SANDBOX_NETWORK_VALUES]] as const) {
     const v = tags?.[tag];
     if (v !== undefined && !(allowed as readonly string[]).includes(v)) throw clientError(`${field}.${tag} must be one of ${allowed.join(', ')} (got '${v}')`);
+  }
+}
+
+export const PREFETCH_TAG = 'openbatch:prefetch';
+/** More queued on one agent than this would only pin jobs to an instance for nothing. */
+export const MAX_PREFETCH = 1024;
+
+/** How many jobs an instance of a CE with these tags may hold queued on its agent (0: none, AWS's behaviour). */
+export function prefetchOf(tags: Record<string, string> | undefined): number {
+  const v = tags?.[PREFETCH_TAG];
+  if (v === undefined || !/^\d+$/.test(v)) return 0;
+  return Math.min(Number(v), MAX_PREFETCH);
+}
+
+/** CreateComputeEnvironment: a prefetch tag that is not a whole number in range is refused. */
+export function checkPrefetchTag(field: string, tags: Record<string, string> | undefined): void {
+  const v = tags?.[PREFETCH_TAG];
+  if (v !== undefined && (!/^\d+$/.test(v) || Number(v) > MAX_PREFETCH)) {
+    throw clientError(`${field}.${PREFETCH_TAG} must be a whole number from 0 to ${MAX_PREFETCH} (got '${v.slice(0, 40)}')`);
   }
 }

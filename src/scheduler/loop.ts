@@ -25,6 +25,7 @@ import type { CapacityProvider } from '../compute/providers.js';
 import { schedule, type CeView, type Plan, type Resources, type Snapshot, type WaitCode } from './schedule.js';
 import { gangOf, isGangParent, startGang, type NodePlacement } from '../store/gangs.js';
 import { nodeSpec } from '../model/multinode.js';
+import { prefetchOf } from '../compute/executorChoice.js';
 
 /** Each node's needs of a multi-node parent, by node index. */
 function gangResources(parent: JobRow): Resources[] {
@@ -204,8 +205,8 @@ export class SchedulerLoop {
       const job = placed.get(p.jobId)!;
       const unit = p.nodeIndex === undefined ? job : nodeResources(job, p.nodeIndex);
       // The providers' idle tracking needs the usage after this pass: the snapshot's plus the placements.
-      const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0 };
-      usage.set(p.instanceId, { vcpus: u.vcpus + unit.vcpus, memoryMiB: u.memoryMiB + unit.memory_mib, gpus: u.gpus + unit.gpus, jobs: u.jobs + 1 });
+      const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, starting: 0 };
+      usage.set(p.instanceId, { vcpus: u.vcpus + unit.vcpus, memoryMiB: u.memoryMiB + unit.memory_mib, gpus: u.gpus + unit.gpus, jobs: u.jobs + 1, starting: u.starting + 1 });
       const inst = instanceRows.get(p.instanceId)!;
       const placement = {
         instanceId: p.instanceId,
@@ -310,14 +311,18 @@ export class SchedulerLoop {
         maxVcpus: this.o.provider.manages(ce) ? fromJson<{ maxvCpus?: number } | null>(ce.compute_resources, null)?.maxvCpus : undefined,
       });
     }
+    const prefetch = new Map(ces.map((c) => [c.name, prefetchOf(fromJson<Record<string, string>>(c.tags, {}))]));
     for (const i of instances) {
-      const u = usage.get(i.id) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0 };
+      const u = usage.get(i.id) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, starting: 0 };
       const oneJob = this.o.provider.takesOneJob?.(i) ?? false;
+      // Jobs queued on the agent count as used, so free capacity is negative while it holds any.
+      const depth = oneJob ? 0 : (prefetch.get(i.ce_name) ?? 0);
       snapshot.instances.push({
         id: i.id,
         ceName: i.ce_name,
         free: oneJob && u.jobs > 0 ? { vcpus: 0, memoryMiB: 0, gpus: 0 } : { vcpus: i.vcpus - u.vcpus, memoryMiB: i.memory_mib - u.memoryMiB, gpus: i.gpus - u.gpus },
         oneJob,
+        queue: depth > 0 ? { room: depth - u.starting, size: { vcpus: i.vcpus, memoryMiB: i.memory_mib, gpus: i.gpus } } : undefined,
       });
     }
     const instanceRows = new Map(instances.map((i) => [i.id, i]));

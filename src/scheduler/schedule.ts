@@ -25,6 +25,12 @@
  *      no node is placed and nothing of the pass's capacity is held for it. Its wait code and
  *      demand are a plain job's, for the gang's total (NEVER_FITS when one node exceeds the
  *      largest instance, or the gang's total exceeds what a CE could ever have).
+ *   8. A job that found no free capacity may still be placed on an instance that keeps a
+ *      queue (its CE's `openbatch:prefetch` tag): the instance's agent holds it and starts
+ *      it the moment capacity frees there, with no round trip to the control plane on that
+ *      path. Only plain jobs that fit the instance's whole size, and only while the
+ *      instance has fewer STARTING jobs than its queue allows. A queued job is placed, so it
+ *      adds no demand; that is the trade the CE's owner makes (docs/compute.md).
  *
  * A fair-share queue walks its shares instead of one head: each time, the share with the
  * lowest weighted usage — (recent average vCPUs in use + vCPUs placed in this pass) ×
@@ -90,6 +96,11 @@ export interface InstanceView {
   free: Resources;
   /** takes one job in its life (a Fargate task): nothing more is placed on it once it has one */
   oneJob?: boolean;
+  /**
+   * an instance that queues work on its agent (step 8): how many more jobs may be placed on
+   * it beyond its free capacity, and its whole size (what a queued job must fit)
+   */
+  queue?: { room: number; size: Resources };
 }
 
 export interface Snapshot {
@@ -140,6 +151,7 @@ export function fits(need: Resources, free: Resources): boolean {
 export function schedule(snapshot: Snapshot): Plan {
   const ces = new Map(snapshot.ces.map((c) => [c.name, c]));
   const free = new Map(snapshot.instances.map((i) => [i.id, { ...i.free }]));
+  const room = new Map(snapshot.instances.filter((i) => i.queue).map((i) => [i.id, i.queue!.room]));
   const instancesByCe = new Map<string, InstanceView[]>();
   for (const i of snapshot.instances) (instancesByCe.get(i.ceName) ?? instancesByCe.set(i.ceName, []).get(i.ceName)!).push(i);
 
@@ -165,13 +177,23 @@ export function schedule(snapshot: Snapshot): Plan {
         plan.waiting.push({ jobId: job.id, code: 'NO_CONSUMABLE' });
         continue;
       }
-      const placed = job.vcpus <= cap + 1e-9 ? (job.nodes ? placeGang(job, job.nodes, enabled, instancesByCe, free) : place(job, enabled, instancesByCe, free)) : undefined;
+      const placed =
+        job.vcpus <= cap + 1e-9
+          ? job.nodes
+            ? placeGang(job, job.nodes, enabled, instancesByCe, free)
+            : (place(job, enabled, instancesByCe, free) ?? placeQueued(job, enabled, instancesByCe, room))
+          : undefined;
       placedLast = !!placed;
       if (placed) {
         cap -= job.vcpus;
         for (const c of needs) consumables.set(c.name, consumables.get(c.name)! - c.quantity);
         if (Array.isArray(placed)) plan.placements.push(...placed);
-        else plan.placements.push({ jobId: job.id, ...placed });
+        else {
+          plan.placements.push({ jobId: job.id, ...placed });
+          // every placement is STARTING until its agent starts it, and counts against the queue
+          const r = room.get(placed.instanceId);
+          if (r !== undefined) room.set(placed.instanceId, r - 1);
+        }
         continue;
       }
       const home = enabled.find((c) => couldEverHold(job, c));
@@ -263,6 +285,24 @@ function placeGang(
       f.memoryMiB += nodes[p.nodeIndex!].memoryMiB;
       f.gpus += nodes[p.nodeIndex!].gpus;
     }
+  }
+  return undefined;
+}
+
+/**
+ * Step 8: a queued placement on the instance (of the first CE that has one) with the most
+ * room left, so that a queue fills evenly over the instances that keep one.
+ */
+function placeQueued(job: Resources, ces: CeView[], instancesByCe: Map<string, InstanceView[]>, room: Map<string, number>): { instanceId: string; ceName: string } | undefined {
+  if (room.size === 0) return undefined;
+  for (const ce of ces) {
+    let best: InstanceView | undefined;
+    for (const inst of instancesByCe.get(ce.name) ?? []) {
+      const left = room.get(inst.id) ?? 0;
+      if (left <= 0 || !inst.queue || !fits(job, inst.queue.size)) continue;
+      if (!best || left > room.get(best.id)!) best = inst;
+    }
+    if (best) return { instanceId: best.id, ceName: ce.name };
   }
   return undefined;
 }

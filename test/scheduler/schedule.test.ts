@@ -97,6 +97,33 @@ describe('schedule: the rules', () => {
     assert.deepEqual(plan.placements.map((p) => p.jobId), ['h1', 'h2', 'h3', 'l1']);
   });
 
+  test('an instance that queues work on its agent takes jobs beyond its free capacity, up to its room, after free capacity elsewhere', () => {
+    // i1 (2 vCPUs, full) queues up to 2 more; i2 has 1 vCPU free and no queue.
+    const s = snap().ce('a', 4).instance('i1', 'a', 0).instance('i2', 'a', 1).queue('q', 1, ['a']).build();
+    s.instances[0].queue = { room: 2, size: { vcpus: 2, memoryMiB: 1 << 16, gpus: 0 } };
+    for (const [id, vcpus] of [['j1', 1], ['big', 3], ['j2', 1], ['j3', 2], ['j4', 1]] as const) s.queues[0].head.push({ id, seq: 0, vcpus, memoryMiB: 1, gpus: 0 });
+    const plan = schedule(s);
+    // j1 takes i2's free vCPU; big fits no instance's whole size; j2 and j3 fill i1's queue; j4 finds no room left
+    assert.deepEqual(
+      plan.placements.map((p) => `${p.jobId}@${p.instanceId}`),
+      ['j1@i2', 'j2@i1', 'j3@i1'],
+    );
+    assert.equal(plan.waiting.find((w) => w.jobId === 'big')?.code, 'NO_CAPACITY');
+    assert.equal(plan.waiting.find((w) => w.jobId === 'j4')?.code, 'NO_CAPACITY');
+    // queued placements add no demand; the two jobs left waiting do
+    assert.deepEqual(plan.demand.map((d) => d.jobs), [2]);
+  });
+
+  test('placements on free capacity use up an instance\'s queue room too, and gangs are never queued', () => {
+    const s = snap().ce('a', 4).instance('i1', 'a', 2).queue('q', 1, ['a']).build();
+    s.instances[0].queue = { room: 2, size: { vcpus: 2, memoryMiB: 1 << 16, gpus: 0 } };
+    const unit = { vcpus: 1, memoryMiB: 1, gpus: 0 };
+    s.queues[0].head.push({ id: 'gang', seq: 0, vcpus: 4, memoryMiB: 2, gpus: 0, nodes: [unit, unit, unit, unit] });
+    for (const id of ['j1', 'j2', 'j3']) s.queues[0].head.push({ id, seq: 0, ...unit });
+    // j1 and j2 run at once and are STARTING until they do: the room of 2 is spent, j3 waits
+    assert.deepEqual(schedule(s).placements.map((p) => p.jobId), ['j1', 'j2']);
+  });
+
   test('a queue vCPU cap (computeReservation) holds back placements beyond it', () => {
     const s = snap().ce('a', 8).instance('i1', 'a', 8).queue('q', 1, ['a']).job('q', 'j1', 2).job('q', 'j2', 2).build();
     s.queues[0].vcpuCap = 3;

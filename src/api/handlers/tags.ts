@@ -7,6 +7,7 @@ import { parseArn } from '../../model/arn.js';
 import type { Db } from '../../store/db.js';
 import { fromJson, toJson } from '../../store/json.js';
 import type { Handler } from '../context.js';
+import { checkExecutorTag, checkPrefetchTag, checkSandboxTags } from '../../compute/executorChoice.js';
 
 type Taggable = 'compute_environments' | 'job_queues' | 'job_definitions' | 'scheduling_policies' | 'jobs' | 'consumable_resources';
 
@@ -44,6 +45,12 @@ async function save(db: Db, table: Taggable, arn: string, tags: Record<string, s
 const tag: Handler = async (raw, _ctx, s) => {
   const found = await locate(s.db, String(raw.resourceArn));
   const merged = { ...found.tags, ...(raw.tags as Record<string, string>) };
+  if (found.table === 'compute_environments') {
+    // The tags that set how a CE's jobs run are checked as CreateComputeEnvironment checks them.
+    checkExecutorTag('tags', raw.tags as Record<string, string>);
+    checkSandboxTags('tags', raw.tags as Record<string, string>);
+    checkPrefetchTag('tags', raw.tags as Record<string, string>);
+  }
   if (Object.keys(merged).length > 50) throw clientError(`tags: a resource may carry at most 50 tags (would have ${Object.keys(merged).length})`);
   await save(s.db, found.table, found.arn, merged);
   return {};

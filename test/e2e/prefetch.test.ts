@@ -1,0 +1,99 @@
+/**
+ * A compute environment tagged `openbatch:prefetch=N`: each instance's agent holds up to N
+ * jobs STARTING beyond what it has room to run, and starts each as soon as room frees. What
+ * a user relies on: never more running at once than the instance holds, never more STARTING
+ * than the tag allows, every job run once, and TerminateJob still stopping a job that waits
+ * on an agent before it ever starts.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CreateComputeEnvironmentCommand, DescribeJobsCommand, TagResourceCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { createQueue, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+
+function ce(name: string, tags: Record<string, string>) {
+  return new CreateComputeEnvironmentCommand({
+    computeEnvironmentName: name,
+    type: 'MANAGED',
+    // outside the sandbox, so that the jobs' log file is the test's
+    tags: { 'openbatch:sandbox': 'off', ...tags },
+    computeResources: { type: 'EC2', minvCpus: 0, maxvCpus: 2, instanceTypes: ['optimal'], subnets: ['subnet-1'], instanceRole: 'ecsInstanceRole' },
+  });
+}
+
+describe('a compute environment that queues work on its agents (openbatch:prefetch)', () => {
+  let t: TestServer;
+  // not under the system temporary directory: nothing here depends on the sandbox being off
+  const dir = mkdtempSync(join(process.cwd(), '.test-prefetch-'));
+  before(async () => {
+    t = await startTestServer({ hostVcpus: 2 });
+    await t.client.send(ce('short', { 'openbatch:prefetch': '2' }));
+    await createQueue(t.client, 'q', ['short']);
+  });
+  after(async () => {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('runs no more at once than the instance holds, holds no more STARTING than the tag allows, and runs every job once', async () => {
+    const log = join(dir, 'runs.log');
+    // Each job notes its start and its end; appends of one short line do not interleave.
+    await registerDefinition(t.client, 'note', { command: ['sh', '-c', 'echo "s $AWS_BATCH_JOB_ID" >> "$0"; sleep 0.3; echo "e $AWS_BATCH_JOB_ID" >> "$0"', log] });
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push(await submit(t.client, { jobName: `n${i}`, jobQueue: 'q', jobDefinition: 'note' }));
+    let maxStarting = 0;
+    let queuedBesideFull = false;
+    for (;;) {
+      const { jobs } = await t.client.send(new DescribeJobsCommand({ jobs: ids }));
+      const count = (s: string) => jobs!.filter((j) => j.status === s).length;
+      maxStarting = Math.max(maxStarting, count('STARTING'));
+      if (count('RUNNING') === 2 && count('STARTING') > 0) queuedBesideFull = true;
+      if (count('SUCCEEDED') + count('FAILED') === ids.length) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const id of ids) assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+    assert.ok(maxStarting <= 2, `at most 2 jobs STARTING at a time (saw ${maxStarting})`);
+    assert.ok(queuedBesideFull, 'a job waited STARTING on the agent while the instance ran 2');
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    let running = 0;
+    let most = 0;
+    for (const l of lines) {
+      running += l.startsWith('s ') ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    assert.ok(most <= 2, `the 2-vCPU instance ran at most 2 jobs of 1 vCPU at once (saw ${most})`);
+    assert.deepEqual(lines.filter((l) => l.startsWith('s ')).map((l) => l.slice(2)).sort(), [...ids].sort(), 'every job ran exactly once');
+  });
+
+  test('TerminateJob stops a job that waits on the agent before it starts; it never runs', async () => {
+    await registerDefinition(t.client, 'long', { command: ['sleep', '60'] });
+    const marker = join(dir, 'ran');
+    await registerDefinition(t.client, 'mark', { command: ['touch', marker] });
+    const busy = [await submit(t.client, { jobQueue: 'q', jobDefinition: 'long' }), await submit(t.client, { jobQueue: 'q', jobDefinition: 'long' })];
+    for (const id of busy) await waitForStatus(t.client, id, ['RUNNING']);
+    const waiting = await submit(t.client, { jobName: 'waits', jobQueue: 'q', jobDefinition: 'mark' });
+    await waitForStatus(t.client, waiting, ['STARTING']);
+    await t.client.send(new TerminateJobCommand({ jobId: waiting, reason: 'not needed after all' }));
+    const ended = await waitForStatus(t.client, waiting, ['SUCCEEDED', 'FAILED']);
+    assert.equal(ended.status, 'FAILED');
+    assert.equal(ended.statusReason, 'not needed after all');
+    for (const id of busy) await t.client.send(new TerminateJobCommand({ jobId: id, reason: 'test over' }));
+    for (const id of busy) await waitForStatus(t.client, id, ['FAILED']);
+    assert.equal(existsSync(marker), false, 'the terminated job never ran');
+  });
+
+  test('a prefetch tag that is not a whole number in range is refused, at creation and by TagResource', async () => {
+    await assert.rejects(
+      t.client.send(ce('bad', { 'openbatch:prefetch': 'lots' })),
+      (e: Error) => e.name === 'ClientException' && /tags\.openbatch:prefetch must be a whole number from 0 to 1024 \(got 'lots'\)/.test(e.message),
+    );
+    const arn = (await t.client.send(ce('retag', {}))).computeEnvironmentArn!;
+    await assert.rejects(
+      t.client.send(new TagResourceCommand({ resourceArn: arn, tags: { 'openbatch:prefetch': '5000' } })),
+      (e: Error) => e.name === 'ClientException' && /tags\.openbatch:prefetch must be a whole number from 0 to 1024 \(got '5000'\)/.test(e.message),
+    );
+    await t.client.send(new TagResourceCommand({ resourceArn: arn, tags: { 'openbatch:prefetch': '4' } }));
+  });
+});
