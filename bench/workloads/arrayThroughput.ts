@@ -10,14 +10,16 @@
  */
 import { DescribeJobsCommand, SubmitJobCommand } from '@aws-sdk/client-batch';
 import { basicFarm, waitForStatus } from '../../test/helpers/fixtures.js';
-import { benchServer, sleep, type ServerStart } from '../lib.js';
-import { nodeSpawnRate, xargsRate } from './throughput.js';
+import { benchServer, shortJobTags, sleep, type ServerStart } from '../lib.js';
+import { nodeSpawnRate, tunedRate, xargsRate, type TunedRate } from './throughput.js';
 
 export interface ArrayThroughputOptions {
   size: number;
   cores: number;
   server?: ServerStart;
   skipLimits?: boolean;
+  /** also run on a CE tuned for short jobs (shortJobTags) */
+  tuned?: boolean;
 }
 
 export interface ArrayThroughputResult {
@@ -29,15 +31,16 @@ export interface ArrayThroughputResult {
   nodeSpawnPerSecond: number;
   ratioToXargs: number;
   ratioToNodeSpawn: number;
+  tuned?: TunedRate;
 }
 
 const STALL_MS = 60_000;
 
-async function runOpenbatch(o: ArrayThroughputOptions): Promise<number> {
+async function runOpenbatch(o: ArrayThroughputOptions, tags?: Record<string, string>): Promise<number> {
   const s = await benchServer(o.server);
   try {
     const { client } = s;
-    const farm = await basicFarm(client, 'arr', { maxvCpus: o.cores });
+    const farm = await basicFarm(client, 'arr', { maxvCpus: o.cores, tags });
     const warm = await client.send(new SubmitJobCommand({ jobName: 'warm-up', jobQueue: farm.queueName, jobDefinition: farm.definitionName }));
     const w = await waitForStatus(client, warm.jobId!, ['SUCCEEDED', 'FAILED'], 60_000);
     if (w.status !== 'SUCCEEDED') throw new Error(`warm-up job ${w.status}: ${w.statusReason}`);
@@ -69,6 +72,8 @@ export async function arrayThroughput(o: ArrayThroughputOptions): Promise<ArrayT
   const c = o.cores;
   const before = o.skipLimits ? undefined : { xargs: xargsRate(o.size, c), node: nodeSpawnRate(o.size, c) };
   const elapsedMs = await runOpenbatch(o);
+  const tags = shortJobTags(c);
+  const tunedMs = o.tuned ? await runOpenbatch(o, tags) : undefined;
   const after = o.skipLimits ? undefined : { xargs: xargsRate(o.size, c), node: nodeSpawnRate(o.size, c) };
   const childrenPerSecond = (o.size * 1000) / elapsedMs;
   const xargsPerSecond = before && after ? (before.xargs + after.xargs) / 2 : NaN;
@@ -82,5 +87,6 @@ export async function arrayThroughput(o: ArrayThroughputOptions): Promise<ArrayT
     nodeSpawnPerSecond,
     ratioToXargs: childrenPerSecond / xargsPerSecond,
     ratioToNodeSpawn: childrenPerSecond / nodeSpawnPerSecond,
+    tuned: tunedMs === undefined ? undefined : tunedRate(tags, (o.size * 1000) / tunedMs, xargsPerSecond, nodeSpawnPerSecond),
   };
 }

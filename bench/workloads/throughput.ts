@@ -8,12 +8,14 @@
  * Limits, measured before and after openbatch in the same run and averaged:
  *   xargs  `seq N | xargs -P <cores> -I{} true`
  *   node   dist/bench/spawnLoop.js: a minimal Node script spawning `true` at <cores> in flight
+ * openbatch runs twice between them: on a CE with default settings, and on one tuned for
+ * short jobs (lib.ts shortJobTags: work queued on the agent, no sandbox).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DescribeJobsCommand, SubmitJobCommand } from '@aws-sdk/client-batch';
 import { basicFarm, waitForStatus } from '../../test/helpers/fixtures.js';
-import { benchServer, runAll, sleep, type ServerStart } from '../lib.js';
+import { benchServer, runAll, shortJobTags, sleep, type ServerStart } from '../lib.js';
 
 export interface ThroughputOptions {
   jobs: number;
@@ -23,6 +25,16 @@ export interface ThroughputOptions {
   server?: ServerStart;
   /** skip the raw limits (the profiling run does) */
   skipLimits?: boolean;
+  /** also run on a CE tuned for short jobs (shortJobTags) */
+  tuned?: boolean;
+}
+
+/** openbatch on a CE tuned for short jobs, against the same limits. */
+export interface TunedRate {
+  tags: Record<string, string>;
+  jobsPerSecond: number;
+  ratioToXargs: number;
+  ratioToNodeSpawn: number;
 }
 
 export interface ThroughputResult {
@@ -38,6 +50,7 @@ export interface ThroughputResult {
   ratioToXargs: number;
   ratioToNodeSpawn: number;
   serverPid?: number;
+  tuned?: TunedRate;
 }
 
 /**
@@ -67,11 +80,11 @@ function limits(n: number, c: number): { xargs: number; node: number } {
   return { xargs: xargsRate(n, c), node: nodeSpawnRate(n, c) };
 }
 
-async function runOpenbatch(o: ThroughputOptions): Promise<{ elapsedMs: number; submitMs: number; serverPid?: number }> {
+async function runOpenbatch(o: ThroughputOptions, tags?: Record<string, string>): Promise<{ elapsedMs: number; submitMs: number; serverPid?: number }> {
   const s = await benchServer(o.server);
   try {
     const { client } = s;
-    const farm = await basicFarm(client, 'tput', { maxvCpus: o.cores });
+    const farm = await basicFarm(client, 'tput', { maxvCpus: o.cores, tags });
     const submit = async (name: string) =>
       (await client.send(new SubmitJobCommand({ jobName: name, jobQueue: farm.queueName, jobDefinition: farm.definitionName }))).jobId!;
     const warm = await waitForStatus(client, await submit('warm-up'), ['SUCCEEDED', 'FAILED'], 60_000);
@@ -118,6 +131,8 @@ export async function throughput(o: ThroughputOptions): Promise<ThroughputResult
   const c = o.cores;
   const before = o.skipLimits ? undefined : limits(o.jobs, c);
   const ob = await runOpenbatch(o);
+  const tags = shortJobTags(c);
+  const tuned = o.tuned ? await runOpenbatch(o, tags) : undefined;
   const after = o.skipLimits ? undefined : limits(o.jobs, c);
   const jobsPerSecond = (o.jobs * 1000) / ob.elapsedMs;
   const xargsPerSecond = before && after ? (before.xargs + after.xargs) / 2 : NaN;
@@ -133,5 +148,10 @@ export async function throughput(o: ThroughputOptions): Promise<ThroughputResult
     ratioToXargs: jobsPerSecond / xargsPerSecond,
     ratioToNodeSpawn: jobsPerSecond / nodeSpawnPerSecond,
     serverPid: ob.serverPid,
+    tuned: tuned && tunedRate(tags, (o.jobs * 1000) / tuned.elapsedMs, xargsPerSecond, nodeSpawnPerSecond),
   };
+}
+
+export function tunedRate(tags: Record<string, string>, jobsPerSecond: number, xargsPerSecond: number, nodeSpawnPerSecond: number): TunedRate {
+  return { tags, jobsPerSecond, ratioToXargs: jobsPerSecond / xargsPerSecond, ratioToNodeSpawn: jobsPerSecond / nodeSpawnPerSecond };
 }

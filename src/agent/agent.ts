@@ -251,8 +251,10 @@ export class Agent {
   private enqueue(r: Report): void {
     this.queue.push(r);
     if (this.sending) return;
-    if (r.kind === 'exited') {
-      // An exit frees capacity: report it now.
+    if (r.kind === 'exited' && this.waiting.size === 0) {
+      // An exit frees capacity: report it now. (With work still waiting here, the capacity is
+      // not idle: the exit waits for company like any report, so that a busy agent's exits
+      // reach the control plane, and its scheduler passes, in batches.)
       if (this.flushTimer) clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
       void this.sendLoop();

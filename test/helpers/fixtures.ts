@@ -21,6 +21,7 @@ export interface CeOptions {
   minvCpus?: number;
   type?: 'EC2' | 'SPOT' | 'FARGATE' | 'FARGATE_SPOT';
   state?: 'ENABLED' | 'DISABLED';
+  tags?: Record<string, string>;
 }
 
 export async function createCe(client: BatchClient, name: string, o: CeOptions = {}): Promise<string> {
@@ -31,6 +32,7 @@ export async function createCe(client: BatchClient, name: string, o: CeOptions =
       computeEnvironmentName: name,
       type: 'MANAGED',
       state: o.state,
+      tags: o.tags,
       computeResources: fargate
         ? { type, maxvCpus: o.maxvCpus ?? 2, subnets: ['subnet-1'] }
         : { type, minvCpus: o.minvCpus ?? 0, maxvCpus: o.maxvCpus ?? 2, instanceTypes: ['optimal'], subnets: ['subnet-1'], instanceRole: 'ecsInstanceRole' },
