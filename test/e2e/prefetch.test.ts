@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateComputeEnvironmentCommand, DescribeJobsCommand, TagResourceCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
@@ -25,8 +26,7 @@ function ce(name: string, tags: Record<string, string>) {
 
 describe('a compute environment that queues work on its agents (openbatch:prefetch)', () => {
   let t: TestServer;
-  // not under the system temporary directory: nothing here depends on the sandbox being off
-  const dir = mkdtempSync(join(process.cwd(), '.test-prefetch-'));
+  const dir = mkdtempSync(join(tmpdir(), 'openbatch-prefetch-'));
   before(async () => {
     t = await startTestServer({ hostVcpus: 2 });
     await t.client.send(ce('short', { 'openbatch:prefetch': '2' }));
