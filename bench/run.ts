@@ -198,7 +198,7 @@ if (wanted('cpu')) {
   );
 }
 if (wanted('deps')) {
-  const r = await dependencies({ chain: SIZES.chain, fan: SIZES.fan, cores: facts.cores });
+  const r = await dependencies({ chain: SIZES.chain, fan: SIZES.fan, cores: facts.cores, tuned: true });
   results.dependencies = r;
   save();
   log(`\n## 4. Dependencies: a chain of ${r.chain.jobs.toLocaleString('en')}, and root → array of ${(r.fan.jobs - 2).toLocaleString('en')} → sink\n`);
@@ -208,6 +208,12 @@ if (wanted('deps')) {
       [
         ['chain (raw: one at a time)', r.chain.elapsedMs / 1000, r.chain.jobsPerSecond, r.chain.xargsPerSecond, r.chain.ratioToXargs.toFixed(2), r.chain.nodeSpawnPerSecond, r.chain.ratioToNodeSpawn.toFixed(2)],
         [`fan-out/fan-in (raw: ${r.cores} at a time)`, r.fan.elapsedMs / 1000, r.fan.jobsPerSecond, r.fan.xargsPerSecond, r.fan.ratioToXargs.toFixed(2), r.fan.nodeSpawnPerSecond, r.fan.ratioToNodeSpawn.toFixed(2)],
+        ...(r.tuned
+          ? [
+              ['chain, CE tuned for short jobs', r.chain.jobs / r.tuned.chain.jobsPerSecond, r.tuned.chain.jobsPerSecond, r.chain.xargsPerSecond, r.tuned.chain.ratioToXargs.toFixed(2), r.chain.nodeSpawnPerSecond, r.tuned.chain.ratioToNodeSpawn.toFixed(2)],
+              ['fan-out/fan-in, CE tuned for short jobs', r.fan.jobs / r.tuned.fan.jobsPerSecond, r.tuned.fan.jobsPerSecond, r.fan.xargsPerSecond, r.tuned.fan.ratioToXargs.toFixed(2), r.fan.nodeSpawnPerSecond, r.tuned.fan.ratioToNodeSpawn.toFixed(2)],
+            ]
+          : []),
       ],
     ),
   );

@@ -82,6 +82,10 @@ export function targets(r: RunResults): TargetRow[] {
     add('4', 'chain: jobs/s ÷ sequential Node spawn', d.chain.ratioToNodeSpawn, x(d.chain.ratioToNodeSpawn));
     add('4', 'fan-out/fan-in: jobs/s ÷ xargs', d.fan.ratioToXargs, x(d.fan.ratioToXargs));
     add('4', 'fan-out/fan-in: jobs/s ÷ Node spawn loop', d.fan.ratioToNodeSpawn, x(d.fan.ratioToNodeSpawn));
+    if (d.tuned) {
+      add('4', 'chain, CE tuned for short jobs: jobs/s ÷ sequential xargs', d.tuned.chain.ratioToXargs, x(d.tuned.chain.ratioToXargs));
+      add('4', 'fan-out/fan-in, CE tuned for short jobs: jobs/s ÷ xargs', d.tuned.fan.ratioToXargs, x(d.tuned.fan.ratioToXargs));
+    }
     const chain = ob(d.chain.jobsPerSecond, slurm?.slurm?.chain?.jobsPerSecond);
     add('4', 'chain: jobs/s ÷ Slurm (afterok)', chain, x(chain), '≥ 100×', chain >= 100);
     const fan = ob(d.fan.jobsPerSecond, slurm?.slurm?.fan?.jobsPerSecond);

@@ -16,8 +16,8 @@
  */
 import { DescribeJobsCommand, SubmitJobCommand, type BatchClient } from '@aws-sdk/client-batch';
 import { basicFarm, waitForStatus } from '../../test/helpers/fixtures.js';
-import { benchServer, sleep, type ServerStart } from '../lib.js';
-import { nodeSpawnRate, xargsRate } from './throughput.js';
+import { benchServer, shortJobTags, sleep, type ServerStart } from '../lib.js';
+import { nodeSpawnRate, tunedRate, xargsRate, type TunedRate } from './throughput.js';
 
 export interface DependenciesOptions {
   chain: number;
@@ -25,6 +25,8 @@ export interface DependenciesOptions {
   cores: number;
   server?: ServerStart;
   skipLimits?: boolean;
+  /** also run on a CE tuned for short jobs (lib.ts shortJobTags) */
+  tuned?: boolean;
 }
 
 export interface DepFigure {
@@ -43,6 +45,7 @@ export interface DependenciesResult {
   cores: number;
   chain: DepFigure;
   fan: DepFigure;
+  tuned?: { chain: TunedRate; fan: TunedRate };
 }
 
 const STALL_MS = 120_000;
@@ -58,11 +61,11 @@ async function waitSucceeded(client: BatchClient, jobId: string, intervalMs: num
   }
 }
 
-async function runOpenbatch(o: DependenciesOptions): Promise<{ chainMs: number; fanMs: number }> {
+async function runOpenbatch(o: DependenciesOptions, tags?: Record<string, string>): Promise<{ chainMs: number; fanMs: number }> {
   const s = await benchServer(o.server);
   try {
     const { client } = s;
-    const farm = await basicFarm(client, 'dep', { maxvCpus: o.cores });
+    const farm = await basicFarm(client, 'dep', { maxvCpus: o.cores, tags });
     const submit = async (extra: object = {}) =>
       (await client.send(new SubmitJobCommand({ jobName: 'dep', jobQueue: farm.queueName, jobDefinition: farm.definitionName, ...extra }))).jobId!;
     const warm = await waitForStatus(client, await submit(), ['SUCCEEDED', 'FAILED'], 60_000);
@@ -96,6 +99,8 @@ function limits(o: DependenciesOptions) {
 export async function dependencies(o: DependenciesOptions): Promise<DependenciesResult> {
   const before = o.skipLimits ? undefined : limits(o);
   const ob = await runOpenbatch(o);
+  const tags = shortJobTags(o.cores);
+  const tuned = o.tuned ? await runOpenbatch(o, tags) : undefined;
   const after = o.skipLimits ? undefined : limits(o);
   const fig = (kind: 'chain' | 'fan', jobs: number, elapsedMs: number): DepFigure => {
     const jobsPerSecond = (jobs * 1000) / elapsedMs;
@@ -103,5 +108,15 @@ export async function dependencies(o: DependenciesOptions): Promise<Dependencies
     const nodeSpawnPerSecond = before && after ? (before[kind].node + after[kind].node) / 2 : NaN;
     return { jobs, elapsedMs, jobsPerSecond, xargsPerSecond, nodeSpawnPerSecond, ratioToXargs: jobsPerSecond / xargsPerSecond, ratioToNodeSpawn: jobsPerSecond / nodeSpawnPerSecond };
   };
-  return { cores: o.cores, chain: fig('chain', o.chain, ob.chainMs), fan: fig('fan', o.fan + 2, ob.fanMs) };
+  const chain = fig('chain', o.chain, ob.chainMs);
+  const fan = fig('fan', o.fan + 2, ob.fanMs);
+  return {
+    cores: o.cores,
+    chain,
+    fan,
+    tuned: tuned && {
+      chain: tunedRate(tags, (o.chain * 1000) / tuned.chainMs, chain.xargsPerSecond, chain.nodeSpawnPerSecond),
+      fan: tunedRate(tags, ((o.fan + 2) * 1000) / tuned.fanMs, fan.xargsPerSecond, fan.nodeSpawnPerSecond),
+    },
+  };
 }

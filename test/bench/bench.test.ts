@@ -29,10 +29,11 @@ describe('bench', () => {
   });
 
   test('workload 4: a dependency chain and a fan-out/fan-in against raw spawns', async () => {
-    const r = await dependencies({ chain: 3, fan: 4, cores: 2 });
+    const r = await dependencies({ chain: 3, fan: 4, cores: 2, tuned: true });
     assert.equal(r.chain.jobs, 3);
     assert.equal(r.fan.jobs, 6, 'root + 4 children + sink');
     for (const f of [r.chain, r.fan]) for (const k of ['jobsPerSecond', 'xargsPerSecond', 'nodeSpawnPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(f[k], k);
+    for (const f of [r.tuned!.chain, r.tuned!.fan]) for (const k of ['jobsPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(f[k], `tuned ${k}`);
   });
 
   test('workload 8: the scheduler core with an agent whose executor spawns nothing', async () => {
@@ -102,14 +103,17 @@ describe('bench', () => {
   });
 
   test('workload 1: throughput against xargs and a Node spawn loop', async () => {
-    const r = await throughput({ jobs: 5, cores: 2, submitConcurrency: 4 });
+    const r = await throughput({ jobs: 5, cores: 2, submitConcurrency: 4, tuned: true });
     for (const k of ['jobsPerSecond', 'submitPerSecond', 'xargsPerSecond', 'nodeSpawnPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(r[k], k);
+    assert.equal(r.tuned?.tags['openbatch:prefetch'], '16', 'the tuned CE queues 8 jobs per core');
+    for (const k of ['jobsPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(r.tuned![k], `tuned ${k}`);
   });
 
   test('workload 2: one array of trivial children against xargs and a Node spawn loop', async () => {
-    const r = await arrayThroughput({ size: 6, cores: 2 });
+    const r = await arrayThroughput({ size: 6, cores: 2, tuned: true });
     assert.equal(r.size, 6);
     for (const k of ['childrenPerSecond', 'xargsPerSecond', 'nodeSpawnPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(r[k], k);
+    for (const k of ['jobsPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(r.tuned![k], `tuned ${k}`);
   });
 
   test('compute: scale-up to a new instance, and trivial jobs through 1, 2 and 8 instances', async () => {
