@@ -1,6 +1,8 @@
 /** Queries of the job_definitions table. Revisions count per name from 1 and never reuse a number. */
 import type { Db } from './db.js';
 import type { JobDefinitionTable } from './schema.js';
+import { cachedLookup, lookupsChanged } from './lookupCache.js';
+import { FixedStatement } from './statementCache.js';
 
 export type JobDefinitionRow = JobDefinitionTable;
 
@@ -22,6 +24,20 @@ export async function getLatestActiveJobDefinition(db: Db, name: string): Promis
     .orderBy('revision', 'desc')
     .limit(1)
     .executeTakeFirst();
+}
+
+const REVISION = new FixedStatement<JobDefinitionRow>('select * from "job_definitions" where "name" = ? and "revision" = ?');
+const LATEST_ACTIVE = new FixedStatement<JobDefinitionRow>(
+  'select * from "job_definitions" where "name" = ? and "status" = \'ACTIVE\' order by "revision" desc limit 1',
+);
+
+/**
+ * `getJobDefinitionRevision` (with a revision) or `getLatestActiveJobDefinition` (without)
+ * through the lookup cache (lookupCache.ts says when it may be stale): a frozen row.
+ */
+export async function getJobDefinitionCached(db: Db, name: string, revision?: number): Promise<Readonly<JobDefinitionRow> | undefined> {
+  if (revision === undefined) return cachedLookup(db, `def\0${name}`, async () => (await LATEST_ACTIVE.run(db, [name]))[0]);
+  return cachedLookup(db, `def\0${name}\0${revision}`, async () => (await REVISION.run(db, [name, revision]))[0]);
 }
 
 export async function nextRevision(db: Db, name: string): Promise<number> {
@@ -55,13 +71,19 @@ export async function listJobDefinitions(db: Db, f: JobDefinitionFilter): Promis
 }
 
 export async function insertJobDefinition(db: Db, row: JobDefinitionRow): Promise<void> {
+  lookupsChanged();
   await db.insertInto('job_definitions').values(row).execute();
+  lookupsChanged();
 }
 
 export async function setJobDefinitionStatus(db: Db, arn: string, status: string): Promise<void> {
+  lookupsChanged();
   await db.updateTable('job_definitions').set({ status }).where('arn', '=', arn).execute();
+  lookupsChanged();
 }
 
 export async function setJobDefinitionTags(db: Db, arn: string, tags: string): Promise<void> {
+  lookupsChanged();
   await db.updateTable('job_definitions').set({ tags }).where('arn', '=', arn).execute();
+  lookupsChanged();
 }

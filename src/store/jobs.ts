@@ -21,6 +21,7 @@ import { createLogStream, logGroupOf } from './logEvents.js';
 import type { AttemptTable, JobTable } from './schema.js';
 import type { Tx } from './unitOfWork.js';
 import { cancelNodes, nodeEnded, nodeRunning, terminateNodes } from './gangs.js';
+import { FixedStatement, placeholders } from './statementCache.js';
 
 export type JobRow = Omit<JobTable, 'seq'> & { seq: number };
 export type NewJobRow = Omit<JobTable, 'seq'>;
@@ -33,16 +34,39 @@ export function jobSpecOf(row: Pick<JobRow, 'spec'>): JobSpec {
 }
 
 export async function getJob(db: Reader, id: string): Promise<JobRow | undefined> {
-  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst() as Promise<JobRow | undefined>;
+  return (await jobsById(1).run(db, [id]))[0];
+}
+
+/**
+ * DescribeJobs and SubmitJob's dependency check read jobs by id on every request: fixed SQL
+ * per number of ids (DescribeJobs takes at most 100), the builder beyond.
+ */
+const FIXED_IN_LIMIT = 100;
+const jobsByCount = new Map<number, FixedStatement<JobRow>>();
+const attemptsByCount = new Map<number, FixedStatement<AttemptRow>>();
+
+function jobsById(n: number): FixedStatement<JobRow> {
+  let s = jobsByCount.get(n);
+  if (!s) jobsByCount.set(n, (s = new FixedStatement<JobRow>(`select * from "jobs" where "id" in (${placeholders(n)})`)));
+  return s;
 }
 
 export async function getJobs(db: Reader, ids: string[]): Promise<JobRow[]> {
   if (ids.length === 0) return [];
+  if (ids.length <= FIXED_IN_LIMIT) return jobsById(ids.length).run(db, ids);
   return db.selectFrom('jobs').selectAll().where('id', 'in', ids).execute() as Promise<JobRow[]>;
 }
 
 export async function getAttempts(db: Reader, jobIds: string[]): Promise<AttemptRow[]> {
   if (jobIds.length === 0) return [];
+  if (jobIds.length <= FIXED_IN_LIMIT) {
+    let s = attemptsByCount.get(jobIds.length);
+    if (!s) {
+      s = new FixedStatement<AttemptRow>(`select * from "attempts" where "job_id" in (${placeholders(jobIds.length)}) order by "job_id", "attempt"`);
+      attemptsByCount.set(jobIds.length, s);
+    }
+    return s.run(db, jobIds);
+  }
   return db.selectFrom('attempts').selectAll().where('job_id', 'in', jobIds).orderBy('job_id').orderBy('attempt').execute();
 }
 
@@ -89,8 +113,19 @@ export async function listJobs(db: Reader, f: JobListFilter): Promise<JobRow[]> 
 }
 
 /** Inserts a job in SUBMITTED with its dependency edges. `pending_deps` is computed on admission. */
+/** Every column SubmitJob writes, in the order of INSERT_JOB's placeholders (the type makes it complete). */
+const JOB_COLUMNS = Object.keys({
+  id: 1, arn: 1, name: 1, queue: 1, queue_arn: 1, definition_arn: 1, status: 1, status_reason: 1, wait_code: 1, wait_since: 1,
+  created_at: 1, updated_at: 1, runnable_at: 1, started_at: 1, stopped_at: 1, spec: 1, depends_on: 1, pending_deps: 1,
+  vcpus: 1, memory_mib: 1, gpus: 1, share_identifier: 1, scheduling_priority: 1, consumables: 1, max_attempts: 1,
+  attempt_count: 1, timeout_seconds: 1, ce_name: 1, instance_id: 1, exit_code: 1, log_stream_name: 1, terminate_reason: 1,
+  stopped_by: 1, array_size: 1, array_index: 1, parent_id: 1, array_materialized: 1, array_succeeded: 1, array_failed: 1,
+  tags: 1, num_nodes: 1, node_index: 1,
+} satisfies Record<keyof NewJobRow, 1>) as (keyof NewJobRow)[];
+const INSERT_JOB = new FixedStatement<never>(`insert into "jobs" (${JOB_COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${placeholders(JOB_COLUMNS.length)})`);
+
 export async function insertJob(tx: Tx, row: NewJobRow, deps: { jobId: string; type: string | null }[]): Promise<void> {
-  await tx.db.insertInto('jobs').values(row).execute();
+  await INSERT_JOB.run(tx.db, JOB_COLUMNS.map((c) => row[c] ?? null));
   tx.emit(submitted(row.id, row.created_at));
   if (deps.length) {
     await tx.db

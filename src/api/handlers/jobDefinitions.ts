@@ -14,6 +14,7 @@ import { fromJson, toJson } from '../../store/json.js';
 import { decodeToken, encodeToken } from '../../store/pagination.js';
 import type { Handler } from '../context.js';
 import { findJobDefinition, tagsOf } from './resolve.js';
+import { lookupsChanged } from '../../store/lookupCache.js';
 
 /** DescribeJobDefinitions pages by (name, revision). */
 function isNameRevision(p: unknown): p is [string, number] {
@@ -39,7 +40,7 @@ const register: Handler = async (raw, ctx, s) => {
   const { jobDefinitionName, type, tags, ...spec } = input;
   const name = jobDefinitionName!;
   // Revision numbers are taken inside the write transaction so two registrations never share one.
-  return s.uow.write(async (tx) => {
+  const out = await s.uow.write(async (tx) => {
     const revision = await nextRevision(tx.db, name);
     const arn = makeArn(ctx.scope, 'job-definition', `${name}:${revision}`);
     await insertJobDefinition(tx.db, {
@@ -54,6 +55,9 @@ const register: Handler = async (raw, ctx, s) => {
     });
     return { jobDefinitionName: name, jobDefinitionArn: arn, revision };
   });
+  // Once more after the commit: a cached lookup read before it holds the previous latest revision.
+  lookupsChanged();
+  return out;
 };
 
 const deregister: Handler = async (raw, _ctx, s) => {

@@ -15,6 +15,7 @@ import { fromJson, toJson } from '../../store/json.js';
 import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import type { Handler, Services } from '../context.js';
 import { findComputeEnvironment, findJobQueue, findSchedulingPolicy, localName, tagsOf } from './resolve.js';
+import { lookupsChanged } from '../../store/lookupCache.js';
 
 interface StoredOrder {
   order: number;
@@ -138,6 +139,8 @@ const remove: Handler = async (raw, _ctx, s) => {
     }
     await deleteJobQueue(tx.db, row.name);
   });
+  // Once more after the commit: a cached lookup read before it holds the deleted queue.
+  lookupsChanged();
   for (const i of instances) s.notifyInstance(i);
   return {};
 };

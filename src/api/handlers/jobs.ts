@@ -167,9 +167,9 @@ function jobSummary(job: JobRow): JobSummary {
 
 const submit: Handler = async (raw, ctx, s) => {
   const input = raw as unknown as SubmitJobRequest;
-  const queue = await findJobQueue(s.db, input.jobQueue!);
+  const queue = await findJobQueue(s.db, input.jobQueue!, 'jobQueue', { cached: true });
   if (queue.state !== 'ENABLED') throw clientError(`jobQueue '${queue.name}' is DISABLED and does not accept new jobs`);
-  const def = await findJobDefinition(s.db, input.jobDefinition!);
+  const def = await findJobDefinition(s.db, input.jobDefinition!, 'jobDefinition', true, { cached: true });
   const arraySize = input.arrayProperties?.size;
   for (const [i, d] of (input.dependsOn ?? []).entries()) {
     if ((d.type === 'N_TO_N' || d.type === 'SEQUENTIAL') && arraySize === undefined) {

@@ -7,12 +7,22 @@ import { nameFromNameOrArn, parseArn, type ArnKind } from '../../model/arn.js';
 import type { Db } from '../../store/db.js';
 import { getComputeEnvironment, type ComputeEnvironmentRow } from '../../store/computeEnvironments.js';
 import { getConsumableResource, type ConsumableResourceRow } from '../../store/consumableResources.js';
-import { getJobQueue, type JobQueueRow } from '../../store/jobQueues.js';
+import { getJobQueue, getJobQueueCached, type JobQueueRow } from '../../store/jobQueues.js';
 import {
+  getJobDefinitionCached,
   getJobDefinitionRevision,
   getLatestActiveJobDefinition,
   type JobDefinitionRow,
 } from '../../store/jobDefinitions.js';
+
+/**
+ * `cached`: through the in-memory lookup cache (store/lookupCache.ts), for SubmitJob's hot
+ * path: on PostgreSQL another server's change may take up to a second to be seen, so the
+ * handlers that change these resources read them fresh.
+ */
+export interface FindOptions {
+  cached?: boolean;
+}
 import { getSchedulingPolicyByArn, type SchedulingPolicyRow } from '../../store/schedulingPolicies.js';
 
 export async function findComputeEnvironment(db: Db, nameOrArn: string, member = 'computeEnvironment'): Promise<ComputeEnvironmentRow> {
@@ -24,9 +34,9 @@ export async function findComputeEnvironment(db: Db, nameOrArn: string, member =
   return row;
 }
 
-export async function findJobQueue(db: Db, nameOrArn: string, member = 'jobQueue'): Promise<JobQueueRow> {
+export async function findJobQueue(db: Db, nameOrArn: string, member = 'jobQueue', opts: FindOptions = {}): Promise<Readonly<JobQueueRow>> {
   const name = nameFromNameOrArn(nameOrArn, 'job-queue');
-  const row = name === null ? undefined : await getJobQueue(db, name);
+  const row = name === null ? undefined : opts.cached ? await getJobQueueCached(db, name) : await getJobQueue(db, name);
   if (!row || (nameOrArn.startsWith('arn:') && !sameResource(row.arn, nameOrArn))) {
     throw clientError(`${member} '${nameOrArn}' does not exist`);
   }
@@ -64,7 +74,7 @@ function sameResource(stored: string, given: string): boolean {
  * A job definition as SubmitJob accepts it: `name` (latest ACTIVE revision), `name:revision`,
  * or an ARN with or without revision.
  */
-export async function findJobDefinition(db: Db, ref: string, member = 'jobDefinition', activeOnly = true): Promise<JobDefinitionRow> {
+export async function findJobDefinition(db: Db, ref: string, member = 'jobDefinition', activeOnly = true, opts: FindOptions = {}): Promise<Readonly<JobDefinitionRow>> {
   let nameRev = ref;
   let account: string | undefined;
   if (ref.startsWith('arn:')) {
@@ -75,7 +85,10 @@ export async function findJobDefinition(db: Db, ref: string, member = 'jobDefini
   }
   const m = /^([A-Za-z0-9_-]{1,128})(?::(\d+))?$/.exec(nameRev);
   if (!m) throw clientError(`${member} '${ref}' is invalid: use a name, name:revision or a job definition ARN`);
-  let row = m[2] !== undefined ? await getJobDefinitionRevision(db, m[1], Number(m[2])) : await getLatestActiveJobDefinition(db, m[1]);
+  const revision = m[2] !== undefined ? Number(m[2]) : undefined;
+  let row: Readonly<JobDefinitionRow> | undefined;
+  if (opts.cached) row = await getJobDefinitionCached(db, m[1], revision);
+  else row = revision !== undefined ? await getJobDefinitionRevision(db, m[1], revision) : await getLatestActiveJobDefinition(db, m[1]);
   // An ARN of another account names another account's definition, never this one.
   if (row && account !== undefined && parseArn(row.arn)?.account !== account) row = undefined;
   if (!row) {

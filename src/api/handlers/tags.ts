@@ -6,6 +6,7 @@ import { clientError } from '../../model/errors.js';
 import { parseArn } from '../../model/arn.js';
 import type { Db } from '../../store/db.js';
 import { fromJson, toJson } from '../../store/json.js';
+import { lookupsChanged } from '../../store/lookupCache.js';
 import type { Handler } from '../context.js';
 import { checkExecutorTag, checkPrefetchTag, checkSandboxTags } from '../../compute/executorChoice.js';
 
@@ -39,7 +40,11 @@ async function locate(db: Db, arn: string): Promise<{ table: Taggable; arn: stri
 }
 
 async function save(db: Db, table: Taggable, arn: string, tags: Record<string, string>): Promise<void> {
+  // SubmitJob reads job definitions (their tags propagate) and queues through the lookup cache.
+  const cached = table === 'job_definitions' || table === 'job_queues';
+  if (cached) lookupsChanged();
   await db.updateTable(table).set({ tags: toJson(tags) } as never).where('arn', '=', arn).execute();
+  if (cached) lookupsChanged();
 }
 
 const tag: Handler = async (raw, _ctx, s) => {
