@@ -15,7 +15,8 @@ import type { Clock } from '../model/ids.js';
 import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
 import type { Db } from '../store/db.js';
 import { getInstance, updateInstance, type InstanceRow } from '../store/instances.js';
-import { finishAttempt, markRunning, type JobRow } from '../store/jobs.js';
+import type { JobRow } from '../store/jobs.js';
+import { ReportBatch } from '../store/reportBatch.js';
 import { buildAssignment, derivedEnvironment, RerunIndex, type AssignmentContext } from './assignment.js';
 import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
@@ -252,23 +253,21 @@ export class AgentHub {
       const now = this.o.clock.now();
       const logs: NewLogEvent[] = [];
       const streams = new Map<string, { group: string; stream: string } | null>();
+      const batch = await ReportBatch.load(
+        tx,
+        body.reports.filter((r) => r.kind === 'started' || r.kind === 'exited').map((r) => r.jobId),
+        now,
+        inst.id,
+      );
       for (const r of body.reports) {
         const key = `${r.jobId}#${r.attempt}`;
         if (staleKeys.has(key)) continue;
         let ok: boolean;
         if (r.kind === 'started') {
           // RUNNING frees no capacity and releases no one: no scheduler pass for it.
-          ok = await markRunning(tx, r.jobId, r.attempt, r.token, r.at, now, inst.id);
+          ok = await batch.started(r.jobId, r.attempt, r.token, r.at);
         } else if (r.kind === 'exited') {
-          ok = await finishAttempt(
-            tx,
-            r.jobId,
-            r.attempt,
-            r.token,
-            { exitCode: r.exitCode, reason: r.reason, timedOut: r.timedOut, stoppedAt: r.at },
-            now,
-            inst.id,
-          );
+          ok = await batch.exited(r.jobId, r.attempt, r.token, { exitCode: r.exitCode, reason: r.reason, timedOut: r.timedOut, stoppedAt: r.at });
           changed ||= ok;
           // A one-job instance (Fargate task) takes no more work once its job has ended.
           if (ok && this.o.takesOneJob?.(inst)) {
@@ -297,6 +296,7 @@ export class AgentHub {
           stale.push({ jobId: r.jobId, attempt: r.attempt });
         }
       }
+      await batch.flush();
       if (logs.length) await appendLogEvents(tx.db, logs, now);
     };
     if (this.o.withNextPass && body.reports.some((r) => r.kind === 'exited')) {

@@ -18,7 +18,8 @@ import { availableQuantities, consumeNonReplenishable } from '../store/consumabl
 import { ShareUsage, reservedFraction, weightOf } from './fairShare.js';
 import { liveInstances, type InstanceRow } from '../store/instances.js';
 import { hourlyRate, type PriceTable } from '../model/cost.js';
-import { activeShares, admitSubmitted, cancelJob, expandArrays, getJobs, runningByShare, shareHead, jobSpecOf, runnableHead, startAttempt, usageByInstance, type HeadRow, type JobRow } from '../store/jobs.js';
+import { activeShares, admitSubmitted, cancelJob, expandArrays, getJobs, placementRows, runningByShare, shareHead, jobSpecOf, runnableHead, startAttempt, usageByInstance, type HeadRow, type JobRow, type PlacementRow } from '../store/jobs.js';
+import type { JobSpec } from '../model/jobSpec.js';
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { CapacityProvider } from '../compute/providers.js';
@@ -39,6 +40,8 @@ function nodeResources(parent: JobRow, node: number): { vcpus: number; memory_mi
   const spec = nodeSpec(gangOf(parent), node);
   return { vcpus: spec.vcpus, memory_mib: spec.memoryMiB, gpus: spec.gpus };
 }
+
+type PlacedRow = PlacementRow | JobRow;
 
 /** How many RUNNABLE jobs of each queue a pass looks at. */
 const HEAD_SIZE = 256;
@@ -200,10 +203,17 @@ export class SchedulerLoop {
     this.ces = new Map(snapshot.ces.map((c) => [c.name, c]));
     const consumed = new Map<string, number>();
     const gangs = new Map<string, NodePlacement[]>();
-    const placed = new Map((await getJobs(tx.db, [...new Set(plan.placements.map((p) => p.jobId))])).map((j) => [j.id, j]));
+    // Whole rows for multi-node parents (their gang spec); what startAttempt needs for the rest.
+    const gangIds = new Set(plan.placements.filter((p) => p.nodeIndex !== undefined).map((p) => p.jobId));
+    const singleIds = [...new Set(plan.placements.filter((p) => p.nodeIndex === undefined).map((p) => p.jobId))];
+    const placed = new Map<string, PlacedRow>([...(await getJobs(tx.db, [...gangIds])), ...(await placementRows(tx.db, singleIds))].map((j) => [j.id, j]));
+    // Array children share one spec text: parse it once per pass.
+    const specs = new Map<string, JobSpec>();
+    const specOf = (j: PlacedRow) => specs.get(j.spec) ?? specs.set(j.spec, jobSpecOf(j)).get(j.spec)!;
     for (const p of plan.placements) {
       const job = placed.get(p.jobId)!;
-      const unit = p.nodeIndex === undefined ? job : nodeResources(job, p.nodeIndex);
+      const spec = specOf(job);
+      const unit = p.nodeIndex === undefined ? job : nodeResources(job as JobRow, p.nodeIndex);
       // The providers' idle tracking needs the usage after this pass: the snapshot's plus the placements.
       const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, starting: 0 };
       usage.set(p.instanceId, { vcpus: u.vcpus + unit.vcpus, memoryMiB: u.memoryMiB + unit.memory_mib, gpus: u.gpus + unit.gpus, jobs: u.jobs + 1, starting: u.starting + 1 });
@@ -212,7 +222,7 @@ export class SchedulerLoop {
         instanceId: p.instanceId,
         ceName: p.ceName,
         token: this.o.ids.secret(),
-        logStreamName: `${jobSpecOf(job).jobDefinitionName}/default/${randomBytes(16).toString('hex')}`,
+        logStreamName: `${spec.jobDefinitionName}/default/${randomBytes(16).toString('hex')}`,
         rate: hourlyRate(
           this.o.prices ?? null,
           { capacityType: ceTypes.get(p.ceName) ?? null, instanceType: inst.instance_type, instance: { vcpus: inst.vcpus, memoryMiB: inst.memory_mib, gpus: inst.gpus } },
@@ -226,9 +236,9 @@ export class SchedulerLoop {
       for (const c of job.consumables ? fromJson<{ name: string; quantity: number }[]>(job.consumables, []) : []) {
         consumed.set(c.name, (consumed.get(c.name) ?? 0) + c.quantity);
       }
-      await startAttempt(tx, job, placement, now);
+      await startAttempt(tx, job, placement, now, spec);
     }
-    for (const [jobId, nodes] of gangs) await startGang(tx, placed.get(jobId)!, nodes, now);
+    for (const [jobId, nodes] of gangs) await startGang(tx, placed.get(jobId) as JobRow, nodes, now);
     if (consumed.size) await consumeNonReplenishable(tx.db, consumed);
     const order = new Map<string, { jobId: string; code: WaitCode }[]>(snapshot.queues.map((q) => [q.name, []]));
     for (const w of plan.waiting) order.get(heads.get(w.jobId)!.queue)?.push(w);

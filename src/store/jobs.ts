@@ -21,7 +21,7 @@ import { createLogStream, logGroupOf } from './logEvents.js';
 import type { AttemptTable, JobTable } from './schema.js';
 import type { Tx } from './unitOfWork.js';
 import { cancelNodes, nodeEnded, nodeRunning, terminateNodes } from './gangs.js';
-import { FixedStatement, placeholders } from './statementCache.js';
+import { FixedStatement, InListStatement, placeholders } from './statementCache.js';
 
 export type JobRow = Omit<JobTable, 'seq'> & { seq: number };
 export type NewJobRow = Omit<JobTable, 'seq'>;
@@ -167,9 +167,10 @@ function parentOf(jobId: string): string | null {
 
 /**
  * Counts finished children on their parent; the last one decides the parent: SUCCEEDED when
- * every child succeeded, FAILED otherwise. Dependents of the parent follow.
+ * every child succeeded, FAILED otherwise. Dependents of the parent follow. (Exported for
+ * store/reportBatch.ts, which counts a batch's children at once.)
  */
-async function childFinished(tx: Tx, parentId: string, succeeded: number, failed: number, now: number): Promise<void> {
+export async function childFinished(tx: Tx, parentId: string, succeeded: number, failed: number, now: number): Promise<void> {
   await tx.db
     .updateTable('jobs')
     .set((eb) => ({ array_succeeded: eb('array_succeeded', '+', succeeded), array_failed: eb('array_failed', '+', failed), updated_at: now }))
@@ -453,48 +454,57 @@ export async function usageByInstance(db: Reader): Promise<Map<string, { vcpus: 
   );
 }
 
-/** Places a RUNNABLE job on an instance: a new attempt with its fencing token, job → STARTING. */
+/** What placing a job (not a multi-node parent) reads of it: `startAttempt`'s columns and its consumables. */
+export type PlacementRow = Pick<JobRow, 'id' | 'status' | 'attempt_count' | 'spec' | 'vcpus' | 'memory_mib' | 'gpus' | 'consumables'>;
+const PLACEMENT_ROWS = new InListStatement((list) => `SELECT id, status, attempt_count, spec, vcpus, memory_mib, gpus, consumables FROM jobs WHERE id IN (${list})`);
+
+export async function placementRows(db: Reader, ids: string[]): Promise<PlacementRow[]> {
+  return ids.length ? PLACEMENT_ROWS.all<PlacementRow>(db, ids) : [];
+}
+
+const INSERT_ATTEMPT = new FixedStatement<never>(
+  'INSERT INTO attempts (job_id, attempt, token, instance_id, ce_name, status, created_at, started_at, stopped_at, exit_code, reason, status_reason,' +
+    " log_stream_name, vcpus, memory_mib, gpus, rate_per_hour, pricing, log_group) VALUES (?, ?, ?, ?, ?, 'STARTING', ?, NULL, NULL, NULL, NULL, NULL, ?, ?, ?, ?, ?, ?, ?)",
+);
+const PLACE_JOB = new FixedStatement<never>(
+  "UPDATE jobs SET status = 'STARTING', status_reason = NULL, updated_at = ?, attempt_count = ?, ce_name = ?, instance_id = ?, log_stream_name = ?," +
+    ' wait_code = NULL, wait_since = NULL WHERE id = ? AND status = ?',
+);
+
+/**
+ * Places a RUNNABLE job on an instance: a new attempt with its fencing token, job → STARTING.
+ * Runs once per placed job, so its statements are fixed SQL (FixedStatement); `spec` may be
+ * given already parsed.
+ */
 export async function startAttempt(
   tx: Tx,
   job: Pick<JobRow, 'id' | 'status' | 'attempt_count' | 'spec' | 'vcpus' | 'memory_mib' | 'gpus'>,
   placement: { instanceId: string; ceName: string; token: string; logStreamName: string; rate?: { perHour: number; pricing: string | null } },
   now: number,
+  spec: JobSpec = jobSpecOf(job),
 ): Promise<number> {
   const attempt = job.attempt_count + 1;
-  const logGroup = logGroupOf(jobSpecOf(job).containerProperties);
-  await tx.db
-    .insertInto('attempts')
-    .values({
-      job_id: job.id,
-      attempt,
-      token: placement.token,
-      instance_id: placement.instanceId,
-      ce_name: placement.ceName,
-      status: 'STARTING',
-      created_at: now,
-      started_at: null,
-      stopped_at: null,
-      exit_code: null,
-      reason: null,
-      status_reason: null,
-      log_stream_name: placement.logStreamName,
-      vcpus: job.vcpus,
-      memory_mib: job.memory_mib,
-      gpus: job.gpus,
-      rate_per_hour: placement.rate?.perHour ?? null,
-      pricing: placement.rate?.pricing ?? null,
-      log_group: logGroup,
-    })
-    .execute();
+  const logGroup = logGroupOf(spec.containerProperties);
+  await INSERT_ATTEMPT.run(tx.db, [
+    job.id,
+    attempt,
+    placement.token,
+    placement.instanceId,
+    placement.ceName,
+    now,
+    placement.logStreamName,
+    job.vcpus,
+    job.memory_mib,
+    job.gpus,
+    placement.rate?.perHour ?? null,
+    placement.rate?.pricing ?? null,
+    logGroup,
+  ]);
   await createLogStream(tx.db, logGroup, placement.logStreamName, now);
-  await setStatus(tx, job, 'STARTING', null, now, {
-    attempt_count: attempt,
-    ce_name: placement.ceName,
-    instance_id: placement.instanceId,
-    log_stream_name: placement.logStreamName,
-    wait_code: null,
-    wait_since: null,
-  });
+  // setStatus's write, as one fixed statement: STARTING is not final and has no roll-up.
+  const change = transition(job.id, job.status as JobStatus, 'STARTING', null, now);
+  await PLACE_JOB.run(tx.db, [now, attempt, placement.ceName, placement.instanceId, placement.logStreamName, job.id, job.status]);
+  tx.emit(change);
   return attempt;
 }
 

@@ -12,6 +12,7 @@ import type { Db } from './db.js';
 import { isPostgres } from './dialect.js';
 import type { Database } from './schema.js';
 import type { Tx } from './unitOfWork.js';
+import { FixedStatement } from './statementCache.js';
 
 type Writer = Tx['db'] | Db;
 
@@ -36,12 +37,14 @@ function pick(column: string, op: '<' | '>') {
  * Creates an attempt's stream when the attempt starts, before its first line, as AWS does:
  * DescribeLogStreams lists it and GetLogEvents answers (with no events) at once.
  */
+const CREATE_LOG_STREAM = new FixedStatement<never>(
+  'INSERT INTO log_streams (log_group, log_stream, creation_time, first_event_timestamp, last_event_timestamp, last_ingestion_time, has_events)' +
+    ' VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (log_group, log_stream) DO NOTHING',
+);
+
+/** Runs once per placed attempt: fixed SQL (FixedStatement). */
 export async function createLogStream(db: Writer, logGroup: string, logStream: string, now: number): Promise<void> {
-  await db
-    .insertInto('log_streams')
-    .values({ log_group: logGroup, log_stream: logStream, creation_time: now, first_event_timestamp: now, last_event_timestamp: now, last_ingestion_time: now, has_events: 0 })
-    .onConflict((oc) => oc.columns(['log_group', 'log_stream']).doNothing())
-    .execute();
+  await CREATE_LOG_STREAM.run(db, [logGroup, logStream, now, now, now, now]);
 }
 
 /** The log group of a job's attempts: its definition's awslogs-group option, else /aws/batch/job. */

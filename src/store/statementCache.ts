@@ -62,3 +62,31 @@ function toPostgres(text: string): string {
 export function placeholders(n: number): string {
   return new Array<string>(n).fill('?').join(', ');
 }
+
+/**
+ * A fixed statement around an `IN (?, …)` list, for batches of any size: the list is padded to
+ * one of a few lengths (8, 16, … 512) with its last value — a repeated value in an IN list
+ * changes nothing — so a handful of texts serve every batch and stay prepared. Longer lists
+ * run in chunks of 512. `make` builds the text around the placeholders.
+ */
+export class InListStatement {
+  static readonly MAX = 512;
+  private readonly bySize = new Map<number, FixedStatement<unknown>>();
+
+  constructor(private readonly make: (placeholders: string) => string) {}
+
+  /** The rows of every chunk; `before` are bound ahead of the list. */
+  async all<R>(db: AnyDb, values: readonly unknown[], before: readonly unknown[] = []): Promise<R[]> {
+    const out: R[] = [];
+    for (let i = 0; i < values.length; i += InListStatement.MAX) {
+      const chunk = values.slice(i, i + InListStatement.MAX);
+      let size = 8;
+      while (size < chunk.length) size *= 2;
+      while (chunk.length < size) chunk.push(chunk[chunk.length - 1]);
+      let stmt = this.bySize.get(size);
+      if (!stmt) this.bySize.set(size, (stmt = new FixedStatement<unknown>(this.make(placeholders(size)))));
+      for (const r of await stmt.run(db, [...before, ...chunk])) out.push(r as R);
+    }
+    return out;
+  }
+}
