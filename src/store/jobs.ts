@@ -332,7 +332,21 @@ export async function admitSubmitted(tx: Tx, now: number, limit: number): Promis
     .orderBy('seq')
     .limit(limit)
     .execute()) as Pick<JobRow, 'id' | 'status' | 'depends_on' | 'array_size' | 'parent_id'>[];
+  // Most submissions are plain jobs without dependencies: they become RUNNABLE together, in
+  // one statement per run of them (in submission order, so the events keep their order).
+  let plain: string[] = [];
+  const flushPlain = async () => {
+    if (plain.length) await admitPlain(tx, plain, now);
+    plain = [];
+  };
   for (const job of jobs) {
+    // Only SubmitJob creates SUBMITTED rows, and it records edges only for a non-empty
+    // dependsOn: with `[]` there is nothing to look up.
+    if (job.depends_on === '[]' && job.array_size === null) {
+      plain.push(job.id);
+      continue;
+    }
+    await flushPlain();
     // N_TO_N edges bind children to children; at the parent they block nothing.
     const deps = await tx.db
       .selectFrom('job_dependencies as d')
@@ -354,7 +368,31 @@ export async function admitSubmitted(tx: Tx, now: number, limit: number): Promis
       await setStatus(tx, job, 'RUNNABLE', null, now, { pending_deps: 0 });
     }
   }
+  await flushPlain();
   return jobs.length;
+}
+
+const admitPlainByCount = new Map<number, FixedStatement<never>>();
+
+/**
+ * SUBMITTED → RUNNABLE for jobs without dependencies: what `setStatus(tx, job, 'RUNNABLE',
+ * null, now, { pending_deps: 0 })` does for each, in one fixed statement per 100 jobs.
+ */
+async function admitPlain(tx: Tx, ids: string[], now: number): Promise<void> {
+  const changes = ids.map((id) => transition(id, 'SUBMITTED', 'RUNNABLE', null, now));
+  for (let i = 0; i < ids.length; i += FIXED_IN_LIMIT) {
+    const chunk = ids.slice(i, i + FIXED_IN_LIMIT);
+    let stmt = admitPlainByCount.get(chunk.length);
+    if (!stmt) {
+      stmt = new FixedStatement<never>(
+        `update "jobs" set "pending_deps" = 0, "status" = 'RUNNABLE', "status_reason" = null, "updated_at" = ?, "runnable_at" = ? ` +
+          `where "status" = 'SUBMITTED' and "id" in (${placeholders(chunk.length)})`,
+      );
+      admitPlainByCount.set(chunk.length, stmt);
+    }
+    await stmt.run(tx.db, [now, now, ...chunk]);
+  }
+  for (const c of changes) tx.emit(c);
 }
 
 /** The first `limit` RUNNABLE jobs of a queue in dispatch order (priority, then submission). */
