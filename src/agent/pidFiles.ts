@@ -33,9 +33,16 @@ function dir(workRoot: string): string {
 }
 
 function writeEntry(workRoot: string, attempt: number, entry: AttemptEntry): string {
-  mkdirSync(dir(workRoot), { recursive: true });
   const file = join(dir(workRoot), `${entry.jobId}#${attempt}`.replace(/[^A-Za-z0-9_.#:-]/g, '_'));
-  writeFileSync(file, JSON.stringify(entry));
+  try {
+    writeFileSync(file, JSON.stringify(entry));
+  } catch (e) {
+    // The directory is made when first needed, not before every job: one file operation
+    // fewer per job, on the path between a slot freeing and its next job starting.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(dir(workRoot), { recursive: true });
+    writeFileSync(file, JSON.stringify(entry));
+  }
   return file;
 }
 
