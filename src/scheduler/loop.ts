@@ -18,7 +18,7 @@ import { availableQuantities, consumeNonReplenishable } from '../store/consumabl
 import { ShareUsage, reservedFraction, weightOf } from './fairShare.js';
 import { liveInstances, type InstanceRow } from '../store/instances.js';
 import { hourlyRate, type PriceTable } from '../model/cost.js';
-import { activeShares, admitSubmitted, cancelJob, expandArrays, getJobs, placementRows, runningByShare, shareHead, jobSpecOf, runnableHead, startAttempt, usageByInstance, type HeadRow, type JobRow, type PlacementRow } from '../store/jobs.js';
+import { activeShares, admitSubmitted, recordWait, cancelJob, expandArrays, getJobs, placementRows, runningByShare, shareHead, jobSpecOf, runnableHead, startAttempt, usageByInstance, type HeadRow, type JobRow, type PlacementRow } from '../store/jobs.js';
 import type { JobSpec } from '../model/jobSpec.js';
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
@@ -348,12 +348,7 @@ export class SchedulerLoop {
       job.wait_code = w.code;
       job.wait_since = now;
       job.status_reason = WAIT_STATUS_REASON[w.code];
-      await tx.db
-        .updateTable('jobs')
-        .set({ wait_code: w.code, wait_since: now, status_reason: job.status_reason })
-        .where('id', '=', w.jobId)
-        .where('status', '=', 'RUNNABLE')
-        .execute();
+      await recordWait(tx.db, w.jobId, w.code, now, job.status_reason);
     }
   }
 

@@ -124,6 +124,19 @@ const JOB_COLUMNS = Object.keys({
 } satisfies Record<keyof NewJobRow, 1>) as (keyof NewJobRow)[];
 const INSERT_JOB = new FixedStatement<never>(`insert into "jobs" (${JOB_COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${placeholders(JOB_COLUMNS.length)})`);
 
+const insertRowsBySize = new Map<number, FixedStatement<never>>();
+
+/** Inserts job rows as one statement (array children, up to 20 at a time), fixed SQL per row count. */
+async function insertJobRows(tx: Tx, rows: NewJobRow[]): Promise<void> {
+  let stmt = insertRowsBySize.get(rows.length);
+  if (!stmt) {
+    const one = `(${placeholders(JOB_COLUMNS.length)})`;
+    stmt = new FixedStatement<never>(`insert into "jobs" (${JOB_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${new Array(rows.length).fill(one).join(', ')}`);
+    insertRowsBySize.set(rows.length, stmt);
+  }
+  await stmt.run(tx.db, rows.flatMap((row) => JOB_COLUMNS.map((c) => row[c] ?? null)));
+}
+
 export async function insertJob(tx: Tx, row: NewJobRow, deps: { jobId: string; type: string | null }[]): Promise<void> {
   await INSERT_JOB.run(tx.db, JOB_COLUMNS.map((c) => row[c] ?? null));
   tx.emit(submitted(row.id, row.created_at));
@@ -301,7 +314,7 @@ async function createChildren(tx: Tx, p: JobRow, from: number, n: number, now: n
     });
     tx.emit(transition(childId(i), 'SUBMITTED', to, reason, now));
   }
-  for (let i = 0; i < rows.length; i += 20) await tx.db.insertInto('jobs').values(rows.slice(i, i + 20)).execute();
+  for (let i = 0; i < rows.length; i += 20) await insertJobRows(tx, rows.slice(i, i + 20));
   for (let i = 0; i < edges.length; i += 300) await tx.db.insertInto('job_dependencies').values(edges.slice(i, i + 300)).onConflict((oc) => oc.doNothing()).execute();
   await tx.db
     .updateTable('jobs')
@@ -320,9 +333,25 @@ function withoutSeq(p: JobRow): NewJobRow {
   return rest;
 }
 
+/** N_TO_N edges bind children to children; at the parent they block nothing. */
+const ADMISSION_DEPS = new InListStatement(
+  (list) =>
+    'SELECT d.job_id, d.depends_on_id, j.status FROM job_dependencies d LEFT JOIN jobs j ON j.id = d.depends_on_id' +
+    ` WHERE d.job_id IN (${list}) AND (d.type IS NULL OR d.type <> 'N_TO_N')`,
+);
+const ADMIT_RUNNABLE = new FixedStatement<never>("UPDATE jobs SET status = 'RUNNABLE', status_reason = NULL, updated_at = ?, runnable_at = ?, pending_deps = 0 WHERE id = ? AND status = 'SUBMITTED'");
+const ADMIT_PENDING = new FixedStatement<never>("UPDATE jobs SET status = 'PENDING', status_reason = NULL, updated_at = ?, pending_deps = ? WHERE id = ? AND status = 'SUBMITTED'");
+
 /**
  * SUBMITTED → PENDING/RUNNABLE, or FAILED when a dependency has already failed.
  * Returns how many jobs were admitted. Runs at the start of each scheduler pass.
+ *
+ * Plain jobs go RUNNABLE set-wise (admitPlain). The dependencies of the batch's other jobs
+ * are read in one query, and each of them that goes PENDING or RUNNABLE is written with one
+ * fixed statement (setStatus's write: neither state has side effects). A dependency admitted
+ * earlier in the batch counts with its new state. A job that fails ends the shortcut:
+ * failing dependents can change the states of jobs the read saw, so the jobs after it read
+ * their dependencies one by one again.
  */
 export async function admitSubmitted(tx: Tx, now: number, limit: number): Promise<number> {
   const jobs = (await tx.db
@@ -339,33 +368,51 @@ export async function admitSubmitted(tx: Tx, now: number, limit: number): Promis
     if (plain.length) await admitPlain(tx, plain, now);
     plain = [];
   };
+  // Only SubmitJob creates SUBMITTED rows, and it records edges only for a non-empty
+  // dependsOn: with `[]` there is nothing to look up.
+  const isPlain = (job: (typeof jobs)[number]) => job.depends_on === '[]' && job.array_size === null;
+  const depsOf = new Map<string, { depends_on_id: string; status: string | null }[]>();
+  const withDeps = jobs.filter((j) => !isPlain(j)).map((j) => j.id);
+  for (const d of await ADMISSION_DEPS.all<{ job_id: string; depends_on_id: string; status: string | null }>(tx.db, withDeps)) {
+    (depsOf.get(d.job_id) ?? depsOf.set(d.job_id, []).get(d.job_id)!).push(d);
+  }
+  /** states given in this batch, while no job has failed */
+  const admitted = new Map<string, JobStatus>();
+  let batchRead = true;
   for (const job of jobs) {
-    // Only SubmitJob creates SUBMITTED rows, and it records edges only for a non-empty
-    // dependsOn: with `[]` there is nothing to look up.
-    if (job.depends_on === '[]' && job.array_size === null) {
+    if (isPlain(job)) {
       plain.push(job.id);
+      admitted.set(job.id, 'RUNNABLE');
       continue;
     }
     await flushPlain();
-    // N_TO_N edges bind children to children; at the parent they block nothing.
-    const deps = await tx.db
-      .selectFrom('job_dependencies as d')
-      .leftJoin('jobs as j', 'j.id', 'd.depends_on_id')
-      .select(['d.depends_on_id', 'j.status'])
-      .where('d.job_id', '=', job.id)
-      .where((eb) => eb.or([eb('d.type', 'is', null), eb('d.type', '!=', 'N_TO_N')]))
-      .execute();
+    const deps = batchRead
+      ? (depsOf.get(job.id) ?? []).map((d) => ({ status: admitted.get(d.depends_on_id) ?? d.status }))
+      : await tx.db
+          .selectFrom('job_dependencies as d')
+          .leftJoin('jobs as j', 'j.id', 'd.depends_on_id')
+          .select(['d.depends_on_id', 'j.status'])
+          .where('d.job_id', '=', job.id)
+          .where((eb) => eb.or([eb('d.type', 'is', null), eb('d.type', '!=', 'N_TO_N')]))
+          .execute();
     const failed = deps.some((d) => d.status === 'FAILED');
     const pending = deps.filter((d) => d.status !== 'SUCCEEDED').length;
     if (failed) {
+      batchRead = false;
       await setStatus(tx, job, 'FAILED', REASONS.dependentJobFailed, now, { pending_deps: pending });
       if (job.array_size !== null && job.parent_id === null) await failUnbornChildren(tx, job.id, REASONS.dependentJobFailed, now);
       await failDependents(tx, [job.id], now);
     } else if (pending > 0 || (job.array_size !== null && job.parent_id === null)) {
       // An array parent waits in PENDING while its children run, as AWS shows it.
-      await setStatus(tx, job, 'PENDING', null, now, { pending_deps: pending });
+      const change = transition(job.id, 'SUBMITTED', 'PENDING', null, now);
+      await ADMIT_PENDING.run(tx.db, [now, pending, job.id]);
+      tx.emit(change);
+      admitted.set(job.id, 'PENDING');
     } else {
-      await setStatus(tx, job, 'RUNNABLE', null, now, { pending_deps: 0 });
+      const change = transition(job.id, 'SUBMITTED', 'RUNNABLE', null, now);
+      await ADMIT_RUNNABLE.run(tx.db, [now, now, job.id]);
+      tx.emit(change);
+      admitted.set(job.id, 'RUNNABLE');
     }
   }
   await flushPlain();
@@ -490,6 +537,13 @@ export async function usageByInstance(db: Reader): Promise<Map<string, { vcpus: 
   return new Map(
     rows.map((r) => [r.instance_id as string, { vcpus: Number(r.vcpus), memoryMiB: Number(r.mem), gpus: Number(r.gpus), jobs: Number(r.n), starting: Number(r.starting) }]),
   );
+}
+
+const RECORD_WAIT = new FixedStatement<never>("UPDATE jobs SET wait_code = ?, wait_since = ?, status_reason = ? WHERE id = ? AND status = 'RUNNABLE'");
+
+/** Why a RUNNABLE job waits, as a pass found it (a pass writes it for each job whose reason changed). */
+export async function recordWait(db: Reader, jobId: string, code: string, now: number, statusReason: string | null): Promise<void> {
+  await RECORD_WAIT.run(db, [code, now, statusReason, jobId]);
 }
 
 /** What placing a job (not a multi-node parent) reads of it: `startAttempt`'s columns and its consumables. */
