@@ -6,7 +6,7 @@
  * or a physical limit in the same run and reports the ratio.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BatchClient } from '@aws-sdk/client-batch';
@@ -84,7 +84,26 @@ export interface RateSample {
   elapsedMs: number;
   /** per-operation latencies, ms */
   latencies: number[];
+  /** CPU the measured process (the server) spent while these ran, ms, when asked for */
+  cpuMs?: number;
 }
+
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc (Linux); NaN where
+ * there is no /proc. Its resolution is the kernel's clock tick (10 ms).
+ */
+export function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses): utime and stime are the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_S = 100;
 
 /**
  * Runs `op` with `concurrency` operations in flight until `durationMs` has passed (operations
@@ -121,13 +140,15 @@ export async function runAll(n: number, concurrency: number, op: (i: number) => 
  */
 export async function interleavedRates<K extends string>(
   ops: Record<K, (i: number) => Promise<unknown>>,
-  o: { rounds: number; durationMs: number; concurrency: number },
+  o: { rounds: number; durationMs: number; concurrency: number; cpuMs?: () => number },
 ): Promise<Record<K, RateSample>> {
   const out = {} as Record<K, RateSample>;
-  for (const k of Object.keys(ops) as K[]) out[k] = { ops: 0, elapsedMs: 0, latencies: [] };
+  for (const k of Object.keys(ops) as K[]) out[k] = { ops: 0, elapsedMs: 0, latencies: [], ...(o.cpuMs ? { cpuMs: 0 } : {}) };
   for (let r = 0; r < o.rounds; r++) {
     for (const k of Object.keys(ops) as K[]) {
+      const cpu0 = o.cpuMs?.();
       const s = await runFor(o.durationMs / o.rounds, o.concurrency, ops[k]);
+      if (o.cpuMs) out[k].cpuMs! += o.cpuMs() - cpu0!;
       out[k].ops += s.ops;
       out[k].elapsedMs += s.elapsedMs;
       out[k].latencies.push(...s.latencies);

@@ -103,6 +103,8 @@ export function targets(r: RunResults): TargetRow[] {
       add('6', `SubmitJob/s, ${row.concurrency} in flight`, row.submit.perSecond, fmt(row.submit.perSecond), sixteen ? '≥ 5,000' : '', row.submit.perSecond >= 5_000);
       add('6', `DescribeJobs/s, ${row.concurrency} in flight`, row.describe.perSecond, fmt(row.describe.perSecond));
       add('6', `SubmitJob ÷ signed no-op, ${row.concurrency} in flight`, row.ratioToNoop, x(row.ratioToNoop));
+      add('6', `DescribeJobs ÷ signed no-op, ${row.concurrency} in flight`, row.describe.perSecond / row.noop.perSecond, x(row.describe.perSecond / row.noop.perSecond));
+      add('6', `server CPU ms per SubmitJob, ${row.concurrency} in flight`, row.submit.serverCpuMs, row.submit.serverCpuMs.toFixed(2));
     }
   }
   if (r.schedulerScale) {

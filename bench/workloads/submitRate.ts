@@ -18,7 +18,7 @@ import SQLite from 'better-sqlite3';
 import { DescribeJobQueuesCommand, DescribeJobsCommand, SubmitJobCommand, type BatchClient } from '@aws-sdk/client-batch';
 import { basicFarm } from '../../test/helpers/fixtures.js';
 import { tempDir } from '../../test/helpers/server.js';
-import { benchServer, interleavedRates, percentiles, perSecond, type Percentiles, type ServerStart } from '../lib.js';
+import { benchServer, interleavedRates, percentiles, perSecond, processCpuMs, type Percentiles, type ServerStart } from '../lib.js';
 
 export interface SubmitRateOptions {
   concurrencies: number[];
@@ -32,6 +32,13 @@ export interface SubmitRateOptions {
 export interface RateFigure {
   perSecond: number;
   latencyMs: Percentiles;
+  /**
+   * The server process's CPU time per operation, ms (NaN without /proc): what the server
+   * itself spends, whatever the client sharing its cores costs. Work an operation leaves
+   * behind (the scheduler pass a SubmitJob kicks) counts towards whatever runs next when it
+   * spills over, a few passes in each switch of operation.
+   */
+  serverCpuMs: number;
 }
 
 export interface SubmitRateRow {
@@ -120,8 +127,12 @@ export async function submitRate(o: SubmitRateOptions): Promise<SubmitRateResult
     for (const concurrency of o.concurrencies) {
       // Warm-up: connections opened, JIT warm, first rows in the tables.
       await interleavedRates(ops, { rounds: 1, durationMs: 300, concurrency });
-      const r = await interleavedRates(ops, { rounds: o.rounds, durationMs: o.durationMs, concurrency });
-      const fig = (k: keyof typeof r): RateFigure => ({ perSecond: perSecond(r[k]), latencyMs: percentiles(r[k].latencies) });
+      const r = await interleavedRates(ops, { rounds: o.rounds, durationMs: o.durationMs, concurrency, cpuMs: () => processCpuMs(s.child.pid) });
+      const fig = (k: keyof typeof r): RateFigure => ({
+        perSecond: perSecond(r[k]),
+        latencyMs: percentiles(r[k].latencies),
+        serverCpuMs: r[k].cpuMs! / r[k].ops,
+      });
       const submit = fig('submit');
       const describe = fig('describe');
       const noop = fig('noop');
