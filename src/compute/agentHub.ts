@@ -209,6 +209,11 @@ export class AgentHub {
     return { start, stop, shutdown: this.closing || this.shuttingDown.has(instanceId), ...(capacity ? { capacity } : {}) };
   }
 
+  /** How many jobs the instance's CE lets it hold queued on its agent (0: none). */
+  private async prefetchOf(inst: InstanceRow): Promise<number> {
+    return (await this.o.assignmentContext?.(inst.ce_name))?.prefetch ?? 0;
+  }
+
   async poll(req: FastifyRequest): Promise<PollResponse> {
     const body = req.body as PollRequest;
     const inst = await this.authenticate(req, body?.instanceId);
@@ -299,11 +304,14 @@ export class AgentHub {
       await batch.flush();
       if (logs.length) await appendLogEvents(tx.db, logs, now);
     };
-    if (this.o.withNextPass && body.reports.some((r) => r.kind === 'exited')) {
+    // On an instance that queues work on its agent (openbatch:prefetch), a start frees room
+    // in that queue as an exit frees capacity: the pass that applies it refills the queue.
+    const freesRoom = body.reports.some((r) => r.kind === 'exited') || (body.reports.some((r) => r.kind === 'started') && (await this.prefetchOf(inst)) > 0);
+    if (this.o.withNextPass && freesRoom) {
       // Exits free capacity: apply them in the pass that places it again (one commit for both).
       await this.o.withNextPass(apply);
     } else {
-      // RUNNING frees nothing and log lines release no one: no pass for them.
+      // RUNNING frees nothing (without a queue on the agent) and log lines release no one: no pass for them.
       await this.o.uow.write(apply);
       if (changed) this.o.kickScheduler();
     }
