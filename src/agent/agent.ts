@@ -64,7 +64,7 @@ export class Agent {
   private readonly queue: Report[] = [];
   /** assignments received but not started: they wait for room (see `capacity`), in placement order */
   private readonly waiting = new Map<string, Assignment>();
-  /** the instance's size when its CE queues work here; undefined: start every assignment at once */
+  /** the instance's size, once the control plane has named it (its CE queues work here); until then every assignment starts at once */
   private capacity: Size | undefined;
   private sending = false;
   private stopped = false;
@@ -119,7 +119,8 @@ export class Agent {
         const res = await this.post<PollResponse>('/agent/v1/poll', { instanceId: this.o.instanceId, running, waitMs: POLL_WAIT_MS }, this.pollAbort.signal);
         backoff = 100;
         for (const s of res.stop) this.stopAttempt(s, s.graceMs);
-        if (res.start.length) this.capacity = res.capacity;
+        // An instance's size does not change: once known it holds, even if the CE stops queueing work here.
+        if (res.capacity) this.capacity = res.capacity;
         for (const a of res.start) {
           const k = this.key(a);
           if (!this.running.has(k) && !this.exitUnacked.has(k)) this.waiting.set(k, a);
