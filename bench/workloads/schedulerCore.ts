@@ -28,7 +28,7 @@ import pino from 'pino';
 import { CreateComputeEnvironmentCommand, CreateJobQueueCommand, DescribeJobsCommand, RegisterJobDefinitionCommand, SubmitJobCommand, type BatchClient } from '@aws-sdk/client-batch';
 import { Agent } from '../../src/agent/agent.js';
 import type { Executor, RunningAttempt } from '../../src/executor/types.js';
-import { benchServer, runAll, sleep, tempDir, type ServerStart } from '../lib.js';
+import { benchServer, processCpuMs, runAll, sleep, tempDir, type ServerStart } from '../lib.js';
 
 export interface SchedulerCoreOptions {
   /** jobs submitted one by one (queued before the agent joins) */
@@ -44,6 +44,12 @@ export interface CoreFigure {
   jobs: number;
   elapsedMs: number;
   jobsPerSecond: number;
+  /**
+   * The server process's CPU time per job over the timed span, ms (NaN without /proc): what
+   * the target is about, and a figure that other load on the cores moves little (the bench's
+   * own status polls are in it).
+   */
+  serverCpuMsPerJob: number;
 }
 
 export interface SchedulerCoreResult {
@@ -125,7 +131,9 @@ export async function schedulerCore(o: SchedulerCoreOptions): Promise<SchedulerC
 
     const executor = new InstantExecutor();
     const joinToken = readFileSync(join(s.dataDir, 'agent-join-token'), 'utf8').trim();
+    const serverCpu = () => processCpuMs(s.child.pid);
     const t0 = performance.now();
+    const c0 = serverCpu();
     const reg = await fetch(`${s.url}/agent/v1/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${joinToken}` },
@@ -151,10 +159,12 @@ export async function schedulerCore(o: SchedulerCoreOptions): Promise<SchedulerC
     const last = executor.lastAttemptId.slice(0, executor.lastAttemptId.lastIndexOf('#'));
     while ((await status(client, last)).status !== 'SUCCEEDED') await sleep(2);
     const singlesMs = performance.now() - t0;
+    const singlesCpuMs = serverCpu() - c0;
     await checkAll(client, ids);
 
     // One array of N children, to the same agent.
     const a0 = performance.now();
+    const ac0 = serverCpu();
     const parent = await submit({ arrayProperties: { size: o.arraySize } });
     let done = -1;
     progressAt = performance.now();
@@ -170,11 +180,12 @@ export async function schedulerCore(o: SchedulerCoreOptions): Promise<SchedulerC
       await sleep(10);
     }
     const arrayMs = performance.now() - a0;
+    const arrayCpuMs = serverCpu() - ac0;
     const summary = (await status(client, parent)).arrayProperties?.statusSummary;
     if (summary?.SUCCEEDED !== o.arraySize) throw new Error(`array ended with ${JSON.stringify(summary)}`);
 
-    const fig = (jobs: number, elapsedMs: number): CoreFigure => ({ jobs, elapsedMs, jobsPerSecond: (jobs * 1000) / elapsedMs });
-    return { slots: o.slots, singles: fig(o.singles, singlesMs), array: fig(o.arraySize, arrayMs), submitPerSecond, target: 10_000, serverPid: s.child.pid };
+    const fig = (jobs: number, elapsedMs: number, cpuMs: number): CoreFigure => ({ jobs, elapsedMs, jobsPerSecond: (jobs * 1000) / elapsedMs, serverCpuMsPerJob: cpuMs / jobs });
+    return { slots: o.slots, singles: fig(o.singles, singlesMs, singlesCpuMs), array: fig(o.arraySize, arrayMs, arrayCpuMs), submitPerSecond, target: 10_000, serverPid: s.child.pid };
   } finally {
     await agent?.stop(0);
     await s.close();

@@ -42,6 +42,8 @@ describe('bench', () => {
     assert.equal(r.array.jobs, 7);
     positive(r.singles.jobsPerSecond, 'singles/s');
     positive(r.array.jobsPerSecond, 'array/s');
+    // Measured in clock ticks (10 ms): a tiny run may see none.
+    if (process.platform === 'linux') for (const f of [r.singles, r.array]) assert.ok(Number.isFinite(f.serverCpuMsPerJob) && f.serverCpuMsPerJob >= 0, `server CPU ms per job = ${f.serverCpuMsPerJob}`);
   });
 
   test('the closing table: every ratio present is held against its target', () => {
