@@ -217,6 +217,16 @@ for (const target of targets) {
       });
     });
 
+    test('readonlyRootFilesystem alone: the root cannot be written, the working directory and /tmp can', { skip: needsSandbox }, async () => {
+      await inWorkDir(async (dir) => {
+        const settings: JobSettings = { readonlyRootFilesystem: true };
+        const script = 'touch /etc/openbatch-ro-test 2>/dev/null && echo root-writable || echo root-read-only; echo w > here && cat here; echo t > /tmp/t && cat /tmp/t';
+        const r = startAttempt(target.make(), spec(dir, ['sh', '-c', script], { settings }));
+        assert.deepEqual(await r.handle.exited, { exitCode: 0 });
+        assert.deepEqual(out(r.lines), ['root-read-only', 'w', 't']);
+      });
+    });
+
     test('ulimits apply to the job', async () => {
       await inWorkDir(async (dir) => {
         const settings: JobSettings = { ulimits: [{ name: 'nofile', softLimit: 123, hardLimit: 456 }] };
