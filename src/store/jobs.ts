@@ -281,6 +281,7 @@ async function createChildren(tx: Tx, p: JobRow, from: number, n: number, now: n
   let failedNow = 0;
   const edgesOf = new Map<string, typeof edges>();
   for (const e of edges) (edgesOf.get(e.job_id) ?? edgesOf.set(e.job_id, []).get(e.job_id)!).push(e);
+  const base = withoutSeq(p);
   for (let i = from; i < from + n; i++) {
     const mine = edgesOf.get(childId(i)) ?? [];
     // A child's predecessor created in this same batch is still pending, whatever its fate.
@@ -293,7 +294,7 @@ async function createChildren(tx: Tx, p: JobRow, from: number, n: number, now: n
       failedNow++;
     }
     rows.push({
-      ...withoutSeq(p),
+      ...base,
       id: childId(i),
       arn: `${p.arn}:${i}`,
       status: to,
