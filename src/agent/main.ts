@@ -125,6 +125,7 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
     stopping = true;
     void (async () => {
       await agent.stop();
+      await processExecutor.dispose();
       if (!opts.instanceId) await postAny(servers, '/agent/v1/leave', token, { instanceId }).catch(() => undefined);
       process.exit(0);
     })();
@@ -137,5 +138,6 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
     process.stdin.once('close', stop);
   }
   await agent.run();
+  await processExecutor.dispose();
   process.exit(0);
 }

@@ -14,7 +14,14 @@
  * Limits (docs/executors.md): memory.max / memory.limit_in_bytes = the job's MEMORY, with swap
  * held to the same total (no swap) unless the job asks for maxSwap; CPU quota = VCPU × period;
  * pids.max from the agent's setting. OOM kills are read back from memory.events (v2) or
- * memory.oom_control (v1) before the cgroup is removed.
+ * memory.oom_control (v1) before the cgroup is released.
+ *
+ * Cgroups are reused: an attempt's cgroup, once empty, goes back to its host and the next
+ * attempt takes it with its own limits written (`pool-<agent pid>-<n>`). A fresh cgroup per
+ * attempt made every sandboxed start twice as slow (bwrap's namespaces set up in a cgroup
+ * that has never held a process: 37–54 ms against 16–22 ms, docs/benchmarks.md). A cgroup
+ * still charged with memory its last attempt left behind (a file on a host tmpfs) is not
+ * reused, so no attempt inherits another's memory; its OOM kills count from when it was taken.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +42,13 @@ export interface CgroupLimits {
 /** The CFS period used for CPU quotas (the kernel's and Docker's default). */
 export const CPU_PERIOD_US = 100_000;
 
+/** An emptied cgroup still charged with more memory than this is removed, not reused. */
+const REUSE_MAX_CHARGED_BYTES = 4 * 1024 * 1024;
+/** Emptied cgroups a host keeps for reuse; more are removed. */
+const POOL_MAX = 64;
+/** cgroups made by this process, for unique names across every host it probes */
+let madeHere = 0;
+
 interface Placement {
   version: 1 | 2;
   /** directory under which attempt cgroups are created (`…/openbatch`) */
@@ -45,10 +59,20 @@ interface Placement {
 
 /** One attempt's cgroup(s). */
 export class JobCgroup {
+  /** OOM kills counted before the current attempt took this cgroup */
+  private oomBefore = 0;
+
   constructor(
     /** directory of the attempt's cgroup per controller (the same directory for all, on v2) */
     readonly dirs: ReadonlyMap<Controller, { version: 1 | 2; dir: string }>,
+    /** where an emptied cgroup goes back for reuse (none: it is removed) */
+    private readonly pool?: JobCgroup[],
   ) {}
+
+  /** A new attempt takes the cgroup: its OOM kills count from now. */
+  taken(): void {
+    this.oomBefore = this.oomCount();
+  }
 
   /** `cgroup.procs` files a process must be written to, one per distinct hierarchy. */
   procsFiles(): string[] {
@@ -73,8 +97,12 @@ export class JobCgroup {
     return [...pids];
   }
 
-  /** How many processes the kernel killed for exceeding the memory limit. */
+  /** How many of the current attempt's processes the kernel killed for exceeding the memory limit. */
   oomKills(): number {
+    return this.oomCount() - this.oomBefore;
+  }
+
+  private oomCount(): number {
     const m = this.dirs.get('memory');
     if (!m) return 0;
     try {
@@ -105,6 +133,40 @@ export class JobCgroup {
     }
   }
 
+  /** Memory still charged to the cgroup (v1 memory.usage_in_bytes, v2 memory.current); 0 without the memory controller. */
+  private chargedBytes(): number {
+    const m = this.dirs.get('memory');
+    if (!m) return 0;
+    try {
+      return Number(readFileSync(join(m.dir, m.version === 2 ? 'memory.current' : 'memory.usage_in_bytes'), 'utf8'));
+    } catch {
+      return Infinity;
+    }
+  }
+
+  /**
+   * The attempt is over: kills what is left and, once the cgroup is empty, gives it back for
+   * the next attempt (or removes it: no pool, the pool full, memory still charged to it).
+   */
+  async release(): Promise<void> {
+    if (this.pool) {
+      for (let i = 0; i < 9; i++) {
+        this.killAll();
+        if (this.members().length === 0) {
+          if (this.pool.length < POOL_MAX && this.chargedBytes() <= REUSE_MAX_CHARGED_BYTES) {
+            this.pool.push(this);
+            return;
+          }
+          break;
+        }
+        // Members SIGKILLed a moment ago (a sandbox's pid namespace, an OOM kill) are gone
+        // within milliseconds; 255 ms in all before the cgroup is removed instead.
+        if (i < 8) await new Promise((r) => setTimeout(r, 2 ** i));
+      }
+    }
+    await this.remove();
+  }
+
   /** Kills what is left and removes the cgroup; retries while dying members still hold it. */
   async remove(): Promise<void> {
     for (let i = 0; i < 50; i++) {
@@ -125,11 +187,19 @@ export class JobCgroup {
 
 /** The cgroup controllers this host lets the agent use, and why the others are not. */
 export class CgroupHost {
+  /** emptied cgroups ready for the next attempt */
+  private readonly pool: JobCgroup[] = [];
+
   private constructor(
     private readonly placements: ReadonlyMap<Controller, Placement>,
     /** controller → why it cannot be used */
     readonly unavailable: ReadonlyMap<Controller, string>,
   ) {}
+
+  /** Removes the cgroups kept for reuse (the agent is stopping). */
+  async close(): Promise<void> {
+    await Promise.all(this.pool.splice(0).map((cg) => cg.remove()));
+  }
 
   get controllers(): Controller[] {
     return [...this.placements.keys()];
@@ -159,18 +229,34 @@ export class CgroupHost {
     }
   }
 
-  /** Creates the attempt's cgroup with its limits set; throws (with the path in the message) if the kernel refuses. */
-  create(name: string, limits: CgroupLimits): JobCgroup {
+  /**
+   * A cgroup for an attempt, with its limits set: one an earlier attempt emptied, else a new
+   * one. Throws (with the path in the message) if the kernel refuses.
+   */
+  create(limits: CgroupLimits): JobCgroup {
+    const reused = this.pool.pop();
+    if (reused) {
+      try {
+        for (const [c, { version, dir }] of reused.dirs) writeLimits(c, version, dir, limits);
+        reused.taken();
+        return reused;
+      } catch {
+        // e.g. a memory limit below what is still charged: a new cgroup instead
+        void reused.remove();
+      }
+    }
+    const name = `pool-${process.pid}-${++madeHere}`;
     const dirs = new Map<Controller, { version: 1 | 2; dir: string }>();
     for (const [c, p] of this.placements) dirs.set(c, { version: p.version, dir: join(p.base, name) });
     for (const { dir } of new Set(dirs.values())) mkdirSync(dir, { recursive: true });
-    const cg = new JobCgroup(dirs);
+    const cg = new JobCgroup(dirs, this.pool);
     try {
       for (const [c, { version, dir }] of dirs) writeLimits(c, version, dir, limits);
     } catch (e) {
       void cg.remove();
       throw e;
     }
+    cg.taken();
     return cg;
   }
 
@@ -223,7 +309,36 @@ export class CgroupHost {
         else placements.set(c, { version: 2, base: join(v2Dir, 'openbatch'), mountPoint: v2!.mountPoint });
       }
     }
+    for (const p of placements.values()) removeDeadAgentsPools(p.base);
     return new CgroupHost(placements, unavailable);
+  }
+}
+
+/** Empty cgroups kept for reuse by agents that died without removing them (SIGKILL). */
+function removeDeadAgentsPools(base: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^pool-(\d+)-\d+$/.exec(name);
+    if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
+    try {
+      rmdirTree(join(base, name));
+    } catch {
+      // still in use (a job that outlived its agent) or gone meanwhile: left alone
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -243,9 +358,12 @@ function writeLimits(c: Controller, version: 1 | 2, dir: string, l: CgroupLimits
       w('memory.max', String(mem));
       if (existsSync(join(dir, 'memory.swap.max'))) w('memory.swap.max', String(swap));
     } else {
+      // memsw is memory + swap; it must never be below the memory limit, so a reused cgroup
+      // whose memory limit grows has its memsw limit lifted first.
+      const memsw = existsSync(join(dir, 'memory.memsw.limit_in_bytes'));
+      if (memsw) w('memory.memsw.limit_in_bytes', '-1');
       w('memory.limit_in_bytes', String(mem));
-      // memsw is memory + swap; it must never be below the memory limit.
-      if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) w('memory.memsw.limit_in_bytes', String(mem + swap));
+      if (memsw) w('memory.memsw.limit_in_bytes', String(mem + swap));
     }
   } else if (c === 'cpu') {
     if (version === 2) w('cpu.max', `${quota} ${CPU_PERIOD_US}`);

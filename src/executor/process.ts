@@ -44,7 +44,6 @@ import { accessSync, constants as fsConstants, readFileSync, readdirSync, statSy
 import { stat } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { CgroupHost, type JobCgroup } from './cgroups.js';
 import { ForkServer } from './forkServer.js';
 import { LineSplitter } from './lines.js';
@@ -196,7 +195,7 @@ class Isolation {
   async finish(exitCode: number | null): Promise<AttemptExit> {
     this.killAll();
     const oom = this.plan.cgroup ? this.plan.cgroup.oomKills() > 0 : false;
-    await this.plan.cgroup?.remove();
+    await this.plan.cgroup?.release();
     if (this.plan.sandboxed && exitCode === 1 && this.firstStderr?.startsWith('bwrap: ')) {
       return { exitCode: null, reason: `CannotStartContainerError: ${this.firstStderr}` };
     }
@@ -253,6 +252,13 @@ export class ProcessExecutor implements Executor {
   /** Stops the fork server (SIGKILLing any job still running through it). */
   close(): void {
     this.forkServer?.close();
+    void this.cgroups?.close();
+  }
+
+  /** close(), and waits until the cgroups kept for reuse are removed (the agent is exiting). */
+  async dispose(): Promise<void> {
+    this.forkServer?.close();
+    await this.cgroups?.close();
   }
 
   /** What this executor enforces here, for the agent's start message. */
@@ -278,7 +284,7 @@ export class ProcessExecutor implements Executor {
       // Node's spawn refuses NUL bytes; so does this path, with the same kind of message.
       const nul = plan.argv.find((a) => a.includes('\0')) ?? Object.entries(plan.env).find(([k, v]) => k.includes('\0') || v.includes('\0'))?.[0];
       if (nul !== undefined) {
-        void plan.cgroup?.remove();
+        void plan.cgroup?.release();
         return notStarted(Promise.resolve(`CannotStartContainerError: the job's command or environment contains null bytes (${JSON.stringify(nul).slice(0, 80)})`));
       }
       return new ForkedAttempt(this.forkServer, spec, plan, cgroupProcs, onLog, this.clock, this.drainMs);
@@ -289,7 +295,7 @@ export class ProcessExecutor implements Executor {
     } catch (e) {
       // Node throws, rather than emitting 'error', for arguments it rejects (a NUL byte in
       // argv or env) and for spawn errors it does not expect at run time.
-      void plan.cgroup?.remove();
+      void plan.cgroup?.release();
       return notStarted(Promise.resolve(`CannotStartContainerError: ${(e as Error).message}`));
     }
     if (child.pid === undefined) {
@@ -299,7 +305,7 @@ export class ProcessExecutor implements Executor {
       });
       child.stdout?.on('error', ignore);
       child.stderr?.on('error', ignore);
-      void plan.cgroup?.remove();
+      void plan.cgroup?.release();
       return notStarted(reason);
     }
     return new ProcessAttempt(child, child.pid, onLog, this.clock, this.drainMs, new Isolation(plan));
@@ -362,9 +368,8 @@ export class ProcessExecutor implements Executor {
     }
     let cgroup: JobCgroup | undefined;
     if (this.cgroups) {
-      const name = `${spec.attemptId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
       try {
-        cgroup = this.cgroups.create(name, { memoryMiB: spec.memoryMiB, vcpus: spec.vcpus, swapMiB: s.maxSwapMiB ?? 0, pidsMax: this.pidsMax });
+        cgroup = this.cgroups.create({ memoryMiB: spec.memoryMiB, vcpus: spec.vcpus, swapMiB: s.maxSwapMiB ?? 0, pidsMax: this.pidsMax });
       } catch (e) {
         throw new Error(`CannotStartContainerError: cannot create the job's cgroup: ${(e as Error).message}`);
       }
@@ -541,7 +546,7 @@ class ForkedAttempt implements RunningAttempt {
           this.leaderExited = true;
           this.pidValue = undefined;
           resolveStarted(undefined);
-          void plan.cgroup?.remove();
+          void plan.cgroup?.release();
           resolveExit({ exitCode: null, reason: startFailure(spec, step, code) });
         },
         output: (stream, chunk) => {

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcessExecutor, MAX_LINE_BYTES, defaultBaseEnv, type ProcessExecutorOptions } from '../../src/executor/process.js';
+import { ProcessExecutor, MAX_LINE_BYTES, OOM_REASON, defaultBaseEnv, type ProcessExecutorOptions } from '../../src/executor/process.js';
 import { NOTICE_PREFIX, type AttemptSpec, type LogLine, type RunningAttempt } from '../../src/executor/types.js';
 
 /** Runs `body` with a fresh work directory, removed only if `body` succeeds. */
@@ -437,5 +437,68 @@ describe(`ProcessExecutor (${modeName})`, () => {
         }
       });
     });
+  });
+});
+
+describe('ProcessExecutor: cgroups reused from attempt to attempt', () => {
+  const probe = new ProcessExecutor({ sandbox: 'off' });
+  const memoryV1 = probe.capabilities.cgroups && readFileSync('/proc/self/cgroup', 'utf8').split('\n').some((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
+  probe.close();
+  const skip = memoryV1 ? false : 'needs the cgroup v1 memory controller (the hosts these tests run on have it)';
+  // The job's memory cgroup and its limit, as the job itself sees them.
+  const whereAndLimit = 'p=$(sed -n "s/^[0-9]*:[^:]*memory[^:]*://p" /proc/self/cgroup); echo "$p"; cat /sys/fs/cgroup/memory$p/memory.limit_in_bytes';
+
+  test('the next attempt gets the same cgroup with its own limit, and an OOM kill before it is not counted against it', { skip }, async () => {
+    const ex = new ProcessExecutor({});
+    try {
+      await inWorkDir(async (dir) => {
+        const oom = start(ex, { ...spec(dir, ['sh', '-c', `${whereAndLimit}; x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived`]), memoryMiB: 64 });
+        assert.deepEqual(await oom.handle.exited, { exitCode: 137, reason: OOM_REASON });
+        const next = start(ex, { ...spec(dir, ['sh', '-c', whereAndLimit]), memoryMiB: 96 });
+        assert.deepEqual(await next.handle.exited, { exitCode: 0 }, 'an attempt that stayed within its limit is not reported as OOM-killed');
+        const [firstPath, firstLimit] = messages(oom.lines, 'stdout');
+        const [nextPath, nextLimit] = messages(next.lines, 'stdout');
+        assert.equal(nextPath, firstPath, 'the emptied cgroup was reused');
+        assert.equal(Number(firstLimit), 64 * 1024 * 1024);
+        assert.equal(Number(nextLimit), 96 * 1024 * 1024, 'the reused cgroup carries the new attempt’s limit');
+      });
+    } finally {
+      await ex.dispose();
+    }
+  });
+
+  test('a cgroup still charged with memory its attempt left behind is not reused', { skip }, async () => {
+    const ex = new ProcessExecutor({ sandbox: 'off' });
+    const leftover = `/dev/shm/openbatch-cgroup-test-${process.pid}`;
+    try {
+      await inWorkDir(async (dir) => {
+        // 16 MiB in a file on the host's tmpfs stays charged to the cgroup after the job ends.
+        const first = start(ex, spec(dir, ['sh', '-c', `${whereAndLimit}; head -c 16777216 /dev/zero > ${leftover}`]));
+        assert.deepEqual(await first.handle.exited, { exitCode: 0 });
+        const next = start(ex, spec(dir, ['sh', '-c', whereAndLimit]));
+        assert.deepEqual(await next.handle.exited, { exitCode: 0 });
+        assert.notEqual(messages(next.lines, 'stdout')[0], messages(first.lines, 'stdout')[0]);
+      });
+    } finally {
+      rmSync(leftover, { force: true });
+      await ex.dispose();
+    }
+  });
+
+  test('an agent that stops removes the cgroups it kept for reuse', { skip }, async () => {
+    const ex = new ProcessExecutor({ sandbox: 'off' });
+    let path = '';
+    await inWorkDir(async (dir) => {
+      const r = start(ex, spec(dir, ['sh', '-c', whereAndLimit]));
+      assert.deepEqual(await r.handle.exited, { exitCode: 0 });
+      path = messages(r.lines, 'stdout')[0];
+    });
+    const mount = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => / - cgroup cgroup .*\bmemory\b/.test(l))?.split(' ')[4];
+    assert.ok(mount, 'the memory hierarchy is mounted');
+    const root = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => / - cgroup cgroup .*\bmemory\b/.test(l))!.split(' ')[3];
+    const dirOf = join(mount, path.startsWith(root) ? path.slice(root.length) : path);
+    assert.ok(readdirSync(dirOf).includes('memory.limit_in_bytes'), 'kept after the attempt, for the next one');
+    await ex.dispose();
+    assert.throws(() => readdirSync(dirOf), /ENOENT/, 'removed when the executor is disposed of');
   });
 });
