@@ -1,7 +1,8 @@
 /**
  * Workload 8 — what an executor adds to starting a job.
  *
- * One attempt of `true` at a time, N times per executor, timed from `start()` to `exited`
+ * One attempt of `true` at a time, N times per executor, each in a working directory of its
+ * own as on an agent, timed from `start()` to `exited`
  * (the agent's whole cost of a job, less the protocol): the process executor without and
  * with its bubblewrap sandbox (both with cgroups where the host has them, as agents run),
  * and the container executor when a Docker API socket is given (OPENBATCH_TEST_DOCKER_HOST,
@@ -37,8 +38,11 @@ export interface ExecutorStartResult {
 async function timeExecutor(ex: Executor, samples: number, image?: string): Promise<Percentiles> {
   const dir = mkdtempSync(join(tmpdir(), 'openbatch-bench-exec-'));
   const one = async (i: number) => {
+    // A working directory of its own per attempt, made just before, as the agent makes it:
+    // with one directory for all, a sandboxed start measured half what agents see.
+    const workDir = mkdtempSync(join(dir, 'attempt-'));
     const t0 = performance.now();
-    const exit = await ex.start({ attemptId: `bench-${i}#1`, command: ['true'], env: {}, workDir: dir, vcpus: 1, memoryMiB: 128, settings: image ? { image } : {} }, () => undefined).exited;
+    const exit = await ex.start({ attemptId: `bench-${i}#1`, command: ['true'], env: {}, workDir, vcpus: 1, memoryMiB: 128, settings: image ? { image } : {} }, () => undefined).exited;
     if (exit.exitCode !== 0) throw new Error(`${ex.name}: true exited ${exit.exitCode} (${exit.reason ?? ''})`);
     return performance.now() - t0;
   };

@@ -17,9 +17,9 @@
  * memory.oom_control (v1) before the cgroup is released.
  *
  * Cgroups are reused: an attempt's cgroup, once empty, goes back to its host and the next
- * attempt takes it with its own limits written (`pool-<agent pid>-<n>`). A fresh cgroup per
- * attempt made every sandboxed start twice as slow (bwrap's namespaces set up in a cgroup
- * that has never held a process: 37–54 ms against 16–22 ms, docs/benchmarks.md). A cgroup
+ * attempt takes it with its own limits written (`pool-<agent pid>-<n>`). On a busy host a
+ * fresh cgroup per attempt made a sandboxed start twice as slow (37–54 ms against 16–22 ms
+ * at load average 5–8; 10–20% on a quiet host; docs/benchmarks.md). A cgroup
  * still charged with memory its last attempt left behind (a file on a host tmpfs) is not
  * reused, so no attempt inherits another's memory; its OOM kills count from when it was taken.
  */
