@@ -112,7 +112,6 @@ export async function listJobs(db: Reader, f: JobListFilter): Promise<JobRow[]> 
   return q.execute() as Promise<JobRow[]>;
 }
 
-/** Inserts a job in SUBMITTED with its dependency edges. `pending_deps` is computed on admission. */
 /** Every column SubmitJob writes, in the order of INSERT_JOB's placeholders (the type makes it complete). */
 const JOB_COLUMNS = Object.keys({
   id: 1, arn: 1, name: 1, queue: 1, queue_arn: 1, definition_arn: 1, status: 1, status_reason: 1, wait_code: 1, wait_since: 1,
@@ -137,6 +136,7 @@ async function insertJobRows(tx: Tx, rows: NewJobRow[]): Promise<void> {
   await stmt.run(tx.db, rows.flatMap((row) => JOB_COLUMNS.map((c) => row[c] ?? null)));
 }
 
+/** Inserts a job in SUBMITTED with its dependency edges. `pending_deps` is computed on admission. */
 export async function insertJob(tx: Tx, row: NewJobRow, deps: { jobId: string; type: string | null }[]): Promise<void> {
   await INSERT_JOB.run(tx.db, JOB_COLUMNS.map((c) => row[c] ?? null));
   tx.emit(submitted(row.id, row.created_at));
@@ -443,7 +443,6 @@ async function admitPlain(tx: Tx, ids: string[], now: number): Promise<void> {
   for (const c of changes) tx.emit(c);
 }
 
-/** The first `limit` RUNNABLE jobs of a queue in dispatch order (priority, then submission). */
 /**
  * The columns a scheduler pass needs of every job at the head of a queue. A pass looks at up
  * to 256 jobs to place a few: reading whole rows (the spec, tags and dependencies as JSON)
@@ -470,6 +469,7 @@ export const HEAD_COLUMNS = [
 ] as const;
 export type HeadRow = Pick<JobRow, (typeof HEAD_COLUMNS)[number]>;
 
+/** The first `limit` RUNNABLE jobs of a FIFO queue, in submission order. */
 export async function runnableHead(db: Reader, queue: string, limit: number): Promise<HeadRow[]> {
   return db
     .selectFrom('jobs')
