@@ -248,7 +248,7 @@ if (wanted('submit')) {
   printSubmit(r);
 }
 if (wanted('scheduler')) {
-  const r = await schedulerScale({ large: SIZES.schedLarge, passes: 20, submits: SIZES.arraySubmits });
+  const r = await schedulerScale({ large: SIZES.schedLarge, passes: 20, submits: SIZES.arraySubmits, submitMs: SIZES.rateMs });
   results.schedulerScale = r;
   save();
   log(`\n## 7. Scheduler scale: pass time with ${r.small.queued.toLocaleString('en')} vs ${r.large.queued.toLocaleString('en')} RUNNABLE jobs queued, ms\n`);
@@ -262,6 +262,10 @@ if (wanted('scheduler')) {
     ),
   );
   log(`\nlarge ÷ small (p50) = ${r.passRatio.toFixed(2)}; bench process RSS with the server in it: ${r.rssMiB.toFixed(0)} MiB; ${r.large.insertSeconds.toFixed(1)} s to insert the queued jobs`);
+  log(
+    `SubmitJob/s, ${16} in flight, into that queue: ${r.submitRate.small.toFixed(0)} with ${r.small.queued.toLocaleString('en')} queued, ` +
+      `${r.submitRate.large.toFixed(0)} with ${r.large.queued.toLocaleString('en')} (large ÷ small ${r.submitRate.ratio.toFixed(2)})`,
+  );
   log(`\n### 7b. SubmitJob of a 10,000-child array vs a plain SubmitJob, ms\n`);
   log(
     table(

@@ -2,13 +2,15 @@
  * Scheduler scale: (a) a scheduler pass with N RUNNABLE jobs queued costs about the same
  * whether N is a thousand or a million, because a pass reads only the heads of the queues;
  * (b) SubmitJob of a 10,000-child array costs about what a plain SubmitJob does, because
- * children are created lazily.
+ * children are created lazily; (c) SubmitJob's rate, 16 in flight, is the same with a
+ * million queued as with a thousand (each submission kicks a pass, which reads only heads).
  *
  * Method (a): a server in this process; its only compute environment (maxvCpus 1) is kept
  * busy by one long job, so passes place nothing and do all their reading. N RUNNABLE jobs are
  * inserted straight into the database (copies of a real submitted job), then passes are run
- * and timed one after another, for N = small and N = large in the same run. (b) alternates
- * plain and 10,000-child SubmitJobs through the real SDK to a queue whose CE is DISABLED.
+ * and timed one after another, for N = small and N = large in the same run, each followed by
+ * (c): SubmitJobs to that queue through the real SDK for `submitMs`. (b) alternates plain and
+ * 10,000-child SubmitJobs through the real SDK to a queue whose CE is DISABLED.
  */
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -18,7 +20,7 @@ import { loadConfig } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
 import { batchClient } from '../../test/helpers/server.js';
 import { waitForStatus } from '../../test/helpers/fixtures.js';
-import { percentiles, sleep, tempDir, type Percentiles } from '../lib.js';
+import { perSecond, percentiles, runFor, sleep, tempDir, type Percentiles } from '../lib.js';
 import { rmSync } from 'node:fs';
 
 export interface SchedulerScaleResult {
@@ -28,7 +30,11 @@ export interface SchedulerScaleResult {
   passRatio: number;
   rssMiB: number;
   submitMs: { plain: Percentiles; array10k: Percentiles; ratio: number };
+  /** (c) SubmitJob/s at 16 in flight into the queue holding the small and the large number of jobs, and large ÷ small */
+  submitRate: { small: number; large: number; ratio: number };
 }
+
+const SUBMIT_CONCURRENCY = 16;
 
 /** Copies a real job row `count` times as RUNNABLE jobs of the same queue, in one statement. */
 function cloneRunnable(dbFile: string, templateId: string, count: number, prefix: string): void {
@@ -67,7 +73,7 @@ async function timePasses(pass: () => Promise<unknown>, n: number): Promise<Perc
   return percentiles(ms);
 }
 
-export async function schedulerScale(o: { large: number; passes: number; submits: number }): Promise<SchedulerScaleResult> {
+export async function schedulerScale(o: { large: number; passes: number; submits: number; submitMs: number }): Promise<SchedulerScaleResult> {
   const dataDir = tempDir('openbatch-bench-sched-');
   const config = loadConfig({ port: 0, dataDir, logLevel: 'silent' }, {});
   const server = await startServer(config, { logger: pino({ level: 'silent' }) });
@@ -94,17 +100,22 @@ export async function schedulerScale(o: { large: number; passes: number; submits
     await waitForStatus(client, template, ['RUNNABLE'], 60_000);
     const dbFile = join(dataDir, 'openbatch.db');
     const pass = () => server.scheduler.pass();
+    // (c) into the queue whose jobs are counted: its CE stays busy, so they stay queued
+    const submitRate = async () =>
+      perSecond(await runFor(o.submitMs, SUBMIT_CONCURRENCY, () => client.send(new SubmitJobCommand({ jobName: 'more', jobQueue: 'q', jobDefinition: 'hold' }))));
 
     const smallCount = 1_000;
     cloneRunnable(dbFile, template, smallCount - 1, 's');
     await timePasses(pass, 3); // warm-up: wait reasons written once
     const small = await timePasses(pass, o.passes);
+    const submitSmall = await submitRate();
 
     const t0 = performance.now();
     cloneRunnable(dbFile, template, o.large - smallCount, 'l');
     const insertSeconds = (performance.now() - t0) / 1000;
     await timePasses(pass, 3);
     const large = await timePasses(pass, o.passes);
+    const submitLarge = await submitRate();
 
     // (b) plain vs 10,000-child SubmitJob, to a queue that runs nothing.
     await client.send(
@@ -139,6 +150,7 @@ export async function schedulerScale(o: { large: number; passes: number; submits
       passRatio: large.p50 / small.p50,
       rssMiB: process.memoryUsage().rss / 1024 / 1024,
       submitMs: { plain: p, array10k: a, ratio: a.p50 / p.p50 },
+      submitRate: { small: submitSmall, large: submitLarge, ratio: submitLarge / submitSmall },
     };
   } finally {
     client.destroy();

@@ -58,9 +58,11 @@ describe('bench', () => {
     assert.ok(!rows.some((x) => x.workload === '1'), 'workloads not run are left out');
   });
 
-  test('workload 7: scheduler pass at two queue sizes, and array vs plain SubmitJob', async () => {
-    const r = await schedulerScale({ large: 2_000, passes: 2, submits: 1 });
+  test('workload 7: scheduler pass and SubmitJob rate at two queue sizes, and array vs plain SubmitJob', async () => {
+    const r = await schedulerScale({ large: 2_000, passes: 2, submits: 1, submitMs: 200 });
     assert.equal(r.large.queued, 2_000);
+    positive(r.submitRate.small, 'SubmitJob/s with the small queue');
+    positive(r.submitRate.ratio, 'SubmitJob/s large ÷ small');
     positive(r.small.passMs.p50, 'small pass p50');
     positive(r.large.passMs.p50, 'large pass p50');
     positive(r.passRatio, 'passRatio');
