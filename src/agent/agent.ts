@@ -10,12 +10,15 @@
  * Timeouts are enforced here, where the process is: the attempt is terminated and reported
  * as timed out.
  *
+ * An attempt's working directory is made off the event loop before it starts; until then it
+ * holds its room as if running.
+ *
  * When the instance's compute environment queues work on its agent (`openbatch:prefetch`),
  * the poll's answer names the instance's size and may hold more than fits: the rest waits
  * here, in placement order, and starts the moment an exit leaves room for it, without
  * waiting for the control plane to hear of the exit and answer.
  */
-import { mkdirSync, rm, symlinkSync } from 'node:fs';
+import { mkdir, mkdirSync, rm, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { notStarted } from '../executor/process.js';
@@ -64,6 +67,12 @@ export class Agent {
   private readonly queue: Report[] = [];
   /** assignments received but not started: they wait for room (see `capacity`), in placement order */
   private readonly waiting = new Map<string, Assignment>();
+  /**
+   * assignments whose working directory is being made (off the event loop: on a busy disk a
+   * directory costs a millisecond, and a poll's answer may start hundreds); they hold their
+   * room as if running. `cancelled`: stopped meanwhile, so they end without starting.
+   */
+  private readonly preparing = new Map<string, { assignment: Assignment; cancelled: boolean }>();
   /** the instance's size, once the control plane has named it (its CE queues work here); until then every assignment starts at once */
   private capacity: Size | undefined;
   private sending = false;
@@ -108,7 +117,7 @@ export class Agent {
     while (!this.stopped) {
       try {
         // Waiting assignments are reported as running: the control plane must neither resend them nor expect them gone.
-        const running = [...this.running.values(), ...[...this.waiting.values()].map((assignment) => ({ assignment }))].map((r) => ({
+        const running = [...this.running.values(), ...this.preparing.values(), ...[...this.waiting.values()].map((assignment) => ({ assignment }))].map((r) => ({
           jobId: r.assignment.jobId,
           attempt: r.assignment.attempt,
         }));
@@ -123,7 +132,7 @@ export class Agent {
         if (res.capacity) this.capacity = res.capacity;
         for (const a of res.start) {
           const k = this.key(a);
-          if (!this.running.has(k) && !this.exitUnacked.has(k)) this.waiting.set(k, a);
+          if (!this.running.has(k) && !this.preparing.has(k) && !this.exitUnacked.has(k)) this.waiting.set(k, a);
         }
         this.startWaiting();
         if (res.shutdown) {
@@ -152,30 +161,53 @@ export class Agent {
     if (this.stopped) return;
     const used = { vcpus: 0, memoryMiB: 0, gpus: 0 };
     for (const r of this.running.values()) addSize(used, r.assignment);
+    for (const p of this.preparing.values()) addSize(used, p.assignment);
     for (const [k, a] of this.waiting) {
       // With no size known, or nothing running, the control plane's placement stands.
-      if (this.capacity && this.running.size > 0 && !fitsBeside(a, used, this.capacity)) continue;
+      if (this.capacity && this.running.size + this.preparing.size > 0 && !fitsBeside(a, used, this.capacity)) continue;
       this.waiting.delete(k);
       addSize(used, a);
-      this.startAttempt(a);
+      this.prepare(a);
     }
   }
 
-  private startAttempt(a: Assignment): void {
+  /** Makes the attempt's working directory, then starts it (unless it was stopped meanwhile). */
+  private prepare(a: Assignment): void {
     const k = this.key(a);
-    if (this.running.has(k) || this.exitUnacked.has(k)) return;
+    if (this.running.has(k) || this.preparing.has(k) || this.exitUnacked.has(k)) return;
     const workDir = join(this.o.workRoot, `${a.jobId}-${a.attempt}`);
-    mkdirSync(workDir, { recursive: true });
-    for (const m of a.mounts ?? []) {
-      // The launch template's mounts, as links in the working directory (removed with it; rm does not follow links).
-      const at = join(workDir, m.containerPath);
-      mkdirSync(dirname(at), { recursive: true });
-      try {
-        symlinkSync(m.sourcePath, at);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const p = { assignment: a, cancelled: false };
+    this.preparing.set(k, p);
+    mkdir(workDir, { recursive: true }, (err) => {
+      this.preparing.delete(k);
+      if (this.stopped) return; // not started: like a waiting assignment (see stop())
+      if (p.cancelled) {
+        rm(workDir, { recursive: true, force: true }, () => undefined);
+        this.endUnstarted(a, null);
+        this.startWaiting();
+        return;
       }
-    }
+      try {
+        if (err) throw err;
+        linkMounts(a, workDir);
+      } catch (e) {
+        rm(workDir, { recursive: true, force: true }, () => undefined);
+        this.endUnstarted(a, `CannotStartContainerError: cannot prepare the working directory ${workDir}: ${(e as Error).message}`);
+        this.startWaiting();
+        return;
+      }
+      this.startAttempt(a, workDir);
+    });
+  }
+
+  /** An attempt that ends without having started: its exit is reported like any other. */
+  private endUnstarted(a: Assignment, reason: string | null): void {
+    this.exitUnacked.add(this.key(a));
+    this.enqueue({ kind: 'exited', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now(), exitCode: null, reason, timedOut: false });
+  }
+
+  private startAttempt(a: Assignment, workDir: string): void {
+    const k = this.key(a);
     // An older control plane names no executor: the process executor, as before.
     const executor = this.o.executors[a.executor ?? 'process'];
     const handle = a.cannotStart
@@ -242,8 +274,12 @@ export class Agent {
       // Never started: it ends here. The exit is reported like any other (refused as stale
       // when the attempt is no longer this agent's, which is then all there is to it).
       this.waiting.delete(k);
-      this.exitUnacked.add(k);
-      this.enqueue({ kind: 'exited', jobId: waiting.jobId, attempt: waiting.attempt, token: waiting.token, at: Date.now(), exitCode: null, reason: null, timedOut: false });
+      this.endUnstarted(waiting, null);
+      return;
+    }
+    const preparing = this.preparing.get(k);
+    if (preparing) {
+      preparing.cancelled = true;
       return;
     }
     this.running.get(k)?.handle.terminate(graceMs);
@@ -328,7 +364,8 @@ export class Agent {
     if (this.stopped) return;
     this.stopped = true;
     this.pollAbort.abort();
-    // Not started, so nothing to stop: the control plane finds them STARTING on an instance that is gone.
+    // Not started, so nothing to stop: the control plane finds them STARTING on an instance
+    // that is gone. (Those being prepared are not started either: see prepare().)
     this.waiting.clear();
     const exits = [...this.running.values()].map((r) => {
       r.handle.terminate(graceMs);
@@ -338,6 +375,19 @@ export class Agent {
     await new Promise((r) => setImmediate(r));
     if (this.sending || this.queue.length) {
       await Promise.race([new Promise<void>((r) => this.flushWaiters.push(r)), new Promise((r) => setTimeout(r, 3_000))]);
+    }
+  }
+}
+
+/** The launch template's mounts, as links in the working directory (removed with it; rm does not follow links). */
+function linkMounts(a: Assignment, workDir: string): void {
+  for (const m of a.mounts ?? []) {
+    const at = join(workDir, m.containerPath);
+    mkdirSync(dirname(at), { recursive: true });
+    try {
+      symlinkSync(m.sourcePath, at);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
   }
 }
