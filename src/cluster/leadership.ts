@@ -19,6 +19,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
 import type { Database } from '../store/schema.js';
+import { processExists } from '../processes.js';
 
 const LEASE = 'scheduler';
 /** now on the database's clock, in epoch ms */
@@ -164,11 +165,3 @@ export class Leadership {
   }
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

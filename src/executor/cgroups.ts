@@ -25,6 +25,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processExists } from '../processes.js';
 
 export type Controller = 'memory' | 'cpu' | 'pids';
 export const CONTROLLERS: readonly Controller[] = ['memory', 'cpu', 'pids'];
@@ -324,7 +325,7 @@ function removeDeadAgentsPools(base: string): void {
   }
   for (const name of names) {
     const m = /^pool-(\d+)-\d+$/.exec(name);
-    if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || processExists(Number(m[1]))) continue;
     try {
       rmdirTree(join(base, name));
     } catch {
@@ -333,14 +334,6 @@ function removeDeadAgentsPools(base: string): void {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes a cgroup and the cgroups below it (a cgroup directory holds only control files and child cgroups). */
 function rmdirTree(dir: string): void {
