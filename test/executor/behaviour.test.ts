@@ -217,7 +217,9 @@ for (const target of targets) {
       });
     });
 
-    test('readonlyRootFilesystem alone: the root cannot be written, the working directory and /tmp can', { skip: needsSandbox }, async () => {
+    // A container's working directory is its image's, inside the read-only root; a process job's is the attempt's own directory.
+    const processOnly = target.name === 'process' ? needsSandbox : 'a container works in its image’s directory, read-only with the root';
+    test('readonlyRootFilesystem alone: the root cannot be written, the working directory and /tmp can', { skip: processOnly }, async () => {
       await inWorkDir(async (dir) => {
         const settings: JobSettings = { readonlyRootFilesystem: true };
         const script = 'touch /etc/openbatch-ro-test 2>/dev/null && echo root-writable || echo root-read-only; echo w > here && cat here; echo t > /tmp/t && cat /tmp/t';
