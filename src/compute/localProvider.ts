@@ -47,6 +47,7 @@ import { hashToken, type AgentHub } from './agentHub.js';
 import { PROVIDER_TAG } from './providers.js';
 import { sandboxOf } from './executorChoice.js';
 import { killOrphans } from '../agent/pidFiles.js';
+import { NotLeaderError } from '../cluster/leadership.js';
 import type { Core } from '../core.js';
 import { makeChaos, type Chaos } from './chaos.js';
 import { chooseLaunch, expandInstanceTypes, largestCapacity, type AllocationStrategy } from './instanceTypes.js';
@@ -486,7 +487,13 @@ export class LocalProvider {
       for (const line of chunk.split('\n')) if (line.trim()) this.o.logger.debug({ instance: id, agent: line }, 'agent');
     });
     child.on('error', (err) => this.o.logger.error({ err, instance: id }, 'agent process error'));
-    child.on('exit', (code, signal) => void this.onExit(id, code, signal));
+    // An error here must not become an unhandled rejection (which ends the server): a leader
+    // that lost its lease has its write refused, and the new leader finds the instance gone.
+    child.on('exit', (code, signal) =>
+      void this.onExit(id, code, signal).catch((err) =>
+        this.o.logger[err instanceof NotLeaderError ? 'info' : 'error']({ err, instance: id }, 'could not record the end of a local instance'),
+      ),
+    );
     const data = fromJson<ProviderData>(inst.provider_data, {});
     await updateInstance(this.o.db, id, { provider_data: JSON.stringify({ ...data, pid: child.pid } satisfies ProviderData) });
   }

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { TerminateJobCommand, type BatchClient } from '@aws-sdk/client-batch';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createQueue, describeJob, submit, waitForStatus } from '../helpers/fixtures.js';
-import { definition, holdSlurmNode, recordingSlurmBin, slurmCe, slurmUnavailable } from '../helpers/slurm.js';
+import { definition, holdSlurmNode, slurmExplain, recordingSlurmBin, slurmCe, slurmUnavailable } from '../helpers/slurm.js';
 
 const skip = slurmUnavailable();
 if (skip) console.log(`# Slurm call tests skipped: ${skip}`);
@@ -46,12 +46,12 @@ describe('Slurm provider: calls to Slurm', { skip: skip ?? false }, () => {
       assert.ok(Date.now() < deadline, `only ${submitted().length} of 4 children reached sbatch`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    await waitForStatus(client, `${parent}:0`, ['RUNNING'], WAIT);
+    await waitForStatus(client, `${parent}:0`, ['RUNNING'], WAIT, slurmExplain(t));
     const slurmIds = submitted().map((c) => c[c.length - 1].split(';')[0]);
     assert.equal(new Set(slurmIds).size, 4);
 
     await client.send(new TerminateJobCommand({ jobId: parent, reason: 'the whole array stopped' }));
-    const done = await waitForStatus(client, parent, ['SUCCEEDED', 'FAILED'], WAIT);
+    const done = await waitForStatus(client, parent, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
     assert.equal(done.status, 'FAILED');
     for (let i = 0; i < 4; i++) {
       const child = await describeJob(client, `${parent}:${i}`);

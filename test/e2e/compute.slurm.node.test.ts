@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { BatchClient } from '@aws-sdk/client-batch';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 import { createQueue, describeJob, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
-import { definition, holdSlurmNode, nodeState, setNodeState, slurmCe, slurmJobsNamed, slurmNode, slurmUnavailable } from '../helpers/slurm.js';
+import { definition, holdSlurmNode, slurmExplain, slurmView, nodeState, setNodeState, slurmCe, slurmJobsNamed, slurmNode, slurmUnavailable } from '../helpers/slurm.js';
 import { slurmJobName } from '../../src/compute/slurmProvider.js';
 
 const skip = slurmUnavailable();
@@ -25,7 +25,7 @@ const WAIT = 120_000;
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = WAIT): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${slurmView()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -55,7 +55,7 @@ describe('Slurm provider when the node is drained or lost', { skip: skip ?? fals
     await definition(client, 'outlasts-drain', ['sh', '-c', `echo started; while [ ! -e ${gate} ]; do sleep 0.2; done; echo "finished after the drain"`]);
     await definition(client, 'after-resume', ['echo', 'ran after the resume']);
     const running = await submit(client, { jobQueue: 'sq', jobDefinition: 'outlasts-drain' });
-    const started = await waitForStatus(client, running, ['RUNNING'], WAIT);
+    const started = await waitForStatus(client, running, ['RUNNING'], WAIT, slurmExplain(t));
     // Output comes back through the logs API while the job runs.
     await until('the first line in the log stream', async () => (await logLines(t.url, started.container!.logStreamName!)).includes('started'));
 
@@ -64,7 +64,7 @@ describe('Slurm provider when the node is drained or lost', { skip: skip ?? fals
       await until('the node to drain', () => /drain|drng/.test(nodeState(node)), 30_000);
       const waiting = await submit(client, { jobQueue: 'sq', jobDefinition: 'after-resume' });
       writeFileSync(gate, '');
-      const done = await waitForStatus(client, running, ['SUCCEEDED', 'FAILED'], WAIT);
+      const done = await waitForStatus(client, running, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
       assert.equal(done.status, 'SUCCEEDED', done.statusReason);
       assert.equal(done.attempts?.length, 1);
       assert.deepEqual(await logLines(t.url, done.container!.logStreamName!), ['started', 'finished after the drain']);
@@ -75,7 +75,7 @@ describe('Slurm provider when the node is drained or lost', { skip: skip ?? fals
       assert.deepEqual(slurmJobsNamed(slurmJobName(waiting, 1)).map((j) => j.state), ['PENDING']);
       assert.equal((await describeJob(client, waiting)).status, 'STARTING');
       setNodeState(node, 'resume');
-      const next = await waitForStatus(client, waiting, ['SUCCEEDED', 'FAILED'], WAIT);
+      const next = await waitForStatus(client, waiting, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
       assert.equal(next.status, 'SUCCEEDED', next.statusReason);
       assert.deepEqual(await logLines(t.url, next.container!.logStreamName!), ['ran after the resume']);
     } finally {
@@ -92,17 +92,17 @@ describe('Slurm provider when the node is drained or lost', { skip: skip ?? fals
       { retries: 3, evaluateOnExit: [{ onStatusReason: 'Host EC2*', action: 'RETRY' }, { onReason: '*', action: 'EXIT' }] },
     );
     const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'survivor' });
-    await waitForStatus(client, id, ['RUNNING'], WAIT);
+    await waitForStatus(client, id, ['RUNNING'], WAIT, slurmExplain(t));
     setNodeState(node, 'drain', 'openbatch test: drained, then lost');
     try {
       await until('the node to drain', () => /drain|drng/.test(nodeState(node)), 30_000);
       setNodeState(node, 'down', 'openbatch test: node lost mid-job');
-      const retried = await waitForStatus(client, id, ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'SUCCEEDED', 'FAILED'], WAIT);
+      const retried = await waitForStatus(client, id, ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
       assert.notEqual(retried.status, 'FAILED', retried.statusReason);
     } finally {
       setNodeState(node, 'resume');
     }
-    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT);
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
     assert.equal(job.status, 'SUCCEEDED', job.statusReason);
     assert.equal(job.attempts?.length, 2);
     assert.match(job.attempts![0].statusReason!, /^Host EC2 \(instance .+\) terminated\.$/);

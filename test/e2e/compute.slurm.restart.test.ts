@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { batchClient, spawnServer, tempDir, type ServerProcess } from '../helpers/server.js';
 import { createQueue, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
-import { definition, holdSlurmNode, recordingSlurmBin, slurmCe, slurmJobsNamed, slurmUnavailable } from '../helpers/slurm.js';
+import { definition, holdSlurmNode, slurmExplain, recordingSlurmBin, slurmCe, slurmJobsNamed, slurmUnavailable } from '../helpers/slurm.js';
 import { slurmJobName } from '../../src/compute/slurmProvider.js';
 
 const skip = slurmUnavailable();
@@ -42,12 +42,12 @@ describe('Slurm provider across a control-plane restart', { skip: skip ?? false 
     await createQueue(client, 'sq', ['slurm']);
     await definition(client, 'outlives', ['sh', '-c', 'echo before; sleep 4; echo after']);
     const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'outlives' });
-    await waitForStatus(client, id, ['RUNNING'], WAIT);
+    await waitForStatus(client, id, ['RUNNING'], WAIT, slurmExplain(server));
     client.destroy();
     await server.kill('SIGKILL');
     server = await spawnServer(dataDir, 0, env);
     client = batchClient(server.url);
-    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT);
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(server));
     assert.equal(job.status, 'SUCCEEDED', job.statusReason);
     assert.equal(job.attempts?.length, 1, 'the attempt was followed, not retried');
     assert.deepEqual(await logLines(server.url, job.container!.logStreamName!), ['before', 'after']);
@@ -79,7 +79,7 @@ describe('Slurm provider across a control-plane restart', { skip: skip ?? false 
 
     server = await spawnServer(dir, 0, { OPENBATCH_SLURM_POLL_SECONDS: '0.25' });
     client = batchClient(server.url);
-    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT);
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(server));
     assert.equal(job.status, 'SUCCEEDED', job.statusReason);
     assert.equal(job.attempts?.length, 1);
     const inSlurm = slurmJobsNamed(slurmJobName(id, 1));

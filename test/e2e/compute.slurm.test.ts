@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { ListJobsCommand, TerminateJobCommand, type BatchClient } from '@aws-sdk/client-batch';
 import { CLI, startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
-import { definition, holdSlurmNode, slurmCe, slurmJobsNamed, slurmUnavailable } from '../helpers/slurm.js';
+import { definition, holdSlurmNode, slurmExplain, slurmCe, slurmJobsNamed, slurmUnavailable } from '../helpers/slurm.js';
 import { slurmJobName } from '../../src/compute/slurmProvider.js';
 
 const skip = slurmUnavailable();
@@ -42,7 +42,7 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
   test('a job runs under Slurm with the AWS Batch environment, parameters and logs', async () => {
     await definition(client, 'hello', ['sh', '-c', 'echo "hello Ref::who from $AWS_BATCH_JOB_ID attempt $AWS_BATCH_JOB_ATTEMPT in $AWS_BATCH_JQ_NAME/$AWS_BATCH_CE_NAME slurm=$SLURM_JOB_ID"'], { parameters: { who: 'world' } });
     const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'hello' });
-    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT);
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
     assert.equal(job.status, 'SUCCEEDED', job.statusReason);
     assert.equal(job.container?.exitCode, 0);
     assert.equal(job.attempts?.length, 1);
@@ -54,7 +54,7 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
   test('a failing command fails the job with its exit code', async () => {
     await definition(client, 'fails', ['sh', '-c', 'echo bad >&2; exit 3']);
     const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'fails' });
-    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT);
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
     assert.equal(job.status, 'FAILED');
     assert.equal(job.container?.exitCode, 3);
     assert.equal(job.statusReason, 'Essential container in task exited');
@@ -64,7 +64,7 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
   test('an array job runs every child under Slurm', async () => {
     await definition(client, 'indexed', ['sh', '-c', 'echo "index $AWS_BATCH_JOB_ARRAY_INDEX of $AWS_BATCH_JOB_ARRAY_SIZE"']);
     const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'indexed', arrayProperties: { size: 3 } });
-    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT);
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
     assert.equal(job.status, 'SUCCEEDED');
     for (let i = 0; i < 3; i++) {
       const child = await describeJob(client, `${id}:${i}`);
@@ -78,7 +78,7 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
     await definition(client, 'then-slurm', ['echo', 'slurm']);
     const first = await submit(client, { jobQueue: 'lq', jobDefinition: 'local-first' });
     const second = await submit(client, { jobQueue: 'sq', jobDefinition: 'then-slurm', dependsOn: [{ jobId: first }] });
-    const done = await waitForStatus(client, second, ['SUCCEEDED', 'FAILED'], WAIT);
+    const done = await waitForStatus(client, second, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
     assert.equal(done.status, 'SUCCEEDED');
     const before = await describeJob(client, first);
     assert.equal(before.status, 'SUCCEEDED');
@@ -88,9 +88,9 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
   test('TerminateJob cancels the Slurm job and fails the job with the given reason', async () => {
     await definition(client, 'long', ['sleep', '300']);
     const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'long' });
-    await waitForStatus(client, id, ['RUNNING'], WAIT);
+    await waitForStatus(client, id, ['RUNNING'], WAIT, slurmExplain(t));
     await client.send(new TerminateJobCommand({ jobId: id, reason: 'stopped by the test' }));
-    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT);
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
     assert.equal(job.status, 'FAILED');
     assert.equal(job.statusReason, 'stopped by the test');
   });
@@ -98,7 +98,7 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
   test('an attempt past its timeout is cancelled with AWS timeout reason', async () => {
     await definition(client, 'too-slow', ['sleep', '300'], { timeout: 60 });
     const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'too-slow' });
-    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT);
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
     assert.equal(job.status, 'FAILED');
     assert.equal(job.statusReason, 'Job attempt duration exceeded timeout');
   });
@@ -106,10 +106,10 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
   test('a Slurm job cancelled at the site (scancel outside openbatch) fails the job, saying so', async () => {
     await definition(client, 'site-cancelled', ['sleep', '300']);
     const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'site-cancelled' });
-    await waitForStatus(client, id, ['RUNNING'], WAIT);
+    await waitForStatus(client, id, ['RUNNING'], WAIT, slurmExplain(t));
     const [slurmJob] = slurmJobsNamed(slurmJobName(id, 1));
     execFileSync('scancel', [slurmJob.id]);
-    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT);
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
     assert.equal(job.status, 'FAILED');
     assert.equal(job.statusReason, `Slurm job ${slurmJob.id} was cancelled outside openbatch`);
   });
@@ -118,13 +118,13 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
     const script = 'i=${OPENBATCH_ORIGINAL_ARRAY_INDEX:-$AWS_BATCH_JOB_ARRAY_INDEX}; echo "index=$i slurm=${SLURM_JOB_ID:+yes}"; [ -n "$OPENBATCH_ORIGINAL_ARRAY_INDEX" ] && exit 0; case $i in 1|3) exit 1;; esac';
     await definition(client, 'flaky-array', ['sh', '-c', script]);
     const original = await submit(client, { jobQueue: 'sq', jobDefinition: 'flaky-array', arrayProperties: { size: 4 } });
-    assert.equal((await waitForStatus(client, original, ['SUCCEEDED', 'FAILED'], WAIT)).status, 'FAILED');
+    assert.equal((await waitForStatus(client, original, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t))).status, 'FAILED');
     const out = await promisify(execFile)(process.execPath, [CLI, 'rerun-failed', original, '--json'], {
       env: { ...process.env, OPENBATCH_ENDPOINT: t.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
     });
     const rerun = JSON.parse(out.stdout) as { jobId: string; originalIndices: number[] };
     assert.deepEqual(rerun.originalIndices, [1, 3]);
-    assert.equal((await waitForStatus(client, rerun.jobId, ['SUCCEEDED', 'FAILED'], WAIT)).status, 'SUCCEEDED');
+    assert.equal((await waitForStatus(client, rerun.jobId, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t))).status, 'SUCCEEDED');
     const children = (await client.send(new ListJobsCommand({ arrayJobId: rerun.jobId, jobStatus: 'SUCCEEDED' }))).jobSummaryList!;
     const lines: string[] = [];
     for (const c of children) lines.push(...(await logLines(t.url, (await describeJob(client, c.jobId!)).container!.logStreamName!)));

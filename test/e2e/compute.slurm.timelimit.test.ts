@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import type { BatchClient } from '@aws-sdk/client-batch';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createQueue, submit, waitForStatus } from '../helpers/fixtures.js';
-import { definition, holdSlurmNode, slurmCe, slurmJobsNamed, slurmUnavailable } from '../helpers/slurm.js';
+import { definition, holdSlurmNode, slurmExplain, slurmCe, slurmJobsNamed, slurmUnavailable } from '../helpers/slurm.js';
 import { slurmJobName } from '../../src/compute/slurmProvider.js';
 
 const skip = slurmUnavailable();
@@ -36,10 +36,10 @@ describe('Slurm provider: Slurm time limit', { skip: skip ?? false }, () => {
   test('a job Slurm stops at its time limit fails with the timeout reason, unretried', async () => {
     await definition(client, 'overruns', ['sleep', '300'], { retries: 2 });
     const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'overruns' });
-    await waitForStatus(client, id, ['RUNNING'], 120_000);
+    await waitForStatus(client, id, ['RUNNING'], 120_000, slurmExplain(t));
     const [slurmJob] = slurmJobsNamed(slurmJobName(id, 1));
     execFileSync('scontrol', ['update', `jobid=${slurmJob.id}`, 'timelimit=0:01']);
-    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], 150_000);
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], 150_000, slurmExplain(t));
     assert.equal(job.status, 'FAILED');
     assert.equal(job.statusReason, 'Job attempt duration exceeded timeout');
     assert.equal(job.attempts?.length, 1, 'a timed-out attempt is not retried');

@@ -108,7 +108,17 @@ export async function logLines(url: string, stream: string): Promise<string[]> {
 }
 
 /** Polls DescribeJobs until the job is in one of `statuses`; fails after `timeoutMs` with the last state seen. */
-export async function waitForStatus(client: BatchClient, jobId: string, statuses: string[], timeoutMs = 30_000): Promise<JobDetail> {
+/**
+ * Polls DescribeJobs until the job is in one of `statuses`. On a timeout the error says the
+ * job's last status, and what `explain` adds (the state of whatever the job waits on).
+ */
+export async function waitForStatus(
+  client: BatchClient,
+  jobId: string,
+  statuses: string[],
+  timeoutMs = 30_000,
+  explain?: () => string | Promise<string>,
+): Promise<JobDetail> {
   const deadline = Date.now() + timeoutMs;
   let last: JobDetail | undefined;
   while (Date.now() < deadline) {
@@ -116,5 +126,6 @@ export async function waitForStatus(client: BatchClient, jobId: string, statuses
     if (statuses.includes(last.status!)) return last;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`job ${jobId} did not reach ${statuses.join('|')} in ${timeoutMs} ms; last: ${last?.status} ${last?.statusReason ?? ''}`);
+  const more = explain ? `\n${await Promise.resolve(explain()).catch((e: Error) => `(could not explain: ${e.message})`)}` : '';
+  throw new Error(`job ${jobId} did not reach ${statuses.join('|')} in ${timeoutMs} ms; last: ${last?.status} ${last?.statusReason ?? ''}${more}`);
 }

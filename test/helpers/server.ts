@@ -22,7 +22,22 @@ export interface TestServer {
   url: string;
   dataDir: string;
   client: BatchClient;
+  /** The server's latest warnings and errors (its log lines at warn and above), for failure messages. */
+  warnings(): string[];
   close(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+/** How many of a server's latest warning lines a test keeps for its failure messages. */
+const WARNINGS_KEPT = 50;
+
+/** Keeps the last WARNINGS_KEPT pino lines at warn (40) and above of `text`, appended to `lines`. */
+function keepWarnings(lines: string[], text: string): void {
+  for (const line of text.split('\n')) {
+    const m = /"level":(\d+)/.exec(line);
+    if (!m || Number(m[1]) < 40) continue;
+    lines.push(line.length > 2000 ? `${line.slice(0, 2000)}…` : line);
+    if (lines.length > WARNINGS_KEPT) lines.shift();
+  }
 }
 
 export function tempDir(prefix = 'openbatch-test-'): string {
@@ -38,13 +53,17 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, opt
   const config = loadConfig({ port: 0, dataDir, logLevel: process.env.OPENBATCH_TEST_LOG ?? 'silent' }, {});
   config.databaseUrl = await testDatabaseFor(dataDir);
   Object.assign(config, overrides);
-  const server = await startServer(config, { logger: pino({ level: config.logLevel }), random: opts.random });
+  // Silent by default, yet a failing test can still say what the server warned about.
+  const warnings: string[] = [];
+  const logger = process.env.OPENBATCH_TEST_LOG ? pino({ level: config.logLevel }) : pino({ level: 'warn' }, { write: (s: string) => keepWarnings(warnings, s) });
+  const server = await startServer(config, { logger, random: opts.random });
   const client = batchClient(server.url);
   return {
     server,
     url: server.url,
     dataDir,
     client,
+    warnings: () => [...warnings],
     async close({ keepData } = {}) {
       client.destroy();
       await server.close();
@@ -60,6 +79,8 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, opt
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
+  /** The server's latest warnings and errors (its log lines at warn and above), for failure messages. */
+  warnings(): string[];
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -69,8 +90,8 @@ export async function spawnServer(dataDir: string, port = 0, env: Record<string,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...(databaseUrl ? { OPENBATCH_DATABASE_URL: databaseUrl } : {}), ...env },
   });
+  let buf = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
     const onData = (chunk: Buffer) => {
       buf += chunk.toString();
       const m = /"url":"(http:\/\/[^"]+)"/.exec(buf);
@@ -83,11 +104,20 @@ export async function spawnServer(dataDir: string, port = 0, env: Record<string,
     child.stderr!.on('data', (c: Buffer) => (buf += c.toString()));
     child.once('exit', (code) => reject(new Error(`server exited early with code ${code}: ${buf}`)));
   });
-  child.stdout!.resume();
+  const warnings: string[] = [];
+  keepWarnings(warnings, buf);
+  let partial = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    const text = partial + c.toString();
+    const cut = text.lastIndexOf('\n') + 1;
+    partial = text.slice(cut);
+    keepWarnings(warnings, text.slice(0, cut));
+  });
   child.stderr!.resume();
   return {
     child,
     url,
+    warnings: () => [...warnings],
     kill(signal = 'SIGKILL') {
       return new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

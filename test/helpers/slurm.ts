@@ -26,6 +26,31 @@ export function slurmUnavailable(): string | null {
   }
 }
 
+/**
+ * Slurm's own view, for failure messages: each node's state and reason, and every job it
+ * lists with its state and why it waits.
+ */
+export function slurmView(): string {
+  const run = (cmd: string, args: string[]) => {
+    try {
+      return execFileSync(cmd, args, { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    } catch (err) {
+      return `${cmd} failed: ${(err as Error).message.split('\n')[0]}`;
+    }
+  };
+  return [
+    'Slurm nodes (name state reason):',
+    run('sinfo', ['--noheader', '--Node', '--format=%N %T %E']),
+    'Slurm jobs (id name state reason):',
+    run('squeue', ['--noheader', '--all', '--format=%i %j %T %r']) || '(none)',
+  ].join('\n');
+}
+
+/** What a Slurm test says when a job does not get where it should: Slurm's view and the server's warnings. */
+export function slurmExplain(server: { warnings(): string[] }): () => string {
+  return () => `${slurmView()}\nserver warnings:\n${server.warnings().join('\n') || '(none)'}`;
+}
+
 /** The cluster's one node name. */
 export function slurmNode(): string {
   return execFileSync('sinfo', ['--noheader', '--Node', '--format=%N'], { encoding: 'utf8' }).trim().split('\n')[0];
