@@ -17,11 +17,9 @@ import { schedulingPolicyHandlers } from './api/handlers/schedulingPolicies.js';
 import { tagHandlers } from './api/handlers/tags.js';
 import { loadCredentialsFile, parseCredentialSpec } from './api/sigv4.js';
 import { AgentHub } from './compute/agentHub.js';
-import { executorOf, prefetchOf } from './compute/executorChoice.js';
-import type { ExecutorName } from './executor/types.js';
+import { ceSettings } from './compute/executorChoice.js';
 import { SecretStore } from './secrets/store.js';
-import { getComputeEnvironment } from './store/computeEnvironments.js';
-import { fromJson } from './store/json.js';
+import { cachedComputeEnvironment } from './store/computeEnvironments.js';
 import { LocalProvider } from './compute/localProvider.js';
 import { makeChaos, type Random } from './compute/chaos.js';
 import { Providers } from './compute/providers.js';
@@ -138,9 +136,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const hub = new AgentHub({
     joined,
     assignmentContext: async (ceName) => {
-      const ce = await getComputeEnvironment(store.db, ceName);
-      const tags = fromJson<Record<string, string>>(ce?.tags ?? '{}', {});
-      return { executor: executorOf(tags, config.defaultExecutor as ExecutorName), secrets, prefetch: prefetchOf(tags) };
+      const { executor, prefetch } = ceSettings(await cachedComputeEnvironment(store.db, ceName), config);
+      return { executor, secrets, prefetch };
     },
     // Launch templates and Fargate tasks are the local provider's: local agents talk to the leader.
     instanceSetup: (inst) => leader?.provider.instanceSetup(inst),
@@ -237,7 +234,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     const core = { config, db: store.db, uow: leaderUow, clock, ids, logger, kickScheduler };
     const provider = new LocalProvider({ ...core, hub, serverUrl: () => url, chaos: makeChaos(config, opts.random) });
     const slurm = new SlurmProvider(core);
-    const l = new SchedulerLoop({ uow: leaderUow, clock, ids, logger, provider: new Providers([slurm, provider]), prices, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
+    const l = new SchedulerLoop({ uow: leaderUow, clock, ids, logger, provider: new Providers([slurm, provider]), prices, ceDefaults: config, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
       instances.forEach(wakeInstance);
       slurm.kick();
     } });

@@ -55,10 +55,10 @@ export interface PollResponse {
   /** the instance is being terminated: stop everything and exit */
   shutdown: boolean;
   /**
-   * the instance's size, sent when its compute environment queues work on the agent
-   * (`openbatch:prefetch`): `start` may then hold more than fits, and the agent starts
-   * each assignment, in order, once the attempts it runs leave room for it. Absent: start
-   * everything at once (the server never sends more than fits).
+   * the instance's size, sent with work. When its compute environment queues work on the
+   * agent (`openbatch:prefetch`), `start` may hold more than fits, and the agent starts each
+   * assignment, in order, once the attempts it runs leave room for it; otherwise everything
+   * fits, and the size is the agent's guard. Absent (an older server): start everything at once.
    */
   capacity?: { vcpus: number; memoryMiB: number; gpus: number };
 }

@@ -193,13 +193,11 @@ export class AgentHub {
       Object.assign(assignment.env, await derivedEnvironment(this.o.db, a, this.rerunIndex, assignment.env));
       start.push(assignment);
     }
-    let capacity: PollResponse['capacity'];
-    if (start.length) {
-      // An instance whose CE queues work on its agent is told its size: the agent starts what fits and holds the rest.
-      let ctx = contexts.get(inst.ce_name);
-      if (!ctx) contexts.set(inst.ce_name, (ctx = this.o.assignmentContext?.(inst.ce_name) ?? Promise.resolve({ executor: 'process' as const })));
-      if (((await ctx).prefetch ?? 0) > 0) capacity = { vcpus: inst.vcpus, memoryMiB: inst.memory_mib, gpus: inst.gpus };
-    }
+    // With work, the agent is told its instance's size: it starts what fits and holds the rest.
+    // Only a CE that queues work on its agents (openbatch:prefetch) is placed beyond the room,
+    // but the agent guards the size whatever the tag, so that no moment where the scheduler
+    // and this server read the tag differently (PostgreSQL's lookup cache) can overcommit it.
+    const capacity: PollResponse['capacity'] = start.length ? { vcpus: inst.vcpus, memoryMiB: inst.memory_mib, gpus: inst.gpus } : undefined;
     const stop: PollResponse['stop'] = [];
     for (const r of running) {
       const a = activeByKey.get(key(r));

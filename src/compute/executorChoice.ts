@@ -11,6 +11,37 @@
  */
 import { EXECUTOR_NAMES, type ExecutorName } from '../executor/types.js';
 import { clientError } from '../model/errors.js';
+import { fromJson } from '../store/json.js';
+
+/** A compute environment's openbatch settings, from its tags and the server's defaults. */
+export interface CeSettings {
+  executor: ExecutorName;
+  /** jobs each instance may hold queued on its agent beyond its room */
+  prefetch: number;
+  sandbox: string;
+  sandboxNetwork: string;
+}
+
+/** The server settings a CE without the tag gets. */
+export interface CeDefaults {
+  defaultExecutor: string;
+  sandbox: string;
+  sandboxNetwork: string;
+}
+
+/** Parsed tags per row object: rows from the lookup cache are shared, so each is parsed once. */
+const parsedTags = new WeakMap<object, Record<string, string>>();
+
+/** The one place a CE row's tags become its settings (the scheduler, the agents' polls, launches). */
+export function ceSettings(ce: { tags: string } | undefined, defaults: CeDefaults): CeSettings {
+  let tags: Record<string, string> = {};
+  if (ce) {
+    const known = parsedTags.get(ce);
+    if (known) tags = known;
+    else parsedTags.set(ce, (tags = fromJson<Record<string, string>>(ce.tags, {})));
+  }
+  return { executor: executorOf(tags, defaults.defaultExecutor as ExecutorName), prefetch: prefetchOf(tags), ...sandboxOf(tags, defaults) };
+}
 
 export const EXECUTOR_TAG = 'openbatch:executor';
 

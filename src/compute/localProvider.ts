@@ -45,7 +45,7 @@ import { closeInstance, getInstance, insertInstance, liveInstances, updateInstan
 import { fromJson } from '../store/json.js';
 import { hashToken, type AgentHub } from './agentHub.js';
 import { PROVIDER_TAG } from './providers.js';
-import { sandboxOf } from './executorChoice.js';
+import { ceSettings } from './executorChoice.js';
 import { killOrphans } from '../agent/pidFiles.js';
 import { NotLeaderError } from '../cluster/leadership.js';
 import type { Core } from '../core.js';
@@ -469,7 +469,7 @@ export class LocalProvider {
     const id = inst.id;
     const workDir = this.instanceDir(id);
     const ce = await getComputeEnvironment(this.o.db, inst.ce_name);
-    const { sandbox, sandboxNetwork } = sandboxOf(fromJson<Record<string, string>>(ce?.tags, {}), this.o.config);
+    const { sandbox, sandboxNetwork } = ceSettings(ce, this.o.config);
     const child = spawn(
       process.execPath,
       [

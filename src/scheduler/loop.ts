@@ -26,7 +26,7 @@ import type { CapacityProvider } from '../compute/providers.js';
 import { schedule, type CeView, type Plan, type Resources, type Snapshot, type WaitCode } from './schedule.js';
 import { gangOf, isGangParent, startGang, type NodePlacement } from '../store/gangs.js';
 import { nodeSpec } from '../model/multinode.js';
-import { prefetchOf } from '../compute/executorChoice.js';
+import { ceSettings, type CeDefaults } from '../compute/executorChoice.js';
 
 /** Each node's needs of a multi-node parent, by node index. */
 function gangResources(parent: JobRow): Resources[] {
@@ -64,6 +64,8 @@ export interface SchedulerLoopOptions {
   provider: CapacityProvider;
   /** jobStateTimeLimitActions count time this many times faster (ServerConfig.timeDilation) */
   timeDilation: number;
+  /** the server's settings for CEs without openbatch tags (compute/executorChoice.ts) */
+  ceDefaults: CeDefaults;
   /** the price table: each attempt's hourly rate is fixed when it is placed (model/cost.ts) */
   prices?: PriceTable | null;
   /** placements were committed for these instances */
@@ -325,7 +327,7 @@ export class SchedulerLoop {
         maxVcpus: this.o.provider.manages(ce) ? fromJson<{ maxvCpus?: number } | null>(ce.compute_resources, null)?.maxvCpus : undefined,
       });
     }
-    const prefetch = new Map(ces.map((c) => [c.name, prefetchOf(fromJson<Record<string, string>>(c.tags, {}))]));
+    const prefetch = new Map(ces.map((c) => [c.name, ceSettings(c, this.o.ceDefaults).prefetch]));
     for (const i of instances) {
       const u = usage.get(i.id) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, starting: 0 };
       const oneJob = this.o.provider.takesOneJob?.(i) ?? false;

@@ -1,11 +1,20 @@
 /** Queries of the compute_environments table. */
 import type { Db } from './db.js';
+import { cachedLookup, lookupsChanged } from './lookupCache.js';
 import type { ComputeEnvironmentTable } from './schema.js';
 
 export type ComputeEnvironmentRow = ComputeEnvironmentTable;
 
 export async function getComputeEnvironment(db: Db, name: string): Promise<ComputeEnvironmentRow | undefined> {
   return db.selectFrom('compute_environments').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+/**
+ * `getComputeEnvironment` through the lookup cache (lookupCache.ts says when it may be stale):
+ * a frozen row. For the agents' hot path, which needs a CE's settings per poll and report.
+ */
+export async function cachedComputeEnvironment(db: Db, name: string): Promise<ComputeEnvironmentRow | undefined> {
+  return cachedLookup(db, `ce\0${name}`, () => getComputeEnvironment(db, name));
 }
 
 export async function listComputeEnvironments(db: Db, opts: { names?: string[]; after?: string; limit: number }): Promise<ComputeEnvironmentRow[]> {
@@ -20,13 +29,19 @@ export async function allComputeEnvironments(db: Db): Promise<ComputeEnvironment
 }
 
 export async function insertComputeEnvironment(db: Db, row: ComputeEnvironmentRow): Promise<void> {
+  lookupsChanged();
   await db.insertInto('compute_environments').values(row).execute();
+  lookupsChanged();
 }
 
 export async function updateComputeEnvironment(db: Db, name: string, patch: Partial<ComputeEnvironmentRow>): Promise<void> {
+  lookupsChanged();
   await db.updateTable('compute_environments').set(patch).where('name', '=', name).execute();
+  lookupsChanged();
 }
 
 export async function deleteComputeEnvironment(db: Db, name: string): Promise<void> {
+  lookupsChanged();
   await db.deleteFrom('compute_environments').where('name', '=', name).execute();
+  lookupsChanged();
 }

@@ -1,11 +1,13 @@
 /**
  * Job queues and job definitions as SubmitJob looks them up by name, kept in memory: every
  * SubmitJob reads both, and the two reads with their query building were a large share of
- * its server time, while these rows change a few times a day.
+ * its server time, while these rows change a few times a day. Compute environments likewise,
+ * for the agents' polls and reports, which need their CE's settings (its tags).
  *
  * When a cached row may be served:
- * - Every write to job_queues or job_definitions in this process (the store functions of
- *   jobQueues.ts and jobDefinitions.ts, TagResource) calls `lookupsChanged()`, which bumps a
+ * - Every write to job_queues, job_definitions or compute_environments in this process (the
+ *   store functions of jobQueues.ts, jobDefinitions.ts and computeEnvironments.ts, TagResource)
+ *   calls `lookupsChanged()`, which bumps a
  *   generation: every entry of an older generation, of every database, is stale. A read
  *   that began before a change does not store what it read (it may be the old row). Writes
  *   call it before and after their statement; inside a transaction "after" is still before
@@ -40,7 +42,7 @@ interface Entry {
 let generation = 0;
 const caches = new WeakMap<Db, Map<string, Entry>>();
 
-/** A job queue or job definition changed (or is about to): forget every cached lookup. */
+/** A job queue, job definition or compute environment changed (or is about to): forget every cached lookup. */
 export function lookupsChanged(): void {
   generation++;
 }

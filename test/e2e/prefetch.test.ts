@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateComputeEnvironmentCommand, DescribeJobsCommand, TagResourceCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
+import { CreateComputeEnvironmentCommand, DescribeJobsCommand, TagResourceCommand, TerminateJobCommand, UntagResourceCommand } from '@aws-sdk/client-batch';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createQueue, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 
@@ -82,6 +82,34 @@ describe('a compute environment that queues work on its agents (openbatch:prefet
     for (const id of busy) await t.client.send(new TerminateJobCommand({ jobId: id, reason: 'test over' }));
     for (const id of busy) await waitForStatus(t.client, id, ['FAILED']);
     assert.equal(existsSync(marker), false, 'the terminated job never ran');
+  });
+
+  test('a prefetch tag added by TagResource applies to the next placements, and UntagResource ends it', async () => {
+    const arn = (await t.client.send(ce('retagged', {}))).computeEnvironmentArn!;
+    await createQueue(t.client, 'q-retagged', ['retagged']);
+    await registerDefinition(t.client, 'hold', { command: ['sleep', '60'] });
+    await registerDefinition(t.client, 'quick', { command: ['true'] });
+    const busy = [await submit(t.client, { jobQueue: 'q-retagged', jobDefinition: 'hold' }), await submit(t.client, { jobQueue: 'q-retagged', jobDefinition: 'hold' })];
+    for (const id of busy) await waitForStatus(t.client, id, ['RUNNING']);
+    // No prefetch yet: with the instance full, the next job waits in the queue.
+    const first = await submit(t.client, { jobQueue: 'q-retagged', jobDefinition: 'quick' });
+    await waitForStatus(t.client, first, ['RUNNABLE']);
+    await t.client.send(new TagResourceCommand({ resourceArn: arn, tags: { 'openbatch:prefetch': '1' } }));
+    // The tag reaches the scheduler and the agent: the job is queued on the full instance's
+    // agent (STARTING), and it does not start while both slots are busy.
+    await waitForStatus(t.client, first, ['STARTING']);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await waitForStatus(t.client, first, ['STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'])).status, 'STARTING', 'a queued job waits for room');
+    await t.client.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: ['openbatch:prefetch'] }));
+    const second = await submit(t.client, { jobQueue: 'q-retagged', jobDefinition: 'quick' });
+    await waitForStatus(t.client, second, ['RUNNABLE']);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await waitForStatus(t.client, second, ['RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'])).status, 'RUNNABLE', 'without the tag, nothing more is queued on the agent');
+    await t.client.send(new TerminateJobCommand({ jobId: busy[0], reason: 'make room' }));
+    assert.equal((await waitForStatus(t.client, first, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+    assert.equal((await waitForStatus(t.client, second, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+    await t.client.send(new TerminateJobCommand({ jobId: busy[1], reason: 'test over' }));
+    await waitForStatus(t.client, busy[1], ['FAILED']);
   });
 
   test('a prefetch tag that is not a whole number in range is refused, at creation and by TagResource', async () => {

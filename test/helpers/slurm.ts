@@ -96,6 +96,27 @@ export async function definition(
 
 
 /**
+ * Waits (up to a minute) until the node can run jobs. Only a file holding the node exclusive
+ * drains it or takes it down, and it resumes the node when it ends; a node found drained or
+ * down by the next holder was left so by a file that died before its clean-up, and is resumed.
+ * A node Slurm marks not responding (`*`) is waited for: ReturnToService brings it back.
+ */
+async function nodeUsable(): Promise<void> {
+  const node = slurmNode();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const state = nodeState(node);
+    if (/^(idle|mixed|allocated|completing)$/.test(state)) return;
+    if (Date.now() > deadline) {
+      console.log(`# the Slurm node is still ${state} after a minute; going on\n${slurmView()}`);
+      return;
+    }
+    if (/drain|down|fail/.test(state) && !state.endsWith('*')) setNodeState(node, 'resume');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
  * Holds the cluster's one node for a test file, until the returned function is called.
  * node --test runs files in parallel where there are cores to spare, and every Slurm test
  * file runs its jobs on the same node: a file that drains the node or takes it down holds it
@@ -110,6 +131,7 @@ export async function holdSlurmNode(mode: 'shared' | 'exclusive'): Promise<() =>
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`flock ${lock} exited with ${code} before holding the lock`)));
   });
+  await nodeUsable();
   return async () => {
     if (child.exitCode !== null) return;
     const exited = once(child, 'exit');

@@ -40,8 +40,9 @@ async function locate(db: Db, arn: string): Promise<{ table: Taggable; arn: stri
 }
 
 async function save(db: Db, table: Taggable, arn: string, tags: Record<string, string>): Promise<void> {
-  // SubmitJob reads job definitions (their tags propagate) and queues through the lookup cache.
-  const cached = table === 'job_definitions' || table === 'job_queues';
+  // SubmitJob reads job definitions (their tags propagate) and queues through the lookup cache,
+  // and the agents' polls their compute environment's (its tags are its openbatch settings).
+  const cached = table === 'job_definitions' || table === 'job_queues' || table === 'compute_environments';
   if (cached) lookupsChanged();
   await db.updateTable(table).set({ tags: toJson(tags) } as never).where('arn', '=', arn).execute();
   if (cached) lookupsChanged();
