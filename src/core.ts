@@ -15,6 +15,9 @@ export interface Core {
   clock: Clock;
   ids: IdSource;
   logger: Logger;
-  /** ask the scheduler for a pass soon (coalesced) */
-  kickScheduler(): void;
+  /**
+   * ask the scheduler for a pass soon (coalesced); `submitted` when the only news is new
+   * SUBMITTED jobs (SubmitJob): the pass may then stop after admitting them
+   */
+  kickScheduler(why?: 'submitted'): void;
 }

@@ -122,8 +122,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   // Several servers on one PostgreSQL database: one leads (cluster/leadership.ts), the others
   // serve the API and agents and wake the leader and each other's agents through signals.
   let signals: ClusterSignals | undefined;
-  const kickScheduler = () => {
-    loop?.kick();
+  const kickScheduler = (why?: 'submitted') => {
+    loop?.kick(why);
     signals?.kick();
   };
   const wakeInstance = (id: string) => {

@@ -91,6 +91,13 @@ export class SchedulerLoop {
   private waitingOrder = new Map<string, { jobId: string; code: WaitCode }[]>();
   /** writes that ride in the next pass's transaction (see `withNextPass`) */
   private riders: { fn: (tx: Tx) => Promise<unknown>; resolve(v: unknown): void; reject(e: unknown): void }[] = [];
+  /**
+   * Something other than new submissions asked for a pass since the last one began (an exit,
+   * an instance, a setting, the timer). A pass kicked only by SubmitJob admits, and schedules
+   * only if a job became RUNNABLE: a job submitted behind unfinished dependencies (a chain,
+   * one SubmitJob at a time) changes nothing the scheduler could act on.
+   */
+  private scheduleWanted = true;
 
   /**
    * Runs `fn` at the start of the next pass, in the pass's own transaction, and resolves with
@@ -135,8 +142,10 @@ export class SchedulerLoop {
     for (const r of this.riders.splice(0)) r.reject(new Error('the scheduler has stopped'));
   }
 
-  kick(): void {
+  /** Asks for a pass soon (coalesced). `submitted`: only new SUBMITTED jobs wait to be admitted. */
+  kick(why?: 'submitted'): void {
     if (this.stopped) return;
+    if (why !== 'submitted') this.scheduleWanted = true;
     if (this.running) {
       this.again = true;
       return;
@@ -175,19 +184,23 @@ export class SchedulerLoop {
   /** One pass. Returns true when another pass may find more to do at once. */
   async pass(): Promise<boolean> {
     const riders = this.riders.splice(0);
+    const scheduleWanted = this.scheduleWanted || riders.length > 0;
+    this.scheduleWanted = false;
     let results: unknown[] = [];
     let done;
     try {
       done = await this.o.uow.write(async (tx) => {
         results = [];
         for (const r of riders) results.push(await r.fn(tx));
-        return this.plan(tx);
+        return this.plan(tx, scheduleWanted);
       });
     } catch (e) {
+      this.scheduleWanted ||= scheduleWanted;
       for (const r of riders) r.reject(e);
       throw e;
     }
     riders.forEach((r, i) => r.resolve(results[i]));
+    if (!done.plan) return done.admitted >= ADMIT_BATCH || this.riders.length > 0;
     const { plan, usage, admitted } = done;
     const instances = new Set(plan.placements.map((p) => p.instanceId));
     if (instances.size) this.o.onPlaced(instances);
@@ -196,10 +209,16 @@ export class SchedulerLoop {
     return admitted >= ADMIT_BATCH || plan.placements.length >= HEAD_SIZE || this.riders.length > 0;
   }
 
-  /** The pass's work inside its transaction: admit, snapshot, schedule, commit the placements. */
-  private async plan(tx: Tx) {
+  /**
+   * The pass's work inside its transaction: admit, snapshot, schedule, commit the placements.
+   * Without `scheduleWanted`, stops after admission unless a job became RUNNABLE (plan null).
+   */
+  private async plan(tx: Tx, scheduleWanted: boolean) {
     const now = this.o.clock.now();
-    const admitted = (await admitSubmitted(tx, now, ADMIT_BATCH)) + (await expandArrays(tx, now, ADMIT_BATCH));
+    const submitted = await admitSubmitted(tx, now, ADMIT_BATCH);
+    const children = await expandArrays(tx, now, ADMIT_BATCH);
+    const admitted = submitted.admitted + children;
+    if (!scheduleWanted && submitted.runnable === 0 && children === 0) return { plan: null, usage: null, admitted };
     const { snapshot, heads, queues, usage, instanceRows, ceTypes } = await this.snapshot(tx);
     const plan = schedule(snapshot);
     this.ces = new Map(snapshot.ces.map((c) => [c.name, c]));

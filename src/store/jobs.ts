@@ -345,7 +345,8 @@ const ADMIT_PENDING = new FixedStatement<never>("UPDATE jobs SET status = 'PENDI
 
 /**
  * SUBMITTED → PENDING/RUNNABLE, or FAILED when a dependency has already failed.
- * Returns how many jobs were admitted. Runs at the start of each scheduler pass.
+ * Returns how many jobs were admitted, and how many of them are RUNNABLE (a pass with none
+ * and nothing else to do need not schedule). Runs at the start of each scheduler pass.
  *
  * Plain jobs go RUNNABLE set-wise (admitPlain). The dependencies of the batch's other jobs
  * are read in one query, and each of them that goes PENDING or RUNNABLE is written with one
@@ -354,7 +355,7 @@ const ADMIT_PENDING = new FixedStatement<never>("UPDATE jobs SET status = 'PENDI
  * failing dependents can change the states of jobs the read saw, so the jobs after it read
  * their dependencies one by one again.
  */
-export async function admitSubmitted(tx: Tx, now: number, limit: number): Promise<number> {
+export async function admitSubmitted(tx: Tx, now: number, limit: number): Promise<{ admitted: number; runnable: number }> {
   const jobs = (await tx.db
     .selectFrom('jobs')
     .select(['id', 'status', 'depends_on', 'array_size', 'parent_id'])
@@ -417,7 +418,10 @@ export async function admitSubmitted(tx: Tx, now: number, limit: number): Promis
     }
   }
   await flushPlain();
-  return jobs.length;
+  // (A later failure in the batch may yet fail a job counted here: counting it is harmless.)
+  let runnable = 0;
+  for (const state of admitted.values()) if (state === 'RUNNABLE') runnable++;
+  return { admitted: jobs.length, runnable };
 }
 
 const admitPlainByCount = new Map<number, FixedStatement<never>>();

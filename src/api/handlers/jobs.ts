@@ -301,7 +301,7 @@ const submit: Handler = async (raw, ctx, s) => {
       deps,
     );
   });
-  s.kickScheduler();
+  s.kickScheduler('submitted');
   return { jobArn: makeArn(ctx.scope, 'job', id), jobName: input.jobName, jobId: id };
 };
 
