@@ -17,7 +17,8 @@ export interface Core {
   logger: Logger;
   /**
    * ask the scheduler for a pass soon (coalesced); `submitted` when the only news is new
-   * SUBMITTED jobs (SubmitJob): the pass may then stop after admitting them
+   * SUBMITTED jobs (SubmitJob): the pass may then stop after admitting them; `dependent`
+   * when it is one job whose dependencies are all unfinished (SchedulerLoop.kick)
    */
-  kickScheduler(why?: 'submitted'): void;
+  kickScheduler(why?: 'submitted' | 'dependent'): void;
 }

@@ -122,7 +122,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   // Several servers on one PostgreSQL database: one leads (cluster/leadership.ts), the others
   // serve the API and agents and wake the leader and each other's agents through signals.
   let signals: ClusterSignals | undefined;
-  const kickScheduler = (why?: 'submitted') => {
+  const kickScheduler = (why?: 'submitted' | 'dependent') => {
     loop?.kick(why);
     signals?.kick();
   };

@@ -48,6 +48,13 @@ const HEAD_SIZE = 256;
 /** SUBMITTED jobs admitted per pass; more wait for the next pass, which follows at once. */
 const ADMIT_BATCH = 5_000;
 const TICK_MS = 1_000;
+/**
+ * How long a job submitted behind unfinished dependencies may stay SUBMITTED when nothing
+ * else runs a pass: its admission (to PENDING) places nothing, so it rides whichever pass
+ * comes next (an exit's, another submission's), and a script submitting a chain one
+ * SubmitJob at a time costs one commit per job instead of two.
+ */
+const DEPENDENT_ADMIT_MS = 50;
 
 const WAIT_STATUS_REASON: Record<WaitCode, string | null> = {
   NEVER_FITS: WAIT_REASONS.neverFits,
@@ -98,6 +105,8 @@ export class SchedulerLoop {
    * one SubmitJob at a time) changes nothing the scheduler could act on.
    */
   private scheduleWanted = true;
+  /** a pass promised to jobs submitted behind unfinished dependencies (DEPENDENT_ADMIT_MS) */
+  private dependentTimer?: NodeJS.Timeout;
 
   /**
    * Runs `fn` at the start of the next pass, in the pass's own transaction, and resolves with
@@ -138,13 +147,25 @@ export class SchedulerLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.dependentTimer) clearTimeout(this.dependentTimer);
     await this.idle;
     for (const r of this.riders.splice(0)) r.reject(new Error('the scheduler has stopped'));
   }
 
-  /** Asks for a pass soon (coalesced). `submitted`: only new SUBMITTED jobs wait to be admitted. */
-  kick(why?: 'submitted'): void {
+  /**
+   * Asks for a pass soon (coalesced). `submitted`: only new SUBMITTED jobs wait to be
+   * admitted. `dependent`: only a job whose dependencies are all unfinished: the next pass,
+   * or one within DEPENDENT_ADMIT_MS.
+   */
+  kick(why?: 'submitted' | 'dependent'): void {
     if (this.stopped) return;
+    if (why === 'dependent') {
+      this.dependentTimer ??= setTimeout(() => {
+        this.dependentTimer = undefined;
+        this.kick('submitted');
+      }, DEPENDENT_ADMIT_MS);
+      return;
+    }
     if (why !== 'submitted') this.scheduleWanted = true;
     if (this.running) {
       this.again = true;
@@ -183,6 +204,11 @@ export class SchedulerLoop {
 
   /** One pass. Returns true when another pass may find more to do at once. */
   async pass(): Promise<boolean> {
+    // This pass admits every job committed before it began: it keeps the timer's promise.
+    if (this.dependentTimer) {
+      clearTimeout(this.dependentTimer);
+      this.dependentTimer = undefined;
+    }
     const riders = this.riders.splice(0);
     const scheduleWanted = this.scheduleWanted || riders.length > 0;
     this.scheduleWanted = false;

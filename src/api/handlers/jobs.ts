@@ -240,8 +240,12 @@ const submit: Handler = async (raw, ctx, s) => {
   const tags = { ...(spec.propagateTags ? (fromJson<Record<string, string>>(def.tags, {}) ?? {}) : {}), ...(input.tags ?? {}) };
   // Jobs are never deleted, so a dependency seen now still exists at commit time: checking
   // outside the transaction lets the insert join a group commit that cannot fail on its own.
+  // Whether the job can only go PENDING: all its dependencies unfinished (scheduler kick below).
+  let waitsOnAll = false;
   if (deps.length) {
-    const found = new Set((await getJobs(s.db, deps.map((d) => d.jobId))).map((j) => j.id));
+    const depRows = await getJobs(s.db, deps.map((d) => d.jobId));
+    const found = new Set(depRows.map((j) => j.id));
+    waitsOnAll = arraySize === undefined && depRows.every((j) => j.status !== 'SUCCEEDED' && j.status !== 'FAILED');
     const missing = deps.find((d) => !found.has(d.jobId));
     if (missing) throw clientError(`dependsOn[${missing.index}].jobId '${missing.jobId}' does not exist`);
     for (const d of deps.filter((x) => x.type === 'N_TO_N')) {
@@ -301,7 +305,10 @@ const submit: Handler = async (raw, ctx, s) => {
       deps,
     );
   });
-  s.kickScheduler('submitted');
+  // A dependency may have finished since it was read, in a pass that ran before this commit
+  // and so could not admit the job: then it needs a pass now, not the deferred one.
+  if (waitsOnAll) waitsOnAll = (await getJobs(s.db, deps.map((d) => d.jobId))).every((j) => j.status !== 'SUCCEEDED' && j.status !== 'FAILED');
+  s.kickScheduler(waitsOnAll ? 'dependent' : 'submitted');
   return { jobArn: makeArn(ctx.scope, 'job', id), jobName: input.jobName, jobId: id };
 };
 
