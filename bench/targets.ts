@@ -120,6 +120,7 @@ export function targets(r: RunResults): TargetRow[] {
       add('6', `SubmitJob ÷ signed no-op, ${row.concurrency} in flight`, row.ratioToNoop, x(row.ratioToNoop));
       add('6', `DescribeJobs ÷ signed no-op, ${row.concurrency} in flight`, row.describe.perSecond / row.noop.perSecond, x(row.describe.perSecond / row.noop.perSecond));
       add('6', `server CPU ms per SubmitJob, ${row.concurrency} in flight`, row.submit.serverCpuMs, row.submit.serverCpuMs.toFixed(2));
+      if (row.dependent) add('6', `server CPU ms per SubmitJob behind an unfinished dependency, ${row.concurrency} in flight`, row.dependent.serverCpuMs, row.dependent.serverCpuMs.toFixed(2));
     }
   }
   if (r.schedulerScale) {

@@ -3,7 +3,10 @@
  *
  * The real SDK client (SigV4-signed) submits to a queue whose only CE is DISABLED: jobs are
  * accepted and queued, no process is ever started, so the figure is the API plus the durable
- * commit. Peers, with the same client, connection pool and concurrency, interleaved in rounds:
+ * commit. Also measured, interleaved:
+ *   dependent SubmitJob of a job with dependsOn one of the queued jobs (never finished), as a
+ *             script submitting a pipeline or a chain does: a job that can only go PENDING
+ * Peers, with the same client, connection pool and concurrency, interleaved in rounds:
  *   describe  DescribeJobs of one job (one of the first 100 submitted, in turn): the same SDK path
  *             and server route pipeline, read-only, no commit — workload 6's second API rate
  *   noop      the same SDK command, serialized and signed as usual, then sent to GET /healthz:
@@ -44,6 +47,8 @@ export interface RateFigure {
 export interface SubmitRateRow {
   concurrency: number;
   submit: RateFigure;
+  /** SubmitJob behind an unfinished dependency */
+  dependent: RateFigure;
   describe: RateFigure;
   noop: RateFigure;
   /** submit rate ÷ peer rate */
@@ -119,6 +124,10 @@ export async function submitRate(o: SubmitRateOptions): Promise<SubmitRateResult
         if (known.length < 100) known.push(jobId!);
         jobsSubmitted++;
       },
+      dependent: async (i: number) => {
+        await client.send(new SubmitJobCommand({ jobName: `dep-${i}`, jobQueue: farm.queueName, jobDefinition: farm.definitionName, dependsOn: [{ jobId: known[i % known.length] }] }));
+        jobsSubmitted++;
+      },
       describe: (i: number) => client.send(new DescribeJobsCommand({ jobs: [known[i % known.length]] })),
       noop: () => client.send(noopCommand()),
     };
@@ -134,11 +143,13 @@ export async function submitRate(o: SubmitRateOptions): Promise<SubmitRateResult
         serverCpuMs: r[k].cpuMs! / r[k].ops,
       });
       const submit = fig('submit');
+      const dependent = fig('dependent');
       const describe = fig('describe');
       const noop = fig('noop');
       rows.push({
         concurrency,
         submit,
+        dependent,
         describe,
         noop,
         ratioToDescribe: submit.perSecond / describe.perSecond,

@@ -89,7 +89,7 @@ describe('bench', () => {
     positive(r.sqliteCommitsPerSecond, 'sqliteCommitsPerSecond');
     positive(r.sequentialRatioToCommits, 'sequentialRatioToCommits');
     for (const row of r.rows) {
-      for (const k of ['submit', 'describe', 'noop'] as const) {
+      for (const k of ['submit', 'dependent', 'describe', 'noop'] as const) {
         positive(row[k].perSecond, `${k}/s`);
         positive(row[k].latencyMs.p50, `${k} p50`);
         // A short segment may fall between two clock ticks of the server's CPU time: ≥ 0, not > 0.
