@@ -473,17 +473,22 @@ export const HEAD_COLUMNS = [
 ] as const;
 export type HeadRow = Pick<JobRow, (typeof HEAD_COLUMNS)[number]>;
 
-/** The first `limit` RUNNABLE jobs of a FIFO queue, in submission order. */
+// Nodes wait with their gang's parent, which is what gets placed: node_index is null.
+const RUNNABLE_HEAD = new FixedStatement<HeadRow>(
+  `select ${HEAD_COLUMNS.map((c) => `"${c}"`).join(', ')} from "jobs" ` +
+    `where "queue" = ? and "status" = 'RUNNABLE' and "node_index" is null order by "seq" limit ?`,
+);
+
+/** A head row from its columns in HEAD_COLUMNS order. */
+function headRow(r: unknown[]): HeadRow {
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < HEAD_COLUMNS.length; i++) row[HEAD_COLUMNS[i]] = r[i];
+  return row as HeadRow;
+}
+
+/** The first `limit` RUNNABLE jobs of a FIFO queue, in submission order (every scheduler pass reads it). */
 export async function runnableHead(db: Reader, queue: string, limit: number): Promise<HeadRow[]> {
-  return db
-    .selectFrom('jobs')
-    .select(HEAD_COLUMNS)
-    .where('queue', '=', queue)
-    .where('status', '=', 'RUNNABLE')
-    .where('node_index', 'is', null) // nodes wait with their gang's parent, which is what gets placed
-    .orderBy('seq')
-    .limit(limit)
-    .execute() as Promise<HeadRow[]>;
+  return RUNNABLE_HEAD.objects(db, [queue, limit], headRow);
 }
 
 /**
