@@ -242,6 +242,14 @@ if (wanted('deps')) {
       ],
     ),
   );
+  const sub = r.chainSubmitMs;
+  if (sub) {
+    const part = (submitMs: number, jobsPerSecond: number) => `${(submitMs / 1000).toFixed(1)} s of ${(r.chain.jobs / jobsPerSecond).toFixed(1)} s`;
+    log(
+      `\nthe chain's SubmitJobs, one at a time, ran while its jobs did: ${part(sub.default, r.chain.jobsPerSecond)} (default CE)` +
+        (sub.tuned !== undefined && r.tuned ? `, ${part(sub.tuned, r.tuned.chain.jobsPerSecond)} (tuned CE)` : ''),
+    );
+  }
 }
 if (wanted('latency')) {
   const r = await latency({ jobs: SIZES.latencyJobs, spawnSamples: SIZES.spawnSamples });

@@ -34,6 +34,9 @@ describe('bench', () => {
     assert.equal(r.fan.jobs, 6, 'root + 4 children + sink');
     for (const f of [r.chain, r.fan]) for (const k of ['jobsPerSecond', 'xargsPerSecond', 'nodeSpawnPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(f[k], k);
     for (const f of [r.tuned!.chain, r.tuned!.fan]) for (const k of ['jobsPerSecond', 'ratioToXargs', 'ratioToNodeSpawn'] as const) positive(f[k], `tuned ${k}`);
+    positive(r.chainSubmitMs!.default, 'chain submission span');
+    positive(r.chainSubmitMs!.tuned!, 'chain submission span, tuned CE');
+    assert.ok(r.chainSubmitMs!.default <= r.chain.elapsedMs, 'the submission span lies within the chain');
   });
 
   test('workload 8: the scheduler core with an agent whose executor spawns nothing', async () => {
