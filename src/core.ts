@@ -7,6 +7,7 @@ import type { ServerConfig } from './config.js';
 import type { Clock, IdSource } from './model/ids.js';
 import type { Db } from './store/db.js';
 import type { UnitOfWork } from './store/unitOfWork.js';
+import type { KickReason } from './scheduler/loop.js';
 
 export interface Core {
   config: ServerConfig;
@@ -15,10 +16,6 @@ export interface Core {
   clock: Clock;
   ids: IdSource;
   logger: Logger;
-  /**
-   * ask the scheduler for a pass soon (coalesced); `submitted` when the only news is new
-   * SUBMITTED jobs (SubmitJob): the pass may then stop after admitting them; `dependent`
-   * when it is one job whose dependencies are all unfinished (SchedulerLoop.kick)
-   */
-  kickScheduler(why?: 'submitted' | 'dependent'): void;
+  /** ask the scheduler for a pass soon (coalesced); SubmitJob says why (KickReason) */
+  kickScheduler(why?: KickReason): void;
 }

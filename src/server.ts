@@ -27,7 +27,7 @@ import { SlurmProvider } from './compute/slurmProvider.js';
 import { JoinedAgents, joinToken } from './compute/joinedAgents.js';
 import { isLoopback, type ServerConfig } from './config.js';
 import { randomIds, systemClock, type Clock, type IdSource } from './model/ids.js';
-import { SchedulerLoop } from './scheduler/loop.js';
+import { SchedulerLoop, type KickReason } from './scheduler/loop.js';
 import { EventBus } from './events/bus.js';
 import { Metrics } from './metrics/metrics.js';
 import { registerEventStream } from './api/eventStream.js';
@@ -122,7 +122,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   // Several servers on one PostgreSQL database: one leads (cluster/leadership.ts), the others
   // serve the API and agents and wake the leader and each other's agents through signals.
   let signals: ClusterSignals | undefined;
-  const kickScheduler = (why?: 'submitted' | 'dependent') => {
+  const kickScheduler = (why?: KickReason) => {
     loop?.kick(why);
     signals?.kick();
   };

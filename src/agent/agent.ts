@@ -13,8 +13,8 @@
  * An attempt's working directory is made off the event loop before it starts; until then it
  * holds its room as if running.
  *
- * When the instance's compute environment queues work on its agent (`openbatch:prefetch`),
- * the poll's answer names the instance's size and may hold more than fits: the rest waits
+ * The poll's answer names the instance's size. When the instance's compute environment
+ * queues work on its agent (`openbatch:prefetch`), it may hold more than fits: the rest waits
  * here, in placement order, and starts the moment an exit leaves room for it, without
  * waiting for the control plane to hear of the exit and answer.
  */
@@ -73,7 +73,7 @@ export class Agent {
    * room as if running. `cancelled`: stopped meanwhile, so they end without starting.
    */
   private readonly preparing = new Map<string, { assignment: Assignment; cancelled: boolean }>();
-  /** the instance's size, once the control plane has named it (its CE queues work here); until then every assignment starts at once */
+  /** the instance's size, as the control plane names it with work (an older one does not: then every assignment starts at once) */
   private capacity: Size | undefined;
   private sending = false;
   private stopped = false;

@@ -334,7 +334,6 @@ function removeDeadAgentsPools(base: string): void {
   }
 }
 
-
 /** Removes a cgroup and the cgroups below it (a cgroup directory holds only control files and child cgroups). */
 function rmdirTree(dir: string): void {
   for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmdirTree(join(dir, e.name));

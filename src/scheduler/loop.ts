@@ -63,6 +63,12 @@ const WAIT_STATUS_REASON: Record<WaitCode, string | null> = {
   NO_CONSUMABLE: WAIT_REASONS.noConsumable,
 };
 
+/**
+ * Why a pass is asked for, when the only news is new submissions (SchedulerLoop.kick):
+ * `submitted` new SUBMITTED jobs; `dependent` one job whose dependencies are all unfinished.
+ */
+export type KickReason = 'submitted' | 'dependent';
+
 export interface SchedulerLoopOptions {
   uow: UnitOfWork;
   clock: Clock;
@@ -157,7 +163,7 @@ export class SchedulerLoop {
    * admitted. `dependent`: only a job whose dependencies are all unfinished: the next pass,
    * or one within DEPENDENT_ADMIT_MS.
    */
-  kick(why?: 'submitted' | 'dependent'): void {
+  kick(why?: KickReason): void {
     if (this.stopped) return;
     if (why === 'dependent') {
       this.dependentTimer ??= setTimeout(() => {

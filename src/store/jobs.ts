@@ -57,6 +57,14 @@ export async function getJobs(db: Reader, ids: string[]): Promise<JobRow[]> {
   return db.selectFrom('jobs').selectAll().where('id', 'in', ids).execute() as Promise<JobRow[]>;
 }
 
+const DEPENDENCY_STATUSES = new InListStatement((list) => `SELECT status FROM jobs WHERE id IN (${list})`);
+
+/** Whether none of these jobs has ended (SUCCEEDED or FAILED). */
+export async function allUnfinished(db: Reader, ids: string[]): Promise<boolean> {
+  const rows = await DEPENDENCY_STATUSES.all<{ status: string }>(db, ids);
+  return rows.every((r) => r.status !== 'SUCCEEDED' && r.status !== 'FAILED');
+}
+
 export async function getAttempts(db: Reader, jobIds: string[]): Promise<AttemptRow[]> {
   if (jobIds.length === 0) return [];
   if (jobIds.length <= FIXED_IN_LIMIT) {

@@ -21,6 +21,7 @@ import {
   getAttempts,
   getJob,
   getJobs,
+  allUnfinished,
   insertJob,
   jobSpecOf,
   listJobs,
@@ -240,12 +241,8 @@ const submit: Handler = async (raw, ctx, s) => {
   const tags = { ...(spec.propagateTags ? (fromJson<Record<string, string>>(def.tags, {}) ?? {}) : {}), ...(input.tags ?? {}) };
   // Jobs are never deleted, so a dependency seen now still exists at commit time: checking
   // outside the transaction lets the insert join a group commit that cannot fail on its own.
-  // Whether the job can only go PENDING: all its dependencies unfinished (scheduler kick below).
-  let waitsOnAll = false;
   if (deps.length) {
-    const depRows = await getJobs(s.db, deps.map((d) => d.jobId));
-    const found = new Set(depRows.map((j) => j.id));
-    waitsOnAll = arraySize === undefined && depRows.every((j) => j.status !== 'SUCCEEDED' && j.status !== 'FAILED');
+    const found = new Set((await getJobs(s.db, deps.map((d) => d.jobId))).map((j) => j.id));
     const missing = deps.find((d) => !found.has(d.jobId));
     if (missing) throw clientError(`dependsOn[${missing.index}].jobId '${missing.jobId}' does not exist`);
     for (const d of deps.filter((x) => x.type === 'N_TO_N')) {
@@ -305,10 +302,11 @@ const submit: Handler = async (raw, ctx, s) => {
       deps,
     );
   });
-  // A dependency may have finished since it was read, in a pass that ran before this commit
-  // and so could not admit the job: then it needs a pass now, not the deferred one.
-  if (waitsOnAll) waitsOnAll = (await getJobs(s.db, deps.map((d) => d.jobId))).every((j) => j.status !== 'SUCCEEDED' && j.status !== 'FAILED');
-  s.kickScheduler(waitsOnAll ? 'dependent' : 'submitted');
+  // A job whose dependencies are all unfinished can only go PENDING: its admission may wait
+  // for the next pass. Read after the commit: a dependency that finished in a pass that ran
+  // before it could not admit the job, which then needs a pass now.
+  const onlyPending = deps.length > 0 && arraySize === undefined && (await allUnfinished(s.db, deps.map((d) => d.jobId)));
+  s.kickScheduler(onlyPending ? 'dependent' : 'submitted');
   return { jobArn: makeArn(ctx.scope, 'job', id), jobName: input.jobName, jobId: id };
 };
 
