@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every compiled test file (dist/test/**/*.test.js) with Node's own test runner.
-// Node 20's `--test` takes no globs, and pointing it at a directory would also run the
+// Node's `--test` takes globs only from Node 21 on, and pointing it at a directory would also run the
 // helper modules under test/, so the list is made here. Extra arguments narrow the run:
 //   node scripts/run-tests.mjs api/sigv4     → only files whose path contains "api/sigv4"
 //

@@ -10,8 +10,8 @@ import type { Command } from 'commander';
 import { BatchClient } from '@aws-sdk/client-batch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 
-// The SDK warns on every run under Node 20 about its future Node 22 requirement; a CLI's
-// stderr is for the user's errors.
+// The SDK warns on every run under a Node release it is about to drop; a CLI's stderr is
+// for the user's errors.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8770';
