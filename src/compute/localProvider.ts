@@ -90,6 +90,22 @@ function isSpotCe(cr: ComputeResource): boolean {
   return cr.type === 'SPOT' || cr.type === 'FARGATE_SPOT';
 }
 
+/**
+ * The variables of the host environment a local agent keeps. Nothing else of the server's
+ * environment reaches it: not its credentials (OPENBATCH_CREDENTIALS), database URL, webhook
+ * secrets or anything an operator exported for the server. What an agent holds, a job that
+ * escaped its sandbox could read from /proc; and the agent needs none of it.
+ */
+const AGENT_ENV_KEYS = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as const;
+
+/** A local agent's whole environment: the few host variables it needs and its own token. */
+export function agentEnvironment(host: NodeJS.ProcessEnv, token: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of AGENT_ENV_KEYS) if (host[k] !== undefined) env[k] = host[k];
+  env.OPENBATCH_AGENT_TOKEN = token;
+  return env;
+}
+
 export class LocalProvider {
   private readonly children = new Map<string, ChildProcess>();
   private readonly terminationReason = new Map<string, string>();
@@ -470,6 +486,7 @@ export class LocalProvider {
     const workDir = this.instanceDir(id);
     const ce = await getComputeEnvironment(this.o.db, inst.ce_name);
     const { sandbox, sandboxNetwork } = ceSettings(ce, this.o.config);
+    const dockerHost = this.o.config.dockerHost || process.env.DOCKER_HOST;
     const child = spawn(
       process.execPath,
       [
@@ -477,9 +494,10 @@ export class LocalProvider {
         // The server's executor settings hold for the agents it starts, unless the CE's tags
         // say otherwise for its sandbox (docs/executors.md).
         '--sandbox', sandbox, '--sandbox-network', sandboxNetwork,
-        ...(this.o.config.dockerHost ? ['--docker-host', this.o.config.dockerHost] : []),
+        // Resolved here: the agent does not get the server's environment (agentEnvironment).
+        ...(dockerHost ? ['--docker-host', dockerHost] : []),
       ],
-      { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, OPENBATCH_AGENT_TOKEN: token } },
+      { stdio: ['pipe', 'ignore', 'pipe'], env: agentEnvironment(process.env, token) },
     );
     this.children.set(id, child);
     child.stderr?.setEncoding('utf8');
