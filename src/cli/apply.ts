@@ -41,8 +41,8 @@ import {
   UpdateSchedulingPolicyCommand,
   type BatchClient,
 } from '@aws-sdk/client-batch';
-import { CliError, errorLine, withClient, withConnection, type ConnectionFlags } from './client.js';
-import { json, nameOfArn } from './output.js';
+import { CliError, errorLine, withClient, type ConnectionFlags } from './client.js';
+import { json, nameOfArn, wantsJson } from './output.js';
 
 const SECTIONS = ['computeEnvironments', 'schedulingPolicies', 'jobQueues', 'jobDefinitions', 'jobs'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -399,14 +399,14 @@ async function apply(flags: ApplyFlags): Promise<void> {
   const plan = await parseApplyFile(file, text);
   await withClient(flags, async ({ batch }) => {
     const lines: string[] = [];
-    const applier = new Applier(batch, !!flags.dryRun, (l) => (flags.json ? lines.push(l) : process.stdout.write(l + '\n')));
+    const applier = new Applier(batch, !!flags.dryRun, (l) => (wantsJson(flags) ? lines.push(l) : process.stdout.write(l + '\n')));
     for (const e of plan.entries.computeEnvironments) await applier.computeEnvironment(e);
     for (const e of plan.entries.schedulingPolicies) await applier.schedulingPolicy(e);
     for (const e of plan.entries.jobQueues) await applier.jobQueue(e);
     for (const e of plan.entries.jobDefinitions) await applier.jobDefinition(e);
     if (!flags.resourcesOnly) await applier.jobs(plan.entries.jobs);
     const changed = applier.outcomes.filter((o) => o.action !== 'unchanged').length;
-    if (flags.json) return void process.stdout.write(json({ dryRun: !!flags.dryRun, changes: applier.outcomes }));
+    if (wantsJson(flags)) return void process.stdout.write(json({ dryRun: !!flags.dryRun, changes: applier.outcomes }));
     if (applier.outcomes.length === 0) process.stdout.write(`${file} declares nothing\n`);
     else if (flags.dryRun) process.stdout.write(`dry run: ${changed} change${changed === 1 ? '' : 's'} would be made; nothing was changed\n`);
     else if (changed === 0) process.stdout.write('nothing to change\n');
@@ -414,15 +414,13 @@ async function apply(flags: ApplyFlags): Promise<void> {
 }
 
 export function registerApplyCommand(program: Command): void {
-  withConnection(
-    program
-      .command('apply')
-      .description('create or update compute environments, scheduling policies, job queues and job definitions to match a YAML file, then submit its jobs')
-      .requiredOption('-f, --file <file.yaml>', 'the file (- reads standard input)')
-      .option('--dry-run', 'print what would change, change nothing')
-      .option('--resources-only', 'converge the resources; do not submit the jobs')
-      .option('--json', 'print the changes as JSON'),
-  )
+  program
+    .command('apply')
+    .description('create or update compute environments, scheduling policies, job queues and job definitions to match a YAML file, then submit its jobs')
+    .requiredOption('-f, --file <file.yaml>', 'the file (- reads standard input)')
+    .option('--dry-run', 'print what would change, change nothing')
+    .option('--resources-only', 'converge the resources; do not submit the jobs')
+    .option('--json', 'print the changes as JSON')
     .addHelpText(
       'after',
       `

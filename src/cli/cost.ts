@@ -5,8 +5,8 @@
  */
 import type { Command } from 'commander';
 import { costCsv, type CostAnswer } from '../model/costCsv.js';
-import { CliError, withClient, withConnection, type ConnectionFlags } from './client.js';
-import { fullTime, json, table } from './output.js';
+import { CliError, withClient, type ConnectionFlags } from './client.js';
+import { fullTime, json, table, wantsJson } from './output.js';
 
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -48,7 +48,7 @@ export function costText(a: CostAnswer): string {
 }
 
 export function registerCostCommand(program: Command): void {
-  withConnection(program.command('cost').description('cost of the work over a time range, per job, array, queue, share or tag, with the cost lost to interruptions'))
+  program.command('cost').description('cost of the work over a time range, per job, array, queue, share or tag, with the cost lost to interruptions')
     .option('--by <group>', 'job, array, queue, share or tag:KEY', 'job')
     .option('--since <duration>', 'the range ends now and starts this long ago (30m, 24h, 7d)')
     .option('--from <time>', 'range start: ISO time or epoch ms')
@@ -64,7 +64,7 @@ export function registerCostCommand(program: Command): void {
         const to = flags.to ? parseTime('--to', flags.to) : Date.now();
         const from = flags.since ? to - parseDuration('--since', flags.since) : flags.from ? parseTime('--from', flags.from) : undefined;
         const a = await c.openbatch<CostAnswer>('cost', { groupBy: flags.by, from, to: flags.to ? to : undefined, jobId: flags.job, jobQueue: flags.queue });
-        process.stdout.write(flags.json ? json(a) : flags.csv ? costCsv(a) : costText(a));
+        process.stdout.write(wantsJson(flags) ? json(a) : flags.csv ? costCsv(a) : costText(a));
       }),
     );
 }

@@ -22,10 +22,12 @@ import {
   type KeyValuesPair,
   type SubmitJobCommandInput,
 } from '@aws-sdk/client-batch';
-import { CliError, withClient, withConnection, type ConnectionFlags } from './client.js';
-import { duration, fullTime, json, keyValues, nameOfArn, paint, colourOn, ProgressBar, shortTime, statusColour, summaryText, table, type StatusSummary } from './output.js';
+import { CliError, withClient, type ConnectionFlags } from './client.js';
+import { duration, fullTime, json, keyValues, nameOfArn, paint, colourOn, shortTime, statusColour, summaryText, table, timeHeader, wantsJson, type StatusSummary } from './output.js';
 import { DEFAULT_NAME, queueNames } from './resources.js';
 import { quoteShellWords, splitShellWords } from './shellWords.js';
+import { waitForJob, type WaitOutcome } from './wait.js';
+import { indexRanges } from '../model/rerun.js';
 
 export const STATUSES: JobStatus[] = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'];
 const FINAL = new Set(['SUCCEEDED', 'FAILED']);
@@ -67,26 +69,6 @@ function outcome(job: JobDetail): string {
   const exit = job.container?.exitCode;
   if (job.status === 'SUCCEEDED') return `SUCCEEDED${exit !== undefined ? ` (exit ${exit})` : ''}`;
   return `${job.status}${job.statusReason ? `: ${job.statusReason}` : ''}${exit !== undefined ? ` (exit ${exit})` : ''}`;
-}
-
-/**
- * Polls until the job ends (quickly at first, then once a second), drawing the progress of
- * an array job's children. Returns the final JobDetail.
- */
-export async function waitForJob(batch: BatchClient, jobId: string): Promise<JobDetail> {
-  let interval = 100;
-  const bar = new ProgressBar(process.stderr);
-  try {
-    for (;;) {
-      const job = await describeJob(batch, jobId);
-      if (isArrayParent(job)) bar.update(job.arrayProperties!.size!, (job.arrayProperties!.statusSummary ?? {}) as StatusSummary);
-      if (FINAL.has(job.status!)) return job;
-      await sleep(interval);
-      interval = Math.min(interval * 1.5, 1000);
-    }
-  } finally {
-    bar.finish();
-  }
 }
 
 // ---- submit ----
@@ -154,23 +136,33 @@ export function submitInput(flags: SubmitFlags, args: string[]): SubmitJobComman
 
 async function submit(args: string[], flags: SubmitFlags): Promise<void> {
   const input = submitInput(flags, args);
-  await withClient(flags, async ({ batch }) => {
-    const res = await batch.send(new SubmitJobCommand(input));
-    process.stdout.write(`${res.jobId}\n`);
+  await withClient(flags, async (c) => {
+    const res = await c.batch.send(new SubmitJobCommand(input));
+    process.stdout.write(wantsJson() ? json({ jobArn: res.jobArn, jobName: res.jobName, jobId: res.jobId }) : `${res.jobId}\n`);
     if (!flags.wait) return;
-    const job = await waitForJob(batch, res.jobId!);
-    const on = colourOn(process.stderr);
-    let line = `job ${job.jobName} (${job.jobId}) ${paint(outcome(job), statusColour(job.status), on)}`;
-    if (isArrayParent(job)) line = `array job ${job.jobName} (${job.jobId}) ${paint(job.status!, statusColour(job.status), on)}: ${summaryText(job.arrayProperties!.size!, (job.arrayProperties!.statusSummary ?? {}) as StatusSummary)}`;
-    process.stderr.write(line + '\n');
-    process.exitCode = job.status === 'SUCCEEDED' ? 0 : 1;
+    const outcome = await waitForJob(c, res.jobId!);
+    process.stderr.write(waitOutcomeLine(outcome) + '\n');
+    process.exitCode = outcome.job.status === 'SUCCEEDED' && !outcome.cannotRun ? 0 : 1;
   });
+}
+
+/** The last line of a wait: how the job ended, or why it cannot run and stays waiting. */
+export function waitOutcomeLine({ job, cannotRun, why }: WaitOutcome): string {
+  const on = colourOn(process.stderr);
+  const name = `${isArrayParent(job) ? 'array job' : 'job'} ${job.jobName} (${job.jobId})`;
+  if (cannotRun) {
+    return `${name} ${paint('cannot run', 'red', on)}: ${why ?? cannotRun}\n${why ? `${cannotRun}\n` : ''}it stays ${job.status} until it is cancelled (openbatch cancel ${job.jobId}) or its queue can give what it asks`;
+  }
+  if (isArrayParent(job)) return `${name} ${paint(job.status!, statusColour(job.status), on)}: ${summaryText(job.arrayProperties!.size!, (job.arrayProperties!.statusSummary ?? {}) as StatusSummary)}`;
+  return `${name} ${paint(outcome(job), statusColour(job.status), on)}`;
 }
 
 // ---- jobs ----
 
 interface JobsFlags extends ConnectionFlags {
   queue?: string;
+  /** the children of this array job instead of a queue's jobs */
+  arrayJobId?: string;
   status?: string;
   name?: string;
   limit: number;
@@ -220,7 +212,7 @@ function parseStatuses(text: string | undefined): JobStatus[] | undefined {
 const newestFirst = (a: JobSummary, b: JobSummary) => (b.createdAt ?? 0) - (a.createdAt ?? 0) || (a.jobId! < b.jobId! ? 1 : a.jobId! > b.jobId! ? -1 : 0);
 
 /** Every job of one ListJobs query, across its pages. */
-async function listAll(batch: BatchClient, input: { jobQueue: string; jobStatus?: JobStatus; filters?: KeyValuesPair[] }): Promise<JobSummary[]> {
+async function listAll(batch: BatchClient, input: { jobQueue?: string; arrayJobId?: string; jobStatus?: JobStatus; filters?: KeyValuesPair[] }): Promise<JobSummary[]> {
   const out: JobSummary[] = [];
   let nextToken: string | undefined;
   do {
@@ -290,9 +282,33 @@ async function mergedPage(batch: BatchClient, queues: string[], filters: KeyValu
   return { jobs, nextToken: left.length ? encodeJobsToken({ m: Object.fromEntries(left.map((s) => [s.queue, s.cursor])) }) : undefined };
 }
 
+/** The failed children's indices of an array job, ascending. */
+export async function failedChildIndices(batch: BatchClient, arrayJobId: string): Promise<number[]> {
+  const failed = await listAll(batch, { arrayJobId, jobStatus: 'FAILED' });
+  return failed.map((j) => j.arrayProperties?.index ?? Number(j.jobId!.split(':').pop())).sort((a, b) => a - b);
+}
+
+/** One page of an array job's children (ListJobs arrayJobId), by index. */
+async function childrenPage(batch: BatchClient, flags: JobsFlags, statuses: JobStatus[] | undefined, offset: number) {
+  if (flags.queue !== undefined) throw new CliError('give --queue or --array-job-id, not both');
+  const arrayJobId = flags.arrayJobId!;
+  const filters: KeyValuesPair[] = [flags.name !== undefined ? { name: 'JOB_NAME', values: [flags.name] } : { name: 'AFTER_CREATED_AT', values: ['0'] }];
+  let all: JobSummary[];
+  if (statuses && flags.name === undefined) all = (await Promise.all(statuses.map((jobStatus) => listAll(batch, { arrayJobId, jobStatus })))).flat();
+  else all = (await listAll(batch, { arrayJobId, filters })).filter((j) => !statuses || statuses.includes(j.status!));
+  const index = (j: JobSummary) => j.arrayProperties?.index ?? 0;
+  all.sort((a, b) => index(a) - index(b));
+  const jobs = all.slice(offset, offset + flags.limit);
+  return { jobs, nextToken: offset + flags.limit < all.length ? encodeJobsToken({ o: offset + flags.limit }) : undefined };
+}
+
 export async function listJobsPage(batch: BatchClient, flags: JobsFlags): Promise<{ jobs: JobSummary[]; nextToken?: string }> {
   const statuses = parseStatuses(flags.status);
   const token = decodeJobsToken(flags.nextToken);
+  if (flags.arrayJobId !== undefined) {
+    if (token && token.o === undefined) throw new CliError('--next-token came from a listing with other filters: repeat the same ones');
+    return childrenPage(batch, flags, statuses, token?.o ?? 0);
+  }
   if (token && (token.m !== undefined) !== !statuses) throw new CliError('--next-token came from a listing with other filters: repeat the same ones');
   const filters: KeyValuesPair[] = [flags.name !== undefined ? { name: 'JOB_NAME', values: [flags.name] } : { name: 'AFTER_CREATED_AT', values: ['0'] }];
   const queues = flags.queue !== undefined ? [flags.queue] : await queueNames(batch);
@@ -317,7 +333,7 @@ function jobNameCell(j: JobSummary): string {
 async function jobs(flags: JobsFlags): Promise<void> {
   await withClient(flags, async ({ batch }) => {
     const page = await listJobsPage(batch, flags);
-    if (flags.json) return void process.stdout.write(json({ jobSummaryList: page.jobs, nextToken: page.nextToken }));
+    if (wantsJson(flags)) return void process.stdout.write(json({ jobSummaryList: page.jobs, nextToken: page.nextToken }));
     if (!page.jobs.length) process.stderr.write('no jobs\n');
     else {
       const now = Date.now();
@@ -326,7 +342,7 @@ async function jobs(flags: JobsFlags): Promise<void> {
           { header: 'JOB ID', value: (j) => j.jobId! },
           { header: 'NAME', value: jobNameCell },
           { header: 'STATUS', value: (j) => j.status!, colour: (j) => statusColour(j.status) },
-          { header: 'CREATED', value: (j) => shortTime(j.createdAt, now) },
+          { header: timeHeader('CREATED'), value: (j) => shortTime(j.createdAt, now) },
           { header: 'STARTED', value: (j) => shortTime(j.startedAt, now) },
           { header: 'STOPPED', value: (j) => shortTime(j.stoppedAt, now) },
           { header: 'EXIT', value: (j) => (j.container?.exitCode === undefined ? '-' : String(j.container.exitCode)), right: true },
@@ -348,7 +364,13 @@ function attemptLines(job: JobDetail): string[] {
   });
 }
 
-export function describeText(job: JobDetail): string {
+/** What `describe` reads besides the JobDetail. */
+export interface DescribeExtras {
+  /** an array job's failed children */
+  failedIndices?: number[];
+}
+
+export function describeText(job: JobDetail, extras: DescribeExtras = {}): string {
   const on = colourOn(process.stdout);
   const status = paint(job.status!, statusColour(job.status), on) + (job.statusReason ? `  ${job.statusReason}` : '');
   const array = job.arrayProperties;
@@ -370,6 +392,7 @@ export function describeText(job: JobDetail): string {
     ['parameters', params],
     ['environment', env],
     ['array', array?.size !== undefined ? `size ${array.size}: ${summaryText(array.size, (array.statusSummary ?? {}) as StatusSummary)}` : undefined],
+    ['failed children', extras.failedIndices?.length ? `${indexRanges(extras.failedIndices)}  (openbatch jobs --array-job-id ${job.jobId} --status FAILED; openbatch rerun-failed ${job.jobId})` : undefined],
     ['array index', array?.index !== undefined ? String(array.index) : undefined],
     // rerun-failed links the two arrays both ways (api/rerunFailed.ts)
     ['rerun of', rerunOf && (rerunIndices ? `${rerunOf} (failed children ${rerunIndices})` : rerunOf)],
@@ -389,7 +412,9 @@ export function describeText(job: JobDetail): string {
 async function describe(jobId: string, flags: ConnectionFlags & { json?: boolean }): Promise<void> {
   await withClient(flags, async ({ batch }) => {
     const job = await describeJob(batch, jobId);
-    process.stdout.write(flags.json ? json(job) : describeText(job));
+    if (wantsJson(flags)) return void process.stdout.write(json(job));
+    const failed = isArrayParent(job) && job.arrayProperties?.statusSummary?.FAILED ? await failedChildIndices(batch, job.jobId!) : undefined;
+    process.stdout.write(describeText(job, { failedIndices: failed }));
   });
 }
 
@@ -407,30 +432,28 @@ async function stop(verb: 'cancel' | 'terminate', jobId: string, flags: Connecti
       line = `${jobId} is ${job.status}: cancel does not stop a started job (openbatch terminate ${jobId} does)`;
     } else if (FINAL.has(after.status!)) line = `${verb === 'cancel' ? 'cancelled' : 'terminated'} ${jobId}: ${after.status} (${after.statusReason ?? flags.reason})`;
     else line = `${verb === 'cancel' ? 'cancelling' : 'terminating'} ${jobId}: it ends FAILED with reason '${flags.reason}' once its process has stopped`;
-    process.stdout.write(line + '\n');
+    process.stdout.write(wantsJson() ? json({ jobId, before: job.status, status: after.status, statusReason: after.statusReason, message: line }) : line + '\n');
   });
 }
 
 export function registerJobCommands(program: Command): void {
-  withConnection(
-    program
-      .command('submit')
-      .description('submit a job; prints its id (with --wait: waits for it, exit 0 if it SUCCEEDED, 1 otherwise)')
-      .argument('[command...]', 'the command to run, after -- (instead of --command)')
-      .option('-q, --queue <queue>', 'job queue', DEFAULT_NAME)
-      .option('-d, --definition <definition>', 'job definition (name, name:revision or ARN)', DEFAULT_NAME)
-      .option('-n, --name <name>', 'job name (default: the definition name)')
-      .option('-c, --command <shell words>', "command, split like a shell does: 'sh -c \"echo hi\"'")
-      .option('--array-size <n>', 'run an array job of n children (2-10000)', intFlag('--array-size', 2, 10_000))
-      .option('--depends-on <jobId[:N_TO_N|:SEQUENTIAL]>', 'start after this job succeeds (repeatable)', collect)
-      .option('-p, --param <key=value>', 'a Ref:: parameter (repeatable)', pairFlag('--param'))
-      .option('-e, --env <KEY=value>', 'an environment variable (repeatable)', pairFlag('--env'))
-      .option('--vcpus <n>', 'vCPUs for the job (overrides the definition)')
-      .option('--memory <MiB>', 'memory in MiB (overrides the definition)', intFlag('--memory', 1, 1 << 30))
-      .option('--retries <n>', 'retry a failed attempt up to n times (retryStrategy.attempts = n+1)', intFlag('--retries', 0, 9))
-      .option('--timeout <seconds>', 'fail an attempt that runs longer than this', intFlag('--timeout', 1, 1 << 30))
-      .option('-w, --wait', 'wait until the job ends; show the progress of an array job'),
-  )
+  program
+    .command('submit')
+    .description('submit a job; prints its id (with --wait: waits for it, exit 0 if it SUCCEEDED, 1 otherwise)')
+    .argument('[command...]', 'the command to run, after -- (instead of --command)')
+    .option('-q, --queue <queue>', 'job queue', DEFAULT_NAME)
+    .option('-d, --definition <definition>', 'job definition (name, name:revision or ARN)', DEFAULT_NAME)
+    .option('-n, --name <name>', 'job name (default: the definition name)')
+    .option('-c, --command <shell words>', "command, split like a shell does: 'sh -c \"echo hi\"'")
+    .option('--array-size <n>', 'run an array job of n children (2-10000)', intFlag('--array-size', 2, 10_000))
+    .option('--depends-on <jobId[:N_TO_N|:SEQUENTIAL]>', 'start after this job succeeds (repeatable)', collect)
+    .option('-p, --param <key=value>', 'a Ref:: parameter (repeatable)', pairFlag('--param'))
+    .option('-e, --env <KEY=value>', 'an environment variable (repeatable)', pairFlag('--env'))
+    .option('--vcpus <n>', 'vCPUs for the job (overrides the definition)')
+    .option('--memory <MiB>', 'memory in MiB (overrides the definition)', intFlag('--memory', 1, 1 << 30))
+    .option('--retries <n>', 'retry a failed attempt up to n times (retryStrategy.attempts = n+1)', intFlag('--retries', 0, 9))
+    .option('--timeout <seconds>', 'fail an attempt that runs longer than this', intFlag('--timeout', 1, 1 << 30))
+    .option('-w, --wait', 'wait until the job ends; show the progress of an array job')
     .addHelpText(
       'after',
       `
@@ -442,33 +465,32 @@ Examples:
     )
     .action(submit);
 
-  withConnection(
-    program
-      .command('jobs')
-      .description('list jobs, newest first: id, name, status, created, started, stopped, exit code')
-      .option('-q, --queue <queue>', 'only this job queue (default: all)')
-      .option('-s, --status <statuses>', `only these statuses, comma-separated (default: all): ${STATUSES.join(',')}`)
-      .option('-n, --name <name>', 'only jobs with this name (a trailing * matches a prefix)')
-      .option('--limit <n>', 'at most this many jobs', intFlag('--limit', 1, 10_000), 50)
-      .option('--next-token <token>', 'the next page, as printed by the previous page')
-      .option('--json', 'print {jobSummaryList, nextToken} as JSON'),
-  )
-    .addHelpText('after', '\nExamples:\n  openbatch jobs\n  openbatch jobs --queue default --status RUNNING,RUNNABLE\n  openbatch jobs --name "render*" --json | jq -r ".jobSummaryList[].jobId"')
+  program
+    .command('jobs')
+    .description('list jobs, newest first: id, name, status, created, started, stopped, exit code')
+    .option('-q, --queue <queue>', 'only this job queue (default: all)')
+    .option('-a, --array-job-id <jobId>', "instead of a queue's jobs: the children of this array job, by index")
+    .option('-s, --status <statuses>', `only these statuses, comma-separated (default: all): ${STATUSES.join(',')}`)
+    .option('-n, --name <name>', 'only jobs with this name (a trailing * matches a prefix)')
+    .option('--limit <n>', 'at most this many jobs', intFlag('--limit', 1, 10_000), 50)
+    .option('--next-token <token>', 'the next page, as printed by the previous page')
+    .option('--json', 'print {jobSummaryList, nextToken} as JSON')
+    .addHelpText('after', '\nExamples:\n  openbatch jobs\n  openbatch jobs --queue default --status RUNNING,RUNNABLE\n  openbatch jobs --array-job-id 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d --status FAILED\n  openbatch jobs --name "render*" --json | jq -r ".jobSummaryList[].jobId"')
     .action(jobs);
 
-  withConnection(program.command('describe').description('show a job: status and reason, queue, definition, command, attempts and exit codes, log stream'))
+  program.command('describe').description('show a job: status and reason, queue, definition, command, attempts and exit codes, log stream')
     .argument('<jobId>', 'the job id (array child: <id>:<index>)')
     .option('--json', 'print the raw JobDetail as JSON')
     .addHelpText('after', '\nExample:\n  openbatch describe 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d')
     .action(describe);
 
-  withConnection(program.command('cancel').description('cancel a job that has not started yet (SUBMITTED, PENDING, RUNNABLE)'))
+  program.command('cancel').description('cancel a job that has not started yet (SUBMITTED, PENDING, RUNNABLE)')
     .argument('<jobId>', 'the job id')
     .option('-r, --reason <reason>', 'why (becomes the statusReason)', 'Cancelled with the openbatch CLI')
     .addHelpText('after', '\nExample:\n  openbatch cancel 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d --reason "wrong input"')
     .action((jobId: string, flags: ConnectionFlags & { reason: string }) => stop('cancel', jobId, flags));
 
-  withConnection(program.command('terminate').description('stop a job whatever its state: a running attempt gets SIGTERM, then SIGKILL'))
+  program.command('terminate').description('stop a job whatever its state: a running attempt gets SIGTERM, then SIGKILL')
     .argument('<jobId>', 'the job id')
     .option('-r, --reason <reason>', 'why (becomes the statusReason)', 'Terminated with the openbatch CLI')
     .addHelpText('after', '\nExample:\n  openbatch terminate 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d --reason "runaway"')

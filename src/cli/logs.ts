@@ -12,8 +12,9 @@
 import type { Command } from 'commander';
 import type { JobDetail } from '@aws-sdk/client-batch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { CliError, withClient, withConnection, type ConnectionFlags } from './client.js';
-import { describeJob, sleep } from './jobs.js';
+import { CliError, withClient, type ConnectionFlags } from './client.js';
+import { describeJob, sleep, waitOutcomeLine } from './jobs.js';
+import { waitForJob } from './wait.js';
 import { fullTime } from './output.js';
 
 const DEFAULT_LOG_GROUP = '/aws/batch/job';
@@ -95,6 +96,18 @@ async function logs(jobId: string, flags: LogsFlags): Promise<void> {
       await new StreamReader(client, streams[n - 1], !!flags.timestamps, logGroupOfJob(job)).drain();
       return;
     }
+    if (streams.length === 0 && !FINAL.has(job.status!)) {
+      // Nothing to print yet: say what the job does meanwhile, and stop if it cannot run.
+      const waited = await waitForJob(conn, jobId, { until: (j) => attemptStreams(j).length > 0 });
+      if (waited.cannotRun) {
+        process.stderr.write(waitOutcomeLine(waited) + '\n');
+        process.exitCode = 1;
+        return;
+      }
+      job = waited.job;
+      streams = attemptStreams(job);
+      n = fixed ?? Math.min(1, streams.length);
+    }
     let reader: StreamReader | undefined;
     let interval = 100;
     for (;;) {
@@ -128,7 +141,7 @@ async function logs(jobId: string, flags: LogsFlags): Promise<void> {
 }
 
 export function registerLogsCommand(program: Command): void {
-  withConnection(program.command('logs').description("print a job's output; -f follows it to the end, across retries"))
+  program.command('logs').description("print a job's output; -f follows it to the end, across retries")
     .argument('<jobId>', 'the job id (array child: <id>:<index>)')
     .option('-f, --follow', 'keep printing new lines until the job ends; exit 0 if it SUCCEEDED, 1 otherwise')
     .option('-a, --attempt <n>', 'this attempt (1 = the first) instead of the latest', (v) => {

@@ -8,14 +8,26 @@
  * loaded only by the commands that use them (the server's modules take seconds to load on a
  * small machine; the SDK most of a second).
  */
-import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import type { runAgent } from '../agent/main.js';
+
+/** The installed package's version (package.json sits three levels above dist/src/cli/). */
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const program = new Command();
 program
   .name('openbatch')
   .description('Self-hosted batch computing that speaks the AWS Batch API and really runs the jobs')
+  .version(`openbatch ${VERSION} (Node.js ${process.versions.node})`, '-V, --version', 'print the version and exit')
+  // The connection and output options belong to the program, so that they are accepted
+  // before or after the command, as the aws CLI accepts them (client.ts reads them).
+  .option('--endpoint-url <url>', 'the server (env OPENBATCH_ENDPOINT, AWS_ENDPOINT_URL_BATCH, AWS_ENDPOINT_URL; default http://127.0.0.1:8770)')
+  .addOption(new Option('--endpoint <url>', 'the same as --endpoint-url').hideHelp())
+  .option('--region <region>', 'region for signing and ARNs (env AWS_REGION, AWS_DEFAULT_REGION; default us-east-1)')
+  .addOption(new Option('--output <format>', 'table, text (tab-separated) or json (env OPENBATCH_OUTPUT; default table)').choices(['table', 'text', 'json']))
+  .configureHelp({ showGlobalOptions: true })
   .configureOutput({
     // commander's "error: …" becomes the CLI's one line.
     outputError: (str, write) => write(`openbatch: ${str.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()}\n`),
@@ -89,7 +101,7 @@ program
   });
 
 // The commands that talk to a server through the AWS SDK (not needed by `server` or `agent`).
-const subcommand = process.argv[2];
+const subcommand = process.argv.slice(2).find((a) => !a.startsWith('-'));
 if (subcommand !== 'server' && subcommand !== 'agent') {
   const [{ registerResourceCommands }, { registerJobCommands }, { registerLogsCommand }, { registerWhyCommand }, { registerCostCommand }, { registerRerunCommand }, { registerApplyCommand }, { registerTopCommand }] = await Promise.all([
     import('./resources.js'),
@@ -112,6 +124,10 @@ if (subcommand !== 'server' && subcommand !== 'agent') {
   // Its own statement, so that commands added beside it do not touch the same lines.
   const { registerInstanceCommands } = await import('./instances.js');
   registerInstanceCommands(program);
+  const { registerCompletionCommand } = await import('./completion.js');
+  registerCompletionCommand(program);
+  const { useGlobalOptions } = await import('./client.js');
+  program.hook('preAction', (_program, command) => useGlobalOptions(command.optsWithGlobals()));
 }
 
 // `openbatch logs … | head` closes the pipe early: that is not an error.

@@ -46,16 +46,20 @@ export async function requestOpenbatch<T>(
   });
   const res = await fetch(url, { method, headers: signed.headers as Record<string, string>, body });
   const text = await res.text();
+  // What the server said it sent, for an answer that turns out not to be openbatch's.
+  const said = `HTTP ${res.status}${res.headers.get('content-type') ? `, ${res.headers.get('content-type')!.split(';')[0]}` : ''}`;
   let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : {};
   } catch {
-    throw new Error(`openbatch answered ${res.status} with a body that is not JSON`);
+    throw Object.assign(new Error(`the answer is not JSON (${said})`), { notAnEndpoint: said });
   }
   if (!res.ok) {
     const e = parsed as { message?: string; __type?: string };
+    const type = res.headers.get('x-amzn-errortype') ?? e.__type;
+    if (!type) throw Object.assign(new Error(e.message ?? said), { notAnEndpoint: said });
     const err = new Error(e.message ?? `HTTP ${res.status}`);
-    err.name = res.headers.get('x-amzn-errortype') ?? e.__type ?? 'ServerException';
+    err.name = type.split(':')[0];
     throw err;
   }
   return parsed as T;

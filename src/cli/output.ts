@@ -1,13 +1,41 @@
 /**
  * What the CLI prints: aligned tables and key/value blocks for people, JSON for scripts,
  * times, status colours (only on a terminal, never with NO_COLOR) and the array progress bar.
+ *
+ * `--output` chooses among the aws CLI's formats: `table` (the default: aligned columns with
+ * a header, key/value blocks), `text` (tab-separated fields, no header, no colour: for cut,
+ * awk and read) and `json` (what each command's --json prints).
  */
+import { formatShortTime, formatTime, zoneOffset } from '../model/timeFormat.js';
+import { CliError } from './errors.js';
 
 type Stream = NodeJS.WriteStream;
 
+export const OUTPUT_FORMATS = ['table', 'text', 'json'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+let format: OutputFormat = 'table';
+
+/** Sets the format for this run from `--output` or OPENBATCH_OUTPUT (undefined: table). */
+export function setOutputFormat(value: string | undefined): void {
+  if (value === undefined || value === '') return void (format = 'table');
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(value)) throw new CliError(`--output must be ${OUTPUT_FORMATS.join(', ')} (got '${value}')`);
+  format = value as OutputFormat;
+}
+
+/** Whether to print JSON: the command's own --json, or --output json. */
+export function wantsJson(flags: { json?: boolean } = {}): boolean {
+  return !!flags.json || format === 'json';
+}
+
+/** Whether to print tab-separated text (--output text). */
+export function wantsText(): boolean {
+  return format === 'text';
+}
+
 /** Colour on this stream: a terminal, NO_COLOR unset, TERM not dumb. */
 export function colourOn(stream: Stream): boolean {
-  return !!stream.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  return format !== 'text' && !!stream.isTTY && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
 }
 
 const CODES = { red: 31, green: 32, yellow: 33, cyan: 36, dim: 2, bold: 1 } as const;
@@ -45,6 +73,7 @@ export interface Column<T> {
 
 /** An aligned table with a header row; colours never disturb the alignment. */
 export function table<T>(rows: T[], columns: Column<T>[], stream: Stream = process.stdout): string {
+  if (format === 'text') return rows.map((r) => columns.map((c) => c.value(r)).join('\t') + '\n').join('');
   const on = colourOn(stream);
   const cells = rows.map((r) => columns.map((c) => c.value(r)));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i].length)));
@@ -64,6 +93,7 @@ export function table<T>(rows: T[], columns: Column<T>[], stream: Stream = proce
 /** `key   value` lines with the keys aligned; an array value continues on indented lines. */
 export function keyValues(pairs: [string, string | string[] | undefined][]): string {
   const shown = pairs.filter((p): p is [string, string | string[]] => p[1] !== undefined && (!Array.isArray(p[1]) || p[1].length > 0));
+  if (format === 'text') return shown.map(([k, v]) => [k, ...(Array.isArray(v) ? v : [v])].join('\t') + '\n').join('');
   const width = Math.max(...shown.map(([k]) => k.length));
   const out: string[] = [];
   for (const [k, v] of shown) {
@@ -79,20 +109,21 @@ export function json(value: unknown): string {
 
 const pad2 = (n: number) => String(n).padStart(2, '0');
 
-/** Local time, `2026-11-25 07:13:09`. */
-export function fullTime(ms: number | undefined): string | undefined {
+/** `2026-11-25 07:13:09+01:00` (model/timeFormat.ts: the dashboard shows the same). */
+export function fullTime(ms: number | undefined | null): string | undefined {
   if (ms === undefined || ms === null) return undefined;
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+  return formatTime(ms);
 }
 
-/** For tables: `07:13:09` today, `11-24 07:13` on other days, `-` when there is none. */
-export function shortTime(ms: number | undefined, now = Date.now()): string {
+/** For tables: `07:13:09` today, `2026-11-24 07:13` on other days, `-` when there is none. */
+export function shortTime(ms: number | undefined | null, now = Date.now()): string {
   if (ms === undefined || ms === null) return '-';
-  const d = new Date(ms);
-  const today = new Date(now);
-  if (d.toDateString() === today.toDateString()) return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
-  return `${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  return formatShortTime(ms, now);
+}
+
+/** A table column header for local times, with the zone: `CREATED (+01:00)`. */
+export function timeHeader(name: string): string {
+  return `${name} (${zoneOffset()})`;
 }
 
 /** `1.2s`, `3m04s`, `2h05m`. */
@@ -129,13 +160,16 @@ export function summaryText(size: number, s: StatusSummary): string {
  */
 export class ProgressBar {
   private last = '';
+  /** a redrawn line is on the terminal, not yet ended */
+  private open = false;
   private readonly tty: boolean;
 
   constructor(private readonly stream: Stream = process.stderr) {
     this.tty = !!stream.isTTY;
   }
 
-  update(size: number, summary: StatusSummary): void {
+  /** Draws the bar when its text changed (`force`: also when it did not, e.g. below a new line). */
+  update(size: number, summary: StatusSummary, force = false): void {
     const done = (summary.SUCCEEDED ?? 0) + (summary.FAILED ?? 0);
     const width = 30;
     const filled = size > 0 ? Math.round((done / size) * width) : 0;
@@ -144,13 +178,15 @@ export class ProgressBar {
     const bar =
       paint('#'.repeat(Math.max(filled - failedCells, 0)), 'green', on) + paint('#'.repeat(Math.min(failedCells, filled)), 'red', on) + '.'.repeat(width - filled);
     const text = `[${bar}] ${summaryText(size, summary)}`;
-    if (text === this.last) return;
+    if (text === this.last && !(force && this.tty)) return;
     this.last = text;
     this.stream.write(this.tty ? `\r\x1b[K${text}` : `${text}\n`);
+    this.open = this.tty;
   }
 
   /** Ends the redrawn line so what follows starts on its own. */
   finish(): void {
-    if (this.tty && this.last) this.stream.write('\n');
+    if (this.open) this.stream.write('\n');
+    this.open = false;
   }
 }

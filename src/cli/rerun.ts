@@ -1,8 +1,9 @@
 /** `openbatch rerun-failed <arrayJobId>`: a new array over exactly the failed children (api/rerunFailed.ts). */
 import type { Command } from 'commander';
-import { withClient, withConnection, type ConnectionFlags } from './client.js';
-import { json, keyValues } from './output.js';
-import { waitForJob } from './jobs.js';
+import { withClient, type ConnectionFlags } from './client.js';
+import { json, keyValues, wantsJson } from './output.js';
+import { waitOutcomeLine } from './jobs.js';
+import { waitForJob } from './wait.js';
 import { indexRanges } from '../model/rerun.js';
 
 interface RerunAnswer {
@@ -13,7 +14,7 @@ interface RerunAnswer {
 }
 
 export function registerRerunCommand(program: Command): void {
-  withConnection(program.command('rerun-failed').description('submit a new array job over exactly the failed children of an ended array job'))
+  program.command('rerun-failed').description('submit a new array job over exactly the failed children of an ended array job')
     .argument('<arrayJobId>', 'the array job whose failed children to rerun')
     .option('--wait', 'wait until the rerun ends')
     .option('--json', 'print the answer as JSON')
@@ -24,7 +25,7 @@ export function registerRerunCommand(program: Command): void {
     .action((arrayJobId: string, flags: ConnectionFlags & { wait?: boolean; json?: boolean }) =>
       withClient(flags, async (c) => {
         const a = await c.openbatch<RerunAnswer>('rerunFailed', { arrayJobId });
-        if (flags.json) process.stdout.write(json(a));
+        if (wantsJson(flags)) process.stdout.write(json(a));
         else {
           process.stdout.write(
             keyValues([
@@ -35,9 +36,9 @@ export function registerRerunCommand(program: Command): void {
           );
         }
         if (flags.wait) {
-          const done = await waitForJob(c.batch, a.jobId);
-          if (!flags.json) process.stdout.write(`${done.status}\n`);
-          if (done.status !== 'SUCCEEDED') process.exitCode = 1;
+          const outcome = await waitForJob(c, a.jobId);
+          process.stderr.write(waitOutcomeLine(outcome) + '\n');
+          if (outcome.job.status !== 'SUCCEEDED' || outcome.cannotRun) process.exitCode = 1;
         }
       }),
     );

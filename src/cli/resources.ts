@@ -19,8 +19,8 @@ import {
   type ComputeEnvironmentDetail,
   type JobQueueDetail,
 } from '@aws-sdk/client-batch';
-import { withClient, withConnection, type ConnectionFlags } from './client.js';
-import { json, nameOfArn, table } from './output.js';
+import { withClient, type ConnectionFlags } from './client.js';
+import { json, nameOfArn, table, wantsJson } from './output.js';
 
 export const DEFAULT_NAME = 'default';
 export const DEFAULT_COMMAND = ['echo', 'hello', 'from', 'openbatch'];
@@ -119,7 +119,7 @@ async function init(flags: ConnectionFlags & { vcpus?: string }): Promise<void> 
 async function queues(flags: ConnectionFlags & { json?: boolean }): Promise<void> {
   await withClient(flags, async ({ batch }) => {
     const list = (await allQueues(batch)).sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0) || a.jobQueueName!.localeCompare(b.jobQueueName!));
-    if (flags.json) return void process.stdout.write(json({ jobQueues: list }));
+    if (wantsJson(flags)) return void process.stdout.write(json({ jobQueues: list }));
     if (!list.length) return void process.stderr.write('no job queues (openbatch init creates one)\n');
     process.stdout.write(
       table(list, [
@@ -147,7 +147,7 @@ function ceType(ce: ComputeEnvironmentDetail): string {
 async function ces(flags: ConnectionFlags & { json?: boolean }): Promise<void> {
   await withClient(flags, async ({ batch }) => {
     const list = (await allComputeEnvironments(batch)).sort((a, b) => a.computeEnvironmentName!.localeCompare(b.computeEnvironmentName!));
-    if (flags.json) return void process.stdout.write(json({ computeEnvironments: list }));
+    if (wantsJson(flags)) return void process.stdout.write(json({ computeEnvironments: list }));
     if (!list.length) return void process.stderr.write('no compute environments (openbatch init creates one)\n');
     const n = (v: number | undefined) => (v === undefined ? '-' : String(v));
     process.stdout.write(
@@ -165,24 +165,22 @@ async function ces(flags: ConnectionFlags & { json?: boolean }): Promise<void> {
 }
 
 export function registerResourceCommands(program: Command): void {
-  withConnection(
-    program
-      .command('init')
-      .description('create a default compute environment, job queue and job definition (each named default), if missing')
-      .option('--vcpus <n>', 'maxvCpus of the compute environment (default: this host’s cores)', (v) => {
-        if (!/^[1-9]\d*$/.test(v)) throw new Error(`--vcpus must be a positive whole number (got '${v}')`);
-        return v;
-      }),
-  )
+  program
+    .command('init')
+    .description('create a default compute environment, job queue and job definition (each named default), if missing')
+    .option('--vcpus <n>', 'maxvCpus of the compute environment (default: this host’s cores)', (v) => {
+      if (!/^[1-9]\d*$/.test(v)) throw new Error(`--vcpus must be a positive whole number (got '${v}')`);
+      return v;
+    })
     .addHelpText('after', '\nExample:\n  openbatch init && openbatch submit --wait\n\nRunning it again changes nothing and says so.')
     .action(init);
 
-  withConnection(program.command('queues').description('list job queues: name, state, status, priority and compute environments in order'))
+  program.command('queues').description('list job queues: name, state, status, priority and compute environments in order')
     .option('--json', 'print DescribeJobQueues output as JSON')
     .addHelpText('after', '\nExample:\n  openbatch queues\n  openbatch queues --json | jq -r ".jobQueues[].jobQueueName"')
     .action(queues);
 
-  withConnection(program.command('ces').description('list compute environments: name, type, state, status, min/desired/max vCPUs'))
+  program.command('ces').description('list compute environments: name, type, state, status, min/desired/max vCPUs')
     .option('--json', 'print DescribeComputeEnvironments output as JSON')
     .addHelpText('after', '\nExample:\n  openbatch ces')
     .action(ces);

@@ -9,8 +9,8 @@
  */
 import type { Command } from 'commander';
 import { DescribeJobQueuesCommand, ListJobsCommand, type BatchClient, type JobQueueDetail, type JobSummary } from '@aws-sdk/client-batch';
-import { CliError, withClient, withConnection, type ConnectionFlags } from './client.js';
-import { colourOn, duration, json, nameOfArn, paint, shortTime, statusColour, table } from './output.js';
+import { CliError, withClient, type ConnectionFlags } from './client.js';
+import { colourOn, duration, json, nameOfArn, paint, shortTime, statusColour, table, timeHeader, wantsJson } from './output.js';
 
 const STATES = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
 const RUNNING_SHOWN = 200;
@@ -156,7 +156,7 @@ export function renderFrame(f: Frame, endpoint: string, opts: { stream: NodeJS.W
           { header: 'NAME', value: (j) => j.jobName! + (j.arrayProperties?.index !== undefined ? ` [${j.arrayProperties.index}]` : '') },
           { header: 'QUEUE', value: (j) => j.queue },
           { header: 'STATUS', value: (j) => j.status!, colour: (j) => statusColour(j.status) },
-          { header: 'STARTED', value: (j) => shortTime(j.startedAt, f.at) },
+          { header: timeHeader('STARTED'), value: (j) => shortTime(j.startedAt, f.at) },
           { header: 'ELAPSED', value: (j) => (j.startedAt ? duration(Math.max(f.at - j.startedAt, 0)) : '-'), right: true },
           { header: 'DEFINITION', value: (j) => nameOfArn(j.jobDefinition) },
         ],
@@ -200,10 +200,10 @@ interface TopFlags extends ConnectionFlags {
 async function top(flags: TopFlags): Promise<void> {
   await withClient(flags, async ({ batch, endpoint }) => {
     const stdout = process.stdout;
-    const live = !flags.once && !flags.json && !!stdout.isTTY && !!process.stdin.isTTY;
+    const live = !flags.once && !wantsJson(flags) && !!stdout.isTTY && !!process.stdin.isTTY;
     if (!live) {
       const f = await readFrame(batch, endpoint, flags.queue);
-      stdout.write(flags.json ? json(f) : renderFrame(f, endpoint, { stream: stdout, live: false, interval: flags.interval }));
+      stdout.write(wantsJson(flags) ? json(f) : renderFrame(f, endpoint, { stream: stdout, live: false, interval: flags.interval }));
       return;
     }
     let done: () => void = () => undefined;
@@ -248,7 +248,7 @@ async function top(flags: TopFlags): Promise<void> {
 }
 
 export function registerTopCommand(program: Command): void {
-  withConnection(program.command('top').description('live view of job queues (jobs by state), capacity and the jobs running now; q or Ctrl-C quits'))
+  program.command('top').description('live view of job queues (jobs by state), capacity and the jobs running now; q or Ctrl-C quits')
     .option('-n, --interval <seconds>', 'refresh every this many seconds', (v) => {
       const n = Number(v);
       if (!(n > 0)) throw new CliError(`--interval must be a positive number of seconds (got '${v}')`);

@@ -6,8 +6,8 @@
  */
 import type { Command } from 'commander';
 import type { WhyReport } from '../scheduler/why.js';
-import { CliError, withClient, withConnection, type ConnectionFlags } from './client.js';
-import { fullTime, json, keyValues, table } from './output.js';
+import { CliError, withClient, type ConnectionFlags } from './client.js';
+import { fullTime, json, keyValues, table, wantsJson } from './output.js';
 
 interface QueueEntry {
   jobId: string;
@@ -58,7 +58,7 @@ export function whyText(r: WhyReport, now = Date.now()): string {
 }
 
 export function registerWhyCommand(program: Command): void {
-  withConnection(program.command('why').description('why a job is not running: reason code, position in its queue, estimated start, and what blocks it'))
+  program.command('why').description('why a job is not running: reason code, position in its queue, estimated start, and what blocks it')
     .argument('[jobId]', 'the job id')
     .option('-q, --queue <name>', 'instead of one job: the waiting jobs of this queue, in the order the scheduler considers them')
     .option('--json', 'print the answer as JSON (the same as POST /openbatch/v1/why)')
@@ -68,11 +68,11 @@ export function registerWhyCommand(program: Command): void {
         if (!jobId === !flags.queue) throw new CliError('give a job id, or --queue NAME (not both)');
         if (flags.queue) {
           const r = await c.openbatch<{ jobs: QueueEntry[] }>('why', { jobQueue: flags.queue });
-          process.stdout.write(flags.json ? json(r) : r.jobs.length ? queueTable(r.jobs) : `no job of ${flags.queue} is waiting (as of the scheduler's last pass)\n`);
+          process.stdout.write(wantsJson(flags) ? json(r) : r.jobs.length ? queueTable(r.jobs) : `no job of ${flags.queue} is waiting (as of the scheduler's last pass)\n`);
           return;
         }
         const r = await c.openbatch<WhyReport>('why', { jobId });
-        process.stdout.write(flags.json ? json(r) : whyText(r));
+        process.stdout.write(wantsJson(flags) ? json(r) : whyText(r));
       }),
     );
 }

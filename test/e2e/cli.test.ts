@@ -18,16 +18,17 @@ interface Run {
   stderr: string;
 }
 
-function cliEnv(url: string): Record<string, string> {
+/** The environment without the caller's AWS_* and OPENBATCH_* settings; OPENBATCH_ENDPOINT=url unless url is undefined. */
+function cliEnv(url: string | undefined, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AWS_') && !k.startsWith('OPENBATCH_')) env[k] = v;
-  env.OPENBATCH_ENDPOINT = url;
-  return env;
+  if (url !== undefined) env.OPENBATCH_ENDPOINT = url;
+  return { ...env, ...extra };
 }
 
 /** Starts `openbatch <args>`; `output()` has what it printed so far, `done` its end. */
-function start(url: string, args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(url), stdio: ['ignore', 'pipe', 'pipe'] });
+function start(url: string | undefined, args: string[], extraEnv: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(url, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (c: Buffer) => (out.stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out.stderr += c.toString()));
@@ -141,7 +142,7 @@ describe('the openbatch CLI against a real server', () => {
   test('jobs lists every status newest first as a table, and as JSON', async () => {
     const r = await ok('jobs');
     const lines = r.stdout.trimEnd().split('\n');
-    assert.match(lines[0], /^JOB ID\s+NAME\s+STATUS\s+CREATED\s+STARTED\s+STOPPED\s+EXIT$/);
+    assert.match(lines[0], /^JOB ID\s+NAME\s+STATUS\s+CREATED \([+-]\d\d:\d\d\)\s+STARTED\s+STOPPED\s+EXIT$/);
     const order = [ids.array!, ids.failed!, ids.ok!].map((id) => lines.findIndex((l) => l.startsWith(id)));
     assert.ok(order.every((i) => i > 0), r.stdout);
     assert.deepEqual([...order].sort((a, b) => a - b), order, 'newest first');
@@ -197,7 +198,7 @@ describe('the openbatch CLI against a real server', () => {
     assert.equal((await ok('logs', ids.ok!)).stdout, 'hello from openbatch\n');
     assert.equal((await ok('logs', ids.failed!)).stdout, 'going wrong\n');
     const stamped = await ok('logs', '--timestamps', ids.ok!);
-    assert.match(stamped.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  hello from openbatch\n$/);
+    assert.match(stamped.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d  hello from openbatch\n$/);
   });
 
   test('logs -f prints lines as a running job writes them and exits when it ends', async () => {
@@ -244,6 +245,81 @@ describe('the openbatch CLI against a real server', () => {
     writeFileSync(gate, '');
   });
 
+  test('submit --wait says each state as it changes and why the job waits', async () => {
+    const gate = join(gates, 'states');
+    const blocker = (await ok('submit', '-n', 'hog', '--vcpus', String(availableParallelism()), '--', 'sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`)).stdout.trim();
+    await waitForStatus(t.client, blocker, ['RUNNING']);
+    const waiting = start(t.url, ['submit', '-n', 'patient', '--wait']);
+    // Into a pipe, the reason is a line of its own, written when its code changes.
+    await until('the reason it waits', () => /^ {2}waiting: .*\[NO_CAPACITY\]$/m.test(waiting.output().stderr));
+    writeFileSync(gate, '');
+    const r = await waiting.done;
+    assert.equal(r.code, 0, show(r));
+    const states = [...r.stderr.matchAll(/^\S+ {2}([A-Z]+)/gm)].map((m) => m[1]);
+    assert.ok(states.indexOf('RUNNABLE') >= 0 && states.indexOf('RUNNABLE') < states.indexOf('SUCCEEDED'), r.stderr);
+    assert.match(r.stderr, /^job patient \(\S+\) SUCCEEDED \(exit 0\)$/m);
+  });
+
+  test('submit --wait on a job that can never run ends at once, exit 1, with the reason and the numbers', async () => {
+    const r = await cli('submit', '-n', 'huge', '--vcpus', '64', '--wait', '--', 'true');
+    assert.equal(r.code, 1, show(r));
+    const id = r.stdout.trim();
+    assert.match(id, UUID);
+    assert.match(r.stderr, /^job huge \(\S+\) cannot run: never fits: asks 64 vCPU/m);
+    assert.match(r.stderr, /^MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT/m);
+    assert.match(r.stderr, new RegExp(`it stays RUNNABLE until it is cancelled \\(openbatch cancel ${id}\\)`));
+    // logs -f has nothing to follow and says the same, rather than a blank screen.
+    const f = await cli('logs', '-f', id);
+    assert.equal(f.code, 1, show(f));
+    assert.equal(f.stdout, '');
+    assert.match(f.stderr, /cannot run: never fits/);
+    await ok('cancel', id);
+    const array = await cli('submit', '-n', 'huge-array', '--array-size', '3', '--vcpus', '64', '--wait', '--', 'true');
+    assert.equal(array.code, 1, show(array));
+    assert.match(array.stderr, /^array job huge-array \(\S+\) cannot run: MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT/m);
+    await ok('cancel', array.stdout.trim());
+  });
+
+  test('jobs --array-job-id lists the children by index; describe names the failed ones', async () => {
+    const r = await cli('submit', '-n', 'odd', '--array-size', '5', '--wait', '--', 'sh', '-c', '[ $((AWS_BATCH_JOB_ARRAY_INDEX % 2)) = 0 ]');
+    assert.equal(r.code, 1, show(r));
+    const id = r.stdout.trim();
+    const children = await ok('jobs', '--array-job-id', id, '--output', 'text');
+    assert.deepEqual(children.stdout.trimEnd().split('\n').map((l) => l.split('\t').slice(0, 3)), [0, 1, 2, 3, 4].map((i) => [`${id}:${i}`, 'odd', i % 2 ? 'FAILED' : 'SUCCEEDED']));
+    const failed = JSON.parse((await ok('jobs', '-a', id, '--status', 'FAILED', '--json')).stdout) as { jobSummaryList: { jobId: string }[] };
+    assert.deepEqual(failed.jobSummaryList.map((j) => j.jobId), [`${id}:1`, `${id}:3`]);
+    const d = await ok('describe', id);
+    assert.match(d.stdout, new RegExp(`^failed children\\s+1,3 {2}\\(openbatch jobs --array-job-id ${id} --status FAILED; openbatch rerun-failed ${id}\\)$`, 'm'));
+  });
+
+  test('the endpoint comes from AWS_ENDPOINT_URL_BATCH or AWS_ENDPOINT_URL as for the aws CLI; --endpoint-url and --region go anywhere', async () => {
+    const viaBatch = await start(undefined, ['queues', '--json'], { AWS_ENDPOINT_URL_BATCH: t.url, AWS_ENDPOINT_URL: 'http://127.0.0.1:9' }).done;
+    assert.equal(viaBatch.code, 0, show(viaBatch));
+    const viaGlobal = await start(undefined, ['queues', '--json'], { AWS_ENDPOINT_URL: t.url }).done;
+    assert.equal(viaGlobal.code, 0, show(viaGlobal));
+    const wrong = await start(undefined, ['queues'], { AWS_ENDPOINT_URL: 'http://127.0.0.1:9' }).done;
+    assert.match(wrong.stderr, /cannot reach openbatch at http:\/\/127\.0\.0\.1:9: .*from AWS_ENDPOINT_URL\)/);
+    for (const args of [['--endpoint-url', t.url, '--region', 'eu-west-1', 'submit', '--output', 'json'], ['submit', '--output', 'json', '--region', 'eu-west-1', '--endpoint-url', t.url]]) {
+      const r = await start('http://127.0.0.1:9', args).done;
+      assert.equal(r.code, 0, show(r));
+      assert.match((JSON.parse(r.stdout) as { jobArn: string }).jobArn, /^arn:aws:batch:eu-west-1:/);
+    }
+  });
+
+  test('--version, and --output json|text|table on any command', async () => {
+    assert.match((await ok('--version')).stdout, /^openbatch \d+\.\d+\.\d+ \(Node\.js \d+\.\d+\.\d+\)\n$/);
+    const text = await ok('queues', '--output', 'text');
+    assert.match(text.stdout, /^default\tENABLED\t/m);
+    assert.doesNotMatch(text.stdout, /NAME/);
+    const json = JSON.parse((await ok('--output', 'json', 'describe', ids.ok!)).stdout) as { jobId: string };
+    assert.equal(json.jobId, ids.ok);
+    const submitted = JSON.parse((await ok('submit', '--output', 'json')).stdout) as { jobId: string; jobArn: string };
+    assert.match(submitted.jobArn, /:job\//);
+    const bad = await cli('jobs', '--output', 'yaml');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /^openbatch: option '--output <format>' argument 'yaml' is invalid/);
+  });
+
   test('errors are one line on stderr and a non-zero exit', async () => {
     const r = await cli('submit', '--queue', 'nope');
     assert.notEqual(r.code, 0);
@@ -258,11 +334,15 @@ describe('the openbatch CLI against a real server', () => {
     assert.match(unknown.stderr, /^openbatch: unknown option '--bogus'/);
     const down = await start('http://127.0.0.1:9', ['jobs']).done;
     assert.notEqual(down.code, 0);
-    assert.match(down.stderr, /^openbatch: cannot reach openbatch at http:\/\/127\.0\.0\.1:9: connection refused .*\n$/);
+    assert.match(down.stderr, /^openbatch: cannot reach openbatch at http:\/\/127\.0\.0\.1:9: connection refused .*; from OPENBATCH_ENDPOINT\)\n$/);
   });
 
   test('every command’s --help has an example', async () => {
-    for (const command of ['server', 'agent', 'init', 'submit', 'jobs', 'describe', 'logs', 'cancel', 'terminate', 'queues', 'ces']) {
+    const commands = ['server', 'agent', 'init', 'submit', 'jobs', 'describe', 'logs', 'cancel', 'terminate', 'queues', 'ces', 'why', 'cost', 'rerun-failed', 'apply', 'top', 'instances', 'completion'];
+    const section = /\nCommands:\n([\s\S]*?)\n\n/.exec((await ok('--help')).stdout)![1];
+    const listed = [...section.matchAll(/^ {2}([a-z-]+)\b/gm)].map((m) => m[1]).filter((c) => c !== 'help');
+    assert.deepEqual([...listed].sort(), [...commands].sort(), 'every command the program lists is checked here');
+    for (const command of commands) {
       const r = await ok(command, '--help');
       assert.match(r.stdout, /\nExamples?\b[^\n]*:\n {2}\S/, `openbatch ${command} --help\n${r.stdout}`);
       assert.match(r.stdout, new RegExp(`openbatch ${command === 'server' || command === 'agent' ? '' : command}`));

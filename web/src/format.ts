@@ -1,11 +1,19 @@
 /** Times and durations as a person reads them on a laptop screen. */
+import { formatShortTime, formatTime, zoneOffset } from '../../src/model/timeFormat.js';
 
-export function time(ms: number | null | undefined): string {
+/**
+ * A moment in the CLI's format (`2026-11-25 07:13:09+01:00`), so that a time copied from
+ * one is found in the other; `short` for table cells: the time of day alone today, no
+ * seconds on other days (the zone in the column's header, `zone()`).
+ */
+export function time(ms: number | null | undefined, short = false): string {
   if (!ms) return '—';
-  const d = new Date(ms);
-  const today = new Date();
-  const t = d.toLocaleTimeString(undefined, { hour12: false });
-  return d.toDateString() === today.toDateString() ? t : `${d.toLocaleDateString()} ${t}`;
+  return short ? formatShortTime(ms) : formatTime(ms);
+}
+
+/** The browser's zone offset, for the header of a column of short times: `(+01:00)`. */
+export function zone(): string {
+  return `(${zoneOffset()})`;
 }
 
 export function duration(ms: number | null | undefined): string {

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { allComputeEnvironments, dash } from '../api';
 import { ErrorNote, Section, useLoad } from '../components/common';
-import { duration, time } from '../format';
+import { duration, time, zone } from '../format';
 import { useLiveReload } from '../live';
 import type { Route } from '../route';
 
@@ -88,7 +88,7 @@ export function Compute({ route }: { route: Route }) {
                     <th>vCPUs</th>
                     <th>Memory</th>
                     <th className="num">Jobs</th>
-                    <th>Launched</th>
+                    <th>Launched <span className="muted small">{zone()}</span></th>
                     <th>Lived</th>
                     <th>Why it ended</th>
                   </tr>
@@ -112,7 +112,7 @@ export function Compute({ route }: { route: Route }) {
                       <td>{i.state === 'TERMINATED' ? i.vcpus : <Use used={i.used.vcpus} total={i.vcpus} unit="vCPU" />}</td>
                       <td>{i.state === 'TERMINATED' ? `${i.memoryMiB} MiB` : <Use used={i.used.memoryMiB} total={i.memoryMiB} unit="MiB" />}</td>
                       <td className="num">{i.used.jobs || ''}</td>
-                      <td>{time(i.launchedAt)}</td>
+                      <td>{time(i.launchedAt, true)}</td>
                       <td>{duration((i.terminatedAt ?? Date.now()) - i.launchedAt)}</td>
                       <td className="reason">{i.terminationReason ?? (i.state === 'TERMINATED' ? 'no reason recorded' : '')}</td>
                     </tr>

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { allQueues, dash, STATUSES } from '../api';
 import { ErrorNote, Section, StateBadge, useLoad } from '../components/common';
-import { duration, time } from '../format';
+import { duration, time, zone } from '../format';
 import { useLiveReload } from '../live';
 import { navigate, type Route } from '../route';
 
@@ -130,7 +130,7 @@ export function Jobs({ route }: { route: Route }) {
             <th>Name</th>
             <th>State</th>
             <th>Queue</th>
-            <th>Created</th>
+            <th>Created <span className="muted small">{zone()}</span></th>
             <th>Ran for</th>
             <th className="num">Exit</th>
             <th>Reason</th>
@@ -153,7 +153,7 @@ export function Jobs({ route }: { route: Route }) {
                 )}
               </td>
               <td>{j.jobQueue}</td>
-              <td>{time(j.createdAt)}</td>
+              <td>{time(j.createdAt, true)}</td>
               <td>{j.startedAt ? duration((j.stoppedAt ?? Date.now()) - j.startedAt) : '—'}</td>
               <td className="num">{j.exitCode ?? ''}</td>
               <td className="reason">
