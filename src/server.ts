@@ -43,7 +43,7 @@ import { Triggers } from './triggers/watcher.js';
 import { UnitOfWork } from './store/unitOfWork.js';
 import { Leadership } from './cluster/leadership.js';
 import { ClusterSignals } from './cluster/signals.js';
-import { registerOpenbatchOperations, stringMember } from './api/openbatchOperations.js';
+import { booleanMember, registerOpenbatchOperations, stringMember } from './api/openbatchOperations.js';
 import { explainJob, explainQueue } from './scheduler/why.js';
 import { parsePriceTable } from './model/cost.js';
 import { costOperation } from './api/costOperation.js';
@@ -219,7 +219,11 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
           return report;
         },
         cost: async (input) => costOperation(store.db, clock.now(), prices, input),
-        rerunFailed: async (input) => rerunFailed(services, internalInvoker(services, handlers), stringMember(input, 'arrayJobId')),
+        rerunFailed: async (input) =>
+          rerunFailed(services, internalInvoker(services, handlers), stringMember(input, 'arrayJobId'), {
+            again: booleanMember(input, 'again'),
+            withDependents: booleanMember(input, 'withDependents'),
+          }),
       });
     },
   });

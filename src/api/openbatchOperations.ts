@@ -40,3 +40,11 @@ export function stringMember(input: Record<string, unknown>, name: string): stri
   if (typeof v !== 'string' || v === '') throw clientError(`${name} is required and must be a string`);
   return v;
 }
+
+/** An optional boolean member of an openbatch operation's input (absent: false). */
+export function booleanMember(input: Record<string, unknown>, name: string): boolean {
+  const v = input[name];
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw clientError(`${name} must be true or false`);
+  return v;
+}

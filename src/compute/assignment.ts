@@ -7,10 +7,10 @@
 import type { ContainerProperties } from '@aws-sdk/client-batch';
 import type { Assignment } from '../agent/protocol.js';
 import type { ExecutorName, JobSettings } from '../executor/types.js';
-import { ORIGINAL_INDEX_ENV, RERUN_OF_ENV } from '../model/rerun.js';
+import { ORIGINAL_INDEX_ENV, RERUN_INDEX_ENV, RERUN_OF_ENV, RERUN_SIZE_ENV } from '../model/rerun.js';
 import type { SecretStore } from '../secrets/store.js';
 import type { Db } from '../store/db.js';
-import { failedIndices, jobSpecOf, type JobRow } from '../store/jobs.js';
+import { failedIndices, getJob, jobSpecOf, type JobRow } from '../store/jobs.js';
 
 /** The job and attempt columns an assignment is built from. */
 export type AttemptSource = Pick<JobRow, 'spec' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus'> & {
@@ -108,7 +108,8 @@ export function buildAssignment(a: AttemptSource, timeDilation: number, ctx: Ass
  * `attemptEnvironment`'s: a node of a multi-node job gets AWS's node variables, with the
  * address of the instance its main node's attempt runs on (127.0.0.1 for local instances,
  * the address or hostname a joined agent advertised); a child of a rerun array
- * (api/rerunFailed.ts) gets the index it reruns.
+ * (api/rerunFailed.ts) gets the index it reruns as AWS_BATCH_JOB_ARRAY_INDEX, and its own in
+ * openbatch's variables.
  */
 export async function derivedEnvironment(
   db: Db,
@@ -136,32 +137,44 @@ export async function derivedEnvironment(
     out.AWS_BATCH_JOB_MAIN_NODE_INDEX = String(mainNode);
     out.AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS = address;
   }
+  // A rerun child answers to the index it reruns, as a script written for AWS expects; its
+  // place in the rerun goes in openbatch's own variables (model/rerun.ts).
   const rerunOf = env[RERUN_OF_ENV];
   if (rerunOf && a.array_index !== null) {
-    const original = await reruns.originalIndex(rerunOf, a.array_index);
-    if (original !== undefined) out[ORIGINAL_INDEX_ENV] = String(original);
+    const original = await reruns.original(rerunOf);
+    const index = original.indices[a.array_index];
+    if (index !== undefined) {
+      out[ORIGINAL_INDEX_ENV] = String(index);
+      out.AWS_BATCH_JOB_ARRAY_INDEX = String(index);
+      if (original.size !== null) out.AWS_BATCH_JOB_ARRAY_SIZE = String(original.size);
+      out[RERUN_INDEX_ENV] = String(a.array_index);
+      if (a.array_size !== null) out[RERUN_SIZE_ENV] = String(a.array_size);
+    }
+  } else if (env[ORIGINAL_INDEX_ENV] !== undefined && a.array_index === null && a.node_index === null) {
+    out.AWS_BATCH_JOB_ARRAY_INDEX = env[ORIGINAL_INDEX_ENV];
   }
   return out;
 }
 
 /**
  * Child i of a rerun array reruns the i-th failed index of the array named by
- * OPENBATCH_RERUN_OF. An ended array's failed set never changes, so each array's list is read
- * once and kept (a bounded number of arrays).
+ * OPENBATCH_RERUN_OF. An ended array's failed set and size never change, so each array's are
+ * read once and kept (a bounded number of arrays).
  */
 export class RerunIndex {
-  private readonly lists = new Map<string, Promise<number[]>>();
+  private readonly arrays = new Map<string, Promise<{ indices: number[]; size: number | null }>>();
   private static readonly KEEP = 64;
 
   constructor(private readonly db: Db) {}
 
-  async originalIndex(originalArrayId: string, newIndex: number): Promise<number | undefined> {
-    let list = this.lists.get(originalArrayId);
-    if (!list) {
-      if (this.lists.size >= RerunIndex.KEEP) this.lists.delete(this.lists.keys().next().value!);
-      list = failedIndices(this.db, originalArrayId);
-      this.lists.set(originalArrayId, list);
+  /** The original array's failed indices (ascending) and size. */
+  original(originalArrayId: string): Promise<{ indices: number[]; size: number | null }> {
+    let found = this.arrays.get(originalArrayId);
+    if (!found) {
+      if (this.arrays.size >= RerunIndex.KEEP) this.arrays.delete(this.arrays.keys().next().value!);
+      found = Promise.all([failedIndices(this.db, originalArrayId), getJob(this.db, originalArrayId)]).then(([indices, job]) => ({ indices, size: job?.array_size ?? null }));
+      this.arrays.set(originalArrayId, found);
     }
-    return (await list)[newIndex];
+    return found;
   }
 }

@@ -923,6 +923,13 @@ export async function countByStatus(db: Reader, queue?: string): Promise<Record<
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
 
+/** The jobs (not array children or nodes) that name one of these jobs in their dependsOn, oldest first. */
+export async function dependentsOf(db: Reader, jobIds: string[]): Promise<JobRow[]> {
+  if (jobIds.length === 0) return [];
+  const direct = db.selectFrom('job_dependencies').select('job_id').where('depends_on_id', 'in', jobIds);
+  return db.selectFrom('jobs').selectAll().where('id', 'in', direct).where('parent_id', 'is', null).orderBy('seq').execute() as Promise<JobRow[]>;
+}
+
 /** The indices of an array's FAILED children, ascending (reruns of failed children). */
 export async function failedIndices(db: Reader, arrayJobId: string): Promise<number[]> {
   const rows = await db.selectFrom('jobs').select('array_index').where('parent_id', '=', arrayJobId).where('status', '=', 'FAILED').orderBy('array_index').execute();

@@ -7,12 +7,15 @@ interface Rerun {
   jobId: string;
   arraySize: number | null;
   originalIndices: number[];
+  dependents: { originalJobId: string; jobId: string }[];
 }
 
 /**
  * An array's reruns: the links both ways (tags openbatch:rerun-of / openbatch:rerun-by) and,
  * once the array has ended with failed children, a button that submits a new array over
- * exactly those indices (POST /openbatch/v1/rerunFailed).
+ * exactly those indices (POST /openbatch/v1/rerunFailed), as `openbatch rerun-failed` does:
+ * an array rerun before is rerun again only when the confirmation says so (`again`), and the
+ * jobs that failed with it can be submitted again behind the rerun (`withDependents`).
  *
  * It is the dashboard's one write. With credentials configured the session must have been
  * granted writes at sign-in; when it was not, the button asks for the secret again and signs
@@ -23,6 +26,7 @@ export function RerunFailed({ job, failed }: { job: JobDetail; failed: number })
   const [step, setStep] = useState<'idle' | 'confirm' | 'busy'>('idle');
   const [secret, setSecret] = useState('');
   const [error, setError] = useState<string>();
+  const [withDependents, setWithDependents] = useState(false);
   const tags = job.tags ?? {};
   const rerunOf = tags['openbatch:rerun-of'];
   const rerunBy = tags['openbatch:rerun-by'];
@@ -34,7 +38,7 @@ export function RerunFailed({ job, failed }: { job: JobDetail; failed: number })
     setError(undefined);
     try {
       if (needsWrites) setSession(await signIn(session.accessKeyId ?? '', secret, 'us-east-1', true));
-      const r = await openbatchWrite<Rerun>('rerunFailed', { arrayJobId: job.jobId });
+      const r = await openbatchWrite<Rerun>('rerunFailed', { arrayJobId: job.jobId, again: !!rerunBy, withDependents });
       setStep('idle');
       navigate(`jobs/${r.jobId}`);
     } catch (e) {
@@ -48,7 +52,7 @@ export function RerunFailed({ job, failed }: { job: JobDetail; failed: number })
       {rerunOf && (
         <p className="small">
           Rerun of <a href={`#/jobs/${rerunOf}`}>{rerunOf}</a>
-          {tags['openbatch:rerun-indices'] && <span className="muted"> — its failed indices {tags['openbatch:rerun-indices']}, in order (OPENBATCH_ORIGINAL_ARRAY_INDEX)</span>}
+          {tags['openbatch:rerun-indices'] && <span className="muted"> — its failed indices {tags['openbatch:rerun-indices']}, each seen as AWS_BATCH_JOB_ARRAY_INDEX</span>}
         </p>
       )}
       {rerunBy && (
@@ -58,7 +62,7 @@ export function RerunFailed({ job, failed }: { job: JobDetail; failed: number })
       )}
       {ended && failed > 0 && step === 'idle' && (
         <button type="button" onClick={() => setStep('confirm')}>
-          Rerun failed children
+          {rerunBy ? 'Rerun failed children again' : 'Rerun failed children'}
         </button>
       )}
       {step !== 'idle' && (
@@ -72,6 +76,14 @@ export function RerunFailed({ job, failed }: { job: JobDetail; failed: number })
           <p>
             Submit a new {failed === 1 ? 'job for the failed index' : `array job over the ${failed} failed indices`}, with the same definition, queue, overrides and tags?
           </p>
+          {rerunBy && (
+            <p className="warn" role="note">
+              These children were rerun already (by <span className="mono">{rerunBy}</span>): this runs them once more.
+            </p>
+          )}
+          <label className="check">
+            <input type="checkbox" checked={withDependents} onChange={(e) => setWithDependents(e.target.checked)} /> Also submit again the jobs that failed because this array did, behind the rerun
+          </label>
           {needsWrites && (
             <label>
               This session only reads. To let this browser rerun jobs, enter the secret access key of <span className="mono">{session.accessKeyId}</span> again
@@ -84,7 +96,7 @@ export function RerunFailed({ job, failed }: { job: JobDetail; failed: number })
             </p>
           )}
           <button type="submit" disabled={step === 'busy'}>
-            {needsWrites ? 'Allow writes and rerun' : `Rerun ${failed === 1 ? '1 child' : `${failed} children`}`}
+            {needsWrites ? 'Allow writes and rerun' : `Rerun ${failed === 1 ? '1 child' : `${failed} children`}${rerunBy ? ' again' : ''}`}
           </button>{' '}
           <button type="button" onClick={() => setStep('idle')} disabled={step === 'busy'}>
             Cancel
