@@ -48,7 +48,9 @@ export class Metrics {
   });
 
   constructor(private readonly db: Db) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'openbatch_process_' });
+    // Node's default metrics under their usual names (process_cpu_seconds_total, nodejs_*),
+    // which stock Node.js dashboards and alerts look for; a prefix would hide them from those.
+    collectDefaultMetrics({ register: this.registry });
     const store = this.db;
     new Gauge({
       name: 'openbatch_jobs',

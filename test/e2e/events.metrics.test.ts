@@ -76,4 +76,8 @@ test('/metrics reports jobs by queue and status, API latency by operation, sched
   assert.ok(value(/^openbatch_job_submit_to_running_seconds_count (\d+)/m) >= 1, 'submit to running');
   assert.ok(value(/^openbatch_instances\{compute_environment="ce"\} (\d+)/m) >= 1, 'instances');
   assert.ok(value(/^openbatch_job_transitions_total\{status="SUCCEEDED"\} (\d+)/m) >= 1, 'transitions');
+  // Node's own metrics under the names stock Node.js dashboards look for.
+  assert.ok(value(/^process_cpu_seconds_total (\S+)/m) > 0, 'process CPU');
+  assert.ok(value(/^nodejs_eventloop_lag_seconds (\S+)/m) >= 0, 'event loop lag');
+  assert.doesNotMatch(text, /^openbatch_process_/m);
 });
