@@ -4,7 +4,9 @@
  *
  * An attempt counts for the part of its reservation inside the range: from placement
  * (attempts.created_at) to its end (stopped_at; now for one still running). Groups:
- *   job     a job as DescribeJobs knows it; the nodes of a multi-node job count for that job
+ *   job     a job as ListJobs lists it: the nodes of a multi-node job and the children of an
+ *           array job count for their parent — except under `jobId` naming that array,
+ *           where each child is a row of its own (the drill-down into one array)
  *   array   an array job (its children's attempts); jobs outside arrays are one group
  *   queue   the job queue
  *   share   the fair-share identifier
@@ -103,8 +105,9 @@ export async function costReport(db: Db, q: CostQuery): Promise<{ rows: CostRow[
     let name: string | undefined;
     const g = q.groupBy;
     if (g === 'job') {
-      key = a.node_index !== null ? a.parent_id! : a.job_id;
-      name = a.node_index !== null ? parent?.name : a.name;
+      const rolledUp = a.node_index !== null || (a.array_index !== null && a.parent_id !== null && q.jobId !== a.parent_id);
+      key = rolledUp ? a.parent_id! : a.job_id;
+      name = rolledUp ? parent?.name : a.name;
     } else if (g === 'array') {
       key = a.array_index !== null && a.parent_id ? a.parent_id : NOT_AN_ARRAY;
       name = a.array_index !== null ? parent?.name : undefined;

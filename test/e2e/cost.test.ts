@@ -55,3 +55,37 @@ describe('openbatch cost', () => {
     await assert.rejects(cli('cost', '--by', 'colour'), (e: Error & { stderr?: string }) => /groupBy must be one of job, array, queue, share or tag:<key>/.test(e.stderr ?? ''));
   });
 });
+
+describe('openbatch cost without a price table', () => {
+  let t: TestServer;
+  const cli = async (...args: string[]) =>
+    (await run(process.execPath, [CLI, ...args], { env: { ...process.env, OPENBATCH_ENDPOINT: t.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' } })).stdout;
+
+  before(async () => {
+    t = await startTestServer();
+    await basicFarm(t.client, 'n', { maxvCpus: 2, command: ['true'] });
+  });
+  after(async () => t.close());
+
+  test('covers the last 24 hours, counts an array as one job and shows resource-hours, not zero costs', async () => {
+    const array = await submit(t.client, { jobQueue: 'n-q', jobDefinition: 'n-def', jobName: 'frames', arrayProperties: { size: 3 } });
+    const single = await submit(t.client, { jobQueue: 'n-q', jobDefinition: 'n-def', jobName: 'single' });
+    await waitForStatus(t.client, array, ['SUCCEEDED'], 60_000);
+    await waitForStatus(t.client, single, ['SUCCEEDED'], 60_000);
+
+    const before = Date.now();
+    const a = JSON.parse(await cli('cost', '--json')) as { from: number; to: number; rows: CostRow[] };
+    assert.ok(Math.abs(a.to - a.from - 24 * 3600_000) < 1000 && a.to >= before, 'the last 24 hours');
+    assert.deepEqual(a.rows.map((r) => [r.key, r.name, r.attempts]).sort(), [[array, 'frames', 3], [single, 'single', 1]].sort());
+
+    const text = await cli('cost');
+    const [head] = text.split('\n');
+    assert.match(head, /^JOB\s+NAME\s+ATTEMPTS\s+VCPU-H\s+GIB-H\s+LOST$/);
+    assert.match(text, new RegExp(`^${array}\\s+frames\\s+3\\s+0\\.\\d*[1-9]\\d*\\s+0\\.\\d*[1-9]\\d*\\s+-$`, 'm'), 'hours precise enough not to read as 0');
+    assert.match(text, /resources reserved: no price table is configured/);
+
+    // An array named with --job is shown child by child.
+    const children = JSON.parse(await cli('cost', '--job', array, '--json')) as { rows: CostRow[] };
+    assert.deepEqual(children.rows.map((r) => r.key).sort(), [0, 1, 2].map((i) => `${array}:${i}`));
+  });
+});
