@@ -7,6 +7,13 @@
  * exactly or, ending in `*`, by prefix; the first match decides RETRY or EXIT (any case).
  * When no entry matches the job is retried if attempts remain. Timeouts, cancellations and
  * terminations are never retried.
+ *
+ * A value the attempt does not have (no container reason after a plain non-zero exit, no
+ * exit code after a host was lost) is matched as the empty string: `*` matches it, and any
+ * other pattern does not. AWS's guide writes "retry only host failures" as
+ * `[{RETRY, onStatusReason: "Host EC2*"}, {EXIT, onReason: "*"}]`, and Nextflow submits
+ * exactly that for every task: were `*` to need a reason, every failing task would be
+ * retried until its attempts ran out.
  */
 import type { RetryStrategy } from '@aws-sdk/client-batch';
 
@@ -21,10 +28,11 @@ export interface AttemptOutcome {
   timedOut: boolean;
 }
 
+/** An evaluateOnExit pattern against a value; an absent value is the empty string. */
 export function globMatches(pattern: string, value: string | null): boolean {
-  if (value === null) return false;
-  if (pattern.endsWith('*')) return value.startsWith(pattern.slice(0, -1));
-  return value === pattern;
+  const v = value ?? '';
+  if (pattern.endsWith('*')) return v.startsWith(pattern.slice(0, -1));
+  return v === pattern;
 }
 
 export function shouldRetry(strategy: RetryStrategy | undefined, attemptsMade: number, outcome: AttemptOutcome): boolean {

@@ -72,6 +72,23 @@ describe('retries and termination', () => {
     assert.equal(unmatched.attempts?.length, 2, 'AWS retries when no evaluateOnExit rule matches');
   });
 
+  test("Nextflow's retry strategy (RETRY on 'Host EC2*', EXIT on reason '*'): a task that exits non-zero is not retried", async () => {
+    // What Nextflow's AWS Batch executor submits for every task when aws.batch.maxSpotAttempts is set.
+    await definition(t, 'nextflow-task', ['sh', '-c', 'exit 3'], 1);
+    const job = await waitForStatus(
+      t.client,
+      await submit(t.client, {
+        jobQueue: 'q',
+        jobDefinition: 'nextflow-task',
+        retryStrategy: { attempts: 5, evaluateOnExit: [{ action: 'RETRY', onStatusReason: 'Host EC2*' }, { action: 'EXIT', onReason: '*' }] },
+      }),
+      ['FAILED', 'SUCCEEDED'],
+    );
+    assert.equal(job.status, 'FAILED');
+    assert.equal(job.attempts?.length, 1, 'EXIT on reason * matches an exit without a container reason');
+    assert.equal(job.container?.exitCode, 3);
+  });
+
   test('SubmitJob retryStrategy overrides the definition', async () => {
     await definition(t, 'fails-once-def', ['false'], 1);
     const job = await waitForStatus(
