@@ -92,6 +92,8 @@ export interface JobListFilter {
   definitionName?: string;
   createdBefore?: number;
   createdAfter?: number;
+  /** the job's share identifier exactly, or by prefix with a trailing `*` (case-sensitive) */
+  sharePattern?: string;
   /** newest first (ListJobs with filters) instead of submission order */
   newestFirst?: boolean;
   /** continue after this seq */
@@ -110,6 +112,12 @@ export async function listJobs(db: Reader, f: JobListFilter): Promise<JobRow[]> 
   if (f.definitionName !== undefined) q = q.where('definition_arn', 'like', `%:job-definition/${f.definitionName}:%`);
   if (f.createdBefore !== undefined) q = q.where('created_at', '<', f.createdBefore);
   if (f.createdAfter !== undefined) q = q.where('created_at', '>', f.createdAfter);
+  if (f.sharePattern !== undefined) {
+    const p = f.sharePattern;
+    q = p.endsWith('*')
+      ? q.where(sql<boolean>`substr(${sql.ref('share_identifier')}, 1, ${p.length - 1}) = ${p.slice(0, -1)}`)
+      : q.where('share_identifier', '=', p);
+  }
   if (f.newestFirst) {
     if (f.afterSeq !== undefined) q = q.where('seq', '<', f.afterSeq);
     q = q.orderBy('seq', 'desc');
@@ -224,7 +232,8 @@ function arrayDepsOf(dependsOnJson: string): ArrayDeps {
   const deps = fromJson<{ jobId?: string; type?: string }[]>(dependsOnJson, []);
   return {
     nToN: deps.filter((d) => d.type === 'N_TO_N' && d.jobId).map((d) => d.jobId!),
-    sequential: deps.some((d) => d.type === 'SEQUENTIAL'),
+    // With a job id, SEQUENTIAL is a plain dependency on that job (an edge of the parent), not an order of the children.
+    sequential: deps.some((d) => d.type === 'SEQUENTIAL' && !d.jobId),
   };
 }
 

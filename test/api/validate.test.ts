@@ -102,7 +102,12 @@ suite('CreateComputeEnvironment', validate.validateCreateComputeEnvironment, {
     'a Fargate environment': withFargate({}) as CreateComputeEnvironmentCommandInput,
     'a FARGATE_SPOT environment': withFargate({ type: 'FARGATE_SPOT' }) as CreateComputeEnvironmentCommandInput,
     'an unmanaged environment with unmanagedvCpus': { computeEnvironmentName: 'u', type: 'UNMANAGED', unmanagedvCpus: 16 },
-    'JSON nulls for optional members': withCr({ minvCpus: null, desiredvCpus: null }) as CreateComputeEnvironmentCommandInput,
+    'JSON nulls for optional members': withCr({ desiredvCpus: null, ec2KeyPair: null }) as CreateComputeEnvironmentCommandInput,
+    'a SPOT environment under BEST_FIT with its Spot Fleet role': withCr({
+      type: 'SPOT',
+      allocationStrategy: undefined,
+      spotIamFleetRole: 'arn:aws:iam::123456789012:role/AmazonEC2SpotFleetRole',
+    }) as CreateComputeEnvironmentCommandInput,
     'an empty subnet list': withCr({ subnets: [] }) as CreateComputeEnvironmentCommandInput,
   },
   invalid: [
@@ -146,6 +151,14 @@ suite('CreateComputeEnvironment', validate.validateCreateComputeEnvironment, {
       }),
     ),
     { name: 'more than 16 subnets on Fargate', input: withFargate({ subnets: ids(17) }), path: 'computeResources.subnets' },
+    // Required by AWS per type beyond the model's required members.
+    { name: 'EC2 without instanceRole', input: withCr({ instanceRole: undefined }), path: 'computeResources.instanceRole', says: 'is required for EC2 compute resources' },
+    { name: 'SPOT without instanceRole', input: withCr({ type: 'SPOT', allocationStrategy: 'SPOT_CAPACITY_OPTIMIZED', instanceRole: undefined }), path: 'computeResources.instanceRole', says: 'SPOT' },
+    { name: 'an empty instanceRole', input: withCr({ instanceRole: '' }), path: 'computeResources.instanceRole' },
+    { name: 'EC2 without minvCpus', input: withCr({ minvCpus: undefined }), path: 'computeResources.minvCpus', says: 'is required' },
+    { name: 'SPOT under BEST_FIT (the default) without spotIamFleetRole', input: withCr({ type: 'SPOT', allocationStrategy: undefined }), path: 'computeResources.spotIamFleetRole', says: 'BEST_FIT' },
+    { name: 'Fargate without securityGroupIds', input: withFargate({ securityGroupIds: undefined }), path: 'computeResources.securityGroupIds', says: 'is required for FARGATE' },
+    { name: 'Fargate with no security group', input: withFargate({ securityGroupIds: [] }), path: 'computeResources.securityGroupIds' },
     { name: 'a reserved tag key', input: patch(ec2, { tags: { 'aws:owner': 'me' } }), path: 'tags', says: 'reserved' },
     { name: '51 tags', input: patch(ec2, { tags: tags(51) }), path: 'tags', says: 'at most 50' },
     { name: 'a tag value of 257 characters', input: patch(ec2, { tags: { k: x(257) } }), path: 'tags' },
@@ -473,9 +486,11 @@ suite('SubmitJob', validate.validateSubmitJob, {
     'a definition ARN': patch(job, { jobDefinition: JD_ARN }) as SubmitJobCommandInput,
     'a name of 128 characters': patch(job, { jobName: x(128) }) as SubmitJobCommandInput,
     'an array of 2': patch(job, { arrayProperties: { size: 2 } }) as SubmitJobCommandInput,
+    'arrayProperties without a size (a single job; Airflow sends it for every job)': patch(job, { arrayProperties: {} }) as SubmitJobCommandInput,
     'an array of 10000 running in sequence': arrayJob({ arrayProperties: { size: 10000 }, dependsOn: [{ type: 'SEQUENTIAL' }] }) as SubmitJobCommandInput,
     'an N_TO_N dependency': arrayJob({ dependsOn: [{ jobId: 'abc', type: 'N_TO_N' }] }) as SubmitJobCommandInput,
     '20 dependencies': patch(job, { dependsOn: ids(20).map((jobId) => ({ jobId })) }) as SubmitJobCommandInput,
+    'a single job with a SEQUENTIAL dependency on another job (a plain dependency, as AWS takes it)': patch(job, { dependsOn: [{ jobId: 'abc', type: 'SEQUENTIAL' }] }) as SubmitJobCommandInput,
     'container overrides': patch(job, {
       containerOverrides: {
         command: ['echo', 'hi'],
@@ -504,10 +519,10 @@ suite('SubmitJob', validate.validateSubmitJob, {
     { name: 'a malformed definition', input: patch(job, { jobDefinition: 'jd:latest' }), path: 'jobDefinition' },
     { name: 'an array of 1', input: patch(job, { arrayProperties: { size: 1 } }), path: 'arrayProperties.size', says: 'between 2 and 10000' },
     { name: 'an array of 10001', input: patch(job, { arrayProperties: { size: 10001 } }), path: 'arrayProperties.size' },
-    { name: 'an array without a size', input: patch(job, { arrayProperties: {} }), path: 'arrayProperties.size' },
     { name: '21 dependencies', input: patch(job, { dependsOn: ids(21).map((jobId) => ({ jobId })) }), path: 'dependsOn', says: 'at most 20' },
     { name: 'an unknown dependency type', input: arrayJob({ dependsOn: [{ jobId: 'a', type: 'ALL' }] }), path: 'dependsOn[0].type' },
     { name: 'N_TO_N on a single job', input: patch(job, { dependsOn: [{ jobId: 'a', type: 'N_TO_N' }] }), path: 'dependsOn[0].type', says: 'arrayProperties' },
+    { name: 'SEQUENTIAL without a job id on a single job', input: patch(job, { dependsOn: [{ type: 'SEQUENTIAL' }] }), path: 'dependsOn[0]', says: 'arrayProperties.size' },
     { name: 'a dependency without a job id', input: patch(job, { dependsOn: [{}] }), path: 'dependsOn[0].jobId' },
     { name: 'an empty job id', input: patch(job, { dependsOn: [{ jobId: '' }] }), path: 'dependsOn[0].jobId' },
     { name: 'a reserved environment override', input: patch(job, { containerOverrides: { environment: [{ name: 'AWS_BATCH_JOB_ATTEMPT', value: '1' }] } }), path: 'containerOverrides.environment[0].name', says: 'reserved' },
@@ -532,11 +547,11 @@ suite('SubmitJob', validate.validateSubmitJob, {
 });
 
 suite('DescribeJobs', validate.validateDescribeJobs, {
-  valid: { 'one job': { jobs: ['a'] }, '100 jobs': { jobs: ids(100) } },
+  // An empty id names no job: AWS leaves it out of the answer, as an unknown one.
+  valid: { 'one job': { jobs: ['a'] }, '100 jobs': { jobs: ids(100) }, 'an empty job id': { jobs: ['', 'a'] } },
   invalid: [
     { name: 'no jobs', input: { jobs: [] }, path: 'jobs', says: '1-100' },
     { name: '101 jobs', input: { jobs: ids(101) }, path: 'jobs' },
-    { name: 'an empty job id', input: { jobs: [''] }, path: 'jobs[0]' },
   ],
 });
 

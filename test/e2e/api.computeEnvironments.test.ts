@@ -229,6 +229,18 @@ describe('compute environments', () => {
     await t.client.send(new DeleteComputeEnvironmentCommand({ computeEnvironment: 'spare' }));
   });
 
+  test('the members AWS requires per type are refused when missing: instanceRole and minvCpus on EC2/SPOT, the Spot Fleet role under BEST_FIT, security groups on Fargate', async () => {
+    const create = (computeResources: Record<string, unknown>) =>
+      t.client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'incomplete', type: 'MANAGED', computeResources: computeResources as never }));
+    const ec2 = { type: 'EC2', minvCpus: 0, maxvCpus: 4, instanceTypes: ['optimal'], subnets: ['subnet-1'], instanceRole: 'ecsInstanceRole' };
+    await rejectsClient(create({ ...ec2, instanceRole: undefined }), /computeResources\.instanceRole is required for EC2 compute resources/);
+    await rejectsClient(create({ ...ec2, minvCpus: undefined }), /computeResources\.minvCpus is required for EC2 compute resources/);
+    await rejectsClient(create({ ...ec2, type: 'SPOT', instanceRole: undefined, allocationStrategy: 'SPOT_CAPACITY_OPTIMIZED' }), /computeResources\.instanceRole is required for SPOT/);
+    await rejectsClient(create({ ...ec2, type: 'SPOT' }), /computeResources\.spotIamFleetRole is required for SPOT compute resources with the BEST_FIT allocation strategy/);
+    await rejectsClient(create({ type: 'FARGATE', maxvCpus: 4, subnets: ['subnet-1'] }), /computeResources\.securityGroupIds is required for FARGATE compute resources/);
+    assert.equal(await describeCe(t.client, 'incomplete'), undefined, 'nothing was created');
+  });
+
   test('an unknown environment is named in the ClientException of Update and Delete', async () => {
     await rejectsClient(
       t.client.send(new UpdateComputeEnvironmentCommand({ computeEnvironment: 'nope', state: 'DISABLED' })),
@@ -247,7 +259,7 @@ describe('compute environments', () => {
         new CreateComputeEnvironmentCommand({
           computeEnvironmentName: 'dublin',
           type: 'MANAGED',
-          computeResources: { type: 'FARGATE', maxvCpus: 4, subnets: ['subnet-1'] },
+          computeResources: { type: 'FARGATE', maxvCpus: 4, subnets: ['subnet-1'], securityGroupIds: ['sg-1'] },
         }),
       );
       assert.equal(res.computeEnvironmentArn, 'arn:aws:batch:eu-west-1:000000000000:compute-environment/dublin');

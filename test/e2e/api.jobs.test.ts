@@ -6,8 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  CancelJobCommand,
+  CreateJobQueueCommand,
+  CreateSchedulingPolicyCommand,
   CancelJobsCommand,
+  DescribeJobsCommand,
   ListJobsCommand,
+  TerminateJobCommand,
   SubmitJobCommand,
   TerminateJobsCommand,
   type BatchClient,
@@ -104,6 +109,35 @@ describe('jobs: listing and bulk stop', () => {
     },
   );
 
+  test('CancelJob and TerminateJob of a job id that names no job answer 200 {}, as AWS does', async () => {
+    const ghost = '00000000-0000-4000-8000-00000000beef';
+    const cancelled = await t.client.send(new CancelJobCommand({ jobId: ghost, reason: 'cleanup' }));
+    const terminated = await t.client.send(new TerminateJobCommand({ jobId: `arn:aws:batch:us-east-1:000000000000:job/${ghost}`, reason: 'cleanup' }));
+    assert.equal(cancelled.$metadata.httpStatusCode, 200);
+    assert.equal(terminated.$metadata.httpStatusCode, 200);
+  });
+
+  test('DescribeJobs leaves out an empty job id, as it does an unknown one', async () => {
+    const id = await submit(t.client, { jobName: 'described', jobQueue: 'wait-q', jobDefinition: 'noop' });
+    const res = await t.client.send(new DescribeJobsCommand({ jobs: ['', id, 'no-such-job'] }));
+    assert.deepEqual(res.jobs?.map((j) => j.jobId), [id]);
+    assert.deepEqual((await t.client.send(new DescribeJobsCommand({ jobs: [''] }))).jobs, []);
+  });
+
+  test('a single job may depend on another with type SEQUENTIAL: a plain dependency, shown as sent', async () => {
+    const first = await submit(t.client, { jobName: 'first', jobQueue: 'wait-q', jobDefinition: 'noop' });
+    const second = await submit(t.client, { jobName: 'second', jobQueue: 'wait-q', jobDefinition: 'noop', dependsOn: [{ jobId: first, type: 'SEQUENTIAL' }] });
+    const waiting = await waitForStatus(t.client, second, ['PENDING']);
+    assert.deepEqual(waiting.dependsOn, [{ jobId: first, type: 'SEQUENTIAL' }]);
+    await t.client.send(new CancelJobCommand({ jobId: first, reason: 'not needed' }));
+    const failed = await waitForStatus(t.client, second, ['FAILED']);
+    assert.equal(failed.statusReason, 'Dependent Job failed');
+    await rejectsClient(
+      submit(t.client, { jobName: 'lone', jobQueue: 'wait-q', jobDefinition: 'noop', dependsOn: [{ type: 'SEQUENTIAL' }] }),
+      /dependsOn\[0\]: a SEQUENTIAL dependency without a jobId orders the children of an array job/,
+    );
+  });
+
   test('CancelJobs and TerminateJobs take 1 to 50 jobs and a reason of at most 1024 characters', async () => {
     const ids = Array.from({ length: 51 }, (_, i) => `job-${i}`);
     await rejectsClient(t.client.send(new CancelJobsCommand({ jobs: ids, reason: 'r' })), /jobs .*50.*\(got 51\)/);
@@ -176,6 +210,19 @@ describe('jobs: listing and bulk stop', () => {
       assert.ok(listed.length >= 5);
       assert.ok(listed.every((j) => /job-definition\/noop:\d+$/.test(j.jobDefinition ?? '')));
       assert.deepEqual(await listJobs(t.client, { jobQueue: 'wait-q', filters: [{ name: 'JOB_DEFINITION', values: ['sleeper'] }] }), []);
+    });
+
+    test('SHARE_IDENTIFIER lists the jobs of a share (a trailing * by prefix), newest first, in the given status', async () => {
+      const policy = await t.client.send(new CreateSchedulingPolicyCommand({ name: 'shares' }));
+      await t.client.send(new CreateJobQueueCommand({ jobQueueName: 'fair-q', priority: 1, schedulingPolicyArn: policy.arn, computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'off' }] }));
+      for (const [jobName, shareIdentifier] of [['b1', 'blue1'], ['r1', 'red'], ['b2', 'blue2']]) {
+        await waitForStatus(t.client, await submit(t.client, { jobName, jobQueue: 'fair-q', jobDefinition: 'noop', shareIdentifier }), ['RUNNABLE']);
+      }
+      const shareFilter = (value: string, jobStatus?: 'RUNNABLE' | 'RUNNING') => listJobs(t.client, { jobQueue: 'fair-q', jobStatus, filters: [{ name: 'SHARE_IDENTIFIER', values: [value] }] });
+      assert.deepEqual(names(await shareFilter('blue*', 'RUNNABLE')), ['b2', 'b1']);
+      assert.deepEqual(names(await shareFilter('red', 'RUNNABLE')), ['r1']);
+      assert.deepEqual(names(await shareFilter('blue', 'RUNNABLE')), [], 'without * the whole identifier must match');
+      assert.deepEqual(names(await shareFilter('blue*')), [], 'jobStatus (default RUNNING) applies with SHARE_IDENTIFIER');
     });
 
     test('an unknown filter name, a non-numeric time and two filters at once are refused, naming the member', async () => {

@@ -44,7 +44,7 @@ const kinds: Kind[] = [
           computeEnvironmentName: 'tagged-ce',
           type: 'MANAGED',
           state: 'DISABLED',
-          computeResources: { type: 'EC2', maxvCpus: 2, instanceTypes: ['optimal'], subnets: [] },
+          computeResources: { type: 'EC2', minvCpus: 0, maxvCpus: 2, instanceTypes: ['optimal'], subnets: [], instanceRole: 'ecsInstanceRole' },
           tags: CREATED_WITH,
         }),
       );

@@ -22,7 +22,7 @@ const ce = (name: string, instanceTypes: string[], allocationStrategy?: 'BEST_FI
     new CreateComputeEnvironmentCommand({
       computeEnvironmentName: name,
       type: 'MANAGED',
-      computeResources: { type: 'EC2', maxvCpus: 2, instanceTypes, allocationStrategy, subnets: [] },
+      computeResources: { type: 'EC2', minvCpus: 0, maxvCpus: 2, instanceTypes, allocationStrategy, subnets: [], instanceRole: 'ecsInstanceRole' },
     }),
   );
 

@@ -37,7 +37,7 @@ const ce = (name: string, launchTemplate: { launchTemplateName?: string; launchT
     new CreateComputeEnvironmentCommand({
       computeEnvironmentName: name,
       type: 'MANAGED',
-      computeResources: { type: 'EC2', maxvCpus: 2, instanceTypes: ['optimal'], subnets: [], launchTemplate },
+      computeResources: { type: 'EC2', minvCpus: 0, maxvCpus: 2, instanceTypes: ['optimal'], subnets: [], instanceRole: 'ecsInstanceRole', launchTemplate },
     }),
   );
 

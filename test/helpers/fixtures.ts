@@ -34,7 +34,7 @@ export async function createCe(client: BatchClient, name: string, o: CeOptions =
       state: o.state,
       tags: o.tags,
       computeResources: fargate
-        ? { type, maxvCpus: o.maxvCpus ?? 2, subnets: ['subnet-1'] }
+        ? { type, maxvCpus: o.maxvCpus ?? 2, subnets: ['subnet-1'], securityGroupIds: ['sg-1'] }
         : { type, minvCpus: o.minvCpus ?? 0, maxvCpus: o.maxvCpus ?? 2, instanceTypes: ['optimal'], subnets: ['subnet-1'], instanceRole: 'ecsInstanceRole' },
     }),
   );

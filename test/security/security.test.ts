@@ -112,7 +112,7 @@ test('secrets never reach the server log, even at trace level', async () => {
     const client = batchClient(url, { accessKeyId: 'AKIDLOG', secretAccessKey: secret });
     const wrong = batchClient(url, { accessKeyId: 'AKIDLOG', secretAccessKey: 'not-the-secret' });
     try {
-      await client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'ce', type: 'MANAGED', computeResources: { type: 'EC2', maxvCpus: 1, subnets: ['s'], instanceRole: 'r', instanceTypes: ['optimal'] } }));
+      await client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'ce', type: 'MANAGED', computeResources: { type: 'EC2', minvCpus: 0, maxvCpus: 1, subnets: ['s'], instanceRole: 'r', instanceTypes: ['optimal'] } }));
       await createQueue(client, 'q', ['ce']);
       await registerDefinition(client, 'd', { command: ['sh', '-c', 'test -n "$SECRET_VALUE"'] });
       const jobId = await submit(client, { jobQueue: 'q', jobDefinition: 'd', containerOverrides: { environment: [{ name: 'SECRET_VALUE', value: envSecret }] } });

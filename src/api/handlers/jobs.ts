@@ -70,6 +70,25 @@ function attemptDetail(job: JobRow, a: AttemptRow): AttemptDetail {
   };
 }
 
+/**
+ * A job's resources as AWS reports them: `vcpus` and `memory` only when the job got them
+ * from those (deprecated) members, everything else in `resourceRequirements` — with the
+ * defaults openbatch gave a job that named none (docs/compatibility.md), so the job shows
+ * what it holds.
+ */
+function containerResources(spec: JobSpec): Pick<ContainerDetail, 'vcpus' | 'memory' | 'resourceRequirements'> {
+  const requirements = [...spec.resourceRequirements];
+  const defaulted = spec.defaultedResources ?? [];
+  if (defaulted.includes('VCPU')) requirements.push({ type: 'VCPU', value: String(spec.vcpus) });
+  if (defaulted.includes('MEMORY')) requirements.push({ type: 'MEMORY', value: String(spec.memoryMiB) });
+  const has = (type: string) => requirements.some((r) => r.type === type);
+  return {
+    vcpus: has('VCPU') ? undefined : spec.vcpus,
+    memory: has('MEMORY') ? undefined : spec.memoryMiB,
+    resourceRequirements: requirements,
+  };
+}
+
 export function jobDetail(job: JobRow, attempts: AttemptRow[], statusSummary?: Record<string, number>): JobDetail {
   const spec = jobSpecOf(job);
   const cp = spec.containerProperties ?? {};
@@ -77,11 +96,9 @@ export function jobDetail(job: JobRow, attempts: AttemptRow[], statusSummary?: R
   const container: ContainerDetail = {
     ...cp,
     image: cp.image,
-    vcpus: spec.vcpus,
-    memory: spec.memoryMiB,
+    ...containerResources(spec),
     command: spec.command,
     environment: spec.environment,
-    resourceRequirements: spec.resourceRequirements.length ? spec.resourceRequirements : undefined,
     exitCode: job.exit_code ?? undefined,
     reason: current?.reason ?? undefined,
     containerInstanceArn: containerInstanceArn(job, current?.instance_id ?? null),
@@ -172,11 +189,6 @@ const submit: Handler = async (raw, ctx, s) => {
   if (queue.state !== 'ENABLED') throw clientError(`jobQueue '${queue.name}' is DISABLED and does not accept new jobs`);
   const def = await findJobDefinition(s.db, input.jobDefinition!, 'jobDefinition', true, { cached: true });
   const arraySize = input.arrayProperties?.size;
-  for (const [i, d] of (input.dependsOn ?? []).entries()) {
-    if ((d.type === 'N_TO_N' || d.type === 'SEQUENTIAL') && arraySize === undefined) {
-      throw clientError(`dependsOn[${i}].type ${d.type} applies only to array jobs: give arrayProperties.size`);
-    }
-  }
   const multinode = def.type === 'multinode';
   if (input.nodeOverrides && !multinode) {
     throw clientError(`nodeOverrides applies only to multi-node parallel jobs: jobDefinition '${def.name}:${def.revision}' is of type ${def.type}`);
@@ -234,7 +246,8 @@ const submit: Handler = async (raw, ctx, s) => {
   const deps = (input.dependsOn ?? []).flatMap((d, i) => {
     if (d.type === 'SEQUENTIAL' && !d.jobId) return []; // children wait on each other, not on a job
     if (!d.jobId) throw clientError(`dependsOn[${i}].jobId is required`);
-    return [{ jobId: jobIdOf(d.jobId), type: d.type ?? null, index: i }];
+    // SEQUENTIAL with a job id is a plain dependency on that job (the job's dependsOn shows it as sent).
+    return [{ jobId: jobIdOf(d.jobId), type: d.type === 'N_TO_N' ? 'N_TO_N' : null, index: i }];
   });
   const id = s.ids.uuid();
   const now = s.clock.now();
@@ -312,7 +325,8 @@ const submit: Handler = async (raw, ctx, s) => {
 
 const describe: Handler = async (raw, _ctx, s) => {
   const input = raw as unknown as DescribeJobsRequest;
-  const ids = [...new Set(input.jobs!.map(jobIdOf))];
+  // An empty id names no job: left out like an unknown one, as AWS does.
+  const ids = [...new Set(input.jobs!.filter((j) => j !== '').map(jobIdOf))];
   if (ids.length > 100) throw clientError(`jobs may list at most 100 job ids (got ${ids.length})`);
   const rows = await getJobs(s.db, ids);
   // A multi-node parent reports its main node's attempts, as AWS does.
@@ -348,6 +362,7 @@ const list: Handler = async (raw, _ctx, s) => {
     definitionArns: undefined as string[] | undefined,
     createdBefore: f?.name === 'BEFORE_CREATED_AT' ? Number(values[0]) : undefined,
     createdAfter: f?.name === 'AFTER_CREATED_AT' ? Number(values[0]) : undefined,
+    sharePattern: f?.name === 'SHARE_IDENTIFIER' ? values[0] : undefined,
     newestFirst: !!f,
     afterSeq,
     limit: limit + 1,
@@ -359,7 +374,6 @@ const list: Handler = async (raw, _ctx, s) => {
   if ((filter.createdBefore !== undefined && !Number.isFinite(filter.createdBefore)) || (filter.createdAfter !== undefined && !Number.isFinite(filter.createdAfter))) {
     throw clientError(`filters[0].values[0] must be a time in epoch milliseconds for ${f!.name}`);
   }
-  if (f?.name === 'SHARE_IDENTIFIER') throw clientError('the SHARE_IDENTIFIER filter needs fair-share queues, which arrive with fair-share scheduling');
   const rows = await listJobs(s.db, filter);
   const page = rows.slice(0, limit);
   return {
@@ -378,14 +392,17 @@ async function resolveConsumables(s: Services, list: ConsumableResourceRequireme
   return out;
 }
 
-async function findJob(s: Services, ref: string): Promise<JobRow> {
-  const job = await getJob(s.db, jobIdOf(ref));
-  if (!job) throw clientError(`jobId '${ref}' does not exist`);
-  return job;
+/**
+ * CancelJob and TerminateJob of a job id that names no job answer 200 `{}` as AWS does (as
+ * for a job that already ended): scripts that stop jobs by id, some long gone, rely on it.
+ */
+async function findJob(s: Services, ref: string): Promise<JobRow | undefined> {
+  return getJob(s.db, jobIdOf(ref));
 }
 
 const cancel: Handler = async (raw, _ctx, s) => {
   const job = await findJob(s, String(raw.jobId));
+  if (!job) return {};
   await s.uow.write(async (tx) => {
     const current = (await getJob(tx.db, job.id))!;
     await cancelJob(tx, current, String(raw.reason), s.clock.now());
@@ -396,6 +413,7 @@ const cancel: Handler = async (raw, _ctx, s) => {
 
 const terminate: Handler = async (raw, _ctx, s) => {
   const job = await findJob(s, String(raw.jobId));
+  if (!job) return {};
   const outcome = await s.uow.write(async (tx) => {
     const current = (await getJob(tx.db, job.id))!;
     return { result: await terminateJob(tx, current, String(raw.reason), s.clock.now()), instance: current.instance_id };

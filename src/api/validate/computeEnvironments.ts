@@ -34,6 +34,7 @@ import {
   listLength,
   matches,
   nameOrArn,
+  nonEmpty,
   present,
   requireMember,
   resourceName,
@@ -157,6 +158,29 @@ function scalingPolicy(path: string, policy: Maybe<ComputeScalingPolicy>): void 
   if (present(delay) && delay !== 0) intRange(`${path}.minScaleDownDelayMinutes`, delay, SCALE_DOWN_DELAY);
 }
 
+/**
+ * Members AWS requires of EC2 and SPOT compute resources beyond the model's required ones
+ * (type, maxvCpus, subnets): the instance profile and minvCpus always, and for SPOT under
+ * BEST_FIT (the default strategy) the Spot Fleet role. openbatch launches no EC2 instances
+ * and uses none of them, but a definition that works here must work on AWS too.
+ */
+function instanceMembers(path: string, cr: ComputeResource, type: string): void {
+  requireMember(
+    `${path}.instanceRole`,
+    cr.instanceRole,
+    `is required for ${type} compute resources: the ECS instance profile, e.g. ecsInstanceRole or arn:aws:iam::123456789012:instance-profile/ecsInstanceRole (openbatch does not use it)`,
+  );
+  nonEmpty(`${path}.instanceRole`, cr.instanceRole);
+  requireMember(`${path}.minvCpus`, cr.minvCpus, `is required for ${type} compute resources: the vCPUs kept launched when idle, e.g. 0`);
+  const strategy = cr.allocationStrategy ?? CRAllocationStrategy.BEST_FIT;
+  if (type === CRType.SPOT && strategy === CRAllocationStrategy.BEST_FIT)
+    requireMember(
+      `${path}.spotIamFleetRole`,
+      cr.spotIamFleetRole,
+      'is required for SPOT compute resources with the BEST_FIT allocation strategy (the default): give the Spot Fleet role ARN, or use SPOT_CAPACITY_OPTIMIZED or SPOT_PRICE_CAPACITY_OPTIMIZED',
+    );
+}
+
 function createComputeResources(cr: ComputeResource): void {
   const path = 'computeResources';
   enumOf(`${path}.type`, cr.type, CRType, CR_TYPE_OPTIONS);
@@ -168,11 +192,18 @@ function createComputeResources(cr: ComputeResource): void {
   eachNonEmpty(`${path}.securityGroupIds`, cr.securityGroupIds);
   if (isFargate(type)) {
     noInstanceMembers(path, cr, type);
+    requireMember(
+      `${path}.securityGroupIds`,
+      cr.securityGroupIds,
+      `is required for ${type} compute resources: at least one security group id, e.g. ["sg-0123456789abcdef0"] (openbatch does not use it)`,
+    );
+    listLength(`${path}.securityGroupIds`, cr.securityGroupIds, { min: 1 });
     fargateNetwork(path, cr);
     intRange(`${path}.maxvCpus`, cr.maxvCpus, { min: 0 });
     return;
   }
-  vCpuBounds(path, { ...cr, minvCpus: cr.minvCpus ?? 0 });
+  instanceMembers(path, cr, type);
+  vCpuBounds(path, cr);
   requireMember(
     `${path}.instanceTypes`,
     cr.instanceTypes,

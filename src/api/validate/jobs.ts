@@ -48,7 +48,6 @@ import {
   nameOrArn,
   nonEmpty,
   present,
-  requireMember,
   show,
   stringLength,
   tagMap,
@@ -71,15 +70,24 @@ const EPOCH_MILLIS = /^[0-9]+$/;
 // ---------------------------------------------------------------------------------------
 // SubmitJob
 
+/**
+ * An array job has a size of 2-10000. `arrayProperties: {}` without a size is a single job,
+ * as AWS takes it: Airflow's BatchOperator sends exactly that for every job it submits.
+ */
 function arrayProperties(input: SubmitJobCommandInput): void {
-  if (!present(input.arrayProperties)) return;
-  requireMember('arrayProperties.size', input.arrayProperties.size, 'is required: the number of child jobs, 2-10000');
-  intRange('arrayProperties.size', input.arrayProperties.size, ARRAY_SIZE);
+  intRange('arrayProperties.size', input.arrayProperties?.size, ARRAY_SIZE);
+}
+
+/** True when the submission is an array job (arrayProperties with a size). */
+function isArrayJob(input: SubmitJobCommandInput): boolean {
+  return present(input.arrayProperties?.size);
 }
 
 /**
- * Up to 20 dependencies, each on a job id; N_TO_N and SEQUENTIAL relate array children, so
- * they need an array job, and a SEQUENTIAL one alone may omit the job id (children run in order).
+ * Up to 20 dependencies, each on a job id. N_TO_N relates the children of two arrays, so it
+ * needs an array job; a SEQUENTIAL entry without a job id makes an array's children run in
+ * order, so it needs one too. A SEQUENTIAL entry with a job id is a plain dependency on that
+ * job, which AWS accepts on any job (scripts written for arrays submit it to single jobs).
  */
 function dependsOn(input: SubmitJobCommandInput): void {
   const list = input.dependsOn;
@@ -87,11 +95,16 @@ function dependsOn(input: SubmitJobCommandInput): void {
   list?.forEach((dependency, i) => {
     const at = `dependsOn[${i}]`;
     enumOf(`${at}.type`, dependency.type, ArrayJobDependency);
-    if (present(dependency.type) && !present(input.arrayProperties))
-      throw clientError(`${at}.type ${dependency.type} needs an array job: add arrayProperties.size, or remove the type`);
     if (present(dependency.jobId)) nonEmpty(`${at}.jobId`, dependency.jobId);
     else if (dependency.type !== ArrayJobDependency.SEQUENTIAL)
       throw clientError(`${at}.jobId is required (only a SEQUENTIAL dependency of an array job may omit it)`);
+    const arrayOnly = dependency.type === ArrayJobDependency.N_TO_N || (dependency.type === ArrayJobDependency.SEQUENTIAL && !present(dependency.jobId));
+    if (arrayOnly && !isArrayJob(input))
+      throw clientError(
+        dependency.type === ArrayJobDependency.N_TO_N
+          ? `${at}.type N_TO_N needs an array job: add arrayProperties.size, or remove the type`
+          : `${at}: a SEQUENTIAL dependency without a jobId orders the children of an array job: add arrayProperties.size, or give the jobId of the job to wait for`,
+      );
   });
 }
 
@@ -167,10 +180,9 @@ export function validateSubmitJob(input: SubmitJobCommandInput): void {
 // ---------------------------------------------------------------------------------------
 // reading jobs
 
-/** DescribeJobs: 1-100 job ids. */
+/** DescribeJobs: 1-100 job ids; an empty one names no job and is left out of the answer, as AWS does. */
 export function validateDescribeJobs(input: DescribeJobsCommandInput): void {
   listLength('jobs', input.jobs, { min: 1, max: MAX_JOBS_PER_DESCRIBE });
-  eachNonEmpty('jobs', input.jobs);
 }
 
 const LIST_SOURCES = ['jobQueue', 'arrayJobId', 'multiNodeJobId'] as const;
