@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { BatchError, clientError, isBatchError, serverError } from '../model/errors.js';
 import type { Handler, RequestContext, Services } from './context.js';
 import { batchOperations, type OperationInfo } from './operations.js';
+import { shapeOutput } from './outputShapes.js';
 import { check, httpBoundMembers } from './shapeCheck.js';
 import { registerBrowserGuard } from './browserGuard.js';
 import { isDashboardWrite, isReadRequest, WRITE_HEADER, type Session } from './dashboard/sessions.js';
@@ -134,7 +135,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     if (session) {
       const ctx = { scope: { region: services.config.defaultRegion, account: services.config.account }, accessKeyId: session.accessKeyId, requestId: req.id };
       if (isReadRequest(req, service)) {
-        throttle(session.accessKeyId);
+        throttle(session.accessKeyId, service);
         return ctx;
       }
       if (isDashboardWrite(req)) {
@@ -142,7 +143,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
           throw new BatchError('AccessDeniedException', 403, 'this dashboard session only reads: sign in again allowing the dashboard to write (rerun failed children)');
         }
         if (req.headers[WRITE_HEADER] !== '1') throw new BatchError('AccessDeniedException', 403, `a dashboard session's write must carry the header ${WRITE_HEADER}: 1`);
-        throttle(session.accessKeyId);
+        throttle(session.accessKeyId, service);
         return ctx;
       }
     }
@@ -151,13 +152,18 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       { credentials: opts.credentials, now: () => services.clock.now(), defaultRegion: services.config.defaultRegion, services: [service] },
     );
     if (!result.ok) throw new BatchError(result.code as BatchError['code'], result.status, result.message);
-    throttle(result.accessKeyId ?? 'anonymous');
+    throttle(result.accessKeyId ?? 'anonymous', service);
     return { scope: { region: result.region, account: services.config.account }, accessKeyId: result.accessKeyId, requestId: req.id };
   }
 
-  function throttle(key: string): void {
+  /**
+   * Each service throttles in its own words, which the SDKs know to retry: Batch answers 429
+   * TooManyRequestsException, CloudWatch Logs 400 ThrottlingException.
+   */
+  function throttle(key: string, service: string): void {
     if (!limiter.take(key)) {
-      throw new BatchError('TooManyRequestsException', 429, `Too many requests: access key ${key} is over ${services.config.rateLimitPerSecond} requests per second (server setting rateLimitPerSecond); retry with backoff`);
+      const message = `Too many requests: access key ${key} is over ${services.config.rateLimitPerSecond} requests per second (server setting rateLimitPerSecond); retry with backoff`;
+      throw service === 'logs' ? new BatchError('ThrottlingException', 400, message) : new BatchError('TooManyRequestsException', 429, message);
     }
   }
 
@@ -202,7 +208,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         check(op.input, input);
         validatorTable[`validate${op.name}`]?.(input);
         const output = await handler(input, ctx, services);
-        return reply.header('content-type', 'application/json').send(output ?? {});
+        return reply.header('content-type', 'application/json').send(shapeOutput(op.name, output ?? {}));
       },
     });
   }

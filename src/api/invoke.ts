@@ -5,6 +5,7 @@
  */
 import type { Handler, Services } from './context.js';
 import { batchOperations } from './operations.js';
+import { shapeOutput } from './outputShapes.js';
 import { check } from './shapeCheck.js';
 import * as validators from './validate/index.js';
 
@@ -20,6 +21,7 @@ export function internalInvoker(services: Services, handlers: Record<string, Han
     if (!op || !handler) throw new Error(`internal: no operation ${operation}`);
     check(op.input, input);
     validatorTable[`validate${op.name}`]?.(input);
-    return handler(input, { scope: { region: services.config.defaultRegion, account: services.config.account }, accessKeyId: null, requestId: `internal-${++n}` }, services);
+    const output = await handler(input, { scope: { region: services.config.defaultRegion, account: services.config.account }, accessKeyId: null, requestId: `internal-${++n}` }, services);
+    return shapeOutput(operation, output ?? {});
   };
 }

@@ -8,6 +8,7 @@ import type { JobStateChange } from '../model/jobStateMachine.js';
 import { getAttempts, getJobs, type AttemptRow, type JobRow } from '../store/jobs.js';
 import type { Tx } from '../store/unitOfWork.js';
 import { jobDetail } from './handlers/jobs.js';
+import { shapeJobDetail } from './outputShapes.js';
 
 export interface JobStateChangeEvent {
   version: '0';
@@ -48,7 +49,7 @@ export async function renderStateChanges(db: Tx['db'], changes: JobStateChange[]
     const job = jobs.get(c.jobId);
     if (!job) continue;
     const [, , , region, account] = job.arn.split(':');
-    const detail = { ...jobDetail(job, byJob.get(job.id) ?? []), status: c.to, statusReason: c.statusReason ?? undefined };
+    const detail = shapeJobDetail({ ...jobDetail(job, byJob.get(job.id) ?? []), status: c.to, statusReason: c.statusReason ?? undefined });
     out.push({
       change: c,
       job,

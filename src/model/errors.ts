@@ -12,6 +12,8 @@ export type BatchErrorCode =
   | 'InvalidSignatureException'
   | 'AccessDeniedException'
   | 'TooManyRequestsException'
+  // CloudWatch Logs' name for a caller over its rate (HTTP 400, retried by the SDKs)
+  | 'ThrottlingException'
   | 'ResourceNotFoundException'
   // CloudWatch Logs (awsJson1_1) names for bad input and unknown operations
   | 'InvalidParameterException'

@@ -61,9 +61,7 @@ export async function deleteConsumableResource(db: Db, name: string): Promise<vo
  * gets them back then; a NON_REPLENISHABLE one never does: the scheduler that places the job
  * also lowers the resource's `total_quantity` by what the job took.
  *
- * Jobs do not hold units yet: until the scheduler places jobs by their
- * consumableResourceProperties (issue 4) every quantity is 0. This function is where that
- * work fills in the sum over STARTING and RUNNING jobs; DescribeConsumableResource and
+ * The sum is over STARTING and RUNNING jobs; DescribeConsumableResource and
  * ListConsumableResources read in-use quantities only through it.
  */
 export async function inUseQuantities(db: Db, names: readonly string[]): Promise<Map<string, number>> {

@@ -1,12 +1,13 @@
 /**
  * Request limits: bodies over maxRequestBytes get a 413 ClientException naming the setting;
- * an access key over rateLimitPerSecond gets AWS's throttling answer (429
- * TooManyRequestsException) while other keys are served, and is served again once its rate
- * drops.
+ * an access key over rateLimitPerSecond gets AWS's throttling answer (Batch: 429
+ * TooManyRequestsException; CloudWatch Logs: 400 ThrottlingException) while other keys are
+ * served, and is served again once its rate drops.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DescribeJobQueuesCommand } from '@aws-sdk/client-batch';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { batchClient, startTestServer } from '../helpers/server.js';
 
 test('a request body over maxRequestBytes gets a 413 ClientException that names the limit', async () => {
@@ -46,6 +47,23 @@ test('an access key over its rate is throttled with TooManyRequestsException; ot
   } finally {
     busy.destroy();
     calm.destroy();
+    await t.close();
+  }
+});
+
+test('CloudWatch Logs throttles with its own code: 400 ThrottlingException', async () => {
+  const t = await startTestServer({ rateLimitPerSecond: 2, rateLimitBurst: 5 });
+  const logs = new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'LOGS', secretAccessKey: 'x' }, maxAttempts: 1 });
+  try {
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => logs.send(new DescribeLogGroupsCommand({}))));
+    const throttled = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as { name: string; $metadata: { httpStatusCode: number } });
+    assert.ok(throttled.length >= 10, `only ${throttled.length} of 20 requests were throttled`);
+    for (const e of throttled) {
+      assert.equal(e.name, 'ThrottlingException');
+      assert.equal(e.$metadata.httpStatusCode, 400);
+    }
+  } finally {
+    logs.destroy();
     await t.close();
   }
 });

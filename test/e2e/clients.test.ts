@@ -6,26 +6,17 @@
  * stands (only the endpoint's port is changed), so the README cannot drift from what works.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { spawnServer, tempDir, type ServerProcess } from '../helpers/server.js';
+import { AWS, PYTHON, awsMissing, boto3Missing, run, show } from '../helpers/awsClients.js';
 
 // Compiled to dist/test/e2e/: the README and the Python script stay in the source tree.
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const README = join(ROOT, 'README.md');
 const BOTO3_SCRIPT = join(ROOT, 'test/e2e/boto3_smoke.py');
-const AWS = '/usr/bin/aws';
-const PYTHON = '/usr/bin/python3';
-
-const awsMissing = existsSync(AWS) ? false : `${AWS} is missing: install Debian's awscli (apt-get install awscli)`;
-const boto3Missing = (() => {
-  if (!existsSync(PYTHON)) return `${PYTHON} is missing: install python3 and python3-boto3`;
-  const r = spawnSync(PYTHON, ['-c', 'import boto3'], { encoding: 'utf8' });
-  return r.status === 0 ? false : `python3-boto3 is missing (import boto3 failed): apt-get install python3-boto3`;
-})();
 
 /** The ```sh block that follows the heading "## Quick start with the `aws` CLI". */
 function quickStartBlock(markdown: string): string {
@@ -34,49 +25,6 @@ function quickStartBlock(markdown: string): string {
   const m = /^```sh\n([\s\S]*?)^```$/m.exec(section);
   assert.ok(m, 'the quick start section has no ```sh block');
   return m[1];
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs a command with /usr/bin first on PATH and an AWS configuration of its own: no user
- * config file, profile or endpoint setting from the environment can change what it does.
- */
-function run(cmd: string, args: string[], home: string, extraEnv: Record<string, string> = {}, timeoutMs = 120_000): Promise<Run> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AWS_')) env[k] = v;
-  Object.assign(env, {
-    PATH: `/usr/bin:/bin:${process.env.PATH ?? ''}`,
-    HOME: home,
-    AWS_CONFIG_FILE: join(home, 'aws-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(home, 'aws-credentials'),
-    AWS_PAGER: '',
-    ...extraEnv,
-  });
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ').slice(0, 80)} did not finish in ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function show(r: Run): string {
-  return `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 }
 
 /** A server process with its own data directory, kept (and its path printed) when a test failed. */

@@ -4,8 +4,8 @@
  *
  * A consumable resource is a named counted pool (licenses, API tokens) that jobs name in
  * `consumableResourceProperties`. These operations manage the pools; holding units while a
- * job runs is the scheduler's (issue 4), and in-use quantities come only from
- * `inUseQuantities` in store/consumableResources.ts, which reports 0 until then.
+ * job runs is the scheduler's, and in-use quantities come only from `inUseQuantities` in
+ * store/consumableResources.ts.
  */
 import type {
   ConsumableResourceSummary,
