@@ -55,12 +55,18 @@ if (stores.includes('postgres') && !databaseUrl) {
   process.exit(1);
 }
 
+/**
+ * This run's test databases are named with a prefix of its own, so that runs sharing one
+ * PostgreSQL server (several checkouts on one machine) drop only their own.
+ */
+const databasePrefix = `obrun_${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}_`;
+
 /** Drops the databases test servers made (those of servers a test killed or kept included). */
 async function dropTestDatabases() {
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   try {
-    const { rows } = await c.query("SELECT datname FROM pg_database WHERE datname LIKE 'obtest\\_%'");
+    const { rows } = await c.query('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [databasePrefix]);
     for (const r of rows) await c.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`);
   } finally {
     await c.end();
@@ -70,7 +76,7 @@ async function dropTestDatabases() {
 const tmpDir = mkdtempSync('/var/tmp/openbatch-tests-');
 let status = 0;
 for (const store of stores) {
-  const env = { ...process.env, TMPDIR: tmpDir };
+  const env = { ...process.env, TMPDIR: tmpDir, OPENBATCH_TEST_DATABASE_PREFIX: databasePrefix };
   if (store === 'sqlite') delete env.OPENBATCH_TEST_DATABASE_URL;
   if (stores.length > 1) console.log(`\n== tests on ${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}\n`);
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });

@@ -43,7 +43,7 @@ import {
   type RetryStrategy,
 } from '@aws-sdk/client-batch';
 import { createCe, createQueue, registerDefinition } from '../helpers/fixtures.js';
-import { onPostgres, TEST_DATABASE_URL } from '../helpers/postgres.js';
+import { onPostgres, TEST_DATABASE_PREFIX, TEST_DATABASE_URL } from '../helpers/postgres.js';
 import { batchClient, spawnServer, tempDir, type ServerProcess } from '../helpers/server.js';
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same workload and kill plan. */
@@ -98,9 +98,9 @@ async function onServer<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): 
   }
 }
 
-/** `obtest_` like the suite's own databases, so the test runner drops it whatever happens. */
+/** Named like the suite's own databases, so the test runner drops it whatever happens. */
 function runDatabaseName(workDir: string): string {
-  return 'obtest_chaos_' + createHash('sha256').update(workDir).digest('hex').slice(0, 16);
+  return TEST_DATABASE_PREFIX + 'chaos_' + createHash('sha256').update(workDir).digest('hex').slice(0, 16);
 }
 
 /** A fresh database for a run (C collation, as the server expects), its URL. */

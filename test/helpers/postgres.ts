@@ -10,8 +10,12 @@ import pg from 'pg';
 
 export const TEST_DATABASE_URL = process.env.OPENBATCH_TEST_DATABASE_URL ?? '';
 
-/** Test databases are named `<PREFIX><hash of the data dir>`; run-tests.mjs drops them all after a run. */
-export const TEST_DATABASE_PREFIX = 'obtest_';
+/**
+ * Test databases are named `<PREFIX><hash of the data dir>`; run-tests.mjs drops them all after
+ * a run. Each run has a prefix of its own (OPENBATCH_TEST_DATABASE_PREFIX), so that runs
+ * sharing one PostgreSQL server do not drop each other's databases.
+ */
+export const TEST_DATABASE_PREFIX = process.env.OPENBATCH_TEST_DATABASE_PREFIX ?? 'obtest_';
 
 export function onPostgres(): boolean {
   return TEST_DATABASE_URL !== '';
