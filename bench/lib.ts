@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BatchClient } from '@aws-sdk/client-batch';
-import { batchClient, CLI, tempDir } from '../test/helpers/server.js';
+import { batchClient, CLI, stopAgentsUnder, tempDir } from '../test/helpers/server.js';
 
 export { tempDir };
 
@@ -218,6 +218,8 @@ export async function benchServer(o: ServerStart = {}): Promise<BenchServer> {
         await exited;
         clearTimeout(timer);
       }
+      // The server's local agents outlive it: stopped here, with their jobs.
+      await stopAgentsUnder(dataDir);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

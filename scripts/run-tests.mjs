@@ -13,11 +13,13 @@
 // temporary directories. Jobs in the bubblewrap sandbox get a private /tmp, as containers
 // do, so the suite's temporary directories live under /var/tmp instead (TMPDIR), which a
 // sandboxed job sees like any other host directory. Removed after a passing run, kept
-// (and named) after a failing one.
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+// (and named) after a failing one. Agents still running from that directory after a run
+// (local agents outlive their servers; a test must stop what it started) fail the run.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
+import { agentsUnder } from '../dist/test/helpers/agents.js';
 
 const root = new URL('../dist/test/', import.meta.url).pathname;
 const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -80,6 +82,26 @@ for (const store of stores) {
   if (store === 'sqlite') delete env.OPENBATCH_TEST_DATABASE_URL;
   if (stores.length > 1) console.log(`\n== tests on ${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}\n`);
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
+  // Local agents outlive their servers by design; a test must stop those it started.
+  const leftovers = agentsUnder(tmpDir);
+  if (leftovers.length) {
+    const cmdline = (pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      } catch {
+        return `pid ${pid}`;
+      }
+    };
+    console.log(`\n${leftovers.length} agent processes were left running by the tests (now killed):\n  ${leftovers.map((pid) => cmdline(pid)).join('\n  ')}`);
+    for (const pid of leftovers) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    status = 1;
+  }
   if (store === 'postgres') await dropTestDatabases();
   if ((r.status ?? 1) !== 0) status = r.status ?? 1;
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Whether a process with this pid exists on this host (one we may not signal exists too). */
 export function processExists(pid: number): boolean {
   try {
@@ -6,4 +8,29 @@ export function processExists(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * When a process started (clock ticks since boot, field 22 of /proc/<pid>/stat), or undefined
+ * when there is no such process (or it has exited and waits to be reaped). With the pid it names one process for good: a pid the
+ * kernel hands out again belongs to a process that started later.
+ */
+export function processStartTime(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces and parentheses itself.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // exited, not yet reaped
+  const start = Number(fields[19]);
+  return Number.isFinite(start) ? start : undefined;
+}
+
+/** Whether the process that had `pid` and started at `startTime` (processStartTime) still runs. */
+export function isSameProcess(pid: number, startTime: number | undefined): boolean {
+  const now = processStartTime(pid);
+  return now !== undefined && (startTime === undefined || now === startTime);
 }

@@ -24,6 +24,7 @@ import { LocalProvider } from './compute/localProvider.js';
 import { makeChaos, type Random } from './compute/chaos.js';
 import { Providers } from './compute/providers.js';
 import { SlurmProvider } from './compute/slurmProvider.js';
+import { AgentSilence, leaseTimes } from './compute/agentLease.js';
 import { JoinedAgents, joinToken } from './compute/joinedAgents.js';
 import { isLoopback, type ServerConfig } from './config.js';
 import { randomIds, systemClock, type Clock, type IdSource } from './model/ids.js';
@@ -58,7 +59,12 @@ export interface RunningServer {
   scheduler: SchedulerLoop;
   /** with PostgreSQL: whether this server holds the leader lease (always true on SQLite) */
   leading(): boolean;
-  close(): Promise<void>;
+  /**
+   * Stops the server. Its agents keep running their jobs and are adopted by the next server
+   * (or leader); with `stopAgents` this host's local agents are stopped first and waited for
+   * (tests, which must leave no process behind).
+   */
+  close(opts?: { stopAgents?: boolean }): Promise<void>;
 }
 
 export interface StartOptions {
@@ -133,7 +139,9 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   };
   const joined = new JoinedAgents({ config, db: store.db, uow, clock, ids, logger, kickScheduler });
   const secrets = new SecretStore(config.secretsFile);
+  const lease = leaseTimes(config.agentTimeoutSeconds);
   const hub = new AgentHub({
+    lease,
     joined,
     assignmentContext: async (ceName) => {
       const { executor, prefetch } = ceSettings(await cachedComputeEnvironment(store.db, ceName), config);
@@ -236,9 +244,11 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const leaderUow = leadership ? uow.fenced(leadership.fence) : uow;
   const lead = async (): Promise<void> => {
     const core = { config, db: store.db, uow: leaderUow, clock, ids, logger, kickScheduler };
-    const provider = new LocalProvider({ ...core, hub, serverUrl: () => url, chaos: makeChaos(config, opts.random) });
+    // Agents are judged from now: time before this server led does not count against them.
+    const silence = new AgentSilence(lease, clock.now());
+    const provider = new LocalProvider({ ...core, serverUrl: () => url, notifyInstance: wakeInstance, silence, chaos: makeChaos(config, opts.random) });
     const slurm = new SlurmProvider(core);
-    const l = new SchedulerLoop({ uow: leaderUow, clock, ids, logger, provider: new Providers([slurm, provider]), prices, ceDefaults: config, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
+    const l = new SchedulerLoop({ uow: leaderUow, clock, ids, logger, provider: new Providers([slurm, provider]), prices, ceDefaults: config, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(silence), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
       instances.forEach(wakeInstance);
       slurm.kick();
     } });
@@ -259,7 +269,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   // that is never started checks and records it here.
   let standby: LocalProvider | undefined;
   const standbyProvider = (): LocalProvider =>
-    (standby ??= new LocalProvider({ config, db: store.db, uow, clock, ids, logger, kickScheduler, hub, serverUrl: () => url }));
+    (standby ??= new LocalProvider({ config, db: store.db, uow, clock, ids, logger, kickScheduler, serverUrl: () => url, notifyInstance: wakeInstance }));
   const stopLeading = async (): Promise<void> => {
     const parts = leader;
     leader = undefined;
@@ -297,9 +307,10 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       return loop!;
     },
     leading: () => leader !== undefined,
-    async close() {
+    async close({ stopAgents = false } = {}) {
       if (closed) return;
       closed = true;
+      if (stopAgents) await leader?.provider.stopAgents();
       if (leadership) await leadership.stop();
       else await stopLeading();
       closeStreams();

@@ -107,7 +107,7 @@ export async function schedulerCore(o: SchedulerCoreOptions): Promise<SchedulerC
   const s = await benchServer(o.server);
   const workRoot = tempDir('openbatch-bench-core-');
   let agent: Agent | undefined;
-  let agentRun: Promise<void> | undefined;
+  let agentRun: Promise<unknown> | undefined;
   try {
     const { client } = s;
     await client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'core', type: 'UNMANAGED', unmanagedvCpus: o.slots }));

@@ -10,6 +10,13 @@
  * Timeouts are enforced here, where the process is: the attempt is terminated and reported
  * as timed out.
  *
+ * The lease (compute/agentLease.ts): every answer of the control plane renews it, counted from
+ * when the request was sent. Requests time out, so a paused or cut-off control plane cannot
+ * hold one for ever. When no answer came for the whole lease, the agent stops every attempt
+ * it has (SIGKILL, as a lost host) and reports each as lost once it gets through again: by
+ * then the control plane may be running them elsewhere. It keeps polling meanwhile, and its
+ * reports wait (log lines up to MAX_QUEUED_LOG_CHARS, the rest counted and said in a line).
+ *
  * An attempt's working directory is made off the event loop before it starts; until then it
  * holds its room as if running.
  *
@@ -38,6 +45,12 @@ export interface AgentOptions {
   logger: Logger;
   /** grace between SIGTERM and SIGKILL for timeouts */
   terminateGraceMs?: number;
+  /**
+   * A launched instance's agent: once its lease runs out (its server gone; before any answer,
+   * after NO_LEASE_ORPHAN_MS) it stops and exits, rather than poll for ever. Its server, back,
+   * closes the instance; a joined agent instead keeps trying, as its owner runs it.
+   */
+  exitWhenOrphaned?: boolean;
 }
 
 type Size = NonNullable<PollResponse['capacity']>;
@@ -51,6 +64,18 @@ interface Running {
 }
 
 const POLL_WAIT_MS = 15_000;
+/** how long a request may go unanswered beyond what it asked the server to wait */
+const ANSWER_MS = 10_000;
+/** how often the lease is checked */
+const LEASE_CHECK_MS = 250;
+/** log text the report queue holds while the control plane does not take it; more is dropped and counted */
+const MAX_QUEUED_LOG_CHARS = 64 * 1024 * 1024;
+/** the longest wait between retries of a poll or report the control plane did not answer */
+const MAX_BACKOFF_MS = 1_000;
+/** repeated warnings (the control plane unreachable) are logged at most this often */
+const WARN_EVERY_MS = 30_000;
+/** an agent that exits when orphaned and never had an answer gives up after this long */
+const NO_LEASE_ORPHAN_MS = 60_000;
 /** how long a start or log report may wait for company before it is sent */
 const REPORT_DELAY_MS = 10;
 /** a report request carries about this much JSON at most (the server takes AGENT_BODY_LIMIT) */
@@ -77,7 +102,25 @@ export class Agent {
   private capacity: Size | undefined;
   private sending = false;
   private stopped = false;
+  /** settles when stop() has done its work */
+  private stopping: Promise<void> | undefined;
   private pollAbort = new AbortController();
+  /** why run() returned: told to shut down, refused by the control plane, or stopped by its owner */
+  private ending: 'shutdown' | 'refused' | 'orphaned' | 'stopped' = 'stopped';
+  /** the lease, as the control plane last stated it; undefined: an older server, no lease */
+  private lease: PollResponse['lease'];
+  /** performance.now() when the latest request the control plane answered was sent */
+  private lastContact = performance.now();
+  private leaseTimer: NodeJS.Timeout | undefined;
+  /** the lease ran out and the attempts were stopped; cleared by the next answer */
+  private fenced = false;
+  /** attempts stopped because the lease ran out: their exits are reported as lost */
+  private readonly lostContact = new Set<string>();
+  /** characters of log text in `queue` */
+  private queuedLogChars = 0;
+  /** per attempt, log lines dropped because the queue was full */
+  private readonly droppedLines = new Map<string, { lines: number; chars: number }>();
+  private readonly lastWarned = new Map<string, { at: number; suppressed: number }>();
   private flushWaiters: (() => void)[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
 
@@ -93,15 +136,81 @@ export class Agent {
     return `${r.jobId}#${r.attempt}`;
   }
 
-  private async post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  private async post<T>(path: string, body: unknown, signal?: AbortSignal, waitMs = 0): Promise<T> {
     const server = this.current;
+    const sent = performance.now();
+    // Unanswered for a quarter of the lease, a request is given up (and the next server tried).
+    const answerMs = this.lease ? Math.min(ANSWER_MS, this.lease.ms / 4) : ANSWER_MS;
     try {
-      return await postJson<T>(this.servers[server] + path, this.o.token, body, signal);
+      const res = await postJson<T>(this.servers[server] + path, this.o.token, body, signal, waitMs + answerMs);
+      this.renewed(sent);
+      return res;
     } catch (e) {
       // That control plane is unreachable or failing (dead, restarting): the next request goes to the next one.
       const status = (e as { status?: number }).status;
       if (!signal?.aborted && (status === undefined || status >= 500)) this.failOver(server);
       throw e;
+    }
+  }
+
+  /** An answer to a request sent at `sent`: the lease holds until `sent` + its length. */
+  private renewed(sent: number): void {
+    if (sent > this.lastContact) this.lastContact = sent;
+    if (this.fenced) {
+      this.fenced = false;
+      this.o.logger.warn('the control plane answers again');
+    }
+  }
+
+  /** A warning said at most every WARN_EVERY_MS per `key`, with how many were held back. */
+  private warnRarely(key: string, fields: Record<string, unknown>, msg: string): void {
+    const now = performance.now();
+    const w = this.lastWarned.get(key);
+    if (w && now - w.at < WARN_EVERY_MS) {
+      w.suppressed++;
+      return;
+    }
+    this.o.logger.warn({ ...fields, ...(w?.suppressed ? { since: `${w.suppressed} more like it` } : {}) }, msg);
+    this.lastWarned.set(key, { at: now, suppressed: 0 });
+  }
+
+  /**
+   * The lease ran out (see the file comment): every attempt stops now. The control plane
+   * declares this agent lost a margin later and runs them again elsewhere; so that no attempt
+   * runs twice at once, none may still run here by then.
+   */
+  private checkLease(): void {
+    if (this.stopped) return;
+    const silentMs = performance.now() - this.lastContact;
+    if (this.o.exitWhenOrphaned && silentMs >= (this.lease?.ms ?? NO_LEASE_ORPHAN_MS)) {
+      this.o.logger.warn({ silentMs: Math.round(silentMs) }, 'no answer from the control plane for the whole lease: stopping every attempt and exiting');
+      this.fence();
+      this.ending = 'orphaned';
+      void this.stop(0);
+      return;
+    }
+    if (!this.lease || this.fenced || silentMs < this.lease.ms) return;
+    this.fence(silentMs);
+  }
+
+  private fence(silentMs?: number): void {
+    this.fenced = true;
+    const n = this.running.size + this.preparing.size + this.waiting.size;
+    if (silentMs !== undefined) {
+      this.o.logger.warn({ silentMs: Math.round(silentMs), leaseMs: this.lease?.ms, attempts: n }, n ? 'no answer from the control plane for the whole lease: stopping every attempt (it will run them again)' : 'no answer from the control plane for the whole lease');
+    }
+    for (const [k, a] of this.waiting) {
+      this.waiting.delete(k);
+      this.lostContact.add(k);
+      this.endUnstarted(a, null);
+    }
+    for (const [k, p] of this.preparing) {
+      this.lostContact.add(k);
+      p.cancelled = true;
+    }
+    for (const [k, r] of this.running) {
+      this.lostContact.add(k);
+      r.handle.terminate(0);
     }
   }
 
@@ -111,9 +220,14 @@ export class Agent {
     this.o.logger.warn({ from: this.servers[from], to: this.servers[this.current] }, 'control plane unreachable; switching to another');
   }
 
-  /** Runs until stop() or until the control plane tells the agent to shut down. */
-  async run(): Promise<void> {
+  /**
+   * Runs until stop() or until the control plane tells the agent to shut down (or refuses
+   * it); resolves once everything has stopped, with why.
+   */
+  async run(): Promise<'shutdown' | 'refused' | 'orphaned' | 'stopped'> {
     let backoff = 100;
+    this.leaseTimer = setInterval(() => this.checkLease(), LEASE_CHECK_MS);
+    this.leaseTimer.unref();
     while (!this.stopped) {
       try {
         // Waiting assignments are reported as running: the control plane must neither resend them nor expect them gone.
@@ -125,8 +239,10 @@ export class Agent {
           const at = k.lastIndexOf('#');
           running.push({ jobId: k.slice(0, at), attempt: Number(k.slice(at + 1)) });
         }
-        const res = await this.post<PollResponse>('/agent/v1/poll', { instanceId: this.o.instanceId, running, waitMs: POLL_WAIT_MS }, this.pollAbort.signal);
+        const waitMs = this.lease?.pollWaitMs ?? POLL_WAIT_MS;
+        const res = await this.post<PollResponse>('/agent/v1/poll', { instanceId: this.o.instanceId, running, waitMs }, this.pollAbort.signal, waitMs);
         backoff = 100;
+        if (res.lease) this.lease = res.lease;
         for (const s of res.stop) this.stopAttempt(s, s.graceMs);
         // An instance's size does not change: once known it holds, even if the CE stops queueing work here.
         if (res.capacity) this.capacity = res.capacity;
@@ -137,23 +253,26 @@ export class Agent {
         this.startWaiting();
         if (res.shutdown) {
           this.o.logger.info('control plane asked this instance to shut down');
+          this.ending = 'shutdown';
           await this.stop();
-          return;
         }
       } catch (e) {
         if (this.stopped) break;
         const status = (e as { status?: number }).status;
         if (status === 403) {
           this.o.logger.error({ err: e }, 'control plane refused this agent; stopping');
+          this.ending = 'refused';
           await this.stop();
-          return;
+          break;
         }
-        this.o.logger.warn({ err: (e as Error).message }, 'poll failed; retrying');
+        this.warnRarely('poll', { err: (e as Error).message }, 'poll failed; retrying');
         await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 5_000);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
         this.pollAbort = new AbortController();
       }
     }
+    await this.stopping;
+    return this.ending;
   }
 
   /** Starts the waiting assignments that fit beside what runs, in order; a later smaller one may pass an earlier one that does not fit yet. */
@@ -202,8 +321,41 @@ export class Agent {
 
   /** An attempt that ends without having started: its exit is reported like any other. */
   private endUnstarted(a: Assignment, reason: string | null): void {
-    this.exitUnacked.add(this.key(a));
-    this.enqueue({ kind: 'exited', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now(), exitCode: null, reason, timedOut: false });
+    this.reportExit(a, null, reason, false);
+  }
+
+  /**
+   * The exit report of an attempt, after a line saying what of its output was dropped, if
+   * any; one stopped because the lease ran out is reported lost.
+   */
+  private reportExit(a: Assignment, exitCode: number | null, reason: string | null, timedOut: boolean): void {
+    const k = this.key(a);
+    this.exitUnacked.add(k);
+    const dropped = this.droppedLines.get(k);
+    if (dropped) {
+      this.droppedLines.delete(k);
+      const m = `openbatch: ${dropped.lines} log lines (${dropped.chars} characters) of this attempt were dropped: the control plane could not take them and the agent's buffer was full`;
+      this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: [{ t: Date.now(), m }] });
+    }
+    const lost = this.lostContact.delete(k);
+    const lostReason = lost ? `openbatch agent: no answer from the control plane for ${Math.round((this.lease?.ms ?? 0) / 1000)} s; the attempt was stopped` : null;
+    this.enqueue({ kind: 'exited', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now(), exitCode, reason: reason ?? lostReason, timedOut, ...(lost ? { lostContact: true } : {}) });
+  }
+
+  /** An attempt's log lines, into the report queue unless it holds MAX_QUEUED_LOG_CHARS already (then counted, and said at the exit). */
+  private enqueueLogs(a: Assignment, lines: LogLine[]): void {
+    let chars = 0;
+    for (const l of lines) chars += l.message.length;
+    if (this.queuedLogChars + chars > MAX_QUEUED_LOG_CHARS) {
+      const k = this.key(a);
+      const d = this.droppedLines.get(k) ?? { lines: 0, chars: 0 };
+      d.lines += lines.length;
+      d.chars += chars;
+      this.droppedLines.set(k, d);
+      return;
+    }
+    this.queuedLogChars += chars;
+    this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: lines.map((l) => ({ t: l.timestamp, m: l.message })) });
   }
 
   private startAttempt(a: Assignment, workDir: string): void {
@@ -216,7 +368,7 @@ export class Agent {
         ? notStarted(Promise.resolve(`CannotStartContainerError: this agent has no ${a.executor} executor`))
         : executor.start(
             { attemptId: k, command: a.command, env: a.env, workDir, vcpus: a.vcpus, memoryMiB: a.memoryMiB, settings: a.settings },
-            (lines: LogLine[]) => this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: lines.map((l) => ({ t: l.timestamp, m: l.message })) }),
+            (lines: LogLine[]) => this.enqueueLogs(a, lines),
           );
     const entry: Running = { assignment: a, handle, timedOut: false, workDir };
     this.running.set(k, entry);
@@ -241,28 +393,17 @@ export class Agent {
       (exit) => {
         ended = true;
         if (entry.timer) clearTimeout(entry.timer);
-        this.exitUnacked.add(k);
         this.running.delete(k);
         if (pidFile) removePidFile(pidFile);
         // Room for what waits here: it starts now, while this exit travels to the control plane.
         queueMicrotask(() => this.startWaiting());
         // Off the event loop: removing a directory tree is the agent's costliest file operation per job.
         rm(workDir, { recursive: true, force: true }, () => undefined);
-        this.enqueue({
-          kind: 'exited',
-          jobId: a.jobId,
-          attempt: a.attempt,
-          token: a.token,
-          at: Date.now(),
-          exitCode: exit.exitCode,
-          reason: exit.reason ?? null,
-          timedOut: entry.timedOut,
-        });
+        this.reportExit(a, exit.exitCode, exit.reason ?? null, entry.timedOut);
       },
       (err: unknown) => {
-        this.exitUnacked.add(k);
         this.running.delete(k);
-        this.enqueue({ kind: 'exited', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now(), exitCode: null, reason: `agent error: ${(err as Error).message}`, timedOut: false });
+        this.reportExit(a, null, `agent error: ${(err as Error).message}`, false);
       },
     );
   }
@@ -338,7 +479,11 @@ export class Agent {
       try {
         const res = await this.post<ReportResponse>('/agent/v1/report', { instanceId: this.o.instanceId, reports: batch });
         backoff = 50;
-        for (const r of batch) if (r.kind === 'exited') this.exitUnacked.delete(this.key(r));
+        for (const r of batch) {
+          if (r.kind === 'exited') this.exitUnacked.delete(this.key(r));
+          else if (r.kind === 'logs') for (const l of r.lines) this.queuedLogChars -= l.m.length;
+        }
+        // Refused as stale: the attempt is no longer this agent's, so its process must not run on.
         for (const s of res.stale) this.stopAttempt(s, 0);
       } catch (e) {
         this.queue.unshift(...batch);
@@ -346,23 +491,33 @@ export class Agent {
           // Nobody will accept these reports any more: the instance is gone.
           if ((e as { status?: number }).status === 403) {
             this.queue.length = 0;
+            this.queuedLogChars = 0;
             this.exitUnacked.clear();
           }
           if (this.stopped) break;
         }
-        this.o.logger.warn({ err: (e as Error).message }, 'report failed; retrying');
+        this.warnRarely('report', { err: (e as Error).message, queued: this.queue.length }, 'report failed; retrying');
         await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 5_000);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }
     this.sending = false;
     for (const w of this.flushWaiters.splice(0)) w();
   }
 
-  /** Stops every attempt (SIGTERM, then SIGKILL after grace), sends the last reports, returns. */
-  async stop(graceMs = 5_000): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * Stops every attempt (SIGTERM, then SIGKILL after grace), sends the last reports, returns
+   * once every attempt has ended (a container's too: see ContainerAttempt) and the reports were
+   * sent or given up. Called again, it answers the same promise.
+   */
+  stop(graceMs = 5_000): Promise<void> {
+    this.stopping ??= this.stopNow(graceMs);
+    return this.stopping;
+  }
+
+  private async stopNow(graceMs: number): Promise<void> {
     this.stopped = true;
+    clearInterval(this.leaseTimer);
     this.pollAbort.abort();
     // Not started, so nothing to stop: the control plane finds them STARTING on an instance
     // that is gone. (Those being prepared are not started either: see prepare().)

@@ -19,8 +19,13 @@ export class HttpError extends Error {
 
 const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
 
-/** POSTs `body` as JSON and answers the parsed JSON; a non-2xx answer throws HttpError with the body's start. */
-export function postJson<T>(url: string, token: string, body: unknown, signal?: AbortSignal): Promise<T> {
+/**
+ * POSTs `body` as JSON and answers the parsed JSON; a non-2xx answer throws HttpError with the
+ * body's start. With `timeoutMs`, a request not answered by then is abandoned (a control plane
+ * that is paused still accepts connections, and would hold the request for ever).
+ */
+export function postJson<T>(url: string, token: string, body: unknown, signal?: AbortSignal, timeoutMs?: number): Promise<T> {
+  if (timeoutMs !== undefined) signal = signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
   const u = new URL(url);
   const payload = Buffer.from(JSON.stringify(body));
   const mod = u.protocol === 'https:' ? https : http;

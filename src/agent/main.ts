@@ -10,8 +10,9 @@
  *             the agents of the instances it launched.
  *
  * Tokens come from OPENBATCH_AGENT_TOKEN (or --token), so that they do not show in `ps`.
- * With --exit-with-parent the agent stops its jobs and exits when its standard input closes,
- * which is how a local instance dies with the server that launched it.
+ * Local instances' agents run in a session of their own and outlive their server (a restarted
+ * server adopts them: compute/localProvider.ts). --exit-with-parent makes an agent stop its
+ * jobs and exit when its standard input closes, for whoever wants it tied to its parent.
  */
 import { mkdirSync } from 'node:fs';
 import { availableParallelism, hostname, totalmem } from 'node:os';
@@ -58,7 +59,7 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
 }
 
 async function post<T>(url: string, token: string, body: unknown): Promise<T> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
   const text = await res.text();
   if (!res.ok) {
     let message = text;
@@ -80,7 +81,8 @@ async function postAny<T>(servers: string[], path: string, token: string, body: 
       return await post<T>(s + path, token, body);
     } catch (e) {
       last = e;
-      if (!(e instanceof TypeError)) throw e; // an answer (e.g. a refused token) is final; only unreachable servers are skipped
+      // An answer (e.g. a refused token) is final; only unreachable or silent servers are skipped.
+      if (!(e instanceof TypeError) && (e as Error).name !== 'TimeoutError') throw e;
     }
   }
   throw last;
@@ -112,24 +114,16 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
   mkdirSync(opts.workDir, { recursive: true });
   // Jobs a previous agent on this machine left running when it died: their attempts have
   // been failed and may be running elsewhere now.
-  const orphans = killOrphans(opts.workDir);
+  const orphans = await killOrphans(opts.workDir);
   if (orphans) logger.warn({ orphans }, 'stopped jobs left running by a previous agent');
   const processExecutor = new ProcessExecutor({ sandbox, sandboxNetwork });
   const containerExecutor = new ContainerExecutor({ dockerHost: opts.dockerHost || process.env.DOCKER_HOST || DEFAULT_DOCKER_HOST });
   for (const why of processExecutor.unavailable) logger.warn(`process executor: ${why}`);
   logger.info(`process executor: ${processExecutor.describe()}`);
-  const agent = new Agent({ server, instanceId, token, executors: { process: processExecutor, container: containerExecutor }, workRoot: opts.workDir, logger });
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    void (async () => {
-      await agent.stop();
-      await processExecutor.dispose();
-      if (!opts.instanceId) await postAny(servers, '/agent/v1/leave', token, { instanceId }).catch(() => undefined);
-      process.exit(0);
-    })();
-  };
+  const agent = new Agent({ server, instanceId, token, executors: { process: processExecutor, container: containerExecutor }, workRoot: opts.workDir, logger, exitWhenOrphaned: !!opts.instanceId });
+  // SIGTERM stops every attempt (its containers too) and sends the last reports; run() returns
+  // only once that is done, so the process never exits with a container still running.
+  const stop = () => void agent.stop();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   if (opts.exitWithParent) {
@@ -137,7 +131,12 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
     process.stdin.once('end', stop);
     process.stdin.once('close', stop);
   }
-  await agent.run();
+  const ending = await agent.run();
   await processExecutor.dispose();
+  // Gone for good: its instance is closed now rather than when it is missed. A local agent
+  // leaves only when its server asked it to (stopped otherwise, its server sees it exit).
+  if (ending !== 'refused' && (!opts.instanceId || ending === 'shutdown')) {
+    await postAny(servers, '/agent/v1/leave', token, { instanceId }).catch((err: Error) => logger.warn({ err: err.message }, 'could not say goodbye to the control plane'));
+  }
   process.exit(0);
 }

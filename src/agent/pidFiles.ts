@@ -73,10 +73,11 @@ export function removePidFile(file: string): void {
 }
 
 /**
- * Kills the process group of every job the dead agent left running, and has its containers
- * removed (asynchronously: the daemon is asked, not waited for); returns how many.
+ * Kills the process group of every job the dead agent left running, and removes its
+ * containers (waiting for the daemon: the caller may retry their attempts next); answers how
+ * many.
  */
-export function killOrphans(workRoot: string): number {
+export async function killOrphans(workRoot: string): Promise<number> {
   let killed = 0;
   let files: string[];
   try {
@@ -93,7 +94,7 @@ export function killOrphans(workRoot: string): number {
     }
     const { jobId, pid, container, socket } = entry;
     if (container && socket) {
-      void new DockerApi(socket).call('DELETE', `/containers/${encodeURIComponent(container)}?force=1&v=1`).catch(() => undefined);
+      await new DockerApi(socket).call('DELETE', `/containers/${encodeURIComponent(container)}?force=1&v=1`).catch(() => undefined);
       killed++;
       continue;
     }

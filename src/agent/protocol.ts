@@ -10,6 +10,11 @@
  *                           applied in one transaction. Reports carry the attempt's fencing
  *                           token; a report whose token no longer owns the attempt is refused
  *                           and the agent is told to stop that process.
+ *   POST /agent/v1/leave    the agent stopped for good (told to shut down, or a joined agent
+ *                           stopped by its owner): its instance is closed at once.
+ *
+ * Every answer renews the agent's lease (compute/agentLease.ts): an agent that gets no answer
+ * for `lease.ms` stops what it runs, because by then the control plane may run it elsewhere.
  *
  * Every request carries `Authorization: Bearer <instance token>`.
  */
@@ -52,8 +57,14 @@ export interface PollResponse {
   start: Assignment[];
   /** attempts to stop (TerminateJob, or no longer owned by this agent) */
   stop: (AttemptRef & { graceMs: number })[];
-  /** the instance is being terminated: stop everything and exit */
+  /** the instance is being terminated: stop everything, leave, and exit */
   shutdown: boolean;
+  /**
+   * The agent lease (compute/agentLease.ts): with no answer for `ms` since it sent a request,
+   * the agent stops every attempt; `pollWaitMs` is how long its polls should ask to be held.
+   * Absent (an older server): no lease.
+   */
+  lease?: { ms: number; pollWaitMs: number };
   /**
    * the instance's size, sent with work. When its compute environment queues work on the
    * agent (`openbatch:prefetch`), `start` may hold more than fits, and the agent starts each
@@ -72,7 +83,16 @@ export interface LogLineReport {
 export type Report =
   | (AttemptRef & { kind: 'started'; token: string; at: number })
   | (AttemptRef & { kind: 'logs'; token: string; lines: LogLineReport[] })
-  | (AttemptRef & { kind: 'exited'; token: string; at: number; exitCode: number | null; reason: string | null; timedOut: boolean });
+  | (AttemptRef & {
+      kind: 'exited';
+      token: string;
+      at: number;
+      exitCode: number | null;
+      reason: string | null;
+      timedOut: boolean;
+      /** the agent stopped the attempt because its lease ran out: the attempt is lost, as on a lost host */
+      lostContact?: boolean;
+    });
 
 export interface ReportRequest {
   instanceId: string;

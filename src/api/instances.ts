@@ -38,6 +38,8 @@ export interface InstanceView {
   launchedAt: number;
   /** when it became ready to take work (its agent's first poll); null while it boots */
   readyAt: number | null;
+  /** when its agent was last heard (written at most every few seconds) */
+  lastHeartbeatAt: number;
   /** slow-start chaos made it boot this many wall-clock ms late (absent: it booted on time) */
   slowStartMs?: number;
   terminatedAt: number | null;
@@ -62,6 +64,7 @@ export function instanceView(row: InstanceRow, used?: { vcpus: number; memoryMiB
     address: data.address,
     launchedAt: row.launched_at,
     readyAt: row.ready_at === null ? null : Number(row.ready_at),
+    lastHeartbeatAt: row.last_heartbeat_at,
     slowStartMs: data.slowStartMs,
     terminatedAt: row.terminated_at,
     terminationReason: row.termination_reason,

@@ -6,6 +6,11 @@
  * not running are (re)sent; attempts running but no longer assigned, or marked for
  * termination, are stopped. A lost response or a restarted agent therefore never loses or
  * duplicates work, and nothing but the database holds the truth.
+ *
+ * Every answer states the agent lease (agentLease.ts); an instance TERMINATING (scaled down,
+ * its Fargate task done, drained) is told to shut down, by whichever server its agent polls.
+ * A server that stops tells its agents nothing: they poll another server, or this one once it
+ * is back, and keep their jobs running meanwhile.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -22,6 +27,9 @@ import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/l
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
 import type { Mount } from './launchTemplates.js';
+import type { LeaseTimes } from './agentLease.js';
+import { closeInstance } from '../store/instances.js';
+import { REASONS } from '../model/reasons.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -33,6 +41,8 @@ export interface AgentHubOptions {
   clock: Clock;
   logger: Logger;
   terminateGraceMs: number;
+  /** the agent lease (agentLease.ts) */
+  lease: LeaseTimes;
   /** timeouts are sent to agents divided by this (see ServerConfig.timeDilation) */
   timeDilation: number;
   kickScheduler(): void;
@@ -91,13 +101,24 @@ function checkReport(r: unknown, i: number): asserts r is Report {
     throw clientError(`${where}.kind must be started, logs or exited (got ${JSON.stringify(x.kind)?.slice(0, 40)})`);
   }
 }
-/** heartbeats are written at most this often per instance; polls in between only touch memory */
-const HEARTBEAT_WRITE_MS = 5_000;
+/** Why a local instance was terminated, as its provider records it (provider_data.stopReason) for the agent's leave. */
+export function stopReasonOf(inst: InstanceRow): string {
+  try {
+    return (JSON.parse(inst.provider_data) as { stopReason?: string }).stopReason ?? 'agent left';
+  } catch {
+    return 'agent left';
+  }
+}
+
+/** Whether the instance's agent is to stop everything and leave: TERMINATING, and not under a Spot notice (its jobs run on through that). */
+function toShutDown(inst: InstanceRow): boolean {
+  return inst.state === 'TERMINATING' && inst.interrupt_at === null;
+}
 
 export class AgentHub {
   private readonly waiters = new Map<string, () => void>();
+  /** heartbeats are written at most every lease.heartbeatWriteMs per instance; polls in between only touch memory */
   private readonly lastBeatWritten = new Map<string, number>();
-  private readonly shuttingDown = new Set<string>();
   private readonly rerunIndex: RerunIndex;
 
   constructor(private readonly o: AgentHubOptions) {
@@ -113,15 +134,13 @@ export class AgentHub {
     }
   }
 
-  /** Tell the instance's agent to stop everything and exit at its next poll. */
-  shutdown(instanceId: string): void {
-    this.shuttingDown.add(instanceId);
-    this.notify(instanceId);
-  }
-
   private closing = false;
 
-  /** Server shutdown: every agent is told to stop, now and at any later poll. */
+  /**
+   * Server shutdown: the polls held here are answered now (nothing held, so that the server
+   * can close), later ones at once. Agents are not told to stop: they keep their jobs and
+   * poll again, here once the server is back or at another server.
+   */
   close(): void {
     this.closing = true;
     for (const id of [...this.waiters.keys()]) this.notify(id);
@@ -148,7 +167,7 @@ export class AgentHub {
       this.o.onInstanceActive?.(inst.id);
       return;
     }
-    if (now - (this.lastBeatWritten.get(inst.id) ?? 0) >= HEARTBEAT_WRITE_MS) {
+    if (now - (this.lastBeatWritten.get(inst.id) ?? 0) >= this.o.lease.heartbeatWriteMs) {
       this.lastBeatWritten.set(inst.id, now);
       await updateInstance(this.o.db, inst.id, { last_heartbeat_at: now });
     }
@@ -204,7 +223,8 @@ export class AgentHub {
       if (!a) stop.push({ ...r, graceMs: 0 });
       else if (a.terminate_reason) stop.push({ ...r, graceMs: this.o.terminateGraceMs });
     }
-    return { start, stop, shutdown: this.closing || this.shuttingDown.has(instanceId), ...(capacity ? { capacity } : {}) };
+    const lease = { ms: this.o.lease.leaseMs, pollWaitMs: this.o.lease.pollWaitMs };
+    return { start, stop, shutdown: toShutDown(inst), lease, ...(capacity ? { capacity } : {}) };
   }
 
   /** How many jobs the instance's CE lets it hold queued on its agent (0: none). */
@@ -214,13 +234,13 @@ export class AgentHub {
 
   async poll(req: FastifyRequest): Promise<PollResponse> {
     const body = req.body as PollRequest;
-    const inst = await this.authenticate(req, body?.instanceId);
+    let inst = await this.authenticate(req, body?.instanceId);
     if (!Array.isArray(body.running)) throw clientError('running must be a list of {jobId, attempt}');
     body.running.forEach((r, i) => checkAttemptRef(r, `running[${i}]`));
     await this.heartbeat(inst);
     let res = await this.reconcile(inst, body.running);
     const waitMs = Math.min(Math.max(Number(body.waitMs) || 0, 0), MAX_WAIT_MS);
-    if (res.start.length === 0 && res.stop.length === 0 && !res.shutdown && waitMs > 0) {
+    if (res.start.length === 0 && res.stop.length === 0 && !res.shutdown && waitMs > 0 && !this.closing) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           if (this.waiters.get(inst.id) === done) this.waiters.delete(inst.id);
@@ -237,6 +257,8 @@ export class AgentHub {
           if (this.waiters.get(inst.id) === done) this.waiters.delete(inst.id);
         });
       });
+      // What woke the poll may be the instance's own termination: read it again.
+      inst = (await getInstance(this.o.db, inst.id)) ?? inst;
       res = await this.reconcile(inst, body.running);
     }
     return res;
@@ -270,7 +292,9 @@ export class AgentHub {
           // RUNNING frees no capacity and releases no one: no scheduler pass for it.
           ok = await batch.started(r.jobId, r.attempt, r.token, r.at);
         } else if (r.kind === 'exited') {
-          ok = await batch.exited(r.jobId, r.attempt, r.token, { exitCode: r.exitCode, reason: r.reason, timedOut: r.timedOut, stoppedAt: r.at });
+          // Stopped by its agent when its lease ran out: lost, as on a lost host (retry strategies match that reason).
+          const statusReason = r.lostContact ? REASONS.hostTerminated(inst.id) : undefined;
+          ok = await batch.exited(r.jobId, r.attempt, r.token, { exitCode: r.exitCode, reason: r.reason, timedOut: r.timedOut, stoppedAt: r.at, statusReason });
           changed ||= ok;
           // A one-job instance (Fargate task) takes no more work once its job has ended.
           if (ok && this.o.takesOneJob?.(inst)) {
@@ -343,8 +367,14 @@ export class AgentHub {
     app.post('/agent/v1/leave', limits, async (req) => {
       json(req);
       const inst = await this.authenticate(req, (req.body as { instanceId?: unknown })?.instanceId);
-      if (inst.provider !== 'joined' || !this.o.joined) throw clientError('only joined agents leave; local instances are ended by their server');
-      await this.o.joined.leave(inst.id);
+      if (inst.provider === 'joined' && this.o.joined) {
+        await this.o.joined.leave(inst.id);
+        return {};
+      }
+      // A launched instance leaves when its provider terminated it (toShutDown), with the reason recorded then.
+      if (!toShutDown(inst)) throw clientError(`instance ${inst.id} is ${inst.state}: a launched instance leaves only when it is terminated`);
+      await this.o.uow.write((tx) => closeInstance(tx, inst.id, stopReasonOf(inst), REASONS.hostTerminated(inst.id), this.o.clock.now()));
+      this.o.kickScheduler();
       return {};
     });
   }

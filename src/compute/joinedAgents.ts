@@ -6,10 +6,10 @@
  *   register   the agent presents the server's join token and its capacity; it gets an
  *              instance of its own (id and instance token) and then speaks the normal agent
  *              protocol with it.
- *   lost       an agent that has not polled for agentTimeoutSeconds is declared lost: its
- *              instance is TERMINATED and its attempts fail with the host-terminated reason
- *              (retry strategies apply). If it comes back, its token is refused and it stops
- *              its jobs: a lost agent never overwrites newer state.
+ *   lost       an agent not heard from for its lease and margin (agentLease.ts) is declared
+ *              lost: its instance is TERMINATED and its attempts fail with the host-terminated
+ *              reason (retry strategies apply). It stopped them itself when its lease ran out;
+ *              if it comes back, its token is refused: a lost agent never overwrites newer state.
  *   leave      an agent stopping on SIGTERM ends its jobs, reports them, and says goodbye.
  *
  * Unlike local instances, joined instances survive a control-plane restart: their agents
@@ -25,6 +25,7 @@ import { getComputeEnvironment } from '../store/computeEnvironments.js';
 import { closeInstance, getInstance, insertInstance, liveInstances } from '../store/instances.js';
 import { hashToken } from './agentHub.js';
 import type { Core } from '../core.js';
+import type { AgentSilence } from './agentLease.js';
 
 export interface RegisterRequest {
   computeEnvironment: string;
@@ -54,12 +55,9 @@ export function joinToken(config: ServerConfig): { token: string; file?: string 
 
 export class JoinedAgents {
   private readonly token: string;
-  /** heartbeats missed while this control plane was not running do not count against an agent */
-  private readonly startedAt: number;
 
   constructor(private readonly o: JoinedAgentsOptions) {
     this.token = joinToken(o.config).token;
-    this.startedAt = o.clock.now();
   }
 
   private checkJoinToken(header: string | undefined): void {
@@ -111,13 +109,17 @@ export class JoinedAgents {
     await this.close(instanceId, 'agent left');
   }
 
-  /** Declares lost every joined agent that stopped polling. Called after each scheduler pass. */
-  async checkLost(): Promise<void> {
+  /**
+   * Declares lost every joined agent that `silence` finds silent too long (heartbeats missed
+   * while this control plane was not leading or could not look do not count). Called after each
+   * scheduler pass.
+   */
+  async checkLost(silence: AgentSilence): Promise<void> {
     const now = this.o.clock.now();
-    const limit = this.o.config.agentTimeoutSeconds * 1000;
+    silence.look(now);
     for (const inst of await liveInstances(this.o.db)) {
-      if (inst.provider === 'joined' && now - Math.max(inst.last_heartbeat_at, this.startedAt) > limit) {
-        await this.close(inst.id, `agent lost: no heartbeat for ${this.o.config.agentTimeoutSeconds} s`);
+      if (inst.provider === 'joined' && silence.lost(inst.last_heartbeat_at, now)) {
+        await this.close(inst.id, `agent lost: no heartbeat for ${Math.round((now - inst.last_heartbeat_at) / 1000)} s (agentTimeoutSeconds ${this.o.config.agentTimeoutSeconds})`);
       }
     }
   }

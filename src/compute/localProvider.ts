@@ -26,14 +26,24 @@
  * holds further launches of that CE back (doubling from 5 s to 5 min) so that a broken
  * template does not launch instances in a loop.
  *
- * An agent process that exits unexpectedly, or stops polling for agentTimeoutSeconds (then
- * it is killed), takes its instance with it: the instance is TERMINATED and its attempts
- * fail with the host-terminated reason, so retry strategies apply.
- * On start, instances left from a previous server process are closed the same way: their
- * agents died with that process (they exit when their standard input closes).
+ * Agents are not the server's children in anything but name: each runs in a session of its
+ * own, its output going to `agent.log` in its instance directory, and outlives the server
+ * (kill -9, SIGTERM, an upgrade, the leader stepping down). The server knows an agent by pid
+ * and process start time (provider_data), so that a recycled pid is never mistaken for it.
+ * A server that starts leading adopts the live agents of this host's instances (recover()):
+ * they kept running their jobs and polling meanwhile, and carry on. Agents whose process is
+ * gone are closed like any that dies under a running server.
+ *
+ * An agent process that exits unexpectedly (seen at once for the server's own children, at the
+ * next pass for adopted ones), or stays silent for its lease and margin (agentLease.ts; then it
+ * is killed), takes its instance with it: what it left running is stopped (containers
+ * included), the instance is TERMINATED and its attempts fail with the host-terminated reason,
+ * so retry strategies apply. Instances of another host (a leader that was elsewhere) are
+ * judged by their heartbeat alone, and told to shut down through whichever server they poll.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ComputeResource } from '@aws-sdk/client-batch';
@@ -43,20 +53,25 @@ import type { Demand, Resources } from '../scheduler/schedule.js';
 import { allComputeEnvironments, getComputeEnvironment, updateComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
 import { closeInstance, getInstance, insertInstance, liveInstances, updateInstance, type InstanceRow } from '../store/instances.js';
 import { fromJson } from '../store/json.js';
-import { hashToken, type AgentHub } from './agentHub.js';
+import { hashToken } from './agentHub.js';
 import { PROVIDER_TAG } from './providers.js';
 import { ceSettings } from './executorChoice.js';
 import { killOrphans } from '../agent/pidFiles.js';
 import { NotLeaderError } from '../cluster/leadership.js';
+import { isSameProcess, processStartTime } from '../processes.js';
+import { AgentSilence, leaseTimes } from './agentLease.js';
 import type { Core } from '../core.js';
 import { makeChaos, type Chaos } from './chaos.js';
 import { chooseLaunch, expandInstanceTypes, largestCapacity, type AllocationStrategy } from './instanceTypes.js';
 import { launchTemplatesOf, resolveLaunchTemplate, type AppliedTemplate, type LaunchTemplate, type Mount } from './launchTemplates.js';
 
 export interface LocalProviderOptions extends Core {
-  hub: AgentHub;
   /** the URL agents use to reach this server */
   serverUrl(): string;
+  /** wake the agent of an instance, on whichever server holds its poll */
+  notifyInstance(instanceId: string): void;
+  /** the judge of silent agents of this leadership (default: one from now) */
+  silence?: AgentSilence;
   /** chaos decisions (Spot interruptions); default: from the configuration */
   chaos?: Chaos;
 }
@@ -71,7 +86,16 @@ const BACKOFF_MIN_MS = 5_000;
 const BACKOFF_MAX_MS = 300_000;
 
 interface ProviderData {
+  /** the agent's process: pid and start time (processStartTime) */
   pid?: number;
+  pidStart?: number;
+  /** the host the instance runs on (its agent and jobs) */
+  hostname?: string;
+  /** why it was terminated, for whoever closes it when its agent leaves (AgentHub's leave) */
+  stopReason?: string;
+  /** the bootstrap script's process while it runs */
+  bootstrapPid?: number;
+  bootstrapStart?: number;
   /** the type was larger than the room: capacity is less than the type's */
   capped?: boolean;
   /** slow-start chaos delayed its boot by this many ms */
@@ -106,8 +130,17 @@ export function agentEnvironment(host: NodeJS.ProcessEnv, token: string): Record
   return env;
 }
 
+/** An agent process of this host: the server's own child, or one adopted from a previous server process. */
+interface AgentProcess {
+  pid: number;
+  start: number | undefined;
+  child?: ChildProcess;
+}
+
 export class LocalProvider {
-  private readonly children = new Map<string, ChildProcess>();
+  /** this host's agents by instance id */
+  private readonly agents = new Map<string, AgentProcess>();
+  private readonly silence: AgentSilence;
   private readonly terminationReason = new Map<string, string>();
   private readonly idleSince = new Map<string, number>();
   private readonly backoff = new Map<string, { until: number; delayMs: number }>();
@@ -118,6 +151,29 @@ export class LocalProvider {
   constructor(private readonly o: LocalProviderOptions) {
     this.chaos = o.chaos ?? makeChaos(o.config);
     this.lastChaosAt = o.clock.now();
+    this.silence = o.silence ?? new AgentSilence(leaseTimes(o.config.agentTimeoutSeconds), o.clock.now());
+  }
+
+  /** Whether an instance runs on this host (rows from before hosts were recorded: yes). */
+  private onThisHost(inst: InstanceRow): boolean {
+    const host = fromJson<ProviderData>(inst.provider_data, {}).hostname;
+    return host === undefined || host === hostname();
+  }
+
+  /** Signals an agent of this host, if its process is still the one that was started. */
+  private signalAgent(id: string, signal: NodeJS.Signals): void {
+    const a = this.agents.get(id);
+    if (!a || !isSameProcess(a.pid, a.start)) return;
+    try {
+      process.kill(a.pid, signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
+
+  private async patchData(id: string, patch: Partial<ProviderData>): Promise<void> {
+    const inst = await getInstance(this.o.db, id);
+    if (inst) await updateInstance(this.o.db, id, { provider_data: JSON.stringify({ ...fromJson<ProviderData>(inst.provider_data, {}), ...patch } satisfies ProviderData) });
   }
 
   /** Whether this provider runs a CE's instances: MANAGED ones that no other provider claims by tag. */
@@ -146,15 +202,39 @@ export class LocalProvider {
     return t ? { environment: t.environment, mounts: t.mounts } : undefined;
   }
 
-  /** Closes the instances a previous server process left behind. */
+  /**
+   * Takes over this host's instances from a previous leadership (a server restarted, or
+   * another that led before): a live agent is adopted and carries on; one whose process is
+   * gone is closed like any agent that dies (what it left running is stopped first). An
+   * instance still booting had its bootstrap in the old server process: it is closed, its
+   * script stopped. Instances of other hosts are left to their heartbeat.
+   */
   async recover(): Promise<void> {
-    const stale = (await liveInstances(this.o.db)).filter((i) => i.provider === 'local');
-    if (stale.length === 0) return;
-    await this.o.uow.write(async (tx) => {
-      const now = this.o.clock.now();
-      for (const inst of stale) await closeInstance(tx, inst.id, 'control plane restarted', REASONS.lostOnRestart, now);
-    });
-    this.o.logger.info({ instances: stale.length }, 'closed instances left by the previous server process');
+    const mine = (await liveInstances(this.o.db)).filter((i) => i.provider === 'local' && this.onThisHost(i));
+    let adopted = 0;
+    for (const inst of mine) {
+      const data = fromJson<ProviderData>(inst.provider_data, {});
+      if (inst.state === 'PENDING') {
+        if (data.bootstrapPid && data.bootstrapStart !== undefined && isSameProcess(data.bootstrapPid, data.bootstrapStart)) {
+          try {
+            process.kill(-data.bootstrapPid, 'SIGKILL');
+          } catch {
+            // gone meanwhile
+          }
+        }
+        await this.o.uow.write((tx) => closeInstance(tx, inst.id, 'control plane restarted while the instance booted', REASONS.hostTerminated(inst.id), this.o.clock.now()));
+        continue;
+      }
+      // An agent without a recorded start time predates adoption: it died with its server.
+      if (data.pid && data.pidStart !== undefined && isSameProcess(data.pid, data.pidStart)) {
+        this.agents.set(inst.id, { pid: data.pid, start: data.pidStart });
+        if (data.stopReason) this.terminationReason.set(inst.id, data.stopReason);
+        adopted++;
+        continue;
+      }
+      await this.agentGone(inst.id, data.stopReason ?? 'agent process exited while no control plane watched it');
+    }
+    if (mine.length) this.o.logger.info({ adopted, closed: mine.length - adopted }, 'took over the local instances of the previous server process');
   }
 
   /** One turn of the scaling loop (see the file comment). */
@@ -167,25 +247,32 @@ export class LocalProvider {
 
     const elapsed = now - this.lastChaosAt;
     this.lastChaosAt = now;
+    this.silence.look(now);
+    await this.checkAdopted();
     await this.spot(all, cesByName, now, elapsed);
-    for (const id of this.chaos.agentLosses(all.filter((i) => (i.state === 'ACTIVE' || i.state === 'LAUNCHING') && this.children.has(i.id)).map((i) => i.id), elapsed)) {
+    for (const id of this.chaos.agentLosses(all.filter((i) => (i.state === 'ACTIVE' || i.state === 'LAUNCHING') && this.agents.has(i.id)).map((i) => i.id), elapsed)) {
       this.o.logger.warn({ instance: id, by: 'chaos' }, 'agent lost');
       this.loseAgent(id, 'agent lost: killed by chaos');
+    }
+
+    // An agent silent for its lease and margin is lost (it stopped its attempts when its lease
+    // ran out): one of this host is killed, its exit handling fails its attempts; one of another
+    // host is closed here.
+    for (const inst of all) {
+      const silent = inst.state === 'ACTIVE' || inst.state === 'LAUNCHING' || (inst.state === 'TERMINATING' && inst.interrupt_at === null);
+      if (!silent || !this.silence.lost(inst.last_heartbeat_at, now)) continue;
+      const reason = `agent lost: no heartbeat for ${Math.round((now - inst.last_heartbeat_at) / 1000)} s (agentTimeoutSeconds ${this.o.config.agentTimeoutSeconds})`;
+      if (this.agents.has(inst.id)) this.loseAgent(inst.id, reason);
+      else if (!this.onThisHost(inst)) await this.closeLost(inst.id, reason);
     }
 
     const instances = all.filter((i) => i.state !== 'TERMINATING');
     const byCe = new Map<string, InstanceRow[]>();
     for (const i of instances) (byCe.get(i.ce_name) ?? byCe.set(i.ce_name, []).get(i.ce_name)!).push(i);
-    // Everything not yet TERMINATED holds host capacity, whatever it is doing.
-    let hostVcpus = all.reduce((n, i) => n + i.vcpus, 0);
-    let hostMem = all.reduce((n, i) => n + i.memory_mib, 0);
-
-    // An agent that stopped polling is hung: kill it; its exit handler fails its attempts.
-    for (const inst of instances) {
-      if (inst.state === 'ACTIVE' && now - inst.last_heartbeat_at > this.o.config.agentTimeoutSeconds * 1000) {
-        this.loseAgent(inst.id, `agent lost: no heartbeat for ${this.o.config.agentTimeoutSeconds} s`);
-      }
-    }
+    // Everything of this host not yet TERMINATED holds host capacity, whatever it is doing.
+    const mine = all.filter((i) => this.onThisHost(i));
+    let hostVcpus = mine.reduce((n, i) => n + i.vcpus, 0);
+    let hostMem = mine.reduce((n, i) => n + i.memory_mib, 0);
 
     // Idle tracking and scale-down.
     for (const inst of instances) {
@@ -298,13 +385,31 @@ export class LocalProvider {
 
   /**
    * An agent is lost (it stopped polling, or chaos takes it): SIGKILL, as a host that dies
-   * gives its agent no chance to stop anything. Its exit handler (onExit) terminates the
+   * gives its agent no chance to stop anything. Its exit handling (agentGone) terminates the
    * instance with `reason`, fails its attempts with the host-terminated reason and stops the
    * job processes the agent left behind.
    */
   private loseAgent(instanceId: string, reason: string): void {
     this.terminationReason.set(instanceId, reason);
-    this.children.get(instanceId)?.kill('SIGKILL');
+    this.signalAgent(instanceId, 'SIGKILL');
+  }
+
+  /** Adopted agents are not this process's children: their end is seen here, at each pass. */
+  private async checkAdopted(): Promise<void> {
+    for (const [id, a] of [...this.agents]) {
+      if (a.child || isSameProcess(a.pid, a.start)) continue;
+      this.agents.delete(id);
+      const reason = this.terminationReason.get(id) ?? 'agent process exited unexpectedly';
+      this.terminationReason.delete(id);
+      await this.agentGone(id, reason);
+    }
+  }
+
+  /** An instance of another host whose agent is lost: closed, its attempts failed. */
+  private async closeLost(id: string, reason: string): Promise<void> {
+    await this.o.uow.write((tx) => closeInstance(tx, id, reason, REASONS.hostTerminated(id), this.o.clock.now()));
+    this.o.logger.warn({ instance: id, reason }, 'local instance of another host lost');
+    this.o.kickScheduler();
   }
 
   private async spot(all: InstanceRow[], ces: Map<string, ComputeEnvironmentRow>, now: number, elapsed: number): Promise<void> {
@@ -319,9 +424,9 @@ export class LocalProvider {
     this.terminationReason.set(inst.id, 'Spot interruption');
     // Closed first, so the attempts fail as AWS reports it, not with the exit of a killed process.
     await this.o.uow.write((tx) => closeInstance(tx, inst.id, 'Spot interruption', REASONS.hostTerminated(inst.id), this.o.clock.now()));
-    this.o.hub.shutdown(inst.id);
-    const child = this.children.get(inst.id);
-    child?.kill('SIGTERM');
+    // Its agent is refused from now on and stops what still runs; SIGTERM tells it at once.
+    this.o.notifyInstance(inst.id);
+    this.signalAgent(inst.id, 'SIGTERM');
     this.o.logger.warn({ instance: inst.id, ce: inst.ce_name }, 'Spot instance terminated');
     this.o.kickScheduler();
   }
@@ -451,6 +556,8 @@ export class LocalProvider {
     return new Promise((resolve) => {
       const child = spawn('sh', ['-c', template.bootstrap!], { cwd: dir, env, stdio: ['ignore', fd, fd], detached: true });
       closeSync(fd);
+      // A server that dies meanwhile leaves the script running: its successor stops it (recover()).
+      if (child.pid) void this.patchData(inst.id, { bootstrapPid: child.pid, bootstrapStart: processStartTime(child.pid) }).catch(() => undefined);
       const limitMs = (template.bootstrapTimeoutSeconds * 1000) / this.o.config.timeDilation;
       let timedOut = false;
       const timer = setTimeout(() => {
@@ -487,77 +594,105 @@ export class LocalProvider {
     const ce = await getComputeEnvironment(this.o.db, inst.ce_name);
     const { sandbox, sandboxNetwork } = ceSettings(ce, this.o.config);
     const dockerHost = this.o.config.dockerHost || process.env.DOCKER_HOST;
-    const child = spawn(
-      process.execPath,
-      [
-        CLI_ENTRY, 'agent', '--server', this.o.serverUrl(), '--instance-id', id, '--work-dir', workDir, '--exit-with-parent', '--log-level', this.o.config.logLevel,
-        // The server's executor settings hold for the agents it starts, unless the CE's tags
-        // say otherwise for its sandbox (docs/executors.md).
-        '--sandbox', sandbox, '--sandbox-network', sandboxNetwork,
-        // Resolved here: the agent does not get the server's environment (agentEnvironment).
-        ...(dockerHost ? ['--docker-host', dockerHost] : []),
-      ],
-      { stdio: ['pipe', 'ignore', 'pipe'], env: agentEnvironment(process.env, token) },
-    );
-    this.children.set(id, child);
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      for (const line of chunk.split('\n')) if (line.trim()) this.o.logger.debug({ instance: id, agent: line }, 'agent');
-    });
+    mkdirSync(workDir, { recursive: true });
+    // Its own session, its output to a file: nothing ties the agent to this process, which
+    // may die, stop or be upgraded while the agent's jobs run on.
+    const log = openSync(join(workDir, 'agent.log'), 'a', 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn(
+        process.execPath,
+        [
+          CLI_ENTRY, 'agent', '--server', this.o.serverUrl(), '--instance-id', id, '--work-dir', workDir, '--log-level', this.o.config.logLevel,
+          // The server's executor settings hold for the agents it starts, unless the CE's tags
+          // say otherwise for its sandbox (docs/executors.md).
+          '--sandbox', sandbox, '--sandbox-network', sandboxNetwork,
+          // Resolved here: the agent does not get the server's environment (agentEnvironment).
+          ...(dockerHost ? ['--docker-host', dockerHost] : []),
+        ],
+        { stdio: ['ignore', log, log], detached: true, env: agentEnvironment(process.env, token) },
+      );
+    } finally {
+      closeSync(log);
+    }
+    child.unref();
+    const agent: AgentProcess = { pid: child.pid!, start: child.pid ? processStartTime(child.pid) : undefined, child };
+    if (child.pid) this.agents.set(id, agent);
     child.on('error', (err) => this.o.logger.error({ err, instance: id }, 'agent process error'));
+    child.on('exit', (code, signal) => this.childExited(id, agent, code, signal));
+    await this.patchData(id, { pid: agent.pid, pidStart: agent.start, hostname: hostname() });
+  }
+
+  /** An agent this process started has exited. */
+  private childExited(id: string, agent: AgentProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.agents.get(id) === agent) this.agents.delete(id);
+    const reason = this.terminationReason.get(id) ?? `agent process exited unexpectedly (${signal ?? 'code ' + code})`;
+    this.terminationReason.delete(id);
     // An error here must not become an unhandled rejection (which ends the server): a leader
     // that lost its lease has its write refused, and the new leader finds the instance gone.
-    child.on('exit', (code, signal) =>
-      void this.onExit(id, code, signal).catch((err) =>
-        this.o.logger[err instanceof NotLeaderError ? 'info' : 'error']({ err, instance: id }, 'could not record the end of a local instance'),
-      ),
+    void this.agentGone(id, reason).catch((err) =>
+      this.o.logger[err instanceof NotLeaderError ? 'info' : 'error']({ err, instance: id }, 'could not record the end of a local instance'),
     );
-    const data = fromJson<ProviderData>(inst.provider_data, {});
-    await updateInstance(this.o.db, id, { provider_data: JSON.stringify({ ...data, pid: child.pid } satisfies ProviderData) });
   }
 
   private async terminate(inst: InstanceRow, reason: string): Promise<void> {
     this.terminationReason.set(inst.id, reason);
     this.idleSince.delete(inst.id);
-    await updateInstance(this.o.db, inst.id, { state: 'TERMINATING' });
-    this.o.hub.shutdown(inst.id);
-    const child = this.children.get(inst.id);
-    if (!child) {
-      // Never started (bootstrap still running): nothing will exit to close it.
-      await this.o.uow.write((tx) => closeInstance(tx, inst.id, reason, REASONS.hostTerminated(inst.id), this.o.clock.now()));
+    const data = fromJson<ProviderData>(inst.provider_data, {});
+    // The agent is told at its next poll, on whichever server; it stops, leaves (its instance
+    // is closed with this reason) and exits.
+    await updateInstance(this.o.db, inst.id, { state: 'TERMINATING', provider_data: JSON.stringify({ ...data, stopReason: reason } satisfies ProviderData) });
+    this.o.notifyInstance(inst.id);
+    if (!this.agents.has(inst.id)) {
+      // Never started (bootstrap still running): nothing will exit to close it. (One of
+      // another host has its agent there, which leaves.)
+      if (this.onThisHost(inst)) await this.o.uow.write((tx) => closeInstance(tx, inst.id, reason, REASONS.hostTerminated(inst.id), this.o.clock.now()));
       return;
     }
-    // The agent exits on its own after the shutdown answer; SIGTERM makes sure of it.
-    setTimeout(() => child.kill('SIGTERM'), 2_000).unref();
+    // An agent that does not leave (hung, or of an older version) is made to.
+    setTimeout(() => this.signalAgent(inst.id, 'SIGTERM'), 10_000).unref();
   }
 
-  private async onExit(id: string, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    this.children.delete(id);
-    const orphans = killOrphans(this.instanceDir(id));
+  /**
+   * An agent of this host is gone: what it left running is stopped (its job processes died
+   * with its fork server, but containers outlive it), then the instance is closed with
+   * `reason` and its attempts fail with the host-terminated reason.
+   */
+  private async agentGone(id: string, reason: string): Promise<void> {
+    const orphans = await killOrphans(this.instanceDir(id));
     if (orphans) this.o.logger.warn({ instance: id, orphans }, 'stopped jobs left running by a dead agent');
     if (this.closing) return;
-    const reason = this.terminationReason.get(id) ?? `agent process exited unexpectedly (${signal ?? 'code ' + code})`;
-    this.terminationReason.delete(id);
     await this.o.uow.write((tx) => closeInstance(tx, id, reason, REASONS.hostTerminated(id), this.o.clock.now()));
     this.o.logger.info({ instance: id, reason }, 'local instance terminated');
     this.o.kickScheduler();
   }
 
   /**
-   * Server shutdown: agents stop their jobs (they exit when their stdin closes). Attempts
-   * still running are failed by recover() at the next start, with a reason that says so.
+   * Stops every agent of this host and waits for them: each stops its jobs (SIGTERM, then
+   * SIGKILL after a grace), reports them and exits; its instance is closed as it goes. Only
+   * for whoever wants no agent left behind (tests; `openbatch drain` tells agents instead).
+   */
+  async stopAgents(): Promise<void> {
+    const agents = [...this.agents.entries()];
+    for (const [id] of agents) {
+      this.terminationReason.set(id, 'control plane stopped with its agents');
+      this.signalAgent(id, 'SIGTERM');
+    }
+    const deadline = Date.now() + 20_000;
+    for (const [id, a] of agents) {
+      while (isSameProcess(a.pid, a.start)) {
+        if (Date.now() > deadline) this.signalAgent(id, 'SIGKILL');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    await this.checkAdopted();
+  }
+
+  /**
+   * Stops leading (server shutdown, or the lease lost): timers and handlers stop, agents are
+   * left running. They keep their jobs and are adopted by whoever leads next (recover()).
    */
   async close(): Promise<void> {
     this.closing = true;
-    const exits = [...this.children.values()].map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          c.once('exit', () => resolve());
-          c.stdin?.end();
-          setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
-        }),
-    );
-    await Promise.all(exits);
   }
 }

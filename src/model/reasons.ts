@@ -11,8 +11,6 @@ export const REASONS = {
   hostTerminated: (instanceId: string) => `Host EC2 (instance ${instanceId}) terminated.`,
   /** a node of a multi-node job stopped because its main node ended */
   mainNodeExited: 'Stopped: the main node of the multi-node parallel job exited',
-  /** the attempt's control plane went away while it ran and its outcome is unknown */
-  lostOnRestart: 'Job attempt lost: the control plane restarted while the attempt was running and its host did not report back',
 } as const;
 
 /** RUNNABLE wait reasons (statusReason of a RUNNABLE job), with AWS's prefixes. */

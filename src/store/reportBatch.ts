@@ -136,7 +136,7 @@ export class ReportBatch {
   /** `finishAttempt` for this batch. Returns false when the report is stale. */
   async exited(jobId: string, attempt: number, token: string, end: AttemptEnd): Promise<boolean> {
     const e0 = this.current.get(jobId);
-    const common = !this.slow.has(jobId) && e0 !== undefined && e0.row.node_index === null && end.exitCode === 0 && !end.timedOut && !e0.row.terminate_reason;
+    const common = !this.slow.has(jobId) && e0 !== undefined && e0.row.node_index === null && end.exitCode === 0 && !end.timedOut && !end.statusReason && !e0.row.terminate_reason;
     if (!common) return this.oneByOne(jobId, () => finishAttempt(this.tx, jobId, attempt, token, end, this.now, this.instanceId));
     const e = this.fenced(jobId, attempt, token);
     if (!e) return false;

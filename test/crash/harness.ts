@@ -1,7 +1,10 @@
 /**
- * The crash harness: a mixed workload runs while control planes and agents are killed with
- * SIGKILL at random (seeded) moments and restarted; afterwards a checker compares what the
- * API says with what really ran.
+ * The crash harness: a mixed workload runs while, at random (seeded) moments, control planes
+ * are killed (SIGKILL), stopped (SIGTERM) or paused (SIGSTOP, for less than the agent lease)
+ * and agents are killed; what died is restarted on its port. Afterwards a checker compares
+ * what the API says with what really ran, and counts the attempts that failed for the control
+ * plane's sake (none should: every outage is shorter than the agent lease) and how long each
+ * restarted control plane took to hear from every agent again (readoptMs).
  *
  * What really ran comes from the jobs themselves. Every attempt runs JOB_SCRIPT, which
  *   - takes an exclusive flock on a per-job lock file; if another execution of the same job
@@ -43,8 +46,10 @@ import {
   type RetryStrategy,
 } from '@aws-sdk/client-batch';
 import { createCe, createQueue, registerDefinition } from '../helpers/fixtures.js';
+import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
+import type { InstanceView } from '../../src/api/instances.js';
 import { onPostgres, TEST_DATABASE_PREFIX, TEST_DATABASE_URL } from '../helpers/postgres.js';
-import { batchClient, spawnServer, tempDir, type ServerProcess } from '../helpers/server.js';
+import { agentsUnder, batchClient, spawnServer, stopAgentsUnder, tempDir, type ServerProcess } from '../helpers/server.js';
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same workload and kill plan. */
 export function prng(seed: number): () => number {
@@ -168,13 +173,18 @@ export interface RunResult {
   workDir: string;
   /** PostgreSQL: the run's own database, dropped by cleanUp (kept with workDir after a failed run) */
   database?: { adminUrl: string; name: string };
+  /** control planes killed (SIGKILL) or stopped (SIGTERM) and restarted */
   serverKills: number;
+  /** control planes paused (SIGSTOP) for less than the agent lease and continued */
+  serverPauses: number;
   agentKills: number;
   /** control-plane kills that took the leader (several control planes only) */
   leaderKills: number;
-  /** for each leader kill: ms from the SIGKILL until another control plane led (-1: none within 30 s) */
+  /** for each leader kill: ms from the kill until another control plane led (-1: none within 30 s) */
   failoverMs: number[];
-  /** jobs whose SubmitJob answered (array children counted one by one) */
+  /** for each restart: ms from listening again until every earlier local instance was heard again (-1: not within 30 s) */
+  readoptMs: number[];
+  /** jobs whose SubmitJob answered (array children counted one by one): acked */
   jobs: number;
   submitted: number;
   attemptsRun: number;
@@ -182,6 +192,12 @@ export interface RunResult {
   failed: number;
   lost: number;
   doubleRuns: number;
+  /**
+   * attempts that failed for the control plane's sake: lost as a host would be (`Host EC2 …`)
+   * on an instance whose agent the harness did not kill. Its restarts, pauses and failovers are
+   * all shorter than the agent lease, so there should be none.
+   */
+  controlPlaneFailures: number;
   violations: string[];
 }
 
@@ -269,30 +285,43 @@ class ControlPlanes {
     return this.procs.filter((p): p is ServerProcess => !!p && p.child.exitCode === null && p.child.signalCode === null);
   }
 
-  async kill(i: number): Promise<void> {
-    await this.procs[i]?.kill('SIGKILL');
+  async kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.procs[i]?.kill(signal);
     this.procs[i] = undefined;
   }
 
-  /** Agent processes (children of a control plane running `agent`). */
-  agentPids(): number[] {
-    const pids: number[] = [];
-    for (const p of this.live()) {
-      let children: string[] = [];
+  /** SIGSTOP for `ms`, then SIGCONT. */
+  async pause(i: number, ms: number): Promise<void> {
+    const p = this.procs[i];
+    if (!p) return;
+    p.child.kill('SIGSTOP');
+    await sleep(ms);
+    p.child.kill('SIGCONT');
+  }
+
+  /**
+   * How long after `since` (control plane i listening again) every local instance launched
+   * before it had been heard again (its agent re-adopted and polling); -1 if not within 30 s.
+   */
+  async readoption(i: number, since: number): Promise<number> {
+    const url = this.procs[i]?.url;
+    if (!url) return -1;
+    while (Date.now() - since < 30_000) {
       try {
-        children = readFileSync(`/proc/${p.child.pid}/task/${p.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+        const { instances } = await requestOpenbatch<{ instances: InstanceView[] }>({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'chaos', secretAccessKey: 'chaos' } }, 'GET', '/openbatch/v1/instances', {});
+        const waiting = instances.filter((x) => x.provider === 'local' && x.state === 'ACTIVE' && x.launchedAt < since && x.lastHeartbeatAt < since);
+        if (waiting.length === 0) return Date.now() - since;
       } catch {
-        continue;
+        // killed again meanwhile, or busy
       }
-      for (const c of children) {
-        try {
-          if (readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').includes('agent')) pids.push(Number(c));
-        } catch {
-          // exited meanwhile
-        }
-      }
+      await sleep(100);
     }
-    return pids;
+    return -1;
+  }
+
+  /** The local agents of every control plane (they outlive their control planes: found by work directory). */
+  agentPids(): number[] {
+    return agentsUnder(this.dataDir);
   }
 
   get count(): number {
@@ -301,10 +330,28 @@ class ControlPlanes {
 
   async stopAll(): Promise<void> {
     await Promise.all(this.procs.map((p) => p?.kill('SIGTERM')));
+    await stopAgentsUnder(this.dataDir);
   }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What happens to a control plane, in turn. */
+const CONTROL_PLANE_FAULTS = ['SIGKILL', 'SIGTERM', 'SIGSTOP'] as const;
+
+/** The longest pause of a control plane beyond 1 s: with the agent lease of 10 s (env() above), no agent's lease runs out. */
+const PAUSE_MAX_MS = 5_000;
+
+/** The instance an agent process serves (its --instance-id). */
+function instanceOf(pid: number): string | undefined {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const at = argv.indexOf('--instance-id');
+    return at >= 0 ? argv[at + 1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** A client call that tolerates control planes being down: retried on connection errors until `deadline`. */
 async function patiently<T>(clients: () => BatchClient[], fn: (c: BatchClient) => Promise<T>, deadline: number): Promise<T> {
@@ -354,6 +401,10 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   const expectations = new Map<string, Expectation>();
   let submitted = 0;
   let serverKills = 0;
+  let serverPauses = 0;
+  /** instances whose agent the harness killed: their attempts may fail as a lost host's */
+  const killedInstances = new Set<string>();
+  const readoptMs: number[] = [];
   let agentKills = 0;
   let leaderKills = 0;
   const failoverMs: number[] = [];
@@ -437,7 +488,10 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
     }
   })();
 
-  // ---- the killer: SIGKILL a control plane or an agent at random moments, restart what died
+  // ---- the killer: a control plane killed (SIGKILL), stopped (SIGTERM) or paused (SIGSTOP,
+  // for less than the agent lease), or an agent killed, at random moments; what died restarts
+  const readoptions: Promise<void>[] = [];
+  let controlPlaneFaults = 0;
   const killer = (async () => {
     while (Date.now() < chaosEnd) {
       await sleep(o.killEveryMs * (0.5 + rand()));
@@ -447,10 +501,12 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
       const leaderFirst = planes.count > 1 && leaderKills === 0;
       if (!leaderFirst && agents.length && rand() < 0.45) {
         const pid = agents[Math.floor(rand() * agents.length)];
+        const instance = instanceOf(pid);
         try {
           process.kill(pid, 'SIGKILL');
           agentKills++;
-          log(`chaos: SIGKILL agent ${pid}`);
+          if (instance) killedInstances.add(instance);
+          log(`chaos: SIGKILL agent ${pid} (${instance})`);
         } catch {
           // exited meanwhile
         }
@@ -459,10 +515,21 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
       // Several control planes: mostly the leader, so that another must take over.
       const leader = leaderFirst || (planes.count > 1 && rand() < 0.75) ? await planes.leader() : -1;
       const i = leader >= 0 ? leader : Math.floor(rand() * planes.count);
+      // In turn, so that even a short run has each.
+      const how = CONTROL_PLANE_FAULTS[controlPlaneFaults++ % CONTROL_PLANE_FAULTS.length];
+      if (how === 'SIGSTOP') {
+        // Paused, then continued: every request it holds waits, agents keep their jobs.
+        const pauseMs = 1_000 + rand() * PAUSE_MAX_MS;
+        serverPauses++;
+        log(`chaos: SIGSTOP control plane ${i}${leader >= 0 ? ' (the leader)' : ''} for ${Math.round(pauseMs)} ms`);
+        await planes.pause(i, pauseMs);
+        continue;
+      }
+      const signal = how;
       const killedAt = Date.now();
-      await planes.kill(i);
+      await planes.kill(i, signal);
       serverKills++;
-      log(`chaos: SIGKILL control plane ${i}${leader >= 0 ? ' (the leader)' : ''}`);
+      log(`chaos: ${signal} control plane ${i}${leader >= 0 ? ' (the leader)' : ''}`);
       if (leader >= 0) {
         // Restarted only once another control plane leads: the takeover is the others' to make.
         leaderKills++;
@@ -480,11 +547,13 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
       await sleep(rand() * 1500);
       await planes.start(i);
       refreshClients();
+      readoptions.push(planes.readoption(i, Date.now()).then((ms) => void readoptMs.push(ms)));
     }
   })();
 
   await Promise.all([submitter, killer]);
-  log(`chaos over: ${expectations.size} accepted of ${submitted} submitted, ${serverKills} control-plane kills (${leaderKills} of the leader), ${agentKills} agent kills; settling`);
+  await Promise.all(readoptions);
+  log(`chaos over: ${expectations.size} accepted of ${submitted} submitted, ${serverKills} control-plane kills (${leaderKills} of the leader), ${serverPauses} pauses, ${agentKills} agent kills; settling`);
 
   // ---- settle: every accepted job must end
   const ids = [...expectations.keys()];
@@ -508,8 +577,8 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   for (const c of clients) c.destroy();
   await planes.stopAll();
 
-  const result = checkRun(expectations, details, readRecords(join(chaosDir, 'records.log')));
-  return { seed: o.seed, store: store.name, workDir, database: runStore.env.OPENBATCH_DATABASE_URL && store.adminUrl ? { adminUrl: store.adminUrl, name: runDatabaseName(workDir) } : undefined, serverKills, agentKills, leaderKills, failoverMs, submitted, ...result };
+  const result = checkRun(expectations, details, readRecords(join(chaosDir, 'records.log')), killedInstances);
+  return { seed: o.seed, store: store.name, workDir, database: runStore.env.OPENBATCH_DATABASE_URL && store.adminUrl ? { adminUrl: store.adminUrl, name: runDatabaseName(workDir) } : undefined, serverKills, serverPauses, agentKills, leaderKills, failoverMs, readoptMs, submitted, ...result };
 }
 
 /** The checks of the file comment, on what the API said (`details`) and what ran (`records`). */
@@ -517,7 +586,8 @@ export function checkRun(
   expectations: Map<string, Expectation>,
   details: Map<string, JobDetail>,
   records: RunRecord[],
-): Omit<RunResult, 'seed' | 'store' | 'workDir' | 'database' | 'serverKills' | 'agentKills' | 'leaderKills' | 'failoverMs' | 'submitted'> {
+  killedInstances: Set<string> = new Set(),
+): Omit<RunResult, 'seed' | 'store' | 'workDir' | 'database' | 'serverKills' | 'serverPauses' | 'agentKills' | 'leaderKills' | 'failoverMs' | 'readoptMs' | 'submitted'> {
   const violations: string[] = [];
   const v = (jobId: string, what: string) => violations.push(`${jobId}: ${what}`);
   const byJob = new Map<string, RunRecord[]>();
@@ -542,6 +612,7 @@ export function checkRun(
   let succeeded = 0;
   let failed = 0;
   let lost = 0;
+  let controlPlaneFailures = 0;
   const checkLeaf = (jobId: string, e: Expectation, deps: string[]) => {
     jobs++;
     const d = details.get(jobId);
@@ -554,6 +625,10 @@ export function checkRun(
     const ran = byJob.get(jobId) ?? [];
     const starts = ran.filter((r) => r.kind === 'start');
     const attempts = d.attempts ?? [];
+    for (const a of attempts) {
+      const instance = a.container?.containerInstanceArn?.split('/').pop() ?? '';
+      if (/^Host EC2|control plane/.test(a.statusReason ?? '') && !killedInstances.has(instance)) controlPlaneFailures++;
+    }
     // once: no attempt number started twice, and executions never overlapped (flock above, timestamps here)
     const seen = new Set<number>();
     for (const s of starts) {
@@ -622,7 +697,7 @@ export function checkRun(
       v(e.jobId, `array parent ${d.status} but its children ${childrenOk ? 'all succeeded' : 'did not all succeed'}`);
     }
   }
-  return { jobs, attemptsRun: records.filter((r) => r.kind === 'start').length, succeeded, failed, lost, doubleRuns, violations };
+  return { jobs, attemptsRun: records.filter((r) => r.kind === 'start').length, succeeded, failed, lost, doubleRuns, controlPlaneFailures, violations };
 }
 
 export async function cleanUp(result: RunResult): Promise<void> {

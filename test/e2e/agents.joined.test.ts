@@ -19,7 +19,7 @@ const children: ChildProcess[] = [];
 let server: ServerProcess | undefined;
 after(async () => {
   for (const c of children) c.kill('SIGKILL');
-  await server?.kill('SIGTERM');
+  await server?.stop();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(agentDir, { recursive: true, force: true });
 });

@@ -39,7 +39,7 @@ function serverFixture(): { url(): string; home(): string; failed(): void } {
     server = await spawnServer(dataDir, 0);
   });
   after(async () => {
-    await server?.kill('SIGTERM');
+    await server?.stop();
     rmSync(home, { recursive: true, force: true });
     if (failed) console.error(`kept the server's data directory: ${dataDir}`);
     else rmSync(dataDir, { recursive: true, force: true });

@@ -28,7 +28,7 @@ describe('Slurm provider across a control-plane restart', { skip: skip ?? false 
     release = await holdSlurmNode('shared');
   });
   after(async () => {
-    await server?.kill('SIGTERM');
+    await server?.stop();
     for (const c of cleanups) c();
     rmSync(dataDir, { recursive: true, force: true });
     await release?.();

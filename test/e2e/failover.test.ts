@@ -47,7 +47,7 @@ describe('two control planes on one PostgreSQL database', { skip }, () => {
   const servers: ServerProcess[] = [];
   after(async () => {
     for (const c of children) c.kill('SIGKILL');
-    for (const s of servers) await s.kill('SIGKILL');
+    for (const s of servers) await s.stop();
     await dropTestDatabase(dirA);
     for (const d of [dirA, dirB, agentDir]) rmSync(d, { recursive: true, force: true });
   });

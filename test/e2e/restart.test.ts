@@ -1,84 +1,115 @@
 /**
- * A server killed at any moment loses nothing it accepted: objects and jobs survive, attempts
- * lost with the server fail with a clear reason and are retried as their strategy allows.
+ * A server stopped at any moment — kill -9 or SIGTERM — loses nothing it accepted and kills
+ * nothing: its local agents run on in sessions of their own, the restarted server adopts
+ * them, and jobs that ran across the restart finish with their one attempt, having run once.
+ * An agent that died while no server watched is closed at the restart and its attempt retried.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { DescribeComputeEnvironmentsCommand, DescribeJobDefinitionsCommand, DescribeJobQueuesCommand, RegisterJobDefinitionCommand } from '@aws-sdk/client-batch';
-import { batchClient, spawnServer, tempDir, type ServerProcess } from '../helpers/server.js';
-import { createCe, createQueue, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import { DescribeComputeEnvironmentsCommand, DescribeJobDefinitionsCommand, DescribeJobQueuesCommand, type BatchClient } from '@aws-sdk/client-batch';
+import { agentsUnder, batchClient, spawnServer, tempDir, type ServerProcess } from '../helpers/server.js';
+import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 
 const dataDir = tempDir();
+const files = tempDir('openbatch-restart-files-');
+const ledger = join(files, 'ledger');
 let server: ServerProcess | undefined;
 after(async () => {
-  await server?.kill('SIGTERM');
+  await server?.stop();
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(files, { recursive: true, force: true });
 });
 
-function processesWith(marker: string): number {
-  try {
-    return execFileSync('pgrep', ['-f', marker], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
-  } catch {
-    return 0;
-  }
+/** Each run appends "<job> <attempt>" to the ledger, then waits for its gate file. */
+const GATED = ['sh', '-c', `echo "$AWS_BATCH_JOB_ID $AWS_BATCH_JOB_ATTEMPT" >> ${ledger}; while [ ! -e "$GATE" ]; do sleep 0.05; done; echo passed`];
+
+function gatedJob(client: BatchClient, gate: string, definition = 'gated'): Promise<string> {
+  return submit(client, { jobQueue: 'q', jobDefinition: definition, containerOverrides: { environment: [{ name: 'GATE', value: join(files, gate) }] } });
 }
 
-test('SIGKILL of the server: everything accepted survives and lost attempts are retried', async () => {
-  server = await spawnServer(dataDir);
-  let client = batchClient(server.url);
-  await createCe(client, 'local', { maxvCpus: 1 });
-  await createQueue(client, 'q', ['local']);
-  await registerDefinition(client, 'quick', { command: ['echo', 'done'] });
-  // A unique sleep duration marks the job's processes, so pgrep can tell if any outlived the server.
-  const marker = `sleep 299.${process.pid}`;
-  // The first attempt blocks until killed; the retry succeeds at once.
-  await client.send(
-    new RegisterJobDefinitionCommand({
-      jobDefinitionName: 'slow-then-ok',
-      type: 'container',
-      retryStrategy: { attempts: 2 },
-      containerProperties: {
-        image: 'busybox',
-        command: ['sh', '-c', `if [ "$AWS_BATCH_JOB_ATTEMPT" = 1 ]; then ${marker}; fi; echo second attempt`],
-        resourceRequirements: [
-          { type: 'VCPU', value: '1' },
-          { type: 'MEMORY', value: '64' },
-        ],
-      },
-    }),
-  );
-  await registerDefinition(client, 'slow-once', { command: marker.split(' ') });
-  const quick = await submit(client, { jobQueue: 'q', jobDefinition: 'quick' });
-  await waitForStatus(client, quick, ['SUCCEEDED']);
-  const retried = await submit(client, { jobQueue: 'q', jobDefinition: 'slow-then-ok' });
-  await waitForStatus(client, retried, ['RUNNING']);
-  // Queued behind the running job on the 1-vCPU environment: accepted, not yet started.
-  const queued = await submit(client, { jobQueue: 'q', jobDefinition: 'slow-once', containerOverrides: { command: ['echo', 'queued ran'] } });
-  const lost = await submit(client, { jobQueue: 'q', jobDefinition: 'quick' });
+function runsOf(jobId: string): string[] {
+  let text = '';
+  try {
+    text = readFileSync(ledger, 'utf8');
+  } catch {
+    // nothing ran yet
+  }
+  return text.split('\n').filter((l) => l.startsWith(jobId + ' '));
+}
 
-  await server.kill('SIGKILL');
+async function restart(port: number): Promise<BatchClient> {
+  server = await spawnServer(dataDir, port);
+  return batchClient(server.url);
+}
+
+for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+  test(`${signal} of the server: running jobs run on, the restarted server adopts their agents, nothing is lost or run twice`, async () => {
+    let client: BatchClient;
+    if (!server) {
+      server = await spawnServer(dataDir);
+      client = batchClient(server.url);
+      await createCe(client, 'local', { maxvCpus: 2 });
+      await createQueue(client, 'q', ['local']);
+      await registerDefinition(client, 'gated', { command: GATED });
+      await registerDefinition(client, 'quick', { command: ['echo', 'done'] });
+    } else {
+      client = batchClient(server.url);
+    }
+    const port = Number(new URL(server.url).port);
+    const running = [await gatedJob(client, `${signal}-a`), await gatedJob(client, `${signal}-b`)];
+    for (const id of running) await waitForStatus(client, id, ['RUNNING']);
+    // Queued behind them on the 2-vCPU environment: accepted, not yet started.
+    const queued = await submit(client, { jobQueue: 'q', jobDefinition: 'quick' });
+    const agentsBefore = agentsUnder(dataDir).sort();
+    assert.ok(agentsBefore.length >= 1, 'the running jobs have agents');
+
+    await server.kill(signal);
+    client.destroy();
+    assert.deepEqual(agentsUnder(dataDir).sort(), agentsBefore, `the agents outlive their server's ${signal}`);
+
+    client = await restart(port);
+    const ces = await client.send(new DescribeComputeEnvironmentsCommand({}));
+    assert.deepEqual(ces.computeEnvironments?.map((c) => c.computeEnvironmentName), ['local']);
+    assert.deepEqual((await client.send(new DescribeJobQueuesCommand({}))).jobQueues?.map((q) => q.jobQueueName), ['q']);
+    assert.equal((await client.send(new DescribeJobDefinitionsCommand({}))).jobDefinitions?.length, 2);
+    // Still running after the restart, on the same instances, then released.
+    for (const id of running) assert.equal((await describeJob(client, id)).status, 'RUNNING');
+    for (const gate of ['a', 'b']) writeFileSync(join(files, `${signal}-${gate}`), '');
+    for (const id of running) {
+      const j = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED']);
+      assert.equal(j.status, 'SUCCEEDED', j.statusReason);
+      assert.equal(j.attempts?.length, 1, `${id} was retried: ${j.attempts?.[0]?.statusReason}`);
+      assert.deepEqual(runsOf(id), [`${id} 1`], 'ran once');
+    }
+    assert.equal((await waitForStatus(client, queued, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+    // The agents that ran them were adopted, not replaced.
+    for (const pid of agentsBefore) assert.ok(agentsUnder(dataDir).includes(pid), `agent ${pid} was adopted`);
+    client.destroy();
+  });
+}
+
+test('an agent that died while no server watched: its instance is closed at the restart and its attempt retried', async () => {
+  let client = batchClient(server!.url);
+  const port = Number(new URL(server!.url).port);
+  await registerDefinition(client, 'gated-retry', { command: GATED }, { retryStrategy: { attempts: 2 } });
+  const id = await gatedJob(client, 'died', 'gated-retry');
+  const first = await waitForStatus(client, id, ['RUNNING']);
+  const instanceId = first.container!.containerInstanceArn!.split('/').pop()!;
+  await server!.kill('SIGKILL');
   client.destroy();
-  // The agent dies with its server and takes its jobs with it: no orphan keeps running.
-  for (let i = 0; i < 100 && processesWith(marker) > 0; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.equal(processesWith(marker), 0, 'a job process outlived its killed server');
+  // Its agent dies too (its job with it: the fork server stops what it started).
+  const agent = agentsUnder(join(dataDir, 'work', instanceId));
+  assert.equal(agent.length, 1);
+  process.kill(agent[0], 'SIGKILL');
 
-  server = await spawnServer(dataDir);
-  client = batchClient(server.url);
-  const ces = await client.send(new DescribeComputeEnvironmentsCommand({}));
-  assert.deepEqual(ces.computeEnvironments?.map((c) => c.computeEnvironmentName), ['local']);
-  const queues = await client.send(new DescribeJobQueuesCommand({}));
-  assert.deepEqual(queues.jobQueues?.map((q) => q.jobQueueName), ['q']);
-  const defs = await client.send(new DescribeJobDefinitionsCommand({}));
-  assert.equal(defs.jobDefinitions?.length, 3);
-
-  assert.equal((await waitForStatus(client, quick, ['SUCCEEDED'])).status, 'SUCCEEDED');
-  const r = await waitForStatus(client, retried, ['SUCCEEDED', 'FAILED']);
-  assert.equal(r.status, 'SUCCEEDED', r.statusReason);
-  assert.equal(r.attempts?.length, 2);
-  assert.match(r.attempts?.[0].statusReason ?? '', /control plane restarted/);
-  assert.equal((await waitForStatus(client, queued, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
-  assert.equal((await waitForStatus(client, lost, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+  client = await restart(port);
+  writeFileSync(join(files, 'died'), '');
+  const j = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED']);
+  assert.equal(j.status, 'SUCCEEDED', j.statusReason);
+  assert.equal(j.attempts?.length, 2);
+  assert.equal(j.attempts?.[0].statusReason, `Host EC2 (instance ${instanceId}) terminated.`);
+  assert.deepEqual(runsOf(id), [`${id} 1`, `${id} 2`]);
   client.destroy();
 });

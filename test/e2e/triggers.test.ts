@@ -15,7 +15,7 @@ const dataDir = tempDir();
 const inbox = tempDir('openbatch-inbox-');
 let server: ServerProcess | undefined;
 after(async () => {
-  await server?.kill('SIGKILL');
+  await server?.stop();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(inbox, { recursive: true, force: true });
 });

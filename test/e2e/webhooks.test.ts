@@ -84,7 +84,7 @@ test('an event the receiver refuses (HTTP 500) is delivered again, with backoff,
 const dataDir = tempDir();
 let server: ServerProcess | undefined;
 after(async () => {
-  await server?.kill('SIGKILL');
+  await server?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -14,6 +14,9 @@ import pino from 'pino';
 import { loadConfig, type ServerConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { dropTestDatabase, testDatabaseFor } from './postgres.js';
+import { stopAgentsUnder } from './agents.js';
+
+export { agentsUnder, stopAgentsUnder } from './agents.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -66,7 +69,8 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, opt
     warnings: () => [...warnings],
     async close({ keepData } = {}) {
       client.destroy();
-      await server.close();
+      // Agents outlive their server; a test leaves none behind.
+      await server.close({ stopAgents: true });
       if (!keepData) {
         rmSync(dataDir, { recursive: true, force: true });
         await dropTestDatabase(dataDir);
@@ -79,9 +83,13 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, opt
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
+  dataDir: string;
   /** The server's latest warnings and errors (its log lines at warn and above), for failure messages. */
   warnings(): string[];
+  /** Signals the server process alone and waits for it to exit; its agents live on (as they do in production). */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** The end of a test: SIGTERM to the server, then its data directory's agents are stopped and waited for. */
+  stop(): Promise<void>;
 }
 
 export async function spawnServer(dataDir: string, port = 0, env: Record<string, string> = {}): Promise<ServerProcess> {
@@ -114,16 +122,21 @@ export async function spawnServer(dataDir: string, port = 0, env: Record<string,
     keepWarnings(warnings, text.slice(0, cut));
   });
   child.stderr!.resume();
+  const kill = (signal: NodeJS.Signals = 'SIGKILL') =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
   return {
     child,
     url,
+    dataDir,
     warnings: () => [...warnings],
-    kill(signal = 'SIGKILL') {
-      return new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      });
+    kill,
+    async stop() {
+      await kill('SIGTERM');
+      await stopAgentsUnder(dataDir);
     },
   };
 }

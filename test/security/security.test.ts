@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { startServer } from '../../src/server.js';
 import { createQueue, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { onPostgres } from '../helpers/postgres.js';
-import { batchClient, CLI, startTestServer, tempDir } from '../helpers/server.js';
+import { batchClient, CLI, startTestServer, stopAgentsUnder, tempDir } from '../helpers/server.js';
 
 async function agentCall(url: string, path: string, token: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
@@ -136,6 +136,7 @@ test('secrets never reach the server log, even at trace level', async () => {
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
+    await stopAgentsUnder(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
