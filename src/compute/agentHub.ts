@@ -292,9 +292,11 @@ export class AgentHub {
           // RUNNING frees no capacity and releases no one: no scheduler pass for it.
           ok = await batch.started(r.jobId, r.attempt, r.token, r.at);
         } else if (r.kind === 'exited') {
-          // Stopped by its agent when its lease ran out: lost, as on a lost host (retry strategies match that reason).
-          const statusReason = r.lostContact ? REASONS.hostTerminated(inst.id) : undefined;
-          ok = await batch.exited(r.jobId, r.attempt, r.token, { exitCode: r.exitCode, reason: r.reason, timedOut: r.timedOut, stoppedAt: r.at, statusReason });
+          // Stopped by its agent when its lease ran out: lost as on a lost host, with no exit
+          // code and that reason (retry strategies written for lost hosts match it).
+          const lost = r.lostContact === true;
+          const end = { exitCode: lost ? null : r.exitCode, reason: r.reason, timedOut: r.timedOut, stoppedAt: r.at, statusReason: lost ? REASONS.hostTerminated(inst.id) : undefined };
+          ok = await batch.exited(r.jobId, r.attempt, r.token, end);
           changed ||= ok;
           // A one-job instance (Fargate task) takes no more work once its job has ended.
           if (ok && this.o.takesOneJob?.(inst)) {

@@ -113,3 +113,34 @@ test('an agent that died while no server watched: its instance is closed at the 
   assert.deepEqual(runsOf(id), [`${id} 1`, `${id} 2`]);
   client.destroy();
 });
+
+test('a server paused for longer than the agent lease: its agent stops the job before it is retried, so it never runs twice at once', async () => {
+  const dir = tempDir();
+  const lock = join(files, 'paused.lock');
+  const paused = await spawnServer(dir, 0, { OPENBATCH_AGENT_TIMEOUT_SECONDS: '2' });
+  const client = batchClient(paused.url);
+  try {
+    await createCe(client, 'local', { maxvCpus: 1 });
+    await createQueue(client, 'q', ['local']);
+    // The job holds a lock while it runs; a second copy finding it held says so in the ledger.
+    const script = `exec 9>>${lock}; if ! flock -n 9; then echo "$AWS_BATCH_JOB_ID double" >> ${ledger}; exit 90; fi; echo "$AWS_BATCH_JOB_ID $AWS_BATCH_JOB_ATTEMPT" >> ${ledger}; while [ ! -e "$GATE" ]; do sleep 0.05; done`;
+    await registerDefinition(client, 'locked', { command: ['sh', '-c', script] }, { retryStrategy: { attempts: 2 } });
+    const id = await gatedJob(client, 'paused', 'locked');
+    const first = await waitForStatus(client, id, ['RUNNING']);
+    const instanceId = first.container!.containerInstanceArn!.split('/').pop()!;
+    paused.child.kill('SIGSTOP');
+    // The lease (2 s) runs out: the agent stops the job and, a launched instance's, exits.
+    for (let i = 0; i < 200 && agentsUnder(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(agentsUnder(dir), [], 'the agent stopped when its lease ran out');
+    paused.child.kill('SIGCONT');
+    writeFileSync(join(files, 'paused'), '');
+    const j = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED']);
+    assert.equal(j.status, 'SUCCEEDED', j.statusReason);
+    assert.equal(j.attempts?.[0].statusReason, `Host EC2 (instance ${instanceId}) terminated.`);
+    assert.deepEqual(runsOf(id), [`${id} 1`, `${id} 2`], 'the second attempt ran after the first was stopped, never beside it');
+  } finally {
+    client.destroy();
+    await paused.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
