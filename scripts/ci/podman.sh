@@ -3,9 +3,11 @@
 # What works on these machines (issue 6): Debian's podman with runc (crun refuses hybrid
 # cgroup hosts), rlimits left as they are (raising them is not permitted in some sandboxes),
 # a local image imported from a busybox-static rootfs (no registry is reachable), and
-# `podman system service` answering the Docker Engine API on a unix socket.
+# `podman system service` answering the Docker Engine API on a unix socket. catatonit is the
+# init Podman runs as a container's pid 1 for a job definition's initProcessEnabled (Debian's
+# podman does not pull it in; without it such a container cannot be created).
 # Exports OPENBATCH_TEST_DOCKER_HOST (unix://…) and OPENBATCH_TEST_IMAGE for the tests.
-apt_need podman runc uidmap slirp4netns fuse-overlayfs busybox-static
+apt_need podman runc uidmap slirp4netns fuse-overlayfs busybox-static catatonit
 
 podman_dir=$(mktemp -d -t openbatch-podman-XXXXXX)
 cat > "$podman_dir/containers.conf" <<'CONF'

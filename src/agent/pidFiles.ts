@@ -18,7 +18,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DockerApi } from '../executor/dockerApi.js';
+import { removeContainer } from '../executor/container.js';
 
 /** What one attempt file holds: the job's process group leader, or its container. */
 interface AttemptEntry {
@@ -94,7 +94,7 @@ export async function killOrphans(workRoot: string): Promise<number> {
     }
     const { jobId, pid, container, socket } = entry;
     if (container && socket) {
-      await new DockerApi(socket).call('DELETE', `/containers/${encodeURIComponent(container)}?force=1&v=1`).catch(() => undefined);
+      await removeContainer(socket, container);
       killed++;
       continue;
     }

@@ -12,8 +12,9 @@
  * reported unavailable rather than half-used.
  *
  * Limits (docs/executors.md): memory.max / memory.limit_in_bytes = the job's MEMORY, with swap
- * held to the same total (no swap) unless the job asks for maxSwap; CPU quota = VCPU × period;
- * pids.max from the agent's setting. OOM kills are read back from memory.events (v2) or
+ * held to the same total (no swap) unless the job asks for maxSwap; CPU quota = VCPU × period,
+ * or (vcpuLimit `shares`) 1,024 CPU shares per vCPU and no quota, as ECS gives; pids.max from
+ * the agent's setting. OOM kills are read back from memory.events (v2) or
  * memory.oom_control (v1) before the cgroup is released.
  *
  * Cgroups are reused: an attempt's cgroup, once empty, goes back to its host and the next
@@ -38,6 +39,8 @@ export interface CgroupLimits {
   swapMiB: number;
   /** most processes and threads at once; 0 = no limit */
   pidsMax: number;
+  /** VCPU as CPU shares (1,024 per vCPU, no cap), as ECS gives, instead of a quota */
+  cpuShares?: boolean;
 }
 
 /** The CFS period used for CPU quotas (the kernel's and Docker's default). */
@@ -358,10 +361,16 @@ function writeLimits(c: Controller, version: 1 | 2, dir: string, l: CgroupLimits
       if (memsw) w('memory.memsw.limit_in_bytes', String(mem + swap));
     }
   } else if (c === 'cpu') {
-    if (version === 2) w('cpu.max', `${quota} ${CPU_PERIOD_US}`);
-    else {
+    // Both are written either way: a reused cgroup may carry the other kind from its last attempt.
+    const shares = l.cpuShares ? Math.max(2, Math.round(l.vcpus * 1024)) : 1024;
+    if (version === 2) {
+      w('cpu.max', l.cpuShares ? `max ${CPU_PERIOD_US}` : `${quota} ${CPU_PERIOD_US}`);
+      // v2 weights run 1-10000 around 100 where v1 shares run 2-262144 around 1024 (the kernel's and runc's mapping).
+      w('cpu.weight', String(1 + Math.floor(((shares - 2) * 9999) / 262142)));
+    } else {
       w('cpu.cfs_period_us', String(CPU_PERIOD_US));
-      w('cpu.cfs_quota_us', String(quota));
+      w('cpu.cfs_quota_us', l.cpuShares ? '-1' : String(quota));
+      w('cpu.shares', String(shares));
     }
   } else if (c === 'pids' && l.pidsMax > 0) {
     w('pids.max', String(l.pidsMax));
@@ -409,6 +418,112 @@ function probeWritable(base: string): string | undefined {
     return undefined;
   } catch (e) {
     return `cannot create cgroups under ${base} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  }
+}
+
+/**
+ * A v1 memory cgroup the agent makes for one container, given to the engine as the
+ * container's CgroupParent, so that the kernel's record of the container's memory outlives
+ * the container. On cgroup v1 neither Podman with runc nor the container's own cgroup tell
+ * reliably whether the OOM killer ended a container: the runtime reports OOMKilled=false,
+ * and the container's cgroup (with its oom_kill counter and memory peak) is deleted as the
+ * container ends, so reading it races with the end. A parent's usage is hierarchical: its
+ * peak (memory.max_usage_in_bytes) includes the container's, and it stays readable until the
+ * agent removes it, after the container is gone.
+ *
+ * The engine may keep its own helpers in a child of the parent (Podman's conmon, in
+ * `<parent>/conmon`), which count in the parent's peak too. The engine makes the same path
+ * in every hierarchy (the unified one of a hybrid host too); `remove()` takes them away.
+ */
+export class ContainerMemoryParent {
+  private constructor(
+    /** the path below each v1 hierarchy's root, as the engine's CgroupParent */
+    readonly cgroupParent: string,
+    private readonly memoryDir: string,
+    private readonly mounts: Mount[],
+  ) {}
+
+  /**
+   * Makes `<the agent's own v1 memory cgroup>/openbatch-containers/<name>`; undefined where
+   * the memory controller is not on v1 or the agent may not create cgroups there.
+   */
+  static create(name: string, procRoot = '/proc'): ContainerMemoryParent | undefined {
+    const parent = ContainerMemoryParent.of(name, procRoot);
+    if (!parent) return undefined;
+    try {
+      mkdirSync(parent.memoryDir, { recursive: true });
+      return parent;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The parent a container of this name was given, made by this process or another in the same cgroup (a dead agent's). */
+  static of(name: string, procRoot = '/proc'): ContainerMemoryParent | undefined {
+    try {
+      // The engine makes the parent in every hierarchy, the unified one of a hybrid host too.
+      const mounts = readMounts(readFileSync(join(procRoot, 'self/mountinfo'), 'utf8')).filter((m) => m.fstype === 'cgroup' || m.fstype === 'cgroup2');
+      const memory = mounts.find((m) => m.fstype === 'cgroup' && m.superOptions.split(',').includes('memory'));
+      const own = [...ownCgroups(readFileSync(join(procRoot, 'self/cgroup'), 'utf8'))].find(([k]) => k.split(',').includes('memory'))?.[1];
+      if (!memory || own === undefined) return undefined;
+      const rel = join(relative(own, memory.root), 'openbatch-containers', name);
+      return new ContainerMemoryParent(rel, join(memory.mountPoint, rel), mounts);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The most memory charged under the parent at once, in bytes: the container's at its peak,
+   * plus what the engine's helper held then (conmon, with the page cache of the log it writes:
+   * a few MiB). A container that reached its limit left a peak of at least the limit.
+   */
+  peakBytes(): number {
+    try {
+      return Number(readFileSync(join(this.memoryDir, 'memory.max_usage_in_bytes'), 'utf8'));
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * Removes the parent (and the engine's empty children of it) from every hierarchy. The
+   * engine's helper may outlive the container's removal by a moment (conmon exiting), which
+   * keeps its cgroup busy: what is left is tried again a few times, in the background.
+   */
+  remove(tries = REMOVE_TRIES): void {
+    let left = false;
+    for (const m of this.mounts) {
+      const dir = join(m.mountPoint, this.cgroupParent);
+      for (const child of subdirectories(dir)) left = !tryRmdir(join(dir, child)) || left;
+      left = (existsSync(dir) && !tryRmdir(dir)) || left;
+    }
+    if (left && tries > 1) setTimeout(() => this.remove(tries - 1), REMOVE_RETRY_MS).unref();
+  }
+}
+
+/** How often, and how far apart, a parent still busy is tried again (two seconds in all). */
+const REMOVE_TRIES = 20;
+const REMOVE_RETRY_MS = 100;
+
+function subdirectories(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+/** Whether the directory is gone: removed now, or not there. */
+function tryRmdir(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (e) {
+    // still busy (its processes have not all exited yet, or its container could not be removed)
+    return (e as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
 

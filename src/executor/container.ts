@@ -2,28 +2,46 @@
  * The container executor: each attempt is a container made through the Docker Engine API on
  * a unix socket (Docker, or Podman's `podman system service`).
  *
- * One attempt: make sure the image is there (pull it if not: failure → AWS's
- * "CannotPullContainerError: …"), create the container from the job definition
- * (docs/executors.md lists the fields), start it, follow its multiplexed log stream into
- * lines, wait for its exit, read whether the kernel OOM-killed it (→ exit code and AWS's
- * OutOfMemoryError reason), and remove it. As on AWS (ECS runs containers this way):
+ * One attempt, as ECS runs a task's container:
+ *
+ *   1. the image is there or is pulled (failure → "CannotPullContainerError: …");
+ *   2. the container is created from the job definition (docs/executors.md lists the fields;
+ *      failure → "CannotCreateContainerError: …") and started ("CannotStartContainerError: …").
+ *      Until it has started the attempt is STARTING (`whenRunning`): its startedAt and its
+ *      timeout begin then, not while the image is pulled. An attempt that never gets this far
+ *      ends `neverStarted`, which AWS reports as "Task failed to start";
+ *   3. its multiplexed log stream is followed into lines while it runs, and what the stream
+ *      did not deliver (Podman's follow stream can end before the container does) is read
+ *      after it exits, so no line is lost;
+ *   4. its exit is waited for, whether the OOM killer ended it is read (→ exit code 137 and
+ *      AWS's OutOfMemoryError reason), and it is removed.
+ *
+ * An engine that cannot be reached before the container starts fails the attempt with
+ * "CannotCreateContainerError: cannot reach the Docker API at …"; one that stops answering
+ * while the container runs, with "CannotInspectContainerError: the container engine stopped
+ * answering …": its exit is unknown then, and the container may outlive the attempt.
  *
  *   command      replaces the image's CMD; the image's ENTRYPOINT stays. No command: the
  *                image's CMD runs.
  *   environment  the job's only; the image's own variables (PATH…) stay under it.
  *   terminate    SIGTERM to the container's main process (pid 1, which ignores it unless it
  *                handles it, or unless initProcessEnabled), SIGKILL after the grace.
+ *   VCPU         a CPU quota of VCPU × period, or, with the server's `vcpuLimit: shares`,
+ *                1,024 CPU shares per vCPU and no cap, as ECS gives.
  *
  * The container is named `openbatch-<attempt>-<random>`; the agent records that name so a
  * container whose agent died is removed by whoever finds the agent dead (agent/pidFiles.ts).
  *
  * Out-of-memory on cgroup v1: runtimes there do not always notice the kernel's OOM kill
  * (Podman with runc reports OOMKilled=false), and v1 counts it only in the container's own
- * cgroup, which the runtime deletes as the container ends. So on a v1 host the agent samples
- * that cgroup's oom_kill counter while the container runs (every OOM_SAMPLE_MS). A kill in
- * the last moments before the end can be missed; then a SIGKILL death (137) that the agent
- * did not send, after the container's memory peaked within 1 MiB of its limit, is taken as
- * the OOM killer's. docs/executors.md says so.
+ * cgroup, which the runtime deletes as the container ends. So on a v1 host each container
+ * gets a memory cgroup of the agent's as its parent (ContainerMemoryParent), whose
+ * hierarchical peak outlives the container: a SIGKILL death (137) that the agent did not
+ * send, after the container's memory peaked within 1 MiB of its limit, is the OOM killer's —
+ * read after the container is gone, so it does not depend on when the engine reports the
+ * end. An engine that takes no such parent (Docker's systemd driver) leaves only sampling
+ * the container's own cgroup while it runs (every OOM_SAMPLE_MS), which a kill in its last
+ * moments can escape. docs/executors.md says so.
  */
 import type { IncomingMessage } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -32,7 +50,7 @@ import { randomBytes } from 'node:crypto';
 import { DockerApi, DockerError, FrameDecoder } from './dockerApi.js';
 import { LineSplitter } from './lines.js';
 import { DEFAULT_GRACE_MS, DEFAULT_PIDS_MAX, OOM_REASON } from './process.js';
-import { CgroupHost, CPU_PERIOD_US } from './cgroups.js';
+import { CgroupHost, ContainerMemoryParent, CPU_PERIOD_US } from './cgroups.js';
 import type { AttemptExit, AttemptSpec, Executor, ExecutorCapabilities, JobSettings, LogLine, RunningAttempt } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -72,8 +90,7 @@ export function createBody(spec: AttemptSpec, pidsMax: number): Record<string, u
   const hostConfig: Record<string, unknown> = {
     Memory: memory,
     MemorySwap: memory + Math.round((s.maxSwapMiB ?? 0) * MiB),
-    CpuPeriod: CPU_PERIOD_US,
-    CpuQuota: Math.max(1000, Math.round(spec.vcpus * CPU_PERIOD_US)),
+    ...cpuLimit(spec.vcpus, s.vcpuLimit ?? 'quota'),
     Binds: binds,
     Privileged: Boolean(s.privileged),
     ReadonlyRootfs: Boolean(s.readonlyRootFilesystem),
@@ -97,6 +114,12 @@ export function createBody(spec: AttemptSpec, pidsMax: number): Record<string, u
   if (spec.command.length) body.Cmd = spec.command;
   if (s.user) body.User = s.user;
   return body;
+}
+
+/** VCPU for the daemon: a quota of VCPU × period, or ECS's 1,024 shares per vCPU and no cap. */
+function cpuLimit(vcpus: number, how: 'quota' | 'shares'): Record<string, number> {
+  if (how === 'shares') return { CpuShares: Math.max(2, Math.round(vcpus * 1024)) };
+  return { CpuPeriod: CPU_PERIOD_US, CpuQuota: Math.max(1000, Math.round(vcpus * CPU_PERIOD_US)) };
 }
 
 /**
@@ -156,13 +179,24 @@ export class ContainerExecutor implements Executor {
   }
 }
 
+/** An answer, or its absence, that means the engine could not be reached at all. */
+function unreachable(e: unknown): boolean {
+  return e instanceof DockerError && e.status === 0;
+}
+
 class ContainerAttempt implements RunningAttempt {
   readonly pid = undefined;
   readonly dockerSocket: string;
   readonly exited: Promise<AttemptExit>;
+  readonly whenRunning: Promise<number | undefined>;
+  private markRunning!: (at: number | undefined) => void;
   private created = false;
   /** the container's followed log stream, while open */
   private logStream: IncomingMessage | undefined;
+  /** the job's output, split into lines as it arrives, by the follow and by the catch-up after the exit */
+  private readonly splitters = { stdout: new LineSplitter('stdout'), stderr: new LineSplitter('stderr') };
+  /** bytes of each stream delivered so far: the catch-up after the exit starts after them */
+  private readonly delivered = { stdout: 0, stderr: 0 };
   private done = false;
   private stopRequested = false;
   private killSent = false;
@@ -176,72 +210,124 @@ class ContainerAttempt implements RunningAttempt {
     private readonly api: DockerApi,
     spec: AttemptSpec,
     readonly containerName: string,
-    onLog: (lines: LogLine[]) => void,
-    clock: () => number,
+    private readonly onLog: (lines: LogLine[]) => void,
+    private readonly clock: () => number,
     pidsMax: number,
     private readonly v1: boolean,
   ) {
     this.dockerSocket = api.socket;
     this.ready = new Promise((r) => (this.markReady = r));
-    this.exited = this.run(spec, onLog, clock, pidsMax).finally(() => {
+    this.whenRunning = new Promise((r) => (this.markRunning = r));
+    this.exited = this.run(spec, pidsMax).finally(() => {
       this.done = true;
       if (this.killTimer !== undefined) clearTimeout(this.killTimer);
       this.markReady();
+      this.markRunning(undefined);
     });
   }
 
-  private async run(spec: AttemptSpec, onLog: (lines: LogLine[]) => void, clock: () => number, pidsMax: number): Promise<AttemptExit> {
+  private async run(spec: AttemptSpec, pidsMax: number): Promise<AttemptExit> {
+    const notStarted = (reason?: string): AttemptExit => ({ exitCode: null, ...(reason ? { reason } : {}), neverStarted: true });
     const image = spec.settings?.image;
-    if (!image) return { exitCode: null, reason: 'CannotStartContainerError: the job definition names no image' };
+    if (!image) return notStarted('CannotStartContainerError: the job definition names no image');
     let body: Record<string, unknown>;
     try {
       body = createBody(spec, pidsMax);
     } catch (e) {
-      return { exitCode: null, reason: `CannotStartContainerError: ${(e as Error).message}` };
+      return notStarted(`CannotCreateContainerError: ${(e as Error).message}`);
     }
     try {
       await this.api.call('GET', `/images/${encodeURIComponent(image)}/json`);
     } catch (e) {
-      if (!(e instanceof DockerError) || e.status !== 404) return { exitCode: null, reason: `CannotPullContainerError: ${(e as Error).message}` };
+      if (unreachable(e)) return notStarted(`CannotCreateContainerError: ${(e as Error).message}`);
+      if (!(e instanceof DockerError) || e.status !== 404) return notStarted(`CannotPullContainerError: ${(e as Error).message}`);
       try {
         await this.api.pull(image);
       } catch (e2) {
-        return { exitCode: null, reason: `CannotPullContainerError: Error response from daemon: ${(e2 as Error).message}` };
+        if (unreachable(e2)) return notStarted(`CannotCreateContainerError: ${(e2 as Error).message}`);
+        return notStarted(`CannotPullContainerError: Error response from daemon: ${(e2 as Error).message}`);
       }
     }
-    if (this.stopRequested) return { exitCode: null };
+    if (this.stopRequested) return notStarted();
+    let parent = this.v1 ? ContainerMemoryParent.create(this.containerName) : undefined;
     try {
-      await this.api.call('POST', `/containers/create?name=${encodeURIComponent(this.containerName)}`, body);
+      try {
+        await this.create(body, parent);
+      } catch (e) {
+        if (!parent || unreachable(e)) throw e;
+        // An engine that takes no cgroup path as a parent (Docker's systemd driver wants a
+        // slice): without one, OOM kills are known only from sampling (see the file comment).
+        parent.remove();
+        parent = undefined;
+        await this.create(body, undefined);
+      }
     } catch (e) {
-      return { exitCode: null, reason: `CannotStartContainerError: Error response from daemon: ${(e as Error).message}` };
+      parent?.remove();
+      return notStarted(`CannotCreateContainerError: ${unreachable(e) ? '' : 'Error response from daemon: '}${(e as Error).message}`);
     }
-    this.created = true;
     try {
-      if (this.stopRequested) return { exitCode: null };
+      this.created = true;
+      return await this.runCreated(spec, parent);
+    } finally {
+      parent?.remove();
+    }
+  }
+
+  private async create(body: Record<string, unknown>, parent: ContainerMemoryParent | undefined): Promise<void> {
+    const hostConfig = { ...(body.HostConfig as Record<string, unknown>), ...(parent ? { CgroupParent: parent.cgroupParent } : {}) };
+    await this.api.call('POST', `/containers/create?name=${encodeURIComponent(this.containerName)}`, { ...body, HostConfig: hostConfig });
+  }
+
+  /** Starts the created container, follows it to its end and removes it. */
+  private async runCreated(spec: AttemptSpec, parent: ContainerMemoryParent | undefined): Promise<AttemptExit> {
+    let ended = false;
+    try {
+      if (this.stopRequested) return { exitCode: null, neverStarted: true };
       try {
         await this.api.call('POST', `/containers/${this.containerName}/start`);
       } catch (e) {
-        return { exitCode: null, reason: `CannotStartContainerError: Error response from daemon: ${(e as Error).message}` };
+        return { exitCode: null, reason: `CannotStartContainerError: ${unreachable(e) ? '' : 'Error response from daemon: '}${(e as Error).message}`, neverStarted: true };
       }
+      this.markRunning(this.clock());
       this.markReady();
-      const logsDone = this.follow(onLog, clock);
-      const oom = this.v1 ? await this.watchOom(spec.memoryMiB) : undefined;
-      const waited = await this.api.call<{ StatusCode: number }>('POST', `/containers/${this.containerName}/wait`).finally(() => oom?.stop());
+      let followEnded = false;
+      const logsDone = this.follow().then(() => (followEnded = true));
+      // Without a parent cgroup of the agent's (an engine that takes none), OOM kills on v1 are
+      // known only by sampling the container's own cgroup while it runs.
+      const oom = this.v1 && !parent ? await this.watchOom(spec.memoryMiB) : undefined;
+      let waited: { StatusCode: number };
+      try {
+        waited = await this.api.call<{ StatusCode: number }>('POST', `/containers/${this.containerName}/wait`);
+      } catch (e) {
+        return { exitCode: null, reason: `CannotInspectContainerError: the container engine stopped answering while the container ran (${(e as Error).message}); its exit is unknown, and it may still be running` };
+      } finally {
+        oom?.stop();
+      }
+      ended = true;
+      // Ended before the exit was known: it may have ended before the container did.
+      const endedEarly = followEnded;
       // The log stream ends when the container stops; a daemon that keeps it open (Podman, now
       // and then) is not waited on for long, and its stream is closed: left open, it would hold
       // a socket, and keep the agent's process alive, for ever.
       await Promise.race([logsDone, new Promise((r) => setTimeout(r, 5_000).unref())]);
       this.logStream?.destroy();
+      // A stream that ended before the container did, or had to be closed, may have left lines
+      // unread: the engine still has them all.
+      if (endedEarly || !followEnded) await this.catchUp();
+      this.flushLines();
       const info = await this.api.call<{ State?: { OOMKilled?: boolean; ExitCode?: number } }>('GET', `/containers/${this.containerName}/json`);
       const exitCode = waited.StatusCode ?? info.State?.ExitCode ?? null;
-      // v1 (see the file comment): a kill seen, or a SIGKILL nobody here sent right at the limit.
-      const oomOnV1 = oom !== undefined && (oom.kills > 0 || (exitCode === 137 && !this.killSent && oom.peakAtLimit));
+      const sigkilled = exitCode === 137 && !this.killSent;
+      // v1 (see the file comment): a kill counted, or a SIGKILL nobody here sent right at the limit.
+      const limit = (spec.memoryMiB - 1) * MiB;
+      const oomOnV1 = parent !== undefined ? sigkilled && parent.peakBytes() >= limit : oom !== undefined && (oom.kills > 0 || (sigkilled && oom.peakAtLimit));
       if (info.State?.OOMKilled || oomOnV1) return { exitCode, reason: OOM_REASON };
       return { exitCode };
     } catch (e) {
       return { exitCode: null, reason: `CannotInspectContainerError: ${(e as Error).message}` };
     } finally {
       this.logStream?.destroy();
+      if (!ended) this.flushLines();
       await this.api.call('DELETE', `/containers/${this.containerName}?force=1&v=1`).catch(() => undefined);
     }
   }
@@ -274,29 +360,56 @@ class ContainerAttempt implements RunningAttempt {
     return state;
   }
 
-  /** Streams the container's output into lines until it stops. */
-  private async follow(onLog: (lines: LogLine[]) => void, clock: () => number): Promise<void> {
-    const splitters = { stdout: new LineSplitter('stdout'), stderr: new LineSplitter('stderr') };
+  /** Frames of the container's log into lines, counting what each stream delivered. */
+  private deliver(frames: FrameDecoder, chunk: Buffer, skip?: { stdout: number; stderr: number }): void {
+    const lines: LogLine[] = [];
+    const now = this.clock();
+    frames.push(chunk, (stream, payload) => {
+      if (skip && skip[stream] > 0) {
+        const n = Math.min(skip[stream], payload.length);
+        skip[stream] -= n;
+        payload = payload.subarray(n);
+        if (payload.length === 0) return;
+      }
+      this.delivered[stream] += payload.length;
+      this.splitters[stream].push(payload, now, lines);
+    });
+    if (lines.length) this.onLog(lines);
+  }
+
+  /** Streams the container's output into lines until it stops (or the stream ends). */
+  private async follow(): Promise<void> {
     const frames = new FrameDecoder();
     try {
       const res = await this.api.open('GET', `/containers/${this.containerName}/logs?follow=1&stdout=1&stderr=1`);
       this.logStream = res;
-      for await (const chunk of res) {
-        const lines: LogLine[] = [];
-        const now = clock();
-        frames.push(chunk as Buffer, (stream, payload) => splitters[stream].push(payload, now, lines));
-        if (lines.length) onLog(lines);
-      }
+      for await (const chunk of res) this.deliver(frames, chunk as Buffer);
     } catch {
       // the stream broke, or was closed after the container stopped: what was read is delivered
     } finally {
       this.logStream = undefined;
     }
+  }
+
+  /** After the exit: the whole log once more, delivering only what the follow did not. */
+  private async catchUp(): Promise<void> {
+    const frames = new FrameDecoder();
+    const skip = { ...this.delivered };
+    try {
+      const res = await this.api.open('GET', `/containers/${this.containerName}/logs?stdout=1&stderr=1`);
+      for await (const chunk of res) this.deliver(frames, chunk as Buffer, skip);
+    } catch {
+      // the engine is gone: what was read is all there is
+    }
+  }
+
+  /** Delivers the last lines, unterminated ones included. */
+  private flushLines(): void {
     const tail: LogLine[] = [];
-    const now = clock();
-    splitters.stdout.end(now, tail);
-    splitters.stderr.end(now, tail);
-    if (tail.length) onLog(tail);
+    const now = this.clock();
+    this.splitters.stdout.end(now, tail);
+    this.splitters.stderr.end(now, tail);
+    if (tail.length) this.onLog(tail);
   }
 
   terminate(graceMs = DEFAULT_GRACE_MS): void {
@@ -320,12 +433,14 @@ class ContainerAttempt implements RunningAttempt {
   }
 }
 
-/** Removes a container by name (a dead agent's); resolves whether or not it existed. */
+/** Removes a container by name (a dead agent's), and the memory cgroup it was given; resolves whether or not it existed. */
 export async function removeContainer(dockerHost: string, name: string): Promise<boolean> {
   try {
     await new DockerApi(dockerHost).call('DELETE', `/containers/${encodeURIComponent(name)}?force=1&v=1`);
     return true;
   } catch {
     return false;
+  } finally {
+    ContainerMemoryParent.of(name)?.remove();
   }
 }

@@ -197,7 +197,7 @@ class Isolation {
     const oom = this.plan.cgroup ? this.plan.cgroup.oomKills() > 0 : false;
     await this.plan.cgroup?.release();
     if (this.plan.sandboxed && exitCode === 1 && this.firstStderr?.startsWith('bwrap: ')) {
-      return { exitCode: null, reason: `CannotStartContainerError: ${this.firstStderr}` };
+      return { exitCode: null, reason: `CannotStartContainerError: ${this.firstStderr}`, neverStarted: true };
     }
     if (oom) return { exitCode, reason: OOM_REASON };
     return { exitCode };
@@ -369,7 +369,7 @@ export class ProcessExecutor implements Executor {
     let cgroup: JobCgroup | undefined;
     if (this.cgroups) {
       try {
-        cgroup = this.cgroups.create({ memoryMiB: spec.memoryMiB, vcpus: spec.vcpus, swapMiB: s.maxSwapMiB ?? 0, pidsMax: this.pidsMax });
+        cgroup = this.cgroups.create({ memoryMiB: spec.memoryMiB, vcpus: spec.vcpus, swapMiB: s.maxSwapMiB ?? 0, pidsMax: this.pidsMax, cpuShares: s.vcpuLimit === 'shares' });
       } catch (e) {
         throw new Error(`CannotStartContainerError: cannot create the job's cgroup: ${(e as Error).message}`);
       }
@@ -519,6 +519,7 @@ class ForkedAttempt implements RunningAttempt {
   private readonly id: string;
   private readonly iso: Isolation;
   readonly whenStarted: Promise<number | undefined>;
+  readonly whenRunning: Promise<number | undefined>;
 
   constructor(
     private readonly server: ForkServer,
@@ -535,6 +536,8 @@ class ForkedAttempt implements RunningAttempt {
     let resolveStarted!: (pid: number | undefined) => void;
     this.exited = new Promise<AttemptExit>((r) => (resolveExit = r));
     this.whenStarted = new Promise((r) => (resolveStarted = r));
+    // Running once the fork server has started the job's process (a start failure never runs).
+    this.whenRunning = this.whenStarted.then((pid) => (pid === undefined ? undefined : clock()));
     this.id = server.spawn(
       { argv: plan.argv, env: plan.env, cwd: spec.workDir, drainMs, cgroupProcs },
       {
@@ -547,7 +550,7 @@ class ForkedAttempt implements RunningAttempt {
           this.pidValue = undefined;
           resolveStarted(undefined);
           void plan.cgroup?.release();
-          resolveExit({ exitCode: null, reason: startFailure(spec, step, code) });
+          resolveExit({ exitCode: null, reason: startFailure(spec, step, code), neverStarted: true });
         },
         output: (stream, chunk) => {
           const lines: LogLine[] = [];
@@ -610,8 +613,9 @@ function groupMembers(pgid: number): number[] {
   return out;
 }
 
+/** An attempt that cannot start: it ends at once, never started, with the reason. */
 export function notStarted(reason: Promise<string>): RunningAttempt {
-  return { pid: undefined, exited: reason.then((r) => ({ exitCode: null, reason: r })), terminate: () => undefined };
+  return { pid: undefined, exited: reason.then((r) => ({ exitCode: null, reason: r, neverStarted: true })), whenRunning: Promise.resolve(undefined), terminate: () => undefined };
 }
 
 /** Node's spawn error as a start failure; libuv reports a missing cwd as ENOENT too, so a stat tells them apart. */

@@ -64,6 +64,12 @@ export interface JobSettings {
   tmpfs?: TmpfsSpec[];
   /** swap allowed beyond the memory limit; absent or 0: none */
   maxSwapMiB?: number;
+  /**
+   * How VCPU is enforced (the server's `vcpuLimit`): `quota` (absent) caps the job at its
+   * vCPUs; `shares` gives it 1,024 CPU shares per vCPU and no cap, as ECS does, so a job
+   * alone on a host may use its idle CPUs.
+   */
+  vcpuLimit?: 'quota' | 'shares';
 }
 
 /** One attempt to run, as the agent received it from the control plane. */
@@ -88,6 +94,12 @@ export interface AttemptExit {
   exitCode: number | null;
   /** AWS-style reason when the executor knows one (could not start, out of memory), else undefined */
   reason?: string;
+  /**
+   * The job's process never started (its image could not be pulled, its container could not
+   * be created or started, its command not found, it was stopped first): AWS ends such an
+   * attempt with the statusReason "Task failed to start", never RUNNING.
+   */
+  neverStarted?: boolean;
 }
 
 /** Which of the job's output streams a line came from. */
@@ -109,6 +121,13 @@ export interface RunningAttempt {
   readonly whenStarted?: Promise<number | undefined>;
   /** settles exactly once, when the process (and its process group leader) has exited and all output is delivered */
   readonly exited: Promise<AttemptExit>;
+  /**
+   * Where starting takes a while (a container's image pulled, the container created): settles
+   * with the time (epoch ms) the job's process started, or undefined when it never does. Until
+   * then the attempt is STARTING, as on ECS, and its timeout has not begun. Absent: the job
+   * runs from `start`.
+   */
+  readonly whenRunning?: Promise<number | undefined>;
   /** for containers: the container's name, so that whoever finds the agent dead can remove it */
   readonly containerName?: string;
   /** for containers: the Docker API socket the container was made through */

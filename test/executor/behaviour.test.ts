@@ -177,6 +177,37 @@ for (const target of targets) {
       });
     });
 
+    test('vcpuLimit shares: VCPU becomes 1,024 CPU shares per vCPU and no quota, as ECS gives', { skip: needsCgroups }, async () => {
+      await inWorkDir(async (dir) => {
+        const script = [
+          'p=$(grep -E "^[0-9]+:([^:]*,)?cpu(,[^:]*)?:" /proc/self/cgroup | head -n1 | cut -d: -f3)',
+          'for d in "/sys/fs/cgroup/cpu$p" /sys/fs/cgroup/cpu; do',
+          '  if [ -f "$d/cpu.shares" ]; then echo "$(cat $d/cpu.shares) $(cat $d/cpu.cfs_quota_us)"; exit 0; fi',
+          'done',
+          'p=$(grep "^0::" /proc/self/cgroup | cut -d: -f3)',
+          'for d in "/sys/fs/cgroup$p" /sys/fs/cgroup; do',
+          '  if [ -f "$d/cpu.weight" ]; then echo "$(cat $d/cpu.weight) $(cut -d" " -f1 $d/cpu.max)"; exit 0; fi',
+          'done',
+          'exit 1',
+        ].join('\n');
+        const r = startAttempt(target.make(), spec(dir, ['sh', '-c', script], { vcpus: 2, settings: { vcpuLimit: 'shares' } }));
+        const exit = await r.handle.exited;
+        assert.deepEqual(exit, { exitCode: 0 }, out(r.lines).join('\n'));
+        // v1: 2048 shares and quota -1; v2: the weight runc maps 2048 shares to, and no max.
+        assert.ok(['2048 -1', '79 max'].includes(out(r.lines)[0]), out(r.lines).join('\n'));
+      });
+    });
+
+    test('initProcessEnabled: an init runs the job and forwards SIGTERM to it (a plain sleep dies of it, not of the SIGKILL after the grace)', async () => {
+      await inWorkDir(async (dir) => {
+        const r = startAttempt(target.make(), spec(dir, ['sh', '-c', 'echo "pid $$"; exec sleep 300'], { settings: { initProcessEnabled: true } }));
+        const first = await r.firstLine;
+        assert.notEqual(first, 'pid 1', 'the job is not the container’s pid 1');
+        r.handle.terminate(60_000);
+        assert.deepEqual(await r.handle.exited, { exitCode: 143 });
+      });
+    });
+
     test('volumes are mounted at their mountPoints, read-only where asked', { skip: needsSandbox }, async () => {
       await inWorkDir(async (dir) => {
         const ro = mkdtempSync(join(tmpdir(), 'openbatch-vol-ro-'));
@@ -279,6 +310,23 @@ describe('container executor specifics', { skip: haveDocker ? false : 'no Docker
       const exit = await r.handle.exited;
       assert.equal(exit.exitCode, null);
       assert.match(exit.reason ?? '', /^CannotPullContainerError: /);
+    });
+  });
+
+  test('an image that cannot be pulled: the attempt never started, and was never running', async () => {
+    await inWorkDir(async (dir) => {
+      const r = startAttempt(new ContainerExecutor({ dockerHost: DOCKER_HOST }), spec(dir, ['true'], { settings: { image: 'localhost:1/openbatch/no-such-image:2' } }));
+      assert.equal((await r.handle.exited).neverStarted, true);
+      assert.equal(await r.handle.whenRunning, undefined);
+    });
+  });
+
+  test('a command that cannot be run: CannotStartContainerError, never started', async () => {
+    await inWorkDir(async (dir) => {
+      const r = startAttempt(new ContainerExecutor({ dockerHost: DOCKER_HOST }), spec(dir, ['no-such-command-here']));
+      const exit = await r.handle.exited;
+      assert.match(exit.reason ?? '', /^CannotStartContainerError: /);
+      assert.equal(exit.neverStarted, true);
     });
   });
 
