@@ -60,6 +60,8 @@ export interface ServerConfig {
   sandbox: string;
   /** network of sandboxed process jobs: 'none' (own namespace, loopback only) or 'host' */
   sandboxNetwork: string;
+  /** how VCPU is enforced: 'quota' (a cap of VCPU × CPU period) or 'shares' (ECS's 1,024 CPU shares per vCPU, no cap); a CE's tag `openbatch:vcpu-limit` overrides it */
+  vcpuLimit: string;
   /** URLs that receive every job state change (JSON list; src/events/webhooks.ts checks it) */
   webhooks: unknown;
   /** directory watch rules that submit a job per new file (JSON list; src/triggers/rules.ts checks it) */
@@ -127,6 +129,7 @@ const DEFAULTS: ServerConfig = {
   secretsFile: '',
   sandbox: 'auto',
   sandboxNetwork: 'none',
+  vcpuLimit: 'quota',
   webhooks: [],
   triggers: [],
   prices: {},
@@ -215,6 +218,7 @@ export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> &
   oneOf('defaultExecutor', ['process', 'container']);
   oneOf('sandbox', ['auto', 'off']);
   oneOf('sandboxNetwork', ['none', 'host']);
+  oneOf('vcpuLimit', ['quota', 'shares']);
   if (!(cfg.timeDilation > 0)) throw new Error(`timeDilation must be a positive number (got ${cfg.timeDilation})`);
   if (cfg.slowStartProbability > 1) throw new Error(`slowStartProbability must be a chance from 0 to 1 (got ${cfg.slowStartProbability})`);
   if (!Number.isInteger(cfg.maxRequestBytes) || cfg.maxRequestBytes < 1024) throw new Error(`maxRequestBytes must be a whole number of bytes, at least 1024 (got ${cfg.maxRequestBytes})`);

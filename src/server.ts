@@ -144,8 +144,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     lease,
     joined,
     assignmentContext: async (ceName) => {
-      const { executor, prefetch } = ceSettings(await cachedComputeEnvironment(store.db, ceName), config);
-      return { executor, secrets, prefetch };
+      const { executor, prefetch, vcpuLimit } = ceSettings(await cachedComputeEnvironment(store.db, ceName), config);
+      return { executor, secrets, prefetch, vcpuLimit };
     },
     // Launch templates and Fargate tasks are the local provider's: local agents talk to the leader.
     instanceSetup: (inst) => leader?.provider.instanceSetup(inst),

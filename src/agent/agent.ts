@@ -28,7 +28,7 @@
 import { mkdir, mkdirSync, rm, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { notStarted } from '../executor/process.js';
+import { DEFAULT_GRACE_MS, notStarted } from '../executor/process.js';
 import type { Executor, ExecutorName, LogLine, RunningAttempt } from '../executor/types.js';
 import type { Assignment, AttemptRef, PollResponse, Report, ReportResponse } from './protocol.js';
 import { postJson } from './http.js';
@@ -43,7 +43,7 @@ export interface AgentOptions {
   executors: Partial<Record<ExecutorName, Executor>>;
   workRoot: string;
   logger: Logger;
-  /** grace between SIGTERM and SIGKILL for timeouts */
+  /** grace between SIGTERM and SIGKILL for timeouts, where the assignment names none (an older control plane) */
   terminateGraceMs?: number;
   /**
    * A launched instance's agent: once its lease runs out (its server gone; before any answer,
@@ -321,14 +321,15 @@ export class Agent {
 
   /** An attempt that ends without having started: its exit is reported like any other. */
   private endUnstarted(a: Assignment, reason: string | null): void {
-    this.reportExit(a, null, reason, false);
+    this.reportExit(a, null, reason, false, true);
   }
 
   /**
    * The exit report of an attempt, after a line saying what of its output was dropped, if
-   * any; one stopped because the lease ran out is reported lost.
+   * any; one stopped because the lease ran out is reported lost, one whose process never
+   * started as such (AWS's "Task failed to start").
    */
-  private reportExit(a: Assignment, exitCode: number | null, reason: string | null, timedOut: boolean): void {
+  private reportExit(a: Assignment, exitCode: number | null, reason: string | null, timedOut: boolean, neverStarted = false): void {
     const k = this.key(a);
     this.exitUnacked.add(k);
     const dropped = this.droppedLines.get(k);
@@ -339,7 +340,18 @@ export class Agent {
     }
     const lost = this.lostContact.delete(k);
     const lostReason = lost ? `openbatch agent: no answer from the control plane for ${Math.round((this.lease?.ms ?? 0) / 1000)} s; the attempt was stopped` : null;
-    this.enqueue({ kind: 'exited', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now(), exitCode, reason: reason ?? lostReason, timedOut, ...(lost ? { lostContact: true } : {}) });
+    this.enqueue({
+      kind: 'exited',
+      jobId: a.jobId,
+      attempt: a.attempt,
+      token: a.token,
+      at: Date.now(),
+      exitCode,
+      reason: reason ?? lostReason,
+      timedOut,
+      ...(lost ? { lostContact: true } : {}),
+      ...(neverStarted ? { neverStarted: true } : {}),
+    });
   }
 
   /** An attempt's log lines, into the report queue unless it holds MAX_QUEUED_LOG_CHARS already (then counted, and said at the exit). */
@@ -381,14 +393,22 @@ export class Agent {
     if (handle.containerName && handle.dockerSocket) pidFile = writeContainerFile(this.o.workRoot, a.jobId, a.attempt, handle.containerName, handle.dockerSocket);
     else if (handle.pid !== undefined) writePid(handle.pid);
     else void handle.whenStarted?.then(writePid);
-    this.enqueue({ kind: 'started', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now() });
-    if (a.timeoutSeconds) {
-      entry.timer = setTimeout(() => {
-        entry.timedOut = true;
-        handle.terminate(this.o.terminateGraceMs ?? 30_000);
-      }, a.timeoutSeconds * 1000);
-      entry.timer.unref();
-    }
+    // RUNNING, and the attempt's timeout, begin when the job's process starts: at once for a
+    // process, once its image is pulled and its container started for a container (ECS keeps
+    // the job STARTING meanwhile). One that never starts reports only its exit.
+    const running = (at: number | undefined) => {
+      if (at === undefined || ended) return;
+      this.enqueue({ kind: 'started', jobId: a.jobId, attempt: a.attempt, token: a.token, at });
+      if (a.timeoutSeconds) {
+        entry.timer = setTimeout(() => {
+          entry.timedOut = true;
+          handle.terminate(a.terminateGraceMs ?? this.o.terminateGraceMs ?? DEFAULT_GRACE_MS);
+        }, a.timeoutSeconds * 1000);
+        entry.timer.unref();
+      }
+    };
+    if (handle.whenRunning) void handle.whenRunning.then(running);
+    else running(Date.now());
     handle.exited.then(
       (exit) => {
         ended = true;
@@ -399,7 +419,7 @@ export class Agent {
         queueMicrotask(() => this.startWaiting());
         // Off the event loop: removing a directory tree is the agent's costliest file operation per job.
         rm(workDir, { recursive: true, force: true }, () => undefined);
-        this.reportExit(a, exit.exitCode, exit.reason ?? null, entry.timedOut);
+        this.reportExit(a, exit.exitCode, exit.reason ?? null, entry.timedOut, exit.neverStarted === true);
       },
       (err: unknown) => {
         this.running.delete(k);

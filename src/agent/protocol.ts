@@ -43,6 +43,8 @@ export interface Assignment extends AttemptRef {
   settings: JobSettings;
   /** set when the attempt must not start (a secret that cannot be resolved): the reason it fails with */
   cannotStart?: string;
+  /** grace between SIGTERM and SIGKILL when the attempt times out (the server's terminateGraceSeconds) */
+  terminateGraceMs?: number;
 }
 
 export interface PollRequest {
@@ -92,6 +94,8 @@ export type Report =
       timedOut: boolean;
       /** the agent stopped the attempt because its lease ran out: the attempt is lost, as on a lost host */
       lostContact?: boolean;
+      /** the job's process never started (image, container, command, secrets): AWS's "Task failed to start" */
+      neverStarted?: boolean;
     });
 
 export interface ReportRequest {

@@ -16,6 +16,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { BatchError, clientError } from '../model/errors.js';
+import { REASONS } from '../model/reasons.js';
 import type { Clock } from '../model/ids.js';
 import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
 import type { Db } from '../store/db.js';
@@ -29,7 +30,6 @@ import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
 import type { Mount } from './launchTemplates.js';
 import type { LeaseTimes } from './agentLease.js';
 import { closeInstance } from '../store/instances.js';
-import { REASONS } from '../model/reasons.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -89,6 +89,7 @@ function checkReport(r: unknown, i: number): asserts r is Report {
     if (x.exitCode !== null && !Number.isInteger(x.exitCode)) throw clientError(`${where}.exitCode must be a whole number or null`);
     if (x.reason !== null && typeof x.reason !== 'string') throw clientError(`${where}.reason must be a string or null`);
     if (typeof x.timedOut !== 'boolean') throw clientError(`${where}.timedOut must be true or false`);
+    if (x.neverStarted !== undefined && typeof x.neverStarted !== 'boolean') throw clientError(`${where}.neverStarted must be true or false`);
   } else if (x.kind === 'logs') {
     if (!Array.isArray(x.lines)) throw clientError(`${where}.lines must be a list of {t, m}`);
     x.lines.forEach((l: unknown, j: number) => {
@@ -204,6 +205,7 @@ export class AgentHub {
       let ctx = contexts.get(a.ce_name);
       if (!ctx) contexts.set(a.ce_name, (ctx = this.o.assignmentContext?.(a.ce_name) ?? Promise.resolve({ executor: 'process' as const })));
       const assignment = buildAssignment(a, this.o.timeDilation, await ctx);
+      assignment.terminateGraceMs = this.o.terminateGraceMs;
       if (setup) {
         // The launch template's environment lies under the job's own; its mounts come with it.
         assignment.env = { ...setup.environment, ...assignment.env };
@@ -293,9 +295,11 @@ export class AgentHub {
           ok = await batch.started(r.jobId, r.attempt, r.token, r.at);
         } else if (r.kind === 'exited') {
           // Stopped by its agent when its lease ran out: lost as on a lost host, with no exit
-          // code and that reason (retry strategies written for lost hosts match it).
+          // code and that reason (retry strategies written for lost hosts match it). One whose
+          // process never started ends with AWS's "Task failed to start".
           const lost = r.lostContact === true;
-          const end = { exitCode: lost ? null : r.exitCode, reason: r.reason, timedOut: r.timedOut, stoppedAt: r.at, statusReason: lost ? REASONS.hostTerminated(inst.id) : undefined };
+          const statusReason = lost ? REASONS.hostTerminated(inst.id) : r.neverStarted ? REASONS.taskFailedToStart : undefined;
+          const end = { exitCode: lost ? null : r.exitCode, reason: r.reason, timedOut: r.timedOut, stoppedAt: r.at, statusReason, ...(r.neverStarted && !lost ? { neverStarted: true } : {}) };
           ok = await batch.exited(r.jobId, r.attempt, r.token, end);
           changed ||= ok;
           // A one-job instance (Fargate task) takes no more work once its job has ended.

@@ -65,6 +65,8 @@ export interface AssignmentContext {
   secrets?: SecretStore;
   /** the CE's `openbatch:prefetch`: its instances may hold this many jobs queued on their agents */
   prefetch?: number;
+  /** the CE's `openbatch:vcpu-limit`, else the server's vcpuLimit */
+  vcpuLimit?: 'quota' | 'shares';
 }
 
 /**
@@ -93,7 +95,7 @@ export function buildAssignment(a: AttemptSource, timeDilation: number, ctx: Ass
     command: spec.command,
     env,
     executor: ctx.executor,
-    settings: jobSettings(spec.containerProperties ?? {}),
+    settings: { ...jobSettings(spec.containerProperties ?? {}), ...(ctx.vcpuLimit === 'shares' ? { vcpuLimit: 'shares' as const } : {}) },
     ...(cannotStart ? { cannotStart } : {}),
     vcpus: a.vcpus,
     memoryMiB: a.memory_mib,

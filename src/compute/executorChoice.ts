@@ -7,7 +7,9 @@
  * (`auto` or `off`) and `openbatch:sandbox-network` (`none` or `host`), else the server's
  * sandbox and sandboxNetwork settings. And `openbatch:prefetch` (a whole number, 0 by
  * default): how many jobs each of the CE's instances may hold STARTING, queued on its agent
- * beyond what it has room to run (scheduler/schedule.ts, step 8).
+ * beyond what it has room to run (scheduler/schedule.ts, step 8). And `openbatch:vcpu-limit`
+ * (`quota` or `shares`), else the server's vcpuLimit: whether a job's VCPU caps its CPU or,
+ * as on ECS, gives it 1,024 CPU shares per vCPU and no cap.
  */
 import { EXECUTOR_NAMES, type ExecutorName } from '../executor/types.js';
 import { clientError } from '../model/errors.js';
@@ -20,6 +22,7 @@ export interface CeSettings {
   prefetch: number;
   sandbox: string;
   sandboxNetwork: string;
+  vcpuLimit: 'quota' | 'shares';
 }
 
 /** The server settings a CE without the tag gets. */
@@ -27,6 +30,7 @@ export interface CeDefaults {
   defaultExecutor: string;
   sandbox: string;
   sandboxNetwork: string;
+  vcpuLimit: string;
 }
 
 /** Parsed tags per row object: rows from the lookup cache are shared, so each is parsed once. */
@@ -40,7 +44,28 @@ export function ceSettings(ce: { tags: string } | undefined, defaults: CeDefault
     if (known) tags = known;
     else parsedTags.set(ce, (tags = fromJson<Record<string, string>>(ce.tags, {})));
   }
-  return { executor: executorOf(tags, defaults.defaultExecutor as ExecutorName), prefetch: prefetchOf(tags), ...sandboxOf(tags, defaults) };
+  return { executor: executorOf(tags, defaults.defaultExecutor as ExecutorName), prefetch: prefetchOf(tags), ...sandboxOf(tags, defaults), vcpuLimit: vcpuLimitOf(tags, defaults.vcpuLimit) };
+}
+
+export const VCPU_LIMIT_TAG = 'openbatch:vcpu-limit';
+const VCPU_LIMIT_VALUES = ['quota', 'shares'] as const;
+
+/**
+ * How a CE's jobs are held to their VCPU. `quota` keeps jobs packed on a host from taking
+ * each other's CPUs and makes their run times repeatable; `shares` lets a job alone on a host
+ * use the CPUs no one else wants, as ECS does.
+ */
+function vcpuLimitOf(tags: Record<string, string>, fallback: string): 'quota' | 'shares' {
+  const v = tags[VCPU_LIMIT_TAG] ?? fallback;
+  return v === 'shares' ? 'shares' : 'quota';
+}
+
+/** CreateComputeEnvironment: a vcpu-limit tag that is not a setting is refused. */
+export function checkVcpuLimitTag(field: string, tags: Record<string, string> | undefined): void {
+  const v = tags?.[VCPU_LIMIT_TAG];
+  if (v !== undefined && !(VCPU_LIMIT_VALUES as readonly string[]).includes(v)) {
+    throw clientError(`${field}.${VCPU_LIMIT_TAG} must be one of ${VCPU_LIMIT_VALUES.join(', ')} (got '${v.slice(0, 40)}')`);
+  }
 }
 
 export const EXECUTOR_TAG = 'openbatch:executor';

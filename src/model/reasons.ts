@@ -4,6 +4,8 @@
  */
 export const REASONS = {
   essentialContainerExited: 'Essential container in task exited',
+  /** the job's process never started: image not pulled, container not made or started, command not found, secrets not resolved */
+  taskFailedToStart: 'Task failed to start',
   dependentJobFailed: 'Dependent Job failed',
   /** an array parent with a failed child, once all children have ended */
   arrayChildFailed: 'Array Child Job failed',

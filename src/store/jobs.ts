@@ -657,6 +657,8 @@ export interface AttemptEnd {
   statusReason?: string;
   timedOut?: boolean;
   stoppedAt: number;
+  /** the job's process never started: the job ends from STARTING, never RUNNING, with no startedAt */
+  neverStarted?: boolean;
 }
 
 /**
@@ -668,7 +670,8 @@ export async function finishAttempt(tx: Tx, jobId: string, attempt: number, toke
   const found = await fencedAttempt(tx, jobId, attempt, token, instanceId);
   if (!found) return false;
   let { job } = found;
-  if (job.status === 'STARTING') {
+  const neverStarted = end.neverStarted === true && job.node_index === null;
+  if (job.status === 'STARTING' && !neverStarted) {
     // The process ended before its RUNNING report was applied: RUNNING first, as AWS shows it.
     const startedAt = end.stoppedAt;
     await tx.db.updateTable('attempts').set({ started_at: startedAt }).where('job_id', '=', jobId).where('attempt', '=', attempt).execute();
@@ -687,7 +690,7 @@ export async function finishAttempt(tx: Tx, jobId: string, attempt: number, toke
       exit_code: end.exitCode,
       reason: end.reason,
       status_reason: succeeded ? null : statusReason,
-      started_at: found.attempt.started_at ?? end.stoppedAt,
+      started_at: neverStarted ? null : (found.attempt.started_at ?? end.stoppedAt),
     })
     .where('job_id', '=', jobId)
     .where('attempt', '=', attempt)

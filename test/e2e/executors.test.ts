@@ -15,7 +15,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createQueue, describeJob, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
 import { OOM_REASON } from '../../src/executor/process.js';
 import { Sandbox } from '../../src/executor/sandbox.js';
-import { CgroupHost } from '../../src/executor/cgroups.js';
+import { CgroupHost, ContainerMemoryParent } from '../../src/executor/cgroups.js';
 import { DockerApi, socketPath } from '../../src/executor/dockerApi.js';
 
 const DOCKER_HOST = process.env.OPENBATCH_TEST_DOCKER_HOST ?? '';
@@ -23,6 +23,7 @@ const IMAGE = process.env.OPENBATCH_TEST_IMAGE ?? 'localhost/openbatch-test/busy
 const noDocker = DOCKER_HOST !== '' && existsSync(socketPath(DOCKER_HOST)) ? false : 'no Docker API socket: set OPENBATCH_TEST_DOCKER_HOST (scripts/ci/podman.sh starts one)';
 const noSandbox = typeof Sandbox.probe() === 'string' ? 'bubblewrap cannot sandbox jobs on this host' : false;
 const noMemoryCgroup = CgroupHost.probe().controllers.includes('memory') ? false : 'no memory cgroup on this host';
+const noCpuCgroup = CgroupHost.probe().controllers.includes('cpu') ? false : 'no cpu cgroup on this host';
 
 const SECRET_VALUE = 'p4ss-' + process.pid;
 const ENV_SECRET_VALUE = 'tok-' + process.pid;
@@ -119,6 +120,9 @@ describe('executors through the API', () => {
     assert.equal(job.status, 'FAILED');
     const reason = job.attempts?.[0]?.container?.reason ?? job.container?.reason ?? '';
     assert.match(reason, /^ResourceInitializationError: unable to pull secrets or registry auth: .*NOPE/);
+    assert.equal(job.statusReason, 'Task failed to start');
+    assert.equal(job.attempts?.[0]?.startedAt, undefined, 'it never ran');
+    assert.equal(job.startedAt, undefined);
   });
 
   test('a job over its memory limit exits 137 with AWS’s OutOfMemoryError reason', { skip: noMemoryCgroup }, async () => {
@@ -162,6 +166,28 @@ describe('executors through the API', () => {
     }
   });
 
+  test('a compute environment tagged openbatch:vcpu-limit=shares gives its jobs 1,024 CPU shares per vCPU and no quota; a value that is not a setting is refused', { skip: noCpuCgroup }, async () => {
+    await assert.rejects(t.client.send(managedCe('bad-vcpu', { 'openbatch:vcpu-limit': 'cap' })), (e: Error) => e.name === 'ClientException' && /tags\.openbatch:vcpu-limit must be one of quota, shares \(got 'cap'\)/.test(e.message));
+    await t.client.send(managedCe('shared', { 'openbatch:vcpu-limit': 'shares' }));
+    await createQueue(t.client, 'shared-q', ['shared']);
+    const script = [
+      'p=$(grep -E "^[0-9]+:([^:]*,)?cpu(,[^:]*)?:" /proc/self/cgroup | head -n1 | cut -d: -f3)',
+      'for d in "/sys/fs/cgroup/cpu$p" /sys/fs/cgroup/cpu; do',
+      '  if [ -f "$d/cpu.shares" ]; then echo "$(cat $d/cpu.shares) $(cat $d/cpu.cfs_quota_us)"; exit 0; fi',
+      'done',
+      'p=$(grep "^0::" /proc/self/cgroup | cut -d: -f3)',
+      'for d in "/sys/fs/cgroup$p" /sys/fs/cgroup; do',
+      '  if [ -f "$d/cpu.weight" ]; then echo "$(cat $d/cpu.weight) $(cut -d" " -f1 $d/cpu.max)"; exit 0; fi',
+      'done',
+      'exit 1',
+    ].join('\n');
+    await register('shares', { command: ['sh', '-c', script], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '128' }] });
+    const job = await run('shares', 'shared-q');
+    assert.equal(job.status, 'SUCCEEDED', job.statusReason);
+    const [line] = await logLines(t.url, job.container!.logStreamName!);
+    assert.ok(['1024 -1', '39 max'].includes(line.trim()), line);
+  });
+
   test('jobs of a compute environment tagged openbatch:executor=container run as containers', { skip: noDocker }, async () => {
     await createQueue(t.client, 'cq', ['boxes']);
     // The test image's /etc/passwd has two users (scripts/ci/podman.sh); the host's has more.
@@ -169,6 +195,27 @@ describe('executors through the API', () => {
     const job = await run('boxed', 'cq');
     assert.equal(job.status, 'SUCCEEDED', job.statusReason);
     assert.deepEqual((await logLines(t.url, job.container!.logStreamName!)).map((l) => l.trim()), ['2']);
+  });
+
+  test('a container whose image cannot be pulled never runs: "Task failed to start", which a retry rule matches as on AWS', { skip: noDocker }, async () => {
+    await t.client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'unpullable',
+        type: 'container',
+        retryStrategy: { attempts: 2, evaluateOnExit: [{ action: 'RETRY', onStatusReason: 'Task failed to start' }, { action: 'EXIT', onReason: '*' }] },
+        containerProperties: { image: 'localhost:1/openbatch/no-such-image:1', command: ['true'], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '128' }] },
+      }),
+    );
+    const job = await run('unpullable', 'cq');
+    assert.equal(job.status, 'FAILED');
+    assert.equal(job.statusReason, 'Task failed to start');
+    assert.equal(job.attempts?.length, 2, 'retried once by the rule on the statusReason');
+    for (const a of job.attempts ?? []) {
+      assert.equal(a.statusReason, 'Task failed to start');
+      assert.match(a.container?.reason ?? '', /^CannotPullContainerError: /);
+      assert.equal(a.startedAt, undefined, 'never RUNNING');
+    }
+    assert.equal(job.startedAt, undefined);
   });
 
   test('a container whose agent is killed with SIGKILL is removed', { skip: noDocker }, async () => {
@@ -179,7 +226,9 @@ describe('executors through the API', () => {
     const filters = encodeURIComponent(JSON.stringify({ label: [`openbatch.attempt=${id}#1`] }));
     const containers = () => api.call<unknown[]>('GET', `/containers/json?all=1&filters=${filters}`);
     for (let i = 0; i < 200 && (await containers()).length === 0; i++) await sleep(100);
-    assert.equal((await containers()).length, 1, 'the job has a container');
+    const [container] = (await containers()) as { Names: string[] }[];
+    assert.ok(container, 'the job has a container');
+    const name = container.Names[0].replace(/^\//, '');
     const instanceId = (await describeJob(t.client, id)).container?.containerInstanceArn?.split('/').pop() ?? '';
     const agents = agentPids(instanceId);
     assert.equal(agents.length, 1, `one agent serves ${instanceId}`);
@@ -190,6 +239,11 @@ describe('executors through the API', () => {
       left = (await containers()).length;
     }
     assert.equal(left, 0, 'the dead agent\'s container is still there');
+    // On cgroup v1 its memory cgroup (see executor/container.ts) goes with it.
+    const parent = ContainerMemoryParent.of(name);
+    const gone = () => !parent || !existsSync(join('/sys/fs/cgroup/memory', parent.cgroupParent));
+    for (let i = 0; i < 100 && !gone(); i++) await sleep(100);
+    assert.ok(gone(), `the dead agent's container left its memory cgroup ${parent?.cgroupParent}`);
     await waitForStatus(t.client, id, ['FAILED'], 60_000);
   });
 });

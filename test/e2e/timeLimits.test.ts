@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CreateJobQueueCommand, RegisterJobDefinitionCommand } from '@aws-sdk/client-batch';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import { createCe, createQueue, describeJob, logLines, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 
 describe('time limits', () => {
   let t: TestServer;
@@ -41,6 +41,29 @@ describe('time limits', () => {
     assert.equal(job.statusReason, 'Job attempt duration exceeded timeout');
     assert.equal(job.attempts?.length, 1);
     assert.equal(job.attempts?.[0].container?.exitCode, 143);
+  });
+
+  test('a timed-out attempt that ignores SIGTERM is killed after terminateGraceSeconds, not a fixed 30 s', async () => {
+    // Given 30 s, the job would finish its cleanup and print "cleaned up"; given the server's 1 s, it is killed first.
+    await t.client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'slow-cleanup',
+        type: 'container',
+        timeout: { attemptDurationSeconds: 60 },
+        containerProperties: {
+          image: 'busybox',
+          // The cleanup ignores further SIGTERMs (its sleep inherits that): only the SIGKILL after the grace ends it.
+          command: ['sh', '-c', 'trap "echo got TERM; trap \\"\\" TERM; sleep 20; echo cleaned up; exit 0" TERM; echo ready; while :; do sleep 0.1; done'],
+          resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '64' }],
+        },
+      }),
+    );
+    const job = await waitForStatus(t.client, await submit(t.client, { jobQueue: 'q', jobDefinition: 'slow-cleanup' }), ['SUCCEEDED', 'FAILED'], 60_000);
+    assert.equal(job.status, 'FAILED');
+    assert.equal(job.statusReason, 'Job attempt duration exceeded timeout');
+    const lines = await logLines(t.url, job.container!.logStreamName!);
+    assert.ok(lines.includes('got TERM'), lines.join('\n'));
+    assert.ok(!lines.includes('cleaned up'), `the job outlived the 1 s grace:\n${lines.join('\n')}`);
   });
 
   test('a job that can never fit says so at once, and waits when its queue has no time limit action', async () => {

@@ -8,7 +8,7 @@ import type { Db } from '../../store/db.js';
 import { fromJson, toJson } from '../../store/json.js';
 import { lookupsChanged } from '../../store/lookupCache.js';
 import type { Handler } from '../context.js';
-import { checkExecutorTag, checkPrefetchTag, checkSandboxTags } from '../../compute/executorChoice.js';
+import { checkExecutorTag, checkPrefetchTag, checkSandboxTags, checkVcpuLimitTag } from '../../compute/executorChoice.js';
 
 type Taggable = 'compute_environments' | 'job_queues' | 'job_definitions' | 'scheduling_policies' | 'jobs' | 'consumable_resources';
 
@@ -56,6 +56,7 @@ const tag: Handler = async (raw, _ctx, s) => {
     checkExecutorTag('tags', raw.tags as Record<string, string>);
     checkSandboxTags('tags', raw.tags as Record<string, string>);
     checkPrefetchTag('tags', raw.tags as Record<string, string>);
+    checkVcpuLimitTag('tags', raw.tags as Record<string, string>);
   }
   if (Object.keys(merged).length > 50) throw clientError(`tags: a resource may carry at most 50 tags (would have ${Object.keys(merged).length})`);
   await save(s.db, found.table, found.arn, merged);

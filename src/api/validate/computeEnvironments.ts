@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-batch';
 import { clientError } from '../../model/errors.js';
 import { validatePage } from './pagination.js';
-import { checkExecutorTag, checkPrefetchTag, checkSandboxTags } from '../../compute/executorChoice.js';
+import { checkExecutorTag, checkPrefetchTag, checkSandboxTags, checkVcpuLimitTag } from '../../compute/executorChoice.js';
 import { INSTANCE_BUNDLES, unknownInstanceType } from '../../compute/instanceTypes.js';
 import {
   eachNonEmpty,
@@ -238,6 +238,7 @@ export function validateCreateComputeEnvironment(input: CreateComputeEnvironment
   checkExecutorTag('tags', input.tags);
   checkSandboxTags('tags', input.tags);
   checkPrefetchTag('tags', input.tags);
+  checkVcpuLimitTag('tags', input.tags);
   if (input.type === CEType.MANAGED) {
     requireMember('computeResources', input.computeResources, 'is required when type is MANAGED');
     forbidMember('unmanagedvCpus', input.unmanagedvCpus, 'is only allowed when type is UNMANAGED: remove it');
