@@ -17,6 +17,7 @@ import { OOM_REASON } from '../../src/executor/process.js';
 import { Sandbox } from '../../src/executor/sandbox.js';
 import { CgroupHost, ContainerMemoryParent } from '../../src/executor/cgroups.js';
 import { DockerApi, socketPath } from '../../src/executor/dockerApi.js';
+import { CPU_SHARES_SCRIPT } from '../helpers/cpuScripts.js';
 
 const DOCKER_HOST = process.env.OPENBATCH_TEST_DOCKER_HOST ?? '';
 const IMAGE = process.env.OPENBATCH_TEST_IMAGE ?? 'localhost/openbatch-test/busybox:latest';
@@ -170,18 +171,7 @@ describe('executors through the API', () => {
     await assert.rejects(t.client.send(managedCe('bad-vcpu', { 'openbatch:vcpu-limit': 'cap' })), (e: Error) => e.name === 'ClientException' && /tags\.openbatch:vcpu-limit must be one of quota, shares \(got 'cap'\)/.test(e.message));
     await t.client.send(managedCe('shared', { 'openbatch:vcpu-limit': 'shares' }));
     await createQueue(t.client, 'shared-q', ['shared']);
-    const script = [
-      'p=$(grep -E "^[0-9]+:([^:]*,)?cpu(,[^:]*)?:" /proc/self/cgroup | head -n1 | cut -d: -f3)',
-      'for d in "/sys/fs/cgroup/cpu$p" /sys/fs/cgroup/cpu; do',
-      '  if [ -f "$d/cpu.shares" ]; then echo "$(cat $d/cpu.shares) $(cat $d/cpu.cfs_quota_us)"; exit 0; fi',
-      'done',
-      'p=$(grep "^0::" /proc/self/cgroup | cut -d: -f3)',
-      'for d in "/sys/fs/cgroup$p" /sys/fs/cgroup; do',
-      '  if [ -f "$d/cpu.weight" ]; then echo "$(cat $d/cpu.weight) $(cut -d" " -f1 $d/cpu.max)"; exit 0; fi',
-      'done',
-      'exit 1',
-    ].join('\n');
-    await register('shares', { command: ['sh', '-c', script], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '128' }] });
+    await register('shares', { command: ['sh', '-c', CPU_SHARES_SCRIPT], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '128' }] });
     const job = await run('shares', 'shared-q');
     assert.equal(job.status, 'SUCCEEDED', job.statusReason);
     const [line] = await logLines(t.url, job.container!.logStreamName!);

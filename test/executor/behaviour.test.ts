@@ -17,6 +17,7 @@ import { ProcessExecutor, OOM_REASON } from '../../src/executor/process.js';
 import { ContainerExecutor } from '../../src/executor/container.js';
 import { DockerApi, socketPath } from '../../src/executor/dockerApi.js';
 import { NOTICE_PREFIX, type AttemptSpec, type Executor, type JobSettings, type LogLine, type RunningAttempt } from '../../src/executor/types.js';
+import { CPU_SHARES_SCRIPT } from '../helpers/cpuScripts.js';
 
 const DOCKER_HOST = process.env.OPENBATCH_TEST_DOCKER_HOST ?? '';
 const IMAGE = process.env.OPENBATCH_TEST_IMAGE ?? 'localhost/openbatch-test/busybox:latest';
@@ -179,18 +180,7 @@ for (const target of targets) {
 
     test('vcpuLimit shares: VCPU becomes 1,024 CPU shares per vCPU and no quota, as ECS gives', { skip: needsCgroups }, async () => {
       await inWorkDir(async (dir) => {
-        const script = [
-          'p=$(grep -E "^[0-9]+:([^:]*,)?cpu(,[^:]*)?:" /proc/self/cgroup | head -n1 | cut -d: -f3)',
-          'for d in "/sys/fs/cgroup/cpu$p" /sys/fs/cgroup/cpu; do',
-          '  if [ -f "$d/cpu.shares" ]; then echo "$(cat $d/cpu.shares) $(cat $d/cpu.cfs_quota_us)"; exit 0; fi',
-          'done',
-          'p=$(grep "^0::" /proc/self/cgroup | cut -d: -f3)',
-          'for d in "/sys/fs/cgroup$p" /sys/fs/cgroup; do',
-          '  if [ -f "$d/cpu.weight" ]; then echo "$(cat $d/cpu.weight) $(cut -d" " -f1 $d/cpu.max)"; exit 0; fi',
-          'done',
-          'exit 1',
-        ].join('\n');
-        const r = startAttempt(target.make(), spec(dir, ['sh', '-c', script], { vcpus: 2, settings: { vcpuLimit: 'shares' } }));
+        const r = startAttempt(target.make(), spec(dir, ['sh', '-c', CPU_SHARES_SCRIPT], { vcpus: 2, settings: { vcpuLimit: 'shares' } }));
         const exit = await r.handle.exited;
         assert.deepEqual(exit, { exitCode: 0 }, out(r.lines).join('\n'));
         // v1: 2048 shares and quota -1; v2: the weight runc maps 2048 shares to, and no max.
