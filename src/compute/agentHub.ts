@@ -21,7 +21,7 @@ import type { Clock } from '../model/ids.js';
 import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
 import type { Db } from '../store/db.js';
 import { getInstance, updateInstance, type InstanceRow } from '../store/instances.js';
-import type { JobRow } from '../store/jobs.js';
+import { finishAttempt, type JobRow } from '../store/jobs.js';
 import { ReportBatch } from '../store/reportBatch.js';
 import { buildAssignment, derivedEnvironment, RerunIndex, type AssignmentContext } from './assignment.js';
 import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
@@ -180,7 +180,7 @@ export class AgentHub {
     const active = (await this.o.db
       .selectFrom('attempts as a')
       .innerJoin('jobs as j', 'j.id', 'a.job_id')
-      .select(['a.job_id', 'a.attempt', 'a.token', 'a.log_stream_name', 'a.ce_name', 'j.terminate_reason'])
+      .select(['a.job_id', 'a.attempt', 'a.token', 'a.log_stream_name', 'a.ce_name', 'a.status as a_status', 'j.terminate_reason'])
       .select(['j.spec', 'j.name', 'j.queue', 'j.array_index', 'j.array_size', 'j.timeout_seconds', 'j.vcpus', 'j.memory_mib', 'j.gpus', 'j.node_index', 'j.num_nodes', 'j.parent_id'])
       .where('a.instance_id', '=', instanceId)
       .where('a.status', 'in', ['STARTING', 'RUNNING'])
@@ -193,9 +193,15 @@ export class AgentHub {
       token: string;
       log_stream_name: string;
       ce_name: string;
+      a_status: string;
     })[];
     const key = (r: AttemptRef) => `${r.jobId}#${r.attempt}`;
     const runningKeys = new Set(running.map(key));
+    // Terminated while STARTING, before this agent had it (it would list it: waiting, being
+    // prepared and running attempts all are): nothing runs, so it ends here, with the caller's
+    // reason, and its room is free for the next pass.
+    const unreceived = active.filter((a) => a.terminate_reason && a.a_status === 'STARTING' && !runningKeys.has(`${a.job_id}#${a.attempt}`));
+    if (unreceived.length) await this.endUnreceived(inst, unreceived);
     const activeByKey = new Map(active.map((a) => [`${a.job_id}#${a.attempt}`, a]));
     const start: Assignment[] = [];
     const setup = active.length ? this.o.instanceSetup?.(inst) : undefined;
@@ -227,6 +233,19 @@ export class AgentHub {
     }
     const lease = { ms: this.o.lease.leaseMs, pollWaitMs: this.o.lease.pollWaitMs };
     return { start, stop, shutdown: toShutDown(inst), lease, ...(capacity ? { capacity } : {}) };
+  }
+
+  /** Ends attempts terminated before their agent received them: FAILED from STARTING, never run. */
+  private async endUnreceived(inst: InstanceRow, attempts: { job_id: string; attempt: number; token: string }[]): Promise<void> {
+    const ended = await this.o.uow.write(async (tx) => {
+      let any = false;
+      const now = this.o.clock.now();
+      for (const a of attempts) {
+        any = (await finishAttempt(tx, a.job_id, a.attempt, a.token, { exitCode: null, reason: null, stoppedAt: now, neverStarted: true }, now, inst.id)) || any;
+      }
+      return any;
+    });
+    if (ended) this.o.kickScheduler();
   }
 
   /** How many jobs the instance's CE lets it hold queued on its agent (0: none). */

@@ -250,7 +250,7 @@ export class SlurmProvider {
         if (!a.slurm_job_id || !a.work_dir) {
           // Placed but cancelled before it was submitted: the attempt ends here.
           if (a.terminate_reason && !a.slurm_job_id) {
-            ended ||= await finishAttempt(tx, a.job_id, a.attempt, a.token, { exitCode: null, reason: null, stoppedAt: now }, now);
+            ended ||= await finishAttempt(tx, a.job_id, a.attempt, a.token, { exitCode: null, reason: null, stoppedAt: now, neverStarted: true }, now);
             await deleteSlurmJob(tx.db, a.job_id, a.attempt);
           }
           continue;

@@ -95,6 +95,19 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
     assert.equal(job.statusReason, 'stopped by the test');
   });
 
+  test('TerminateJob at the first sight of STARTING fails the job with the given reason, and the next job runs', async () => {
+    await definition(client, 'long', ['sleep', '300']);
+    const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'long' });
+    await waitForStatus(client, id, ['STARTING', 'RUNNING'], WAIT, slurmExplain(t));
+    await client.send(new TerminateJobCommand({ jobId: id, reason: 'stopped while starting' }));
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
+    assert.equal(job.status, 'FAILED');
+    assert.equal(job.statusReason, 'stopped while starting');
+    await definition(client, 'quick', ['true']);
+    const next = await submit(client, { jobQueue: 'sq', jobDefinition: 'quick' });
+    assert.equal((await waitForStatus(client, next, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t))).status, 'SUCCEEDED');
+  });
+
   test('an attempt past its timeout is cancelled with AWS timeout reason', async () => {
     await definition(client, 'too-slow', ['sleep', '300'], { timeout: 60 });
     const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'too-slow' });
