@@ -21,8 +21,8 @@ import type { Clock } from '../model/ids.js';
 import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
 import type { Db } from '../store/db.js';
 import { getInstance, updateInstance, type InstanceRow } from '../store/instances.js';
-import { finishAttempt, type JobRow } from '../store/jobs.js';
-import { ReportBatch } from '../store/reportBatch.js';
+import type { JobRow } from '../store/jobs.js';
+import { AttemptReports } from '../store/attemptReports.js';
 import { buildAssignment, derivedEnvironment, RerunIndex, type AssignmentContext } from './assignment.js';
 import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
@@ -240,9 +240,9 @@ export class AgentHub {
     const ended = await this.o.uow.write(async (tx) => {
       let any = false;
       const now = this.o.clock.now();
-      for (const a of attempts) {
-        any = (await finishAttempt(tx, a.job_id, a.attempt, a.token, { exitCode: null, reason: null, stoppedAt: now, neverStarted: true }, now, inst.id)) || any;
-      }
+      const batch = await AttemptReports.load(tx, attempts.map((a) => a.job_id), now, inst.id);
+      for (const a of attempts) any = (await batch.exited(a.job_id, a.attempt, a.token, { exitCode: null, reason: null, stoppedAt: now, neverStarted: true })) || any;
+      await batch.flush();
       return any;
     });
     if (ended) this.o.kickScheduler();
@@ -299,7 +299,7 @@ export class AgentHub {
       const now = this.o.clock.now();
       const logs: NewLogEvent[] = [];
       const streams = new Map<string, { group: string; stream: string } | null>();
-      const batch = await ReportBatch.load(
+      const batch = await AttemptReports.load(
         tx,
         body.reports.filter((r) => r.kind === 'started' || r.kind === 'exited').map((r) => r.jobId),
         now,

@@ -17,7 +17,7 @@
  * wait status is the fallback (the script may have been killed before writing it).
  */
 import { REASONS } from '../model/reasons.js';
-import type { AttemptEnd } from '../store/jobs.js';
+import type { AttemptEnd } from '../store/attemptReports.js';
 import type { SlurmJobState } from './slurmCli.js';
 
 export type Phase = 'waiting' | 'running' | 'final';

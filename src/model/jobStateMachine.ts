@@ -23,10 +23,12 @@
  * gang's next attempt, whatever it had reached (`reopenNode()`), as AWS gives each node a new
  * attempt with the job's.
  *
- * Every status write in the store goes through `transition()` (or `reopenNode()`), which refuses illegal moves
- * and produces the state-change event that the events module delivers.
+ * Every status write goes through store/transitions.ts, the one writer, which checks each
+ * change here — `transition()` (or `reopenNode()`) refuses illegal moves and produces the
+ * state-change event that the events module delivers.
  */
 import { serverError } from './errors.js';
+import type { JobKind } from './jobKind.js';
 
 export const JOB_STATUSES = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -78,8 +80,8 @@ export function transition(jobId: string, from: JobStatus, to: JobStatus, status
 }
 
 /** A node of a multi-node job goes back to RUNNABLE because its gang is retried (see above). */
-export function reopenNode(jobId: string, from: JobStatus, at: number): JobStateChange {
-  if (!jobId.includes('#')) throw serverError(`internal: only nodes of multi-node jobs are reopened, not ${jobId}`);
+export function reopenNode(jobId: string, kind: JobKind, from: JobStatus, at: number): JobStateChange {
+  if (kind !== 'node') throw serverError(`internal: only nodes of multi-node jobs are reopened, not ${jobId} (${kind})`);
   if (from === 'RUNNABLE' || from === 'SUBMITTED' || from === 'PENDING') throw serverError(`internal: node ${jobId} is ${from}, not placed`);
   return { jobId, from, to: 'RUNNABLE', statusReason: null, at };
 }

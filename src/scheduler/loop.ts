@@ -18,7 +18,11 @@ import { availableQuantities, consumeNonReplenishable } from '../store/consumabl
 import { ShareUsage, reservedFraction, weightOf } from './fairShare.js';
 import { liveInstances, type InstanceRow } from '../store/instances.js';
 import { hourlyRate, type PriceTable } from '../model/cost.js';
-import { activeShares, admitSubmitted, recordWait, cancelJob, expandArrays, getJobs, placementRows, runningByShare, shareHead, jobSpecOf, runnableHead, startAttempt, usageByInstance, type HeadRow, type JobRow, type PlacementRow } from '../store/jobs.js';
+import { activeShares, recordWait, getJobs, runningByShare, shareHead, jobSpecOf, runnableHead, usageByInstance, type HeadRow, type JobRow } from '../store/jobs.js';
+import { admitSubmitted } from '../store/admission.js';
+import { expandArrays } from '../store/arrays.js';
+import { cancelJob } from '../store/cancellation.js';
+import { placementRows, startAttempts, type Placement, type PlacedJob, type PlacementRow } from '../store/placement.js';
 import type { JobSpec } from '../model/jobSpec.js';
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
@@ -266,6 +270,7 @@ export class SchedulerLoop {
     // The log streams' random parts, drawn at once: one call per placement cost more than the rest of its naming.
     const random = randomBytes(16 * plan.placements.length);
     let r = 0;
+    const singles: { job: PlacedJob; placement: Placement; spec: JobSpec }[] = [];
     for (const p of plan.placements) {
       const job = placed.get(p.jobId)!;
       const spec = specOf(job);
@@ -275,7 +280,7 @@ export class SchedulerLoop {
       const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, starting: 0 };
       usage.set(p.instanceId, { vcpus: u.vcpus + unit.vcpus, memoryMiB: u.memoryMiB + unit.memory_mib, gpus: u.gpus + unit.gpus, jobs: u.jobs + 1, starting: u.starting + 1 });
       const inst = instanceRows.get(p.instanceId)!;
-      const placement = {
+      const placement: Placement = {
         instanceId: p.instanceId,
         ceName: p.ceName,
         token: this.o.ids.secret(),
@@ -293,8 +298,9 @@ export class SchedulerLoop {
       for (const c of job.consumables ? fromJson<{ name: string; quantity: number }[]>(job.consumables, []) : []) {
         consumed.set(c.name, (consumed.get(c.name) ?? 0) + c.quantity);
       }
-      await startAttempt(tx, job, placement, now, spec);
+      singles.push({ job, placement, spec });
     }
+    await startAttempts(tx, singles, now);
     for (const [jobId, nodes] of gangs) await startGang(tx, placed.get(jobId) as JobRow, nodes, now);
     if (consumed.size) await consumeNonReplenishable(tx.db, consumed);
     const order = new Map<string, { jobId: string; code: WaitCode }[]>(snapshot.queues.map((q) => [q.name, []]));

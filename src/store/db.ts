@@ -83,13 +83,17 @@ async function migrate(db: Db): Promise<void> {
   if (result.error) throw result.error;
 }
 
+/** SQLite in `dataDir` (its file `openbatch.db`), or in memory with `':memory:'` (tests, benchmarks of the store alone). */
 export async function openSqlite(dataDir: string): Promise<OpenedStore> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  // The database holds every job's command and environment: readable by its owner only.
-  // SQLite gives the -wal and -shm files the mode of the database file.
-  const file = join(dataDir, 'openbatch.db');
-  closeSync(openSync(file, 'a', 0o600));
-  chmodSync(file, 0o600);
+  let file = ':memory:';
+  if (dataDir !== ':memory:') {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // The database holds every job's command and environment: readable by its owner only.
+    // SQLite gives the -wal and -shm files the mode of the database file.
+    file = join(dataDir, 'openbatch.db');
+    closeSync(openSync(file, 'a', 0o600));
+    chmodSync(file, 0o600);
+  }
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');

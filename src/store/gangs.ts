@@ -1,7 +1,7 @@
 /**
- * The nodes of multi-node parallel jobs (see model/multinode.ts for the rules). Companion of
- * store/jobs.ts: every status write here goes through its `setStatus` or, for a gang retry,
- * through the state machine's `reopenNode`.
+ * The nodes of multi-node parallel jobs (see model/multinode.ts for the rules). Every status
+ * change here is a transition applied by store/transitions.ts; a gang retry reopens nodes
+ * that had ended, the state machine's one exception (`reopen`).
  *
  *   placement   the scheduler placed the whole gang: node rows are created on the first
  *               attempt (RUNNABLE, then STARTING at once); the parent goes STARTING.
@@ -12,15 +12,15 @@
  *               main node did or, when its retry strategy says so, goes back to RUNNABLE with
  *               every node, to be placed again as one gang.
  */
-import { isFinal, reopenNode, transition, type JobStatus } from '../model/jobStateMachine.js';
 import { nodeJobId, nodeSpec, type GangSpec } from '../model/multinode.js';
+import { isFinal, type JobStatus } from '../model/jobStateMachine.js';
 import { REASONS } from '../model/reasons.js';
 import { shouldRetry } from '../model/retry.js';
-import { failDependents, getJob, jobSpecOf, releaseDependents, setStatus, startAttempt, type JobRow, type NewJobRow } from './jobs.js';
+import { getJob, jobSpecOf, newJobRow, type JobRow, type NewJobRow, type Reader } from './jobs.js';
 import { toJson } from './json.js';
+import { newAttempt, type Placement } from './placement.js';
+import { applyTransitions, createJobs, type Transition } from './transitions.js';
 import type { Tx } from './unitOfWork.js';
-
-type Reader = Tx['db'];
 
 export function isGangParent(job: Pick<JobRow, 'num_nodes' | 'node_index'>): boolean {
   return job.num_nodes !== null && job.node_index === null;
@@ -37,13 +37,9 @@ export async function gangNodes(db: Reader, parentId: string): Promise<JobRow[]>
   return (await db.selectFrom('jobs').selectAll().where('parent_id', '=', parentId).where('node_index', 'is not', null).orderBy('node_index').execute()) as JobRow[];
 }
 
-export interface NodePlacement {
+/** Where one node of a gang runs. */
+export interface NodePlacement extends Placement {
   nodeIndex: number;
-  instanceId: string;
-  ceName: string;
-  token: string;
-  logStreamName: string;
-  rate?: { perHour: number; pricing: string | null };
 }
 
 /** Starts the gang's next attempt: one attempt per node on its placement; the parent goes STARTING. */
@@ -54,67 +50,68 @@ export async function startGang(tx: Tx, parent: JobRow, placements: NodePlacemen
     const rows: NewJobRow[] = [];
     for (let i = 0; i < gang.numNodes; i++) {
       const spec = { ...nodeSpec(gang, i), mainNode: gang.mainNode };
-      const { seq: _seq, ...base } = parent;
-      rows.push({
-        ...base,
-        id: nodeJobId(parent.id, i),
-        arn: `${parent.arn}#${i}`,
-        status: 'RUNNABLE',
-        status_reason: null,
-        wait_code: null,
-        wait_since: null,
-        created_at: now,
-        updated_at: now,
-        runnable_at: now,
-        started_at: null,
-        stopped_at: null,
-        spec: toJson(spec),
-        depends_on: '[]',
-        pending_deps: 0,
-        vcpus: spec.vcpus,
-        memory_mib: spec.memoryMiB,
-        gpus: spec.gpus,
-        consumables: null,
-        attempt_count: 0,
-        ce_name: null,
-        instance_id: null,
-        exit_code: null,
-        log_stream_name: null,
-        terminate_reason: null,
-        stopped_by: null,
-        parent_id: parent.id,
-        node_index: i,
-        num_nodes: gang.numNodes,
-        tags: parent.tags,
-      });
-      tx.emit(transition(nodeJobId(parent.id, i), 'SUBMITTED', 'RUNNABLE', null, now));
+      rows.push(
+        newJobRow({
+          id: nodeJobId(parent.id, i),
+          arn: `${parent.arn}#${i}`,
+          name: parent.name,
+          queue: parent.queue,
+          queue_arn: parent.queue_arn,
+          definition_arn: parent.definition_arn,
+          created_at: now,
+          spec: toJson(spec),
+          vcpus: spec.vcpus,
+          memory_mib: spec.memoryMiB,
+          gpus: spec.gpus,
+          status: 'RUNNABLE',
+          runnable_at: now,
+          share_identifier: parent.share_identifier,
+          scheduling_priority: parent.scheduling_priority,
+          max_attempts: parent.max_attempts,
+          timeout_seconds: parent.timeout_seconds,
+          parent_id: parent.id,
+          node_index: i,
+          num_nodes: gang.numNodes,
+          tags: parent.tags,
+        }),
+      );
     }
-    for (let i = 0; i < rows.length; i += 20) await tx.db.insertInto('jobs').values(rows.slice(i, i + 20)).execute();
+    await createJobs(tx, rows, now);
     nodes = await gangNodes(tx.db, parent.id);
   }
   const byIndex = new Map(nodes.map((n) => [n.node_index!, n]));
   const main = placements.find((p) => p.nodeIndex === gang.mainNode)!;
-  await setStatus(tx, parent, 'STARTING', null, now, {
-    attempt_count: parent.attempt_count + 1,
-    ce_name: main.ceName,
-    log_stream_name: main.logStreamName,
-    wait_code: null,
-    wait_since: null,
-  });
+  const changes: Transition[] = [
+    {
+      job: parent,
+      to: 'STARTING',
+      statusReason: null,
+      set: { attempt_count: parent.attempt_count + 1, ce_name: main.ceName, log_stream_name: main.logStreamName, wait_code: null, wait_since: null },
+    },
+  ];
   for (const p of placements) {
     const node = byIndex.get(p.nodeIndex)!;
     // Node attempts are numbered with the gang's: a node created late still starts at the parent's number.
-    await startAttempt(tx, { ...node, attempt_count: parent.attempt_count }, p, now);
+    changes.push(await newAttempt(tx, { ...node, attempt_count: parent.attempt_count }, p, now));
   }
+  await applyTransitions(tx, changes, now);
 }
 
-/** The main node's process started: the job is RUNNING. */
-export async function nodeRunning(tx: Tx, node: JobRow, startedAt: number, now: number): Promise<void> {
-  if (node.node_index !== jobSpecOf(node).mainNode) return;
-  const parent = await getJob(tx.db, node.parent_id!);
-  if (parent?.status === 'STARTING') await setStatus(tx, parent, 'RUNNING', null, now, { started_at: startedAt });
+function isMainNode(node: JobRow): boolean {
+  return node.node_index === jobSpecOf(node).mainNode;
 }
 
+/** A node's process started (its attempt row is already written): the node is RUNNING, and the job with its main node. */
+export async function nodeStarted(tx: Tx, node: JobRow, startedAt: number, now: number): Promise<void> {
+  const changes: Transition[] = [{ job: node, to: 'RUNNING', statusReason: null, set: { started_at: startedAt } }];
+  if (isMainNode(node)) {
+    const parent = await getJob(tx.db, node.parent_id!);
+    if (parent?.status === 'STARTING') changes.push({ job: parent, to: 'RUNNING', statusReason: null, set: { started_at: startedAt } });
+  }
+  await applyTransitions(tx, changes, now);
+}
+
+/** How a node's attempt ended. */
 export interface NodeEnd {
   succeeded: boolean;
   statusReason: string;
@@ -124,18 +121,29 @@ export interface NodeEnd {
   stoppedAt: number;
 }
 
-/** A node's attempt ended (its attempt row is already written). See the file comment. */
+/**
+ * A node's attempt ended (its attempt row is already written); the node may still be
+ * STARTING when its process ended before its RUNNING report. See the file comment.
+ */
 export async function nodeEnded(tx: Tx, node: JobRow, end: NodeEnd, now: number): Promise<void> {
-  const parent = (await getJob(tx.db, node.parent_id!))!;
-  const isMain = node.node_index === jobSpecOf(node).mainNode;
+  const changes: Transition[] = [];
+  let n0 = node;
+  if (node.status === 'STARTING') {
+    // The process ended before its RUNNING report was applied: RUNNING first, as AWS shows it.
+    changes.push({ job: node, to: 'RUNNING', statusReason: null, set: { started_at: end.stoppedAt } });
+    n0 = { ...node, status: 'RUNNING' };
+  }
   const own = { exit_code: end.exitCode, stopped_at: end.stoppedAt };
-  if (!isMain) {
-    await setStatus(tx, node, end.succeeded ? 'SUCCEEDED' : 'FAILED', end.succeeded ? REASONS.essentialContainerExited : end.statusReason, now, own);
+  const outcome: JobStatus = end.succeeded ? 'SUCCEEDED' : 'FAILED';
+  const ownReason = end.succeeded ? REASONS.essentialContainerExited : end.statusReason;
+  if (!isMainNode(node)) {
+    changes.push({ job: n0, to: outcome, statusReason: ownReason, set: own });
+    await applyTransitions(tx, changes, now);
     return;
   }
-  let p = parent;
+  let p = (await getJob(tx.db, node.parent_id!))!;
   if (p.status === 'STARTING') {
-    await setStatus(tx, p, 'RUNNING', null, now, { started_at: end.stoppedAt });
+    changes.push({ job: p, to: 'RUNNING', statusReason: null, set: { started_at: end.stoppedAt } });
     p = { ...p, status: 'RUNNING' };
   }
   const retry =
@@ -150,48 +158,37 @@ export async function nodeEnded(tx: Tx, node: JobRow, end: NodeEnd, now: number)
   // The other nodes still placed stop now: their attempts end, their agents stop the processes.
   const others = (await gangNodes(tx.db, p.id)).filter((n) => n.id !== node.id);
   const live = others.filter((n) => n.status === 'STARTING' || n.status === 'RUNNING');
-  if (live.length) {
-    for (const n of live) {
-      await tx.db
-        .updateTable('attempts')
-        .set({ status: 'FAILED', stopped_at: now, status_reason: REASONS.mainNodeExited, started_at: n.started_at ?? now })
-        .where('job_id', '=', n.id)
-        .where('attempt', '=', n.attempt_count)
-        .execute();
-    }
+  for (const n of live) {
+    await tx.db
+      .updateTable('attempts')
+      .set({ status: 'FAILED', stopped_at: now, status_reason: REASONS.mainNodeExited, started_at: n.started_at ?? now })
+      .where('job_id', '=', n.id)
+      .where('attempt', '=', n.attempt_count)
+      .execute();
   }
+  const unplaced = { instance_id: null, ce_name: null, started_at: null };
   if (retry) {
-    await setStatus(tx, node, 'RUNNABLE', null, now, { ...own, instance_id: null, ce_name: null, started_at: null });
-    for (const n of others) await reopen(tx, n, now);
-    await setStatus(tx, p, 'RUNNABLE', null, now, { exit_code: end.exitCode, instance_id: null, ce_name: null, started_at: null });
-    return;
-  }
-  const outcome: JobStatus = end.succeeded ? 'SUCCEEDED' : 'FAILED';
-  await setStatus(tx, node, outcome, end.succeeded ? REASONS.essentialContainerExited : end.statusReason, now, own);
-  // A node stopped because its job ended shares the job's outcome: it was not its own failure.
-  for (const n of live) await setStatus(tx, n, outcome, REASONS.mainNodeExited, now, { stopped_at: now });
-  await setStatus(tx, p, outcome, end.succeeded ? REASONS.essentialContainerExited : end.statusReason, now, own);
-  if (end.succeeded) await releaseDependents(tx, p.id, now);
-  else await failDependents(tx, [p.id], now);
-}
-
-/** A node back to RUNNABLE for its gang's next attempt. */
-async function reopen(tx: Tx, n: JobRow, now: number): Promise<void> {
-  if (n.status === 'RUNNABLE') return;
-  const set = { status: 'RUNNABLE', status_reason: null, updated_at: now, runnable_at: now, instance_id: null, ce_name: null, started_at: null, stopped_at: null };
-  if (isFinal(n.status)) {
-    tx.emit(reopenNode(n.id, n.status as JobStatus, now));
-    await tx.db.updateTable('jobs').set(set).where('id', '=', n.id).where('status', '=', n.status).execute();
+    changes.push({ job: n0, to: 'RUNNABLE', statusReason: null, set: { ...own, ...unplaced } });
+    for (const n of others) {
+      if (n.status === 'RUNNABLE') continue;
+      // A node that had ended is reopened: the state machine's one exception.
+      if (isFinal(n.status)) changes.push({ job: n, to: 'RUNNABLE', statusReason: null, set: { ...unplaced, stopped_at: null }, reopen: true });
+      else changes.push({ job: n, to: 'RUNNABLE', statusReason: null, set: unplaced });
+    }
+    changes.push({ job: p, to: 'RUNNABLE', statusReason: null, set: { exit_code: end.exitCode, ...unplaced } });
   } else {
-    await setStatus(tx, n, 'RUNNABLE', null, now, { instance_id: null, ce_name: null, started_at: null });
+    changes.push({ job: n0, to: outcome, statusReason: ownReason, set: own });
+    // A node stopped because its job ended shares the job's outcome: it was not its own failure.
+    for (const n of live) changes.push({ job: n, to: outcome, statusReason: REASONS.mainNodeExited, set: { stopped_at: now } });
+    // The job's end releases or fails its dependents (the writer follows it).
+    changes.push({ job: p, to: outcome, statusReason: ownReason, set: own });
   }
+  await applyTransitions(tx, changes, now);
 }
 
 /** CancelJob of a gang waiting for its next attempt: its nodes fail with it. */
-export async function cancelNodes(tx: Tx, parentId: string, reason: string, now: number): Promise<void> {
-  for (const n of await gangNodes(tx.db, parentId)) {
-    if (n.status === 'RUNNABLE') await setStatus(tx, n, 'FAILED', reason, now, { stopped_by: 'CANCEL' });
-  }
+export async function nodeCancellations(tx: Tx, parentId: string, reason: string): Promise<Transition[]> {
+  return (await gangNodes(tx.db, parentId)).filter((n) => n.status === 'RUNNABLE').map((n) => ({ job: n, to: 'FAILED', statusReason: reason, set: { stopped_by: 'CANCEL' } }));
 }
 
 /** TerminateJob of a placed gang: every live node is terminated; the main node's end ends the job. Returns their instances. */

@@ -3,7 +3,8 @@ import type { Updateable } from 'kysely';
 import type { Db } from './db.js';
 import type { InstanceTable } from './schema.js';
 import type { Tx } from './unitOfWork.js';
-import { activeAttemptsOn, failLostAttempt } from './jobs.js';
+import { activeAttemptsOn } from './jobs.js';
+import { failLostAttempts } from './attemptReports.js';
 
 export type InstanceRow = InstanceTable;
 type Reader = Tx['db'] | Db;
@@ -47,5 +48,5 @@ export async function closeInstance(tx: Tx, id: string, reason: string, attemptR
   // The first reason stands: an agent exiting after its instance was closed changes nothing.
   if (!current || current.state === 'TERMINATED') return;
   await updateInstance(tx.db, id, { state: 'TERMINATED', terminated_at: now, termination_reason: reason });
-  for (const a of await activeAttemptsOn(tx.db, [id])) await failLostAttempt(tx, a, attemptReason, now);
+  await failLostAttempts(tx, await activeAttemptsOn(tx.db, [id]), attemptReason, now);
 }

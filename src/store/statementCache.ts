@@ -61,6 +61,13 @@ export class FixedStatement<R> {
     return r.rows;
   }
 
+  /** Runs a statement that changes rows; returns how many it changed. */
+  async exec(db: AnyDb, params: readonly unknown[]): Promise<number> {
+    const text = isPostgres(db) ? (this.pgText ??= toPostgres(this.text)) : this.text;
+    const r = await db.executeQuery(CompiledQuery.raw(text, params as unknown[]));
+    return Number(r.numAffectedRows ?? 0);
+  }
+
   /**
    * The rows as objects that `make` builds from each row's array of the selected columns, in
    * order: on SQLite the driver hands over arrays (RAW_ROWS), cheaper than its own objects
@@ -99,6 +106,18 @@ export class InListStatement {
   /** The rows of every chunk; `before` are bound ahead of the list. */
   async all<R>(db: AnyDb, values: readonly unknown[], before: readonly unknown[] = []): Promise<R[]> {
     const out: R[] = [];
+    for (const [stmt, params] of this.chunks(values, before)) for (const r of await stmt.run(db, params)) out.push(r as R);
+    return out;
+  }
+
+  /** Runs a statement that changes rows, chunk by chunk; returns how many it changed in all. */
+  async exec(db: AnyDb, values: readonly unknown[], before: readonly unknown[] = []): Promise<number> {
+    let n = 0;
+    for (const [stmt, params] of this.chunks(values, before)) n += await stmt.exec(db, params);
+    return n;
+  }
+
+  private *chunks(values: readonly unknown[], before: readonly unknown[]): Generator<[FixedStatement<unknown>, unknown[]]> {
     for (let i = 0; i < values.length; i += InListStatement.MAX) {
       const chunk = values.slice(i, i + InListStatement.MAX);
       let size = 8;
@@ -106,8 +125,7 @@ export class InListStatement {
       while (chunk.length < size) chunk.push(chunk[chunk.length - 1]);
       let stmt = this.bySize.get(size);
       if (!stmt) this.bySize.set(size, (stmt = new FixedStatement<unknown>(this.make(placeholders(size)))));
-      for (const r of await stmt.run(db, [...before, ...chunk])) out.push(r as R);
+      yield [stmt, [...before, ...chunk]];
     }
-    return out;
   }
 }

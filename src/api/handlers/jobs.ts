@@ -17,21 +17,21 @@ import { resolveJobSpec, type JobSpec } from '../../model/jobSpec.js';
 import { nodeSpec, resolveGang } from '../../model/multinode.js';
 import {
   arrayStatusSummary,
-  cancelJob,
   getAttempts,
   getJob,
   getJobs,
   allUnfinished,
-  insertJob,
   jobSpecOf,
   listJobs,
+  newJobRow,
   runnableHead,
   runningByShare,
-  terminateJob,
   type AttemptRow,
   type JobRow,
 } from '../../store/jobs.js';
 import { fromJson, toJson } from '../../store/json.js';
+import { cancelJob, terminateJob } from '../../store/cancellation.js';
+import { createJobs, insertEdges } from '../../store/transitions.js';
 import { decodeToken, encodeToken } from '../../store/pagination.js';
 import type { Handler, Services } from '../context.js';
 import { findConsumableResource, findJobDefinition, findJobQueue, tagsOf } from './resolve.js';
@@ -266,54 +266,39 @@ const submit: Handler = async (raw, ctx, s) => {
     }
   }
   await s.uow.writeGrouped(async (tx) => {
-    await insertJob(
+    await createJobs(
       tx,
-      {
-        id,
-        arn: makeArn(ctx.scope, 'job', id),
-        name: input.jobName!,
-        queue: queue.name,
-        queue_arn: queue.arn,
-        definition_arn: def.arn,
-        status: 'SUBMITTED',
-        status_reason: null,
-        wait_code: null,
-        wait_since: null,
-        created_at: now,
-        updated_at: now,
-        runnable_at: null,
-        started_at: null,
-        stopped_at: null,
-        spec: toJson(spec),
-        depends_on: toJson(input.dependsOn ?? []),
-        pending_deps: deps.length,
-        vcpus: totals.vcpus,
-        memory_mib: totals.memoryMiB,
-        gpus: totals.gpus,
-        share_identifier: input.shareIdentifier ?? null,
-        scheduling_priority: spec.schedulingPriority ?? 0,
-        consumables: consumables.length ? toJson(consumables) : null,
-        max_attempts: spec.retryStrategy?.attempts ?? 1,
-        attempt_count: 0,
-        timeout_seconds: spec.timeout?.attemptDurationSeconds ?? null,
-        ce_name: null,
-        instance_id: null,
-        exit_code: null,
-        log_stream_name: null,
-        terminate_reason: null,
-        stopped_by: null,
-        array_size: arraySize ?? null,
-        array_index: null,
-        parent_id: null,
-        array_materialized: arraySize === undefined ? null : 0,
-        array_succeeded: arraySize === undefined ? null : 0,
-        array_failed: arraySize === undefined ? null : 0,
-        tags: toJson(tags),
-        num_nodes: spec.gang?.numNodes ?? null,
-        node_index: null,
-      },
-      deps,
+      [
+        newJobRow({
+          id,
+          arn: makeArn(ctx.scope, 'job', id),
+          name: input.jobName!,
+          queue: queue.name,
+          queue_arn: queue.arn,
+          definition_arn: def.arn,
+          created_at: now,
+          spec: toJson(spec),
+          depends_on: toJson(input.dependsOn ?? []),
+          pending_deps: deps.length,
+          vcpus: totals.vcpus,
+          memory_mib: totals.memoryMiB,
+          gpus: totals.gpus,
+          share_identifier: input.shareIdentifier ?? null,
+          scheduling_priority: spec.schedulingPriority ?? 0,
+          consumables: consumables.length ? toJson(consumables) : null,
+          max_attempts: spec.retryStrategy?.attempts ?? 1,
+          timeout_seconds: spec.timeout?.attemptDurationSeconds ?? null,
+          array_size: arraySize ?? null,
+          array_materialized: arraySize === undefined ? null : 0,
+          array_succeeded: arraySize === undefined ? null : 0,
+          array_failed: arraySize === undefined ? null : 0,
+          tags: toJson(tags),
+          num_nodes: spec.gang?.numNodes ?? null,
+        }),
+      ],
+      now,
     );
+    await insertEdges(tx, deps.map((d) => ({ job_id: id, depends_on_id: d.jobId, type: d.type })));
   });
   // A job whose dependencies are all unfinished can only go PENDING: its admission may wait
   // for the next pass. Read after the commit: a dependency that finished in a pass that ran

@@ -1,0 +1,47 @@
+/**
+ * A store for store-level tests: SQLite in memory, or — on the suite's PostgreSQL pass
+ * (OPENBATCH_TEST_DATABASE_URL set) — PostgreSQL. Both are migrated to the latest schema, as
+ * a server's store is. On PostgreSQL a test file's process makes one database and each store
+ * opened starts from it emptied (creating a database per test costs a second or more).
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { JobStateChange } from '../../src/model/jobStateMachine.js';
+import { openPostgres, openSqlite, type OpenedStore } from '../../src/store/db.js';
+import { UnitOfWork } from '../../src/store/unitOfWork.js';
+import { onPostgres, testDatabaseFor } from '../helpers/postgres.js';
+
+export interface TestStore {
+  store: OpenedStore;
+  uow: UnitOfWork;
+  /** every state change committed so far, in commit order */
+  events: JobStateChange[];
+  /** which store this is */
+  kind: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+}
+
+/** This process's PostgreSQL database (run-tests.mjs drops it with the others after the run). */
+let database: Promise<string> | undefined;
+
+async function emptiedPostgres(): Promise<OpenedStore> {
+  database ??= testDatabaseFor(`store-tests-${process.pid}-${randomUUID()}`);
+  const store = await openPostgres(await database, 4);
+  const c = new pg.Client({ connectionString: await database });
+  await c.connect();
+  try {
+    const { rows } = await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'kysely\\_%'");
+    if (rows.length) await c.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} RESTART IDENTITY`);
+  } finally {
+    await c.end();
+  }
+  return store;
+}
+
+export async function openTestStore(): Promise<TestStore> {
+  const store = onPostgres() ? await emptiedPostgres() : await openSqlite(':memory:');
+  const uow = new UnitOfWork(store.db);
+  const events: JobStateChange[] = [];
+  uow.onCommitted((changes) => events.push(...changes));
+  return { store, uow, events, kind: store.kind, close: () => store.close() };
+}
