@@ -45,6 +45,8 @@ import { UnitOfWork } from './store/unitOfWork.js';
 import { Leadership } from './cluster/leadership.js';
 import { ClusterSignals } from './cluster/signals.js';
 import { booleanMember, registerOpenbatchOperations, stringMember } from './api/openbatchOperations.js';
+import { beginDrain, drainStatus, endDrain } from './store/drain.js';
+import { databaseTrouble, leaseHolder } from './store/health.js';
 import { explainJob, explainQueue } from './scheduler/why.js';
 import { parsePriceTable } from './model/cost.js';
 import { costOperation } from './api/costOperation.js';
@@ -137,7 +139,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     leader?.slurm.kick();
     signals?.instance(id);
   };
-  const joined = new JoinedAgents({ config, db: store.db, uow, clock, ids, logger, kickScheduler });
+  const joined = new JoinedAgents({ config, db: store.db, uow, clock, ids, logger, kickScheduler, notifyInstance: (id) => wakeInstance(id) });
   const secrets = new SecretStore(config.secretsFile);
   const lease = leaseTimes(config.agentTimeoutSeconds);
   const hub = new AgentHub({
@@ -200,8 +202,19 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       a.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
       registerInstancesApi(a, { services, authenticate, interrupt: (id) => (leader?.provider ?? standbyProvider()).interrupt(id, 'command') });
       registerLogsApi(a, { db: store.db, config }, (req) => authenticate(req, 'logs'), sendError);
-      // role: which server of several sharing a PostgreSQL database runs the scheduler (always 'leader' on SQLite).
+      // Live: the process answers. role: which server of several sharing a PostgreSQL database
+      // runs the scheduler (always 'leader' on SQLite).
       a.get('/healthz', async () => ({ status: 'ok', role: leader ? 'leader' : 'follower' }));
+      // Ready: the database answers and some server leads (503 otherwise, with why): what a
+      // load balancer or a rolling restart should wait for.
+      a.get('/readyz', async (_req, reply) => {
+        const role = leader ? 'leader' : 'follower';
+        const trouble = await databaseTrouble(store.db, 2_000);
+        if (trouble) return reply.status(503).send({ status: 'unavailable', role, database: `unreachable: ${trouble}`, leader: null });
+        const holder = store.kind === 'postgres' ? await leaseHolder(store.db).catch(() => null) : 'this server';
+        if (!holder) return reply.status(503).send({ status: 'unavailable', role, database: 'ok', leader: null, reason: 'no server holds the leader lease: nothing is scheduled' });
+        return { status: 'ready', role, database: 'ok', leader: holder };
+      });
       registerDashboard(a, { db: store.db, clock, sessions, authenticate });
       registerOpenbatchOperations(a, authenticate, {
         why: async (input) => {
@@ -232,6 +245,21 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
             again: booleanMember(input, 'again'),
             withDependents: booleanMember(input, 'withDependents'),
           }),
+        // The farm's drain (docs/operations.md): every server reads it; the leader acts on it.
+        drain: async (input) => {
+          const stopJobs = booleanMember(input, 'stopJobs');
+          await beginDrain(store.db, stopJobs, clock.now());
+          logger.warn({ stopJobs }, 'the farm is being drained: no job starts until it is resumed');
+          kickScheduler();
+          return drainStatus(store.db);
+        },
+        resume: async () => {
+          await endDrain(store.db);
+          logger.warn('the farm is resumed: jobs start again');
+          kickScheduler();
+          return drainStatus(store.db);
+        },
+        drainStatus: async () => drainStatus(store.db),
       });
     },
   });
@@ -248,7 +276,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     const silence = new AgentSilence(lease, clock.now());
     const provider = new LocalProvider({ ...core, serverUrl: () => url, notifyInstance: wakeInstance, silence, chaos: makeChaos(config, opts.random) });
     const slurm = new SlurmProvider(core);
-    const l = new SchedulerLoop({ uow: leaderUow, clock, ids, logger, provider: new Providers([slurm, provider]), prices, ceDefaults: config, timeDilation: config.timeDilation, afterPass: () => joined.checkLost(silence), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
+    const l = new SchedulerLoop({ uow: leaderUow, clock, ids, logger, provider: new Providers([slurm, provider]), prices, ceDefaults: config, timeDilation: config.timeDilation, afterPass: (usage, farm) => joined.afterPass(silence, usage, farm), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
       instances.forEach(wakeInstance);
       slurm.kick();
     } });
@@ -310,9 +338,11 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     async close({ stopAgents = false } = {}) {
       if (closed) return;
       closed = true;
-      if (stopAgents) await leader?.provider.stopAgents();
+      const provider = leader?.provider;
       if (leadership) await leadership.stop();
       else await stopLeading();
+      // After leading stopped, so that nothing launches an instance in their place.
+      if (stopAgents) await provider?.stopAgents();
       closeStreams();
       hub.close();
       await signals?.stop();

@@ -114,8 +114,8 @@ export class Agent {
   private leaseTimer: NodeJS.Timeout | undefined;
   /** the lease ran out and the attempts were stopped; cleared by the next answer */
   private fenced = false;
-  /** attempts stopped because the lease ran out: their exits are reported as lost */
-  private readonly lostContact = new Set<string>();
+  /** attempts this agent stopped itself (its lease ran out, it was stopped): their exits are reported as a lost host's, with why */
+  private readonly lost = new Map<string, string>();
   /** characters of log text in `queue` */
   private queuedLogChars = 0;
   /** per attempt, log lines dropped because the queue was full */
@@ -186,7 +186,7 @@ export class Agent {
       this.o.logger.warn({ silentMs: Math.round(silentMs) }, 'no answer from the control plane for the whole lease: stopping every attempt and exiting');
       this.fence();
       this.ending = 'orphaned';
-      void this.stop(0);
+      void this.stop(0, 'no answer from the control plane');
       return;
     }
     if (!this.lease || this.fenced || silentMs < this.lease.ms) return;
@@ -199,17 +199,18 @@ export class Agent {
     if (silentMs !== undefined) {
       this.o.logger.warn({ silentMs: Math.round(silentMs), leaseMs: this.lease?.ms, attempts: n }, n ? 'no answer from the control plane for the whole lease: stopping every attempt (it will run them again)' : 'no answer from the control plane for the whole lease');
     }
+    const why = `no answer from the control plane for ${Math.round((this.lease?.ms ?? silentMs ?? 0) / 1000)} s`;
     for (const [k, a] of this.waiting) {
       this.waiting.delete(k);
-      this.lostContact.add(k);
+      this.lost.set(k, why);
       this.endUnstarted(a, null);
     }
     for (const [k, p] of this.preparing) {
-      this.lostContact.add(k);
+      this.lost.set(k, why);
       p.cancelled = true;
     }
     for (const [k, r] of this.running) {
-      this.lostContact.add(k);
+      this.lost.set(k, why);
       r.handle.terminate(0);
     }
   }
@@ -254,7 +255,7 @@ export class Agent {
         if (res.shutdown) {
           this.o.logger.info('control plane asked this instance to shut down');
           this.ending = 'shutdown';
-          await this.stop();
+          await this.stop(undefined, 'its instance was terminated');
         }
       } catch (e) {
         if (this.stopped) break;
@@ -262,7 +263,7 @@ export class Agent {
         if (status === 403) {
           this.o.logger.error({ err: e }, 'control plane refused this agent; stopping');
           this.ending = 'refused';
-          await this.stop();
+          await this.stop(undefined, 'the control plane refused the agent');
           break;
         }
         this.warnRarely('poll', { err: (e as Error).message }, 'poll failed; retrying');
@@ -338,8 +339,9 @@ export class Agent {
       const m = `openbatch: ${dropped.lines} log lines (${dropped.chars} characters) of this attempt were dropped: the control plane could not take them and the agent's buffer was full`;
       this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: [{ t: Date.now(), m }] });
     }
-    const lost = this.lostContact.delete(k);
-    const lostReason = lost ? `openbatch agent: no answer from the control plane for ${Math.round((this.lease?.ms ?? 0) / 1000)} s; the attempt was stopped` : null;
+    const lost = this.lost.get(k);
+    this.lost.delete(k);
+    const lostReason = lost ? `openbatch agent: ${lost}; the attempt was stopped` : null;
     this.enqueue({
       kind: 'exited',
       jobId: a.jobId,
@@ -349,7 +351,7 @@ export class Agent {
       exitCode,
       reason: reason ?? lostReason,
       timedOut,
-      ...(lost ? { lostContact: true } : {}),
+      ...(lost ? { hostLost: true } : {}),
       ...(neverStarted ? { neverStarted: true } : {}),
     });
   }
@@ -530,19 +532,21 @@ export class Agent {
    * once every attempt has ended (a container's too: see ContainerAttempt) and the reports were
    * sent or given up. Called again, it answers the same promise.
    */
-  stop(graceMs = 5_000): Promise<void> {
-    this.stopping ??= this.stopNow(graceMs);
+  stop(graceMs = 5_000, why = 'the agent was stopped'): Promise<void> {
+    this.stopping ??= this.stopNow(graceMs, why);
     return this.stopping;
   }
 
-  private async stopNow(graceMs: number): Promise<void> {
+  private async stopNow(graceMs: number, why: string): Promise<void> {
     this.stopped = true;
     clearInterval(this.leaseTimer);
     this.pollAbort.abort();
     // Not started, so nothing to stop: the control plane finds them STARTING on an instance
     // that is gone. (Those being prepared are not started either: see prepare().)
     this.waiting.clear();
-    const exits = [...this.running.values()].map((r) => {
+    // Stopped for the host's sake, not the job's: each is reported lost, as on a lost host.
+    const exits = [...this.running].map(([k, r]) => {
+      if (!this.lost.has(k)) this.lost.set(k, why);
       r.handle.terminate(graceMs);
       return r.handle.exited.catch(() => undefined);
     });

@@ -92,8 +92,11 @@ export type Report =
       exitCode: number | null;
       reason: string | null;
       timedOut: boolean;
-      /** the agent stopped the attempt because its lease ran out: the attempt is lost, as on a lost host */
-      lostContact?: boolean;
+      /**
+       * the agent stopped the attempt for its own sake, not the job's (its lease ran out, its
+       * instance was terminated, the agent was stopped): the attempt is lost, as on a lost host
+       */
+      hostLost?: boolean;
       /** the job's process never started (image, container, command, secrets): AWS's "Task failed to start" */
       neverStarted?: boolean;
     });

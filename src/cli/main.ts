@@ -62,7 +62,7 @@ program
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      server.services.logger.info({ signal }, 'shutting down');
+      server.services.logger.info({ signal }, 'shutting down; local agents keep their jobs running and are adopted at the next start (`openbatch drain` stops them)');
       server.close().then(
         () => process.exit(0),
         (err) => {
@@ -124,6 +124,8 @@ if (subcommand !== 'server' && subcommand !== 'agent') {
   // Its own statement, so that commands added beside it do not touch the same lines.
   const { registerInstanceCommands } = await import('./instances.js');
   registerInstanceCommands(program);
+  const { registerDrainCommand } = await import('./drain.js');
+  registerDrainCommand(program);
   const { registerCompletionCommand } = await import('./completion.js');
   registerCompletionCommand(program);
   const { useGlobalOptions } = await import('./client.js');

@@ -313,10 +313,10 @@ export class AgentHub {
           // RUNNING frees no capacity and releases no one: no scheduler pass for it.
           ok = await batch.started(r.jobId, r.attempt, r.token, r.at);
         } else if (r.kind === 'exited') {
-          // Stopped by its agent when its lease ran out: lost as on a lost host, with no exit
-          // code and that reason (retry strategies written for lost hosts match it). One whose
-          // process never started ends with AWS's "Task failed to start".
-          const lost = r.lostContact === true;
+          // Stopped by its agent for the host's sake (its lease ran out, it was stopped): lost as
+          // on a lost host, with no exit code and that reason (retry rules for lost hosts match
+          // it). One whose process never started ends with AWS's "Task failed to start".
+          const lost = r.hostLost === true;
           const statusReason = lost ? REASONS.hostTerminated(inst.id) : r.neverStarted ? REASONS.taskFailedToStart : undefined;
           const end = { exitCode: lost ? null : r.exitCode, reason: r.reason, timedOut: r.timedOut, stoppedAt: r.at, statusReason, ...(r.neverStarted && !lost ? { neverStarted: true } : {}) };
           ok = await batch.exited(r.jobId, r.attempt, r.token, end);
@@ -393,7 +393,7 @@ export class AgentHub {
       json(req);
       const inst = await this.authenticate(req, (req.body as { instanceId?: unknown })?.instanceId);
       if (inst.provider === 'joined' && this.o.joined) {
-        await this.o.joined.leave(inst.id);
+        await this.o.joined.leave(inst);
         return {};
       }
       // A launched instance leaves when its provider terminated it (toShutDown), with the reason recorded then.

@@ -11,6 +11,8 @@
  *              reason (retry strategies apply). It stopped them itself when its lease ran out;
  *              if it comes back, its token is refused: a lost agent never overwrites newer state.
  *   leave      an agent stopping on SIGTERM ends its jobs, reports them, and says goodbye.
+ *   drain      in a drain (`openbatch drain`) an idle agent (every one with --stop-jobs) is told
+ *              to shut down: it stops its jobs, leaves and exits, until its owner starts it again.
  *
  * Unlike local instances, joined instances survive a control-plane restart: their agents
  * keep running their jobs and reconnect, and the reports they kept are applied then.
@@ -22,8 +24,10 @@ import type { ServerConfig } from '../config.js';
 import { BatchError, clientError } from '../model/errors.js';
 import { REASONS } from '../model/reasons.js';
 import { getComputeEnvironment } from '../store/computeEnvironments.js';
-import { closeInstance, getInstance, insertInstance, liveInstances } from '../store/instances.js';
-import { hashToken } from './agentHub.js';
+import { closeInstance, getInstance, insertInstance, liveInstances, updateInstance, type InstanceRow } from '../store/instances.js';
+import { fromJson } from '../store/json.js';
+import type { FarmState } from '../store/drain.js';
+import { hashToken, stopReasonOf } from './agentHub.js';
 import type { Core } from '../core.js';
 import type { AgentSilence } from './agentLease.js';
 
@@ -40,7 +44,10 @@ export interface RegisterResponse {
   token: string;
 }
 
-export type JoinedAgentsOptions = Core;
+export interface JoinedAgentsOptions extends Core {
+  /** wake the agent of an instance, on whichever server holds its poll */
+  notifyInstance?(instanceId: string): void;
+}
 
 /** The join token: from configuration, else made once and kept in the data directory (mode 0600). */
 export function joinToken(config: ServerConfig): { token: string; file?: string } {
@@ -104,22 +111,29 @@ export class JoinedAgents {
     return { instanceId: id, token };
   }
 
-  /** The agent of `instanceId` (already authenticated by the hub) leaves. */
-  async leave(instanceId: string): Promise<void> {
-    await this.close(instanceId, 'agent left');
+  /** The agent of `instance` (already authenticated by the hub) leaves: told to (a drain), or stopped by its owner. */
+  async leave(instance: InstanceRow): Promise<void> {
+    await this.close(instance.id, instance.state === 'TERMINATING' ? stopReasonOf(instance) : 'agent left');
   }
 
   /**
-   * Declares lost every joined agent that `silence` finds silent too long (heartbeats missed
-   * while this control plane was not leading or could not look do not count). Called after each
-   * scheduler pass.
+   * After each scheduler pass: declares lost every joined agent that `silence` finds silent too
+   * long (heartbeats missed while this control plane was not leading or could not look do not
+   * count); in a drain, tells the idle ones (every one with stopJobs) to shut down.
    */
-  async checkLost(silence: AgentSilence): Promise<void> {
+  async afterPass(silence: AgentSilence, usage: Map<string, { jobs: number }>, farm: FarmState): Promise<void> {
     const now = this.o.clock.now();
     silence.look(now);
     for (const inst of await liveInstances(this.o.db)) {
-      if (inst.provider === 'joined' && silence.lost(inst.last_heartbeat_at, now)) {
+      if (inst.provider !== 'joined') continue;
+      if (silence.lost(inst.last_heartbeat_at, now)) {
         await this.close(inst.id, `agent lost: no heartbeat for ${Math.round((now - inst.last_heartbeat_at) / 1000)} s (agentTimeoutSeconds ${this.o.config.agentTimeoutSeconds})`);
+      } else if (farm.draining && inst.state === 'ACTIVE' && (farm.stopJobs || !((usage.get(inst.id)?.jobs ?? 0) > 0))) {
+        const stopReason = farm.stopJobs ? 'drained, its jobs stopped (openbatch drain --stop-jobs)' : 'drained (openbatch drain)';
+        const data = fromJson<Record<string, unknown>>(inst.provider_data, {});
+        await updateInstance(this.o.db, inst.id, { state: 'TERMINATING', provider_data: JSON.stringify({ ...data, stopReason }) });
+        this.o.notifyInstance?.(inst.id);
+        this.o.logger.info({ instance: inst.id, reason: stopReason }, 'joined agent told to shut down');
       }
     }
   }

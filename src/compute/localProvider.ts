@@ -19,6 +19,9 @@
  *      local instances together, those still bootstrapping or under Spot notice included:
  *      capacity the host does not have is never promised.
  *   5. desiredvCpus of each CE is the vCPUs launched (at least minvCpus).
+ * In a drain (`openbatch drain`) steps 3 and 4 give way to one: every idle instance is
+ * terminated, minvCpus or not (with --stop-jobs every instance: its agent stops its jobs),
+ * and nothing is launched.
  *
  * An instance that slow-start chaos delays is PENDING for the delay, then starts as any other.
  * An instance whose CE has a launch template with a bootstrap script (or mounts) is PENDING
@@ -60,6 +63,7 @@ import { killOrphans } from '../agent/pidFiles.js';
 import { NotLeaderError } from '../cluster/leadership.js';
 import { isSameProcess, processStartTime } from '../processes.js';
 import { AgentSilence, leaseTimes } from './agentLease.js';
+import { NOT_DRAINING, type FarmState } from '../store/drain.js';
 import type { Core } from '../core.js';
 import { makeChaos, type Chaos } from './chaos.js';
 import { chooseLaunch, expandInstanceTypes, largestCapacity, type AllocationStrategy } from './instanceTypes.js';
@@ -238,7 +242,7 @@ export class LocalProvider {
   }
 
   /** One turn of the scaling loop (see the file comment). */
-  async reconcile(demand: Demand[], usage: Map<string, { jobs: number }>): Promise<void> {
+  async reconcile(demand: Demand[], usage: Map<string, { jobs: number }>, farm: FarmState = NOT_DRAINING): Promise<void> {
     if (this.closing) return;
     const now = this.o.clock.now();
     const ces = (await allComputeEnvironments(this.o.db)).filter((c) => this.manages(c));
@@ -279,6 +283,15 @@ export class LocalProvider {
       const busy = (usage.get(inst.id)?.jobs ?? 0) > 0;
       if (busy || inst.state === 'PENDING') this.idleSince.delete(inst.id);
       else if (!this.idleSince.has(inst.id)) this.idleSince.set(inst.id, now);
+    }
+    // A drain retires instances as they go idle (every one with stopJobs: their agents stop the
+    // jobs), whatever minvCpus says, and launches none.
+    if (farm.draining) {
+      for (const inst of instances) {
+        const idle = !((usage.get(inst.id)?.jobs ?? 0) > 0);
+        if (farm.stopJobs || idle) await this.terminate(inst, farm.stopJobs ? 'drained, its jobs stopped (openbatch drain --stop-jobs)' : 'drained (openbatch drain)');
+      }
+      return;
     }
     for (const inst of instances) {
       const ce = cesByName.get(inst.ce_name);
@@ -669,8 +682,9 @@ export class LocalProvider {
 
   /**
    * Stops every agent of this host and waits for them: each stops its jobs (SIGTERM, then
-   * SIGKILL after a grace), reports them and exits; its instance is closed as it goes. Only
-   * for whoever wants no agent left behind (tests; `openbatch drain` tells agents instead).
+   * SIGKILL after a grace), reports them and exits. Called once the provider is closed (nothing
+   * launches in their place); their instances are closed by whoever leads next, finding them
+   * gone. Only for whoever wants no agent left behind (tests; `openbatch drain` tells agents).
    */
   async stopAgents(): Promise<void> {
     const agents = [...this.agents.entries()];

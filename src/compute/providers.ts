@@ -5,6 +5,7 @@
 import type { Demand, Resources } from '../scheduler/schedule.js';
 import type { ComputeEnvironmentRow } from '../store/computeEnvironments.js';
 import type { InstanceRow } from '../store/instances.js';
+import type { FarmState } from '../store/drain.js';
 
 /** The CE tag that hands a CE to a provider other than the local one (`openbatch:provider=slurm`). */
 export const PROVIDER_TAG = 'openbatch:provider';
@@ -15,8 +16,8 @@ export interface CapacityProvider {
   manages(ce: ComputeEnvironmentRow): boolean;
   /** the largest job the CE could ever run; null when unknown */
   largest(ce: ComputeEnvironmentRow): Resources | null;
-  /** after a scheduler pass: scale to the plan's demand */
-  reconcile(demand: Demand[], usage: Map<string, { jobs: number }>): Promise<void>;
+  /** after a scheduler pass: scale to the plan's demand; in a drain (farm.draining), retire what is idle (with stopJobs: everything) */
+  reconcile(demand: Demand[], usage: Map<string, { jobs: number }>, farm: FarmState): Promise<void>;
   /** whether an instance takes one job in its life (a Fargate task) */
   takesOneJob?(inst: InstanceRow): boolean;
 }
@@ -32,8 +33,8 @@ export class Providers implements CapacityProvider {
     return this.list.find((p) => p.manages(ce))?.largest(ce) ?? null;
   }
 
-  async reconcile(demand: Demand[], usage: Map<string, { jobs: number }>): Promise<void> {
-    for (const p of this.list) await p.reconcile(demand, usage);
+  async reconcile(demand: Demand[], usage: Map<string, { jobs: number }>, farm: FarmState): Promise<void> {
+    for (const p of this.list) await p.reconcile(demand, usage, farm);
   }
 
   takesOneJob(inst: InstanceRow): boolean {

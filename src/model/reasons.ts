@@ -21,4 +21,6 @@ export const WAIT_REASONS = {
   noCapacity: 'CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested for instance type.',
   noConsumable: 'RESOURCE:CONSUMABLE_RESOURCE - Waiting for consumable resources required by the job to become available.',
   noEnabledCe: 'MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - CE(s) associated with the job queue are disabled or have no capacity.',
+  /** openbatch's own: the operator drains the farm (`openbatch drain`) */
+  draining: 'MAINTENANCE:DRAINING - The farm is being drained (openbatch drain): no job starts until it is resumed (openbatch drain --resume).',
 } as const;

@@ -17,6 +17,7 @@ import { getSchedulingPolicyByArn } from '../store/schedulingPolicies.js';
 import { availableQuantities, consumeNonReplenishable } from '../store/consumableResources.js';
 import { ShareUsage, reservedFraction, weightOf } from './fairShare.js';
 import { liveInstances, type InstanceRow } from '../store/instances.js';
+import { farmState, type FarmState } from '../store/drain.js';
 import { hourlyRate, type PriceTable } from '../model/cost.js';
 import { activeShares, recordWait, getJobs, runningByShare, shareHead, jobSpecOf, runnableHead, usageByInstance, type HeadRow, type JobRow } from '../store/jobs.js';
 import { admitSubmitted } from '../store/admission.js';
@@ -65,6 +66,7 @@ const WAIT_STATUS_REASON: Record<WaitCode, string | null> = {
   NO_ENABLED_CE: WAIT_REASONS.noEnabledCe,
   NO_CAPACITY: null,
   NO_CONSUMABLE: WAIT_REASONS.noConsumable,
+  DRAINING: WAIT_REASONS.draining,
 };
 
 /**
@@ -87,8 +89,8 @@ export interface SchedulerLoopOptions {
   prices?: PriceTable | null;
   /** placements were committed for these instances */
   onPlaced(instanceIds: Set<string>): void;
-  /** housekeeping after each pass (e.g. declaring silent joined agents lost) */
-  afterPass?(): Promise<void>;
+  /** housekeeping after each pass, with the usage by instance after it and the farm's state (declaring silent joined agents lost, retiring them in a drain) */
+  afterPass?(usage: Map<string, { jobs: number }>, farm: FarmState): Promise<void>;
   /** each pass's duration in ms (metrics) */
   onPass?(ms: number): void;
 }
@@ -237,11 +239,11 @@ export class SchedulerLoop {
     }
     riders.forEach((r, i) => r.resolve(results[i]));
     if (!done.plan) return done.admitted >= ADMIT_BATCH || this.riders.length > 0;
-    const { plan, usage, admitted } = done;
+    const { plan, usage, admitted, farm } = done;
     const instances = new Set(plan.placements.map((p) => p.instanceId));
     if (instances.size) this.o.onPlaced(instances);
-    await this.o.provider.reconcile(plan.demand, usage);
-    await this.o.afterPass?.();
+    await this.o.provider.reconcile(plan.demand, usage, farm);
+    await this.o.afterPass?.(usage, farm);
     return admitted >= ADMIT_BATCH || plan.placements.length >= HEAD_SIZE || this.riders.length > 0;
   }
 
@@ -255,7 +257,7 @@ export class SchedulerLoop {
     const children = await expandArrays(tx, now, ADMIT_BATCH);
     const admitted = submitted.admitted + children;
     if (!scheduleWanted && submitted.runnable === 0 && children === 0) return { plan: null, usage: null, admitted };
-    const { snapshot, heads, queues, usage, instanceRows, ceTypes } = await this.snapshot(tx);
+    const { snapshot, heads, queues, usage, instanceRows, ceTypes, farm } = await this.snapshot(tx);
     const plan = schedule(snapshot);
     this.ces = new Map(snapshot.ces.map((c) => [c.name, c]));
     const consumed = new Map<string, number>();
@@ -308,7 +310,7 @@ export class SchedulerLoop {
     this.waitingOrder = order;
     await this.recordWaits(tx, plan, heads, now);
     await this.applyTimeLimitActions(tx, queues, plan, heads, now);
-    return { plan, usage, admitted };
+    return { plan, usage, admitted, farm };
   }
 
   private async snapshot(
@@ -320,6 +322,7 @@ export class SchedulerLoop {
     usage: Awaited<ReturnType<typeof usageByInstance>>;
     instanceRows: Map<string, InstanceRow>;
     ceTypes: Map<string, string | null>;
+    farm: FarmState;
   }> {
     const heads = new Map<string, HeadRow>();
     /** multi-node parents in the heads: their gang spec gives the nodes' needs */
@@ -328,7 +331,8 @@ export class SchedulerLoop {
     const ces = await allComputeEnvironments(tx.db);
     const instances = (await liveInstances(tx.db)).filter((i) => i.state === 'LAUNCHING' || i.state === 'ACTIVE');
     const usage = await usageByInstance(tx.db);
-    const snapshot: Snapshot = { queues: [], ces: [], instances: [] };
+    const farm = await farmState(tx.db);
+    const snapshot: Snapshot = { queues: [], ces: [], instances: [], draining: farm.draining };
     const running = await runningByShare(tx.db);
     const now = this.o.clock.now();
     const loadGangParents = async (head: HeadRow[]) => {
@@ -400,7 +404,7 @@ export class SchedulerLoop {
     }
     const instanceRows = new Map(instances.map((i) => [i.id, i]));
     const ceTypes = new Map(ces.map((c) => [c.name, fromJson<{ type?: string } | null>(c.compute_resources, null)?.type ?? null]));
-    return { snapshot, heads, queues, usage, instanceRows, ceTypes };
+    return { snapshot, heads, queues, usage, instanceRows, ceTypes, farm };
   }
 
   /** Writes why each waiting job waits, only where that changed (most passes change nothing). */

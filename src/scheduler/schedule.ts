@@ -32,6 +32,10 @@
  *      instance has fewer STARTING jobs than its queue allows. A queued job is placed, so it
  *      adds no demand; that is the trade the CE's owner makes (docs/compute.md).
  *
+ * A farm being drained (`openbatch drain`, snapshot.draining) starts nothing: every job of
+ * every head waits with DRAINING and asks for no capacity, so that the providers retire what
+ * goes idle instead of launching more.
+ *
  * A fair-share queue walks its shares instead of one head: each time, the share with the
  * lowest weighted usage — (recent average vCPUs in use + vCPUs placed in this pass) ×
  * weightFactor — offers its next job (its own order: schedulingPriority, then submission).
@@ -109,9 +113,11 @@ export interface Snapshot {
   instances: InstanceView[];
   /** units free now of each consumable resource, by name */
   consumables?: Record<string, number>;
+  /** the farm is being drained: nothing starts */
+  draining?: boolean;
 }
 
-export type WaitCode = 'NEVER_FITS' | 'NO_ENABLED_CE' | 'NO_CAPACITY' | 'NO_CONSUMABLE';
+export type WaitCode = 'NEVER_FITS' | 'NO_ENABLED_CE' | 'NO_CAPACITY' | 'NO_CONSUMABLE' | 'DRAINING';
 
 export interface Placement {
   jobId: string;
@@ -159,6 +165,14 @@ export function schedule(snapshot: Snapshot): Plan {
   const consumables = new Map(Object.entries(snapshot.consumables ?? {}));
   const demand = new Map<string, Demand>();
   const queues = [...snapshot.queues].sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name));
+
+  if (snapshot.draining) {
+    for (const queue of queues) {
+      const order = dispatchOrder(queue);
+      for (let next = order.next(false); !next.done; next = order.next(false)) plan.waiting.push({ jobId: next.value.id, code: 'DRAINING' });
+    }
+    return plan;
+  }
 
   for (const queue of queues) {
     const enabled = queue.ceOrder.map((n) => ces.get(n)).filter((c): c is CeView => !!c && c.enabled);

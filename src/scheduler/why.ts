@@ -12,6 +12,7 @@
  *   NEVER_FITS       RUNNABLE: asks more than any instance its CEs can have (the numbers say which)
  *   NO_ENABLED_CE    RUNNABLE: every CE of the queue is disabled or invalid
  *   NO_CONSUMABLE    RUNNABLE: a consumable resource it needs has too few free units
+ *   DRAINING         RUNNABLE: the farm is being drained (`openbatch drain`); nothing starts
  *   STARTING         placed; its instance is launching or its process is starting
  *   RUNNING, SUCCEEDED, FAILED   not waiting
  *
@@ -42,6 +43,7 @@ export type WhyCode =
   | 'NEVER_FITS'
   | 'NO_ENABLED_CE'
   | 'NO_CONSUMABLE'
+  | 'DRAINING'
   | 'STARTING'
   | 'RUNNING'
   | 'SUCCEEDED'
@@ -192,6 +194,9 @@ async function runnable(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code'
       delete report.jobsAhead;
       return report;
     }
+    case 'DRAINING':
+      report.summary = `the farm is being drained (openbatch drain): no job starts until \`openbatch drain --resume\`; ${ahead}`;
+      return report;
     case 'NO_ENABLED_CE':
       report.summary = `no enabled compute environment: ${ces.map((c) => `${c.name} is ${c.enabled ? 'enabled' : 'disabled or invalid'}`).join(', ') || 'the queue has none'}`;
       return report;

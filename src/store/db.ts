@@ -27,6 +27,7 @@ import * as m010 from './migrations/010_node_jobs_and_attempt_cost.js';
 import * as m006 from './migrations/006_slurm_jobs.js';
 import * as m004 from './migrations/004_instance_details.js';
 import * as m011 from './migrations/011_chaos.js';
+import * as m012 from './migrations/012_farm_drain.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -38,6 +39,7 @@ const migrations: Record<string, Migration> = {
   '006_slurm_jobs': m006,
   '004_instance_details': m004,
   '011_chaos': m011,
+  '012_farm_drain': m012,
 };
 
 // Unordered: migrations are numbered when written, and work developed side by side may land

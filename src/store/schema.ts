@@ -255,6 +255,14 @@ export interface LeaderLeaseTable {
   expires_at: number;
 }
 
+/** The farm's drain while one is under way (migration 012; src/store/drain.ts). */
+export interface FarmDrainTable {
+  name: string;
+  /** 1: running jobs are stopped too; 0: they finish */
+  stop_jobs: number;
+  since: number;
+}
+
 export interface Database {
   compute_environments: ComputeEnvironmentTable;
   job_queues: JobQueueTable;
@@ -271,6 +279,7 @@ export interface Database {
   trigger_files: TriggerFileTable;
   slurm_jobs: SlurmJobTable;
   leader_lease: LeaderLeaseTable;
+  farm_drain: FarmDrainTable;
 }
 
 /** An attempt carried by a Slurm job (migration 006; compute/slurmProvider.ts). */

@@ -112,7 +112,7 @@ test('an agent without answers for its lease stops its attempts, and reports the
     cp.state.silent = false;
     await until('the exit to be reported', () => cp.state.reports.some((r) => r.kind === 'exited'));
     const exit = cp.state.reports.find((r) => r.kind === 'exited') as Extract<Report, { kind: 'exited' }>;
-    assert.equal(exit.lostContact, true);
+    assert.equal(exit.hostLost, true);
     assert.match(exit.reason ?? '', /no answer from the control plane/);
     // It carries on: still polling.
     const polls = cp.state.polls;

@@ -70,6 +70,9 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     assert.deepEqual(agentsUnder(dataDir).sort(), agentsBefore, `the agents outlive their server's ${signal}`);
 
     client = await restart(port);
+    const ready = await fetch(server!.url + '/readyz');
+    assert.equal(ready.status, 200);
+    assert.equal(((await ready.json()) as { status: string }).status, 'ready');
     const ces = await client.send(new DescribeComputeEnvironmentsCommand({}));
     assert.deepEqual(ces.computeEnvironments?.map((c) => c.computeEnvironmentName), ['local']);
     assert.deepEqual((await client.send(new DescribeJobQueuesCommand({}))).jobQueues?.map((q) => q.jobQueueName), ['q']);
@@ -97,6 +100,8 @@ test('an agent that died while no server watched: its instance is closed at the 
   const id = await gatedJob(client, 'died', 'gated-retry');
   const first = await waitForStatus(client, id, ['RUNNING']);
   const instanceId = first.container!.containerInstanceArn!.split('/').pop()!;
+  // RUNNING once its process started: its first line may come a moment later.
+  for (let i = 0; i < 200 && runsOf(id).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   await server!.kill('SIGKILL');
   client.destroy();
   // Its agent dies too (its job with it: the fork server stops what it started).
@@ -128,6 +133,7 @@ test('a server paused for longer than the agent lease: its agent stops the job b
     const id = await gatedJob(client, 'paused', 'locked');
     const first = await waitForStatus(client, id, ['RUNNING']);
     const instanceId = first.container!.containerInstanceArn!.split('/').pop()!;
+    for (let i = 0; i < 200 && runsOf(id).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     paused.child.kill('SIGSTOP');
     // The lease (2 s) runs out: the agent stops the job and, a launched instance's, exits.
     for (let i = 0; i < 200 && agentsUnder(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 50));

@@ -85,6 +85,15 @@ describe('schedule: the rules', () => {
     });
   }
 
+  test('a farm being drained places nothing, every job waits DRAINING, and no capacity is asked for', () => {
+    const s = snap().ce('a', 4).instance('i1', 'a', 4).queue('q', 1, ['a']).queue('r', 2, ['a']).job('q', 'j1', 1).job('r', 'j2', 2).job('q', 'big', 8).build();
+    s.draining = true;
+    const plan = schedule(s);
+    assert.deepEqual(plan.placements, []);
+    assert.deepEqual(plan.demand, []);
+    assert.deepEqual(plan.waiting.map((w) => `${w.jobId}:${w.code}`).sort(), ['big:DRAINING', 'j1:DRAINING', 'j2:DRAINING']);
+  });
+
   test('fair share: the share furthest below its weighted share goes first, and placements count against it', () => {
     const s = snap().ce('a', 8).instance('i1', 'a', 4).queue('fs', 1, ['a']).build();
     const job = (id: string) => ({ id, seq: 0, vcpus: 1, memoryMiB: 1, gpus: 0 });

@@ -206,7 +206,7 @@ export interface WhyReport {
   jobName: string;
   status: string;
   queue: string;
-  /** SUBMITTED, DEPENDENCY, ARRAY_CHILDREN, QUEUED, NO_CAPACITY, NEVER_FITS, NO_ENABLED_CE, NO_CONSUMABLE, STARTING… */
+  /** SUBMITTED, DEPENDENCY, ARRAY_CHILDREN, QUEUED, NO_CAPACITY, NEVER_FITS, NO_ENABLED_CE, NO_CONSUMABLE, DRAINING, STARTING… */
   code: string;
   summary: string;
   statusReason: string | null;
