@@ -63,7 +63,8 @@ test("a local agent's environment holds its own token and a few host variables, 
     for (const s of [secretKey, hookSecret, serverOnly]) assert.ok(!all.includes(s), `the agent's environment holds a server secret (${s})`);
   } finally {
     client.destroy();
-    await server.kill('SIGTERM');
+    // Its agent outlives it: stopped too.
+    await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
     await dropTestDatabase(dataDir);
   }
