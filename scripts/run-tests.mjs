@@ -12,10 +12,10 @@
 // Test files share files with the jobs they run (gates, inboxes, outputs) through their
 // temporary directories. Jobs in the bubblewrap sandbox get a private /tmp, as containers
 // do, so the suite's temporary directories live under /var/tmp instead (TMPDIR), which a
-// sandboxed job sees like any other host directory. Removed after a passing run, kept
-// (and named) after a failing one. Agents still running from that directory after a run
+// sandboxed job sees, read-only, like any other host directory. Removed after a passing run,
+// kept (and named) after a failing one. Agents still running from that directory after a run
 // (local agents outlive their servers; a test must stop what it started) fail the run.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
@@ -76,6 +76,9 @@ async function dropTestDatabases() {
 }
 
 const tmpDir = mkdtempSync('/var/tmp/openbatch-tests-');
+// Passable, not listable: jobs of a root agent run as nobody, and reach the directories the
+// tests share with them (test/helpers/server.ts, sharedDir) through this one.
+chmodSync(tmpDir, 0o711);
 let status = 0;
 for (const store of stores) {
   const env = { ...process.env, TMPDIR: tmpDir, OPENBATCH_TEST_DATABASE_PREFIX: databasePrefix };

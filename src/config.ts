@@ -10,6 +10,8 @@ import { resolve } from 'node:path';
 export interface ServerConfig {
   host: string;
   port: number;
+  /** the configuration file these settings were read from (--config, OPENBATCH_CONFIG), absolute; empty: none. Set by loadConfig, not a setting */
+  configFile: string;
   dataDir: string;
   /**
    * postgres://user:pass@host:port/db to keep state in PostgreSQL (several servers may share
@@ -62,6 +64,19 @@ export interface ServerConfig {
   sandboxNetwork: string;
   /** how VCPU is enforced: 'quota' (a cap of VCPU × CPU period) or 'shares' (ECS's 1,024 CPU shares per vCPU, no cap); a CE's tag `openbatch:vcpu-limit` overrides it */
   vcpuLimit: string;
+  /**
+   * Where agents run as root: the user (name or uid) jobs run as unless their definition
+   * names a `user` or is `privileged`. Their working directories and scratch volumes are theirs.
+   */
+  jobUser: string;
+  /**
+   * Directories under which job definitions may name host paths (volumes' host.sourcePath,
+   * devices' hostPath); none by default. A JSON list, or in the environment also
+   * comma-separated. compute/hostAccess.ts applies it.
+   */
+  hostVolumeRoots: string[];
+  /** whether job definitions may set `privileged` (root with every host device and capability) */
+  allowPrivileged: boolean;
   /** URLs that receive every job state change (JSON list; src/events/webhooks.ts checks it) */
   webhooks: unknown;
   /** directory watch rules that submit a job per new file (JSON list; src/triggers/rules.ts checks it) */
@@ -108,6 +123,7 @@ export interface ServerConfig {
 const DEFAULTS: ServerConfig = {
   host: '127.0.0.1',
   port: 8770,
+  configFile: '',
   dataDir: '.openbatch',
   databaseUrl: '',
   leaderLeaseSeconds: 5,
@@ -130,6 +146,9 @@ const DEFAULTS: ServerConfig = {
   sandbox: 'auto',
   sandboxNetwork: 'none',
   vcpuLimit: 'quota',
+  jobUser: 'nobody',
+  hostVolumeRoots: [],
+  allowPrivileged: false,
   webhooks: [],
   triggers: [],
   prices: {},
@@ -160,13 +179,23 @@ const NUMERIC: (keyof ServerConfig)[] = ['port', 'leaderLeaseSeconds', 'hostVcpu
  * webhooks). In the config file they are plain JSON; in the environment a JSON string. Each
  * feature checks the shape of its own table where it is used, naming the setting.
  */
-const STRUCTURED: (keyof ServerConfig)[] = ['webhooks', 'triggers', 'prices', 'launchTemplates'];
+const STRUCTURED: (keyof ServerConfig)[] = ['webhooks', 'triggers', 'prices', 'launchTemplates', 'hostVolumeRoots'];
+/** Settings that are true or false ("true"/"false" in the environment and on the command line). */
+const BOOLEAN: (keyof ServerConfig)[] = ['allowPrivileged'];
 
 function envName(key: string): string {
   return 'OPENBATCH_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
 }
 
 function coerce(key: keyof ServerConfig, value: unknown, source: string): unknown {
+  if (BOOLEAN.includes(key)) {
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    throw new Error(`${source}: ${key} must be true or false (got '${String(value)}')`);
+  }
+  if (key === 'hostVolumeRoots' && typeof value === 'string' && !value.trim().startsWith('[')) {
+    return value.split(',').map((p) => p.trim()).filter(Boolean);
+  }
   if (STRUCTURED.includes(key)) {
     if (typeof value !== 'string') return value;
     try {
@@ -225,6 +254,14 @@ export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> &
   if (cfg.rateLimitPerSecond > 0 && cfg.rateLimitBurst < 1) throw new Error(`rateLimitBurst must be at least 1 when rateLimitPerSecond is set (got ${cfg.rateLimitBurst})`);
   if (!Number.isInteger(cfg.logRetentionDays)) throw new Error(`logRetentionDays must be a whole number of days, 0 to keep logs forever (got ${cfg.logRetentionDays})`);
   cfg.dataDir = resolve(cfg.dataDir);
+  cfg.configFile = file ? resolve(file) : '';
+  if (!Array.isArray(cfg.hostVolumeRoots) || cfg.hostVolumeRoots.some((r) => typeof r !== 'string' || !r.startsWith('/'))) {
+    throw new Error(`hostVolumeRoots must list absolute directories (got ${JSON.stringify(cfg.hostVolumeRoots).slice(0, 200)})`);
+  }
+  cfg.hostVolumeRoots = cfg.hostVolumeRoots.map((r) => resolve(r));
+  const rootInData = cfg.hostVolumeRoots.find((r) => r === cfg.dataDir || r.startsWith(cfg.dataDir + '/'));
+  if (rootInData) throw new Error(`hostVolumeRoots: ${rootInData} is in the data directory (${cfg.dataDir}), which no job may see`);
+  if (!cfg.jobUser) throw new Error('jobUser must name a user or uid (default nobody)');
   return cfg;
 }
 

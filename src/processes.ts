@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, readdirSync, readFileSync } from 'node:fs';
 
 /** Whether a process with this pid exists on this host (one we may not signal exists too). */
 export function processExists(pid: number): boolean {
@@ -33,4 +33,37 @@ export function processStartTime(pid: number): number | undefined {
 export function isSameProcess(pid: number, startTime: number | undefined): boolean {
   const now = processStartTime(pid);
   return now !== undefined && (startTime === undefined || now === startTime);
+}
+
+/** O_CLOEXEC as /proc/<pid>/fdinfo shows it (octal flags). */
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * Closes the descriptors this process inherited without close-on-exec (a launcher's stray
+ * pipe or file), so that nothing it starts inherits them: Node marks every descriptor it
+ * opens close-on-exec, and inherited ones too up to the first gap above 15, not beyond. Only
+ * such descriptors are closed, never Node's own. Answers how many were closed (Linux; 0
+ * elsewhere).
+ */
+export function closeInheritedDescriptors(): number {
+  let fds: string[];
+  try {
+    fds = readdirSync('/proc/self/fd');
+  } catch {
+    return 0;
+  }
+  let closed = 0;
+  for (const name of fds) {
+    const fd = Number(name);
+    if (fd < 3) continue;
+    try {
+      const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+      if (!flags || Number.parseInt(flags[1], 8) & O_CLOEXEC) continue;
+      closeSync(fd);
+      closed++;
+    } catch {
+      // gone meanwhile (the directory's own descriptor)
+    }
+  }
+  return closed;
 }

@@ -18,6 +18,7 @@ import { tagHandlers } from './api/handlers/tags.js';
 import { loadCredentialsFile, parseCredentialSpec } from './api/sigv4.js';
 import { AgentHub } from './compute/agentHub.js';
 import { ceSettings } from './compute/executorChoice.js';
+import { hostAccessOf } from './compute/hostAccess.js';
 import { SecretStore } from './secrets/store.js';
 import { cachedComputeEnvironment } from './store/computeEnvironments.js';
 import { LocalProvider } from './compute/localProvider.js';
@@ -142,12 +143,13 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const joined = new JoinedAgents({ config, db: store.db, uow, clock, ids, logger, kickScheduler, notifyInstance: (id) => wakeInstance(id) });
   const secrets = new SecretStore(config.secretsFile);
   const lease = leaseTimes(config.agentTimeoutSeconds);
+  const hostAccess = hostAccessOf(config);
   const hub = new AgentHub({
     lease,
     joined,
     assignmentContext: async (ceName) => {
       const { executor, prefetch, vcpuLimit } = ceSettings(await cachedComputeEnvironment(store.db, ceName), config);
-      return { executor, secrets, prefetch, vcpuLimit };
+      return { executor, secrets, prefetch, vcpuLimit, hostAccess };
     },
     // Launch templates and Fargate tasks are the local provider's: local agents talk to the leader.
     instanceSetup: (inst) => leader?.provider.instanceSetup(inst),

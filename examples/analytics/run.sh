@@ -17,15 +17,15 @@ work=${WORK:-$here/work}
 rm -rf "$work"
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-# Jobs read the scripts and write their results through these paths. Where bubblewrap is
-# installed they run sandboxed with a private /tmp, as containers do, and would not see them.
-for d in "$here" "$work"; do
-  case "$d/" in /tmp/*) echo "run.sh: $d is under /tmp, which sandboxed jobs do not share; use a checkout (and WORK) outside /tmp" >&2; exit 2 ;; esac
-done
 
 /usr/bin/python3 "$here/generate.py" --seed "$seed" --orders "$orders" --partitions "$partitions" --out "$work"
+# The jobs read the scripts and write their results through volumes of these two
+# directories (pipeline.yaml), which the server must grant (hostVolumeRoots). A server running
+# as root runs jobs as nobody: the work directory is theirs to write.
+chmod -R a+rwX "$work"
 echo "trades: $orders orders per desk (seed $seed), $partitions partitions each, in $work"
-openbatch apply -f "$here/pipeline.yaml" --resources-only
+sed -e "s|@EXAMPLE@|$here|g" -e "s|@WORK@|$work|g" "$here/pipeline.yaml" > "$work/pipeline.yaml"
+openbatch apply -f "$work/pipeline.yaml" --resources-only
 
 # The run's jobs: a file for apply, since each names its share and its own directories.
 {
@@ -37,13 +37,13 @@ openbatch apply -f "$here/pipeline.yaml" --resources-only
     jobDefinition: tca-partition
     shareIdentifier: $desk
     arrayProperties: {size: $partitions}
-    parameters: {dir: "$here", work: "$work", desk: $desk}
+    parameters: {desk: $desk}
   - name: report-$desk
     jobQueue: tca
     jobDefinition: tca-report
     shareIdentifier: $desk
     dependsOn: [tca-$desk]
-    parameters: {dir: "$here", work: "$work", desk: $desk, partitions: "$partitions"}
+    parameters: {desk: $desk, partitions: "$partitions"}
 YAML
   done
 } > "$work/jobs.yaml"

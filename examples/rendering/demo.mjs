@@ -17,10 +17,10 @@
 // The SDK warns on every run that its 2027 releases will want Node 22; this example runs on 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BatchClient, DescribeJobsCommand, ListJobsCommand } from '@aws-sdk/client-batch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -87,12 +87,14 @@ rmSync(join(here, 'output', scene), { recursive: true, force: true });
 // lost; without notice they die, and the retry strategy runs them again on the next instance.
 // A build without chaos runs without it.
 const hasChaos = existsSync(join(root, 'dist/src/compute/chaos.js'));
-// Sandboxed jobs get a /tmp of their own: a checkout under the host's /tmp is invisible to
-// them, so for such a checkout the demo's server runs its jobs unsandboxed.
-const underTmp = !relative(tmpdir(), root).startsWith('..');
+// The jobs write the frames and the video through a volume of this directory
+// (pipeline.yaml), which the server grants them here. A server running as root runs its jobs
+// as nobody: the output directory is theirs to write.
+mkdirSync(join(here, 'output'), { recursive: true });
+chmodSync(join(here, 'output'), 0o777);
 const config = {
   ...(hasChaos ? { spotInterruptionsPerHour: chaos, spotNoticeSeconds: notice } : {}),
-  ...(underTmp ? { sandbox: 'off' } : {}),
+  hostVolumeRoots: [here],
   scaleDownDelaySeconds: 5,
   triggers: [
     {
@@ -139,10 +141,11 @@ for (let i = 0; ; i++) {
   await new Promise((r) => setTimeout(r, 100));
 }
 say(`server ready. Dashboard: ${url}/  (sign in with any key pair, e.g. test / test)`);
-if (underTmp) say(`this checkout is under ${tmpdir()}, which sandboxed jobs cannot see: the jobs run without the sandbox`);
 if (hasChaos && chaos > 0) say(`Spot chaos on: each instance interrupted ${chaos} times an hour on average, ${notice} s notice`);
 
-const apply = spawnSync(process.execPath, [cli, 'apply', '-f', join(here, 'pipeline.yaml'), '--endpoint', url], { encoding: 'utf8' });
+// The pipeline with this checkout's path where it names the directory its jobs mount.
+const pipeline = readFileSync(join(here, 'pipeline.yaml'), 'utf8').replaceAll('@RENDERING@', here);
+const apply = spawnSync(process.execPath, [cli, 'apply', '-f', '-', '--endpoint', url], { encoding: 'utf8', input: pipeline });
 for (const line of (apply.stdout + apply.stderr).trim().split('\n')) say(`apply: ${line}`);
 if (apply.status !== 0) {
   stopServer();

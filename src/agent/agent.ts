@@ -381,7 +381,7 @@ export class Agent {
       : !executor
         ? notStarted(Promise.resolve(`CannotStartContainerError: this agent has no ${a.executor} executor`))
         : executor.start(
-            { attemptId: k, command: a.command, env: a.env, workDir, vcpus: a.vcpus, memoryMiB: a.memoryMiB, settings: a.settings },
+            { attemptId: k, command: a.command, env: a.env, workDir, vcpus: a.vcpus, memoryMiB: a.memoryMiB, settings: a.settings, mounts: a.mounts },
             (lines: LogLine[]) => this.enqueueLogs(a, lines),
           );
     const entry: Running = { assignment: a, handle, timedOut: false, workDir };

@@ -14,10 +14,11 @@
  * server adopts them: compute/localProvider.ts). --exit-with-parent makes an agent stop its
  * jobs and exit when its standard input closes, for whoever wants it tied to its parent.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import pino from 'pino';
 import { createLogger } from '../logging.js';
+import { closeInheritedDescriptors } from '../processes.js';
 import { ContainerExecutor } from '../executor/container.js';
 import { ProcessExecutor } from '../executor/process.js';
 import { Agent, serverList } from './agent.js';
@@ -40,6 +41,10 @@ export interface AgentCliOptions {
   sandboxNetwork?: string;
   /** Docker Engine API socket of the container executor */
   dockerHost?: string;
+  /** host paths sandboxed jobs must not see, beyond the work directory and the Docker socket */
+  hide?: string[];
+  /** whom jobs run as when the agent is root and their definition names no user (default nobody) */
+  jobUser?: string;
 }
 
 /** Where the container executor finds the Docker Engine API when not told: DOCKER_HOST, else Podman's system socket. */
@@ -111,16 +116,25 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
     process.stdout.write(`joined compute environment ${opts.ce} as instance ${instanceId}\n`);
   }
   const logger = createLogger(opts.logLevel ?? 'info', pino.destination(2), { instance: instanceId });
+  const stray = closeInheritedDescriptors();
+  if (stray) logger.info({ descriptors: stray }, 'closed descriptors inherited from the launcher, so that no job inherits them');
   mkdirSync(opts.workDir, { recursive: true });
+  // Jobs see their own working directory and nothing else of the agent's: not the other
+  // attempts' directories, not the socket that makes containers (docs/security.md).
+  const workRoot = realpathSync(opts.workDir);
+  const dockerHost = opts.dockerHost || process.env.DOCKER_HOST || DEFAULT_DOCKER_HOST;
+  const hidden = [workRoot, ...(opts.hide ?? [])];
+  if (dockerHost.startsWith('unix://')) hidden.push(dockerHost.slice('unix://'.length));
+  else if (dockerHost.startsWith('/')) hidden.push(dockerHost);
   // Jobs a previous agent on this machine left running when it died: their attempts have
   // been failed and may be running elsewhere now.
   const orphans = await killOrphans(opts.workDir);
   if (orphans) logger.warn({ orphans }, 'stopped jobs left running by a previous agent');
-  const processExecutor = new ProcessExecutor({ sandbox, sandboxNetwork });
-  const containerExecutor = new ContainerExecutor({ dockerHost: opts.dockerHost || process.env.DOCKER_HOST || DEFAULT_DOCKER_HOST });
+  const processExecutor = new ProcessExecutor({ sandbox, sandboxNetwork, hidden, jobUser: opts.jobUser });
+  const containerExecutor = new ContainerExecutor({ dockerHost, hidden });
   for (const why of processExecutor.unavailable) logger.warn(`process executor: ${why}`);
   logger.info(`process executor: ${processExecutor.describe()}`);
-  const agent = new Agent({ server, instanceId, token, executors: { process: processExecutor, container: containerExecutor }, workRoot: opts.workDir, logger, exitWhenOrphaned: !!opts.instanceId });
+  const agent = new Agent({ server, instanceId, token, executors: { process: processExecutor, container: containerExecutor }, workRoot, logger, exitWhenOrphaned: !!opts.instanceId });
   // SIGTERM stops every attempt (its containers too) and sends the last reports; run() returns
   // only once that is done, so the process never exits with a container still running.
   const stop = () => void agent.stop();

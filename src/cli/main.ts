@@ -91,6 +91,8 @@ program
   .option('--sandbox <auto|off>', 'bubblewrap sandbox for process jobs: auto (when bwrap works here) or off', 'auto')
   .option('--sandbox-network <none|host>', "sandboxed jobs' network: none (own namespace, loopback only) or host", 'none')
   .option('--docker-host <socket>', 'Docker Engine API socket for container jobs (default: DOCKER_HOST, else unix:///run/podman/podman.sock)')
+  .option('--hide <path>', 'a host path sandboxed jobs must not see (repeatable); the work directory and the Docker socket always are', (v: string, all: string[] = []) => [...all, v])
+  .option('--job-user <user>', 'as root: the user jobs run as unless their definition names one or is privileged', 'nobody')
   .addHelpText(
     'after',
     '\nExample (on another machine; the join token is in the server\'s <data-dir>/agent-join-token):\n  OPENBATCH_AGENT_TOKEN=$(cat join-token) openbatch agent --server http://10.0.0.5:8770 --ce my-machines --vcpus 8 --memory 16000',

@@ -210,7 +210,7 @@ export class AgentHub {
       if (runningKeys.has(`${a.job_id}#${a.attempt}`) || a.terminate_reason) continue;
       let ctx = contexts.get(a.ce_name);
       if (!ctx) contexts.set(a.ce_name, (ctx = this.o.assignmentContext?.(a.ce_name) ?? Promise.resolve({ executor: 'process' as const })));
-      const assignment = buildAssignment(a, this.o.timeDilation, await ctx);
+      const assignment = buildAssignment(a, this.o.timeDilation, await ctx, inst.provider === 'local');
       assignment.terminateGraceMs = this.o.terminateGraceMs;
       if (setup) {
         // The launch template's environment lies under the job's own; its mounts come with it.

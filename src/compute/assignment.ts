@@ -9,6 +9,7 @@ import type { Assignment } from '../agent/protocol.js';
 import type { ExecutorName, JobSettings } from '../executor/types.js';
 import { ORIGINAL_INDEX_ENV, RERUN_INDEX_ENV, RERUN_OF_ENV, RERUN_SIZE_ENV } from '../model/rerun.js';
 import type { SecretStore } from '../secrets/store.js';
+import { hostAccessRefusal, type HostAccessSettings } from './hostAccess.js';
 import type { Db } from '../store/db.js';
 import { failedIndices, getJob, jobSpecOf, type JobRow } from '../store/jobs.js';
 
@@ -67,18 +68,26 @@ export interface AssignmentContext {
   prefetch?: number;
   /** the CE's `openbatch:vcpu-limit`, else the server's vcpuLimit */
   vcpuLimit?: 'quota' | 'shares';
+  /** the server's grants of host paths and privilege (compute/hostAccess.ts); absent: not checked here */
+  hostAccess?: HostAccessSettings;
 }
 
 /**
  * The attempt as an agent receives it; the timeout is scaled by the server's time dilation.
  * Secrets are resolved here, into the environment only; one that cannot be resolved makes
- * the attempt fail to start with AWS's ResourceInitializationError reason.
+ * the attempt fail to start with AWS's ResourceInitializationError reason. An attempt whose
+ * definition asks for host paths or privilege the server does not grant fails to start, and
+ * gets no secrets. `onThisHost`: the instance is on the server's machine (its links resolve here).
  */
-export function buildAssignment(a: AttemptSource, timeDilation: number, ctx: AssignmentContext = { executor: 'process' }): Assignment {
+export function buildAssignment(a: AttemptSource, timeDilation: number, ctx: AssignmentContext = { executor: 'process' }, onThisHost = false): Assignment {
   const spec = jobSpecOf(a);
   const env = attemptEnvironment(a);
   let cannotStart: string | undefined;
-  for (const secret of spec.containerProperties?.secrets ?? []) {
+  // Checked at registration and submission; again here, where the grants and the host's links
+  // are as they are now (on this host: an instance of another machine has paths of its own).
+  const refusal = ctx.hostAccess && hostAccessRefusal(spec.containerProperties ?? {}, ctx.hostAccess, { prefix: 'containerProperties.', resolveLinks: onThisHost });
+  if (refusal) cannotStart = `CannotStartContainerError: ${refusal}`;
+  for (const secret of cannotStart ? [] : (spec.containerProperties?.secrets ?? [])) {
     if (!secret.name || !secret.valueFrom) continue;
     try {
       if (!ctx.secrets) throw new Error('this server has no secret store');

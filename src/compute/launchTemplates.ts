@@ -16,6 +16,7 @@
  * A template has one version (default "1"); a CE may ask for it by number, `$Default` or
  * `$Latest`. The table is checked once, at server start, with messages that name the entry.
  */
+import { resolve } from 'node:path';
 import { clientError } from '../model/errors.js';
 
 export interface Mount {
@@ -56,7 +57,7 @@ function idFor(name: string): string {
 }
 
 /** Parses and checks the `launchTemplates` setting; throws an Error naming the bad entry. */
-export function parseLaunchTemplates(raw: unknown): LaunchTemplate[] {
+export function parseLaunchTemplates(raw: unknown, dataDir?: string): LaunchTemplate[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) fail('', 'must be a JSON list of templates ({"launchTemplateName": …, "bootstrap": …})');
   const out: LaunchTemplate[] = [];
@@ -88,6 +89,9 @@ export function parseLaunchTemplates(raw: unknown): LaunchTemplate[] {
         const mp = `${at}.mounts[${j}]`;
         const mm = (m ?? {}) as Record<string, unknown>;
         if (typeof mm.sourcePath !== 'string' || !mm.sourcePath.startsWith('/')) fail(`${mp}.sourcePath`, 'must be an absolute path on the host');
+        // The operator's own grant, so no hostVolumeRoots; but never the data directory.
+        const source = resolve(mm.sourcePath);
+        if (dataDir && (source === dataDir || source.startsWith(dataDir + '/'))) fail(`${mp}.sourcePath`, `is in the data directory (${dataDir}), which no job may see`);
         const target = mm.containerPath;
         if (typeof target !== 'string' || !target || target.startsWith('/') || target.split('/').some((p) => p === '..' || p === '' || p === '.'))
           fail(`${mp}.containerPath`, "must be a relative path inside the job's working directory, such as data or inputs/ref");
@@ -131,10 +135,10 @@ export function resolveLaunchTemplate(templates: readonly LaunchTemplate[], ref:
 const parsed = new WeakMap<object, LaunchTemplate[]>();
 
 /** The server's templates (parsed once per configuration object). */
-export function launchTemplatesOf(config: { launchTemplates: unknown }): LaunchTemplate[] {
+export function launchTemplatesOf(config: { launchTemplates: unknown; dataDir?: string }): LaunchTemplate[] {
   let t = parsed.get(config);
   if (!t) {
-    t = parseLaunchTemplates(config.launchTemplates);
+    t = parseLaunchTemplates(config.launchTemplates, config.dataDir);
     parsed.set(config, t);
   }
   return t;

@@ -47,9 +47,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ComputeResource } from '@aws-sdk/client-batch';
+import type { ServerConfig } from '../config.js';
 import { BatchError, clientError } from '../model/errors.js';
 import { REASONS } from '../model/reasons.js';
 import type { Demand, Resources } from '../scheduler/schedule.js';
@@ -132,6 +133,11 @@ export function agentEnvironment(host: NodeJS.ProcessEnv, token: string): Record
   for (const k of AGENT_ENV_KEYS) if (host[k] !== undefined) env[k] = host[k];
   env.OPENBATCH_AGENT_TOKEN = token;
   return env;
+}
+
+/** The server's paths that no job may see: its data directory and the files its secrets are read from. */
+export function hiddenFromJobs(config: ServerConfig): string[] {
+  return [config.dataDir, config.configFile, config.credentialsFile, config.secretsFile, config.slurmWorkDir].filter(Boolean).map((p) => resolve(p));
 }
 
 /** An agent process of this host: the server's own child, or one adopted from a previous server process. */
@@ -619,7 +625,10 @@ export class LocalProvider {
           CLI_ENTRY, 'agent', '--server', this.o.serverUrl(), '--instance-id', id, '--work-dir', workDir, '--log-level', this.o.config.logLevel,
           // The server's executor settings hold for the agents it starts, unless the CE's tags
           // say otherwise for its sandbox (docs/executors.md).
-          '--sandbox', sandbox, '--sandbox-network', sandboxNetwork,
+          '--sandbox', sandbox, '--sandbox-network', sandboxNetwork, '--job-user', this.o.config.jobUser,
+          // What no job may see beyond the agent's own work directory: the data directory (the
+          // database, the join token, other instances' attempts) and the files holding secrets.
+          ...hiddenFromJobs(this.o.config).flatMap((p) => ['--hide', p]),
           // Resolved here: the agent does not get the server's environment (agentEnvironment).
           ...(dockerHost ? ['--docker-host', dockerHost] : []),
         ],

@@ -44,13 +44,14 @@
  * moments can escape. docs/executors.md says so.
  */
 import type { IncomingMessage } from 'node:http';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DockerApi, DockerError, FrameDecoder } from './dockerApi.js';
 import { LineSplitter } from './lines.js';
 import { DEFAULT_GRACE_MS, DEFAULT_PIDS_MAX, OOM_REASON } from './process.js';
 import { CgroupHost, ContainerMemoryParent, CPU_PERIOD_US } from './cgroups.js';
+import { isWithin, scratchVolume } from './sandbox.js';
 import type { AttemptExit, AttemptSpec, Executor, ExecutorCapabilities, JobSettings, LogLine, RunningAttempt } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -65,27 +66,34 @@ export interface ContainerExecutorOptions {
   clock?: () => number;
   /** pids limit per container (0: none) */
   pidsMax?: number;
+  /** host paths no job may see, hidden again inside volumes that hold them (resolved, existing) */
+  hidden?: string[];
 }
 
 /** The container's creation request, from the attempt. Exported for tests of the mapping. */
-export function createBody(spec: AttemptSpec, pidsMax: number): Record<string, unknown> {
+export function createBody(spec: AttemptSpec, pidsMax: number, hidden: readonly string[] = []): Record<string, unknown> {
   const s: JobSettings = spec.settings ?? {};
   const volumes = new Map((s.volumes ?? []).map((v) => [v.name, v]));
   const binds: string[] = [];
+  const tmpfs: Record<string, string> = {};
   for (const m of s.mountPoints ?? []) {
     const v = volumes.get(m.sourceVolume);
     if (!v) throw new Error(`mountPoints: sourceVolume "${m.sourceVolume}" is not one of the job definition's volumes`);
     if (v.unsupported) throw new Error(`volumes: "${v.name}" uses ${v.unsupported}, which this host cannot provide`);
-    let src = v.sourcePath;
-    if (!src) {
-      // A volume without a host path is scratch space of the attempt, as Docker's anonymous volumes are.
-      src = join(spec.workDir, '.volumes', v.name);
-      mkdirSync(src, { recursive: true });
-    }
+    // A volume without a host path is scratch space of the attempt, as Docker's anonymous volumes are.
+    const src = v.sourcePath ?? scratchVolume(spec.workDir, v.name);
     binds.push(`${src}:${m.containerPath}${m.readOnly ? ':ro' : ''}`);
+    // What no job may see (the data directory, the agent's work root) stays hidden inside a
+    // granted directory that holds it: an empty tmpfs over a directory, /dev/null over a file.
+    const real = v.sourcePath && existsSync(v.sourcePath) ? realpathSync(v.sourcePath) : undefined;
+    for (const h of hidden) {
+      if (!real || !isWithin(h, real)) continue;
+      const at = join(m.containerPath, relative(real, h));
+      if (statSync(h).isDirectory()) tmpfs[at] = 'ro,size=4k';
+      else binds.push(`/dev/null:${at}:ro`);
+    }
   }
   const memory = Math.round(spec.memoryMiB * MiB);
-  const tmpfs: Record<string, string> = {};
   for (const t of s.tmpfs ?? []) tmpfs[t.containerPath] = [t.sizeMiB > 0 ? `size=${t.sizeMiB}m` : '', ...(t.mountOptions ?? [])].filter(Boolean).join(',');
   const hostConfig: Record<string, unknown> = {
     Memory: memory,
@@ -154,9 +162,17 @@ export class ContainerExecutor implements Executor {
   private readonly clock: () => number;
   private readonly pidsMax: number;
   private readonly cgroups: CgroupHost | undefined;
+  private readonly hidden: string[];
 
   constructor(opts: ContainerExecutorOptions) {
     this.api = new DockerApi(opts.dockerHost);
+    this.hidden = (opts.hidden ?? []).flatMap((p) => {
+      try {
+        return [realpathSync(p)];
+      } catch {
+        return [];
+      }
+    });
     this.clock = opts.clock ?? Date.now;
     this.pidsMax = opts.pidsMax ?? DEFAULT_PIDS_MAX;
     const cg = opts.cgroups === false ? undefined : (opts.cgroups ?? CgroupHost.probe());
@@ -175,7 +191,7 @@ export class ContainerExecutor implements Executor {
 
   start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt {
     const name = `openbatch-${spec.attemptId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
-    return new ContainerAttempt(this.api, spec, name, onLog, this.clock, this.pidsMax, this.cgroups !== undefined);
+    return new ContainerAttempt(this.api, spec, name, onLog, this.clock, this.pidsMax, this.cgroups !== undefined, this.hidden);
   }
 }
 
@@ -214,6 +230,7 @@ class ContainerAttempt implements RunningAttempt {
     private readonly clock: () => number,
     pidsMax: number,
     private readonly v1: boolean,
+    private readonly hidden: readonly string[],
   ) {
     this.dockerSocket = api.socket;
     this.ready = new Promise((r) => (this.markReady = r));
@@ -232,7 +249,7 @@ class ContainerAttempt implements RunningAttempt {
     if (!image) return notStarted('CannotStartContainerError: the job definition names no image');
     let body: Record<string, unknown>;
     try {
-      body = createBody(spec, pidsMax);
+      body = createBody(spec, pidsMax, this.hidden);
     } catch (e) {
       return notStarted(`CannotCreateContainerError: ${(e as Error).message}`);
     }

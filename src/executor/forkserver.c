@@ -30,6 +30,7 @@
  * (PR_SET_PDEATHSIG, set in the child before anything else).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -41,6 +42,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,6 +136,27 @@ static void nonblock_cloexec(int fd) {
   fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* Sets close-on-exec on every descriptor from `first` on: close_range where the kernel has
+ * it (5.11), else each descriptor /proc/self/fd lists. */
+static void mark_cloexec_from(int first) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+#endif
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return;
+  int self = dirfd(d);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    int fd = atoi(e->d_name);
+    if (fd >= first && fd != self) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  closedir(d);
+}
+
 static void child_fail(int status_fd, const char *step) {
   char msg[64];
   int n = snprintf(msg, sizeof msg, "%s %d", step, errno);
@@ -191,6 +214,10 @@ static void start(char *id, char *cwd, char *drain, char **fields, int nfields) 
     if (chdir(cwd) < 0) child_fail(st[1], "chdir");
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) child_fail(st[1], "exec");
+    /* Nothing but 0, 1 and 2 reaches the job: whatever this server or the agent inherited
+     * without close-on-exec (a launcher's stray descriptor) is marked so here. Marked, not
+     * closed: the status pipe must stay open until the exec succeeds. */
+    mark_cloexec_from(3);
     /* execvpe looks argv[0] up on the job's own PATH, as a container runtime does. */
     execvpe(argv[0], argv, envp);
     child_fail(st[1], "exec");

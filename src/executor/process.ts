@@ -39,8 +39,8 @@
  * callback, and the cleanup SIGKILL is sent from that handler, while any surviving member
  * still pins the group id. After that no signal is ever sent to the group again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, readFileSync, readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, chownSync, constants as fsConstants, readFileSync, readdirSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
@@ -49,7 +49,7 @@ import { ForkServer } from './forkServer.js';
 import { LineSplitter } from './lines.js';
 export { MAX_LINE_BYTES } from './lines.js';
 import { Sandbox, which, type SandboxNetwork } from './sandbox.js';
-import { resolveUser } from './users.js';
+import { defaultJobUser, resolveUser, type HostUser } from './users.js';
 import {
   NOTICE_PREFIX,
   type AttemptExit,
@@ -64,6 +64,8 @@ import {
 export const DEFAULT_GRACE_MS = 30_000;
 /** How long output from escaped processes is awaited after the leader exited. */
 export const DEFAULT_OUTPUT_DRAIN_MS = 2_000;
+/** Whom jobs run as when the agent is root and their definition names no user (server setting jobUser). */
+export const DEFAULT_JOB_USER = 'nobody';
 /** Most processes and threads an attempt may have at once: a guard against fork bombs that real jobs do not reach. */
 export const DEFAULT_PIDS_MAX = 32_768;
 /** AWS's reason for a container the kernel killed for exceeding its memory limit. */
@@ -101,6 +103,14 @@ export interface ProcessExecutorOptions {
   sandbox?: 'auto' | 'off';
   /** network of sandboxed jobs: 'none' (loopback only, the default) or the host's */
   sandboxNetwork?: SandboxNetwork;
+  /** host paths no sandboxed job sees: the data directory, the agent's work root, credentials files, sockets */
+  hidden?: string[];
+  /**
+   * The user jobs run as when the agent is root and the job definition names no `user` and
+   * is not `privileged` ("name" or "uid", as `user`); default `nobody` (65534 where the host
+   * has no such user).
+   */
+  jobUser?: string;
   /** pids limit per attempt (0: none) */
   pidsMax?: number;
   /**
@@ -219,7 +229,11 @@ export class ProcessExecutor implements Executor {
   private readonly pidsMax: number;
   private readonly prlimit = which('prlimit');
   private readonly setpriv = which('setpriv');
+  /** setpriv's option to keep the parent-death signal across the user change (util-linux 2.33) */
+  private readonly keepDeathSignal = this.setpriv && spawnSync(this.setpriv, ['--help'], { encoding: 'utf8' }).stdout?.includes('--pdeathsig') ? ['--pdeathsig', 'keep'] : [];
   private readonly uid = process.getuid?.() ?? -1;
+  /** as root: whom jobs that name no user run as */
+  private readonly jobUser: HostUser | undefined;
   /** undefined: spawn with Node (no fork server binary, or not wanted) */
   readonly forkServer: ForkServer | undefined;
 
@@ -239,13 +253,14 @@ export class ProcessExecutor implements Executor {
     for (const why of new Set(this.cgroupMissing.values())) this.unavailable.push(why);
     if (opts.sandbox === 'off') this.sandboxMissing = 'sandbox: turned off for this agent';
     else {
-      const probed = Sandbox.probe(opts.sandboxNetwork ?? 'none');
+      const probed = Sandbox.probe({ network: opts.sandboxNetwork ?? 'none', hidden: opts.hidden });
       if (typeof probed === 'string') this.sandboxMissing = probed;
       else this.sandbox = probed;
     }
     if (this.sandboxMissing) this.unavailable.push(this.sandboxMissing);
     if (!this.prlimit) this.unavailable.push('ulimits: prlimit (util-linux) is not installed');
     if (this.uid !== 0) this.unavailable.push(`user: the agent runs as uid ${this.uid}, not root, so jobs run as that user only`);
+    else this.jobUser = defaultJobUser(opts.jobUser ?? DEFAULT_JOB_USER);
     this.capabilities = { processGroups: true, cgroups: this.cgroups !== undefined, sandbox: this.sandbox !== undefined, containers: false };
   }
 
@@ -264,6 +279,7 @@ export class ProcessExecutor implements Executor {
   /** What this executor enforces here, for the agent's start message. */
   describe(): string {
     const parts = [this.cgroups ? this.cgroups.describe() : 'no cgroups', this.sandbox ? `sandbox: ${this.sandbox.bwrap}` : 'no sandbox'];
+    if (this.jobUser) parts.push(`jobs run as uid ${this.jobUser.uid}${this.jobUser.name ? ` (${this.jobUser.name})` : ''} unless their definition names a user or is privileged`);
     return parts.join('; ');
   }
 
@@ -317,31 +333,47 @@ export class ProcessExecutor implements Executor {
     const notices: string[] = [];
     const env = { ...this.baseEnv, ...spec.env };
     let argv = [...spec.command];
-    const wrapped = Boolean(this.cgroups || this.sandbox || s.ulimits?.length || s.user);
-    if (wrapped) argv[0] = resolveExecutable(spec, env);
-
-    // Innermost first: user, sandbox, ulimits, then the cgroup hold.
+    // As root the job runs as its definition's user, as root only if privileged, else as the
+    // agent's job user: a job is a guest, not the host's administrator.
+    let u: HostUser | undefined;
     if (s.user) {
-      let u;
       try {
         u = resolveUser(s.user);
       } catch (e) {
         throw new Error(`${RUNC_START_FAILED}unable to find user ${s.user}: ${(e as Error).message}: unknown`);
       }
-      if (u.uid !== this.uid) {
-        if (this.uid !== 0 || !this.setpriv) {
-          throw new Error(`CannotStartContainerError: cannot run as user "${s.user}": ${this.setpriv ? `the agent runs as uid ${this.uid}, not root` : 'setpriv (util-linux) is not installed'}`);
-        }
-        const groups = u.name ? ['--init-groups'] : ['--clear-groups'];
-        argv = [this.setpriv, `--reuid=${u.uid}`, `--regid=${u.gid}`, ...groups, '--', ...argv];
+    } else if (!s.privileged) u = this.jobUser;
+    const owner = u && u.uid !== this.uid ? { uid: u.uid, gid: u.gid } : undefined;
+    const wrapped = Boolean(this.cgroups || this.sandbox || s.ulimits?.length || owner);
+    if (wrapped) argv[0] = resolveExecutable(spec, env);
+
+    // Innermost first: user, sandbox, ulimits, then the cgroup hold.
+    if (u && owner) {
+      if (this.uid !== 0 || !this.setpriv) {
+        const who = s.user ? `user "${s.user}"` : `the job user (uid ${u.uid})`;
+        throw new Error(`CannotStartContainerError: cannot run as ${who}: ${this.setpriv ? `the agent runs as uid ${this.uid}, not root` : 'setpriv (util-linux) is not installed'}`);
       }
-      if (u.home && spec.env.HOME === undefined) env.HOME = u.home;
+      const groups = u.name ? ['--init-groups'] : ['--clear-groups'];
+      // The kernel forgets a process's parent-death signal when its user changes; the fork
+      // server's (PR_SET_PDEATHSIG) is what stops an unsandboxed job whose server was killed.
+      argv = [this.setpriv, `--reuid=${u.uid}`, `--regid=${u.gid}`, ...groups, ...this.keepDeathSignal, '--', ...argv];
+      try {
+        chownSync(spec.workDir, owner.uid, owner.gid);
+      } catch (e) {
+        // A missing directory fails the start as Docker words it (resolveExecutable, the chdir).
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw new Error(`CannotStartContainerError: cannot give the working directory ${spec.workDir} to uid ${owner.uid}: ${(e as Error).message}`);
+        }
+      }
+    }
+    if (u) {
+      if (spec.env.HOME === undefined) env.HOME = u.home !== undefined && isDirectory(u.home) ? u.home : spec.workDir;
       if (u.name && spec.env.USER === undefined) env.USER = u.name;
     }
     let sandboxed = false;
     if (this.sandbox) {
       try {
-        argv = [this.sandbox.bwrap, ...this.sandbox.args(spec.workDir, s), ...argv];
+        argv = [this.sandbox.bwrap, ...this.sandbox.args(spec.workDir, s, { mounts: spec.mounts, owner }), ...argv];
       } catch (e) {
         throw new Error(`CannotStartContainerError: ${(e as Error).message}`);
       }
@@ -381,6 +413,14 @@ export class ProcessExecutor implements Executor {
     missing('memory', `memory limit of ${spec.memoryMiB} MiB`);
     missing('cpu', `CPU quota of ${spec.vcpus} vCPU`);
     return { argv, env, cgroup, sandboxed, notices };
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 

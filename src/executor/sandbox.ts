@@ -1,20 +1,31 @@
 /**
  * The process executor's sandbox: bubblewrap (`bwrap`) gives the job its own mount, pid, ipc
- * and network namespaces. What the job sees:
+ * and network namespaces. A job is a guest: it sees what it needs to run and what its job
+ * definition was granted, nothing of the service that runs it (docs/security.md).
  *
- *   /            the host's top-level directories bound one by one (read-only when the job
- *                definition sets readonlyRootFilesystem, else writable), on an empty root,
- *                so a mount point that does not exist on the host is created in the sandbox,
- *                never on the host
+ *   /            the host's top-level directories bound one by one, read-only, on an empty
+ *                root, so a mount point that does not exist on the host is created in the
+ *                sandbox, never on the host; bound nosuid and nodev, with no_new_privs
+ *   hidden       the data directory (database, join token, other attempts' directories), the
+ *                agent's work root, the server's configuration, credentials and secrets files,
+ *                container-engine sockets: an empty read-only tmpfs over a directory, /dev/null
+ *                over a file. Hidden again wherever a volume would show them under another name
+ *   /run         private and empty (it holds the host's sockets: systemd, D-Bus, Docker,
+ *                Podman); with the host's network, the resolver's file is bound back
  *   /proc /dev   fresh (all host devices with `privileged`), /sys read-only
- *   /tmp         private tmpfs
- *   workDir      the attempt's directory, writable (it is the job's working directory)
+ *   /tmp         private tmpfs, writable by everyone (sticky) as on a host
+ *   workDir      the attempt's directory, writable (it is the job's working directory); the
+ *                directories above it inside a hidden one are empty and read-only
  *   mountPoints  each volume's host.sourcePath bound at containerPath (read-only if asked);
- *                a volume without a sourcePath is an empty scratch directory of the attempt
+ *                a volume without a sourcePath is an empty scratch directory of the attempt.
+ *                Which host paths a job definition may name is the control plane's rule
+ *                (model/hostAccess.ts); the sandbox only refuses hidden ones
+ *   mounts       the launch template's host paths (the operator's grants), bound writable at
+ *                their own path, where the links in the working directory lead
  *   linuxParameters  devices bound, tmpfs mounted with their size, /dev/shm sized by
  *                sharedMemorySize; the pid namespace's init (bwrap) reaps zombies, so
  *                initProcessEnabled is always honoured
- *   capabilities Docker's default set unless `privileged`
+ *   capabilities Docker's default set unless `privileged`; as a non-root job user, none
  *   network      loopback only, or the host's (agent setting `sandboxNetwork`)
  *
  * bwrap stays as the monitor of the sandbox (the attempt's leader process), with
@@ -30,8 +41,8 @@
  * the job has its own pids (its shell's `$$` is 2 in every job).
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, chownSync, constants, existsSync, mkdirSync, readdirSync, readlinkSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { delimiter, dirname, join, relative, sep } from 'node:path';
 import type { JobSettings } from './types.js';
 
 /** The capabilities a non-privileged Docker container keeps. */
@@ -39,10 +50,28 @@ const DEFAULT_CAPS = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
   'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ];
-/** Top-level entries the sandbox provides itself. */
-const OWN_TOP = new Set(['proc', 'dev', 'tmp', 'sys', 'lost+found']);
+/** Top-level entries the sandbox provides itself (fresh or private), so nothing of the host's shows there. */
+const OWN_TOP = new Set(['proc', 'dev', 'tmp', 'sys', 'run', 'lost+found']);
+/**
+ * Container engines' sockets where they may live outside /run (which the sandbox replaces):
+ * whoever can talk to one is root on the host.
+ */
+const ENGINE_SOCKETS = ['/var/run/docker.sock', '/var/run/podman/podman.sock', '/var/run/containerd/containerd.sock', '/var/run/crio/crio.sock'];
 
 export type SandboxNetwork = 'none' | 'host';
+
+/** How an agent's sandbox is set up. */
+export interface SandboxOptions {
+  /** network of sandboxed jobs: 'none' (loopback only, the default) or the host's */
+  network?: SandboxNetwork;
+  /** host paths no job may see (data directory, work root, credentials, sockets); missing ones are skipped */
+  hidden?: string[];
+}
+
+/** A host path launch templates give every job of an instance (the operator's grant). */
+export interface HostMount {
+  sourcePath: string;
+}
 
 /** Finds an executable on PATH. */
 export function which(name: string, path = process.env.PATH ?? ''): string | undefined {
@@ -59,6 +88,36 @@ export function which(name: string, path = process.env.PATH ?? ''): string | und
   return undefined;
 }
 
+/** Whether `path` is `dir` or lies under it (both absolute and normalised). */
+export function isWithin(path: string, dir: string): boolean {
+  return path === dir || dir === '/' || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
+/** A hidden host path as the sandbox covers it. */
+interface Hidden {
+  path: string;
+  dir: boolean;
+}
+
+/** The paths to hide, resolved (a link to the data directory leads into the hidden one), without those inside private tops or inside another. */
+function resolveHidden(paths: string[]): Hidden[] {
+  const found: Hidden[] = [];
+  for (const p of [...paths, ...ENGINE_SOCKETS]) {
+    if (!p) continue;
+    let real: string;
+    let dir: boolean;
+    try {
+      real = realpathSync(p);
+      dir = statSync(real).isDirectory();
+    } catch {
+      continue; // does not exist: nothing to see
+    }
+    if (real === '/' || OWN_TOP.has(real.split(sep)[1])) continue;
+    found.push({ path: real, dir });
+  }
+  return found.filter((h) => !found.some((o) => o !== h && o.dir && o.path !== h.path && isWithin(h.path, o.path))).filter((h, i, all) => all.findIndex((o) => o.path === h.path) === i);
+}
+
 /** bubblewrap on this host, or why not. */
 export class Sandbox {
   private constructor(
@@ -66,57 +125,121 @@ export class Sandbox {
     private readonly root: Dirent[],
     private readonly network: SandboxNetwork,
     private readonly asRoot: boolean,
+    /** what no job sees, resolved once at agent start */
+    readonly hidden: readonly Hidden[],
+    /** with the host's network: the resolver's file when it lives under /run */
+    private readonly resolver: string | undefined,
   ) {}
 
-  /** Finds bwrap and checks that it can create namespaces here (it cannot in some containers). */
-  static probe(network: SandboxNetwork = 'none'): Sandbox | string {
+  /** Finds bwrap and checks that it can create the sandbox here (it cannot in some containers, nor where user namespaces are not permitted). */
+  static probe(o: SandboxOptions = {}): Sandbox | string {
     const bwrap = which('bwrap');
     if (!bwrap) return 'sandbox: bubblewrap (bwrap) is not installed';
-    const r = spawnSync(bwrap, ['--ro-bind', '/', '/', '--unshare-pid', '--unshare-net', '--unshare-ipc', '--proc', '/proc', '--dev', '/dev', 'true'], {
-      encoding: 'utf8',
-      timeout: 10_000,
-    });
+    const r = spawnSync(
+      bwrap,
+      ['--ro-bind', '/', '/', '--unshare-pid', '--unshare-net', '--unshare-ipc', '--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/tmp', '--remount-ro', '/tmp', 'true'],
+      { encoding: 'utf8', timeout: 10_000 },
+    );
     if (r.status !== 0) return `sandbox: bubblewrap cannot create namespaces here (${(r.stderr || r.error?.message || `exit ${r.status}`).trim()})`;
-    return new Sandbox(bwrap, readdirSync('/', { withFileTypes: true }), network, process.getuid?.() === 0);
+    const network = o.network ?? 'none';
+    let resolver: string | undefined;
+    if (network === 'host') {
+      try {
+        const real = realpathSync('/etc/resolv.conf');
+        if (isWithin(real, '/run')) resolver = real;
+      } catch {
+        // no resolver configured
+      }
+    }
+    return new Sandbox(bwrap, readdirSync('/', { withFileTypes: true }), network, process.getuid?.() === 0, resolveHidden(o.hidden ?? []), resolver);
+  }
+
+  /** The hidden path that `path` is or lies under, if any. */
+  hiding(path: string): string | undefined {
+    return this.hidden.find((h) => isWithin(path, h.path))?.path;
   }
 
   /**
-   * bwrap's arguments (up to and including `--`) for one attempt. Throws an Error naming
-   * the field when the job asks for something the sandbox cannot give.
+   * bwrap's arguments (up to and including `--`) for one attempt. `mounts`: the launch
+   * template's host paths; `owner`: the job's user, who gets its scratch volumes. Throws an
+   * Error naming the field when the job asks for something the sandbox cannot give.
+   *
+   * Order matters, as bwrap applies its arguments in turn: the host's root, then what is
+   * hidden, then what the job was granted (hiding again what a grant would show), and the
+   * working directory last, so that nothing is mounted over it.
    */
-  args(workDir: string, s: JobSettings): string[] {
+  args(workDir: string, s: JobSettings, o: { mounts?: readonly HostMount[]; owner?: Owner } = {}): string[] {
     const a = ['--die-with-parent', '--unshare-pid', '--unshare-ipc'];
     if (this.network === 'none') a.push('--unshare-net');
-    const rw = !s.readonlyRootFilesystem;
     for (const e of this.root) {
       if (OWN_TOP.has(e.name)) continue;
       const p = '/' + e.name;
       if (e.isSymbolicLink()) a.push('--symlink', readlinkSync(p), p);
-      else a.push(rw ? '--bind' : '--ro-bind', p, p);
+      else a.push('--ro-bind', p, p);
     }
     a.push('--ro-bind', '/sys', '/sys', '--proc', '/proc');
     if (s.privileged) a.push('--dev-bind', '/dev', '/dev');
     else a.push('--dev', '/dev');
-    a.push('--tmpfs', '/tmp');
-    if (s.sharedMemorySizeMiB) a.push('--size', String(s.sharedMemorySizeMiB * 1024 * 1024), '--tmpfs', '/dev/shm');
-    a.push('--bind', workDir, workDir);
-    const volumes = new Map((s.volumes ?? []).map((v) => [v.name, v]));
-    for (const m of s.mountPoints ?? []) {
-      const v = volumes.get(m.sourceVolume);
-      if (!v) throw new Error(`mountPoints: sourceVolume "${m.sourceVolume}" is not one of the job definition's volumes`);
-      if (v.unsupported) throw new Error(`volumes: "${v.name}" uses ${v.unsupported}, which this host cannot provide`);
-      let src = v.sourcePath;
-      if (!src) {
-        src = join(workDir, '.volumes', v.name);
-        mkdirSync(src, { recursive: true });
+    const m = new MountPoints(a);
+    m.tmpfs('/tmp', '1777');
+    m.tmpfs('/run');
+    if (this.resolver) m.bind(this.resolver, this.resolver, true);
+    if (s.sharedMemorySizeMiB) {
+      a.push('--size', String(s.sharedMemorySizeMiB * 1024 * 1024));
+      m.tmpfs('/dev/shm', '1777');
+    }
+    const hide = (at: string, h: Hidden) => {
+      if (h.dir) m.tmpfs(at, undefined, true);
+      else a.push('--ro-bind', '/dev/null', at);
+    };
+    for (const h of this.hidden) hide(h.path, h);
+    /** binds a granted host path, and hides again what is hidden inside it */
+    const grant = (field: string, src: string, dest: string, readOnly: boolean) => {
+      let real: string;
+      try {
+        real = realpathSync(src);
+      } catch {
+        throw new Error(`${field}: host path ${src} does not exist`);
       }
-      a.push(m.readOnly ? '--ro-bind' : '--bind', src, m.containerPath);
+      const hiddenBy = this.hiding(real);
+      if (hiddenBy) throw new Error(`${field}: host path ${src} is hidden from jobs (${hiddenBy})`);
+      m.bind(real, dest, readOnly);
+      for (const h of this.hidden) if (isWithin(h.path, real)) hide(join(dest, relative(real, h.path)), h);
+    };
+    for (const t of o.mounts ?? []) grant('launch template mounts', t.sourcePath, t.sourcePath, false);
+    const volumes = new Map((s.volumes ?? []).map((v) => [v.name, v]));
+    for (const mp of s.mountPoints ?? []) {
+      const v = volumes.get(mp.sourceVolume);
+      if (!v) throw new Error(`mountPoints: sourceVolume "${mp.sourceVolume}" is not one of the job definition's volumes`);
+      if (v.unsupported) throw new Error(`volumes: "${v.name}" uses ${v.unsupported}, which this host cannot provide`);
+      if (v.sourcePath) grant(`volumes: "${v.name}"`, v.sourcePath, mp.containerPath, mp.readOnly);
+      else m.bind(scratchVolume(workDir, v.name, o.owner), mp.containerPath, mp.readOnly);
     }
     for (const t of s.tmpfs ?? []) {
       if (t.sizeMiB > 0) a.push('--size', String(t.sizeMiB * 1024 * 1024));
-      a.push('--tmpfs', t.containerPath);
+      // Docker's mode for a tmpfs mount: anyone may write, as in /tmp.
+      m.tmpfs(t.containerPath, '1777');
     }
-    for (const d of s.devices ?? []) a.push('--dev-bind', d.hostPath, d.containerPath ?? d.hostPath);
+    for (const d of s.devices ?? []) {
+      const hiddenBy = existsSync(d.hostPath) ? this.hiding(realpathSync(d.hostPath)) : undefined;
+      if (hiddenBy) throw new Error(`linuxParameters.devices: host path ${d.hostPath} is hidden from jobs (${hiddenBy})`);
+      m.parents(d.containerPath ?? d.hostPath);
+      a.push('--dev-bind', d.hostPath, d.containerPath ?? d.hostPath);
+    }
+    // The working directory. Where the job user could not pass a directory above it (a 0700
+    // parent, below which it could see nothing anyway), that directory is an empty tmpfs in
+    // the sandbox, so that the way to workDir is open.
+    const holder = m.holder(dirname(workDir));
+    if (holder?.kind === 'bind') throw new Error(`mountPoints: the volume at ${holder.path} would cover the job's working directory ${workDir}`);
+    if (!holder && o.owner) {
+      const closed = closedAncestor(workDir, o.owner);
+      if (closed) m.tmpfs(closed, undefined, true);
+    }
+    m.bind(workDir, workDir, false);
+    m.readOnlyLast();
+    // The host's directories are read-only whatever the job asks; readonlyRootFilesystem makes
+    // the sandbox's own root (where a root job could make new top-level entries) read-only too.
+    if (s.readonlyRootFilesystem) a.push('--remount-ro', '/');
     if (this.asRoot && !s.privileged) {
       a.push('--cap-drop', 'ALL');
       for (const c of DEFAULT_CAPS) a.push('--cap-add', c);
@@ -124,4 +247,94 @@ export class Sandbox {
     a.push('--chdir', workDir, '--');
     return a;
   }
+}
+
+/**
+ * The mount points an attempt's sandbox gets beyond the host's root, in bwrap's argument
+ * order, and the directories above them. bwrap makes a missing directory above a mount point
+ * 0700, which a job user other than root could not pass: those are made here, 0755.
+ */
+class MountPoints {
+  private readonly points: { path: string; kind: 'tmpfs' | 'bind'; source?: string }[] = [];
+  private readonly made = new Set<string>();
+  private readonly readOnly: string[] = [];
+
+  constructor(private readonly a: string[]) {}
+
+  /** The deepest mount point at or above `path`; undefined: the host's root. */
+  holder(path: string): { path: string; kind: 'tmpfs' | 'bind'; source?: string } | undefined {
+    let best: { path: string; kind: 'tmpfs' | 'bind'; source?: string } | undefined;
+    for (const p of this.points) if (isWithin(path, p.path) && (!best || p.path.length >= best.path.length)) best = p;
+    return best;
+  }
+
+  /** Whether directory `d` is there in the sandbox as it stands. */
+  private exists(d: string): boolean {
+    if (d === '/' || this.made.has(d)) return true;
+    const h = this.holder(d);
+    if (!h) return existsSync(d);
+    if (h.path === d) return true;
+    return h.kind === 'bind' && h.source !== undefined && existsSync(join(h.source, relative(h.path, d)));
+  }
+
+  parents(dest: string): void {
+    const up: string[] = [];
+    for (let d = dirname(dest); !this.exists(d); d = dirname(d)) up.unshift(d);
+    for (const d of up) {
+      this.made.add(d);
+      this.a.push('--perms', '0755', '--dir', d);
+    }
+  }
+
+  /** A tmpfs at `path` (mode 0755 unless given); `readOnly`: remounted read-only once everything is mounted into it. */
+  tmpfs(path: string, perms?: string, readOnly = false): void {
+    this.parents(path);
+    if (perms) this.a.push('--perms', perms);
+    this.a.push('--tmpfs', path);
+    this.points.push({ path, kind: 'tmpfs' });
+    if (readOnly) this.readOnly.push(path);
+  }
+
+  bind(source: string, dest: string, readOnly: boolean): void {
+    this.parents(dest);
+    this.a.push(readOnly ? '--ro-bind' : '--bind', source, dest);
+    this.points.push({ path: dest, kind: 'bind', source });
+  }
+
+  readOnlyLast(): void {
+    for (const p of this.readOnly) this.a.push('--remount-ro', p);
+  }
+}
+
+/** The highest directory above `path` that `owner` may not pass through, if any. */
+function closedAncestor(path: string, owner: Owner): string | undefined {
+  let closed: string | undefined;
+  for (let d = dirname(path); d !== '/'; d = dirname(d)) {
+    let st;
+    try {
+      st = statSync(d);
+    } catch {
+      return closed;
+    }
+    const passable = st.mode & 0o001 || (st.uid === owner.uid && st.mode & 0o100) || (st.gid === owner.gid && st.mode & 0o010);
+    if (!passable) closed = d;
+  }
+  return closed;
+}
+
+/** Whom a job's files belong to: the user it runs as. */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** An attempt's scratch volume: an empty directory in its working directory, made on first use, the job user's. */
+export function scratchVolume(workDir: string, name: string, owner?: Owner): string {
+  const dir = join(workDir, '.volumes', name);
+  mkdirSync(dir, { recursive: true });
+  if (owner) {
+    chownSync(join(workDir, '.volumes'), owner.uid, owner.gid);
+    chownSync(dir, owner.uid, owner.gid);
+  }
+  return dir;
 }

@@ -86,6 +86,8 @@ export interface AttemptSpec {
   memoryMiB: number;
   /** the job definition's isolation settings; absent = none */
   settings?: JobSettings;
+  /** host paths the instance's launch template gives every job (linked from the working directory) */
+  mounts?: { sourcePath: string; containerPath: string }[];
 }
 
 /** How an attempt ended. */

@@ -43,3 +43,13 @@ export function resolveUser(spec: string, etc = '/etc'): HostUser {
   }
   return { uid, gid, name: entry?.[0], home: entry?.[5] };
 }
+
+/** The unprivileged user a root agent runs jobs as (`jobUser`): a name or uid; `nobody` is 65534 where the host has no such entry. */
+export function defaultJobUser(spec: string, etc = '/etc'): HostUser {
+  try {
+    return resolveUser(spec, etc);
+  } catch (e) {
+    if (spec === 'nobody') return { uid: 65534, gid: 65534, name: undefined };
+    throw e;
+  }
+}

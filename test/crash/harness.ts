@@ -33,7 +33,7 @@
  * workload goes on; the run reports how long each takeover took (failoverMs).
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import {
@@ -49,7 +49,7 @@ import { createCe, createQueue, registerDefinition } from '../helpers/fixtures.j
 import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
 import type { InstanceView } from '../../src/api/instances.js';
 import { onPostgres, TEST_DATABASE_PREFIX, TEST_DATABASE_URL } from '../helpers/postgres.js';
-import { agentsUnder, batchClient, spawnServer, stopAgentsUnder, tempDir, type ServerProcess } from '../helpers/server.js';
+import { agentsUnder, batchClient, hostVolume, spawnServer, stopAgentsUnder, tempDir, type ServerProcess } from '../helpers/server.js';
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same workload and kill plan. */
 export function prng(seed: number): () => number {
@@ -236,11 +236,14 @@ class ControlPlanes {
     private readonly dataDir: string,
     private readonly store: StoreTarget,
     private readonly logFile: string,
+    /** the host directory the jobs write their records to, which the servers let them mount */
+    private readonly jobsDir: string,
   ) {}
 
   private env(): Record<string, string> {
     return {
       ...this.store.env,
+      OPENBATCH_HOST_VOLUME_ROOTS: this.jobsDir,
       // Sleep-only jobs: lend more slots than the machine's cores so the workload overlaps.
       OPENBATCH_HOST_VCPUS: '4',
       // Timeouts of 60 s fire after 1 s; idle instances go after 1 s, so instances churn too.
@@ -381,8 +384,13 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   const chaosDir = join(workDir, 'jobs');
   mkdirSync(join(chaosDir, 'locks'), { recursive: true });
   writeFileSync(join(chaosDir, 'records.log'), '');
+  // The jobs' to write, through a volume of their definition: a root agent runs them as
+  // nobody, and the host's directories are read-only to them.
+  chmodSync(workDir, 0o711);
+  for (const d of [chaosDir, join(chaosDir, 'locks')]) chmodSync(d, 0o777);
+  chmodSync(join(chaosDir, 'records.log'), 0o666);
   const runStore = store.adminUrl ? { ...store, env: { ...store.env, OPENBATCH_DATABASE_URL: await createRunDatabase(store.adminUrl, workDir) } } : store;
-  const planes = new ControlPlanes(dataDir, runStore, join(workDir, 'server.log'));
+  const planes = new ControlPlanes(dataDir, runStore, join(workDir, 'server.log'), chaosDir);
   await planes.startAll();
   let clients: BatchClient[] = planes.urls().map((u) => batchClient(u));
   const refreshClients = () => {
@@ -394,7 +402,7 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   await patiently(() => clients, (c) => createQueue(c, 'chaos-q', ['chaos-ce']), setupDeadline);
   await patiently(
     () => clients,
-    (c) => registerDefinition(c, 'chaos', { command: ['sh', '-c', JOB_SCRIPT], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '64' }] }),
+    (c) => registerDefinition(c, 'chaos', { command: ['sh', '-c', JOB_SCRIPT], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '64' }], ...hostVolume(chaosDir) }),
     setupDeadline,
   );
 

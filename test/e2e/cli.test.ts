@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { describeJob, waitForStatus } from '../helpers/fixtures.js';
-import { CLI, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { CLI, sharedDir, startTestServer, type TestServer } from '../helpers/server.js';
 
 interface Run {
   code: number | null;
@@ -67,7 +67,7 @@ describe('the openbatch CLI against a real server', () => {
 
   before(async () => {
     t = await startTestServer();
-    gates = tempDir('openbatch-cli-gates-');
+    gates = sharedDir('openbatch-cli-gates-');
   });
   after(async () => {
     rmSync(gates, { recursive: true, force: true });

@@ -8,12 +8,12 @@ import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CLI, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { CLI, sharedDir, startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { cliEnv, runCli, showRun } from '../helpers/cli.js';
 
 let t: TestServer;
-const gates = tempDir('openbatch-top-');
+const gates = sharedDir('openbatch-top-');
 const gate = join(gates, 'open');
 let running: string;
 before(async () => {

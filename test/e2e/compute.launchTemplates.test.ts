@@ -10,11 +10,11 @@ import { after, before, test } from 'node:test';
 import { CreateComputeEnvironmentCommand, RegisterJobDefinitionCommand, UpdateComputeEnvironmentCommand } from '@aws-sdk/client-batch';
 import type { InstanceView } from '../../src/api/instances.js';
 import { connect } from '../../src/cli/client.js';
-import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { sharedDir, startTestServer, type TestServer } from '../helpers/server.js';
 import { createQueue, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
 
 let t: TestServer;
-const shared = tempDir('openbatch-lt-');
+const shared = sharedDir('openbatch-lt-');
 before(async () => {
   mkdirSync(join(shared, 'ref'));
   writeFileSync(join(shared, 'ref', 'genome.txt'), 'ACGT\n');

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { CreateComputeEnvironmentCommand, DescribeComputeEnvironmentsCommand, RegisterJobDefinitionCommand } from '@aws-sdk/client-batch';
 import type { InstanceView } from '../../src/api/instances.js';
 import { connect } from '../../src/cli/client.js';
-import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { sharedDir, startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, submit, waitForStatus } from '../helpers/fixtures.js';
 
 async function instances(t: TestServer, query: Record<string, string | string[]>): Promise<InstanceView[]> {
@@ -70,7 +70,7 @@ describe('scaling with demand, within minvCpus..maxvCpus', () => {
     assert.equal(await desiredvCpus(t, 'elastic'), 2);
 
     // Five 1-vCPU jobs held by a gate: four fit in maxvCpus, the fifth waits.
-    const gate = join(tempDir('openbatch-scaling-'), 'open');
+    const gate = join(sharedDir('openbatch-scaling-'), 'open');
     await t.client.send(
       new RegisterJobDefinitionCommand({
         jobDefinitionName: 'held',

@@ -19,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ListJobsCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import { basicFarm, describeJob, submit, waitForStatus } from '../helpers/fixtures.js';
-import { batchClient, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { batchClient, sharedDir, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const WAIT = 60_000;
@@ -118,7 +118,7 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
     await page.getByTestId('live').getByText('live').waitFor();
 
     // The children wait for a gate file, so the page surely sees the array unfinished first.
-    const gate = join(t.dataDir, 'gate');
+    const gate = join(sharedDir('openbatch-gate-'), 'gate');
     const frames = await submit(t.client, {
       jobName: 'frames',
       jobQueue: farm.queueName,
@@ -220,7 +220,7 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
   test('shows why a job waits: its reason, its place in the queue, when it should start', async () => {
     const { page } = b;
     // Two jobs hold both vCPUs until the gate opens; two more wait behind them.
-    const gate = join(t.dataDir, 'gate-why');
+    const gate = join(sharedDir('openbatch-gate-'), 'gate-why');
     const hold = { containerOverrides: { command: ['sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.1; done`] } };
     const blockers = [];
     for (const n of [1, 2]) blockers.push(await submit(t.client, { jobName: `blocker-${n}`, jobQueue: farm.queueName, jobDefinition: farm.definitionName, ...hold }));

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -73,7 +73,7 @@ describe('executors through the API', () => {
     const secretsFile = join(dir, 'secrets.json');
     writeFileSync(secretsFile, JSON.stringify({ 'db-pass': SECRET_VALUE }));
     process.env[`OPENBATCH_SECRET_api_token_${process.pid}`] = ENV_SECRET_VALUE;
-    t = await startTestServer({ secretsFile, dockerHost: DOCKER_HOST });
+    t = await startTestServer({ secretsFile, dockerHost: DOCKER_HOST, hostVolumeRoots: [dir] });
     await t.client.send(managedCe('local'));
     await createQueue(t.client, 'q', ['local']);
   });
@@ -85,6 +85,8 @@ describe('executors through the API', () => {
   test('a volume is mounted where the job definition says, and readonlyRootFilesystem holds', { skip: noSandbox }, async () => {
     const vol = mkdtempSync(join(dir, 'vol-'));
     writeFileSync(join(vol, 'in.txt'), 'from the host\n');
+    // The job's to read and write: a root agent runs it as nobody.
+    chmodSync(vol, 0o777);
     await register('mounted', {
       command: ['sh', '-c', 'cat /data/in.txt; echo written > /data/out.txt; touch /etc/openbatch-ro 2>/dev/null && echo root-writable || echo root-read-only'],
       volumes: [{ name: 'data', host: { sourcePath: vol } }],

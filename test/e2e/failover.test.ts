@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CreateComputeEnvironmentCommand } from '@aws-sdk/client-batch';
 import pino from 'pino';
-import { batchClient, CLI, spawnServer, tempDir, type ServerProcess } from '../helpers/server.js';
+import { batchClient, CLI, hostVolume, spawnServer, tempDir, writableDir, type ServerProcess } from '../helpers/server.js';
 import { createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { dropTestDatabase, onPostgres, testDatabaseFor } from '../helpers/postgres.js';
 import { openPostgres } from '../../src/store/db.js';
@@ -42,14 +42,16 @@ describe('two control planes on one PostgreSQL database', { skip }, () => {
   const dirA = tempDir();
   const dirB = tempDir();
   const agentDir = tempDir('openbatch-agent-');
-  const ledger = join(agentDir, 'ledger');
+  // The jobs' ledger: a host directory their definition mounts (the host is read-only to them).
+  const ledgerDir = writableDir('openbatch-ledger-');
+  const ledger = join(ledgerDir, 'ledger');
   const children: ChildProcess[] = [];
   const servers: ServerProcess[] = [];
   after(async () => {
     for (const c of children) c.kill('SIGKILL');
     for (const s of servers) await s.stop();
     await dropTestDatabase(dirA);
-    for (const d of [dirA, dirB, agentDir]) rmSync(d, { recursive: true, force: true });
+    for (const d of [dirA, dirB, agentDir, ledgerDir]) rmSync(d, { recursive: true, force: true });
   });
 
   function startAgent(servers: string, token: string): Promise<void> {
@@ -72,7 +74,7 @@ describe('two control planes on one PostgreSQL database', { skip }, () => {
   test('kill -9 of the leader mid-run: the other takes over, every job finishes once', async () => {
     const databaseUrl = await testDatabaseFor(dirA);
     const token = 'join-token-shared-by-both-control-planes';
-    const env = { OPENBATCH_DATABASE_URL: databaseUrl, OPENBATCH_AGENT_JOIN_TOKEN: token, OPENBATCH_LEADER_LEASE_SECONDS: '2' };
+    const env = { OPENBATCH_DATABASE_URL: databaseUrl, OPENBATCH_AGENT_JOIN_TOKEN: token, OPENBATCH_LEADER_LEASE_SECONDS: '2', OPENBATCH_HOST_VOLUME_ROOTS: ledgerDir };
     const a = await spawnServer(dirA, 0, env);
     servers.push(a);
     await until('server A to lead', async () => (await role(a.url)) === 'leader');
@@ -87,6 +89,7 @@ describe('two control planes on one PostgreSQL database', { skip }, () => {
     // Each run appends "<job> <attempt>" to the ledger, then works for a while.
     await registerDefinition(viaB, 'work', {
       command: ['sh', '-c', `echo "$AWS_BATCH_JOB_ID $AWS_BATCH_JOB_ATTEMPT" >> ${ledger}; sleep 2`],
+      ...hostVolume(ledgerDir),
     });
     await startAgent(`${a.url},${b.url}`, token);
     await startAgent(`${b.url},${a.url}`, token);

@@ -21,7 +21,7 @@ import pino from 'pino';
 import { LogRetention } from '../../src/logs/retention.js';
 import { appendLogEvents } from '../../src/store/logEvents.js';
 import { basicFarm, submit, waitForStatus } from '../helpers/fixtures.js';
-import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { sharedDir, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const GROUP = '/aws/batch/job';
 const AWS = '/usr/bin/aws';
@@ -239,7 +239,7 @@ describe('CloudWatch Logs API: reading a job’s output', () => {
   });
 
   test('the stream of a running job that has printed nothing yet reads as empty, not missing', async () => {
-    const dir = tempDir('openbatch-logs-gate-');
+    const dir = sharedDir('openbatch-logs-gate-');
     try {
       const farm = { queueName: 'logs-q', definitionName: 'logs-def' };
       const jobId = await submit(t.client, {

@@ -7,13 +7,13 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand, DescribeLogStreamsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { sharedDir, startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { runCli, showRun } from '../helpers/cli.js';
 
 let t: TestServer;
 let logs: CloudWatchLogsClient;
-const gates = tempDir('openbatch-gates-');
+const gates = sharedDir('openbatch-gates-');
 before(async () => {
   t = await startTestServer();
   logs = new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });

@@ -6,12 +6,11 @@
  * on an agent before it ever starts.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateComputeEnvironmentCommand, DescribeJobsCommand, TagResourceCommand, TerminateJobCommand, UntagResourceCommand } from '@aws-sdk/client-batch';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, writableDir, type TestServer } from '../helpers/server.js';
 import { createQueue, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 
 function ce(name: string, tags: Record<string, string>) {
@@ -26,7 +25,8 @@ function ce(name: string, tags: Record<string, string>) {
 
 describe('a compute environment that queues work on its agents (openbatch:prefetch)', () => {
   let t: TestServer;
-  const dir = mkdtempSync(join(tmpdir(), 'openbatch-prefetch-'));
+  // Jobs run outside the sandbox here but as the job user (a root agent's nobody): theirs to write.
+  const dir = writableDir('openbatch-prefetch-');
   before(async () => {
     t = await startTestServer({ hostVcpus: 2 });
     await t.client.send(ce('short', { 'openbatch:prefetch': '2' }));

@@ -4,22 +4,22 @@
  * follow-up gets the file. And the rule's new fields are checked at start.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ListJobsCommand } from '@aws-sdk/client-batch';
 import { parseTriggers } from '../../src/triggers/rules.js';
-import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { hostVolume, startTestServer, writableDir, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, registerDefinition, waitForStatus } from '../helpers/fixtures.js';
 
 let t: TestServer | undefined;
 after(async () => t?.close());
 
 test('a dropped file submits an array and its follow-ups in a chain; each gets the file', async () => {
-  const dir = tempDir('openbatch-chain-');
-  const inbox = join(dir, 'inbox');
-  mkdirSync(inbox);
+  // The jobs write their parts beside the dropped file: the inbox is theirs to write, as a volume.
+  const inbox = writableDir('openbatch-chain-inbox-');
   t = await startTestServer({
+    hostVolumeRoots: [inbox],
     triggers: [
       {
         name: 'parts',
@@ -41,9 +41,9 @@ test('a dropped file submits an array and its follow-ups in a chain; each gets t
   await createCe(c, 'chain-ce', { maxvCpus: 2 });
   await createQueue(c, 'chain', ['chain-ce']);
   // child i writes <file>.<i>; check i reads it; join concatenates all, with its own parameter
-  await registerDefinition(c, 'part', { command: ['sh', '-c', 'echo "$2 part $AWS_BATCH_JOB_ARRAY_INDEX of $(cat "$1")" > "$1.$AWS_BATCH_JOB_ARRAY_INDEX"', 'part', 'Ref::file', 'Ref::tag'] });
-  await registerDefinition(c, 'check', { command: ['sh', '-c', 'test -s "$1.$AWS_BATCH_JOB_ARRAY_INDEX"', 'check', 'Ref::file'] });
-  await registerDefinition(c, 'join', { command: ['sh', '-c', 'cat "$1".? > "$1.joined" && echo "$2" >> "$1.joined"', 'join', 'Ref::file', 'Ref::tag'] });
+  await registerDefinition(c, 'part', { command: ['sh', '-c', 'echo "$2 part $AWS_BATCH_JOB_ARRAY_INDEX of $(cat "$1")" > "$1.$AWS_BATCH_JOB_ARRAY_INDEX"', 'part', 'Ref::file', 'Ref::tag'], ...hostVolume(inbox) });
+  await registerDefinition(c, 'check', { command: ['sh', '-c', 'test -s "$1.$AWS_BATCH_JOB_ARRAY_INDEX"', 'check', 'Ref::file'], ...hostVolume(inbox) });
+  await registerDefinition(c, 'join', { command: ['sh', '-c', 'cat "$1".? > "$1.joined" && echo "$2" >> "$1.joined"', 'join', 'Ref::file', 'Ref::tag'], ...hostVolume(inbox) });
 
   writeFileSync(join(inbox, '.a.part'), 'alpha');
   renameSync(join(inbox, '.a.part'), join(inbox, 'a.txt'));

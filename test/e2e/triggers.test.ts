@@ -8,11 +8,11 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync, renameSync } from 'no
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ListJobsCommand, type BatchClient, type JobSummary } from '@aws-sdk/client-batch';
-import { batchClient, spawnServer, tempDir, type ServerProcess } from '../helpers/server.js';
+import { batchClient, type ServerProcess, sharedDir, spawnServer, tempDir } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, logLines, registerDefinition, waitForStatus } from '../helpers/fixtures.js';
 
 const dataDir = tempDir();
-const inbox = tempDir('openbatch-inbox-');
+const inbox = sharedDir('openbatch-inbox-');
 let server: ServerProcess | undefined;
 after(async () => {
   await server?.stop();

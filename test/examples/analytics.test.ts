@@ -31,8 +31,9 @@ function csv(path: string): Record<string, string>[] {
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
 
 test('run.sh: per-partition transaction costs merged into each desk report, totals matching the trades; both desks progress together', { skip: python ? false : 'no /usr/bin/python3' }, async () => {
-  t = await startTestServer();
   const work = tempDir('openbatch-analytics-');
+  // The jobs mount the example (its scripts) and the run's directory: the server grants both.
+  t = await startTestServer({ hostVolumeRoots: [example, work] });
   const P = 4;
   const env = { ...process.env, OPENBATCH_ENDPOINT: t.url, ORDERS: '60', PARTITIONS: String(P), SEED: '2', WORK: work };
   const out = await run(join(example, 'run.sh'), [], { env, timeout: 170_000 });

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -32,7 +32,11 @@ test('a scene dropped into the inbox renders on Spot capacity and is stitched in
   const dir = tempDir('openbatch-rendering-');
   const inbox = join(dir, 'inbox');
   mkdirSync(inbox);
+  // The jobs write their frames and the video beside the inbox, through a volume of this
+  // directory: the server grants it, and a root server's jobs (nobody) may write it.
+  chmodSync(dir, 0o777);
   t = await startTestServer({
+    hostVolumeRoots: [dir],
     // Spot chaos, hard: each instance is interrupted every 10 s on average, with no notice
     // (a frame takes a second or two here, so some attempts die and are run again; the
     // definitions allow 10 attempts, so a frame failing for good is vanishingly rare).
@@ -51,7 +55,9 @@ test('a scene dropped into the inbox renders on Spot capacity and is stitched in
       },
     ],
   } as Partial<ServerConfig>);
-  await run(process.execPath, [CLI, 'apply', '-f', join(example, 'pipeline.yaml'), '--endpoint', t.url]);
+  const pipeline = join(dir, 'pipeline.yaml');
+  writeFileSync(pipeline, readFileSync(join(example, 'pipeline.yaml'), 'utf8').replaceAll('@RENDERING@', dir));
+  await run(process.execPath, [CLI, 'apply', '-f', pipeline, '--endpoint', t.url]);
 
   copyFileSync(join(example, 'scene.pov'), join(inbox, '.orbit.pov.part'));
   renameSync(join(inbox, '.orbit.pov.part'), join(inbox, 'orbit.pov'));

@@ -36,8 +36,9 @@ for line in open(sys.argv[1]):
 `;
 
 test('run.sh scores a seeded library in an array job and ranks it; the ranking is the right one for that library', { skip: rdkit ? false : 'RDKit is not installed (apt-get install python3-rdkit; scripts/ci/examples.sh)' }, async () => {
-  t = await startTestServer();
   const work = tempDir('openbatch-screening-');
+  // The jobs mount the example (its scripts) and the run's directory: the server grants both.
+  t = await startTestServer({ hostVolumeRoots: [example, work] });
   const env = { ...process.env, OPENBATCH_ENDPOINT: t.url, MOLECULES: '60', CHUNKS: '3', TOP: '10', SEED: '3', WORK: work };
   const out = await run(join(example, 'run.sh'), [], { env, timeout: 170_000 });
   assert.match(out.stdout, /ranked 60 molecules from 3 chunks; top 10/);

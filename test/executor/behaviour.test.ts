@@ -10,7 +10,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessExecutor, OOM_REASON } from '../../src/executor/process.js';
@@ -204,6 +204,10 @@ for (const target of targets) {
         const rw = mkdtempSync(join(tmpdir(), 'openbatch-vol-rw-'));
         try {
           writeFileSync(join(ro, 'hello.txt'), 'from the host\n');
+          // Granted to the job properly: a root agent runs it as nobody, who may read one and write the other.
+          chmodSync(ro, 0o755);
+          chmodSync(join(ro, 'hello.txt'), 0o644);
+          chmodSync(rw, 0o777);
           const settings: JobSettings = {
             volumes: [
               { name: 'in', sourcePath: ro },

@@ -62,6 +62,8 @@ function start(executor: ProcessExecutor, s: AttemptSpec): Started {
   return started;
 }
 
+const asRoot = process.getuid?.() === 0;
+
 /** The two ways the suite runs (see the file comment). */
 const MODES: Record<string, ProcessExecutorOptions> = {
   'bare, fork server': { cgroups: false, sandbox: 'off' },
@@ -282,8 +284,10 @@ describe(`ProcessExecutor (${modeName})`, () => {
         assert.ok(!seen.has('OPENBATCH_TEST_HOST_ONLY'));
         // bubblewrap sets PWD to the directory it starts the job in, as a shell would.
         seen.delete('PWD');
-        const expected = new Set([...Object.keys(defaultBaseEnv()), ...Object.keys(env)]);
+        // As root the job runs as the job user (nobody): USER names it.
+        const expected = new Set([...Object.keys(defaultBaseEnv()), ...Object.keys(env), ...(asRoot ? ['USER'] : [])]);
         assert.deepEqual(new Set(seen.keys()), expected);
+        if (asRoot) assert.equal(seen.get('USER'), 'nobody');
       } finally {
         delete process.env.OPENBATCH_TEST_HOST_ONLY;
       }
@@ -291,7 +295,28 @@ describe(`ProcessExecutor (${modeName})`, () => {
 
     test('a given base environment replaces the host one', async () => {
       const { lines } = await run(['/usr/bin/env'], { baseEnv: { A: '1' }, env: { B: '2' } });
-      assert.deepEqual(messages(lines, 'stdout').filter((l) => !l.startsWith('PWD=')).sort(), ['A=1', 'B=2']);
+      const seen = messages(lines, 'stdout').filter((l) => !l.startsWith('PWD=')).sort();
+      // As root the job runs as the job user, whose HOME (its working directory: nobody has
+      // no home) and USER it gets.
+      if (asRoot) assert.deepEqual(seen.filter((l) => !l.startsWith('HOME=')), ['A=1', 'B=2', 'USER=nobody']);
+      else assert.deepEqual(seen, ['A=1', 'B=2']);
+    });
+
+    test('as root, a job that names no user runs as the job user, in a working directory of its own', { skip: asRoot ? false : 'the agent is not root' }, async () => {
+      await inWorkDir(async (dir) => {
+        const s = start(executor({ jobUser: 'nobody' }), spec(dir, ['sh', '-c', 'id -u; id -g; echo "$HOME"; touch mine && stat -c %u mine']));
+        assert.equal((await s.handle.exited).exitCode, 0, s.lines.map((l) => l.message).join('\n'));
+        const [uid, , home, fileOwner] = messages(s.lines, 'stdout');
+        assert.equal(uid, '65534');
+        assert.equal(fileOwner, '65534');
+        assert.equal(realpathSync(home), realpathSync(dir), 'HOME is the working directory when the job user has no home');
+        // privileged, or a definition naming root, runs as root.
+        for (const settings of [{ privileged: true }, { user: 'root' }]) {
+          const r = start(executor(), { ...spec(dir, ['id', '-u']), settings });
+          assert.equal((await r.handle.exited).exitCode, 0);
+          assert.deepEqual(messages(r.lines, 'stdout'), ['0'], JSON.stringify(settings));
+        }
+      });
     });
 
     test('the job runs in its workDir', async () => {

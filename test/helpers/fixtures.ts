@@ -97,8 +97,8 @@ export async function describeJob(client: BatchClient, jobId: string): Promise<J
 }
 
 /** The log lines of one stream, from the server's CloudWatch Logs API, through the real SDK. */
-export async function logLines(url: string, stream: string): Promise<string[]> {
-  const logs = new CloudWatchLogsClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+export async function logLines(url: string, stream: string, credentials = { accessKeyId: 'test', secretAccessKey: 'test' }): Promise<string[]> {
+  const logs = new CloudWatchLogsClient({ endpoint: url, region: 'us-east-1', credentials });
   try {
     const res = await logs.send(new GetLogEventsCommand({ logGroupName: '/aws/batch/job', logStreamName: stream, startFromHead: true }));
     return (res.events ?? []).map((e) => e.message ?? '');

@@ -5,11 +5,11 @@
  * keeps its state in a PostgreSQL database of its own instead (helpers/postgres.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BatchClient } from '@aws-sdk/client-batch';
+import { BatchClient, type MountPoint, type Volume } from '@aws-sdk/client-batch';
 import pino from 'pino';
 import { loadConfig, type ServerConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -45,6 +45,33 @@ function keepWarnings(lines: string[], text: string): void {
 
 export function tempDir(prefix = 'openbatch-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * A temporary directory that jobs may read (0755): gates they wait for, inputs. A job run by a
+ * root agent runs as nobody, and the host's directories are read-only to it: what a job
+ * writes on the host goes through a volume of its job definition (hostVolumeDir).
+ */
+export function sharedDir(prefix = 'openbatch-shared-'): string {
+  const dir = tempDir(prefix);
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+/** A temporary directory that jobs may write (0777), through a volume (hostVolume) where they run sandboxed. */
+export function writableDir(prefix = 'openbatch-out-'): string {
+  const dir = tempDir(prefix);
+  chmodSync(dir, 0o777);
+  return dir;
+}
+
+/**
+ * The containerProperties members that give a job the host directory `dir`, read-write, at
+ * the same path: how a job definition writes on the host. The server must allow the path
+ * (hostVolumeRoots).
+ */
+export function hostVolume(dir: string, name = 'shared'): { volumes: Volume[]; mountPoints: MountPoint[] } {
+  return { volumes: [{ name, host: { sourcePath: dir } }], mountPoints: [{ sourceVolume: name, containerPath: dir, readOnly: false }] };
 }
 
 export function batchClient(url: string, credentials = { accessKeyId: 'test', secretAccessKey: 'test' }, region = 'us-east-1'): BatchClient {

@@ -1,5 +1,6 @@
 /** RegisterJobDefinition, DeregisterJobDefinition, DescribeJobDefinitions. */
 import type { DescribeJobDefinitionsRequest, JobDefinition, RegisterJobDefinitionRequest } from '@aws-sdk/client-batch';
+import { checkHostAccess } from '../../compute/hostAccess.js';
 import { clientError } from '../../model/errors.js';
 import { makeArn, parseArn } from '../../model/arn.js';
 import {
@@ -39,6 +40,8 @@ const register: Handler = async (raw, ctx, s) => {
   const input = raw as unknown as RegisterJobDefinitionRequest;
   const { jobDefinitionName, type, tags, ...spec } = input;
   const name = jobDefinitionName!;
+  // Host paths and privilege are the operator's to grant (compute/hostAccess.ts).
+  checkHostAccess(spec, s.config);
   // Revision numbers are taken inside the write transaction so two registrations never share one.
   const out = await s.uow.write(async (tx) => {
     const revision = await nextRevision(tx.db, name);

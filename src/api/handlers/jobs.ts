@@ -11,6 +11,7 @@ import type {
   ConsumableResourceRequirement,
   NodeProperties,
 } from '@aws-sdk/client-batch';
+import { checkHostAccess } from '../../compute/hostAccess.js';
 import { clientError } from '../../model/errors.js';
 import { makeArn, parseArn } from '../../model/arn.js';
 import { resolveJobSpec, type JobSpec } from '../../model/jobSpec.js';
@@ -204,6 +205,8 @@ const submit: Handler = async (raw, ctx, s) => {
     throw clientError(`shareIdentifier is not allowed: jobQueue '${queue.name}' has no scheduling policy (FIFO)`);
   }
   const defSpec = fromJson<Record<string, unknown>>(def.spec, {});
+  // A definition registered before the server narrowed its grants runs no more.
+  if (defSpec.containerProperties || defSpec.nodeProperties) checkHostAccess(defSpec, s.config, `jobDefinition '${def.name}:${def.revision}': `);
   if (!defSpec.containerProperties && !multinode) {
     throw clientError(`jobDefinition '${def.name}:${def.revision}' has no containerProperties; openbatch runs container job definitions`);
   }
