@@ -80,7 +80,7 @@ export interface AttemptSpec {
   command: string[];
   /** the complete job environment (job definition env + AWS_BATCH_* variables); merged over a small base env */
   env: Record<string, string>;
-  /** directory to run in; created by the caller */
+  /** directory to run in, the attempt's own: created by the caller, given to the job's user when that is not the agent's */
   workDir: string;
   vcpus: number;
   memoryMiB: number;

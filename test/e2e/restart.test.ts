@@ -9,11 +9,13 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DescribeComputeEnvironmentsCommand, DescribeJobDefinitionsCommand, DescribeJobQueuesCommand, type BatchClient } from '@aws-sdk/client-batch';
-import { agentsUnder, batchClient, spawnServer, tempDir, type ServerProcess } from '../helpers/server.js';
+import { agentsUnder, batchClient, hostVolume, spawnServer, tempDir, writableDir, type ServerProcess } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 
 const dataDir = tempDir();
-const files = tempDir('openbatch-restart-files-');
+// The jobs' ledger, locks and gates: a host directory their definitions mount, the servers grant.
+const files = writableDir('openbatch-restart-files-');
+const grant = { OPENBATCH_HOST_VOLUME_ROOTS: files };
 const ledger = join(files, 'ledger');
 let server: ServerProcess | undefined;
 after(async () => {
@@ -40,7 +42,7 @@ function runsOf(jobId: string): string[] {
 }
 
 async function restart(port: number): Promise<BatchClient> {
-  server = await spawnServer(dataDir, port);
+  server = await spawnServer(dataDir, port, grant);
   return batchClient(server.url);
 }
 
@@ -48,11 +50,11 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
   test(`${signal} of the server: running jobs run on, the restarted server adopts their agents, nothing is lost or run twice`, async () => {
     let client: BatchClient;
     if (!server) {
-      server = await spawnServer(dataDir);
+      server = await spawnServer(dataDir, 0, grant);
       client = batchClient(server.url);
       await createCe(client, 'local', { maxvCpus: 2 });
       await createQueue(client, 'q', ['local']);
-      await registerDefinition(client, 'gated', { command: GATED });
+      await registerDefinition(client, 'gated', { command: GATED, ...hostVolume(files) });
       await registerDefinition(client, 'quick', { command: ['echo', 'done'] });
     } else {
       client = batchClient(server.url);
@@ -96,7 +98,7 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
 test('an agent that died while no server watched: its instance is closed at the restart and its attempt retried', async () => {
   let client = batchClient(server!.url);
   const port = Number(new URL(server!.url).port);
-  await registerDefinition(client, 'gated-retry', { command: GATED }, { retryStrategy: { attempts: 2 } });
+  await registerDefinition(client, 'gated-retry', { command: GATED, ...hostVolume(files) }, { retryStrategy: { attempts: 2 } });
   const id = await gatedJob(client, 'died', 'gated-retry');
   const first = await waitForStatus(client, id, ['RUNNING']);
   const instanceId = first.container!.containerInstanceArn!.split('/').pop()!;
@@ -122,14 +124,14 @@ test('an agent that died while no server watched: its instance is closed at the 
 test('a server paused for longer than the agent lease: its agent stops the job before it is retried, so it never runs twice at once', async () => {
   const dir = tempDir();
   const lock = join(files, 'paused.lock');
-  const paused = await spawnServer(dir, 0, { OPENBATCH_AGENT_TIMEOUT_SECONDS: '2' });
+  const paused = await spawnServer(dir, 0, { OPENBATCH_AGENT_TIMEOUT_SECONDS: '2', ...grant });
   const client = batchClient(paused.url);
   try {
     await createCe(client, 'local', { maxvCpus: 1 });
     await createQueue(client, 'q', ['local']);
     // The job holds a lock while it runs; a second copy finding it held says so in the ledger.
     const script = `exec 9>>${lock}; if ! flock -n 9; then echo "$AWS_BATCH_JOB_ID double" >> ${ledger}; exit 90; fi; echo "$AWS_BATCH_JOB_ID $AWS_BATCH_JOB_ATTEMPT" >> ${ledger}; while [ ! -e "$GATE" ]; do sleep 0.05; done`;
-    await registerDefinition(client, 'locked', { command: ['sh', '-c', script] }, { retryStrategy: { attempts: 2 } });
+    await registerDefinition(client, 'locked', { command: ['sh', '-c', script], ...hostVolume(files) }, { retryStrategy: { attempts: 2 } });
     const id = await gatedJob(client, 'paused', 'locked');
     const first = await waitForStatus(client, id, ['RUNNING']);
     const instanceId = first.container!.containerInstanceArn!.split('/').pop()!;

@@ -370,18 +370,23 @@ describe(`ProcessExecutor (${modeName})`, () => {
       assert.ok(exit.reason?.includes(`chdir to cwd ("${missing}")`), exit.reason);
     });
 
+    // An attempt's working directory is its own (a root agent gives it to the job user).
     test('an empty command gives a clear reason', async () => {
-      for (const command of [[], ['']]) {
-        const exit = await executor().start(spec(tmpdir(), command), () => {}).exited;
-        assert.equal(exit.exitCode, null);
-        assert.match(exit.reason ?? '', /^CannotStartContainerError: .*no command/);
-      }
+      await inWorkDir(async (dir) => {
+        for (const command of [[], ['']]) {
+          const exit = await executor().start(spec(dir, command), () => {}).exited;
+          assert.equal(exit.exitCode, null);
+          assert.match(exit.reason ?? '', /^CannotStartContainerError: .*no command/);
+        }
+      });
     });
 
     test('an argument Node rejects gives a reason instead of throwing', async () => {
-      const exit = await executor().start(spec(tmpdir(), ['echo', 'a\0b']), () => {}).exited;
-      assert.equal(exit.exitCode, null);
-      assert.match(exit.reason ?? '', /^CannotStartContainerError: .*null bytes/);
+      await inWorkDir(async (dir) => {
+        const exit = await executor().start(spec(dir, ['echo', 'a\0b']), () => {}).exited;
+        assert.equal(exit.exitCode, null);
+        assert.match(exit.reason ?? '', /^CannotStartContainerError: .*null bytes/);
+      });
     });
   });
 

@@ -137,7 +137,8 @@ test('a job looking for the service\'s secrets, other jobs\' secrets, agent toke
   } finally {
     if (victim) await client.send(new TerminateJobCommand({ jobId: victim, reason: 'test over' })).catch(() => undefined);
     client.destroy();
-    await server.kill('SIGTERM');
+    // Its agents outlive it: stopped too.
+    await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(outside, { recursive: true, force: true });
     await dropTestDatabase(dataDir);
