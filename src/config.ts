@@ -32,6 +32,8 @@ export interface ServerConfig {
   /** file with one AKID:SECRET per line */
   credentialsFile: string;
   logLevel: string;
+  /** auto (pretty lines on a terminal, JSON otherwise), json or pretty */
+  logFormat: string;
   /** vCPUs this host lends to local instances, in total */
   hostVcpus: number;
   /** memory (MiB) this host lends to local instances, in total */
@@ -132,6 +134,7 @@ const DEFAULTS: ServerConfig = {
   credentials: '',
   credentialsFile: '',
   logLevel: 'info',
+  logFormat: 'auto',
   hostVcpus: availableParallelism(),
   hostMemoryMiB: Math.floor(totalmem() / 1024 / 1024),
   scaleDownDelaySeconds: 60,
@@ -246,6 +249,7 @@ export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> &
   };
   oneOf('defaultExecutor', ['process', 'container']);
   oneOf('sandbox', ['auto', 'off']);
+  oneOf('logFormat', ['auto', 'json', 'pretty']);
   oneOf('sandboxNetwork', ['none', 'host']);
   oneOf('vcpuLimit', ['quota', 'shares']);
   if (!(cfg.timeDilation > 0)) throw new Error(`timeDilation must be a positive number (got ${cfg.timeDilation})`);

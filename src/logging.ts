@@ -16,3 +16,14 @@ export function createLogger(level: string, destination?: DestinationStream, bas
   const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, ...(base ? { base } : {}) };
   return destination ? pino(options, destination) : pino(options);
 }
+
+/**
+ * Where the server's logs go for a `logFormat` setting: JSON to stdout, or pretty lines
+ * (logPretty.ts) — `auto` chooses pretty when stdout is a terminal, so that `npm start` reads
+ * well and a service manager or a pipe still gets JSON.
+ */
+export async function logDestination(format: string, stdout: NodeJS.WriteStream = process.stdout): Promise<DestinationStream | undefined> {
+  if (format === 'json' || (format === 'auto' && !stdout.isTTY)) return undefined;
+  const { prettyDestination } = await import('./logPretty.js');
+  return prettyDestination(stdout);
+}

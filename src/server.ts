@@ -3,7 +3,7 @@
  * wires them together. Nothing else constructs services.
  */
 import type { Logger } from 'pino';
-import { createLogger } from './logging.js';
+import { createLogger, logDestination } from './logging.js';
 import { buildApp, sendError } from './api/app.js';
 import { registerLogsApi } from './logs/api.js';
 import { LogRetention } from './logs/retention.js';
@@ -96,7 +96,7 @@ function loadCredentials(config: ServerConfig): Map<string, string> | null {
 }
 
 export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  const logger = opts.logger ?? createLogger(config.logLevel, await logDestination(config.logFormat));
   const clock = opts.clock ?? systemClock;
   const ids = opts.ids ?? randomIds;
   const credentials = loadCredentials(config);

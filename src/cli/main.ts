@@ -45,6 +45,7 @@ program
   .option('--config <file>', 'JSON configuration file (env OPENBATCH_CONFIG)')
   .option('--account <id>', 'AWS account id used in ARNs (default 000000000000)')
   .option('--log-level <level>', 'trace, debug, info, warn or error (default info)')
+  .option('--log-format <format>', 'auto (pretty on a terminal, JSON otherwise), json or pretty (env OPENBATCH_LOG_FORMAT)')
   .addHelpText('after', '\nExample:\n  openbatch server --port 8770 --data-dir /var/lib/openbatch\n  aws batch describe-job-queues --endpoint-url http://127.0.0.1:8770')
   .action(async (flags: Record<string, string | undefined>) => {
     const config = loadConfig({
@@ -55,6 +56,7 @@ program
       config: flags.config,
       account: flags.account,
       logLevel: flags.logLevel,
+      logFormat: flags.logFormat,
     });
     const { startServer } = await import('../server.js');
     const server = await startServer(config);
