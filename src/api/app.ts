@@ -140,7 +140,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       }
       if (isDashboardWrite(req)) {
         if (!session.writes) {
-          throw new BatchError('AccessDeniedException', 403, 'this dashboard session only reads: sign in again allowing the dashboard to write (rerun failed children)');
+          throw new BatchError('AccessDeniedException', 403, 'this dashboard session only reads: sign in again allowing the dashboard to act (cancel, terminate, submit, rerun, enable or disable)');
         }
         if (req.headers[WRITE_HEADER] !== '1') throw new BatchError('AccessDeniedException', 403, `a dashboard session's write must carry the header ${WRITE_HEADER}: 1`);
         throttle(session.accessKeyId, service);

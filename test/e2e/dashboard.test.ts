@@ -202,6 +202,18 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
     await page.screenshot({ path: join(shots, 'jobs.png'), fullPage: true });
 
     await page.getByRole('button', { name: 'Clear' }).click();
+    await table.getByRole('link', { name: 'stitch' }).waitFor();
+    // Two clicks before the page has caught up with the first (a person's quick clicks, or a
+    // loaded machine): both take, whatever live updates re-render meanwhile.
+    await page.evaluate(() => {
+      for (const s of ['FAILED', 'SUCCEEDED']) (document.querySelector(`input[aria-label="${s}"]`) as HTMLInputElement).click();
+    });
+    await page.waitForFunction(() => /status=FAILED%2CSUCCEEDED|status=FAILED,SUCCEEDED/.test(location.hash));
+    assert.equal(await page.getByLabel('FAILED').isChecked(), true);
+    assert.equal(await page.getByLabel('SUCCEEDED').isChecked(), true);
+    await table.getByRole('link', { name: 'render-frame-7' }).waitFor();
+    await table.getByRole('link', { name: 'stitch' }).waitFor();
+    await page.getByRole('button', { name: 'Clear' }).click();
     await page.getByLabel('queue').selectOption('render-q');
     await table.getByRole('link', { name: 'stitch' }).waitFor();
     await page.getByLabel('created').selectOption({ label: 'last hour' });
@@ -293,6 +305,10 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
     // and the original links to its rerun, with no button left to press twice by mistake
     await page.goto(`${t.url}/#/jobs/${flaky}`);
     await page.getByTestId('rerun').getByText('Failed children rerun by').getByRole('link', { name: rerunId }).waitFor();
+    // A second rerun is offered as such, and says so before it runs the children once more.
+    await page.getByRole('button', { name: 'Rerun failed children again' }).click();
+    await page.getByTestId('rerun').getByRole('note').getByText('rerun already').waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
   });
 
   test('shows what a job, an array and a queue cost', async () => {
@@ -343,6 +359,91 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
     assert.ok(byTag.rows.length >= 1);
     for (const r of byTag.rows) assertShownCost(await page.locator(`[data-testid="cost-report"] tr[data-key="${r.key}"]`).getByTestId('cost-amount').innerText(), r.cost, `tag value ${r.key}`);
     await page.screenshot({ path: join(shots, 'cost.png'), fullPage: true });
+  });
+
+  test('cancels and terminates a job from its page, each confirmed, and clones one with edits', async () => {
+    const { page } = b;
+    const gate = join(t.dataDir, 'actions-gate');
+    const running = await submit(t.client, { jobName: 'long-render', jobQueue: farm.queueName, jobDefinition: farm.definitionName, containerOverrides: { command: ['sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.1; done`] } });
+    const waiting = await submit(t.client, { jobName: 'after-render', jobQueue: farm.queueName, jobDefinition: farm.definitionName, dependsOn: [{ jobId: running }] });
+    await waitForStatus(t.client, running, ['RUNNING'], WAIT);
+
+    await page.goto(`${t.url}/#/jobs/${waiting}`);
+    await page.getByTestId('cancel').click();
+    const cancel = page.getByTestId('cancel-confirm');
+    await cancel.getByText('It has not started').waitFor();
+    await cancel.getByLabel('Reason').fill('wrong scene');
+    await cancel.getByRole('button', { name: 'Cancel job' }).click();
+    await page.getByTestId('status-reason').getByText('wrong scene').waitFor();
+    assert.equal((await describeJob(t.client, waiting)).status, 'FAILED');
+
+    await page.goto(`${t.url}/#/jobs/${running}`);
+    assert.equal(await page.getByTestId('cancel').count(), 0, 'a started job is not cancelled, but terminated');
+    await page.getByTestId('terminate').click();
+    await page.getByTestId('terminate-confirm').getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await describeJob(t.client, running)).status, 'RUNNING', 'cancelling the confirmation does nothing');
+    await page.getByTestId('terminate').click();
+    await page.getByTestId('terminate-confirm').getByRole('button', { name: 'Terminate job' }).click();
+    await page.locator('.head .badge', { hasText: 'FAILED' }).waitFor();
+    assert.equal((await waitForStatus(t.client, running, ['FAILED'], WAIT)).statusReason, 'Terminated from the dashboard');
+
+    // Clone it, with another command and a variable: the page moves to the new job.
+    await page.getByTestId('clone').click();
+    const form = page.getByTestId('clone-confirm');
+    assert.equal(await form.getByLabel('Job name').inputValue(), 'long-render');
+    await form.getByLabel('Command').fill(`sh -c 'echo "cloned with $SCENE"'`);
+    await form.getByLabel('Environment').fill('SCENE=7');
+    await page.screenshot({ path: join(shots, 'clone-job.png'), fullPage: true });
+    await form.getByRole('button', { name: 'Submit' }).click();
+    await page.waitForFunction((old) => location.hash.startsWith('#/jobs/') && !location.hash.endsWith(old), running);
+    const cloneId = page.url().split('#/jobs/')[1];
+    const clone = await waitForStatus(t.client, cloneId, ['SUCCEEDED'], WAIT);
+    assert.equal(clone.jobName, 'long-render');
+    assert.deepEqual(clone.container?.command, ['sh', '-c', 'echo "cloned with $SCENE"']);
+    await page.getByTestId('log').getByText('cloned with 7').waitFor();
+    writeFileSync(gate, '');
+  });
+
+  test('submits a job from a job definition', async () => {
+    const { page } = b;
+    await page.goto(`${t.url}/#/submit?definition=${farm.definitionName}`);
+    const form = page.getByTestId('submit-confirm');
+    assert.equal(await form.getByLabel('Job definition').inputValue(), `${farm.definitionName}:1`);
+    await form.getByLabel('Job name').fill('from-definition');
+    await form.getByLabel('Array size').fill('2');
+    await page.screenshot({ path: join(shots, 'submit.png'), fullPage: true });
+    await form.getByRole('button', { name: 'Submit' }).click();
+    await page.getByTestId('job-name').getByText('from-definition').waitFor();
+    const id = page.url().split('#/jobs/')[1];
+    const job = await waitForStatus(t.client, id, ['SUCCEEDED'], WAIT);
+    assert.equal(job.arrayProperties?.size, 2);
+  });
+
+  test('disables and enables a job queue and a compute environment, each confirmed', async () => {
+    const { page } = b;
+    const farmCe = 'render-ce';
+    const { DescribeComputeEnvironmentsCommand, DescribeJobQueuesCommand } = await import('@aws-sdk/client-batch');
+    const queueState = async () => (await t.client.send(new DescribeJobQueuesCommand({ jobQueues: [farm.queueName] }))).jobQueues![0].state;
+    const ceState = async () => (await t.client.send(new DescribeComputeEnvironmentsCommand({ computeEnvironments: [farmCe] }))).computeEnvironments![0].state;
+    await page.goto(`${t.url}/#/compute`);
+    await page.getByTestId(`disable-queue-${farm.queueName}`).click();
+    await page.getByTestId(`disable-queue-${farm.queueName}-confirm`).getByText('SubmitJob to it is refused').waitFor();
+    await page.getByTestId(`disable-queue-${farm.queueName}-confirm`).getByRole('button', { name: 'Disable' }).click();
+    await page.getByTestId(`enable-queue-${farm.queueName}`).waitFor();
+    assert.equal(await queueState(), 'DISABLED');
+    await page.getByTestId(`disable-ce-${farmCe}`).click();
+    await page.getByTestId(`disable-ce-${farmCe}-confirm`).getByRole('button', { name: 'Disable' }).click();
+    await page.getByTestId(`enable-ce-${farmCe}`).waitFor();
+    assert.equal(await ceState(), 'DISABLED');
+    await page.screenshot({ path: join(shots, 'compute-actions.png'), fullPage: true });
+
+    for (const [kind, name] of [['queue', farm.queueName], ['ce', farmCe]]) {
+      await page.getByTestId(`enable-${kind}-${name}`).click();
+      await page.getByTestId(`enable-${kind}-${name}-confirm`).getByRole('button', { name: 'Enable' }).click();
+      await page.getByTestId(`disable-${kind}-${name}`).waitFor();
+    }
+    assert.equal(await queueState(), 'ENABLED');
+    assert.equal(await ceState(), 'ENABLED');
   });
 
   test('logged no console errors', () => {
@@ -440,7 +541,7 @@ describe('dashboard with credentials configured', { skip: !existsSync(CHROMIUM) 
       await page.getByTestId('rerun').getByLabel('Secret access key').fill('dashboard-secret');
       await page.getByRole('button', { name: 'Allow writes and rerun' }).click();
       await page.getByTestId('rerun').getByRole('link', { name: flaky }).waitFor();
-      await page.getByText('AKIDDASHBOARD · reads and reruns', { exact: true }).waitFor();
+      await page.getByText('AKIDDASHBOARD · reads and acts', { exact: true }).waitFor();
       const rerunId = page.url().split('#/jobs/')[1];
       assert.equal((await describeJob(client, rerunId)).tags?.['openbatch:rerun-of'], flaky);
 
@@ -450,12 +551,17 @@ describe('dashboard with credentials configured', { skip: !existsSync(CHROMIUM) 
       const noHeader = await openbatchOp<{ message: string }>(t.url, 'rerunFailed', { arrayJobId: flaky }, asSession(writeCookie.value));
       assert.equal(noHeader.status, 403);
       assert.match(noHeader.body.message, /x-openbatch-dashboard/);
-      const submitJob = await fetch(`${t.url}/v1/submitjob`, {
+      const write = (operation: string, body: object) =>
+        fetch(`${t.url}/v1/${operation}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-openbatch-dashboard': '1', ...asSession(writeCookie.value) }, body: JSON.stringify(body) });
+      // The dashboard's actions (submit, cancel, terminate, enable/disable) and nothing else.
+      assert.equal((await write('submitjob', { jobName: 'x', jobQueue: farm.queueName, jobDefinition: farm.definitionName })).status, 200, 'SubmitJob is a dashboard action');
+      assert.equal((await write('createjobqueue', { jobQueueName: 'nope', priority: 1, computeEnvironmentOrder: [] })).status, 403, 'no other AWS write through a session');
+      const readOnlySubmit = await fetch(`${t.url}/v1/submitjob`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-openbatch-dashboard': '1', ...asSession(writeCookie.value) },
+        headers: { 'content-type': 'application/json', 'x-openbatch-dashboard': '1', ...asSession(readCookie.value) },
         body: JSON.stringify({ jobName: 'x', jobQueue: farm.queueName, jobDefinition: farm.definitionName }),
       });
-      assert.equal(submitJob.status, 403, 'no AWS write through a session');
+      assert.equal(readOnlySubmit.status, 403, 'a session that only reads does not submit');
 
       // the browser reports the refused sign-in with the wrong secret; nothing else
       assert.deepEqual(

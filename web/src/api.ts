@@ -47,6 +47,19 @@ export function batch<T>(operation: string, input: object): Promise<T> {
   return call<T>(`/v1/${operation.toLowerCase()}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
 }
 
+/**
+ * An AWS Batch write behind one of the dashboard's buttons (SubmitJob, CancelJob,
+ * TerminateJob, UpdateJobQueue, UpdateComputeEnvironment): with credentials configured it
+ * needs a session granted writes, and the header that shows it comes from this app.
+ */
+export function batchWrite<T>(operation: string, input: object): Promise<T> {
+  return call<T>(`/v1/${operation.toLowerCase()}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-openbatch-dashboard': '1' },
+    body: JSON.stringify(input),
+  });
+}
+
 /** A CloudWatch Logs operation, e.g. logs('GetLogEvents', {...}). */
 export function logs<T>(operation: string, input: object): Promise<T> {
   return call<T>('/', {
@@ -192,6 +205,26 @@ export async function allComputeEnvironments(): Promise<ComputeEnvironment[]> {
     nextToken = r.nextToken;
   } while (nextToken);
   return out.sort((a, b) => a.computeEnvironmentName.localeCompare(b.computeEnvironmentName));
+}
+
+export interface JobDefinition {
+  jobDefinitionName: string;
+  jobDefinitionArn: string;
+  revision: number;
+  parameters?: Record<string, string>;
+  containerProperties?: { command?: string[]; environment?: KeyValue[]; resourceRequirements?: { type?: string; value?: string }[] };
+}
+
+/** The ACTIVE job definitions, newest revision of each name first. */
+export async function activeDefinitions(): Promise<JobDefinition[]> {
+  const out: JobDefinition[] = [];
+  let nextToken: string | undefined;
+  do {
+    const r = await batch<{ jobDefinitions: JobDefinition[]; nextToken?: string }>('DescribeJobDefinitions', { status: 'ACTIVE', nextToken, maxResults: 100 });
+    out.push(...r.jobDefinitions);
+    nextToken = r.nextToken;
+  } while (nextToken);
+  return out.sort((a, b) => a.jobDefinitionName.localeCompare(b.jobDefinitionName) || b.revision - a.revision);
 }
 
 export async function describeJob(jobId: string): Promise<JobDetail | undefined> {

@@ -12,6 +12,7 @@ import { Cost } from './pages/Cost';
 import { JobDetail } from './pages/JobDetail';
 import { Jobs } from './pages/Jobs';
 import { Overview } from './pages/Overview';
+import { Submit } from './pages/Submit';
 import { navigate, useRoute } from './route';
 import { SessionContext } from './session';
 import './style.css';
@@ -50,7 +51,7 @@ function Login({ onDone }: { onDone: (s: Session) => void }) {
           <input type="password" autoComplete="current-password" value={secret} onChange={(e) => setSecret(e.target.value)} required />
         </label>
         <label className="check">
-          <input type="checkbox" checked={writes} onChange={(e) => setWrites(e.target.checked)} /> Also let this browser rerun failed children (a write; otherwise the session only reads)
+          <input type="checkbox" checked={writes} onChange={(e) => setWrites(e.target.checked)} /> Also let this browser act: cancel, terminate, submit, rerun, enable or disable (writes; otherwise the session only reads)
         </label>
         {error && (
           <p className="error" role="alert">
@@ -101,6 +102,7 @@ function Shell({ session, setSession, onSignOut }: { session: Session; setSessio
           {tab('jobs', '#/jobs', 'Jobs')}
           {tab('compute', '#/compute', 'Compute')}
           {tab('cost', '#/cost', 'Cost')}
+          {tab('submit', '#/submit', 'Submit')}
         </nav>
         <span className="spacer" />
         <span className={`pill ${live ? 'live' : ''}`} title={live ? 'receiving job state changes as they happen' : 'not connected to the event stream'} data-testid="live">
@@ -108,9 +110,9 @@ function Shell({ session, setSession, onSignOut }: { session: Session; setSessio
         </span>
         {session.authRequired && (
           <>
-            <span className="muted small" title={session.writes ? 'this session may rerun failed children' : 'this session only reads'}>
+            <span className="muted small" title={session.writes ? 'this session may act: cancel, terminate, submit, rerun, enable or disable' : 'this session only reads'}>
               {session.accessKeyId}
-              {session.writes ? ' · reads and reruns' : ' · reads'}
+              {session.writes ? ' · reads and acts' : ' · reads'}
             </span>
             <button type="button" onClick={onSignOut}>
               Sign out
@@ -124,6 +126,7 @@ function Shell({ session, setSession, onSignOut }: { session: Session; setSessio
         {route.page === 'job' && <JobDetail key={route.jobId} jobId={route.jobId!} />}
         {route.page === 'compute' && <Compute route={route} />}
         {route.page === 'cost' && <Cost route={route} />}
+        {route.page === 'submit' && <Submit route={route} />}
       </main>
     </SessionContext.Provider>
   );

@@ -1,12 +1,13 @@
 /**
- * Routing by URL fragment: #/ (overview), #/jobs?queue=…, #/jobs/<id>, #/compute, #/cost?by=…. Every page
+ * Routing by URL fragment: #/ (overview), #/jobs?queue=…, #/jobs/<id>, #/compute, #/cost?by=…,
+ * #/submit?definition=…. Every page
  * loads from `/`, so the server needs no fallback route, and links are plain hrefs that
  * open in a new tab and work with the keyboard.
  */
 import { useEffect, useState } from 'react';
 
 export interface Route {
-  page: 'overview' | 'jobs' | 'job' | 'compute' | 'cost';
+  page: 'overview' | 'jobs' | 'job' | 'compute' | 'cost' | 'submit';
   jobId?: string;
   params: Record<string, string>;
 }
@@ -19,6 +20,7 @@ export function parse(hash: string): Route {
   if (parts[0] === 'jobs') return { page: 'jobs', params };
   if (parts[0] === 'compute') return { page: 'compute', params };
   if (parts[0] === 'cost') return { page: 'cost', params };
+  if (parts[0] === 'submit') return { page: 'submit', params };
   return { page: 'overview', params };
 }
 

@@ -5,8 +5,9 @@
  * List*, Get*, CloudWatch Logs reads). Writes (SubmitJob, CancelJob, …) still need a
  * signature. docs/design/dashboard.md explains the choice.
  *
- * One exception, asked for at sign-in: a session may be granted the dashboard's own writes
- * (DASHBOARD_WRITES: rerun an array's failed children). The person asks for it by signing
+ * One exception, asked for at sign-in: a session may be granted the dashboard's writes
+ * (DASHBOARD_WRITES: the buttons that act — cancel, terminate, submit, rerun failed children,
+ * enable or disable a queue or compute environment). The person asks for it by signing
  * the sign-in request with `{"writes": true}` in its body, so only a holder of the secret
  * can get it, and a session that did not ask for it can never write. Such a write must also
  * carry the header `x-openbatch-dashboard: 1`, which a page of another site cannot send
@@ -92,6 +93,8 @@ const READ_OPERATION = /^(Describe|List|Get)/;
 const READ_OPENBATCH = new Set(['/openbatch/v1/why', '/openbatch/v1/cost']);
 /** The writes a session granted them may make: the dashboard's buttons, nothing else. */
 export const DASHBOARD_WRITES = new Set(['/openbatch/v1/rerunFailed']);
+/** The AWS operations behind the dashboard's buttons, which such a session may call too. */
+export const DASHBOARD_OPERATIONS = new Set(['SubmitJob', 'CancelJob', 'TerminateJob', 'UpdateJobQueue', 'UpdateComputeEnvironment']);
 
 /**
  * Whether a request only reads, so that a session may stand in for its signature. GET
@@ -110,7 +113,9 @@ export function isReadRequest(req: FastifyRequest, service: string): boolean {
   return READ_OPENBATCH.has(req.routeOptions.url ?? '');
 }
 
-/** Whether a request is one of the dashboard's writes (DASHBOARD_WRITES). */
+/** Whether a request is one of the dashboard's writes (DASHBOARD_WRITES, DASHBOARD_OPERATIONS). */
 export function isDashboardWrite(req: FastifyRequest): boolean {
-  return req.method === 'POST' && DASHBOARD_WRITES.has(req.routeOptions.url ?? '');
+  if (req.method !== 'POST') return false;
+  const operation = (req.routeOptions.config as { operation?: string } | undefined)?.operation;
+  return operation ? DASHBOARD_OPERATIONS.has(operation) : DASHBOARD_WRITES.has(req.routeOptions.url ?? '');
 }

@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import { allComputeEnvironments, dash } from '../api';
+import { allComputeEnvironments, allQueues, batchWrite, dash } from '../api';
+import { Confirm } from '../components/Confirm';
 import { ErrorNote, Section, useLoad } from '../components/common';
 import { duration, time, zone } from '../format';
 import { useLiveReload } from '../live';
@@ -38,12 +39,48 @@ function Use({ used, total, unit }: { used: number; total: number; unit: string 
   );
 }
 
-/** Instances per compute environment: what each holds, how busy it is, and why each one ended. */
+/**
+ * Enable or disable a job queue or compute environment (UpdateJobQueue / UpdateComputeEnvironment
+ * `state`), confirmed and behind the session's write grant. A disabled queue takes no new
+ * jobs and places none; a disabled CE gets no new work; what runs goes on in both.
+ */
+function StateToggle({ kind, name, state, onDone }: { kind: 'queue' | 'ce'; name: string; state: string; onDone: () => void }) {
+  const enable = state !== 'ENABLED';
+  const what = kind === 'queue' ? 'job queue' : 'compute environment';
+  const consequence =
+    kind === 'queue'
+      ? enable
+        ? 'It takes new jobs again and places its waiting ones.'
+        : 'SubmitJob to it is refused and its waiting jobs stay waiting; running jobs go on.'
+      : enable
+        ? 'Its queues place work on it again.'
+        : 'Its queues place no new work on it; running jobs go on, and idle instances scale down.';
+  return (
+    <Confirm
+      label={enable ? 'Enable' : 'Disable'}
+      danger={!enable}
+      testId={`${enable ? 'enable' : 'disable'}-${kind}-${name}`}
+      question={
+        <p>
+          {enable ? 'Enable' : 'Disable'} {what} <b>{name}</b>? {consequence}
+        </p>
+      }
+      act={async () => {
+        const next = enable ? 'ENABLED' : 'DISABLED';
+        if (kind === 'queue') await batchWrite('UpdateJobQueue', { jobQueue: name, state: next });
+        else await batchWrite('UpdateComputeEnvironment', { computeEnvironment: name, state: next });
+        onDone();
+      }}
+    />
+  );
+}
+
+/** Job queues and instances per compute environment: what each holds, how busy it is, and why each one ended. */
 export function Compute({ route }: { route: Route }) {
   const [showEnded, setShowEnded] = useState(true);
   const { data, error, reload } = useLoad(async () => {
-    const [ces, inst] = await Promise.all([allComputeEnvironments(), dash<{ instances: Instance[] }>('instances', { ce: route.params.ce, limit: 500 })]);
-    return { ces, instances: inst.instances };
+    const [ces, queues, inst] = await Promise.all([allComputeEnvironments(), allQueues(), dash<{ instances: Instance[] }>('instances', { ce: route.params.ce, limit: 500 })]);
+    return { ces, queues, instances: inst.instances };
   }, [route.params.ce]);
   useLiveReload(reload, undefined, 3000);
   if (!data) return error ? <ErrorNote error={error} /> : <p className="muted">Loading…</p>;
@@ -62,6 +99,43 @@ export function Compute({ route }: { route: Route }) {
           </>
         )}
       </p>
+      {!route.params.ce && (
+        <Section title="Job queues">
+          <table className="table" data-testid="queue-states">
+            <thead>
+              <tr>
+                <th>Queue</th>
+                <th>State</th>
+                <th className="num">Priority</th>
+                <th>Compute environments</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {data.queues.map((q) => (
+                <tr key={q.jobQueueName} data-queue={q.jobQueueName}>
+                  <td>
+                    <a href={`#/jobs?queue=${encodeURIComponent(q.jobQueueName)}`}>{q.jobQueueName}</a>
+                  </td>
+                  <td>
+                    <span className={`pill ${q.state === 'ENABLED' ? '' : 'warn'}`}>{q.state.toLowerCase()}</span>
+                  </td>
+                  <td className="num">{q.priority}</td>
+                  <td>
+                    {[...q.computeEnvironmentOrder]
+                      .sort((a, b) => a.order - b.order)
+                      .map((o) => o.computeEnvironment.slice(o.computeEnvironment.lastIndexOf('/') + 1))
+                      .join(', ')}
+                  </td>
+                  <td>
+                    <StateToggle kind="queue" name={q.jobQueueName} state={q.state} onDone={reload} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Section>
+      )}
       {ces.map((ce) => {
         const mine = data.instances.filter((i) => i.computeEnvironment === ce.computeEnvironmentName && (showEnded || i.state !== 'TERMINATED'));
         const cr = ce.computeResources;
@@ -76,6 +150,9 @@ export function Compute({ route }: { route: Route }) {
             }
           >
             {ce.statusReason && ce.status !== 'VALID' && <p className="warn">{ce.statusReason}</p>}
+            <div className="actions">
+              <StateToggle kind="ce" name={ce.computeEnvironmentName} state={ce.state} onDone={reload} />
+            </div>
             {mine.length === 0 ? (
               <p className="muted">No instances{showEnded ? '' : ' running'}.</p>
             ) : (

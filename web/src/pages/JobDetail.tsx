@@ -3,6 +3,7 @@ import { dash, describeJob, type KeyValue } from '../api';
 import { ArrayGrid } from '../components/ArrayGrid';
 import { CostSummary } from '../components/CostSummary';
 import { DepGraph, type Graph } from '../components/DepGraph';
+import { JobActions } from '../components/JobActions';
 import { LogView } from '../components/LogView';
 import { RerunFailed } from '../components/RerunFailed';
 import { Timeline } from '../components/Timeline';
@@ -142,6 +143,7 @@ export function JobDetail({ jobId }: { jobId: string }) {
         </p>
         <Timeline job={job} now={job.stoppedAt ? job.stoppedAt : now} />
         {!parentId && (isArray || job.tags?.['openbatch:rerun-of']) && <RerunFailed job={job} failed={summary.FAILED ?? 0} />}
+        <JobActions job={job} onDone={reload} />
       </section>
 
       {isArray && (

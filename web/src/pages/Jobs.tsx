@@ -37,14 +37,29 @@ const PAGE = 50;
  */
 export function Jobs({ route }: { route: Route }) {
   const f = route.params;
-  const statuses = (f.status ?? '').split(',').filter(Boolean);
+  // The filters live here and are written to the URL, not read back from it: a click changes
+  // them at once. Read from the URL, a checkbox waited for the hashchange that followed the
+  // click — React put it back meanwhile (a click "did not take" under load), and a second
+  // click before that event toggled the old set, losing the first. The URL still drives
+  // them when it changes from outside (a link, back and forward).
+  const urlFilters = { queue: f.queue, status: f.status, name: f.name, since: f.since };
+  const urlKey = JSON.stringify(urlFilters);
+  const [filters, setFilters] = useState(urlFilters);
+  const current = useRef(filters);
+  useEffect(() => {
+    const fromUrl = JSON.parse(urlKey) as typeof urlFilters;
+    if (JSON.stringify(current.current) === urlKey) return;
+    current.current = fromUrl;
+    setFilters(fromUrl);
+  }, [urlKey]);
+  const statuses = (filters.status ?? '').split(',').filter(Boolean);
   const [cursors, setCursors] = useState<string[]>([]); // cursors of the pages before this one
   const cursor = cursors[cursors.length - 1];
   const [name, setName] = useState(f.name ?? '');
   const nameBox = useRef<HTMLInputElement>(null);
-  const filterKey = JSON.stringify([f.queue, f.status, f.name, f.since]);
+  const filterKey = JSON.stringify([filters.queue, filters.status, filters.name, filters.since]);
   useEffect(() => setCursors([]), [filterKey]);
-  useEffect(() => setName(f.name ?? ''), [f.name]);
+  useEffect(() => setName(filters.name ?? ''), [filters.name]);
   useEffect(() => {
     if (f.focus === 'name') nameBox.current?.focus();
   }, [f.focus]);
@@ -53,24 +68,28 @@ export function Jobs({ route }: { route: Route }) {
   const { data, error, reload } = useLoad(
     () =>
       dash<{ jobs: JobRow[]; next: string | null }>('jobs', {
-        queue: f.queue,
-        status: f.status,
-        name: f.name ? (f.name.endsWith('*') ? f.name : `${f.name}*`) : undefined,
-        from: f.since ? Date.now() - Number(f.since) : undefined,
+        queue: filters.queue,
+        status: filters.status,
+        name: filters.name ? (filters.name.endsWith('*') ? filters.name : `${filters.name}*`) : undefined,
+        from: filters.since ? Date.now() - Number(filters.since) : undefined,
         before: cursor,
         limit: PAGE,
       }),
     [filterKey, cursor],
   );
   // new jobs appear on the first page; later pages stay put while a person reads them
-  useLiveReload(reload, (c) => !cursor && (!f.queue || c.jobQueue === f.queue));
+  useLiveReload(reload, (c) => !cursor && (!filters.queue || c.jobQueue === filters.queue));
 
-  const set = (patch: Record<string, string | undefined>) => {
-    const next = { ...f, ...patch };
-    delete next.focus;
+  const set = (patch: Partial<typeof urlFilters>) => {
+    const next = { ...current.current, ...patch };
+    current.current = next;
+    setFilters(next);
     navigate('jobs', next);
   };
-  const toggle = (s: string) => set({ status: (statuses.includes(s) ? statuses.filter((x) => x !== s) : [...statuses, s]).join(',') || undefined });
+  const toggle = (s: string) => {
+    const now = (current.current.status ?? '').split(',').filter(Boolean);
+    set({ status: (now.includes(s) ? now.filter((x) => x !== s) : [...now, s]).join(',') || undefined });
+  };
 
   return (
     <Section title="Jobs">
@@ -83,7 +102,7 @@ export function Jobs({ route }: { route: Route }) {
       >
         <label>
           Queue{' '}
-          <select value={f.queue ?? ''} onChange={(e) => set({ queue: e.target.value || undefined })} aria-label="queue">
+          <select value={filters.queue ?? ''} onChange={(e) => set({ queue: e.target.value || undefined })} aria-label="queue">
             <option value="">all queues</option>
             {queues.data?.map((q) => (
               <option key={q.jobQueueName} value={q.jobQueueName}>
@@ -108,7 +127,7 @@ export function Jobs({ route }: { route: Route }) {
         </label>
         <label>
           Created{' '}
-          <select value={f.since ?? ''} onChange={(e) => set({ since: e.target.value || undefined })} aria-label="created">
+          <select value={filters.since ?? ''} onChange={(e) => set({ since: e.target.value || undefined })} aria-label="created">
             {WINDOWS.map(([v, label]) => (
               <option key={v} value={v}>
                 {label}
@@ -117,8 +136,8 @@ export function Jobs({ route }: { route: Route }) {
           </select>
         </label>
         <button type="submit">Filter</button>
-        {(f.queue || f.status || f.name || f.since) && (
-          <button type="button" onClick={() => navigate('jobs', {})}>
+        {(filters.queue || filters.status || filters.name || filters.since) && (
+          <button type="button" onClick={() => set({ queue: undefined, status: undefined, name: undefined, since: undefined })}>
             Clear
           </button>
         )}
