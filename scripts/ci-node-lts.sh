@@ -8,17 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 major=${NODE_LTS:-26}
-case "$(uname -m)" in
-  x86_64) arch=x64 ;;
-  aarch64) arch=arm64 ;;
-  *) echo "no Node.js $major package for $(uname -m) on the npm registry: LTS subset skipped"; exit 0 ;;
-esac
-node_dir=/opt/openbatch-node/$major
-node_pkg=$node_dir/node_modules/node-linux-$arch
-if [ ! -x "$node_pkg/bin/node" ]; then
-  echo "installing Node.js $major from the npm registry (node-linux-$arch@$major)"
-  npm install --prefix "$node_dir" --no-save --no-audit --no-fund --no-package-lock "node-linux-$arch@$major" >/dev/null
-fi
+node_pkg=$(bash scripts/node-from-npm.sh "$major")
 
 copy=$(mktemp -d /var/tmp/openbatch-node$major-XXXXXX)
 trap 'rm -rf "$copy"' EXIT

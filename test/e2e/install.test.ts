@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { processExists } from '../../src/processes.js';
 import { tempDir } from '../helpers/server.js';
 
 const run = promisify(execFile);
@@ -44,15 +45,6 @@ function listening(child: ChildProcess): Promise<{ url: string; pid: number }> {
   });
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -72,7 +64,7 @@ describe('openbatch installed with npm', () => {
   });
   after(() => {
     for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of pids) if (processExists(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -123,6 +115,6 @@ describe('openbatch installed with npm', () => {
     assert.notEqual(pid, npm.pid, 'the server is npm’s child');
     npm.kill('SIGTERM');
     await until('npm to exit', () => npm.exitCode !== null || npm.signalCode !== null);
-    await until(`the server (pid ${pid}) to stop`, () => !alive(pid));
+    await until(`the server (pid ${pid}) to stop`, () => !processExists(pid));
   });
 });
