@@ -60,7 +60,11 @@ export interface ServerConfig {
   dockerHost: string;
   /** JSON file of secret names to values for job definitions' `secrets` (see src/secrets/store.ts) */
   secretsFile: string;
-  /** bubblewrap sandbox for process jobs: 'auto' (when it works here) or 'off' */
+  /**
+   * bubblewrap sandbox for process jobs: 'on' (required: where it cannot be used, local
+   * instances start no jobs and say why) or 'off' (the operator's explicit opt-out, logged at
+   * warn level); 'auto', its former name, means 'on'
+   */
   sandbox: string;
   /** network of sandboxed process jobs: 'none' (own namespace, loopback only) or 'host' */
   sandboxNetwork: string;
@@ -146,7 +150,7 @@ const DEFAULTS: ServerConfig = {
   defaultExecutor: 'process',
   dockerHost: '',
   secretsFile: '',
-  sandbox: 'auto',
+  sandbox: 'on',
   sandboxNetwork: 'none',
   vcpuLimit: 'quota',
   jobUser: 'nobody',
@@ -248,7 +252,8 @@ export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> &
     if (!allowed.includes(String(cfg[key]))) throw new Error(`${key} must be one of ${allowed.join(', ')} (got '${String(cfg[key])}')`);
   };
   oneOf('defaultExecutor', ['process', 'container']);
-  oneOf('sandbox', ['auto', 'off']);
+  oneOf('sandbox', ['on', 'off', 'auto']);
+  if (cfg.sandbox === 'auto') cfg.sandbox = 'on';
   oneOf('logFormat', ['auto', 'json', 'pretty']);
   oneOf('sandboxNetwork', ['none', 'host']);
   oneOf('vcpuLimit', ['quota', 'shares']);

@@ -19,6 +19,7 @@ import { loadCredentialsFile, parseCredentialSpec } from './api/sigv4.js';
 import { AgentHub } from './compute/agentHub.js';
 import { ceSettings } from './compute/executorChoice.js';
 import { hostAccessOf } from './compute/hostAccess.js';
+import { SandboxCheck, sandboxRefusal } from './executor/sandbox.js';
 import { SecretStore } from './secrets/store.js';
 import { cachedComputeEnvironment } from './store/computeEnvironments.js';
 import { LocalProvider } from './compute/localProvider.js';
@@ -110,6 +111,15 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const prices = parsePriceTable(config.prices);
   // A broken launchTemplates table stops the server here, with the entry named.
   launchTemplatesOf(config);
+  // No silent fallback: a host that cannot sandbox jobs says so now, and its local instances
+  // start no process jobs (LocalProvider), unless the operator opted out.
+  const sandbox = new SandboxCheck();
+  if (config.sandbox === 'off') {
+    logger.warn('the job sandbox is off (setting sandbox=off): process jobs of local instances run unsandboxed, and see this host as the job user does, the data directory included');
+  } else {
+    const problem = sandbox.problem();
+    if (problem) logger.warn(`local instances will start no process jobs: ${sandboxRefusal(problem)}`);
+  }
   const store = await openStore(config);
   const uow = new UnitOfWork(store.db);
   const bus = new EventBus();
@@ -276,7 +286,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     const core = { config, db: store.db, uow: leaderUow, clock, ids, logger, kickScheduler };
     // Agents are judged from now: time before this server led does not count against them.
     const silence = new AgentSilence(lease, clock.now());
-    const provider = new LocalProvider({ ...core, serverUrl: () => url, notifyInstance: wakeInstance, silence, chaos: makeChaos(config, opts.random) });
+    const provider = new LocalProvider({ ...core, serverUrl: () => url, notifyInstance: wakeInstance, silence, chaos: makeChaos(config, opts.random), sandbox });
     const slurm = new SlurmProvider(core);
     const l = new SchedulerLoop({ uow: leaderUow, clock, ids, logger, provider: new Providers([slurm, provider]), prices, ceDefaults: config, timeDilation: config.timeDilation, afterPass: (usage, farm) => joined.afterPass(silence, usage, farm), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
       instances.forEach(wakeInstance);

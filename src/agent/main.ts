@@ -35,7 +35,7 @@ export interface AgentCliOptions {
   workDir: string;
   exitWithParent?: boolean;
   logLevel?: string;
-  /** bubblewrap sandbox for process jobs: 'auto' or 'off' */
+  /** bubblewrap sandbox for process jobs: 'on' (required) or 'off' ('auto': 'on') */
   sandbox?: string;
   /** network of sandboxed jobs: 'none' or 'host' */
   sandboxNetwork?: string;
@@ -96,11 +96,29 @@ async function postAny<T>(servers: string[], path: string, token: string, body: 
 export async function runAgent(opts: AgentCliOptions): Promise<void> {
   const servers = serverList(opts.server);
   const server = servers.join(',');
-  const sandbox = oneOf(opts.sandbox, '--sandbox', ['auto', 'off'] as const, 'auto');
+  const sandboxFlag = oneOf(opts.sandbox, '--sandbox', ['on', 'off', 'auto'] as const, 'on');
+  const sandbox = sandboxFlag === 'auto' ? 'on' : sandboxFlag;
   const sandboxNetwork = oneOf(opts.sandboxNetwork, '--sandbox-network', ['none', 'host'] as const, 'none');
   const given = opts.token ?? process.env.OPENBATCH_AGENT_TOKEN;
   if (!given) throw new Error('a token is required: --token or OPENBATCH_AGENT_TOKEN (the join token with --ce, the instance token with --instance-id)');
   if (!opts.instanceId && !opts.ce) throw new Error('give --ce NAME to join an UNMANAGED compute environment (or --instance-id for an instance the server launched)');
+  const base = createLogger(opts.logLevel ?? 'info', pino.destination(2));
+  const stray = closeInheritedDescriptors();
+  if (stray) base.info({ descriptors: stray }, 'closed descriptors inherited from the launcher, so that no job inherits them');
+  mkdirSync(opts.workDir, { recursive: true });
+  // Jobs see their own working directory and nothing else of the agent's: not the other
+  // attempts' directories, not the socket that makes containers (docs/security.md).
+  const workRoot = realpathSync(opts.workDir);
+  const dockerHost = opts.dockerHost || process.env.DOCKER_HOST || DEFAULT_DOCKER_HOST;
+  const hidden = [workRoot, ...(opts.hide ?? [])];
+  if (dockerHost.startsWith('unix://')) hidden.push(dockerHost.slice('unix://'.length));
+  else if (dockerHost.startsWith('/')) hidden.push(dockerHost);
+  const processExecutor = new ProcessExecutor({ sandbox, sandboxNetwork, hidden, jobUser: opts.jobUser });
+  const containerExecutor = new ContainerExecutor({ dockerHost, hidden });
+  // No silent fallback: a machine that cannot sandbox jobs joins only when told to run them
+  // unsandboxed. (A local instance's agent is placed by its server, which checked this host
+  // before launching it; should the two disagree, its attempts fail to start, saying why.)
+  if (processExecutor.refusal && !opts.instanceId) throw new Error(`this agent would start no job: ${processExecutor.refusal}`);
   let instanceId = opts.instanceId;
   let token = given;
   if (!instanceId) {
@@ -115,23 +133,13 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
     token = joined.token;
     process.stdout.write(`joined compute environment ${opts.ce} as instance ${instanceId}\n`);
   }
-  const logger = createLogger(opts.logLevel ?? 'info', pino.destination(2), { instance: instanceId });
-  const stray = closeInheritedDescriptors();
-  if (stray) logger.info({ descriptors: stray }, 'closed descriptors inherited from the launcher, so that no job inherits them');
-  mkdirSync(opts.workDir, { recursive: true });
-  // Jobs see their own working directory and nothing else of the agent's: not the other
-  // attempts' directories, not the socket that makes containers (docs/security.md).
-  const workRoot = realpathSync(opts.workDir);
-  const dockerHost = opts.dockerHost || process.env.DOCKER_HOST || DEFAULT_DOCKER_HOST;
-  const hidden = [workRoot, ...(opts.hide ?? [])];
-  if (dockerHost.startsWith('unix://')) hidden.push(dockerHost.slice('unix://'.length));
-  else if (dockerHost.startsWith('/')) hidden.push(dockerHost);
+  const logger = base.child({ instance: instanceId });
   // Jobs a previous agent on this machine left running when it died: their attempts have
   // been failed and may be running elsewhere now.
   const orphans = await killOrphans(opts.workDir);
   if (orphans) logger.warn({ orphans }, 'stopped jobs left running by a previous agent');
-  const processExecutor = new ProcessExecutor({ sandbox, sandboxNetwork, hidden, jobUser: opts.jobUser });
-  const containerExecutor = new ContainerExecutor({ dockerHost, hidden });
+  if (processExecutor.refusal) logger.warn(`process executor: no job will start: ${processExecutor.refusal}`);
+  else if (sandbox === 'off') logger.warn('process executor: the sandbox is off (--sandbox off): jobs run unsandboxed and see this host as the agent\'s job user does');
   for (const why of processExecutor.unavailable) logger.warn(`process executor: ${why}`);
   logger.info(`process executor: ${processExecutor.describe()}`);
   const agent = new Agent({ server, instanceId, token, executors: { process: processExecutor, container: containerExecutor }, workRoot, logger, exitWhenOrphaned: !!opts.instanceId });

@@ -42,6 +42,8 @@ export interface InstanceView {
   lastHeartbeatAt: number;
   /** slow-start chaos made it boot this many wall-clock ms late (absent: it booted on time) */
   slowStartMs?: number;
+  /** why it stays PENDING instead of starting: its jobs need the sandbox, which its host cannot give (absent: it is not held) */
+  stateReason?: string;
   terminatedAt: number | null;
   terminationReason: string | null;
   /** under Spot interruption notice: when the instance will be terminated */
@@ -49,7 +51,7 @@ export interface InstanceView {
 }
 
 export function instanceView(row: InstanceRow, used?: { vcpus: number; memoryMiB: number; gpus: number; jobs: number }): InstanceView {
-  const data = fromJson<{ capped?: boolean; hostname?: string; address?: string; slowStartMs?: number }>(row.provider_data, {});
+  const data = fromJson<{ capped?: boolean; hostname?: string; address?: string; slowStartMs?: number; heldFor?: string }>(row.provider_data, {});
   return {
     instanceId: row.id,
     instanceType: row.instance_type,
@@ -66,6 +68,7 @@ export function instanceView(row: InstanceRow, used?: { vcpus: number; memoryMiB
     readyAt: row.ready_at === null ? null : Number(row.ready_at),
     lastHeartbeatAt: row.last_heartbeat_at,
     slowStartMs: data.slowStartMs,
+    stateReason: row.state === 'PENDING' ? data.heldFor : undefined,
     terminatedAt: row.terminated_at,
     terminationReason: row.termination_reason,
     interruptionAt: row.interrupt_at,

@@ -31,14 +31,14 @@ async function list(flags: ConnectionFlags & { ce?: string; state?: string[]; al
         { header: 'TYPE', value: (i) => i.instanceType + (i.capped ? ' (capped)' : '') },
         { header: 'CE', value: (i) => i.computeEnvironment },
         { header: 'HOST', value: (i) => i.address ?? i.hostname ?? '-' },
-        { header: 'STATE', value: (i) => i.state + (i.interruptionAt !== null && i.state !== 'TERMINATED' ? ' (Spot notice)' : '') + (i.state === 'PENDING' && i.slowStartMs ? ' (slow start)' : ''), colour: (i) => stateColour(i.state) },
+        { header: 'STATE', value: (i) => i.state + (i.interruptionAt !== null && i.state !== 'TERMINATED' ? ' (Spot notice)' : '') + (i.state === 'PENDING' && i.slowStartMs ? ' (slow start)' : '') + (i.stateReason ? ' (held)' : ''), colour: (i) => stateColour(i.state) },
         { header: 'VCPUS', value: (i) => `${num(i.used.vcpus)}/${num(i.capacity.vcpus)}`, right: true },
         { header: 'MEMORY', value: (i) => `${i.used.memoryMiB}/${i.capacity.memoryMiB}`, right: true },
         { header: 'JOBS', value: (i) => String(i.used.jobs), right: true },
         { header: 'TEMPLATE', value: (i) => (i.launchTemplate ? `${i.launchTemplate.launchTemplateName ?? i.launchTemplate.launchTemplateId}:${i.launchTemplate.version ?? '$Default'}` : '-') },
         { header: timeHeader('LAUNCHED'), value: (i) => shortTime(i.launchedAt) },
         { header: 'TERMINATED', value: (i) => shortTime(i.terminatedAt) },
-        { header: 'WHY', value: (i) => i.terminationReason ?? '' },
+        { header: 'WHY', value: (i) => i.terminationReason ?? i.stateReason ?? '' },
       ]),
     );
   });

@@ -90,7 +90,7 @@ program
   .option('--work-dir <dir>', 'where attempts get their working directories', '.openbatch-agent')
   .option('--exit-with-parent', 'stop all jobs and exit when standard input closes')
   .option('--log-level <level>', 'log level', 'info')
-  .option('--sandbox <auto|off>', 'bubblewrap sandbox for process jobs: auto (when bwrap works here) or off', 'auto')
+  .option('--sandbox <on|off>', 'bubblewrap sandbox for process jobs: on (required: without a usable bwrap the agent refuses to start) or off (jobs run unsandboxed)', 'on')
   .option('--sandbox-network <none|host>', "sandboxed jobs' network: none (own namespace, loopback only) or host", 'none')
   .option('--docker-host <socket>', 'Docker Engine API socket for container jobs (default: DOCKER_HOST, else unix:///run/podman/podman.sock)')
   .option('--hide <path>', 'a host path sandboxed jobs must not see (repeatable); the work directory and the Docker socket always are', (v: string, all: string[] = []) => [...all, v])

@@ -86,7 +86,8 @@ export function checkExecutorTag(field: string, tags: Record<string, string> | u
 
 export const SANDBOX_TAG = 'openbatch:sandbox';
 export const SANDBOX_NETWORK_TAG = 'openbatch:sandbox-network';
-const SANDBOX_VALUES = ['auto', 'off'] as const;
+/** `auto` is the former name of `on`, still taken. */
+const SANDBOX_VALUES = ['on', 'off', 'auto'] as const;
 const SANDBOX_NETWORK_VALUES = ['none', 'host'] as const;
 
 /** The sandbox settings of the agents of a CE with these tags. */
@@ -95,14 +96,15 @@ export function sandboxOf(tags: Record<string, string> | undefined, defaults: { 
     const v = tags?.[tag];
     return v !== undefined && allowed.includes(v) ? v : fallback;
   };
-  return { sandbox: pick(SANDBOX_TAG, SANDBOX_VALUES, defaults.sandbox), sandboxNetwork: pick(SANDBOX_NETWORK_TAG, SANDBOX_NETWORK_VALUES, defaults.sandboxNetwork) };
+  const sandbox = pick(SANDBOX_TAG, SANDBOX_VALUES, defaults.sandbox);
+  return { sandbox: sandbox === 'auto' ? 'on' : sandbox, sandboxNetwork: pick(SANDBOX_NETWORK_TAG, SANDBOX_NETWORK_VALUES, defaults.sandboxNetwork) };
 }
 
 /** CreateComputeEnvironment: sandbox tags with values that are not settings are refused. */
 export function checkSandboxTags(field: string, tags: Record<string, string> | undefined): void {
   for (const [tag, allowed] of [[SANDBOX_TAG, SANDBOX_VALUES], [SANDBOX_NETWORK_TAG, SANDBOX_NETWORK_VALUES]] as const) {
     const v = tags?.[tag];
-    if (v !== undefined && !(allowed as readonly string[]).includes(v)) throw clientError(`${field}.${tag} must be one of ${allowed.join(', ')} (got '${v}')`);
+    if (v !== undefined && !(allowed as readonly string[]).includes(v)) throw clientError(`${field}.${tag} must be one of ${allowed.filter((a) => a !== 'auto').join(', ')} (got '${v}')`);
   }
 }
 

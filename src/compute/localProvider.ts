@@ -59,7 +59,8 @@ import { closeInstance, getInstance, insertInstance, liveInstances, updateInstan
 import { fromJson } from '../store/json.js';
 import { hashToken } from './agentHub.js';
 import { PROVIDER_TAG } from './providers.js';
-import { ceSettings } from './executorChoice.js';
+import { ceSettings, SANDBOX_TAG } from './executorChoice.js';
+import { SandboxCheck, sandboxRefusal } from '../executor/sandbox.js';
 import { killOrphans } from '../agent/pidFiles.js';
 import { NotLeaderError } from '../cluster/leadership.js';
 import { isSameProcess, processStartTime } from '../processes.js';
@@ -79,6 +80,8 @@ export interface LocalProviderOptions extends Core {
   silence?: AgentSilence;
   /** chaos decisions (Spot interruptions); default: from the configuration */
   chaos?: Chaos;
+  /** whether this host can sandbox jobs (default: bubblewrap probed here) */
+  sandbox?: SandboxCheck;
 }
 
 /** The instance type Fargate tasks show: they are sized to their job, not from the catalog. */
@@ -105,6 +108,8 @@ interface ProviderData {
   capped?: boolean;
   /** slow-start chaos delayed its boot by this many ms */
   slowStartMs?: number;
+  /** why it waits PENDING instead of starting its agent: its jobs need the sandbox, which this host cannot give */
+  heldFor?: string;
 }
 
 function resourcesOf(ce: ComputeEnvironmentRow): ComputeResource {
@@ -157,11 +162,72 @@ export class LocalProvider {
   private readonly chaos: Chaos;
   private lastChaosAt: number;
   private closing = false;
+  private readonly sandbox: SandboxCheck;
+  /** held instances' tokens (only hashes are stored), to start their agents once the sandbox works */
+  private readonly heldTokens = new Map<string, string>();
+  /** compute environments whose statusReason says why their instances are held, with that reason */
+  private readonly heldCes = new Map<string, string>();
+  /** compute environments already warned of running their jobs unsandboxed (opt-out), this process */
+  private readonly unsandboxedWarned = new Set<string>();
 
   constructor(private readonly o: LocalProviderOptions) {
     this.chaos = o.chaos ?? makeChaos(o.config);
     this.lastChaosAt = o.clock.now();
     this.silence = o.silence ?? new AgentSilence(leaseTimes(o.config.agentTimeoutSeconds), o.clock.now());
+    this.sandbox = o.sandbox ?? new SandboxCheck();
+  }
+
+  /**
+   * Why a CE's new instance must wait instead of starting its agent: its jobs run in the
+   * process executor's sandbox, which is required (`sandbox: on`, the default) and which this
+   * host cannot give. No silent fallback: the instance stays PENDING saying why, and so does
+   * the CE's statusReason, until the sandbox works or the operator opts out. A CE that opted
+   * out is logged at warn level, once.
+   */
+  private sandboxHold(ce: ComputeEnvironmentRow): string | undefined {
+    const { executor, sandbox } = ceSettings(ce, this.o.config);
+    if (executor !== 'process') return undefined;
+    if (sandbox === 'off') {
+      if (!this.unsandboxedWarned.has(ce.name)) {
+        this.unsandboxedWarned.add(ce.name);
+        const by = fromJson<Record<string, string>>(ce.tags, {})[SANDBOX_TAG] === 'off' ? 'its tag openbatch:sandbox=off' : 'the server setting sandbox=off';
+        this.o.logger.warn({ ce: ce.name }, `compute environment ${ce.name} runs its jobs without the sandbox (${by}): they see this host as the job user does, the data directory included`);
+      }
+      return undefined;
+    }
+    const problem = this.sandbox.problem(this.o.clock.now());
+    return problem === undefined ? undefined : sandboxRefusal(problem);
+  }
+
+  /** Says on the CE why its instances are held (undefined: they are not, any more). */
+  private async setHeldReason(ce: ComputeEnvironmentRow, reason: string | undefined): Promise<void> {
+    if (reason === this.heldCes.get(ce.name)) return;
+    if (reason) {
+      this.heldCes.set(ce.name, reason);
+      this.o.logger.warn({ ce: ce.name }, `compute environment ${ce.name} starts no jobs: ${reason}`);
+      await updateComputeEnvironment(this.o.db, ce.name, { status_reason: `INSTANCES HELD: ${reason}` });
+    } else {
+      this.heldCes.delete(ce.name);
+      this.o.logger.info({ ce: ce.name }, `compute environment ${ce.name}: the sandbox works now; its instances start`);
+      await updateComputeEnvironment(this.o.db, ce.name, { status_reason: 'ComputeEnvironment Healthy' });
+    }
+  }
+
+  /** Held instances whose CE no longer needs the hold (the sandbox works now, or the CE opted out) go on booting. */
+  private async releaseHeld(instances: InstanceRow[], ces: Map<string, ComputeEnvironmentRow>): Promise<void> {
+    for (const inst of instances) {
+      const data = fromJson<ProviderData>(inst.provider_data, {});
+      if (inst.state !== 'PENDING' || !data.heldFor) continue;
+      const ce = ces.get(inst.ce_name);
+      const token = this.heldTokens.get(inst.id);
+      if (!ce || !token) continue; // scaled down as any idle instance
+      const still = this.sandboxHold(ce);
+      if (still) continue;
+      this.heldTokens.delete(inst.id);
+      await this.patchData(inst.id, { heldFor: undefined });
+      await this.setHeldReason(ce, undefined);
+      await this.boot({ ...inst, provider_data: JSON.stringify({ ...data, heldFor: undefined }) }, token, resourcesOf(ce), 0);
+    }
   }
 
   /** Whether an instance runs on this host (rows from before hosts were recorded: yes). */
@@ -284,10 +350,11 @@ export class LocalProvider {
     let hostVcpus = mine.reduce((n, i) => n + i.vcpus, 0);
     let hostMem = mine.reduce((n, i) => n + i.memory_mib, 0);
 
-    // Idle tracking and scale-down.
+    await this.releaseHeld(instances, cesByName);
+    // Idle tracking and scale-down. A held instance does nothing: it is idle.
     for (const inst of instances) {
       const busy = (usage.get(inst.id)?.jobs ?? 0) > 0;
-      if (busy || inst.state === 'PENDING') this.idleSince.delete(inst.id);
+      if (busy || (inst.state === 'PENDING' && !this.heldTokens.has(inst.id))) this.idleSince.delete(inst.id);
       else if (!this.idleSince.has(inst.id)) this.idleSince.set(inst.id, now);
     }
     // A drain retires instances as they go idle (every one with stopJobs: their agents stop the
@@ -480,18 +547,9 @@ export class LocalProvider {
     const id = this.o.ids.instanceId();
     const token = this.o.ids.secret();
     const now = this.o.clock.now();
-    let template: LaunchTemplate | undefined;
-    let templateError: string | undefined;
-    if (cr.launchTemplate) {
-      try {
-        template = resolveLaunchTemplate(launchTemplatesOf(this.o.config), cr.launchTemplate);
-      } catch (e) {
-        // The server's templates changed since the CE was created.
-        templateError = (e as Error).message;
-      }
-    }
-    const slowStartMs = this.chaos.slowStartMs();
-    const needsBootstrap = slowStartMs > 0 || !!templateError || !!template?.bootstrap || !!template?.mounts.length;
+    const heldFor = this.sandboxHold(ce);
+    const slowStartMs = heldFor ? 0 : this.chaos.slowStartMs();
+    const { template } = this.templateOf(cr);
     const applied: AppliedTemplate | undefined = template
       ? { launchTemplateName: template.launchTemplateName, launchTemplateId: template.launchTemplateId, version: template.version }
       : undefined;
@@ -502,10 +560,10 @@ export class LocalProvider {
       vcpus: capacity.vcpus,
       memory_mib: capacity.memoryMiB,
       gpus: capacity.gpus,
-      state: needsBootstrap ? 'PENDING' : 'LAUNCHING',
+      state: heldFor || this.needsBootstrap(cr, slowStartMs) ? 'PENDING' : 'LAUNCHING',
       token_hash: hashToken(token),
       provider: 'local',
-      provider_data: JSON.stringify({ capped: capped || undefined, slowStartMs: slowStartMs || undefined } satisfies ProviderData),
+      provider_data: JSON.stringify({ capped: capped || undefined, slowStartMs: slowStartMs || undefined, heldFor } satisfies ProviderData),
       launched_at: now,
       last_heartbeat_at: now,
       terminated_at: null,
@@ -515,13 +573,41 @@ export class LocalProvider {
       ready_at: null,
     };
     await insertInstance(this.o.db, row);
-    this.o.logger.info({ instance: id, ce: ce.name, type, vcpus: capacity.vcpus, memoryMiB: capacity.memoryMiB, capped, launchTemplate: applied?.launchTemplateName, slowStartMs: slowStartMs || undefined }, 'launched local instance');
-    if (!needsBootstrap) {
-      await this.startAgent(row, token);
+    this.o.logger.info({ instance: id, ce: ce.name, type, vcpus: capacity.vcpus, memoryMiB: capacity.memoryMiB, capped, launchTemplate: applied?.launchTemplateName, slowStartMs: slowStartMs || undefined, held: heldFor ? true : undefined }, 'launched local instance');
+    if (heldFor) {
+      this.heldTokens.set(id, token);
+      await this.setHeldReason(ce, heldFor);
       return row;
     }
-    void this.bootstrap(row, token, template, templateError, slowStartMs).catch((err) => this.o.logger.error({ err, instance: id }, 'bootstrap handling failed'));
+    await this.setHeldReason(ce, undefined);
+    await this.boot(row, token, cr, slowStartMs);
     return row;
+  }
+
+  /** The CE's launch template as the server has it now, or why it cannot be had (the server's templates changed since the CE was created). */
+  private templateOf(cr: ComputeResource): { template?: LaunchTemplate; templateError?: string } {
+    if (!cr.launchTemplate) return {};
+    try {
+      return { template: resolveLaunchTemplate(launchTemplatesOf(this.o.config), cr.launchTemplate) };
+    } catch (e) {
+      return { templateError: (e as Error).message };
+    }
+  }
+
+  private needsBootstrap(cr: ComputeResource, slowStartMs: number): boolean {
+    const { template, templateError } = this.templateOf(cr);
+    return slowStartMs > 0 || !!templateError || !!template?.bootstrap || !!template?.mounts.length;
+  }
+
+  /** An instance's boot: its bootstrap (slow start, template) when it has one, else its agent at once. */
+  private async boot(row: InstanceRow, token: string, cr: ComputeResource, slowStartMs: number): Promise<void> {
+    const { template, templateError } = this.templateOf(cr);
+    if (!this.needsBootstrap(cr, slowStartMs)) {
+      if (row.state === 'PENDING') await updateInstance(this.o.db, row.id, { state: 'LAUNCHING', last_heartbeat_at: this.o.clock.now() });
+      await this.startAgent(row, token);
+      return;
+    }
+    void this.bootstrap(row, token, template, templateError, slowStartMs).catch((err) => this.o.logger.error({ err, instance: row.id }, 'bootstrap handling failed'));
   }
 
   private instanceDir(id: string): string {
@@ -660,6 +746,7 @@ export class LocalProvider {
   private async terminate(inst: InstanceRow, reason: string): Promise<void> {
     this.terminationReason.set(inst.id, reason);
     this.idleSince.delete(inst.id);
+    this.heldTokens.delete(inst.id);
     const data = fromJson<ProviderData>(inst.provider_data, {});
     // The agent is told at its next poll, on whichever server; it stops, leaves (its instance
     // is closed with this reason) and exits.

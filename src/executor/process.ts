@@ -48,7 +48,7 @@ import { CgroupHost, type JobCgroup } from './cgroups.js';
 import { ForkServer } from './forkServer.js';
 import { LineSplitter } from './lines.js';
 export { MAX_LINE_BYTES } from './lines.js';
-import { Sandbox, which, type SandboxNetwork } from './sandbox.js';
+import { Sandbox, sandboxRefusal, which, type SandboxNetwork } from './sandbox.js';
 import { defaultJobUser, resolveUser, type HostUser } from './users.js';
 import {
   NOTICE_PREFIX,
@@ -99,8 +99,11 @@ export interface ProcessExecutorOptions {
   cgroups?: CgroupHost | false;
   /** cgroup under which attempt cgroups are made (default: the agent's own) */
   cgroupParent?: string;
-  /** bubblewrap sandbox: 'auto' (default) uses it when it works here, 'off' never */
-  sandbox?: 'auto' | 'off';
+  /**
+   * bubblewrap sandbox: 'on' (the default; 'auto' is its former name) requires it: where it
+   * cannot be used no job starts (see `refusal`); 'off' never uses it (the operator's opt-out)
+   */
+  sandbox?: 'on' | 'auto' | 'off';
   /** network of sandboxed jobs: 'none' (loopback only, the default) or the host's */
   sandboxNetwork?: SandboxNetwork;
   /** host paths no sandboxed job sees: the data directory, the agent's work root, credentials files, sockets */
@@ -226,6 +229,8 @@ export class ProcessExecutor implements Executor {
   private readonly cgroupMissing = new Map<string, string>();
   private readonly sandbox: Sandbox | undefined;
   private readonly sandboxMissing: string | undefined;
+  /** why no job can start here: the sandbox is required and cannot be used (undefined: jobs start) */
+  readonly refusal: string | undefined;
   private readonly pidsMax: number;
   private readonly prlimit = which('prlimit');
   private readonly setpriv = which('setpriv');
@@ -258,6 +263,7 @@ export class ProcessExecutor implements Executor {
       else this.sandbox = probed;
     }
     if (this.sandboxMissing) this.unavailable.push(this.sandboxMissing);
+    if (opts.sandbox !== 'off' && this.sandboxMissing) this.refusal = sandboxRefusal(this.sandboxMissing);
     if (!this.prlimit) this.unavailable.push('ulimits: prlimit (util-linux) is not installed');
     if (this.uid !== 0) this.unavailable.push(`user: the agent runs as uid ${this.uid}, not root, so jobs run as that user only`);
     else this.jobUser = defaultJobUser(opts.jobUser ?? DEFAULT_JOB_USER);
@@ -284,6 +290,7 @@ export class ProcessExecutor implements Executor {
   }
 
   start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt {
+    if (this.refusal) return notStarted(Promise.resolve(`CannotStartContainerError: ${this.refusal}`));
     const file = spec.command[0];
     if (file === undefined || file === '') {
       return notStarted(Promise.resolve('CannotStartContainerError: the job has no command to run (command is empty)'));

@@ -60,6 +60,16 @@ const ENGINE_SOCKETS = ['/var/run/docker.sock', '/var/run/podman/podman.sock', '
 
 export type SandboxNetwork = 'none' | 'host';
 
+/**
+ * Why jobs cannot start where the sandbox is required but cannot be used, with what to do:
+ * there is no silent fallback to running jobs unsandboxed (docs/executors.md).
+ */
+export function sandboxRefusal(why: string): string {
+  const cause = why.replace(/^sandbox: /, '');
+  const install = /not installed/.test(cause) ? 'install bubblewrap (Debian, Ubuntu: apt-get install bubblewrap)' : 'let bubblewrap create namespaces here (user namespaces, or run the agent as root)';
+  return `the job sandbox cannot be used here: ${cause}. To run jobs, ${install}; or opt out of the sandbox explicitly (server setting sandbox=off, compute environment tag openbatch:sandbox=off, or openbatch agent --sandbox off)`;
+}
+
 /** How an agent's sandbox is set up. */
 export interface SandboxOptions {
   /** network of sandboxed jobs: 'none' (loopback only, the default) or the host's */
@@ -337,4 +347,32 @@ export function scratchVolume(workDir: string, name: string, owner?: Owner): str
     chownSync(dir, owner.uid, owner.gid);
   }
   return dir;
+}
+
+/**
+ * Whether the sandbox can be used on this host, as the control plane asks before it launches
+ * a local instance (its agents run here). A failing probe is asked again after `retryMs`, so
+ * that bubblewrap installed while the server runs is found; a working one is not asked again.
+ */
+export class SandboxCheck {
+  private problemSeen: string | undefined;
+  private checkedAt = -Infinity;
+  private ok = false;
+
+  constructor(
+    private readonly probe: () => Sandbox | string = () => Sandbox.probe(),
+    private readonly retryMs = 30_000,
+  ) {}
+
+  /** Why the sandbox cannot be used here (Sandbox.probe's answer), or undefined when it can. */
+  problem(now = Date.now()): string | undefined {
+    if (this.ok) return undefined;
+    if (now - this.checkedAt >= this.retryMs) {
+      this.checkedAt = now;
+      const r = this.probe();
+      this.ok = typeof r !== 'string';
+      this.problemSeen = typeof r === 'string' ? r : undefined;
+    }
+    return this.problemSeen;
+  }
 }

@@ -147,7 +147,7 @@ describe('executors through the API', () => {
   });
 
   test('a compute environment tagged openbatch:sandbox=off runs its jobs outside the sandbox; a value that is not a setting is refused', { skip: noSandbox }, async () => {
-    await assert.rejects(t.client.send(managedCe('bad-sandbox', { 'openbatch:sandbox': 'no' })), (e: Error) => e.name === 'ClientException' && /tags\.openbatch:sandbox must be one of auto, off \(got 'no'\)/.test(e.message));
+    await assert.rejects(t.client.send(managedCe('bad-sandbox', { 'openbatch:sandbox': 'no' })), (e: Error) => e.name === 'ClientException' && /tags\.openbatch:sandbox must be one of on, off \(got 'no'\)/.test(e.message));
     await assert.rejects(t.client.send(managedCe('bad-network', { 'openbatch:sandbox-network': 'bridge' })), (e: Error) => e.name === 'ClientException' && /tags\.openbatch:sandbox-network must be one of none, host/.test(e.message));
     await t.client.send(managedCe('bare', { 'openbatch:sandbox': 'off' }));
     await createQueue(t.client, 'bare-q', ['bare']);

@@ -205,6 +205,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
           provider: i.provider,
           host: fromJson<{ hostname?: string }>(i.provider_data, {}).hostname ?? null,
           slowStartMs: fromJson<{ slowStartMs?: number }>(i.provider_data, {}).slowStartMs ?? null,
+          stateReason: i.state === 'PENDING' ? (fromJson<{ heldFor?: string }>(i.provider_data, {}).heldFor ?? null) : null,
           vcpus: Number(i.vcpus),
           memoryMiB: Number(i.memory_mib),
           gpus: Number(i.gpus),

@@ -15,6 +15,8 @@ interface Instance {
   host: string | null;
   /** slow-start chaos delayed its boot by this much (docs/compute.md) */
   slowStartMs: number | null;
+  /** why it stays pending: its jobs need the sandbox, which its host cannot give */
+  stateReason: string | null;
   vcpus: number;
   memoryMiB: number;
   gpus: number;
@@ -149,7 +151,7 @@ export function Compute({ route }: { route: Route }) {
               </span>
             }
           >
-            {ce.statusReason && ce.status !== 'VALID' && <p className="warn">{ce.statusReason}</p>}
+            {ce.statusReason && (ce.status !== 'VALID' || ce.statusReason !== 'ComputeEnvironment Healthy') && <p className="warn">{ce.statusReason}</p>}
             <div className="actions">
               <StateToggle kind="ce" name={ce.computeEnvironmentName} state={ce.state} onDone={reload} />
             </div>
@@ -167,7 +169,7 @@ export function Compute({ route }: { route: Route }) {
                     <th className="num">Jobs</th>
                     <th>Launched <span className="muted small">{zone()}</span></th>
                     <th>Lived</th>
-                    <th>Why it ended</th>
+                    <th>Why it ended, or waits</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -191,7 +193,7 @@ export function Compute({ route }: { route: Route }) {
                       <td className="num">{i.used.jobs || ''}</td>
                       <td>{time(i.launchedAt, true)}</td>
                       <td>{duration((i.terminatedAt ?? Date.now()) - i.launchedAt)}</td>
-                      <td className="reason">{i.terminationReason ?? (i.state === 'TERMINATED' ? 'no reason recorded' : '')}</td>
+                      <td className="reason">{i.terminationReason ?? i.stateReason ?? (i.state === 'TERMINATED' ? 'no reason recorded' : '')}</td>
                     </tr>
                   ))}
                 </tbody>
