@@ -64,19 +64,23 @@ export class WaitReporter {
     // The children's counts up to now, before a new state line (the last counts of an ended array).
     if (array && this.lastStatus) this.bar.update(array.size!, summary);
     if (job.status !== this.lastStatus) {
-      this.closeLine();
-      this.lastStatus = job.status!;
-      this.lastWhy = '';
-      this.lastCode = '';
-      const on = colourOn(this.stream);
-      const hint = job.status === 'RUNNING' && !array ? `  (openbatch logs -f ${job.jobId})` : '';
-      this.stream.write(`${shortTime(now, now)}  ${paint(job.status!, statusColour(job.status), on)}${hint}\n`);
+      this.stateLine(job.status!, now, job.status === 'RUNNING' && !array ? `  (openbatch logs -f ${job.jobId})` : '');
       if (array && !FINAL.has(job.status!)) this.bar.update(array.size!, summary, true);
     }
   }
 
-  /** The reason a waiting job waits, from `why`. */
-  why(report: Pick<WhyReport, 'code' | 'summary'>): void {
+  private stateLine(status: string, now: number, hint = ''): void {
+    this.closeLine();
+    this.lastStatus = status;
+    this.lastWhy = '';
+    this.lastCode = '';
+    const on = colourOn(this.stream);
+    this.stream.write(`${shortTime(now, now)}  ${paint(status, statusColour(status), on)}${hint}\n`);
+  }
+
+  /** The reason a waiting job waits, from `why` (whose status may be newer than the last poll's). */
+  why(report: Pick<WhyReport, 'code' | 'summary'> & { status?: string }, now = Date.now()): void {
+    if (report.status && report.status !== this.lastStatus && WAITING.has(report.status)) this.stateLine(report.status, now);
     if (!WAITING.has(this.lastStatus)) return;
     const text = `  waiting: ${report.summary} [${report.code}]`;
     if (this.tty) {
