@@ -7,7 +7,13 @@ import type { ServerConfig } from './config.js';
 import type { Clock, IdSource } from './model/ids.js';
 import type { Db } from './store/db.js';
 import type { UnitOfWork } from './store/unitOfWork.js';
-import type { KickReason } from './scheduler/loop.js';
+
+/**
+ * Why a scheduler pass is asked for, when the only news is new submissions
+ * (scheduler/loop.ts SchedulerLoop.kick): `submitted` new SUBMITTED jobs; `dependent` one job
+ * whose dependencies are all unfinished.
+ */
+export type KickReason = 'submitted' | 'dependent';
 
 export interface Core {
   config: ServerConfig;

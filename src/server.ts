@@ -30,10 +30,12 @@ import { AgentSilence, leaseTimes } from './compute/agentLease.js';
 import { JoinedAgents, joinToken } from './compute/joinedAgents.js';
 import { isLoopback, type ServerConfig } from './config.js';
 import { randomIds, systemClock, type Clock, type IdSource } from './model/ids.js';
-import { SchedulerLoop, type KickReason } from './scheduler/loop.js';
+import { SchedulerLoop } from './scheduler/loop.js';
+import type { KickReason } from './core.js';
 import { EventBus } from './events/bus.js';
 import { Metrics } from './metrics/metrics.js';
 import { registerEventStream } from './api/eventStream.js';
+import { renderStateChanges } from './api/stateChangeEvents.js';
 import { registerDashboard } from './api/dashboard/routes.js';
 import { DashboardSessions } from './api/dashboard/sessions.js';
 import { openStore } from './store/db.js';
@@ -125,7 +127,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const bus = new EventBus();
   uow.onCommitted((changes) => bus.publish(changes));
   // Every server writes the outbox in its transactions; the leader delivers (leaderParts).
-  const webhooks = new Webhooks({ db: store.db, clock, logger, hooks });
+  const webhooks = new Webhooks({ db: store.db, clock, logger, hooks, render: (db, changes) => renderStateChanges(db, changes) });
   if (webhooks.enabled) {
     uow.beforeCommit(webhooks.enqueue);
     uow.onCommitted(() => leader?.delivery.kick());
@@ -292,7 +294,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       instances.forEach(wakeInstance);
       slurm.kick();
     } });
-    const delivery = new Webhooks({ db: store.db, clock, logger, hooks });
+    const delivery = new Webhooks({ db: store.db, clock, logger, hooks, render: (db, changes) => renderStateChanges(db, changes) });
     const triggers = new Triggers({ db: store.db, clock, logger, invoke: internalInvoker(services, handlers), rules: triggerRules });
     const retention = new LogRetention({ db: store.db, clock, logger, days: config.logRetentionDays });
     leader = { provider, slurm, loop: l, delivery, triggers, retention };

@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { costCsv, type CostAnswer } from '../model/costCsv.js';
-import type { CostRow } from '../store/cost.js';
+import type { CostRow } from '../model/cost.js';
 import { CliError, withClient, type ConnectionFlags } from './client.js';
 import { fullTime, json, table, wantsJson, type Column } from './output.js';
 

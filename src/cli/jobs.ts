@@ -11,7 +11,6 @@
 import type { Command } from 'commander';
 import {
   CancelJobCommand,
-  DescribeJobsCommand,
   ListJobsCommand,
   SubmitJobCommand,
   TerminateJobCommand,
@@ -26,13 +25,11 @@ import { CliError, withClient, type ConnectionFlags } from './client.js';
 import { duration, fullTime, json, keyValues, nameOfArn, paint, colourOn, shortTime, statusColour, summaryText, table, timeHeader, wantsJson, type StatusSummary } from './output.js';
 import { DEFAULT_NAME, queueNames } from './resources.js';
 import { quoteShellWords, splitShellWords } from './shellWords.js';
-import { waitForJob, type WaitOutcome } from './wait.js';
+import { describeJob, waitForJob, type WaitOutcome } from './wait.js';
 import { indexRanges } from '../model/rerun.js';
 
 export const STATUSES: JobStatus[] = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'];
 const FINAL = new Set(['SUCCEEDED', 'FAILED']);
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---- flag parsers (commander calls them per value; a thrown Error becomes the CLI's one line) ----
 
@@ -52,13 +49,6 @@ function pairFlag(flag: string) {
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-export async function describeJob(batch: BatchClient, jobId: string): Promise<JobDetail> {
-  const res = await batch.send(new DescribeJobsCommand({ jobs: [jobId] }));
-  const job = res.jobs?.[0];
-  if (!job) throw new CliError(`job '${jobId}' does not exist`);
-  return job;
-}
 
 function isArrayParent(job: JobDetail): boolean {
   return job.arrayProperties?.size !== undefined;

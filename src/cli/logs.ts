@@ -13,8 +13,8 @@ import type { Command } from 'commander';
 import type { JobDetail } from '@aws-sdk/client-batch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CliError, withClient, type ConnectionFlags } from './client.js';
-import { describeJob, sleep, waitOutcomeLine } from './jobs.js';
-import { waitForJob } from './wait.js';
+import { waitOutcomeLine } from './jobs.js';
+import { describeJob, sleep, waitForJob } from './wait.js';
 import { fullTime } from './output.js';
 
 const DEFAULT_LOG_GROUP = '/aws/batch/job';

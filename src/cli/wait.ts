@@ -10,11 +10,20 @@
  * give, or no enabled compute environment) until someone cancels it, so waiting for it to
  * end would wait forever. For an array job the same is read from its first child.
  */
-import type { JobDetail } from '@aws-sdk/client-batch';
+import { DescribeJobsCommand, type BatchClient, type JobDetail } from '@aws-sdk/client-batch';
 import type { WhyReport } from '../scheduler/why.js';
-import type { Connection } from './client.js';
-import { describeJob, sleep } from './jobs.js';
+import { CliError, type Connection } from './client.js';
 import { colourOn, paint, ProgressBar, shortTime, statusColour, type StatusSummary } from './output.js';
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** DescribeJobs of one job; a job that does not exist is the CLI's one-line error. */
+export async function describeJob(batch: BatchClient, jobId: string): Promise<JobDetail> {
+  const res = await batch.send(new DescribeJobsCommand({ jobs: [jobId] }));
+  const job = res.jobs?.[0];
+  if (!job) throw new CliError(`job '${jobId}' does not exist`);
+  return job;
+}
 
 const FINAL = new Set(['SUCCEEDED', 'FAILED']);
 const WAITING = new Set(['SUBMITTED', 'PENDING', 'RUNNABLE']);

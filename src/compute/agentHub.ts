@@ -12,7 +12,8 @@
  * A server that stops tells its agents nothing: they poll another server, or this one once it
  * is back, and keep their jobs running meanwhile.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hashToken } from './agentTokens.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { BatchError, clientError } from '../model/errors.js';
@@ -20,7 +21,7 @@ import { REASONS } from '../model/reasons.js';
 import type { Clock } from '../model/ids.js';
 import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
 import type { Db } from '../store/db.js';
-import { getInstance, updateInstance, type InstanceRow } from '../store/instances.js';
+import { closeInstance, getInstance, stopReasonOf, updateInstance, type InstanceRow } from '../store/instances.js';
 import type { JobRow } from '../store/jobs.js';
 import { AttemptReports } from '../store/attemptReports.js';
 import { buildAssignment, derivedEnvironment, RerunIndex, type AssignmentContext } from './assignment.js';
@@ -29,11 +30,6 @@ import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
 import type { Mount } from './launchTemplates.js';
 import type { LeaseTimes } from './agentLease.js';
-import { closeInstance } from '../store/instances.js';
-
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 export interface AgentHubOptions {
   db: Db;
@@ -100,14 +96,6 @@ function checkReport(r: unknown, i: number): asserts r is Report {
     });
   } else if (x.kind !== 'started') {
     throw clientError(`${where}.kind must be started, logs or exited (got ${JSON.stringify(x.kind)?.slice(0, 40)})`);
-  }
-}
-/** Why a local instance was terminated, as its provider records it (provider_data.stopReason) for the agent's leave. */
-export function stopReasonOf(inst: InstanceRow): string {
-  try {
-    return (JSON.parse(inst.provider_data) as { stopReason?: string }).stopReason ?? 'agent left';
-  } catch {
-    return 'agent left';
   }
 }
 

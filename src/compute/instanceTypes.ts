@@ -29,7 +29,7 @@
  * the room's, and the instance says so). AWS would wait for room, or exceed maxvCpus by one
  * instance; on one host, room that is not there never comes, and maxvCpus is kept.
  */
-import type { Resources } from '../scheduler/schedule.js';
+import type { Resources } from '../model/resources.js';
 
 export interface InstanceType extends Resources {
   name: string;

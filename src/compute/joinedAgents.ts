@@ -24,10 +24,10 @@ import type { ServerConfig } from '../config.js';
 import { BatchError, clientError } from '../model/errors.js';
 import { REASONS } from '../model/reasons.js';
 import { getComputeEnvironment } from '../store/computeEnvironments.js';
-import { closeInstance, getInstance, insertInstance, liveInstances, updateInstance, type InstanceRow } from '../store/instances.js';
+import { closeInstance, getInstance, insertInstance, liveInstances, stopReasonOf, updateInstance, type InstanceRow } from '../store/instances.js';
 import { fromJson } from '../store/json.js';
 import type { FarmState } from '../store/drain.js';
-import { hashToken, stopReasonOf } from './agentHub.js';
+import { hashToken } from './agentTokens.js';
 import type { Core } from '../core.js';
 import type { AgentSilence } from './agentLease.js';
 

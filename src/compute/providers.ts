@@ -2,7 +2,7 @@
  * The compute providers the scheduler loop scales: each CE belongs to the first provider
  * that manages it (Slurm's before the local one, which takes every other MANAGED CE).
  */
-import type { Demand, Resources } from '../scheduler/schedule.js';
+import type { Demand, Resources } from '../model/resources.js';
 import type { ComputeEnvironmentRow } from '../store/computeEnvironments.js';
 import type { InstanceRow } from '../store/instances.js';
 import type { FarmState } from '../store/drain.js';

@@ -35,7 +35,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readSync, fst
 import { join } from 'node:path';
 import type { ComputeResource } from '@aws-sdk/client-batch';
 import { REASONS } from '../model/reasons.js';
-import type { Demand, Resources } from '../scheduler/schedule.js';
+import type { Demand, Resources } from '../model/resources.js';
 import { allComputeEnvironments, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
 import { closeInstance, insertInstance, liveInstances, updateInstance } from '../store/instances.js';
 import { jobSpecOf } from '../store/jobs.js';
@@ -47,7 +47,7 @@ import { defaultBaseEnv } from '../executor/process.js';
 import type { Core } from '../core.js';
 import { attemptEnvironment, derivedEnvironment, RerunIndex } from './assignment.js';
 import { PROVIDER_TAG } from './providers.js';
-import { hashToken } from './agentHub.js';
+import { hashToken } from './agentTokens.js';
 import { SlurmCli, type PartitionSize, type SlurmJobState } from './slurmCli.js';
 import { attemptEndOf, phaseOf } from './slurmStates.js';
 

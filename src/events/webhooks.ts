@@ -27,14 +27,12 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Transaction } from 'kysely';
 import type { JobStateChange } from '../model/jobStateMachine.js';
 import { JOB_STATUSES } from '../model/jobStateMachine.js';
 import type { Clock } from '../model/ids.js';
 import type { Db } from '../store/db.js';
-import type { Database } from '../store/schema.js';
+import type { Tx } from '../store/unitOfWork.js';
 import { deleteDelivered, dropOrphans, enqueueEvents, pendingEvents, recordFailure, type OutboxRow } from '../store/webhookOutbox.js';
-import { renderStateChanges } from '../api/stateChangeEvents.js';
 
 export const EVENT_TYPE = 'Batch Job State Change';
 
@@ -110,11 +108,20 @@ const IN_FLIGHT = 4;
 const READ_AHEAD = 200;
 const TICK_MS = 500;
 
+/** A state change as a webhook receives it: the event to send, and what its filters look at. */
+export interface RenderedEvent {
+  change: JobStateChange;
+  job: { id: string; queue: string };
+  event: unknown;
+}
+
 export interface WebhookOptions {
   db: Db;
   clock: Clock;
   logger: Logger;
   hooks: Webhook[];
+  /** the events of changes, in their order, as the transaction that made them reads them (the API's EventBridge shape) */
+  render(db: Tx['db'], changes: JobStateChange[]): Promise<RenderedEvent[]>;
 }
 
 export class Webhooks {
@@ -130,8 +137,8 @@ export class Webhooks {
   }
 
   /** The outbox writer, run inside each transaction that changes job states. */
-  readonly enqueue = async (trx: Transaction<Database>, changes: JobStateChange[]): Promise<void> => {
-    const rendered = await renderStateChanges(trx, changes);
+  readonly enqueue = async (trx: Tx['db'], changes: JobStateChange[]): Promise<void> => {
+    const rendered = await this.o.render(trx, changes);
     const rows = [];
     for (const r of rendered) {
       const body = JSON.stringify(r.event);

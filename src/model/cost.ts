@@ -121,3 +121,20 @@ export function hourlyRate(table: PriceTable | null, on: PlacedOn, reserved: Res
 export function isLostWork(statusReason: string | null): boolean {
   return !!statusReason && (statusReason.startsWith('Host EC2 (instance') || statusReason.startsWith('Job attempt lost'));
 }
+
+/** One group of a cost report (store/cost.ts sums attempts into them). */
+export interface CostRow {
+  key: string;
+  /** a name for the key where there is one (job names) */
+  name?: string;
+  attempts: number;
+  vcpuSeconds: number;
+  gibSeconds: number;
+  gpuSeconds: number;
+  cost: number;
+  /** the cost of attempts lost to interruptions */
+  lostCost: number;
+  lostAttempts: number;
+  /** attempts that had no price */
+  unpriced: number;
+}

@@ -2,7 +2,7 @@
  * The cost report as CSV, one row per group: the one format that `openbatch cost --csv` prints
  * and the dashboard's cost page downloads (POST /openbatch/v1/cost with `format: "csv"`).
  */
-import type { CostRow } from '../store/cost.js';
+import type { CostRow } from './cost.js';
 
 /** The answer of the cost operation (api/costOperation.ts). */
 export interface CostAnswer {

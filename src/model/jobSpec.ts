@@ -8,9 +8,9 @@ import type {
   ContainerProperties,
   KeyValuePair,
   ResourceRequirement,
+  NodeProperties,
   RetryStrategy,
 } from '@aws-sdk/client-batch';
-import type { GangSpec } from './multinode.js';
 
 export interface JobSpec {
   jobDefinitionName: string;
@@ -123,4 +123,14 @@ export function resolveJobSpec(input: SpecInput): JobSpec {
     containerOverrides: input.containerOverrides,
     defaultedResources: defaulted.length ? defaulted : undefined,
   };
+}
+
+/** The gang as stored with the parent: AWS's nodeProperties after overrides, and each node's spec by group. */
+export interface GangSpec {
+  numNodes: number;
+  mainNode: number;
+  /** nodeProperties as DescribeJobs reports them (numNodes after the override) */
+  nodeProperties: NodeProperties;
+  /** consecutive nodes [from, to] sharing one effective spec */
+  groups: { from: number; to: number; spec: JobSpec }[];
 }

@@ -16,7 +16,7 @@
  */
 import type { ContainerOverrides, ContainerProperties, NodeOverrides, NodeProperties, NodeRangeProperty } from '@aws-sdk/client-batch';
 import { clientError } from './errors.js';
-import { resolveJobSpec, type JobSpec, type SpecInput } from './jobSpec.js';
+import { resolveJobSpec, type GangSpec, type JobSpec, type SpecInput } from './jobSpec.js';
 
 /** `a:b`, `a:`, `:b`, `:` or `n`, as indexes; `to` undefined for an open end. */
 export function parseTargetNodes(value: string): { from: number; to: number | undefined } {
@@ -29,16 +29,6 @@ export function parseTargetNodes(value: string): { from: number; to: number | un
 function covers(targetNodes: string, node: number): boolean {
   const r = parseTargetNodes(targetNodes);
   return node >= r.from && (r.to === undefined || node <= r.to);
-}
-
-/** The gang as stored with the parent: AWS's nodeProperties after overrides, and each node's spec by group. */
-export interface GangSpec {
-  numNodes: number;
-  mainNode: number;
-  /** nodeProperties as DescribeJobs reports them (numNodes after the override) */
-  nodeProperties: NodeProperties;
-  /** consecutive nodes [from, to] sharing one effective spec */
-  groups: { from: number; to: number; spec: JobSpec }[];
 }
 
 /**

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock, IdSource } from '../model/ids.js';
+import type { KickReason } from '../core.js';
 import { WAIT_REASONS } from '../model/reasons.js';
 import { allComputeEnvironments } from '../store/computeEnvironments.js';
 import { allJobQueues, type JobQueueRow } from '../store/jobQueues.js';
@@ -28,7 +29,8 @@ import type { JobSpec } from '../model/jobSpec.js';
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { CapacityProvider } from '../compute/providers.js';
-import { schedule, type CeView, type Plan, type Resources, type Snapshot, type WaitCode } from './schedule.js';
+import { schedule, type CeView, type Plan, type Snapshot, type WaitCode } from './schedule.js';
+import type { Resources } from '../model/resources.js';
 import { gangOf, isGangParent, startGang, type NodePlacement } from '../store/gangs.js';
 import { nodeSpec } from '../model/multinode.js';
 import { ceSettings, type CeDefaults } from '../compute/executorChoice.js';
@@ -69,11 +71,6 @@ const WAIT_STATUS_REASON: Record<WaitCode, string | null> = {
   DRAINING: WAIT_REASONS.draining,
 };
 
-/**
- * Why a pass is asked for, when the only news is new submissions (SchedulerLoop.kick):
- * `submitted` new SUBMITTED jobs; `dependent` one job whose dependencies are all unfinished.
- */
-export type KickReason = 'submitted' | 'dependent';
 
 export interface SchedulerLoopOptions {
   uow: UnitOfWork;

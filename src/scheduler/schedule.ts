@@ -43,11 +43,7 @@
  * carry a vCPU cap (what its computeReservation leaves to shares not yet active).
  */
 
-export interface Resources {
-  vcpus: number;
-  memoryMiB: number;
-  gpus: number;
-}
+import type { Demand, Resources } from '../model/resources.js';
 
 export interface JobView extends Resources {
   id: string;
@@ -130,15 +126,6 @@ export interface Placement {
 export interface Waiting {
   jobId: string;
   code: WaitCode;
-}
-
-export interface Demand extends Resources {
-  ceName: string;
-  jobs: number;
-  /** the largest single job waiting for this CE: an instance launched for the demand must hold it */
-  largestJob: Resources;
-  /** the first waiting jobs' sizes, in dispatch order (Fargate launches one task instance per job) */
-  sizes: Resources[];
 }
 
 /** How many waiting jobs' sizes a demand carries. */

@@ -32,7 +32,8 @@ import type { Db } from '../store/db.js';
 import { getJob, getJobs, jobSpecOf, usageByInstance, type JobRow } from '../store/jobs.js';
 import { fromJson } from '../store/json.js';
 import { liveInstances } from '../store/instances.js';
-import type { CeView, Resources } from './schedule.js';
+import type { CeView } from './schedule.js';
+import type { Resources } from '../model/resources.js';
 
 export type WhyCode =
   | 'SUBMITTED'

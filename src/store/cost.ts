@@ -14,6 +14,7 @@
  * Lost work is the cost of attempts whose host went away under them (Spot interruptions,
  * agent losses): capacity paid for and then thrown away.
  */
+import type { CostRow } from '../model/cost.js';
 import { isLostWork } from '../model/cost.js';
 import type { Db } from './db.js';
 import { fromJson } from './json.js';
@@ -29,22 +30,6 @@ export interface CostQuery {
   jobId?: string;
   queue?: string;
   now: number;
-}
-
-export interface CostRow {
-  key: string;
-  /** a name for the key where there is one (job names) */
-  name?: string;
-  attempts: number;
-  vcpuSeconds: number;
-  gibSeconds: number;
-  gpuSeconds: number;
-  cost: number;
-  /** the cost of attempts lost to interruptions */
-  lostCost: number;
-  lostAttempts: number;
-  /** attempts that had no price */
-  unpriced: number;
 }
 
 export const NOT_AN_ARRAY = '(not an array)';

@@ -12,7 +12,8 @@
  *               main node did or, when its retry strategy says so, goes back to RUNNABLE with
  *               every node, to be placed again as one gang.
  */
-import { nodeJobId, nodeSpec, type GangSpec } from '../model/multinode.js';
+import type { GangSpec } from '../model/jobSpec.js';
+import { nodeJobId, nodeSpec } from '../model/multinode.js';
 import { isFinal, type JobStatus } from '../model/jobStateMachine.js';
 import { REASONS } from '../model/reasons.js';
 import { shouldRetry } from '../model/retry.js';

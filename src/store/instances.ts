@@ -50,3 +50,12 @@ export async function closeInstance(tx: Tx, id: string, reason: string, attemptR
   await updateInstance(tx.db, id, { state: 'TERMINATED', terminated_at: now, termination_reason: reason });
   await failLostAttempts(tx, await activeAttemptsOn(tx.db, [id]), attemptReason, now);
 }
+
+/** Why a local instance was terminated, as its provider records it (provider_data.stopReason) for the agent's leave. */
+export function stopReasonOf(inst: InstanceRow): string {
+  try {
+    return (JSON.parse(inst.provider_data) as { stopReason?: string }).stopReason ?? 'agent left';
+  } catch {
+    return 'agent left';
+  }
+}

@@ -35,7 +35,8 @@ export const WRITE_LOCK = 0x6f627772;
 const RETRYABLE = new Set(['40P01', '40001']);
 
 export type Publisher = (changes: JobStateChange[]) => void;
-export type InTransaction = (db: Transaction<Database>, changes: JobStateChange[]) => Promise<void>;
+/** A hook run inside a transaction that changed job states, with the transaction's handle. */
+export type InTransaction = (db: Tx['db'], changes: JobStateChange[]) => Promise<void>;
 
 /** Checks, inside a write transaction and under the write lock, that the writer may still write; throws if not. */
 export type Fence = (db: Transaction<Database>) => Promise<void>;

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { CLI, startTestServer, type TestServer } from '../helpers/server.js';
 import { basicFarm, submit, waitForStatus } from '../helpers/fixtures.js';
-import type { CostRow } from '../../src/store/cost.js';
+import type { CostRow } from '../../src/model/cost.js';
 
 const run = promisify(execFile);
 const VCPU_HOUR = 3.6; // 0.001 per vCPU-second

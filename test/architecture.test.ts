@@ -1,0 +1,148 @@
+/**
+ * The shape DESIGN.md draws, checked on the source: SQL only in src/store/, the domain model
+ * importing nothing of the rest, and no import cycles — between files, or between the
+ * top-level modules (scheduler ↔ compute, api ↔ events, …). Type-only imports count: a cycle
+ * of types is still two modules that cannot be read one without the other.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
+
+function sources(dir = SRC, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) sources(path, out);
+    else if (name.endsWith('.ts')) out.push(path);
+  }
+  return out;
+}
+
+const files = sources().map((path) => ({ path, name: relative(SRC, path), text: readFileSync(path, 'utf8') }));
+
+/** Relative imports and re-exports of a file, as absolute .ts paths. */
+function importsOf(f: { path: string; text: string }): string[] {
+  const out: string[] = [];
+  for (const m of f.text.matchAll(/^\s*(?:import|export)\s+[^'";]*?\bfrom\s+'(\.[^']+)'/gms)) out.push(resolve(dirname(f.path), m[1].replace(/\.js$/, '.ts')));
+  return out;
+}
+
+/** The top-level module of a source file: its directory under src/, or the file itself. */
+function moduleOf(path: string): string {
+  const r = relative(SRC, path);
+  return r.includes('/') ? r.split('/')[0] : r.replace(/\.ts$/, '');
+}
+
+/** Strongly connected components of more than one node (Tarjan). */
+function cycles(graph: Map<string, Set<string>>): string[][] {
+  let index = 0;
+  const stack: string[] = [];
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string) => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const c: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        c.push(w);
+      } while (w !== v);
+      if (c.length > 1) out.push(c.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!idx.has(v)) visit(v);
+  return out;
+}
+
+/** What talks to a database: Kysely, SQL text, prepared statements, a database driver. */
+const DATABASE_ACCESS: { what: string; re: RegExp }[] = [
+  { what: 'imports kysely', re: /from\s+'kysely'/ },
+  { what: 'imports a database driver', re: /from\s+'(pg|better-sqlite3)'/ },
+  { what: 'writes SQL (sql`…`)', re: /\bsql`/ },
+  { what: 'builds a query', re: /\.(selectFrom|updateTable|insertInto|deleteFrom|executeQuery)\(/ },
+  { what: 'prepares a statement', re: /\b(FixedStatement|InListStatement|CompiledQuery)\b|\.prepare\(\s*['"`]/ },
+];
+
+/**
+ * Places outside src/store/ that still reach the database, each to move into the store (issue
+ * 22): this list only ever shrinks.
+ */
+const NOT_YET_IN_THE_STORE = new Set<string>([
+  'compute/agentHub.ts',
+  'compute/assignment.ts',
+  'api/handlers/resolve.ts',
+  'api/handlers/tags.ts',
+  'scheduler/why.ts',
+  'events/webhooks.ts',
+  'server.ts',
+  'cluster/signals.ts',
+  'cluster/leadership.ts',
+]);
+
+test('only src/store/ reaches the database', () => {
+  const found: string[] = [];
+  for (const f of files) {
+    if (f.name.startsWith('store/')) continue;
+    const code = f.text.replace(/^\s*(\/\/.*|\/?\*.*)$/gm, '');
+    const what = DATABASE_ACCESS.filter((d) => d.re.test(code)).map((d) => d.what);
+    if (what.length && !NOT_YET_IN_THE_STORE.has(f.name)) found.push(`${f.name}: ${what.join(', ')}`);
+  }
+  assert.deepEqual(found, [], 'SQL and database access belong in src/store/, which answers with decoded, typed rows');
+});
+
+test('the domain model (src/model/) imports nothing of the rest of the system', () => {
+  const found = files
+    .filter((f) => f.name.startsWith('model/'))
+    .flatMap((f) => importsOf(f).filter((to) => moduleOf(to) !== 'model').map((to) => `${f.name} → ${relative(SRC, to)}`));
+  assert.deepEqual(found, []);
+});
+
+test('the store imports only the domain model', () => {
+  const found = files
+    .filter((f) => f.name.startsWith('store/'))
+    .flatMap((f) => importsOf(f).filter((to) => !['model', 'store'].includes(moduleOf(to))).map((to) => `${f.name} → ${relative(SRC, to)}`));
+  assert.deepEqual(found, []);
+});
+
+test('no import cycle between source files', () => {
+  const graph = new Map(files.map((f) => [f.path, new Set(importsOf(f))]));
+  assert.deepEqual(cycles(graph).map((c) => c.map((p) => relative(SRC, p)).join(' ↔ ')), []);
+});
+
+test('no import cycle between top-level modules (api, compute, scheduler, store, …)', () => {
+  const graph = new Map<string, Set<string>>();
+  const why = new Map<string, string>();
+  for (const f of files) {
+    const from = moduleOf(f.path);
+    const deps = graph.get(from) ?? graph.set(from, new Set()).get(from)!;
+    for (const to of importsOf(f)) {
+      const m = moduleOf(to);
+      if (m === from) continue;
+      deps.add(m);
+      if (!why.has(`${from}>${m}`)) why.set(`${from}>${m}`, `${f.name} → ${relative(SRC, to)}`);
+    }
+  }
+  const found = cycles(graph).map((c) => c.join(' ↔ '));
+  const examples = found.flatMap((c) => {
+    const ms = c.split(' ↔ ');
+    return ms.flatMap((a) => ms.filter((b) => why.has(`${a}>${b}`)).map((b) => why.get(`${a}>${b}`)!));
+  });
+  assert.deepEqual(found, [], `for example: ${examples.join('; ')}`);
+});
