@@ -18,6 +18,7 @@ import { isDashboardWrite, isReadRequest, WRITE_HEADER, type Session } from './d
 import { RateLimiter } from './rateLimit.js';
 import { verifySigV4, type Credentials } from './sigv4.js';
 import * as validators from './validate/index.js';
+import { storeUnavailable } from '../store/failures.js';
 
 export interface AppOptions {
   services: Services;
@@ -118,6 +119,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
           ? `request body is larger than the limit of ${sizeInWords(services.config.maxRequestBytes)} (server setting maxRequestBytes)`
           : e.message ?? 'bad request';
       return sendError(reply, new BatchError('ClientException', e.statusCode === 413 ? 413 : 400, message));
+    }
+    // The store cannot serve now (database down, disk full, a lock timed out): say so, and
+    // that nothing was done; it passes by itself when the store is back.
+    const unavailable = storeUnavailable(error);
+    if (unavailable) {
+      services.logger.warn({ err: (error as Error).message, url: req.url }, `store unavailable: ${unavailable}`);
+      return sendError(reply, serverError(`the store is unavailable: ${unavailable}; the request was not carried out, retry (request id ${req.id})`));
     }
     services.logger.error({ err: error, url: req.url }, 'unexpected error');
     return sendError(reply, serverError('internal error; the server log has the details (request id ' + req.id + ')'));

@@ -71,13 +71,20 @@ export class Leadership {
   }
 
   private async tick(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      if (this.epoch === null) await this.tryAcquire();
-      else await this.renew();
+      // A database that does not answer (cut off, paused) must not hold the tick: a leader
+      // that cannot renew steps down within its lease however the database fails.
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the database did not answer within half a lease')), Math.max(this.o.leaseMs / 2, 50));
+      });
+      await Promise.race([this.epoch === null ? this.tryAcquire() : this.renew(), timeout]);
     } catch (err) {
       // The database is unreachable: a leader that has not renewed for a whole lease steps down.
       if (this.epoch !== null && performance.now() - this.renewedAt >= this.o.leaseMs) this.stepDown('could not renew the lease: ' + (err as Error).message);
       else if (this.epoch === null) this.o.logger.debug({ err }, 'leader lease: could not try to acquire');
+    } finally {
+      clearTimeout(timer);
     }
   }
 

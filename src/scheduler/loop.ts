@@ -19,6 +19,7 @@ import { availableQuantities, consumeNonReplenishable } from '../store/consumabl
 import { ShareUsage, reservedFraction, weightOf } from './fairShare.js';
 import { liveInstances, type InstanceRow } from '../store/instances.js';
 import { farmState, type FarmState } from '../store/drain.js';
+import { storeUnavailable } from '../store/failures.js';
 import { hourlyRate, type PriceTable } from '../model/cost.js';
 import { activeShares, recordWait, getJobs, runningByShare, shareHead, jobSpecOf, runnableHead, usageByInstance, type HeadRow, type JobRow } from '../store/jobs.js';
 import { admitSubmitted } from '../store/admission.js';
@@ -55,6 +56,8 @@ const HEAD_SIZE = 256;
 /** SUBMITTED jobs admitted per pass; more wait for the next pass, which follows at once. */
 const ADMIT_BATCH = 5_000;
 const TICK_MS = 1_000;
+/** a store that cannot serve is said at most this often */
+const UNAVAILABLE_WARN_MS = 30_000;
 /**
  * How long a job submitted behind unfinished dependencies may stay SUBMITTED when nothing
  * else runs a pass: its admission (to PENDING) places nothing, so it rides whichever pass
@@ -102,6 +105,9 @@ export class SchedulerLoop {
   private resolveIdle?: () => void;
   /** last pass's duration in ms, for metrics */
   lastPassMs = 0;
+  /** when the store's unavailability was last said, and how many passes failed for it since */
+  private unavailableSaidAt = -Infinity;
+  private failedPasses = 0;
   private readonly usage = new ShareUsage();
   /** per queue, the RUNNABLE jobs the last pass left waiting, in the order it considered them */
   private waitingOrder = new Map<string, { jobId: string; code: WaitCode }[]>();
@@ -197,12 +203,28 @@ export class SchedulerLoop {
         this.again = false;
         const t0 = performance.now();
         const more = await this.pass();
+        if (this.unavailableSaidAt !== -Infinity) {
+          this.o.logger.warn('the store serves again: scheduling resumes');
+          this.unavailableSaidAt = -Infinity;
+          this.failedPasses = 0;
+        }
         this.lastPassMs = performance.now() - t0;
         this.o.onPass?.(this.lastPassMs);
         if (more) this.again = true;
       } while (this.again && !this.stopped);
     } catch (err) {
-      this.o.logger.error({ err }, 'scheduler pass failed');
+      const unavailable = storeUnavailable(err);
+      if (!unavailable) this.o.logger.error({ err }, 'scheduler pass failed');
+      else {
+        // The store cannot serve now (down, disk full): said once, then every 30 s, until it serves again.
+        const now = performance.now();
+        this.failedPasses++;
+        if (now - this.unavailableSaidAt >= UNAVAILABLE_WARN_MS) {
+          this.o.logger.warn({ passes: this.failedPasses }, `scheduler pass failed: the store is unavailable: ${unavailable}; trying again`);
+          this.unavailableSaidAt = now;
+          this.failedPasses = 0;
+        }
+      }
       // Riders of a later pass must not wait for a kick that may never come.
       if (this.riders.length) this.kick();
     } finally {

@@ -128,16 +128,62 @@ const pgTypes = {
  * PostgreSQL: a pool of connections. Several servers may open the same database at once:
  * Kysely's migrator takes an advisory lock, so exactly one of them migrates.
  */
+/**
+ * What keeps one server from stalling the others (docs/design/postgres.md, "no global stall"):
+ * every write transaction takes the one write lock, so a server paused, cut off or wedged
+ * inside one would hold up every write of every server. PostgreSQL ends a session whose
+ * transaction sits idle for IDLE_IN_TRANSACTION_MS (no statement of ours waits that long
+ * between two of its statements), which rolls it back and frees the lock; waiting for a lock
+ * and running a statement are bounded too, and so is what this server waits for the database
+ * (connecting, an answer): a database that does not answer is an error here, reported as the
+ * store being unavailable, not a request that hangs. TCP keepalives find a dead peer.
+ */
+export const PG_SESSION = {
+  /** a transaction idle this long (its server paused or cut off) is ended by PostgreSQL */
+  idleInTransactionMs: 5_000,
+  /** the longest wait for a lock (the write lock, a row lock) before the statement fails */
+  lockTimeoutMs: 15_000,
+  /** the longest statement */
+  statementTimeoutMs: 60_000,
+  /** the longest wait for an answer, on this side (the database or the network gone) */
+  queryTimeoutMs: 70_000,
+  /** the longest wait for a new connection */
+  connectTimeoutMs: 5_000,
+};
+
 export async function openPostgres(url: string, poolSize = 10): Promise<OpenedStore> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes as never });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types: pgTypes as never,
+    idle_in_transaction_session_timeout: PG_SESSION.idleInTransactionMs,
+    lock_timeout: PG_SESSION.lockTimeoutMs,
+    statement_timeout: PG_SESSION.statementTimeoutMs,
+    query_timeout: PG_SESSION.queryTimeoutMs,
+    connectionTimeoutMillis: PG_SESSION.connectTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    // The database's side of the connection probes a silent peer too (a server cut off while
+    // PostgreSQL sends it a result): dead after about 25 s instead of the system's 2 hours.
+    options: '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3',
+  });
   // An idle connection that breaks (database restart) is dropped from the pool, not fatal.
   pool.on('error', () => undefined);
+  // So is one that breaks while checked out between two statements (the database restarted,
+  // or it ended a transaction left idle: PG_SESSION): pg would throw its error at the process.
+  // The next statement on it fails instead, and the pool drops it when it comes back.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Migrations on a connection of their own, without the timeouts: a server started beside
+  // one that migrates waits for it however long it takes, and so may a migration's statement.
+  const migrator = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1, types: pgTypes as never }) }) });
   try {
-    await migrate(db);
+    await migrate(migrator);
   } catch (e) {
     await db.destroy();
     throw new Error(`database ${redactUrl(url)}: ${(e as Error).message}`);
+  } finally {
+    await migrator.destroy();
   }
   return {
     db,

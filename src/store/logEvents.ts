@@ -11,7 +11,7 @@ import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kyse
 import type { Db } from './db.js';
 import { isPostgres } from './dialect.js';
 import type { Database } from './schema.js';
-import type { Tx } from './unitOfWork.js';
+import { transaction, type Tx } from './unitOfWork.js';
 import { FixedStatement } from './statementCache.js';
 
 type Writer = Tx['db'] | Db;
@@ -323,7 +323,7 @@ export async function deleteLogEventsBefore(db: Db, cutoff: number, batch = 5000
       deleted += n;
       if (n < batch) break;
     }
-    await db.transaction().execute(async (trx) => {
+    await transaction(db, async (trx) => {
       const left = await trx
         .selectFrom('log_events')
         .select([(eb) => eb.fn.min<number>('timestamp').as('first'), (eb) => eb.fn.count<number>('id').as('n')])

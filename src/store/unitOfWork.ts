@@ -122,7 +122,7 @@ export class UnitOfWork {
 
   private async writeOnce<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const changes: JobStateChange[] = [];
-    const result = await this.db.transaction().execute(async (trx) => {
+    const result = await transaction(this.db, async (trx) => {
       if (this.postgres) await sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK})`.execute(trx);
       if (this.fence) await this.fence(trx);
       const out = await fn({ db: trx, emit: (c) => changes.push(c) });
@@ -131,5 +131,24 @@ export class UnitOfWork {
     });
     if (changes.length) for (const l of this.listeners) l(changes);
     return result;
+  }
+}
+
+/**
+ * Runs `fn` in a transaction and commits it; on an error, rolls back and throws that error.
+ * The rollback may fail because the transaction is gone already — SQLite rolls a transaction
+ * back itself when a write fails for lack of space (SQLITE_FULL), PostgreSQL ends the session
+ * of a transaction left idle too long — and its "no transaction is active" must not hide the
+ * error that says what happened. The connection goes back to its pool either way.
+ */
+export async function transaction<T>(db: Db, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  const trx = await db.startTransaction().execute();
+  try {
+    const out = await fn(trx);
+    await trx.commit().execute();
+    return out;
+  } catch (e) {
+    if (!trx.isCommitted && !trx.isRolledBack) await trx.rollback().execute().catch(() => undefined);
+    throw e;
   }
 }
