@@ -9,16 +9,17 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CreateComputeEnvironmentCommand } from '@aws-sdk/client-batch';
-import { agentsUnder, CLI, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { agentsUnder, CLI, hostVolume, startTestServer, tempDir, writableDir, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import type { DrainStatus } from '../../src/store/drain.js';
 
 let t: TestServer;
-const files = tempDir('openbatch-drain-files-');
+// The jobs' ledger and gates: a host directory their definition mounts, the server grants.
+const files = writableDir('openbatch-drain-files-');
 const joinedDir = tempDir('openbatch-drain-agent-');
 let joined: ChildProcess | undefined;
 before(async () => {
-  t = await startTestServer({ agentJoinToken: 'drain-join-token' });
+  t = await startTestServer({ agentJoinToken: 'drain-join-token', hostVolumeRoots: [files] });
 });
 after(async () => {
   joined?.kill('SIGKILL');
@@ -47,7 +48,7 @@ test('drain: nothing starts, running jobs finish, then every agent stops, minvCp
   await createQueue(t.client, 'q', ['local']);
   await t.client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'mine', type: 'UNMANAGED' }));
   await createQueue(t.client, 'mine-q', ['mine']);
-  await registerDefinition(t.client, 'gated', { command: GATED }, { retryStrategy: { attempts: 2 } });
+  await registerDefinition(t.client, 'gated', { command: GATED, ...hostVolume(files) }, { retryStrategy: { attempts: 2 } });
   joined = spawn(process.execPath, [CLI, 'agent', '--server', t.url, '--ce', 'mine', '--vcpus', '1', '--memory', '512', '--work-dir', joinedDir], {
     env: { ...process.env, OPENBATCH_AGENT_TOKEN: 'drain-join-token' },
     stdio: ['ignore', 'ignore', 'ignore'],

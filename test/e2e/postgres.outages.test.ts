@@ -15,7 +15,7 @@ import { transaction, WRITE_LOCK } from '../../src/store/unitOfWork.js';
 import { storeUnavailable } from '../../src/store/failures.js';
 import { onPostgres } from '../helpers/postgres.js';
 import { pgClusterUnavailable, startPgCluster, type PgCluster } from '../helpers/pgCluster.js';
-import { agentsUnder, batchClient, spawnServer, startTestServer, tempDir, type ServerProcess } from '../helpers/server.js';
+import { agentsUnder, batchClient, hostVolume, spawnServer, startTestServer, tempDir, writableDir, type ServerProcess } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 
 const skip = onPostgres() ? false : 'PostgreSQL outages run in the suite\'s PostgreSQL pass (OPENBATCH_TEST_DATABASE_URL)';
@@ -61,7 +61,8 @@ describe('PostgreSQL restarted under running jobs', { skip: clusterSkip }, () =>
   let cluster: PgCluster | undefined;
   let server: ServerProcess | undefined;
   const dataDir = tempDir();
-  const files = tempDir('openbatch-pg-outage-');
+  // The jobs' ledger and gate: a host directory their definition mounts, the server grants.
+  const files = writableDir('openbatch-pg-outage-');
   after(async () => {
     await server?.stop();
     cluster?.destroy();
@@ -72,13 +73,13 @@ describe('PostgreSQL restarted under running jobs', { skip: clusterSkip }, () =>
   test('kills nothing: alive but not ready meanwhile, SubmitJob refused naming the store, then every job finishes once', async () => {
     cluster = await startPgCluster();
     // The lease of the leader (2 s) runs out during the outage; the agents' (30 s) does not.
-    server = await spawnServer(dataDir, 0, { OPENBATCH_DATABASE_URL: cluster.url, OPENBATCH_LEADER_LEASE_SECONDS: '2', OPENBATCH_AGENT_TIMEOUT_SECONDS: '30' });
+    server = await spawnServer(dataDir, 0, { OPENBATCH_DATABASE_URL: cluster.url, OPENBATCH_LEADER_LEASE_SECONDS: '2', OPENBATCH_AGENT_TIMEOUT_SECONDS: '30', OPENBATCH_HOST_VOLUME_ROOTS: files });
     const client = batchClient(server.url);
     try {
       await createCe(client, 'local', { maxvCpus: 2 });
       await createQueue(client, 'q', ['local']);
       const ledger = join(files, 'ledger');
-      await registerDefinition(client, 'gated', { command: ['sh', '-c', `echo "$AWS_BATCH_JOB_ID" >> ${ledger}; while [ ! -e ${join(files, 'gate')} ]; do sleep 0.05; done`] });
+      await registerDefinition(client, 'gated', { command: ['sh', '-c', `echo "$AWS_BATCH_JOB_ID" >> ${ledger}; while [ ! -e ${join(files, 'gate')} ]; do sleep 0.05; done`], ...hostVolume(files) });
       const ids = [await submit(client, { jobQueue: 'q', jobDefinition: 'gated' }), await submit(client, { jobQueue: 'q', jobDefinition: 'gated' })];
       for (const id of ids) await waitForStatus(client, id, ['RUNNING']);
       const agents = agentsUnder(dataDir).sort();
