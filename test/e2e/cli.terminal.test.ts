@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { waitForStatus } from '../helpers/fixtures.js';
-import { CLI, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { CLI, sharedDir, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -72,6 +72,8 @@ class Terminal {
 describe('the CLI in a terminal', { skip: !has('tmux') && 'tmux is not installed (scripts/ci/terminal.sh installs it)' }, () => {
   let t: TestServer;
   let bin: string;
+  /** gates jobs wait for: a directory they may read (a root agent runs them as nobody) */
+  let gates: string;
   let env: Record<string, string>;
   const terminals: Terminal[] = [];
   const open = (command: string[]) => {
@@ -83,6 +85,7 @@ describe('the CLI in a terminal', { skip: !has('tmux') && 'tmux is not installed
   before(async () => {
     t = await startTestServer();
     bin = tempDir('openbatch-term-bin-');
+    gates = sharedDir('openbatch-term-gates-');
     // `openbatch` on PATH, as after an install: completion scripts call it by name.
     writeFileSync(join(bin, 'openbatch'), `#!/bin/sh\nexec '${process.execPath}' '${CLI}' "$@"\n`);
     chmodSync(join(bin, 'openbatch'), 0o755);
@@ -93,6 +96,8 @@ describe('the CLI in a terminal', { skip: !has('tmux') && 'tmux is not installed
   after(async () => {
     for (const term of terminals) term.close();
     await t.close();
+    rmSync(bin, { recursive: true, force: true });
+    rmSync(gates, { recursive: true, force: true });
   });
 
   test('bash completes commands, options, statuses and the server’s queue names', async () => {
@@ -124,7 +129,7 @@ describe('the CLI in a terminal', { skip: !has('tmux') && 'tmux is not installed
   });
 
   test('submit --wait redraws why the job waits in place, then ends with its outcome', async () => {
-    const gate = join(bin, 'gate');
+    const gate = join(gates, 'gate');
     const hog = (await run(process.execPath, [CLI, 'submit', '-n', 'hog', '--vcpus', String(availableParallelism()), '--', 'sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`], { env: { ...process.env, ...env } })).stdout.trim();
     await waitForStatus(t.client, hog, ['RUNNING']);
     const term = open(['sh', '-c', 'openbatch submit -n patient --wait; echo "exit=$?"; sleep 600']);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { processExists } from '../../src/processes.js';
+import { stopAgentsUnder } from '../helpers/agents.js';
 import { tempDir } from '../helpers/server.js';
 
 const run = promisify(execFile);
@@ -62,8 +63,9 @@ describe('openbatch installed with npm', () => {
   before(() => {
     dir = tempDir('openbatch-install-');
   });
-  after(() => {
+  after(async () => {
     for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
+    await stopAgentsUnder(dir);
     for (const pid of pids) if (processExists(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
@@ -104,6 +106,8 @@ describe('openbatch installed with npm', () => {
     server.kill('SIGTERM');
     await until('the server to stop', () => server.exitCode !== null);
     assert.ok(existsSync(join(dir, 'data')));
+    // Its local agents outlive it, by design: stopped here, as an operator retiring the host would.
+    await stopAgentsUnder(join(dir, 'data'));
   });
 
   test('npm start logs JSON into a pipe and stops its server on SIGTERM', async () => {
