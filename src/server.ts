@@ -158,6 +158,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const hostAccess = hostAccessOf(config);
   const hub = new AgentHub({
     lease,
+    logLimitBytes: config.maxLogBytesPerAttempt,
     joined,
     assignmentContext: async (ceName) => {
       const { executor, prefetch, vcpuLimit } = ceSettings(await cachedComputeEnvironment(store.db, ceName), config);

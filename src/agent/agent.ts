@@ -120,6 +120,8 @@ export class Agent {
   private queuedLogChars = 0;
   /** per attempt, log lines dropped because the queue was full */
   private readonly droppedLines = new Map<string, { lines: number; chars: number }>();
+  /** per attempt with a log cap: the bytes of output kept, and what was dropped beyond the cap */
+  private readonly logBytes = new Map<string, { bytes: number; droppedLines: number; droppedBytes: number }>();
   private readonly lastWarned = new Map<string, { at: number; suppressed: number }>();
   private flushWaiters: (() => void)[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
@@ -333,12 +335,14 @@ export class Agent {
   private reportExit(a: Assignment, exitCode: number | null, reason: string | null, timedOut: boolean, neverStarted = false): void {
     const k = this.key(a);
     this.exitUnacked.add(k);
+    const notes: string[] = [];
+    const cap = this.logBytes.get(k);
+    this.logBytes.delete(k);
+    if (cap?.droppedLines) notes.push(`openbatch: ${cap.droppedLines} log lines (${cap.droppedBytes} bytes) of this attempt were dropped beyond the cap of ${a.logLimitBytes} bytes (maxLogBytesPerAttempt)`);
     const dropped = this.droppedLines.get(k);
-    if (dropped) {
-      this.droppedLines.delete(k);
-      const m = `openbatch: ${dropped.lines} log lines (${dropped.chars} characters) of this attempt were dropped: the control plane could not take them and the agent's buffer was full`;
-      this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: [{ t: Date.now(), m }] });
-    }
+    this.droppedLines.delete(k);
+    if (dropped) notes.push(`openbatch: ${dropped.lines} log lines (${dropped.chars} characters) of this attempt were dropped: the control plane could not take them and the agent's buffer was full`);
+    if (notes.length) this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: notes.map((m) => ({ t: Date.now(), m })) });
     const lost = this.lost.get(k);
     this.lost.delete(k);
     const lostReason = lost ? `openbatch agent: ${lost}; the attempt was stopped` : null;
@@ -358,6 +362,10 @@ export class Agent {
 
   /** An attempt's log lines, into the report queue unless it holds MAX_QUEUED_LOG_CHARS already (then counted, and said at the exit). */
   private enqueueLogs(a: Assignment, lines: LogLine[]): void {
+    if (a.logLimitBytes) {
+      lines = this.capped(a, a.logLimitBytes, lines);
+      if (lines.length === 0) return;
+    }
     let chars = 0;
     for (const l of lines) chars += l.message.length;
     if (this.queuedLogChars + chars > MAX_QUEUED_LOG_CHARS) {
@@ -370,6 +378,36 @@ export class Agent {
     }
     this.queuedLogChars += chars;
     this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: lines.map((l) => ({ t: l.timestamp, m: l.message })) });
+  }
+
+  /**
+   * The lines of an attempt's output that fit in its cap (the server's maxLogBytesPerAttempt);
+   * where it is reached, a line saying so. The rest are counted, and said at the exit.
+   */
+  private capped(a: Assignment, limit: number, lines: LogLine[]): LogLine[] {
+    const k = this.key(a);
+    let c = this.logBytes.get(k);
+    if (!c) this.logBytes.set(k, (c = { bytes: 0, droppedLines: 0, droppedBytes: 0 }));
+    if (c.droppedLines === 0 && c.bytes + lines.reduce((n, l) => n + l.message.length, 0) * 3 <= limit) {
+      // Well within the cap however the characters encode: no need to weigh each line.
+      for (const l of lines) c.bytes += Buffer.byteLength(l.message);
+      return lines;
+    }
+    const kept: LogLine[] = [];
+    for (const l of lines) {
+      const n = Buffer.byteLength(l.message);
+      if (c.droppedLines === 0 && c.bytes + n <= limit) {
+        c.bytes += n;
+        kept.push(l);
+        continue;
+      }
+      if (c.droppedLines === 0) {
+        kept.push({ stream: 'stderr', timestamp: l.timestamp, message: `openbatch: this attempt's log output reached ${limit} bytes (the server's maxLogBytesPerAttempt): its further lines are dropped` });
+      }
+      c.droppedLines++;
+      c.droppedBytes += n;
+    }
+    return kept;
   }
 
   private startAttempt(a: Assignment, workDir: string): void {
@@ -389,10 +427,18 @@ export class Agent {
     // A pid file per running attempt lets whoever finds this agent dead stop its jobs (see pidFiles.ts).
     let pidFile: string | undefined;
     let ended = false;
-    const writePid = (pid: number | undefined) => {
-      if (pid !== undefined && !ended) pidFile = writePidFile(this.o.workRoot, a.jobId, a.attempt, pid);
+    // A file that cannot be written (a full disk) costs only the clean-up it serves, never the attempt or the agent.
+    const record = (write: () => string) => {
+      try {
+        pidFile = write();
+      } catch (e) {
+        this.warnRarely('pidfile', { err: (e as Error).message }, 'could not record a running attempt (whoever finds this agent dead cannot stop it)');
+      }
     };
-    if (handle.containerName && handle.dockerSocket) pidFile = writeContainerFile(this.o.workRoot, a.jobId, a.attempt, handle.containerName, handle.dockerSocket);
+    const writePid = (pid: number | undefined) => {
+      if (pid !== undefined && !ended) record(() => writePidFile(this.o.workRoot, a.jobId, a.attempt, pid));
+    };
+    if (handle.containerName && handle.dockerSocket) record(() => writeContainerFile(this.o.workRoot, a.jobId, a.attempt, handle.containerName!, handle.dockerSocket!));
     else if (handle.pid !== undefined) writePid(handle.pid);
     else void handle.whenStarted?.then(writePid);
     // RUNNING, and the attempt's timeout, begin when the job's process starts: at once for a

@@ -102,7 +102,11 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
   const given = opts.token ?? process.env.OPENBATCH_AGENT_TOKEN;
   if (!given) throw new Error('a token is required: --token or OPENBATCH_AGENT_TOKEN (the join token with --ce, the instance token with --instance-id)');
   if (!opts.instanceId && !opts.ce) throw new Error('give --ce NAME to join an UNMANAGED compute environment (or --instance-id for an instance the server launched)');
-  const base = createLogger(opts.logLevel ?? 'info', pino.destination(2));
+  // A local agent's log is a file in its instance directory: on a full disk its lines are
+  // lost, the agent is not (a write error would otherwise end the process).
+  const destination = pino.destination(2);
+  destination.on('error', () => undefined);
+  const base = createLogger(opts.logLevel ?? 'info', destination);
   const stray = closeInheritedDescriptors();
   if (stray) base.info({ descriptors: stray }, 'closed descriptors inherited from the launcher, so that no job inherits them');
   mkdirSync(opts.workDir, { recursive: true });

@@ -45,6 +45,8 @@ export interface Assignment extends AttemptRef {
   cannotStart?: string;
   /** grace between SIGTERM and SIGKILL when the attempt times out (the server's terminateGraceSeconds) */
   terminateGraceMs?: number;
+  /** the attempt's log output is kept up to this many bytes (the server's maxLogBytesPerAttempt); absent: no cap */
+  logLimitBytes?: number;
 }
 
 export interface PollRequest {

@@ -39,6 +39,8 @@ export interface AgentHubOptions {
   terminateGraceMs: number;
   /** the agent lease (agentLease.ts) */
   lease: LeaseTimes;
+  /** each attempt's log output is capped at this many bytes by its agent (0 or absent: no cap) */
+  logLimitBytes?: number;
   /** timeouts are sent to agents divided by this (see ServerConfig.timeDilation) */
   timeDilation: number;
   kickScheduler(): void;
@@ -200,6 +202,7 @@ export class AgentHub {
       if (!ctx) contexts.set(a.ce_name, (ctx = this.o.assignmentContext?.(a.ce_name) ?? Promise.resolve({ executor: 'process' as const })));
       const assignment = buildAssignment(a, this.o.timeDilation, await ctx, inst.provider === 'local');
       assignment.terminateGraceMs = this.o.terminateGraceMs;
+      if (this.o.logLimitBytes) assignment.logLimitBytes = this.o.logLimitBytes;
       if (setup) {
         // The launch template's environment lies under the job's own; its mounts come with it.
         assignment.env = { ...setup.environment, ...assignment.env };

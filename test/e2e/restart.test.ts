@@ -11,6 +11,8 @@ import { after, test } from 'node:test';
 import { DescribeComputeEnvironmentsCommand, DescribeJobDefinitionsCommand, DescribeJobQueuesCommand, type BatchClient } from '@aws-sdk/client-batch';
 import { agentsUnder, batchClient, hostVolume, spawnServer, tempDir, writableDir, type ServerProcess } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
+import type { InstanceView } from '../../src/api/instances.js';
 
 const dataDir = tempDir();
 // The jobs' ledger, locks and gates: a host directory their definitions mount, the servers grant.
@@ -39,6 +41,12 @@ function runsOf(jobId: string): string[] {
     // nothing ran yet
   }
   return text.split('\n').filter((l) => l.startsWith(jobId + ' '));
+}
+
+/** A terminated instance as GET /openbatch/v1/instances shows it. */
+async function terminated(id: string): Promise<InstanceView | undefined> {
+  const { instances } = await requestOpenbatch<{ instances: InstanceView[] }>({ endpoint: server!.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }, 'GET', '/openbatch/v1/instances', { state: 'TERMINATED' });
+  return instances.find((i) => i.instanceId === id);
 }
 
 async function restart(port: number): Promise<BatchClient> {
@@ -119,6 +127,28 @@ test('an agent that died while no server watched: its instance is closed at the 
   assert.equal(j.attempts?.[0].statusReason, `Host EC2 (instance ${instanceId}) terminated.`);
   assert.deepEqual(runsOf(id), [`${id} 1`, `${id} 2`]);
   client.destroy();
+});
+
+test('an adopted agent that dies under the restarted server is found by its pid: its attempt is retried at once', async () => {
+  const client = batchClient(server!.url);
+  const port = Number(new URL(server!.url).port);
+  const id = await gatedJob(client, 'adopted', 'gated-retry');
+  const first = await waitForStatus(client, id, ['RUNNING']);
+  const instanceId = first.container!.containerInstanceArn!.split('/').pop()!;
+  for (let i = 0; i < 200 && runsOf(id).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  // Restarted: the agent is adopted, no longer this server's child.
+  await server!.kill('SIGTERM');
+  client.destroy();
+  const again = await restart(port);
+  const agent = agentsUnder(join(dataDir, 'work', instanceId));
+  assert.equal(agent.length, 1);
+  process.kill(agent[0], 'SIGKILL');
+  writeFileSync(join(files, 'adopted'), '');
+  const j = await waitForStatus(again, id, ['SUCCEEDED', 'FAILED']);
+  assert.equal(j.status, 'SUCCEEDED', j.statusReason);
+  assert.equal(j.attempts?.[0].statusReason, `Host EC2 (instance ${instanceId}) terminated.`);
+  assert.match((await terminated(instanceId))?.terminationReason ?? '', /agent process exited/);
+  again.destroy();
 });
 
 test('a server paused for longer than the agent lease: its agent stops the job before it is retried, so it never runs twice at once', async () => {
