@@ -1,11 +1,19 @@
 /**
  * The control plane's side of the agent protocol (see agent/protocol.ts).
  *
- * Delivery is reconciled, not queued: on every poll the hub compares the attempts the agent
- * says it runs with the attempts the database assigns to its instance. Attempts assigned but
- * not running are (re)sent; attempts running but no longer assigned, or marked for
- * termination, are stopped. A lost response or a restarted agent therefore never loses or
- * duplicates work, and nothing but the database holds the truth.
+ * Delivery is reconciled, and fenced both ways: on every poll the hub compares the attempts
+ * the agent says it runs with the attempts the database assigns to its instance.
+ *   - An attempt assigned and never handed out is sent, and marked delivered in the same
+ *     step (store/delivery.ts): its assignment, with its resolved secrets, is handed out once.
+ *     A poll never gets an attempt that was delivered or has started, whatever it lists.
+ *   - An attempt delivered that a poll arriving DELIVERY_GRACE_MS later does not list (an
+ *     agent lists every attempt it holds until its exit is acknowledged) was lost on its way,
+ *     or its agent lost it: it ends, failed to start (or lost, once RUNNING), so that its
+ *     retry strategy applies. Nothing runs it twice.
+ *   - Attempts running but no longer assigned, or marked for termination, are stopped.
+ *   - A report is applied only from the instance the attempt was placed on, with the
+ *     attempt's token (AttemptReports' fencing); any other is refused as stale.
+ * Nothing but the database holds the truth.
  *
  * Every answer states the agent lease (agentLease.ts); an instance TERMINATING (scaled down,
  * its Fargate task done, drained) is told to shut down, by whichever server its agent polls.
@@ -30,6 +38,7 @@ import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
 import type { Mount } from './launchTemplates.js';
 import type { LeaseTimes } from './agentLease.js';
+import { markDelivered } from '../store/delivery.js';
 
 export interface AgentHubOptions {
   db: Db;
@@ -61,6 +70,16 @@ export interface AgentHubOptions {
 }
 
 const MAX_WAIT_MS = 20_000;
+/**
+ * A delivered attempt that a poll arriving this long after the delivery does not list is lost.
+ * More than the clock difference of two servers sharing a database, less than a poll's wait:
+ * an agent lists what it was handed in the poll right after the answer that carried it.
+ */
+export const DELIVERY_GRACE_MS = 5_000;
+/** Why an attempt handed to its agent and never taken up ends. */
+const DELIVERY_LOST = 'CannotStartContainerError: the attempt was handed to its agent, which never took it up (the answer was lost, or the agent lost it)';
+/** Why an attempt that ran ends when its agent no longer lists it. */
+const RUN_LOST = 'the agent no longer runs the attempt (it lost track of it)';
 /**
  * Agents send report batches of about 512 KiB; one log line (256 KiB) of control characters
  * is six times that as JSON. Larger than the API's limit, and not configurable with it.
@@ -165,12 +184,12 @@ export class AgentHub {
   }
 
   /** Attempts to start and to stop for this instance, given what its agent runs. */
-  private async reconcile(inst: InstanceRow, running: AttemptRef[]): Promise<PollResponse> {
+  private async reconcile(inst: InstanceRow, running: AttemptRef[], arrivedAt: number): Promise<PollResponse> {
     const instanceId = inst.id;
     const active = (await this.o.db
       .selectFrom('attempts as a')
       .innerJoin('jobs as j', 'j.id', 'a.job_id')
-      .select(['a.job_id', 'a.attempt', 'a.token', 'a.log_stream_name', 'a.ce_name', 'a.status as a_status', 'j.terminate_reason'])
+      .select(['a.job_id', 'a.attempt', 'a.token', 'a.log_stream_name', 'a.ce_name', 'a.status as a_status', 'a.delivered_at', 'j.terminate_reason'])
       .select(['j.spec', 'j.name', 'j.queue', 'j.array_index', 'j.array_size', 'j.timeout_seconds', 'j.vcpus', 'j.memory_mib', 'j.gpus', 'j.node_index', 'j.num_nodes', 'j.parent_id'])
       .where('a.instance_id', '=', instanceId)
       .where('a.status', 'in', ['STARTING', 'RUNNING'])
@@ -184,6 +203,7 @@ export class AgentHub {
       log_stream_name: string;
       ce_name: string;
       a_status: string;
+      delivered_at: number | null;
     })[];
     const key = (r: AttemptRef) => `${r.jobId}#${r.attempt}`;
     const runningKeys = new Set(running.map(key));
@@ -193,11 +213,16 @@ export class AgentHub {
     const unreceived = active.filter((a) => a.terminate_reason && a.a_status === 'STARTING' && !runningKeys.has(`${a.job_id}#${a.attempt}`));
     if (unreceived.length) await this.endUnreceived(inst, unreceived);
     const activeByKey = new Map(active.map((a) => [`${a.job_id}#${a.attempt}`, a]));
+    const unlisted = active.filter((a) => !runningKeys.has(`${a.job_id}#${a.attempt}`) && !a.terminate_reason);
+    const lost = unlisted.filter((a) => a.delivered_at !== null && arrivedAt - Number(a.delivered_at) > DELIVERY_GRACE_MS);
+    if (lost.length) await this.endLost(inst, lost);
+    // Marked first, so that only the assignments this answer carries are built (their secrets resolved).
+    const delivered = await markDelivered(this.o.db, instanceId, unlisted.filter((a) => a.delivered_at === null).map((a) => a.job_id), this.o.clock.now());
     const start: Assignment[] = [];
-    const setup = active.length ? this.o.instanceSetup?.(inst) : undefined;
+    const setup = delivered.size ? this.o.instanceSetup?.(inst) : undefined;
     const contexts = new Map<string, Promise<AssignmentContext>>();
-    for (const a of active) {
-      if (runningKeys.has(`${a.job_id}#${a.attempt}`) || a.terminate_reason) continue;
+    for (const a of unlisted) {
+      if (!delivered.has(a.job_id)) continue;
       let ctx = contexts.get(a.ce_name);
       if (!ctx) contexts.set(a.ce_name, (ctx = this.o.assignmentContext?.(a.ce_name) ?? Promise.resolve({ executor: 'process' as const })));
       const assignment = buildAssignment(a, this.o.timeDilation, await ctx, inst.provider === 'local');
@@ -226,6 +251,28 @@ export class AgentHub {
     return { start, stop, shutdown: toShutDown(inst), lease, ...(capacity ? { capacity } : {}) };
   }
 
+  /** Ends attempts their agent was handed and does not hold (DELIVERY_GRACE_MS): failed to start, or lost once RUNNING. */
+  private async endLost(inst: InstanceRow, attempts: { job_id: string; attempt: number; token: string; a_status: string }[]): Promise<void> {
+    const ended = await this.o.uow.write(async (tx) => {
+      let any = false;
+      const now = this.o.clock.now();
+      const batch = await AttemptReports.load(tx, attempts.map((a) => a.job_id), now, inst.id);
+      for (const a of attempts) {
+        const end =
+          a.a_status === 'STARTING'
+            ? { exitCode: null, reason: DELIVERY_LOST, statusReason: REASONS.taskFailedToStart, stoppedAt: now, neverStarted: true }
+            : { exitCode: null, reason: RUN_LOST, stoppedAt: now };
+        any = (await batch.exited(a.job_id, a.attempt, a.token, end)) || any;
+      }
+      await batch.flush();
+      return any;
+    });
+    if (ended) {
+      this.o.logger.warn({ instance: inst.id, attempts: attempts.map((a) => `${a.job_id}#${a.attempt}`) }, 'attempts handed to an agent that does not hold them: ended');
+      this.o.kickScheduler();
+    }
+  }
+
   /** Ends attempts terminated before their agent received them: FAILED from STARTING, never run. */
   private async endUnreceived(inst: InstanceRow, attempts: { job_id: string; attempt: number; token: string }[]): Promise<void> {
     const ended = await this.o.uow.write(async (tx) => {
@@ -249,8 +296,9 @@ export class AgentHub {
     let inst = await this.authenticate(req, body?.instanceId);
     if (!Array.isArray(body.running)) throw clientError('running must be a list of {jobId, attempt}');
     body.running.forEach((r, i) => checkAttemptRef(r, `running[${i}]`));
+    const arrivedAt = this.o.clock.now();
     await this.heartbeat(inst);
-    let res = await this.reconcile(inst, body.running);
+    let res = await this.reconcile(inst, body.running, arrivedAt);
     const waitMs = Math.min(Math.max(Number(body.waitMs) || 0, 0), MAX_WAIT_MS);
     if (res.start.length === 0 && res.stop.length === 0 && !res.shutdown && waitMs > 0 && !this.closing) {
       await new Promise<void>((resolve) => {
@@ -271,7 +319,7 @@ export class AgentHub {
       });
       // What woke the poll may be the instance's own termination: read it again.
       inst = (await getInstance(this.o.db, inst.id)) ?? inst;
-      res = await this.reconcile(inst, body.running);
+      res = await this.reconcile(inst, body.running, arrivedAt);
     }
     return res;
   }

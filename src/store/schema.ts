@@ -170,6 +170,15 @@ export interface AttemptTable {
   rate_per_hour: number | null;
   /** the price the rate came from (`spot:<type>`, `ondemand:<type>`, `fargate`, `default`) */
   pricing: string | null;
+  /** when the attempt was handed to its agent (epoch ms); null: not yet. Handed out once. */
+  delivered_at: number | null;
+}
+
+/** The join token, hashed (one row, name 'agents'): every server of the database checks against it. */
+export interface JoinTokenTable {
+  name: string;
+  token_hash: string;
+  rotated_at: number;
 }
 
 export interface InstanceTable {
@@ -272,6 +281,7 @@ export interface Database {
   jobs: JobTable;
   job_dependencies: JobDependencyTable;
   attempts: AttemptTable;
+  join_token: JoinTokenTable;
   instances: InstanceTable;
   log_events: LogEventTable;
   log_streams: LogStreamTable;

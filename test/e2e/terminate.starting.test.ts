@@ -5,45 +5,11 @@
  * free for the next job.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateComputeEnvironmentCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
-import type { PollResponse } from '../../src/agent/protocol.js';
-
-/** An agent the test drives by hand over the agent protocol: it polls only when told to. */
-class HandAgent {
-  constructor(
-    private readonly url: string,
-    readonly instanceId: string,
-    private readonly token: string,
-  ) {}
-
-  static async join(t: TestServer, ce: string): Promise<HandAgent> {
-    const joinToken = readFileSync(join(t.dataDir, 'agent-join-token'), 'utf8').trim();
-    const res = await fetch(`${t.url}/agent/v1/register`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${joinToken}` },
-      body: JSON.stringify({ computeEnvironment: ce, vcpus: 1, memoryMiB: 512, gpus: 0 }),
-    });
-    assert.equal(res.status, 200, await res.clone().text());
-    const { instanceId, token } = (await res.json()) as { instanceId: string; token: string };
-    return new HandAgent(t.url, instanceId, token);
-  }
-
-  /** One poll that says the agent runs nothing, answered at once. */
-  async poll(): Promise<PollResponse> {
-    const res = await fetch(`${this.url}/agent/v1/poll`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.token}` },
-      body: JSON.stringify({ instanceId: this.instanceId, running: [], waitMs: 0 }),
-    });
-    assert.equal(res.status, 200, await res.clone().text());
-    return (await res.json()) as PollResponse;
-  }
-}
+import { HandAgent } from '../helpers/handAgent.js';
 
 describe('TerminateJob of a STARTING job', () => {
   let t: TestServer;

@@ -1,0 +1,100 @@
+/**
+ * The agent protocol fenced both ways (docs/security.md, "agent"): an attempt's assignment,
+ * with its resolved secrets, is handed out once — a forged poll that lists nothing gets
+ * neither a delivered nor a started attempt again; a delivery its agent never takes up ends
+ * the attempt after a bounded time, and the retry strategy runs it again; a report is taken
+ * only from the attempt's instance with its token. Agents driven by hand over HTTP.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { CreateComputeEnvironmentCommand } from '@aws-sdk/client-batch';
+import { DELIVERY_GRACE_MS } from '../../src/compute/agentHub.js';
+import { createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import { HandAgent } from '../helpers/handAgent.js';
+import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+
+const SECRET = `delivered-once-${process.pid}`;
+let t: TestServer;
+
+before(async () => {
+  const dir = tempDir('openbatch-secrets-');
+  writeFileSync(join(dir, 'secrets.json'), JSON.stringify({ token: SECRET }));
+  t = await startTestServer({ secretsFile: join(dir, 'secrets.json') });
+  await registerDefinition(t.client, 'secretive', { command: ['sleep', '300'], secrets: [{ name: 'TOKEN', valueFrom: 'token' }] }, { retryStrategy: { attempts: 2 } });
+});
+after(async () => t.close());
+
+/** An UNMANAGED compute environment and its queue, both named `name`: each test's agents its own. */
+async function farm(name: string): Promise<void> {
+  await t.client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: name, type: 'UNMANAGED' }));
+  await createQueue(t.client, name, [name]);
+}
+
+/** Polls until the agent is handed something (the scheduler places asynchronously). */
+async function firstAssignment(agent: HandAgent) {
+  for (let i = 0; i < 200; i++) {
+    const res = await agent.poll();
+    if (res.start.length) return res.start;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('nothing was handed out');
+}
+
+test('an assignment with its secrets is handed out once: a poll that lists nothing gets neither a delivered nor a started attempt again', async () => {
+  await farm('once');
+  const agent = await HandAgent.join(t, 'once');
+  const id = await submit(t.client, { jobQueue: 'once', jobDefinition: 'secretive' });
+  const [a] = await firstAssignment(agent);
+  assert.equal(a.jobId, id);
+  assert.equal(a.env.TOKEN, SECRET, 'the secret is in the assignment');
+  // The same token, listing nothing: as one holding a stolen agent token would ask.
+  const again = await agent.poll();
+  assert.deepEqual(again.start, [], 'a delivered assignment was handed out again');
+  assert.ok(!JSON.stringify(again).includes(SECRET));
+  // Started: still never handed out again.
+  const ref = { jobId: a.jobId, attempt: a.attempt };
+  assert.deepEqual((await agent.report([{ ...ref, kind: 'started', token: a.token, at: Date.now() }])).stale, []);
+  await waitForStatus(t.client, id, ['RUNNING']);
+  assert.deepEqual((await agent.poll()).start, [], 'a started attempt was handed out again');
+  // The real agent, listing it, carries on.
+  const listed = await agent.poll([ref]);
+  assert.deepEqual([listed.start, listed.stop], [[], []]);
+  assert.deepEqual((await agent.report([{ ...ref, kind: 'exited', token: a.token, at: Date.now(), exitCode: 0, reason: null, timedOut: false }])).stale, []);
+  assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+});
+
+test('reports are taken only from the attempt\'s instance with its token', async () => {
+  await farm('fenced');
+  const owner = await HandAgent.join(t, 'fenced');
+  const id = await submit(t.client, { jobQueue: 'fenced', jobDefinition: 'secretive' });
+  const [a] = await firstAssignment(owner);
+  const other = await HandAgent.join(t, 'fenced');
+  const ref = { jobId: a.jobId, attempt: a.attempt };
+  // Another instance, even with the attempt's token: refused as stale, nothing changes.
+  assert.deepEqual((await other.report([{ ...ref, kind: 'exited', token: a.token, at: Date.now(), exitCode: 0, reason: null, timedOut: false }])).stale, [ref]);
+  // The owner's instance with another token: stale too.
+  assert.deepEqual((await owner.report([{ ...ref, kind: 'exited', token: 'not-the-token', at: Date.now(), exitCode: 0, reason: null, timedOut: false }])).stale, [ref]);
+  // Speaking for the owner's instance needs the owner's token.
+  assert.equal((await other.post('/agent/v1/report', { instanceId: owner.instanceId, reports: [] })).status, 403);
+  assert.equal((await describeJob(t.client, id)).status, 'STARTING');
+  assert.deepEqual((await owner.report([{ ...ref, kind: 'exited', token: a.token, at: Date.now(), exitCode: 0, reason: null, timedOut: false }])).stale, []);
+  assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+});
+
+test('an assignment its agent never takes up ends after a bounded time, and the retry strategy runs the job again', async () => {
+  await farm('lost');
+  const agent = await HandAgent.join(t, 'lost');
+  const id = await submit(t.client, { jobQueue: 'lost', jobDefinition: 'secretive' });
+  const [first] = await firstAssignment(agent);
+  // The answer was lost: the agent's polls go on listing nothing.
+  await new Promise((r) => setTimeout(r, DELIVERY_GRACE_MS + 500));
+  const [second] = await firstAssignment(agent);
+  assert.deepEqual([second.jobId, second.attempt], [id, first.attempt + 1], 'the retry is handed out');
+  const job = await describeJob(t.client, id);
+  assert.equal(job.attempts?.[0]?.statusReason, 'Task failed to start');
+  assert.match(job.attempts?.[0]?.container?.reason ?? '', /handed to its agent, which never took it up/);
+  await agent.report([{ jobId: id, attempt: second.attempt, kind: 'exited', token: second.token, at: Date.now(), exitCode: 0, reason: null, timedOut: false }]);
+  assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+});
