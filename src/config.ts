@@ -83,6 +83,8 @@ export interface ServerConfig {
   hostVolumeRoots: string[];
   /** whether job definitions may set `privileged` (root with every host device and capability) */
   allowPrivileged: boolean;
+  /** most vCPUs one joining agent may claim (0: no limit); an UNMANAGED CE's unmanagedvCpus also caps all its agents together */
+  maxJoinVcpus: number;
   /** URLs that receive every job state change (JSON list; src/events/webhooks.ts checks it) */
   webhooks: unknown;
   /** directory watch rules that submit a job per new file (JSON list; src/triggers/rules.ts checks it) */
@@ -158,6 +160,7 @@ const DEFAULTS: ServerConfig = {
   jobUser: 'nobody',
   hostVolumeRoots: [],
   allowPrivileged: false,
+  maxJoinVcpus: 256,
   webhooks: [],
   triggers: [],
   prices: {},
@@ -183,7 +186,7 @@ const DEFAULTS: ServerConfig = {
   slurmQueueDepth: 2,
 };
 
-const NUMERIC: (keyof ServerConfig)[] = ['port', 'leaderLeaseSeconds', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds', 'agentLossesPerHour', 'slowStartProbability', 'slowStartSeconds', 'maxRequestBytes', 'maxLogBytesPerAttempt', 'rateLimitPerSecond', 'rateLimitBurst', 'slurmQueueDepth'];
+const NUMERIC: (keyof ServerConfig)[] = ['maxJoinVcpus', 'port', 'leaderLeaseSeconds', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds', 'agentLossesPerHour', 'slowStartProbability', 'slowStartSeconds', 'maxRequestBytes', 'maxLogBytesPerAttempt', 'rateLimitPerSecond', 'rateLimitBurst', 'slurmQueueDepth'];
 
 /**
  * Settings whose value is a JSON object or array (tables such as launch templates, prices,

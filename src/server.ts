@@ -27,7 +27,7 @@ import { makeChaos, type Random } from './compute/chaos.js';
 import { Providers } from './compute/providers.js';
 import { SlurmProvider } from './compute/slurmProvider.js';
 import { AgentSilence, leaseTimes } from './compute/agentLease.js';
-import { JoinedAgents, joinToken } from './compute/joinedAgents.js';
+import { JoinedAgents, joinTokenFile } from './compute/joinedAgents.js';
 import { isLoopback, type ServerConfig } from './config.js';
 import { randomIds, systemClock, type Clock, type IdSource } from './model/ids.js';
 import { SchedulerLoop } from './scheduler/loop.js';
@@ -153,6 +153,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     signals?.instance(id);
   };
   const joined = new JoinedAgents({ config, db: store.db, uow, clock, ids, logger, kickScheduler, notifyInstance: (id) => wakeInstance(id) });
+  await joined.init();
   const secrets = new SecretStore(config.secretsFile);
   const lease = leaseTimes(config.agentTimeoutSeconds);
   const hostAccess = hostAccessOf(config);
@@ -255,6 +256,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
           return report;
         },
         cost: async (input) => costOperation(store.db, clock.now(), prices, input),
+        // A new join token for every server of the database (SigV4 only: not a dashboard's write).
+        rotateJoinToken: async () => joined.rotate(),
         rerunFailed: async (input) =>
           rerunFailed(services, internalInvoker(services, handlers), stringMember(input, 'arrayJobId'), {
             again: booleanMember(input, 'again'),
@@ -336,7 +339,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     await lead();
   }
   logger.info(
-    { url, dataDir: config.dataDir, auth: credentials ? `SigV4, ${credentials.size} key(s)` : 'off', agentJoinTokenFile: joinToken(config).file ?? 'configured' },
+    { url, dataDir: config.dataDir, auth: credentials ? `SigV4, ${credentials.size} key(s)` : 'off', agentJoinTokenFile: config.agentJoinToken ? 'configured' : joinTokenFile(config) },
     credentials
       ? `openbatch listening on ${url}; SigV4 signatures are verified`
       : `openbatch listening on ${url}; no credentials configured: any well-formed signature is accepted (loopback only)`,

@@ -130,6 +130,8 @@ if (subcommand !== 'server' && subcommand !== 'agent') {
   registerInstanceCommands(program);
   const { registerDrainCommand } = await import('./drain.js');
   registerDrainCommand(program);
+  const { registerJoinTokenCommand } = await import('./joinToken.js');
+  registerJoinTokenCommand(program);
   const { registerCompletionCommand } = await import('./completion.js');
   registerCompletionCommand(program);
   const { useGlobalOptions } = await import('./client.js');

@@ -5,7 +5,14 @@
  *
  *   register   the agent presents the server's join token and its capacity; it gets an
  *              instance of its own (id and instance token) and then speaks the normal agent
- *              protocol with it.
+ *              protocol with it. What it may claim is capped: by its CE's unmanagedvCpus
+ *              (all the CE's joined agents together) when set, and by the server setting
+ *              maxJoinVcpus for any one agent.
+ *   token      the join token is the configuration's (agentJoinToken), else made once and
+ *              kept in <dataDir>/agent-join-token (0600); either way only its hash is in the
+ *              database, which every server checks against. `rotate` (openbatch join-token
+ *              rotate) replaces it for every server at once: the old token is refused from then
+ *              on; agents already joined keep their own instance tokens.
  *   lost       an agent not heard from for its lease and margin (agentLease.ts) is declared
  *              lost: its instance is TERMINATED and its attempts fail with the host-terminated
  *              reason (retry strategies apply). It stopped them itself when its lease ran out;
@@ -23,7 +30,8 @@ import { join } from 'node:path';
 import type { ServerConfig } from '../config.js';
 import { BatchError, clientError } from '../model/errors.js';
 import { REASONS } from '../model/reasons.js';
-import { getComputeEnvironment } from '../store/computeEnvironments.js';
+import { getComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
+import { initJoinTokenHash, joinTokenHash, rotateJoinTokenHash } from '../store/joinToken.js';
 import { closeInstance, getInstance, insertInstance, liveInstances, stopReasonOf, updateInstance, type InstanceRow } from '../store/instances.js';
 import { fromJson } from '../store/json.js';
 import type { FarmState } from '../store/drain.js';
@@ -49,35 +57,83 @@ export interface JoinedAgentsOptions extends Core {
   notifyInstance?(instanceId: string): void;
 }
 
-/** The join token: from configuration, else made once and kept in the data directory (mode 0600). */
-export function joinToken(config: ServerConfig): { token: string; file?: string } {
-  if (config.agentJoinToken) return { token: config.agentJoinToken };
-  const file = join(config.dataDir, 'agent-join-token');
-  if (!existsSync(file)) {
-    writeFileSync(file, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
-    chmodSync(file, 0o600);
-  }
-  return { token: readFileSync(file, 'utf8').trim(), file };
+/** Where a server keeps the join token it made: in its data directory, which no job sees. */
+export function joinTokenFile(config: ServerConfig): string {
+  return join(config.dataDir, 'agent-join-token');
+}
+
+function writeTokenFile(file: string, token: string): void {
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+/** The answer of a rotation: the new token, shown this once. */
+export interface RotatedJoinToken {
+  token: string;
+  rotatedAt: number;
+  /** where this server also wrote it */
+  file: string;
 }
 
 export class JoinedAgents {
-  private readonly token: string;
+  constructor(private readonly o: JoinedAgentsOptions) {}
 
-  constructor(private readonly o: JoinedAgentsOptions) {
-    this.token = joinToken(o.config).token;
+  /**
+   * At server start: the token in force. The configured one needs nothing more; else this
+   * server's file (made now if missing) is the token, unless the database holds another's
+   * hash — a token rotated on another server, or the first server's — which it then says.
+   */
+  async init(): Promise<void> {
+    if (this.o.config.agentJoinToken) return;
+    const file = joinTokenFile(this.o.config);
+    if (!existsSync(file)) writeTokenFile(file, randomBytes(24).toString('base64url'));
+    const mine = hashToken(readFileSync(file, 'utf8').trim());
+    const inForce = await initJoinTokenHash(this.o.db, mine, this.o.clock.now());
+    if (inForce !== mine) this.o.logger.warn({ file }, 'the join token in this server\'s data directory is not the one in force (rotated, or made by another server of the database): use the token `openbatch join-token rotate` printed');
   }
 
-  private checkJoinToken(header: string | undefined): void {
-    const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
-    const expected = Buffer.from(this.token);
+  /** The hash registrations are checked against. */
+  private async expectedHash(): Promise<string | undefined> {
+    return this.o.config.agentJoinToken ? hashToken(this.o.config.agentJoinToken) : joinTokenHash(this.o.db);
+  }
+
+  private async checkJoinToken(header: string | undefined): Promise<void> {
+    const given = Buffer.from(hashToken(header?.startsWith('Bearer ') ? header.slice(7) : ''));
+    const expected = Buffer.from((await this.expectedHash()) ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new BatchError('AccessDeniedException', 403, 'the join token is not valid for this server');
     }
   }
 
+  /** A new join token for every server of the database; the old one is refused from now on. Not where the configuration sets it. */
+  async rotate(): Promise<RotatedJoinToken> {
+    if (this.o.config.agentJoinToken) throw clientError('the join token is set by the server\'s configuration (agentJoinToken, OPENBATCH_AGENT_JOIN_TOKEN): change it there and restart the servers');
+    const token = randomBytes(24).toString('base64url');
+    const now = this.o.clock.now();
+    await rotateJoinTokenHash(this.o.db, hashToken(token), now);
+    const file = joinTokenFile(this.o.config);
+    writeTokenFile(file, token);
+    this.o.logger.warn({ file }, 'join token rotated: agents must join with the new one; those already joined carry on');
+    return { token, rotatedAt: now, file };
+  }
+
+  /** Refuses a claim beyond what the CE and the server let an agent bring. */
+  private async checkClaim(ce: ComputeEnvironmentRow, vcpus: number): Promise<void> {
+    const max = this.o.config.maxJoinVcpus;
+    if (max > 0 && vcpus > max) throw clientError(`vcpus ${vcpus} is more than one agent may bring to this server (setting maxJoinVcpus: ${max}): join with --vcpus ${max} or fewer`);
+    const cap = fromJson<{ unmanagedvCpus?: number }>(ce.extra, {}).unmanagedvCpus;
+    if (!cap) return;
+    const joined = (await liveInstances(this.o.db)).filter((i) => i.ce_name === ce.name && i.provider === 'joined').reduce((n, i) => n + i.vcpus, 0);
+    if (joined + vcpus > cap) {
+      throw clientError(
+        `vcpus ${vcpus} would bring compute environment '${ce.name}' to ${joined + vcpus} vCPUs, over its unmanagedvCpus ${cap}: join with --vcpus ${Math.max(cap - joined, 0)} or fewer, or raise unmanagedvCpus (UpdateComputeEnvironment)`,
+      );
+    }
+  }
+
   /** `address`: where the registration came from, the machine's address as this server sees it (jobs' main-node address, `openbatch instances`). */
   async register(authorization: string | undefined, body: RegisterRequest, address?: string): Promise<RegisterResponse> {
-    this.checkJoinToken(authorization);
+    await this.checkJoinToken(authorization);
     const name = body?.computeEnvironment;
     if (typeof name !== 'string' || !name) throw clientError('computeEnvironment is required: the UNMANAGED compute environment to join');
     const ce = await getComputeEnvironment(this.o.db, name.startsWith('arn:') ? name.slice(name.lastIndexOf('/') + 1) : name);
@@ -87,6 +143,7 @@ export class JoinedAgents {
       const v = body[k] ?? (k === 'gpus' ? 0 : undefined);
       if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw clientError(`${k} must be an integer of at least ${min}`);
     }
+    await this.checkClaim(ce, body.vcpus);
     const id = this.o.ids.instanceId();
     const token = this.o.ids.secret();
     const now = this.o.clock.now();
