@@ -39,6 +39,9 @@ import { renderStateChanges } from './api/stateChangeEvents.js';
 import { registerDashboard } from './api/dashboard/routes.js';
 import { DashboardSessions } from './api/dashboard/sessions.js';
 import { openStore } from './store/db.js';
+import { latestAttemptInstance } from './store/jobs.js';
+import { getJobQueue } from './store/jobQueues.js';
+import { isNodeJobId } from './model/multinode.js';
 import { registerInstancesApi } from './api/instances.js';
 import { launchTemplatesOf } from './compute/launchTemplates.js';
 import { parseWebhooks, Webhooks } from './events/webhooks.js';
@@ -182,16 +185,10 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   // Nodes of a multi-node job stopped because their main node ended: wake their agents now.
   bus.subscribe((changes) => {
     for (const c of changes) {
-      if (!c.jobId.includes('#') || (c.from !== 'RUNNING' && c.from !== 'STARTING') || c.to === 'RUNNING') continue;
-      void store.db
-        .selectFrom('attempts')
-        .select('instance_id')
-        .where('job_id', '=', c.jobId)
-        .orderBy('attempt', 'desc')
-        .limit(1)
-        .executeTakeFirst()
-        .then((a) => a && wakeInstance(a.instance_id))
-        .catch(() => undefined);
+      if (!isNodeJobId(c.jobId) || (c.from !== 'RUNNING' && c.from !== 'STARTING') || c.to === 'RUNNING') continue;
+      void latestAttemptInstance(store.db, c.jobId)
+        .then((instance) => instance && wakeInstance(instance))
+        .catch((err) => logger.warn({ err, job: c.jobId }, 'waking the agent of a stopped node failed; it stops the node at its next poll'));
     }
   });
   const services: Services = {
@@ -247,7 +244,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
           }
           if (input.jobQueue !== undefined) {
             const queue = stringMember(input, 'jobQueue');
-            if (!(await store.db.selectFrom('job_queues').select('name').where('name', '=', queue).executeTakeFirst())) throw clientError(`jobQueue '${queue}' does not exist`);
+            if (!(await getJobQueue(store.db, queue))) throw clientError(`jobQueue '${queue}' does not exist`);
             return { jobs: await explainQueue(why, queue) };
           }
           const jobId = stringMember(input, 'jobId');

@@ -15,15 +15,13 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { sql, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.js';
-import type { Database } from '../store/schema.js';
+import { acquireLease, holdsLease, leaseHolder, releaseLease, renewLease, takeLease } from '../store/leaderLease.js';
+import type { Tx } from '../store/unitOfWork.js';
 import { processExists } from '../processes.js';
 
 const LEASE = 'scheduler';
-/** now on the database's clock, in epoch ms */
-const DB_NOW = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 export class NotLeaderError extends Error {
   constructor(detail: string) {
@@ -90,12 +88,7 @@ export class Leadership {
 
   private async tryAcquire(): Promise<void> {
     const t0 = performance.now();
-    const row = await sql<{ epoch: number }>`
-      INSERT INTO leader_lease (name, holder, epoch, expires_at) VALUES (${LEASE}, ${this.holder}, 1, ${DB_NOW} + ${this.o.leaseMs})
-      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, epoch = leader_lease.epoch + 1, expires_at = excluded.expires_at
-      WHERE leader_lease.expires_at < ${DB_NOW}
-      RETURNING epoch`.execute(this.o.db);
-    let epoch: number | undefined = row.rows[0]?.epoch;
+    let epoch = await acquireLease(this.o.db, LEASE, this.holder, this.o.leaseMs);
     if (epoch === undefined) epoch = await this.takeFromDeadNeighbour();
     if (epoch === undefined || this.stopped) return;
     this.epoch = Number(epoch);
@@ -116,24 +109,18 @@ export class Leadership {
    * pid that is alive (perhaps reused), is waited out.
    */
   private async takeFromDeadNeighbour(): Promise<number | undefined> {
-    const current = await this.o.db.selectFrom('leader_lease').select(['holder', 'epoch']).where('name', '=', LEASE).executeTakeFirst();
+    const current = await leaseHolder(this.o.db, LEASE);
     if (!current) return undefined;
     const [host, pid] = current.holder.split(':');
     if (host !== hostname() || !/^\d+$/.test(pid ?? '') || Number(pid) === process.pid || processExists(Number(pid))) return undefined;
-    const row = await sql<{ epoch: number }>`
-      UPDATE leader_lease SET holder = ${this.holder}, epoch = epoch + 1, expires_at = ${DB_NOW} + ${this.o.leaseMs}
-      WHERE name = ${LEASE} AND holder = ${current.holder} AND epoch = ${current.epoch}
-      RETURNING epoch`.execute(this.o.db);
-    if (row.rows[0]) this.o.logger.info({ previous: current.holder }, 'the previous leader was a process of this host that has exited: taking its lease now');
-    return row.rows[0]?.epoch;
+    const epoch = await takeLease(this.o.db, LEASE, this.holder, current, this.o.leaseMs);
+    if (epoch !== undefined) this.o.logger.info({ previous: current.holder }, 'the previous leader was a process of this host that has exited: taking its lease now');
+    return epoch;
   }
 
   private async renew(): Promise<void> {
     const t0 = performance.now();
-    const res = await sql`
-      UPDATE leader_lease SET expires_at = ${DB_NOW} + ${this.o.leaseMs}
-      WHERE name = ${LEASE} AND holder = ${this.holder} AND epoch = ${this.epoch} AND expires_at >= ${DB_NOW}`.execute(this.o.db);
-    if (Number(res.numAffectedRows ?? 0) === 1) this.renewedAt = t0;
+    if (await renewLease(this.o.db, LEASE, this.holder, this.epoch!, this.o.leaseMs)) this.renewedAt = t0;
     else this.stepDown('the lease expired or was taken over');
   }
 
@@ -145,12 +132,10 @@ export class Leadership {
   }
 
   /** The leader's fence (UnitOfWork.fenced): refuses the transaction unless the lease is still this server's. */
-  readonly fence = async (trx: Transaction<Database>): Promise<void> => {
+  readonly fence = async (trx: Tx['db']): Promise<void> => {
     const epoch = this.epoch;
     if (epoch === null) throw new NotLeaderError('stepped down');
-    const row = await sql<{ ok: number }>`
-      SELECT 1 AS ok FROM leader_lease WHERE name = ${LEASE} AND holder = ${this.holder} AND epoch = ${epoch} AND expires_at > ${DB_NOW}`.execute(trx);
-    if (row.rows.length === 0) {
+    if (!(await holdsLease(trx, LEASE, this.holder, epoch))) {
       this.stepDown('fenced off');
       throw new NotLeaderError(`epoch ${epoch} is over`);
     }
@@ -165,9 +150,8 @@ export class Leadership {
     this.stepDown('server shutting down');
     await this.transitions;
     if (epoch !== null) {
-      await sql`UPDATE leader_lease SET expires_at = 0 WHERE name = ${LEASE} AND holder = ${this.holder} AND epoch = ${epoch}`
-        .execute(this.o.db)
-        .catch(() => undefined);
+      // Best effort: a lease not given up expires after leaseMs all the same.
+      await releaseLease(this.o.db, LEASE, this.holder, epoch).catch((err) => this.o.logger.debug({ err }, 'could not give the leader lease up; it expires on its own'));
     }
   }
 }

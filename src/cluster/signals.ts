@@ -8,16 +8,16 @@
  * Signals only make things faster: the leader's scheduler also runs every second and agents
  * poll at least every 15 s, so a lost notification delays, never loses, work.
  */
-import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { DatabaseChannel, type ChannelOptions } from '../store/notifications.js';
 
 const CHANNEL = 'openbatch';
 
 export interface SignalsOptions {
   databaseUrl: string;
   /** for sending: any pool of the same database */
-  pool: pg.Pool;
+  pool: ChannelOptions['pool'];
   logger: Logger;
   onKick(): void;
   onInstance(instanceId: string): void;
@@ -25,34 +25,16 @@ export interface SignalsOptions {
 
 export class ClusterSignals {
   private readonly me = randomBytes(4).toString('hex');
-  private client: pg.Client | undefined;
+  private readonly channel: DatabaseChannel;
   private stopped = false;
   private kickPending = false;
 
-  constructor(private readonly o: SignalsOptions) {}
-
-  async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.o.databaseUrl });
-    client.on('notification', (n) => this.receive(n.payload ?? ''));
-    client.on('error', (err) => {
-      this.o.logger.warn({ err }, 'cluster signals: connection lost; reconnecting');
-      this.reconnect(client);
-    });
-    client.on('end', () => this.reconnect(client));
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
-    this.client = client;
+  constructor(private readonly o: SignalsOptions) {
+    this.channel = new DatabaseChannel({ databaseUrl: o.databaseUrl, pool: o.pool, channel: CHANNEL, logger: o.logger, onMessage: (p) => this.receive(p) });
   }
 
-  private reconnect(old: pg.Client): void {
-    if (this.stopped || this.client !== old) return;
-    this.client = undefined;
-    old.end().catch(() => undefined);
-    const retry = () => {
-      if (this.stopped) return;
-      this.start().catch(() => setTimeout(retry, 1000).unref());
-    };
-    setTimeout(retry, 500).unref();
+  async start(): Promise<void> {
+    await this.channel.start();
   }
 
   private receive(payload: string): void {
@@ -64,7 +46,7 @@ export class ClusterSignals {
 
   private send(kind: string, arg = ''): void {
     if (this.stopped) return;
-    this.o.pool.query('SELECT pg_notify($1, $2)', [CHANNEL, `${this.me}|${kind}|${arg}`]).catch(() => undefined);
+    this.channel.send(`${this.me}|${kind}|${arg}`);
   }
 
   /** Ask the leader for a scheduler pass (coalesced: at most one signal per 20 ms). */
@@ -84,8 +66,6 @@ export class ClusterSignals {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const c = this.client;
-    this.client = undefined;
-    await c?.end().catch(() => undefined);
+    await this.channel.stop();
   }
 }

@@ -29,11 +29,11 @@ import { REASONS } from '../model/reasons.js';
 import type { Clock } from '../model/ids.js';
 import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
 import type { Db } from '../store/db.js';
-import { closeInstance, getInstance, stopReasonOf, updateInstance, type InstanceRow } from '../store/instances.js';
-import type { JobRow } from '../store/jobs.js';
+import { closeInstance, getInstance, markTerminating, stopReasonOf, updateInstance, type InstanceRow } from '../store/instances.js';
+import { activeAttemptsOf, attemptLogTarget } from '../store/assignments.js';
 import { AttemptReports } from '../store/attemptReports.js';
 import { buildAssignment, derivedEnvironment, RerunIndex, type AssignmentContext } from './assignment.js';
-import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
+import { appendLogEvents, type NewLogEvent } from '../store/logEvents.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
 import type { Mount } from './launchTemplates.js';
@@ -186,25 +186,7 @@ export class AgentHub {
   /** Attempts to start and to stop for this instance, given what its agent runs. */
   private async reconcile(inst: InstanceRow, running: AttemptRef[], arrivedAt: number): Promise<PollResponse> {
     const instanceId = inst.id;
-    const active = (await this.o.db
-      .selectFrom('attempts as a')
-      .innerJoin('jobs as j', 'j.id', 'a.job_id')
-      .select(['a.job_id', 'a.attempt', 'a.token', 'a.log_stream_name', 'a.ce_name', 'a.status as a_status', 'a.delivered_at', 'j.terminate_reason'])
-      .select(['j.spec', 'j.name', 'j.queue', 'j.array_index', 'j.array_size', 'j.timeout_seconds', 'j.vcpus', 'j.memory_mib', 'j.gpus', 'j.node_index', 'j.num_nodes', 'j.parent_id'])
-      .where('a.instance_id', '=', instanceId)
-      .where('a.status', 'in', ['STARTING', 'RUNNING'])
-      // placement order: an agent that queues work starts it in this order
-      .orderBy('a.created_at')
-      .orderBy('j.seq')
-      .execute()) as (Pick<JobRow, 'spec' | 'name' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus' | 'terminate_reason' | 'node_index' | 'num_nodes' | 'parent_id'> & {
-      job_id: string;
-      attempt: number;
-      token: string;
-      log_stream_name: string;
-      ce_name: string;
-      a_status: string;
-      delivered_at: number | null;
-    })[];
+    const active = await activeAttemptsOf(this.o.db, instanceId);
     const key = (r: AttemptRef) => `${r.jobId}#${r.attempt}`;
     const runningKeys = new Set(running.map(key));
     // Terminated while STARTING, before this agent had it (it would list it: waiting, being
@@ -362,19 +344,14 @@ export class AgentHub {
           changed ||= ok;
           // A one-job instance (Fargate task) takes no more work once its job has ended.
           if (ok && this.o.takesOneJob?.(inst)) {
-            await tx.db.updateTable('instances').set({ state: 'TERMINATING' }).where('id', '=', inst.id).where('state', 'in', ['LAUNCHING', 'ACTIVE']).execute();
+            await markTerminating(tx.db, inst.id);
             oneJobDone = true;
           }
         } else if (r.kind === 'logs') {
           // Log lines may arrive after the exit report of the same batch: check the token, not the status.
           if (!streams.has(key)) {
-            const a = await tx.db
-              .selectFrom('attempts')
-              .select(['token', 'log_stream_name', 'log_group', 'instance_id'])
-              .where('job_id', '=', r.jobId)
-              .where('attempt', '=', r.attempt)
-              .executeTakeFirst();
-            streams.set(key, a && a.token === r.token && a.instance_id === inst.id ? { group: a.log_group ?? DEFAULT_LOG_GROUP, stream: a.log_stream_name } : null);
+            const a = await attemptLogTarget(tx.db, r.jobId, r.attempt);
+            streams.set(key, a && a.token === r.token && a.instanceId === inst.id ? { group: a.group, stream: a.stream } : null);
           }
           const stream = streams.get(key);
           ok = stream !== null && stream !== undefined;

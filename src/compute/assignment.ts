@@ -12,6 +12,8 @@ import type { SecretStore } from '../secrets/store.js';
 import { hostAccessRefusal, type HostAccessSettings } from './hostAccess.js';
 import type { Db } from '../store/db.js';
 import { failedIndices, getJob, jobSpecOf, type JobRow } from '../store/jobs.js';
+import { mainNodeAddress } from '../store/assignments.js';
+import { nodeJobId } from '../model/multinode.js';
 
 /** The job and attempt columns an assignment is built from. */
 export type AttemptSource = Pick<JobRow, 'spec' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus'> & {
@@ -131,18 +133,7 @@ export async function derivedEnvironment(
   const out: Record<string, string> = {};
   if (a.node_index !== null) {
     const mainNode = jobSpecOf(a).mainNode ?? 0;
-    const main = await db
-      .selectFrom('attempts as at')
-      .innerJoin('instances as i', 'i.id', 'at.instance_id')
-      .select(['i.provider', 'i.provider_data'])
-      .where('at.job_id', '=', `${a.parent_id}#${mainNode}`)
-      .where('at.attempt', '=', a.attempt)
-      .executeTakeFirst();
-    let address = '127.0.0.1';
-    if (main && main.provider !== 'local') {
-      const data = JSON.parse(main.provider_data || '{}') as { address?: string; hostname?: string };
-      address = data.address ?? data.hostname ?? address;
-    }
+    const address = (await mainNodeAddress(db, nodeJobId(a.parent_id!, mainNode), a.attempt)) ?? '127.0.0.1';
     out.AWS_BATCH_JOB_NODE_INDEX = String(a.node_index);
     out.AWS_BATCH_JOB_NUM_NODES = String(a.num_nodes);
     out.AWS_BATCH_JOB_MAIN_NODE_INDEX = String(mainNode);

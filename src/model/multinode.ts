@@ -108,3 +108,8 @@ export function nodeSpec(gang: GangSpec, node: number): JobSpec {
 export function nodeJobId(parentId: string, node: number): string {
   return `${parentId}#${node}`;
 }
+
+/** Whether a job id is a node's (`nodeJobId`): for what knows a job only by its id, as a state-change event does. */
+export function isNodeJobId(jobId: string): boolean {
+  return jobId.includes('#');
+}

@@ -31,7 +31,10 @@ import { availableQuantities } from '../store/consumableResources.js';
 import type { Db } from '../store/db.js';
 import { getJob, getJobs, jobSpecOf, usageByInstance, type JobRow } from '../store/jobs.js';
 import { fromJson } from '../store/json.js';
-import { liveInstances } from '../store/instances.js';
+import { getInstance, liveInstances } from '../store/instances.js';
+import { listComputeEnvironments } from '../store/computeEnvironments.js';
+import { getJobQueue } from '../store/jobQueues.js';
+import { dependencyEdges, launchToFirstJob, runnableAhead, startsSince } from '../store/whyReads.js';
 import type { CeView } from './schedule.js';
 import type { Resources } from '../model/resources.js';
 
@@ -122,7 +125,8 @@ export async function explainJob(o: WhyOptions, jobId: string): Promise<WhyRepor
       }
       return runnable(o, job, base);
     case 'STARTING': {
-      const inst = job.instance_id ? await o.db.selectFrom('instances').select(['id', 'state']).where('id', '=', job.instance_id).executeTakeFirst() : undefined;
+      const row = job.instance_id ? await getInstance(o.db, job.instance_id) : undefined;
+      const inst = row ? { id: row.id, state: row.state } : undefined;
       const launching = inst?.state === 'LAUNCHING';
       return {
         ...base,
@@ -137,10 +141,10 @@ export async function explainJob(o: WhyOptions, jobId: string): Promise<WhyRepor
 }
 
 async function pending(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code' | 'summary'>): Promise<WhyReport> {
-  const edges = await o.db.selectFrom('job_dependencies').select(['depends_on_id', 'type']).where('job_id', '=', job.id).execute();
-  const status = new Map((await getJobs(o.db, edges.map((e) => e.depends_on_id))).map((j) => [j.id, j.status]));
+  const edges = await dependencyEdges(o.db, job.id);
+  const status = new Map((await getJobs(o.db, edges.map((e) => e.dependsOnId))).map((j) => [j.id, j.status]));
   const waiting = edges
-    .map((e) => ({ jobId: e.depends_on_id, status: status.get(e.depends_on_id) ?? null, type: e.type }))
+    .map((e) => ({ jobId: e.dependsOnId, status: status.get(e.dependsOnId) ?? null, type: e.type }))
     .filter((d) => d.status !== 'SUCCEEDED' && !(d.type === 'N_TO_N' && job.parent_id === null));
   if (waiting.length) {
     const shown = waiting.slice(0, 3).map((d) => `${d.jobId} (${d.status ?? 'not created yet'})`).join(', ');
@@ -155,7 +159,7 @@ async function pending(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code' 
 
 async function runnable(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code' | 'summary'>): Promise<WhyReport> {
   const now = o.clock.now();
-  const queue = await o.db.selectFrom('job_queues').select(['ce_order']).where('name', '=', job.queue).executeTakeFirst();
+  const queue = await getJobQueue(o.db, job.queue);
   const ceNames = fromJson<{ computeEnvironment: string }[]>(queue?.ce_order, []).map((c) => c.computeEnvironment);
   const gang = jobSpecOf(job).gang;
   const need = { vcpus: job.vcpus, memoryMiB: job.memory_mib, gpus: job.gpus, nodes: gang?.numNodes };
@@ -165,18 +169,7 @@ async function runnable(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code'
   // Jobs that can never fit are not ahead of anyone: they take no capacity.
   const order = o.waitingIn(job.queue)?.filter((w) => w.code !== 'NEVER_FITS' || w.jobId === job.id);
   let position = order ? order.findIndex((w) => w.jobId === job.id) + 1 : 0;
-  if (position === 0) {
-    const ahead = await o.db
-      .selectFrom('jobs')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('queue', '=', job.queue)
-      .where('status', '=', 'RUNNABLE')
-      .where('node_index', 'is', null)
-      .where((eb) => eb.or([eb('wait_code', 'is', null), eb('wait_code', '!=', 'NEVER_FITS')]))
-      .where('seq', '<', job.seq)
-      .executeTakeFirst();
-    position = Number(ahead?.n ?? 0) + 1;
-  }
+  if (position === 0) position = (await runnableAhead(o.db, job)) + 1;
   const code = (job.wait_code as WhyCode | null) ?? 'QUEUED';
   const ces = await capacity(o, ceNames);
   const report: WhyReport = { ...base, code, position, jobsAhead: position - 1, need, computeEnvironments: ces, summary: '' };
@@ -228,7 +221,7 @@ function fmt(n: number): string {
 }
 
 async function capacity(o: WhyOptions, names: string[]): Promise<CeCapacity[]> {
-  const ces = names.length ? await o.db.selectFrom('compute_environments').selectAll().where('name', 'in', names).execute() : [];
+  const ces = names.length ? await listComputeEnvironments(o.db, { names, limit: names.length }) : [];
   const instances = (await liveInstances(o.db)).filter((i) => names.includes(i.ce_name));
   const usage = await usageByInstance(o.db);
   return names
@@ -255,17 +248,10 @@ async function capacity(o: WhyOptions, names: string[]): Promise<CeCapacity[]> {
 
 /** See the file comment: throughput first, else the scale-up in progress. */
 async function estimate(o: WhyOptions, queue: string, position: number, ces: CeCapacity[], now: number): Promise<WhyReport['eta']> {
-  const started = await o.db
-    .selectFrom('attempts as a')
-    .innerJoin('jobs as j', 'j.id', 'a.job_id')
-    .select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min<number>('a.created_at').as('oldest')])
-    .where('a.created_at', '>', now - THROUGHPUT_WINDOW_MS)
-    .where('j.queue', '=', queue)
-    .executeTakeFirst();
-  const starts = Number(started?.n ?? 0);
+  const { starts, oldest } = await startsSince(o.db, queue, now - THROUGHPUT_WINDOW_MS);
   if (starts > 0) {
     // Over the part of the window that saw starts (a queue busy for one minute has a minute's rate), at least 10 s.
-    const spanMs = Math.max(now - Number(started!.oldest), 10_000);
+    const spanMs = Math.max(now - (oldest ?? now), 10_000);
     const perSecond = starts / (spanMs / 1000);
     return {
       at: Math.round(now + (position / perSecond) * 1000),
@@ -276,15 +262,7 @@ async function estimate(o: WhyOptions, queue: string, position: number, ces: CeC
   const launching = ces.reduce((n, c) => n + c.launchingVcpus, 0);
   if (launching > 0) {
     // How long recent instances took from launch to their first started job.
-    const recent = await o.db
-      .selectFrom('instances as i')
-      .innerJoin('attempts as a', 'a.instance_id', 'i.id')
-      .select(['i.id', 'i.launched_at', (eb) => eb.fn.min<number>('a.started_at').as('first')])
-      .where('i.launched_at', '>', now - 3_600_000)
-      .where('a.started_at', 'is not', null)
-      .groupBy(['i.id', 'i.launched_at'])
-      .execute();
-    const waits = recent.map((r) => Number(r.first) - Number(r.launched_at)).filter((w) => w >= 0);
+    const waits = (await launchToFirstJob(o.db, now - 3_600_000)).filter((w) => w >= 0);
     const typical = waits.length ? waits.reduce((a, b) => a + b, 0) / waits.length : 5_000;
     return {
       at: Math.round(now + typical),

@@ -39,6 +39,11 @@ export async function updateInstance(db: Reader, id: string, patch: Updateable<I
   await db.updateTable('instances').set(patch).where('id', '=', id).execute();
 }
 
+/** A one-job instance (a Fargate task) whose job has ended takes no more work: TERMINATING, unless it is past that. */
+export async function markTerminating(db: Reader, id: string): Promise<void> {
+  await db.updateTable('instances').set({ state: 'TERMINATING' }).where('id', '=', id).where('state', 'in', ['LAUNCHING', 'ACTIVE']).execute();
+}
+
 /**
  * An instance is gone: TERMINATED with its reason, and every attempt it ran fails with
  * `attemptReason` (the retry strategy of each job decides what follows).

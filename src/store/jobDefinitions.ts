@@ -81,9 +81,3 @@ export async function setJobDefinitionStatus(db: Db, arn: string, status: string
   await db.updateTable('job_definitions').set({ status }).where('arn', '=', arn).execute();
   lookupsChanged();
 }
-
-export async function setJobDefinitionTags(db: Db, arn: string, tags: string): Promise<void> {
-  lookupsChanged();
-  await db.updateTable('job_definitions').set({ tags }).where('arn', '=', arn).execute();
-  lookupsChanged();
-}

@@ -296,6 +296,12 @@ export async function recordWait(db: Reader, jobId: string, code: string, now: n
   await RECORD_WAIT.run(db, [code, now, statusReason, jobId]);
 }
 
+/** The instance of a job's latest attempt, if it has one. */
+export async function latestAttemptInstance(db: Reader, jobId: string): Promise<string | undefined> {
+  const a = await db.selectFrom('attempts').select('instance_id').where('job_id', '=', jobId).orderBy('attempt', 'desc').limit(1).executeTakeFirst();
+  return a?.instance_id ?? undefined;
+}
+
 /** Jobs whose attempt is STARTING/RUNNING on the given instances (agent loss, recovery). */
 export async function activeAttemptsOn(db: Reader, instanceIds: string[]): Promise<AttemptRow[]> {
   if (instanceIds.length === 0) return [];

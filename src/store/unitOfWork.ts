@@ -39,7 +39,7 @@ export type Publisher = (changes: JobStateChange[]) => void;
 export type InTransaction = (db: Tx['db'], changes: JobStateChange[]) => Promise<void>;
 
 /** Checks, inside a write transaction and under the write lock, that the writer may still write; throws if not. */
-export type Fence = (db: Transaction<Database>) => Promise<void>;
+export type Fence = (db: Tx['db']) => Promise<void>;
 
 export class UnitOfWork {
   private readonly listeners: Publisher[];

@@ -23,7 +23,7 @@ import {
 export interface FindOptions {
   cached?: boolean;
 }
-import { getSchedulingPolicyByArn, type SchedulingPolicyRow } from '../../store/schedulingPolicies.js';
+import { getSchedulingPolicy, getSchedulingPolicyByArn, type SchedulingPolicyRow } from '../../store/schedulingPolicies.js';
 
 export async function findComputeEnvironment(db: Db, nameOrArn: string, member = 'computeEnvironment'): Promise<ComputeEnvironmentRow> {
   const name = nameFromNameOrArn(nameOrArn, 'compute-environment');
@@ -105,7 +105,7 @@ export async function findSchedulingPolicy(db: Db, arn: string, member = 'schedu
   if (row) return row;
   const parsed = parseArn(arn);
   if (parsed?.kind === 'scheduling-policy') {
-    const byName = await db.selectFrom('scheduling_policies').selectAll().where('name', '=', parsed.resource).executeTakeFirst();
+    const byName = await getSchedulingPolicy(db, parsed.resource);
     if (byName && sameResource(byName.arn, arn)) return byName;
   }
   throw clientError(`${member} '${arn}' does not exist`);
