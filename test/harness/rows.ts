@@ -37,6 +37,22 @@ export function row(id: string) {
       r.pending_deps = deps.length;
       return b;
     },
+    /** in this queue */
+    queue(name: string) {
+      r.queue = name;
+      return b;
+    },
+    /** asks this many vCPUs */
+    vcpus(n: number) {
+      r.vcpus = n;
+      return b;
+    },
+    /** of a fair-share queue: its share and scheduling priority */
+    share(id: string, priority = 0) {
+      r.share_identifier = id;
+      r.scheduling_priority = priority;
+      return b;
+    },
     /** an array parent of `size` children, none created yet */
     array(size: number) {
       Object.assign(r, { array_size: size, array_materialized: 0, array_succeeded: 0, array_failed: 0 });

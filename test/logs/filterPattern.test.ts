@@ -3,13 +3,11 @@
  * against the reference `matches` on generated messages and patterns.
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { FilterPatternError, matches, parseFilterPattern } from '../../src/logs/filterPattern.js';
-import { openSqlite } from '../../src/store/db.js';
 import { appendLogEvents, filterLogEvents } from '../../src/store/logEvents.js';
-import { tempDir } from '../helpers/server.js';
+import { openTestStore } from '../harness/store.js';
 
 describe('parseFilterPattern', () => {
   const cases: [string, { all?: string[]; any?: string[]; none?: string[] }][] = [
@@ -38,8 +36,7 @@ describe('parseFilterPattern', () => {
 
 describe('filterLogEvents (SQL) agrees with matches (reference)', () => {
   test('on generated messages and patterns', async () => {
-    const dir = tempDir();
-    const store = await openSqlite(dir);
+    const { store, close } = await openTestStore();
     try {
       const word = fc.constantFrom('ERROR', 'error', 'WARN', 'disk', 'full', 'a', '%', '_', "it's", 'x y');
       const messages = fc.array(fc.array(word, { minLength: 1, maxLength: 5 }).map((w) => w.join(' ')), { minLength: 1, maxLength: 20 });
@@ -59,8 +56,7 @@ describe('filterLogEvents (SQL) agrees with matches (reference)', () => {
         { numRuns: 150 },
       );
     } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await close();
     }
   });
 });
