@@ -289,7 +289,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     const core = { config, db: store.db, uow: leaderUow, clock, ids, logger, kickScheduler };
     // Agents are judged from now: time before this server led does not count against them.
     const silence = new AgentSilence(lease, clock.now());
-    const provider = new LocalProvider({ ...core, serverUrl: () => url, notifyInstance: wakeInstance, silence, chaos: makeChaos(config, opts.random), sandbox });
+    const provider = new LocalProvider({ ...core, serverUrl: () => url, notifyInstance: wakeInstance, silence, chaos: makeChaos(config, opts.random), sandbox, scaled: metrics });
     const slurm = new SlurmProvider(core);
     const l = new SchedulerLoop({ uow: leaderUow, clock, ids, logger, provider: new Providers([slurm, provider]), prices, ceDefaults: config, timeDilation: config.timeDilation, afterPass: (usage, farm) => joined.afterPass(silence, usage, farm), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
       instances.forEach(wakeInstance);

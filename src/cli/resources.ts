@@ -159,6 +159,8 @@ async function ces(flags: ConnectionFlags & { json?: boolean }): Promise<void> {
         { header: 'MIN', value: (c) => n(c.computeResources?.minvCpus), right: true },
         { header: 'DESIRED', value: (c) => n(c.computeResources?.desiredvCpus), right: true },
         { header: 'MAX', value: (c) => n(c.computeResources?.maxvCpus ?? c.unmanagedvCpus), right: true },
+        // What is capped or not kept, and why: nothing to say when healthy.
+        { header: 'STATUS REASON', value: (c) => (c.statusReason && c.statusReason !== 'ComputeEnvironment Healthy' ? c.statusReason : '-'), colour: (c) => (c.statusReason && c.statusReason !== 'ComputeEnvironment Healthy' ? 'yellow' : undefined) },
       ]),
     );
   });
@@ -180,7 +182,7 @@ export function registerResourceCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  openbatch queues\n  openbatch queues --json | jq -r ".jobQueues[].jobQueueName"')
     .action(queues);
 
-  program.command('ces').description('list compute environments: name, type, state, status, min/desired/max vCPUs')
+  program.command('ces').description('list compute environments: name, type, state, status, min/desired/max vCPUs, and what is capped or not kept (statusReason)')
     .option('--json', 'print DescribeComputeEnvironments output as JSON')
     .addHelpText('after', '\nExample:\n  openbatch ces')
     .action(ces);

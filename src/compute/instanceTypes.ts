@@ -30,6 +30,7 @@
  * instance; on one host, room that is not there never comes, and maxvCpus is kept.
  */
 import type { Resources } from '../model/resources.js';
+import { instancesToHold } from '../model/packing.js';
 
 export interface InstanceType extends Resources {
   name: string;
@@ -199,4 +200,48 @@ export function largestCapacity(allowed: readonly InstanceType[], bound: Resourc
     out.gpus = Math.max(out.gpus, Math.min(t.gpus, bound.gpus));
   }
   return out;
+}
+
+/** A type capped to `room` componentwise (whole vCPUs), and whether that took anything from it. */
+function capTo(t: InstanceType, room: Resources): { capacity: Resources; capped: boolean } {
+  const capacity = { vcpus: Math.min(t.vcpus, Math.floor(room.vcpus + 1e-9)), memoryMiB: Math.min(t.memoryMiB, room.memoryMiB), gpus: Math.min(t.gpus, room.gpus) };
+  return { capacity, capped: capacity.vcpus < t.vcpus || capacity.memoryMiB < t.memoryMiB || capacity.gpus < t.gpus };
+}
+
+export interface GangLaunch {
+  type: InstanceType;
+  /** the capacity of each instance: the type's, or less when capped to the room */
+  capacity: Resources;
+  capped: boolean;
+  /** how many instances of it */
+  count: number;
+}
+
+/**
+ * Instances of one type that together hold every unit within `room` (the CE's maxvCpus and
+ * the host's budget), the types tried in the allocation strategy's order: smallest first
+ * (BEST_FIT, BEST_FIT_PROGRESSIVE, SPOT_CAPACITY_OPTIMIZED) or cheapest first
+ * (SPOT_PRICE_CAPACITY_OPTIMIZED). A type larger than the room is tried capped to it, as
+ * chooseLaunch caps. The scheduler asks it with the whole room a CE could ever have
+ * (a job for which it answers undefined never fits); planScaling with the room there is.
+ */
+export function packLaunch(units: readonly Resources[], allowed: readonly InstanceType[], strategy: AllocationStrategy, room: Resources): GangLaunch | undefined {
+  const order = strategy === 'SPOT_PRICE_CAPACITY_OPTIMIZED' ? [...allowed].sort((a, b) => a.price - b.price || bySize(a, b)) : allowed;
+  for (const type of order) {
+    const { capacity, capped } = capTo(type, room);
+    if (capacity.vcpus < 1) continue;
+    const count = instancesToHold(units, capacity);
+    if (count === undefined) continue;
+    if (count * capacity.vcpus <= room.vcpus + 1e-9 && count * capacity.memoryMiB <= room.memoryMiB && count * capacity.gpus <= room.gpus) return { type, capacity, capped, count };
+  }
+  return undefined;
+}
+
+/**
+ * The shapes a compute environment could ever launch here: each allowed type capped to the
+ * most the CE could have (its maxvCpus and the host's budget), smallest first. With that
+ * room they are what the scheduler packs a job into to tell whether it could ever run.
+ */
+export function launchShapes(allowed: readonly InstanceType[], room: Resources): Resources[] {
+  return allowed.map((t) => capTo(t, room).capacity).filter((c) => c.vcpus >= 1);
 }

@@ -2,26 +2,19 @@
  * The local provider: a MANAGED compute environment's instances are agent child processes
  * on this host.
  *
- * The scaling loop, run after every scheduler pass:
- *   1. Spot: end the notice of interrupted instances whose warning is over (their attempts
+ * What it does around a scheduler pass:
+ *   1. Before the pass (beforePass): Spot notices whose warning is over end (their attempts
  *      fail with the host-terminated reason, the instance is TERMINATED "Spot interruption");
- *      let chaos interrupt more, and kill the agents chaos loses (chaos.ts).
- *   2. Kill agents that stopped polling (their exit handler closes the instance).
- *   3. Terminate instances idle for scaleDownDelaySeconds, never going below minvCpus, and
- *      every idle instance of a DISABLED or deleted CE. When a CE has demand the host budget
- *      cannot meet, an idle instance of another CE (above its minvCpus) is terminated at
- *      once, so that capacity moves to where the work is.
- *   4. Scale up: keep minvCpus launched; for unmet demand, EC2/SPOT CEs launch one instance
- *      of the type the CE's allocation strategy chooses (instanceTypes.ts) within the room
- *      left by maxvCpus and the host budget, none while one of the CE's instances still boots;
- *      FARGATE/FARGATE_SPOT CEs launch one task instance per waiting job, sized exactly to it
- *      (a task still booting counts for one waiting job of its size). The host budget (hostVcpus, hostMemoryMiB) bounds all
- *      local instances together, those still bootstrapping or under Spot notice included:
- *      capacity the host does not have is never promised.
- *   5. desiredvCpus of each CE is the vCPUs launched (at least minvCpus).
- * In a drain (`openbatch drain`) steps 3 and 4 give way to one: every idle instance is
- * terminated, minvCpus or not (with --stop-jobs every instance: its agent stops its jobs),
- * and nothing is launched.
+ *      chaos interrupts more and kills the agents it loses (chaos.ts); agents that stopped
+ *      polling are killed (their exit handler closes the instance); held instances whose CE
+ *      can run its jobs now boot.
+ *   2. In the pass (scalingView): its CEs and instances, as planScaling (planScaling.ts) sees
+ *      them: settings, the host budget (hostVcpus, hostMemoryMiB), each instance's use after
+ *      the pass's placements, how long each has been idle, launches held back after a failed
+ *      bootstrap, CEs whose instances are held. The pass decides, for every CE at once, what to
+ *      launch, terminate and drain, and writes each CE's desiredvCpus and statusReason.
+ *   3. After the pass's commit (reconcile): the plan's terminations, then its launches, with
+ *      the ids the plan gave them.
  *
  * An instance that slow-start chaos delays is PENDING for the delay, then starts as any other.
  * An instance whose CE has a launch template with a bootstrap script (or mounts) is PENDING
@@ -53,23 +46,36 @@ import type { ComputeResource } from '@aws-sdk/client-batch';
 import type { ServerConfig } from '../config.js';
 import { BatchError, clientError } from '../model/errors.js';
 import { REASONS } from '../model/reasons.js';
-import type { Demand, Resources } from '../model/resources.js';
-import { allComputeEnvironments, getComputeEnvironment, updateComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
+import type { Resources } from '../model/resources.js';
+import { allComputeEnvironments, getComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
 import { closeInstance, getInstance, insertInstance, liveInstances, updateInstance, type InstanceRow } from '../store/instances.js';
 import { fromJson } from '../store/json.js';
 import { hashToken } from './agentTokens.js';
-import { PROVIDER_TAG } from './providers.js';
+import { PROVIDER_TAG, type PassRows, type ScalingView } from './providers.js';
+import type { InstanceState, Launch, LaunchWhy, ScalingPlan, TerminationWhy } from './planScaling.js';
 import { ceSettings, SANDBOX_TAG } from './executorChoice.js';
 import { SandboxCheck, sandboxRefusal } from '../executor/sandbox.js';
 import { killOrphans } from '../agent/pidFiles.js';
 import { NotLeaderError } from '../cluster/leadership.js';
 import { isSameProcess, processStartTime } from '../processes.js';
 import { AgentSilence, leaseTimes } from './agentLease.js';
-import { NOT_DRAINING, type FarmState } from '../store/drain.js';
 import type { Core } from '../core.js';
 import { makeChaos, type Chaos } from './chaos.js';
-import { chooseLaunch, expandInstanceTypes, largestCapacity, type AllocationStrategy } from './instanceTypes.js';
+import { expandInstanceTypes, largestCapacity, launchShapes, type AllocationStrategy } from './instanceTypes.js';
 import { launchTemplatesOf, resolveLaunchTemplate, type AppliedTemplate, type LaunchTemplate, type Mount } from './launchTemplates.js';
+
+/**
+ * Why a local instance ended, as a metric label: a plan's decision (idle, yield, ce_disabled,
+ * drain), or fargate_done, spot, agent_lost, agent_exited (nobody decided it),
+ * bootstrap_failed, restart.
+ */
+export type TerminationCode = TerminationWhy | 'fargate_done' | 'spot' | 'agent_lost' | 'agent_exited' | 'bootstrap_failed' | 'restart';
+
+/** Counts of launches and terminations (/metrics). */
+export interface ScaleEvents {
+  launched(ceName: string, why: LaunchWhy): void;
+  terminated(ceName: string, why: TerminationCode): void;
+}
 
 export interface LocalProviderOptions extends Core {
   /** the URL agents use to reach this server */
@@ -82,6 +88,8 @@ export interface LocalProviderOptions extends Core {
   chaos?: Chaos;
   /** whether this host can sandbox jobs (default: bubblewrap probed here) */
   sandbox?: SandboxCheck;
+  /** told of every launch and termination (metrics) */
+  scaled?: ScaleEvents;
 }
 
 /** The instance type Fargate tasks show: they are sized to their job, not from the catalog. */
@@ -199,17 +207,19 @@ export class LocalProvider {
     return problem === undefined ? undefined : sandboxRefusal(problem);
   }
 
-  /** Says on the CE why its instances are held (undefined: they are not, any more). */
-  private async setHeldReason(ce: ComputeEnvironmentRow, reason: string | undefined): Promise<void> {
+  /**
+   * Says in the log why a CE's instances are held (undefined: they are not, any more), once
+   * per change. Its statusReason (`INSTANCES HELD: …`) is the pass's to write, with the rest
+   * of what the CE says (planScaling).
+   */
+  private setHeldReason(ce: ComputeEnvironmentRow, reason: string | undefined): void {
     if (reason === this.heldCes.get(ce.name)) return;
     if (reason) {
       this.heldCes.set(ce.name, reason);
       this.o.logger.warn({ ce: ce.name }, `compute environment ${ce.name} starts no jobs: ${reason}`);
-      await updateComputeEnvironment(this.o.db, ce.name, { status_reason: `INSTANCES HELD: ${reason}` });
     } else {
       this.heldCes.delete(ce.name);
       this.o.logger.info({ ce: ce.name }, `compute environment ${ce.name}: the sandbox works now; its instances start`);
-      await updateComputeEnvironment(this.o.db, ce.name, { status_reason: 'ComputeEnvironment Healthy' });
     }
   }
 
@@ -225,7 +235,7 @@ export class LocalProvider {
       if (still) continue;
       this.heldTokens.delete(inst.id);
       await this.patchData(inst.id, { heldFor: undefined });
-      await this.setHeldReason(ce, undefined);
+      this.setHeldReason(ce, undefined);
       await this.boot({ ...inst, provider_data: JSON.stringify({ ...data, heldFor: undefined }) }, token, resourcesOf(ce), 0);
     }
   }
@@ -298,6 +308,7 @@ export class LocalProvider {
             // gone meanwhile
           }
         }
+        this.o.scaled?.terminated(inst.ce_name, 'restart');
         await this.o.uow.write((tx) => closeInstance(tx, inst.id, 'control plane restarted while the instance booted', REASONS.hostTerminated(inst.id), this.o.clock.now()));
         continue;
       }
@@ -308,13 +319,13 @@ export class LocalProvider {
         adopted++;
         continue;
       }
-      await this.agentGone(inst.id, data.stopReason ?? 'agent process exited while no control plane watched it');
+      await this.agentGone(inst.id, data.stopReason ?? 'agent process exited while no control plane watched it', !data.stopReason);
     }
     if (mine.length) this.o.logger.info({ adopted, closed: mine.length - adopted }, 'took over the local instances of the previous server process');
   }
 
-  /** One turn of the scaling loop (see the file comment). */
-  async reconcile(demand: Demand[], usage: Map<string, { jobs: number }>, farm: FarmState = NOT_DRAINING): Promise<void> {
+  /** Before a pass (the file comment's step 1): Spot notices that ended, chaos, agents gone silent or gone, held instances that may boot now. */
+  async beforePass(): Promise<void> {
     if (this.closing) return;
     const now = this.o.clock.now();
     const ces = (await allComputeEnvironments(this.o.db)).filter((c) => this.manages(c));
@@ -328,7 +339,7 @@ export class LocalProvider {
     await this.spot(all, cesByName, now, elapsed);
     for (const id of this.chaos.agentLosses(all.filter((i) => (i.state === 'ACTIVE' || i.state === 'LAUNCHING') && this.agents.has(i.id)).map((i) => i.id), elapsed)) {
       this.o.logger.warn({ instance: id, by: 'chaos' }, 'agent lost');
-      this.loseAgent(id, 'agent lost: killed by chaos');
+      this.loseAgent(all.find((i) => i.id === id)!, 'agent lost: killed by chaos');
     }
 
     // An agent silent for its lease and margin is lost (it stopped its attempts when its lease
@@ -338,107 +349,100 @@ export class LocalProvider {
       const silent = inst.state === 'ACTIVE' || inst.state === 'LAUNCHING' || (inst.state === 'TERMINATING' && inst.interrupt_at === null);
       if (!silent || !this.silence.lost(inst.last_heartbeat_at, now)) continue;
       const reason = `agent lost: no heartbeat for ${Math.round((now - inst.last_heartbeat_at) / 1000)} s (agentTimeoutSeconds ${this.o.config.agentTimeoutSeconds})`;
-      if (this.agents.has(inst.id)) this.loseAgent(inst.id, reason);
-      else if (!this.onThisHost(inst)) await this.closeLost(inst.id, reason);
+      if (this.agents.has(inst.id)) this.loseAgent(inst, reason);
+      else if (!this.onThisHost(inst)) await this.closeLost(inst, reason);
     }
+    await this.releaseHeld(all.filter((i) => i.state !== 'TERMINATING'), cesByName);
+  }
 
-    const instances = all.filter((i) => i.state !== 'TERMINATING');
-    const byCe = new Map<string, InstanceRow[]>();
-    for (const i of instances) (byCe.get(i.ce_name) ?? byCe.set(i.ce_name, []).get(i.ce_name)!).push(i);
-    // Everything of this host not yet TERMINATED holds host capacity, whatever it is doing.
-    const mine = all.filter((i) => this.onThisHost(i));
-    let hostVcpus = mine.reduce((n, i) => n + i.vcpus, 0);
-    let hostMem = mine.reduce((n, i) => n + i.memory_mib, 0);
+  /** What a CE could ever launch here: its types capped to its maxvCpus and the host's budget (Fargate: sized per job, none). */
+  launchable(ce: ComputeEnvironmentRow): { shapes: Resources[]; room: Resources } | undefined {
+    const cr = resourcesOf(ce);
+    if (isFargateCe(cr)) return undefined;
+    const room: Resources = { vcpus: Math.min(cr.maxvCpus ?? 0, this.o.config.hostVcpus), memoryMiB: this.o.config.hostMemoryMiB, gpus: 0 };
+    return { shapes: launchShapes(expandInstanceTypes(cr.instanceTypes), room), room };
+  }
 
-    await this.releaseHeld(instances, cesByName);
-    // Idle tracking and scale-down. A held instance does nothing: it is idle.
-    for (const inst of instances) {
-      const busy = (usage.get(inst.id)?.jobs ?? 0) > 0;
-      if (busy || (inst.state === 'PENDING' && !this.heldTokens.has(inst.id))) this.idleSince.delete(inst.id);
-      else if (!this.idleSince.has(inst.id)) this.idleSince.set(inst.id, now);
+  /**
+   * Its part of planScaling's snapshot (the file comment's step 2): the CEs it runs with their
+   * settings, launch hold-backs and sandbox holds, its instances with their use after the
+   * pass, how long each has been idle, and the host's budget.
+   */
+  scalingView(rows: PassRows, now: number): ScalingView | undefined {
+    if (this.closing) return undefined;
+    const ces = rows.ces.filter((c) => this.manages(c));
+    const instances = rows.instances.filter((i) => i.provider === 'local');
+    // A CE's minvCpus stands as high as the queues it serves.
+    const standing = new Map<string, number>();
+    for (const q of rows.queues) {
+      for (const o of fromJson<{ computeEnvironment: string }[]>(q.ce_order, [])) standing.set(o.computeEnvironment, Math.max(standing.get(o.computeEnvironment) ?? -Infinity, q.priority));
     }
-    // A drain retires instances as they go idle (every one with stopJobs: their agents stop the
-    // jobs), whatever minvCpus says, and launches none.
-    if (farm.draining) {
-      for (const inst of instances) {
-        const idle = !((usage.get(inst.id)?.jobs ?? 0) > 0);
-        if (farm.stopJobs || idle) await this.terminate(inst, farm.stopJobs ? 'drained, its jobs stopped (openbatch drain --stop-jobs)' : 'drained (openbatch drain)');
-      }
-      return;
+    const live = new Set(instances.map((i) => i.id));
+    for (const id of this.idleSince.keys()) if (!live.has(id)) this.idleSince.delete(id);
+    // Idle since: no job after the pass. A held instance does nothing: it is idle too.
+    for (const i of instances) {
+      const busy = (rows.usage.get(i.id)?.jobs ?? 0) > 0;
+      if (busy || (i.state === 'PENDING' && !this.heldTokens.has(i.id)) || i.state === 'TERMINATING') this.idleSince.delete(i.id);
+      else if (!this.idleSince.has(i.id)) this.idleSince.set(i.id, now);
     }
-    for (const inst of instances) {
-      const ce = cesByName.get(inst.ce_name);
-      const idleFor = this.idleSince.has(inst.id) ? now - this.idleSince.get(inst.id)! : -1;
-      if (idleFor < 0) continue;
-      const cr = ce ? resourcesOf(ce) : undefined;
-      const launched = (byCe.get(inst.ce_name) ?? []).reduce((n, i) => n + i.vcpus, 0);
-      const gone = !ce || ce.state !== 'ENABLED';
-      const aboveMin = launched - inst.vcpus >= (cr?.minvCpus ?? 0);
-      if (gone || (idleFor >= (this.o.config.scaleDownDelaySeconds * 1000) / this.o.config.timeDilation && aboveMin && !demand.some((d) => d.ceName === inst.ce_name))) {
-        await this.terminate(inst, gone ? 'compute environment disabled or deleted' : 'scaled down: idle');
-        byCe.set(inst.ce_name, (byCe.get(inst.ce_name) ?? []).filter((i) => i.id !== inst.id));
-        hostVcpus -= inst.vcpus;
-        hostMem -= inst.memory_mib;
-      }
-    }
+    const draining = new Set(rows.last?.draining ?? []);
+    return {
+      host: { vcpus: this.o.config.hostVcpus, memoryMiB: this.o.config.hostMemoryMiB, gpus: 0 },
+      scaleDownDelayMs: (this.o.config.scaleDownDelaySeconds * 1000) / this.o.config.timeDilation,
+      drain: rows.farm.draining ? { stopJobs: rows.farm.stopJobs } : undefined,
+      ces: ces.map((ce) => {
+        const cr = resourcesOf(ce);
+        return {
+          name: ce.name,
+          enabled: ce.state === 'ENABLED',
+          valid: ce.status === 'VALID',
+          fargate: isFargateCe(cr),
+          minvCpus: cr.minvCpus ?? 0,
+          maxvCpus: cr.maxvCpus ?? 0,
+          types: expandInstanceTypes(cr.instanceTypes),
+          strategy: (cr.allocationStrategy ?? 'BEST_FIT') as AllocationStrategy,
+          priority: standing.get(ce.name) ?? 0,
+          heldUntil: this.backoff.get(ce.name)?.until,
+          held: this.sandboxHold(ce),
+        };
+      }),
+      instances: instances.map((i) => {
+        const u = rows.usage.get(i.id);
+        return {
+          id: i.id,
+          ceName: i.ce_name,
+          state: i.state as InstanceState,
+          size: { vcpus: i.vcpus, memoryMiB: i.memory_mib, gpus: i.gpus },
+          free: { vcpus: i.vcpus - (u?.vcpus ?? 0), memoryMiB: i.memory_mib - (u?.memoryMiB ?? 0), gpus: i.gpus - (u?.gpus ?? 0) },
+          jobs: u?.jobs ?? 0,
+          idleSince: this.idleSince.get(i.id),
+          here: this.onThisHost(i),
+          oneJob: this.takesOneJob(i),
+          launchedAt: i.launched_at,
+          draining: draining.has(i.id),
+          heldFor: rows.last?.claims.get(i.id),
+          held: i.state === 'PENDING' && this.heldTokens.has(i.id),
+        };
+      }),
+    };
+  }
 
-    // Scale-up: minvCpus first, then demand.
-    for (const ce of ces) {
-      const cr = resourcesOf(ce);
-      const mine = byCe.get(ce.name) ?? [];
-      const launched = mine.reduce((n, i) => n + i.vcpus, 0);
-      if (ce.state !== 'ENABLED' || ce.status !== 'VALID') continue;
-      const d = demand.find((x) => x.ceName === ce.name);
-      const wantMin = !isFargateCe(cr) && (cr.minvCpus ?? 0) > launched;
-      const held = (this.backoff.get(ce.name)?.until ?? 0) > now;
-      // Instances still booting (bootstrap, slow start) will take the waiting work: launch no
-      // more until they are up. A booting Fargate task is its one job's: others get their own.
-      // A task without its job yet counts as booting too: `demand` was taken before this turn,
-      // when the task may still have been PENDING, its job still waiting.
-      const booting = mine.filter((i) => i.state === 'PENDING' || (isFargateCe(cr) && !(usage.get(i.id)?.jobs ?? 0)));
-      if ((!wantMin && !d) || held || (booting.length > 0 && !isFargateCe(cr))) {
-        await this.setDesired(ce, launched, cr);
-        continue;
-      }
-      const room = (cpus: number, mem: number): Resources => ({
-        vcpus: Math.max(Math.min((cr.maxvCpus ?? 0) - cpus, this.o.config.hostVcpus - hostVcpus), 0),
-        memoryMiB: Math.max(this.o.config.hostMemoryMiB - mem, 0),
-        gpus: 0,
-      });
-      let added = 0;
-      if (isFargateCe(cr)) {
-        for (const size of d?.sizes ?? []) {
-          // A job a booting task was launched for is still waiting: not launched for twice.
-          const mineBooting = booting.findIndex((b) => b.vcpus === size.vcpus && b.memory_mib === size.memoryMiB);
-          if (mineBooting >= 0) {
-            booting.splice(mineBooting, 1);
-            continue;
-          }
-          const r = room(launched + added, hostMem);
-          if (size.vcpus > r.vcpus + 1e-9 || size.memoryMiB > r.memoryMiB || size.gpus > 0) break;
-          const inst = await this.launch(ce, cr, FARGATE_INSTANCE_TYPE, { ...size }, false);
-          added += inst.vcpus;
-          hostVcpus += inst.vcpus;
-          hostMem += inst.memory_mib;
-        }
-      } else {
-        const need = d?.largestJob ?? { vcpus: 1, memoryMiB: 1, gpus: 0 };
-        const total = d ?? { vcpus: (cr.minvCpus ?? 0) - launched, memoryMiB: 0, gpus: 0 };
-        const choice = chooseLaunch(
-          expandInstanceTypes(cr.instanceTypes),
-          (cr.allocationStrategy ?? 'BEST_FIT') as AllocationStrategy,
-          { largestJob: need, total },
-          room(launched, hostMem),
-        );
-        if (choice) {
-          const inst = await this.launch(ce, cr, choice.type.name, choice.capacity, choice.capped);
-          added += inst.vcpus;
-          hostVcpus += inst.vcpus;
-          hostMem += inst.memory_mib;
-        }
-      }
-      await this.setDesired(ce, launched + added, cr);
-      if (added === 0 && d && (cr.maxvCpus ?? 0) - launched >= d.largestJob.vcpus) await this.freeHostFor(ce.name, byCe, cesByName);
+  /**
+   * After the pass's commit, its scaling plan (the file comment's step 3): terminations first
+   * (what they give back is what the plan counts on in later passes), then launches, with the
+   * ids the plan gave them.
+   */
+  async reconcile(plan: ScalingPlan | undefined): Promise<void> {
+    if (this.closing || !plan) return;
+    for (const t of plan.terminations) {
+      const inst = await getInstance(this.o.db, t.instanceId);
+      // Gone meanwhile (its agent died before the plan's commit): nothing to terminate.
+      if (!inst || inst.state === 'TERMINATED' || inst.state === 'TERMINATING') continue;
+      await this.terminate(inst, t.reason, t.why);
+    }
+    for (const l of plan.launches) {
+      const ce = await getComputeEnvironment(this.o.db, l.ceName);
+      if (ce) await this.launch(ce, resourcesOf(ce), l);
     }
   }
 
@@ -475,9 +479,10 @@ export class LocalProvider {
    * instance with `reason`, fails its attempts with the host-terminated reason and stops the
    * job processes the agent left behind.
    */
-  private loseAgent(instanceId: string, reason: string): void {
-    this.terminationReason.set(instanceId, reason);
-    this.signalAgent(instanceId, 'SIGKILL');
+  private loseAgent(inst: Pick<InstanceRow, 'id' | 'ce_name'>, reason: string): void {
+    this.terminationReason.set(inst.id, reason);
+    this.o.scaled?.terminated(inst.ce_name, 'agent_lost');
+    this.signalAgent(inst.id, 'SIGKILL');
   }
 
   /** Adopted agents are not this process's children: their end is seen here, at each pass. */
@@ -485,14 +490,16 @@ export class LocalProvider {
     for (const [id, a] of [...this.agents]) {
       if (a.child || isSameProcess(a.pid, a.start)) continue;
       this.agents.delete(id);
-      const reason = this.terminationReason.get(id) ?? 'agent process exited unexpectedly';
+      const reason = this.terminationReason.get(id);
       this.terminationReason.delete(id);
-      await this.agentGone(id, reason);
+      await this.agentGone(id, reason ?? 'agent process exited unexpectedly', reason === undefined);
     }
   }
 
   /** An instance of another host whose agent is lost: closed, its attempts failed. */
-  private async closeLost(id: string, reason: string): Promise<void> {
+  private async closeLost(inst: InstanceRow, reason: string): Promise<void> {
+    const id = inst.id;
+    this.o.scaled?.terminated(inst.ce_name, 'agent_lost');
     await this.o.uow.write((tx) => closeInstance(tx, id, reason, REASONS.hostTerminated(id), this.o.clock.now()));
     this.o.logger.warn({ instance: id, reason }, 'local instance of another host lost');
     this.o.kickScheduler();
@@ -508,6 +515,7 @@ export class LocalProvider {
 
   private async endInterrupted(inst: InstanceRow): Promise<void> {
     this.terminationReason.set(inst.id, 'Spot interruption');
+    this.o.scaled?.terminated(inst.ce_name, 'spot');
     // Closed first, so the attempts fail as AWS reports it, not with the exit of a killed process.
     await this.o.uow.write((tx) => closeInstance(tx, inst.id, 'Spot interruption', REASONS.hostTerminated(inst.id), this.o.clock.now()));
     // Its agent is refused from now on and stops what still runs; SIGTERM tells it at once.
@@ -520,31 +528,11 @@ export class LocalProvider {
   /** A Fargate task's job ended: its instance ends with it. */
   async fargateTaskDone(instanceId: string): Promise<void> {
     const inst = await getInstance(this.o.db, instanceId);
-    if (inst && inst.state !== 'TERMINATED' && inst.interrupt_at === null) await this.terminate(inst, 'Fargate task finished');
+    if (inst && inst.state !== 'TERMINATED' && inst.interrupt_at === null) await this.terminate(inst, 'Fargate task finished', 'fargate_done');
   }
 
-  /** Terminates one idle instance of another CE (above its minvCpus), for a CE the host budget cannot serve. */
-  private async freeHostFor(ceName: string, byCe: Map<string, InstanceRow[]>, ces: Map<string, ComputeEnvironmentRow>): Promise<void> {
-    for (const [other, instances] of byCe) {
-      if (other === ceName) continue;
-      const cr = ces.get(other) ? resourcesOf(ces.get(other)!) : undefined;
-      const launched = instances.reduce((n, i) => n + i.vcpus, 0);
-      const idle = instances.find((i) => this.idleSince.has(i.id) && launched - i.vcpus >= (cr?.minvCpus ?? 0));
-      if (idle) {
-        await this.terminate(idle, `scaled down: host capacity needed by compute environment ${ceName}`);
-        byCe.set(other, instances.filter((i) => i.id !== idle.id));
-        return;
-      }
-    }
-  }
-
-  private async setDesired(ce: ComputeEnvironmentRow, launched: number, cr: ComputeResource): Promise<void> {
-    const desired = Math.max(Math.ceil(launched - 1e-9), cr.minvCpus ?? 0);
-    if (desired !== ce.desired_vcpus) await updateComputeEnvironment(this.o.db, ce.name, { desired_vcpus: desired });
-  }
-
-  private async launch(ce: ComputeEnvironmentRow, cr: ComputeResource, type: string, capacity: Resources, capped: boolean): Promise<InstanceRow> {
-    const id = this.o.ids.instanceId();
+  private async launch(ce: ComputeEnvironmentRow, cr: ComputeResource, l: Launch): Promise<InstanceRow> {
+    const { instanceId: id, type, capacity, capped } = l;
     const token = this.o.ids.secret();
     const now = this.o.clock.now();
     const heldFor = this.sandboxHold(ce);
@@ -573,13 +561,14 @@ export class LocalProvider {
       ready_at: null,
     };
     await insertInstance(this.o.db, row);
-    this.o.logger.info({ instance: id, ce: ce.name, type, vcpus: capacity.vcpus, memoryMiB: capacity.memoryMiB, capped, launchTemplate: applied?.launchTemplateName, slowStartMs: slowStartMs || undefined, held: heldFor ? true : undefined }, 'launched local instance');
+    this.o.scaled?.launched(ce.name, l.why);
+    this.o.logger.info({ instance: id, ce: ce.name, type, vcpus: capacity.vcpus, memoryMiB: capacity.memoryMiB, capped, why: l.why, forJobs: l.forJobs.slice(0, 5), launchTemplate: applied?.launchTemplateName, slowStartMs: slowStartMs || undefined, held: heldFor ? true : undefined }, 'launched local instance');
     if (heldFor) {
       this.heldTokens.set(id, token);
-      await this.setHeldReason(ce, heldFor);
+      this.setHeldReason(ce, heldFor);
       return row;
     }
-    await this.setHeldReason(ce, undefined);
+    this.setHeldReason(ce, undefined);
     await this.boot(row, token, cr, slowStartMs);
     return row;
   }
@@ -634,6 +623,7 @@ export class LocalProvider {
       const prev = this.backoff.get(inst.ce_name)?.delayMs ?? 0;
       const delayMs = Math.min(Math.max(prev * 2, BACKOFF_MIN_MS), BACKOFF_MAX_MS);
       this.backoff.set(inst.ce_name, { until: this.o.clock.now() + delayMs, delayMs });
+      this.o.scaled?.terminated(inst.ce_name, 'bootstrap_failed');
       await this.o.uow.write((tx) => closeInstance(tx, inst.id, `bootstrap failed: ${failure}`, REASONS.hostTerminated(inst.id), this.o.clock.now()));
       this.o.logger.error({ instance: inst.id, ce: inst.ce_name, failure, retryInMs: delayMs }, 'instance bootstrap failed');
       this.o.kickScheduler();
@@ -734,17 +724,18 @@ export class LocalProvider {
   /** An agent this process started has exited. */
   private childExited(id: string, agent: AgentProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.agents.get(id) === agent) this.agents.delete(id);
-    const reason = this.terminationReason.get(id) ?? `agent process exited unexpectedly (${signal ?? 'code ' + code})`;
+    const decided = this.terminationReason.get(id);
     this.terminationReason.delete(id);
     // An error here must not become an unhandled rejection (which ends the server): a leader
     // that lost its lease has its write refused, and the new leader finds the instance gone.
-    void this.agentGone(id, reason).catch((err) =>
+    void this.agentGone(id, decided ?? `agent process exited unexpectedly (${signal ?? 'code ' + code})`, decided === undefined).catch((err) =>
       this.o.logger[err instanceof NotLeaderError ? 'info' : 'error']({ err, instance: id }, 'could not record the end of a local instance'),
     );
   }
 
-  private async terminate(inst: InstanceRow, reason: string): Promise<void> {
+  private async terminate(inst: InstanceRow, reason: string, code: TerminationCode): Promise<void> {
     this.terminationReason.set(inst.id, reason);
+    this.o.scaled?.terminated(inst.ce_name, code);
     this.idleSince.delete(inst.id);
     this.heldTokens.delete(inst.id);
     const data = fromJson<ProviderData>(inst.provider_data, {});
@@ -767,10 +758,14 @@ export class LocalProvider {
    * with its fork server, but containers outlive it), then the instance is closed with
    * `reason` and its attempts fail with the host-terminated reason.
    */
-  private async agentGone(id: string, reason: string): Promise<void> {
+  private async agentGone(id: string, reason: string, unexpected: boolean): Promise<void> {
     const orphans = await killOrphans(this.instanceDir(id));
     if (orphans) this.o.logger.warn({ instance: id, orphans }, 'stopped jobs left running by a dead agent');
     if (this.closing) return;
+    if (unexpected) {
+      const inst = await getInstance(this.o.db, id);
+      if (inst && inst.state !== 'TERMINATED') this.o.scaled?.terminated(inst.ce_name, 'agent_exited');
+    }
     await this.o.uow.write((tx) => closeInstance(tx, id, reason, REASONS.hostTerminated(id), this.o.clock.now()));
     this.o.logger.info({ instance: id, reason }, 'local instance terminated');
     this.o.kickScheduler();

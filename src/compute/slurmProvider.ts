@@ -35,7 +35,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readSync, fst
 import { join } from 'node:path';
 import type { ComputeResource } from '@aws-sdk/client-batch';
 import { REASONS } from '../model/reasons.js';
-import type { Demand, Resources } from '../model/resources.js';
+import type { Resources } from '../model/resources.js';
 import { allComputeEnvironments, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
 import { closeInstance, insertInstance, liveInstances, updateInstance } from '../store/instances.js';
 import { jobSpecOf } from '../store/jobs.js';
@@ -149,7 +149,7 @@ export class SlurmProvider {
    * After each scheduler pass: every ENABLED Slurm CE has its partition's instance, sized to
    * what Slurm says; the instance of a deleted CE is closed.
    */
-  async reconcile(_demand: Demand[], _usage: Map<string, { jobs: number }>): Promise<void> {
+  async reconcile(): Promise<void> {
     if (this.closing) return;
     const ces = (await allComputeEnvironments(this.o.db)).filter((c) => this.manages(c));
     const instances = (await liveInstances(this.o.db)).filter((i) => i.provider === 'slurm');

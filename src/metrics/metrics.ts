@@ -46,6 +46,20 @@ export class Metrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  // Launch and termination rates: rate() over these. The labels stay few: compute
+  // environments are bounded (AWS allows 50) and the reasons are codes, not texts.
+  private readonly launches = new Counter({
+    name: 'openbatch_instance_launches_total',
+    help: 'Local instances launched, by compute environment and why (demand: waiting work; minvCpus)',
+    labelNames: ['compute_environment', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly terminations = new Counter({
+    name: 'openbatch_instance_terminations_total',
+    help: 'Local instances terminated, by compute environment and why (idle, yield, ce_disabled, fargate_done, spot, agent_lost, agent_exited, bootstrap_failed, restart)',
+    labelNames: ['compute_environment', 'reason'],
+    registers: [this.registry],
+  });
 
   constructor(private readonly db: Db) {
     // Node's default metrics under their usual names (process_cpu_seconds_total, nodejs_*),
@@ -98,6 +112,16 @@ export class Metrics {
 
   observeApi(operation: string, status: number, seconds: number): void {
     this.apiLatency.observe({ operation, status: String(status) }, seconds);
+  }
+
+  /** A local instance was launched (ScaleEvents). */
+  launched(ce: string, why: string): void {
+    this.launches.inc({ compute_environment: ce, reason: why });
+  }
+
+  /** A local instance was terminated (ScaleEvents). */
+  terminated(ce: string, why: string): void {
+    this.terminations.inc({ compute_environment: ce, reason: why });
   }
 
   observePass(seconds: number): void {

@@ -11,11 +11,20 @@ export interface Resources {
   gpus: number;
 }
 
-export interface Demand extends Resources {
-  ceName: string;
-  jobs: number;
-  /** the largest single job waiting for this CE: an instance launched for the demand must hold it */
-  largestJob: Resources;
-  /** the first waiting jobs' sizes, in dispatch order (Fargate launches one task instance per job) */
-  sizes: Resources[];
+/**
+ * A job the scheduler left waiting for capacity (NO_CAPACITY), in the order its pass
+ * considered it (queue priority, then the queue's dispatch order): what planScaling
+ * (compute/planScaling.ts) launches for, with the same priorities as the scheduler's.
+ */
+export interface Demand {
+  jobId: string;
+  queue: string;
+  /** its queue's priority */
+  priority: number;
+  /** the enabled CEs of its queue that could ever hold it, in computeEnvironmentOrder */
+  ceNames: string[];
+  /** a plain job's needs; a multi-node job's totals */
+  need: Resources;
+  /** a multi-node job: each node's needs */
+  nodes?: Resources[];
 }

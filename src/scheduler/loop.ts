@@ -1,6 +1,8 @@
 /**
- * The scheduler loop: reads a snapshot, asks `schedule()` for a plan, commits the plan in the
- * same write transaction, then lets the compute providers scale to the plan's demand.
+ * The scheduler loop: reads a snapshot, asks `schedule()` for a plan and `planScaling()` for
+ * the capacity the waiting work gets, commits both in the same write transaction (placements,
+ * why each job waits with its capacity account, each CE's desiredvCpus and statusReason),
+ * then lets the compute providers carry out the scaling plan.
  *
  * Passes run one at a time. `kick()` asks for a pass soon; kicks during a pass coalesce into
  * one more pass after it. A slow timer runs passes too, for what depends on time alone
@@ -11,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Clock, IdSource } from '../model/ids.js';
 import type { KickReason } from '../core.js';
 import { WAIT_REASONS } from '../model/reasons.js';
-import { allComputeEnvironments } from '../store/computeEnvironments.js';
+import { allComputeEnvironments, updateComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
 import { allJobQueues, type JobQueueRow } from '../store/jobQueues.js';
 import type { FairsharePolicy, JobStateTimeLimitAction } from '@aws-sdk/client-batch';
 import { getSchedulingPolicyByArn } from '../store/schedulingPolicies.js';
@@ -30,6 +32,7 @@ import type { JobSpec } from '../model/jobSpec.js';
 import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { CapacityProvider } from '../compute/providers.js';
+import { planScaling, type CapacityAccount, type ScalingPlan } from '../compute/planScaling.js';
 import { schedule, type CeView, type Plan, type Snapshot, type WaitCode } from './schedule.js';
 import type { Resources } from '../model/resources.js';
 import { gangOf, isGangParent, startGang, type NodePlacement } from '../store/gangs.js';
@@ -138,6 +141,11 @@ export class SchedulerLoop {
     });
   }
 
+  /** the last pass's scaling plan: its claims and drains carry over to the next snapshot */
+  private lastScaling: ScalingPlan | undefined;
+  /** the capacity account last written for each job waiting for capacity (jobs.wait_detail) */
+  private recordedAccount = new Map<string, string>();
+
   /** the CEs as the last pass saw them (largest possible instance, maxvCpus): why-pending explains with them */
   private ces = new Map<string, CeView>();
 
@@ -243,6 +251,8 @@ export class SchedulerLoop {
     const riders = this.riders.splice(0);
     const scheduleWanted = this.scheduleWanted || riders.length > 0;
     this.scheduleWanted = false;
+    // What happened to instances since the last pass (lost agents, Spot notices ending) is in the snapshot.
+    if (scheduleWanted) await this.o.provider.beforePass?.();
     let results: unknown[] = [];
     let done;
     try {
@@ -258,10 +268,16 @@ export class SchedulerLoop {
     }
     riders.forEach((r, i) => r.resolve(results[i]));
     if (!done.plan) return done.admitted >= ADMIT_BATCH || this.riders.length > 0;
-    const { plan, usage, admitted, farm } = done;
+    const { plan, usage, admitted, farm, scaling, ceChanges } = done;
+    this.lastScaling = scaling;
+    for (const c of ceChanges) {
+      // Once per change, not per pass: the row holds what was said last.
+      if (c.capped) this.o.logger.warn({ ce: c.name, statusReason: c.statusReason }, 'compute environment capped by this host');
+      else this.o.logger.info({ ce: c.name, statusReason: c.statusReason, was: c.was }, 'compute environment status');
+    }
     const instances = new Set(plan.placements.map((p) => p.instanceId));
     if (instances.size) this.o.onPlaced(instances);
-    await this.o.provider.reconcile(plan.demand, usage, farm);
+    await this.o.provider.reconcile(scaling, usage);
     await this.o.afterPass?.(usage, farm);
     return admitted >= ADMIT_BATCH || plan.placements.length >= HEAD_SIZE || this.riders.length > 0;
   }
@@ -276,7 +292,7 @@ export class SchedulerLoop {
     const children = await expandArrays(tx, now, ADMIT_BATCH);
     const admitted = submitted.admitted + children;
     if (!scheduleWanted && submitted.runnable === 0 && children === 0) return { plan: null, usage: null, admitted };
-    const { snapshot, heads, queues, usage, instanceRows, ceTypes, farm } = await this.snapshot(tx);
+    const { snapshot, heads, queues, usage, instanceRows, ceTypes, farm, ceRows, allInstances } = await this.snapshot(tx);
     const plan = schedule(snapshot);
     this.ces = new Map(snapshot.ces.map((c) => [c.name, c]));
     const consumed = new Map<string, number>();
@@ -327,9 +343,13 @@ export class SchedulerLoop {
     const order = new Map<string, { jobId: string; code: WaitCode }[]>(snapshot.queues.map((q) => [q.name, []]));
     for (const w of plan.waiting) order.get(heads.get(w.jobId)!.queue)?.push(w);
     this.waitingOrder = order;
-    await this.recordWaits(tx, plan, heads, now);
+    // The capacity the waiting work gets, decided on this snapshot with the scheduler's priorities.
+    const view = this.o.provider.scalingView?.({ ces: ceRows, queues, instances: allInstances, usage, farm, last: this.lastScaling }, now);
+    const scaling = view ? planScaling({ ...view, now, demand: plan.demand }, () => this.o.ids.instanceId()) : undefined;
+    await this.recordWaits(tx, plan, heads, now, scaling?.accounts);
+    const ceChanges = scaling ? await this.recordCes(tx, ceRows, scaling) : [];
     await this.applyTimeLimitActions(tx, queues, plan, heads, now);
-    return { plan, usage, admitted, farm };
+    return { plan, usage, admitted, farm, scaling, ceChanges };
   }
 
   private async snapshot(
@@ -342,13 +362,18 @@ export class SchedulerLoop {
     instanceRows: Map<string, InstanceRow>;
     ceTypes: Map<string, string | null>;
     farm: FarmState;
+    ceRows: ComputeEnvironmentRow[];
+    /** every instance not yet TERMINATED (the scaling snapshot's) */
+    allInstances: InstanceRow[];
   }> {
     const heads = new Map<string, HeadRow>();
     /** multi-node parents in the heads: their gang spec gives the nodes' needs */
     const gangParents = new Map<string, JobRow>();
     const queues = await allJobQueues(tx.db);
     const ces = await allComputeEnvironments(tx.db);
-    const instances = (await liveInstances(tx.db)).filter((i) => i.state === 'LAUNCHING' || i.state === 'ACTIVE');
+    const allInstances = await liveInstances(tx.db);
+    const instances = allInstances.filter((i) => i.state === 'LAUNCHING' || i.state === 'ACTIVE');
+    const draining = new Set(this.lastScaling?.draining ?? []);
     const usage = await usageByInstance(tx.db);
     const farm = await farmState(tx.db);
     const snapshot: Snapshot = { queues: [], ces: [], instances: [], draining: farm.draining };
@@ -405,6 +430,7 @@ export class SchedulerLoop {
         enabled: ce.state === 'ENABLED' && ce.status === 'VALID',
         largest: this.o.provider.manages(ce) ? this.o.provider.largest(ce) : null,
         maxVcpus: this.o.provider.manages(ce) ? fromJson<{ maxvCpus?: number } | null>(ce.compute_resources, null)?.maxvCpus : undefined,
+        launchable: this.o.provider.launchable?.(ce),
       });
     }
     const prefetch = new Map(ces.map((c) => [c.name, ceSettings(c, this.o.ceDefaults).prefetch]));
@@ -419,23 +445,54 @@ export class SchedulerLoop {
         free: oneJob && u.jobs > 0 ? { vcpus: 0, memoryMiB: 0, gpus: 0 } : { vcpus: i.vcpus - u.vcpus, memoryMiB: i.memory_mib - u.memoryMiB, gpus: i.gpus - u.gpus },
         oneJob,
         queue: depth > 0 ? { room: depth - u.starting, size: { vcpus: i.vcpus, memoryMiB: i.memory_mib, gpus: i.gpus } } : undefined,
+        draining: draining.has(i.id) || undefined,
       });
     }
     const instanceRows = new Map(instances.map((i) => [i.id, i]));
     const ceTypes = new Map(ces.map((c) => [c.name, fromJson<{ type?: string } | null>(c.compute_resources, null)?.type ?? null]));
-    return { snapshot, heads, queues, usage, instanceRows, ceTypes, farm };
+    return { snapshot, heads, queues, usage, instanceRows, ceTypes, farm, ceRows: ces, allInstances };
   }
 
-  /** Writes why each waiting job waits, only where that changed (most passes change nothing). */
-  private async recordWaits(tx: Tx, plan: Plan, heads: Map<string, HeadRow>, now: number): Promise<void> {
+  /**
+   * Writes why each waiting job waits — its code, and for a job waiting for capacity its
+   * account from planScaling (what `why` tells, on any server) — only where that changed
+   * (most passes change nothing: an account names instances, not counts that move).
+   */
+  private async recordWaits(tx: Tx, plan: Plan, heads: Map<string, HeadRow>, now: number, accounts: Map<string, CapacityAccount> | undefined): Promise<void> {
+    const recorded = new Map<string, string>();
+    // Jobs alike share one account object (planScaling): each is written out once.
+    const text = new Map<CapacityAccount, string>();
     for (const w of plan.waiting) {
       const job = heads.get(w.jobId);
-      if (!job || job.wait_code === w.code) continue;
-      job.wait_code = w.code;
-      job.wait_since = now;
-      job.status_reason = WAIT_STATUS_REASON[w.code];
-      await recordWait(tx.db, w.jobId, w.code, now, job.status_reason);
+      if (!job) continue;
+      const account = w.code === 'NO_CAPACITY' ? accounts?.get(w.jobId) : undefined;
+      const detail = account ? (text.get(account) ?? text.set(account, JSON.stringify(account)).get(account)!) : null;
+      if (detail !== null) recorded.set(w.jobId, detail);
+      if (job.wait_code === w.code && (this.recordedAccount.get(w.jobId) ?? null) === detail) continue;
+      if (job.wait_code !== w.code) {
+        job.wait_code = w.code;
+        job.wait_since = now;
+        job.status_reason = WAIT_STATUS_REASON[w.code];
+      }
+      await recordWait(tx.db, w.jobId, w.code, job.wait_since ?? now, job.status_reason, detail);
     }
+    this.recordedAccount = recorded;
+  }
+
+  /**
+   * Each CE's desiredvCpus and statusReason as planScaling decided them, written where they
+   * changed; the changes of statusReason are logged after the commit, once each.
+   */
+  private async recordCes(tx: Tx, rows: ComputeEnvironmentRow[], scaling: ScalingPlan): Promise<{ name: string; statusReason: string; was: string | null; capped: boolean }[]> {
+    const changes = [];
+    for (const p of scaling.ces) {
+      const row = rows.find((c) => c.name === p.name);
+      // A CE that is not VALID says why itself (its statusReason is not the plan's to write).
+      if (!row || row.status !== 'VALID' || (row.desired_vcpus === p.desiredvCpus && row.status_reason === p.statusReason)) continue;
+      await updateComputeEnvironment(tx.db, row.name, { desired_vcpus: p.desiredvCpus, status_reason: p.statusReason });
+      if (row.status_reason !== p.statusReason) changes.push({ name: row.name, statusReason: p.statusReason, was: row.status_reason, capped: p.cappedAt !== undefined });
+    }
+    return changes;
   }
 
   /**

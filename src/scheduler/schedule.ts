@@ -11,9 +11,11 @@
  *      CE, take the instance where the job fits most tightly (best fit keeps large holes
  *      for large jobs).
  *   4. A job that fits nowhere now waits, with a reason made here, where the decision is:
- *      NEVER_FITS when it exceeds the largest instance any ENABLED CE of its queue can have,
- *      NO_ENABLED_CE when none of its CEs is enabled, NO_CAPACITY otherwise. Its need is
- *      added to the demand of the first CE that could hold it, for the providers to scale.
+ *      NEVER_FITS when no ENABLED CE of its queue could ever hold it (model/packing.ts: its units
+ *      in instances of one shape the CE may launch, within its maxvCpus and the host's
+ *      budget), NO_ENABLED_CE when none of its CEs is enabled, NO_CAPACITY otherwise. A job
+ *      waiting for capacity becomes demand, in the order considered here, with the CEs that
+ *      could hold it: planScaling (compute/planScaling.ts) launches for it with these priorities.
  *   5. Smaller jobs behind a waiting one may still be placed (backfill): a big job at the
  *      head never idles capacity that smaller jobs could use now.
  *   6. A job that needs consumable resources (licenses…) is placed only when every one has
@@ -23,8 +25,8 @@
  *   7. A multi-node job (a gang) is placed all or nothing: every node finds room in one CE of
  *      the queue in this pass — nodes may spread over that CE's instances, each best fit — or
  *      no node is placed and nothing of the pass's capacity is held for it. Its wait code and
- *      demand are a plain job's, for the gang's total (NEVER_FITS when one node exceeds the
- *      largest instance, or the gang's total exceeds what a CE could ever have).
+ *      demand are a plain job's, with its nodes (NEVER_FITS when its nodes pack into no
+ *      instances the CE could ever have together).
  *   8. A job that found no free capacity may still be placed on an instance that keeps a
  *      queue (its CE's `openbatch:prefetch` tag): the instance's agent holds it and starts
  *      it the moment capacity frees there, with no round trip to the control plane on that
@@ -40,9 +42,14 @@
  * lowest weighted usage — (recent average vCPUs in use + vCPUs placed in this pass) ×
  * weightFactor — offers its next job (its own order: schedulingPriority, then submission).
  * A lower weightFactor therefore earns more capacity, as AWS defines it. A queue may also
- * carry a vCPU cap (what its computeReservation leaves to shares not yet active).
+ * carry a vCPU cap (what its computeReservation leaves to shares not yet active); a job held
+ * by the cap waits NO_CAPACITY but is no demand: more instances would not start it.
+ *
+ * An instance that planScaling drains (`draining`: its CE's work gives way to work of a
+ * higher priority elsewhere on the host) takes nothing new in the pass.
  */
 
+import { couldPack } from '../model/packing.js';
 import type { Demand, Resources } from '../model/resources.js';
 
 export interface JobView extends Resources {
@@ -88,6 +95,12 @@ export interface CeView {
   largest: Resources | null;
   /** the most vCPUs this CE could ever have in all (maxvCpus); absent when unknown */
   maxVcpus?: number;
+  /**
+   * what the CE could ever launch (local instances): the shapes of its instance types and the
+   * room for all of them together (maxvCpus and the host's budget). A job whose units do not
+   * pack into instances of one shape within the room never fits (model/packing.ts).
+   */
+  launchable?: { shapes: Resources[]; room: Resources };
 }
 
 export interface InstanceView {
@@ -101,6 +114,11 @@ export interface InstanceView {
    * it beyond its free capacity, and its whole size (what a queued job must fit)
    */
   queue?: { room: number; size: Resources };
+  /**
+   * drained for waiting work of another compute environment (planScaling): it takes no new
+   * work, and gives way once its jobs end
+   */
+  draining?: boolean;
 }
 
 export interface Snapshot {
@@ -128,9 +146,6 @@ export interface Waiting {
   code: WaitCode;
 }
 
-/** How many waiting jobs' sizes a demand carries. */
-const DEMAND_SIZES = 64;
-
 export interface Plan {
   placements: Placement[];
   waiting: Waiting[];
@@ -143,14 +158,14 @@ export function fits(need: Resources, free: Resources): boolean {
 
 export function schedule(snapshot: Snapshot): Plan {
   const ces = new Map(snapshot.ces.map((c) => [c.name, c]));
-  const free = new Map(snapshot.instances.map((i) => [i.id, { ...i.free }]));
-  const room = new Map(snapshot.instances.filter((i) => i.queue).map((i) => [i.id, i.queue!.room]));
+  // A draining instance takes nothing new: no free capacity, no room in its queue.
+  const free = new Map(snapshot.instances.map((i) => [i.id, i.draining ? { vcpus: 0, memoryMiB: 0, gpus: 0 } : { ...i.free }]));
+  const room = new Map(snapshot.instances.filter((i) => i.queue && !i.draining).map((i) => [i.id, i.queue!.room]));
   const instancesByCe = new Map<string, InstanceView[]>();
   for (const i of snapshot.instances) (instancesByCe.get(i.ceName) ?? instancesByCe.set(i.ceName, []).get(i.ceName)!).push(i);
 
   const plan: Plan = { placements: [], waiting: [], demand: [] };
   const consumables = new Map(Object.entries(snapshot.consumables ?? {}));
-  const demand = new Map<string, Demand>();
   const queues = [...snapshot.queues].sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name));
 
   if (snapshot.draining) {
@@ -197,30 +212,24 @@ export function schedule(snapshot: Snapshot): Plan {
         }
         continue;
       }
-      const home = enabled.find((c) => couldEverHold(job, c));
-      if (!home) {
+      const homes = enabled.filter((c) => couldEverHold(job, c));
+      if (homes.length === 0) {
         plan.waiting.push({ jobId: job.id, code: 'NEVER_FITS' });
         continue;
       }
       plan.waiting.push({ jobId: job.id, code: 'NO_CAPACITY' });
-      const d = demand.get(home.name) ?? { ceName: home.name, vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, largestJob: { vcpus: 0, memoryMiB: 0, gpus: 0 }, sizes: [] };
-      if (d.sizes.length < DEMAND_SIZES) d.sizes.push({ vcpus: job.vcpus, memoryMiB: job.memoryMiB, gpus: job.gpus });
-      d.vcpus += job.vcpus;
-      d.memoryMiB += job.memoryMiB;
-      d.gpus += job.gpus;
-      d.jobs += 1;
-      // An instance launched for the demand must hold the largest single job (for a gang: node).
-      for (const unit of job.nodes ?? [job]) {
-        d.largestJob = {
-          vcpus: Math.max(d.largestJob.vcpus, unit.vcpus),
-          memoryMiB: Math.max(d.largestJob.memoryMiB, unit.memoryMiB),
-          gpus: Math.max(d.largestJob.gpus, unit.gpus),
-        };
-      }
-      demand.set(home.name, d);
+      // Held back by the queue's vCPU cap (computeReservation), not by capacity: more instances would not help.
+      if (job.vcpus > cap + 1e-9) continue;
+      plan.demand.push({
+        jobId: job.id,
+        queue: queue.name,
+        priority: queue.priority,
+        ceNames: homes.map((c) => c.name),
+        need: { vcpus: job.vcpus, memoryMiB: job.memoryMiB, gpus: job.gpus },
+        nodes: job.nodes,
+      });
     }
   }
-  plan.demand = [...demand.values()];
   return plan;
 }
 
@@ -253,8 +262,14 @@ function* dispatchOrder(queue: QueueView): Generator<JobView, void, boolean> {
   }
 }
 
-/** Whether a CE could ever run the job: a plain job fits its largest instance; a gang also fits its maxvCpus. */
+/**
+ * Whether a CE could ever run the job: its units (the job, or each node of a gang) pack into
+ * instances of one shape the CE may launch, within all it could ever have. Without those
+ * shapes (Fargate tasks, capacity that joins from outside): a plain job fits its largest
+ * instance; a gang also fits its maxvCpus.
+ */
 export function couldEverHold(job: JobView, ce: CeView): boolean {
+  if (ce.launchable) return couldPack(job.nodes ?? [job], ce.launchable.shapes, ce.launchable.room);
   if (ce.largest === null) return true;
   if (!job.nodes) return fits(job, ce.largest);
   return job.nodes.every((n) => fits(n, ce.largest!)) && (ce.maxVcpus === undefined || job.vcpus <= ce.maxVcpus + 1e-9);

@@ -29,6 +29,7 @@ import * as m004 from './migrations/004_instance_details.js';
 import * as m011 from './migrations/011_chaos.js';
 import * as m012 from './migrations/012_farm_drain.js';
 import * as m013 from './migrations/013_attempt_delivery_and_join_token.js';
+import * as m014 from './migrations/014_wait_detail.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -42,6 +43,7 @@ const migrations: Record<string, Migration> = {
   '011_chaos': m011,
   '012_farm_drain': m012,
   '013_attempt_delivery_and_join_token': m013,
+  '014_wait_detail': m014,
 };
 
 // Unordered: migrations are numbered when written, and work developed side by side may land

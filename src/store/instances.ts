@@ -64,3 +64,35 @@ export function stopReasonOf(inst: InstanceRow): string {
     return 'agent left';
   }
 }
+
+/** A compute environment's launches and terminations since a time, the terminations by reason. */
+export interface ScalingCounts {
+  ceName: string;
+  launched: number;
+  terminated: number;
+  /** terminations by the first clause of their reason ("scaled down: idle", "Spot interruption"…), most first */
+  byReason: { reason: string; count: number }[];
+}
+
+/** The reason's first clause, without the numbers that make each one differ (seconds, instance ids). */
+function reasonKind(reason: string | null): string {
+  return (reason ?? 'no reason recorded').split(/[;(]/)[0].replace(/\bi-[0-9a-f]+\b/g, 'i-…').replace(/\d+(\.\d+)?/g, 'N').trim();
+}
+
+/** Launches and terminations of every compute environment since `since` (the dashboard's compute page). */
+export async function scalingCounts(db: Reader, since: number): Promise<ScalingCounts[]> {
+  const [launched, ended] = await Promise.all([
+    db.selectFrom('instances').select(['ce_name', (eb) => eb.fn.countAll<number>().as('n')]).where('launched_at', '>=', since).groupBy('ce_name').execute(),
+    db.selectFrom('instances').select(['ce_name', 'termination_reason', (eb) => eb.fn.countAll<number>().as('n')]).where('terminated_at', '>=', since).groupBy(['ce_name', 'termination_reason']).execute(),
+  ]);
+  const out = new Map<string, ScalingCounts & { reasons: Map<string, number> }>();
+  const of = (ce: string) => out.get(ce) ?? out.set(ce, { ceName: ce, launched: 0, terminated: 0, byReason: [], reasons: new Map() }).get(ce)!;
+  for (const r of launched) of(r.ce_name).launched = Number(r.n);
+  for (const r of ended) {
+    const c = of(r.ce_name);
+    const kind = reasonKind(r.termination_reason);
+    c.terminated += Number(r.n);
+    c.reasons.set(kind, (c.reasons.get(kind) ?? 0) + Number(r.n));
+  }
+  return [...out.values()].map(({ reasons, ...c }) => ({ ...c, byReason: [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count) }));
+}

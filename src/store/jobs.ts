@@ -36,6 +36,7 @@ export function newJobRow(job: JobIdentity & Partial<NewJobRow>): NewJobRow {
     status_reason: null,
     wait_code: null,
     wait_since: null,
+    wait_detail: null,
     updated_at: job.created_at,
     runnable_at: null,
     started_at: null,
@@ -286,14 +287,15 @@ export async function usageByInstance(db: Reader): Promise<Map<string, { vcpus: 
   );
 }
 
-const RECORD_WAIT = new FixedStatement<never>("UPDATE jobs SET wait_code = ?, wait_since = ?, status_reason = ? WHERE id = ? AND status = 'RUNNABLE'");
+const RECORD_WAIT = new FixedStatement<never>("UPDATE jobs SET wait_code = ?, wait_since = ?, status_reason = ?, wait_detail = ? WHERE id = ? AND status = 'RUNNABLE'");
 
 /**
  * Why a RUNNABLE job waits, as a pass found it (a pass writes it for each job whose reason
- * changed). The job stays RUNNABLE: its statusReason says why, as AWS's does.
+ * changed): its code, since when, its statusReason (the job stays RUNNABLE, saying why, as
+ * AWS's do) and, waiting for capacity, planScaling's account of it (JSON; `why` reads it).
  */
-export async function recordWait(db: Reader, jobId: string, code: string, now: number, statusReason: string | null): Promise<void> {
-  await RECORD_WAIT.run(db, [code, now, statusReason, jobId]);
+export async function recordWait(db: Reader, jobId: string, code: string, since: number, statusReason: string | null, detail: string | null): Promise<void> {
+  await RECORD_WAIT.run(db, [code, since, statusReason, detail, jobId]);
 }
 
 /** The instance of a job's latest attempt, if it has one. */

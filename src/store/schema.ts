@@ -88,6 +88,8 @@ export interface JobTable {
   wait_code: string | null;
   /** since when it waits for that reason (jobStateTimeLimitActions count from here) */
   wait_since: number | null;
+  /** waiting for capacity: the pass's account of it (compute/planScaling.ts CapacityAccount, JSON; migration 014) */
+  wait_detail: string | null;
   created_at: number;
   updated_at: number;
   runnable_at: number | null;

@@ -294,7 +294,7 @@ async function rolledUp(tx: Tx, children: Ended[], now: number): Promise<Transit
 
 /** Every column a job row has but `seq`, in the order of the insert statements' placeholders (the type makes it complete). */
 const JOB_COLUMNS = Object.keys({
-  id: 1, arn: 1, name: 1, queue: 1, queue_arn: 1, definition_arn: 1, status: 1, status_reason: 1, wait_code: 1, wait_since: 1,
+  id: 1, arn: 1, name: 1, queue: 1, queue_arn: 1, definition_arn: 1, status: 1, status_reason: 1, wait_code: 1, wait_since: 1, wait_detail: 1,
   created_at: 1, updated_at: 1, runnable_at: 1, started_at: 1, stopped_at: 1, spec: 1, depends_on: 1, pending_deps: 1,
   vcpus: 1, memory_mib: 1, gpus: 1, share_identifier: 1, scheduling_priority: 1, consumables: 1, max_attempts: 1,
   attempt_count: 1, timeout_seconds: 1, ce_name: 1, instance_id: 1, exit_code: 1, log_stream_name: 1, terminate_reason: 1,

@@ -94,8 +94,8 @@ describe('the openbatch CLI against a real server', () => {
     assert.equal(qLines[0].indexOf('STATE'), qLines[1].indexOf('ENABLED'), 'columns line up');
     const c = await ok('ces');
     const cLines = c.stdout.trimEnd().split('\n');
-    assert.match(cLines[0], /^NAME\s+TYPE\s+STATE\s+STATUS\s+MIN\s+DESIRED\s+MAX$/);
-    assert.match(cLines[1], new RegExp(`^default\\s+MANAGED EC2\\s+ENABLED\\s+VALID\\s+0\\s+\\d+\\s+${availableParallelism()}$`));
+    assert.match(cLines[0], /^NAME\s+TYPE\s+STATE\s+STATUS\s+MIN\s+DESIRED\s+MAX\s+STATUS REASON$/);
+    assert.match(cLines[1], new RegExp(`^default\\s+MANAGED EC2\\s+ENABLED\\s+VALID\\s+0\\s+\\d+\\s+${availableParallelism()}\\s+-$`));
     assert.doesNotMatch(c.stdout, /\x1b\[/, 'no colour when stdout is not a terminal');
     const json = JSON.parse((await ok('ces', '--json')).stdout) as { computeEnvironments: { computeEnvironmentName: string }[] };
     assert.deepEqual(json.computeEnvironments.map((x) => x.computeEnvironmentName), ['default']);

@@ -14,7 +14,7 @@ import { CreateComputeEnvironmentCommand, DescribeComputeEnvironmentsCommand, Re
 import type { InstanceView } from '../../src/api/instances.js';
 import { connect } from '../../src/cli/client.js';
 import { sharedDir, startTestServer, type TestServer } from '../helpers/server.js';
-import { createCe, createQueue, submit, waitForStatus } from '../helpers/fixtures.js';
+import { createCe, createQueue, eventually, submit, waitForStatus } from '../helpers/fixtures.js';
 
 async function instances(t: TestServer, query: Record<string, string | string[]>): Promise<InstanceView[]> {
   const c = connect({ endpoint: t.url });
@@ -28,17 +28,6 @@ async function instances(t: TestServer, query: Record<string, string | string[]>
 async function desiredvCpus(t: TestServer, ce: string): Promise<number | undefined> {
   const res = await t.client.send(new DescribeComputeEnvironmentsCommand({ computeEnvironments: [ce] }));
   return res.computeEnvironments?.[0]?.computeResources?.desiredvCpus;
-}
-
-/** Polls `check` until it returns a value that is not undefined; fails naming `what` after `timeoutMs`. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('scaling with demand, within minvCpus..maxvCpus', () => {

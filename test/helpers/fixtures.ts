@@ -19,6 +19,8 @@ import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloud
 export interface CeOptions {
   maxvCpus?: number;
   minvCpus?: number;
+  /** default ['optimal'] */
+  instanceTypes?: string[];
   type?: 'EC2' | 'SPOT' | 'FARGATE' | 'FARGATE_SPOT';
   state?: 'ENABLED' | 'DISABLED';
   tags?: Record<string, string>;
@@ -35,7 +37,16 @@ export async function createCe(client: BatchClient, name: string, o: CeOptions =
       tags: o.tags,
       computeResources: fargate
         ? { type, maxvCpus: o.maxvCpus ?? 2, subnets: ['subnet-1'], securityGroupIds: ['sg-1'] }
-        : { type, minvCpus: o.minvCpus ?? 0, maxvCpus: o.maxvCpus ?? 2, instanceTypes: ['optimal'], subnets: ['subnet-1'], instanceRole: 'ecsInstanceRole' },
+        : {
+            type,
+            minvCpus: o.minvCpus ?? 0,
+            maxvCpus: o.maxvCpus ?? 2,
+            instanceTypes: o.instanceTypes ?? ['optimal'],
+            subnets: ['subnet-1'],
+            instanceRole: 'ecsInstanceRole',
+            // AWS asks SPOT under BEST_FIT (the default strategy) for its Spot Fleet role.
+            spotIamFleetRole: type === 'SPOT' ? 'arn:aws:iam::000000000000:role/AmazonEC2SpotFleetTaggingRole' : undefined,
+          },
     }),
   );
   return res.computeEnvironmentArn!;
@@ -128,4 +139,15 @@ export async function waitForStatus(
   }
   const more = explain ? `\n${await Promise.resolve(explain()).catch((e: Error) => `(could not explain: ${e.message})`)}` : '';
   throw new Error(`job ${jobId} did not reach ${statuses.join('|')} in ${timeoutMs} ms; last: ${last?.status} ${last?.statusReason ?? ''}${more}`);
+}
+
+/** Polls `check` until it returns a value that is not undefined; fails naming `what` after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -120,7 +120,7 @@ describe('schedule: the rules', () => {
     assert.equal(plan.waiting.find((w) => w.jobId === 'big')?.code, 'NO_CAPACITY');
     assert.equal(plan.waiting.find((w) => w.jobId === 'j4')?.code, 'NO_CAPACITY');
     // queued placements add no demand; the two jobs left waiting do
-    assert.deepEqual(plan.demand.map((d) => d.jobs), [2]);
+    assert.deepEqual(plan.demand.map((d) => d.jobId), ['big', 'j4']);
   });
 
   test('placements on free capacity use up an instance\'s queue room too, and gangs are never queued', () => {
@@ -133,15 +133,45 @@ describe('schedule: the rules', () => {
     assert.deepEqual(schedule(s).placements.map((p) => p.jobId), ['j1', 'j2']);
   });
 
-  test('a queue vCPU cap (computeReservation) holds back placements beyond it', () => {
+  test('a queue vCPU cap (computeReservation) holds back placements beyond it, and asks for no capacity', () => {
     const s = snap().ce('a', 8).instance('i1', 'a', 8).queue('q', 1, ['a']).job('q', 'j1', 2).job('q', 'j2', 2).build();
     s.queues[0].vcpuCap = 3;
-    assert.deepEqual(schedule(s).placements.map((p) => p.jobId), ['j1']);
+    const plan = schedule(s);
+    assert.deepEqual(plan.placements.map((p) => p.jobId), ['j1']);
+    assert.deepEqual(plan.demand, [], 'more instances would not start j2');
   });
 
-  test('unmet demand is reported for the first CE that could hold the job', () => {
-    const plan = schedule(snap().ce('small', 1).ce('large', 8).queue('q', 1, ['small', 'large']).job('q', 'j', 4).build());
-    assert.deepEqual(plan.demand.map((d) => [d.ceName, d.vcpus, d.jobs]), [['large', 4, 1]]);
+  test('unmet demand names, in the order jobs were considered, the CEs that could hold each job', () => {
+    const plan = schedule(snap().ce('small', 1).ce('large', 8).ce('huge', 16).queue('lo', 1, ['small', 'large', 'huge']).queue('hi', 9, ['huge']).job('lo', 'j', 4).job('hi', 'h', 2).build());
+    assert.deepEqual(
+      plan.demand.map((d) => [d.jobId, d.queue, d.priority, d.ceNames, d.need.vcpus]),
+      [
+        ['h', 'hi', 9, ['huge'], 2],
+        ['j', 'lo', 1, ['large', 'huge'], 4],
+      ],
+    );
+  });
+
+  test('a draining instance takes no new work, not even queued work', () => {
+    const s = snap().ce('a', 4).instance('i1', 'a', 2).instance('i2', 'a', 1).queue('q', 1, ['a']).job('q', 'j1', 1).job('q', 'j2', 1).build();
+    s.instances[0].draining = true;
+    s.instances[0].queue = { room: 4, size: { vcpus: 2, memoryMiB: 1 << 16, gpus: 0 } };
+    const plan = schedule(s);
+    assert.deepEqual(plan.placements.map((p) => `${p.jobId}@${p.instanceId}`), ['j1@i2']);
+    assert.deepEqual(plan.waiting, [{ jobId: 'j2', code: 'NO_CAPACITY' }]);
+  });
+
+  test('what a CE could ever launch decides NEVER_FITS: a gang whose nodes pack into no instances of one shape within the room', () => {
+    // optimal within maxvCpus 2 on a host of 2: c5.large (2 vCPU, 4096 MiB) holds one 4096-MiB node; m5.large holds both.
+    const withShapes = (shapes: [number, number][]) => {
+      const s = snap().ce('a', 2).queue('q', 1, ['a']).build();
+      s.ces[0].launchable = { shapes: shapes.map(([vcpus, memoryMiB]) => ({ vcpus, memoryMiB, gpus: 0 })), room: { vcpus: 2, memoryMiB: 24_105, gpus: 0 } };
+      const node = { vcpus: 1, memoryMiB: 4096, gpus: 0 };
+      s.queues[0].head.push({ id: 'gang', seq: 1, vcpus: 2, memoryMiB: 8192, gpus: 0, nodes: [node, node] });
+      return schedule(s).waiting[0].code;
+    };
+    assert.equal(withShapes([[2, 4096], [2, 8192], [2, 16_384]]), 'NO_CAPACITY');
+    assert.equal(withShapes([[2, 4096]]), 'NEVER_FITS', 'two c5.large would need 4 vCPUs');
   });
 });
 
@@ -257,7 +287,7 @@ describe('schedule: multi-node gangs', () => {
     const plan = schedule(s);
     assert.deepEqual(plan.placements.map((p) => p.jobId), ['small']);
     assert.deepEqual(plan.waiting, [{ jobId: 'g', code: 'NO_CAPACITY' }]);
-    assert.equal(plan.demand[0].largestJob.vcpus, 2, 'an instance launched for the gang must hold its largest node');
+    assert.deepEqual(plan.demand[0].nodes?.map((n) => n.vcpus), [2, 2, 1], 'what is launched for the gang must hold each of its nodes');
   });
 
   test('a gang whose node exceeds the largest instance, or whose total exceeds maxvCpus, never fits', () => {

@@ -11,7 +11,8 @@
  *   GET    /openbatch/v1/dashboard/jobs               a page of jobs across queues (keyset: ?before=<cursor>)
  *   GET    /openbatch/v1/dashboard/jobs/<id>/array    the state of every index of an array job
  *   GET    /openbatch/v1/dashboard/jobs/<id>/graph    the job's dependency neighbourhood, both ways
- *   GET    /openbatch/v1/dashboard/instances          instances per CE with utilisation and why each ended
+ *   GET    /openbatch/v1/dashboard/instances          instances per CE with utilisation and why each ended,
+ *                                                     and each CE's launches and terminations of the last hour
  *
  * Everything the AWS API answers (DescribeJobs, DescribeJobQueues, GetLogEvents…) the
  * browser asks the AWS API for. Every endpoint here authenticates like an API read: a
@@ -24,7 +25,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clientError } from '../../model/errors.js';
 import type { Clock } from '../../model/ids.js';
 import type { Db } from '../../store/db.js';
-import { listInstances, LIVE_INSTANCE_STATES } from '../../store/instances.js';
+import { listInstances, LIVE_INSTANCE_STATES, scalingCounts } from '../../store/instances.js';
 import { arrayIndexStates, dependencyNeighbourhood, endedPerMinute, failuresByReason, jobsPage, vcpusInUseByCe } from '../../store/jobReports.js';
 import { countByQueueAndStatus, getJob, usageByInstance } from '../../store/jobs.js';
 import { fromJson } from '../../store/json.js';
@@ -190,11 +191,14 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
   app.get(`${PREFIX}/instances`, async (req) => {
     read(req);
     const q = req.query as Record<string, string | undefined>;
-    const [rows, usage] = await Promise.all([
+    const [rows, usage, scaling] = await Promise.all([
       listInstances(db, { ceName: q.ce || undefined, includeTerminated: true, limit: intParam(q, 'limit', 1, 1000) ?? 200 }),
       usageByInstance(db),
+      scalingCounts(db, clock.now() - HOUR_MS),
     ]);
     return {
+      // launches and terminations per CE in the last hour: the rates that show thrash at a glance
+      lastHour: scaling.map((c) => ({ computeEnvironment: c.ceName, launched: c.launched, terminated: c.terminated, byReason: c.byReason })),
       instances: rows.map((i) => {
         const u = usage.get(i.id);
         return {

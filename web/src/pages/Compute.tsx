@@ -27,6 +27,17 @@ interface Instance {
   terminationReason: string | null;
 }
 
+/** A CE's launches and terminations of the last hour (GET /openbatch/v1/dashboard/instances). */
+interface LastHour {
+  computeEnvironment: string;
+  launched: number;
+  terminated: number;
+  byReason: { reason: string; count: number }[];
+}
+
+/** What DescribeComputeEnvironments says when there is nothing to say. */
+const HEALTHY = 'ComputeEnvironment Healthy';
+
 function Use({ used, total, unit }: { used: number; total: number; unit: string }) {
   const pct = total > 0 ? Math.min(100, (100 * used) / total) : 0;
   return (
@@ -81,8 +92,8 @@ function StateToggle({ kind, name, state, onDone }: { kind: 'queue' | 'ce'; name
 export function Compute({ route }: { route: Route }) {
   const [showEnded, setShowEnded] = useState(true);
   const { data, error, reload } = useLoad(async () => {
-    const [ces, queues, inst] = await Promise.all([allComputeEnvironments(), allQueues(), dash<{ instances: Instance[] }>('instances', { ce: route.params.ce, limit: 500 })]);
-    return { ces, queues, instances: inst.instances };
+    const [ces, queues, inst] = await Promise.all([allComputeEnvironments(), allQueues(), dash<{ instances: Instance[]; lastHour: LastHour[] }>('instances', { ce: route.params.ce, limit: 500 })]);
+    return { ces, queues, instances: inst.instances, lastHour: inst.lastHour };
   }, [route.params.ce]);
   useLiveReload(reload, undefined, 3000);
   if (!data) return error ? <ErrorNote error={error} /> : <p className="muted">Loading…</p>;
@@ -141,6 +152,7 @@ export function Compute({ route }: { route: Route }) {
       {ces.map((ce) => {
         const mine = data.instances.filter((i) => i.computeEnvironment === ce.computeEnvironmentName && (showEnded || i.state !== 'TERMINATED'));
         const cr = ce.computeResources;
+        const hour = data.lastHour.find((h) => h.computeEnvironment === ce.computeEnvironmentName);
         return (
           <Section
             key={ce.computeEnvironmentName}
@@ -151,7 +163,15 @@ export function Compute({ route }: { route: Route }) {
               </span>
             }
           >
-            {ce.statusReason && (ce.status !== 'VALID' || ce.statusReason !== 'ComputeEnvironment Healthy') && <p className="warn">{ce.statusReason}</p>}
+            {ce.statusReason && (ce.status !== 'VALID' || ce.statusReason !== HEALTHY) && (
+              <p className="warn" data-testid={`ce-status-${ce.computeEnvironmentName}`}>
+                {ce.statusReason}
+              </p>
+            )}
+            <p className="small muted" data-testid={`ce-rates-${ce.computeEnvironmentName}`}>
+              last hour: {hour?.launched ?? 0} launched, {hour?.terminated ?? 0} terminated
+              {hour?.byReason.length ? ` (${hour.byReason.map((r) => `${r.count} ${r.reason}`).join(', ')})` : ''}
+            </p>
             <div className="actions">
               <StateToggle kind="ce" name={ce.computeEnvironmentName} state={ce.state} onDone={reload} />
             </div>
