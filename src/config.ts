@@ -85,6 +85,8 @@ export interface ServerConfig {
   allowPrivileged: boolean;
   /** most vCPUs one joining agent may claim (0: no limit); an UNMANAGED CE's unmanagedvCpus also caps all its agents together */
   maxJoinVcpus: number;
+  /** whether GET /metrics needs the API's authentication (a SigV4 signature, or a dashboard session) */
+  metricsAuth: boolean;
   /** URLs that receive every job state change (JSON list; src/events/webhooks.ts checks it) */
   webhooks: unknown;
   /** directory watch rules that submit a job per new file (JSON list; src/triggers/rules.ts checks it) */
@@ -161,6 +163,7 @@ const DEFAULTS: ServerConfig = {
   hostVolumeRoots: [],
   allowPrivileged: false,
   maxJoinVcpus: 256,
+  metricsAuth: false,
   webhooks: [],
   triggers: [],
   prices: {},
@@ -195,7 +198,7 @@ const NUMERIC: (keyof ServerConfig)[] = ['maxJoinVcpus', 'port', 'leaderLeaseSec
  */
 const STRUCTURED: (keyof ServerConfig)[] = ['webhooks', 'triggers', 'prices', 'launchTemplates', 'hostVolumeRoots'];
 /** Settings that are true or false ("true"/"false" in the environment and on the command line). */
-const BOOLEAN: (keyof ServerConfig)[] = ['allowPrivileged'];
+const BOOLEAN: (keyof ServerConfig)[] = ['allowPrivileged', 'metricsAuth'];
 
 function envName(key: string): string {
   return 'OPENBATCH_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();

@@ -212,7 +212,11 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     extraRoutes: (a, authenticate) => {
       hub.routes(a);
       closeStreams = registerEventStream(a, bus, services, authenticate);
-      a.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
+      a.get('/metrics', async (req, reply) => {
+        // Open by default, for Prometheus; metricsAuth puts it behind the API's authentication.
+        if (config.metricsAuth) authenticate(req, 'batch');
+        return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+      });
       registerInstancesApi(a, { services, authenticate, interrupt: (id) => (leader?.provider ?? standbyProvider()).interrupt(id, 'command') });
       registerLogsApi(a, { db: store.db, config }, (req) => authenticate(req, 'logs'), sendError);
       // Live: the process answers. role: which server of several sharing a PostgreSQL database

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { BatchError, clientError, isBatchError, serverError } from '../model/errors.js';
 import type { Handler, RequestContext, Services } from './context.js';
+import { nestsDeeperThan, TOO_DEEP } from './jsonDepth.js';
 import { batchOperations, type OperationInfo } from './operations.js';
 import { shapeOutput } from './outputShapes.js';
 import { check, httpBoundMembers } from './shapeCheck.js';
@@ -64,8 +65,10 @@ function sizeInWords(bytes: number): string {
 function parseBody(raw: Buffer | undefined): Record<string, unknown> {
   if (!raw || raw.length === 0) return {};
   let parsed: unknown;
+  const text = raw.toString('utf8');
+  if (nestsDeeperThan(text)) throw clientError(TOO_DEEP);
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
     throw clientError(`request body is not valid JSON: ${(e as Error).message}`);
   }
@@ -82,8 +85,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: services.config.maxRequestBytes,
-    // Deep JSON nesting and huge numbers of keys are refused by the body limit and by the
-    // structural check; the timeouts bound slow or truncated bodies.
+    // Deep JSON nesting is refused before parsing (jsonDepth.ts), huge numbers of keys by the
+    // body limit and the structural check; the timeouts bound slow or truncated bodies.
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 65_000,

@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clientError } from '../model/errors.js';
+import { nestsDeeperThan, TOO_DEEP } from './jsonDepth.js';
 import type { RequestContext } from './context.js';
 
 export type OpenbatchOperation = (input: Record<string, unknown>, ctx: RequestContext) => Promise<unknown>;
@@ -22,8 +23,10 @@ export function registerOpenbatchOperations(
       const raw = req.body as Buffer | undefined;
       let input: unknown = {};
       if (raw && raw.length) {
+        const text = raw.toString('utf8');
+        if (nestsDeeperThan(text)) throw clientError(TOO_DEEP);
         try {
-          input = JSON.parse(raw.toString('utf8'));
+          input = JSON.parse(text);
         } catch {
           throw clientError('the request body is not valid JSON');
         }

@@ -10,7 +10,8 @@
  *   - canonical query: pairs percent-decoded to bytes, re-encoded strictly (RFC 3986),
  *     sorted by key then value;
  *   - signed headers: values with spaces and tabs trimmed and inner runs folded to one;
- *   - payload hash: `x-amz-content-sha256` when sent, else SHA-256 of the body bytes.
+ *   - payload hash: `x-amz-content-sha256` when sent (it must be the body's), else SHA-256 of
+ *     the body bytes; `UNSIGNED-PAYLOAD`, which only S3 takes, is refused.
  * Tests check this against the real signers (the JS SDK and botocore), not against itself.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
@@ -240,6 +241,12 @@ export function verifySigV4(req: IncomingSigned, opts: VerifyOptions): AuthResul
     const expected = services.map((s) => `'${s}'`).join(' or ');
     return deny('InvalidSignatureException', `Credential should be scoped to correct service: ${expected}, not '${auth.service}'.`);
   }
+  // Only Amazon S3 takes UNSIGNED-PAYLOAD; Batch and CloudWatch Logs sign the body, and so
+  // must anything that speaks to them: otherwise the body of a signed request could be
+  // swapped for another under the same signature. Refused with or without credentials.
+  if (headerValue(req.headers['x-amz-content-sha256']) === UNSIGNED_PAYLOAD) {
+    return deny('InvalidSignatureException', `x-amz-content-sha256 ${UNSIGNED_PAYLOAD} is accepted only by Amazon S3: ${auth.service} requests sign their body (its SHA-256, in hex)`);
+  }
   if (opts.credentials === null) return { ok: true, accessKeyId: auth.accessKeyId, region: auth.region, service: auth.service };
 
   const secret = opts.credentials.get(auth.accessKeyId);
@@ -263,9 +270,9 @@ export function verifySigV4(req: IncomingSigned, opts: VerifyOptions): AuthResul
   if (!auth.signedHeaders.includes('host')) return deny('InvalidSignatureException', "'Host' must be a signed header.");
 
   // A declared hash is what gets signed, so unless it is checked against the body the body
-  // could be swapped under a valid signature. UNSIGNED-PAYLOAD says so openly.
+  // could be swapped under a valid signature.
   const declared = headerValue(req.headers['x-amz-content-sha256']);
-  if (declared && declared !== UNSIGNED_PAYLOAD && declared.toLowerCase() !== sha256Hex(req.body)) {
+  if (declared && declared.toLowerCase() !== sha256Hex(req.body)) {
     return deny('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", 400);
   }
   const payloadHash = declared || sha256Hex(req.body);

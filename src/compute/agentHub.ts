@@ -25,6 +25,7 @@ import { hashToken } from './agentTokens.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { BatchError, clientError } from '../model/errors.js';
+import { nestsDeeperThan, TOO_DEEP } from '../api/jsonDepth.js';
 import { REASONS } from '../model/reasons.js';
 import type { Clock } from '../model/ids.js';
 import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
@@ -385,8 +386,11 @@ export class AgentHub {
   routes(app: FastifyInstance): void {
     const json = (req: FastifyRequest) => {
       const raw = req.body as Buffer | undefined;
+      const text = raw && raw.length ? raw.toString('utf8') : '';
+      // Nothing of the protocol nests deep; a body that does would run validation out of stack.
+      if (nestsDeeperThan(text)) throw clientError(TOO_DEEP);
       try {
-        req.body = raw && raw.length ? JSON.parse(raw.toString('utf8')) : {};
+        req.body = text ? JSON.parse(text) : {};
       } catch {
         throw clientError('agent request body is not valid JSON');
       }

@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../api/context.js';
 import type { ServerConfig } from '../config.js';
 import { BatchError } from '../model/errors.js';
+import { nestsDeeperThan, TOO_DEEP } from '../api/jsonDepth.js';
 import type { Db } from '../store/db.js';
 import {
   filterLogEvents,
@@ -202,7 +203,7 @@ const filterEvents: LogsHandler = async (input, ctx) => {
   }
   const after = decodeToken<{ t: number; i: number }>('FilterLogEvents', str(input, 'nextToken'), (p) => {
     const q = p as { t?: unknown; i?: unknown };
-    return typeof p === 'object' && p !== null && Number.isInteger(q.t) && Number.isInteger(q.i);
+    return typeof p === 'object' && p !== null && Number.isSafeInteger(q.t) && Number.isSafeInteger(q.i);
   });
   const logGroup = await existingGroup(ctx, input);
   const rows = await filterLogEvents(ctx.db, {
@@ -242,7 +243,7 @@ const describeLogStreams: LogsHandler = async (input, ctx) => {
     const after = decodeToken<string>('DescribeLogStreams', token, (p) => typeof p === 'string');
     order = { by: 'name', descending, prefix, after };
   } else {
-    const after = decodeToken<[number, string]>('DescribeLogStreams', token, (p) => Array.isArray(p) && Number.isInteger(p[0]) && typeof p[1] === 'string');
+    const after = decodeToken<[number, string]>('DescribeLogStreams', token, (p) => Array.isArray(p) && p.length === 2 && Number.isSafeInteger(p[0]) && typeof p[1] === 'string');
     order = { by: 'lastEventTime', descending, after: after && { last: after[0], name: after[1] } };
   }
   const logGroup = await existingGroup(ctx, input);
@@ -334,8 +335,10 @@ export function registerLogsApi(
     const raw = req.body as Buffer | undefined;
     let input: Input = {};
     if (raw && raw.length) {
+      const text = raw.toString('utf8');
+      if (nestsDeeperThan(text)) throw invalid(TOO_DEEP);
       try {
-        input = JSON.parse(raw.toString('utf8')) as Input;
+        input = JSON.parse(text) as Input;
       } catch {
         throw invalid('request body is not valid JSON');
       }

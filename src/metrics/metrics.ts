@@ -9,6 +9,7 @@
 import { backlogByHook } from '../store/webhookOutbox.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobStateChange } from '../model/jobStateMachine.js';
+import { failureCode } from '../model/reasons.js';
 import type { Db } from '../store/db.js';
 import { liveInstances } from '../store/instances.js';
 import { countByQueueAndStatus, createdAtOf } from '../store/jobs.js';
@@ -42,7 +43,7 @@ export class Metrics {
   });
   private readonly failures = new Counter({
     name: 'openbatch_job_failures_total',
-    help: 'Jobs that ended FAILED, by statusReason (instance ids folded)',
+    help: 'Jobs that ended FAILED, by a code of their statusReason: essential_container_exited, task_failed_to_start, dependent_job_failed, array_child_failed, timeout, host_terminated, main_node_exited, other (CancelJob and TerminateJob reasons among them)',
     labelNames: ['reason'],
     registers: [this.registry],
   });
@@ -133,7 +134,7 @@ export class Metrics {
     const started: JobStateChange[] = [];
     for (const c of changes) {
       this.transitions.inc({ status: c.to });
-      if (c.to === 'FAILED') this.failures.inc({ reason: (c.statusReason ?? '').replace(/i-[0-9a-f]+/g, 'i-*').slice(0, 120) });
+      if (c.to === 'FAILED') this.failures.inc({ reason: failureCode(c.statusReason) });
       if (c.to === 'RUNNING') started.push(c);
     }
     if (started.length) {

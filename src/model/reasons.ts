@@ -15,6 +15,32 @@ export const REASONS = {
   mainNodeExited: 'Stopped: the main node of the multi-node parallel job exited',
 } as const;
 
+/**
+ * Why a job FAILED, as a code from a fixed set: the statusReason openbatch writes, folded;
+ * anything else (the free text of a CancelJob or TerminateJob, …) is `other`. Metrics label
+ * failures with it, so that no caller can make their label values, and series, unbounded.
+ */
+export const FAILURE_CODES = ['essential_container_exited', 'task_failed_to_start', 'dependent_job_failed', 'array_child_failed', 'timeout', 'host_terminated', 'main_node_exited', 'other'] as const;
+export type FailureCode = (typeof FAILURE_CODES)[number];
+
+export function failureCode(statusReason: string | null): FailureCode {
+  switch (statusReason) {
+    case REASONS.essentialContainerExited:
+      return 'essential_container_exited';
+    case REASONS.taskFailedToStart:
+      return 'task_failed_to_start';
+    case REASONS.dependentJobFailed:
+      return 'dependent_job_failed';
+    case REASONS.arrayChildFailed:
+      return 'array_child_failed';
+    case REASONS.timeout:
+      return 'timeout';
+    case REASONS.mainNodeExited:
+      return 'main_node_exited';
+  }
+  return statusReason !== null && /^Host EC2 \(instance [^)]*\) terminated\.$/.test(statusReason) ? 'host_terminated' : 'other';
+}
+
 /** RUNNABLE wait reasons (statusReason of a RUNNABLE job), with AWS's prefixes. */
 export const WAIT_REASONS = {
   neverFits: 'MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement (vCPU/memory/GPU) is higher than that can be met by the CE(s) attached to the job queue.',

@@ -12,25 +12,22 @@ export function encodeToken(op: string, position: unknown): string {
   return Buffer.from(JSON.stringify({ op, p: position })).toString('base64url');
 }
 
-function isScalar(p: unknown): p is string | number {
-  return typeof p === 'string' || (typeof p === 'number' && Number.isFinite(p));
-}
-
-/** Any position a listing here issues: a string, a number, or a list of them. */
-function isAnyPosition(p: unknown): boolean {
-  return isScalar(p) || (Array.isArray(p) && p.length > 0 && p.every(isScalar));
-}
-
 /** A position that is a name (the listings ordered by name). */
 export function isNamePosition(p: unknown): p is string {
   return typeof p === 'string';
 }
 
+/** A position that is a row's sequence number: a whole number a bigint column holds (1e300 is a number, not one of those). */
+export function isSeqPosition(p: unknown): p is number {
+  return Number.isSafeInteger(p);
+}
+
 /**
  * The position a token carries, or undefined without a token. `isPosition` says which
- * positions `op` issues; by default any string, number or list of them.
+ * positions `op` issues, exactly: a position of the right operation with a member of another
+ * type would otherwise reach SQL and fail there, a 500 instead of a ClientException.
  */
-export function decodeToken<T>(op: string, token: string | undefined, isPosition: (p: unknown) => boolean = isAnyPosition): T | undefined {
+export function decodeToken<T>(op: string, token: string | undefined, isPosition: (p: unknown) => boolean): T | undefined {
   if (token === undefined) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { op?: unknown; p?: unknown };

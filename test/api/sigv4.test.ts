@@ -227,11 +227,13 @@ describe('requests signed by @smithy/signature-v4', () => {
     );
   });
 
-  test('x-amz-content-sha256: UNSIGNED-PAYLOAD leaves the body out', async () => {
+  test('x-amz-content-sha256: UNSIGNED-PAYLOAD, which only S3 takes, is refused, with or without credentials', async () => {
+    // Accepted, it would let the body of a signed request be swapped for any other.
     const unsigned = await smithySign({ ...describeJobQueues, headers: { ...describeJobQueues.headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
-    assert.equal(verify(unsigned).ok, true);
-    assert.equal(verify({ ...unsigned, body: Buffer.from('anything') }).ok, true);
-
+    const why = 'x-amz-content-sha256 UNSIGNED-PAYLOAD is accepted only by Amazon S3: batch requests sign their body (its SHA-256, in hex)';
+    assertDenied(verify(unsigned), 'InvalidSignatureException', why);
+    assertDenied(verify({ ...unsigned, body: Buffer.from('anything') }), 'InvalidSignatureException', why);
+    assertDenied(verify(unsigned, { credentials: null }), 'InvalidSignatureException', why);
   });
 
   test('a credential scope date other than the request date is refused', async () => {

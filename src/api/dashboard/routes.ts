@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clientError } from '../../model/errors.js';
+import { nestsDeeperThan, TOO_DEEP } from '../jsonDepth.js';
 import type { Clock } from '../../model/ids.js';
 import type { Db } from '../../store/db.js';
 import { listInstances, LIVE_INSTANCE_STATES, scalingCounts } from '../../store/instances.js';
@@ -86,6 +87,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
     const ctx = authenticate(req, 'batch');
     const raw = (req.body as Buffer | undefined)?.toString('utf8') ?? '';
     let input: unknown = {};
+    if (nestsDeeperThan(raw)) throw clientError(TOO_DEEP);
     try {
       input = raw ? JSON.parse(raw) : {};
     } catch {

@@ -32,7 +32,7 @@ import {
 } from '../../store/consumableResources.js';
 import type { Db } from '../../store/db.js';
 import { toJson } from '../../store/json.js';
-import { decodeToken, encodeToken } from '../../store/pagination.js';
+import { decodeToken, encodeToken, isNamePosition, isSeqPosition } from '../../store/pagination.js';
 import type { Handler } from '../context.js';
 import { findConsumableResource, tagsOf } from './resolve.js';
 import { listJobsRequiring } from '../../store/consumableResources.js';
@@ -172,7 +172,7 @@ function nameMatches(filters: KeyValuesPair[] | undefined): NameMatch[] {
 const list: Handler = async (raw, _ctx, s) => {
   const input = raw as unknown as ListConsumableResourcesRequest;
   const limit = input.maxResults ?? DEFAULT_PAGE;
-  const after = decodeToken<string>('ListConsumableResources', input.nextToken);
+  const after = decodeToken<string>('ListConsumableResources', input.nextToken, isNamePosition);
   const rows = await listConsumableResources(s.db, { after, limit: limit + 1, names: nameMatches(input.filters) });
   const page = rows.slice(0, limit);
   const inUse = await inUseQuantities(s.db, page.map((r) => r.name));
@@ -197,7 +197,7 @@ const list: Handler = async (raw, _ctx, s) => {
 const listJobs: Handler = async (raw, _ctx, s) => {
   const input = raw as unknown as ListJobsByConsumableResourceRequest;
   const resource = await findConsumableResource(s.db, input.consumableResource!);
-  const afterSeq = decodeToken<number>('ListJobsByConsumableResource', input.nextToken);
+  const afterSeq = decodeToken<number>('ListJobsByConsumableResource', input.nextToken, isSeqPosition);
   const limit = input.maxResults ?? 100;
   let statuses: string[] | undefined;
   let names: string[] | undefined;

@@ -19,7 +19,7 @@ import { lookupsChanged } from '../../store/lookupCache.js';
 
 /** DescribeJobDefinitions pages by (name, revision). */
 function isNameRevision(p: unknown): p is [string, number] {
-  return Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && Number.isInteger(p[1]);
+  return Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && Number.isSafeInteger(p[1]);
 }
 
 export function jobDefinitionDetail(row: JobDefinitionRow): JobDefinition {

@@ -33,7 +33,7 @@ import {
 import { fromJson, toJson } from '../../store/json.js';
 import { cancelJob, terminateJob } from '../../store/cancellation.js';
 import { createJobs, insertEdges } from '../../store/transitions.js';
-import { decodeToken, encodeToken } from '../../store/pagination.js';
+import { decodeToken, encodeToken, isSeqPosition } from '../../store/pagination.js';
 import type { Handler, Services } from '../context.js';
 import { findConsumableResource, findJobDefinition, findJobQueue, tagsOf } from './resolve.js';
 
@@ -337,7 +337,7 @@ const list: Handler = async (raw, _ctx, s) => {
   const filters = input.filters ?? [];
   if (filters.length > 1) throw clientError('filters may hold only one filter');
   const limit = Math.min(input.maxResults ?? (filters.length ? 100 : 1000), filters.length ? 100 : 1000);
-  const afterSeq = decodeToken<number>('ListJobs', input.nextToken);
+  const afterSeq = decodeToken<number>('ListJobs', input.nextToken, isSeqPosition);
   const queue = input.jobQueue !== undefined ? (await findJobQueue(s.db, input.jobQueue)).name : undefined;
   const f = filters[0];
   const values = f?.values ?? [];
