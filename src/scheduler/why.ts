@@ -65,6 +65,8 @@ export interface CeCapacity {
   usedVcpus: number;
   /** the largest room for one job on any live instance */
   freeVcpus: number;
+  /** why its instances are held instead of starting (the host cannot sandbox their jobs), if they are */
+  held?: string;
 }
 
 export interface WhyReport {
@@ -204,7 +206,7 @@ async function runnable(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code'
     }
     default: {
       const shown = ces.filter((c) => c.enabled);
-      const cap = shown.map((c) => `CE ${c.name} ${fmt(c.usedVcpus)} of ${fmt(c.launchedVcpus)} vCPUs in use${c.maxvCpus !== null ? ` (max ${c.maxvCpus})` : ''}${c.launchingVcpus ? `, ${fmt(c.launchingVcpus)} vCPUs launching` : ''}`);
+      const cap = shown.map((c) => `CE ${c.name} ${fmt(c.usedVcpus)} of ${fmt(c.launchedVcpus)} vCPUs in use${c.maxvCpus !== null ? ` (max ${c.maxvCpus})` : ''}${c.launchingVcpus ? `, ${fmt(c.launchingVcpus)} vCPUs launching` : ''}${c.held ? `, its instances held: ${c.held}` : ''}`);
       report.summary = `${code === 'QUEUED' ? 'queued' : 'waiting for capacity'}: ${cap.join('; ') || 'no capacity'}; ${ahead}; needs ${needText}`;
       report.eta = await estimate(o, job.queue, position, shown, now);
       return report;
@@ -230,7 +232,10 @@ async function capacity(o: WhyOptions, names: string[]): Promise<CeCapacity[]> {
     .map((ce) => {
       const mine = instances.filter((i) => i.ce_name === ce.name && (i.state === 'LAUNCHING' || i.state === 'ACTIVE'));
       // PENDING: still booting (a bootstrap script, a slow start), so launching too, but no room yet.
-      const booting = instances.filter((i) => i.ce_name === ce.name && i.state === 'PENDING');
+      const pending = instances.filter((i) => i.ce_name === ce.name && i.state === 'PENDING');
+      // Held for the sandbox: not booting, and nothing comes of them until the host changes.
+      const held = pending.map((i) => fromJson<{ heldFor?: string }>(i.provider_data, {}).heldFor).find((h) => h !== undefined);
+      const booting = pending.filter((i) => fromJson<{ heldFor?: string }>(i.provider_data, {}).heldFor === undefined);
       const used = mine.reduce((n, i) => n + (usage.get(i.id)?.vcpus ?? 0), 0);
       const cr = fromJson<ComputeResource | null>(ce.compute_resources, null);
       return {
@@ -242,6 +247,7 @@ async function capacity(o: WhyOptions, names: string[]): Promise<CeCapacity[]> {
         launchingVcpus: [...mine.filter((i) => i.state === 'LAUNCHING'), ...booting].reduce((n, i) => n + i.vcpus, 0),
         usedVcpus: used,
         freeVcpus: Math.max(0, ...mine.map((i) => i.vcpus - (usage.get(i.id)?.vcpus ?? 0))),
+        ...(held ? { held } : {}),
       };
     });
 }

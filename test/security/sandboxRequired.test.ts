@@ -90,6 +90,8 @@ test('without a usable sandbox a local instance starts no job and says why; a co
     const dash = (await (await fetch(`${server.url}/openbatch/v1/dashboard/instances`)).json()) as { instances: { stateReason: string | null }[] };
     assert.ok(dash.instances.some((i) => /apt-get install bubblewrap/.test(i.stateReason ?? '')), JSON.stringify(dash));
     assert.ok(server.warnings().some((l) => l.includes('compute environment guarded starts no jobs')));
+    const why = spawnSync(process.execPath, [CLI, 'why', held, '--endpoint-url', server.url], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    assert.match(why.stdout, /CE guarded .*its instances held: the job sandbox cannot be used here/, why.stdout + why.stderr);
 
     // The operator opts out for one compute environment: its jobs run, and that is said at warn level.
     await client.send(
