@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -119,6 +120,29 @@ test('as root, the job runs as the job user; the host sockets under /run are not
     assert.deepEqual(r.out, ['65534', '0', '65534']);
   } finally {
     executor.close();
+    rmSync(l.root, { recursive: true, force: true });
+  }
+});
+
+test("a sandboxed job reaches no service of the host's, the server's API included: its network is its own loopback", { skip: noSandbox }, async () => {
+  const l = layout();
+  const service = createServer((s) => {
+    s.on('error', () => undefined); // the job hangs up at once
+    s.end('hello\n');
+  });
+  await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+  const port = (service.address() as AddressInfo).port;
+  const script = `if exec 3<>/dev/tcp/127.0.0.1/${port}; then echo reached; else echo unreachable; fi 2>/dev/null`;
+  const boxed = new ProcessExecutor({ cgroups: false });
+  const open = new ProcessExecutor({ cgroups: false, sandboxNetwork: 'host' });
+  try {
+    assert.deepEqual((await run(boxed, l.mine, `bash -c '${script}'`)).out, ['unreachable']);
+    // The same job with the host's network (the operator's sandboxNetwork: host) reaches it: the check works.
+    assert.deepEqual((await run(open, l.mine, `bash -c '${script}'`)).out, ['reached']);
+  } finally {
+    boxed.close();
+    open.close();
+    service.close();
     rmSync(l.root, { recursive: true, force: true });
   }
 });
