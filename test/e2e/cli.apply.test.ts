@@ -7,22 +7,24 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DescribeJobDefinitionsCommand, DescribeJobQueuesCommand, DescribeComputeEnvironmentsCommand } from '@aws-sdk/client-batch';
-import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { startTestServer, tempDir, writableDir, type TestServer } from '../helpers/server.js';
 import { describeJob, waitForStatus } from '../helpers/fixtures.js';
 import { runCli, showRun } from '../helpers/cli.js';
 
 const EXAMPLE = new URL('../../../docs/examples/pipeline.yaml', import.meta.url);
 let t: TestServer;
 const dir = tempDir('openbatch-apply-');
-const out = join(dir, 'frames');
+/** where the example's jobs write their frames: a host directory granted to jobs, as its header says */
+const out = writableDir('openbatch-frames-');
 const cli = (...args: string[]) => runCli(t.url, args);
 
 before(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ hostVolumeRoots: [out] });
 });
 after(async () => {
   await t.close();
   rmSync(dir, { recursive: true, force: true });
+  rmSync(out, { recursive: true, force: true });
 });
 
 function writeFile(name: string, text: string): string {
