@@ -26,6 +26,7 @@
  * waiting for the control plane to hear of the exit and answer.
  */
 import { mkdir, mkdirSync, rm, symlinkSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_GRACE_MS, notStarted } from '../executor/process.js';
@@ -74,6 +75,10 @@ const MAX_QUEUED_LOG_CHARS = 64 * 1024 * 1024;
 const MAX_BACKOFF_MS = 1_000;
 /** repeated warnings (the control plane unreachable) are logged at most this often */
 const WARN_EVERY_MS = 30_000;
+/** how often the agent checks that it can run jobs (checkHealth) */
+const HEALTH_CHECK_MS = 2_000;
+/** less free space than this in the work directory, and attempts wait (their directories, pid files and job output need room) */
+const MIN_FREE_BYTES = 4 * 1024 * 1024;
 /** an agent that exits when orphaned and never had an answer gives up after this long */
 const NO_LEASE_ORPHAN_MS = 60_000;
 /** how long a start or log report may wait for company before it is sent */
@@ -98,6 +103,10 @@ export class Agent {
    * room as if running. `cancelled`: stopped meanwhile, so they end without starting.
    */
   private readonly preparing = new Map<string, { assignment: Assignment; cancelled: boolean }>();
+  /** why this agent cannot run jobs now (checkHealth), undefined when it can: nothing new starts meanwhile */
+  private impaired: string | undefined;
+  /** the executor of the instance's jobs, as the control plane names it: its health counts */
+  private instanceExecutor: ExecutorName | undefined;
   /** the instance's size, as the control plane names it with work (an older one does not: then every assignment starts at once) */
   private capacity: Size | undefined;
   private sending = false;
@@ -112,6 +121,7 @@ export class Agent {
   /** performance.now() when the latest request the control plane answered was sent */
   private lastContact = performance.now();
   private leaseTimer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
   /** the lease ran out and the attempts were stopped; cleared by the next answer */
   private fenced = false;
   /** attempts this agent stopped itself (its lease ran out, it was stopped): their exits are reported as a lost host's, with why */
@@ -231,6 +241,13 @@ export class Agent {
     let backoff = 100;
     this.leaseTimer = setInterval(() => this.checkLease(), LEASE_CHECK_MS);
     this.leaseTimer.unref();
+    const health = async () => {
+      if (this.stopped) return;
+      await this.checkHealth().catch(() => undefined);
+      this.healthTimer = setTimeout(() => void health(), HEALTH_CHECK_MS);
+      this.healthTimer.unref();
+    };
+    void health();
     while (!this.stopped) {
       try {
         // Waiting assignments are reported as running: the control plane must neither resend them nor expect them gone.
@@ -243,9 +260,12 @@ export class Agent {
           running.push({ jobId: k.slice(0, at), attempt: Number(k.slice(at + 1)) });
         }
         const waitMs = this.lease?.pollWaitMs ?? POLL_WAIT_MS;
-        const res = await this.post<PollResponse>('/agent/v1/poll', { instanceId: this.o.instanceId, running, waitMs }, this.pollAbort.signal, waitMs);
+        // As the health checks last found it: a check never delays a poll (the lease depends on them).
+        const impaired = this.impaired;
+        const res = await this.post<PollResponse>('/agent/v1/poll', { instanceId: this.o.instanceId, running, waitMs, ...(impaired ? { impaired } : {}) }, this.pollAbort.signal, waitMs);
         backoff = 100;
         if (res.lease) this.lease = res.lease;
+        if (res.executor) this.instanceExecutor = res.executor;
         for (const s of res.stop) this.stopAttempt(s, s.graceMs);
         // An instance's size does not change: once known it holds, even if the CE stops queueing work here.
         if (res.capacity) this.capacity = res.capacity;
@@ -278,9 +298,38 @@ export class Agent {
     return this.ending;
   }
 
+  /**
+   * Why this agent cannot run jobs now — its instance's executor unwell (the container engine
+   * does not answer), its work directory's disk full — or undefined. Checked every
+   * HEALTH_CHECK_MS, beside the polls, and said to the control plane with each: the instance
+   * takes no work meanwhile, and what was assigned to it waits here instead of failing.
+   * Changes are logged.
+   */
+  private async checkHealth(): Promise<string | undefined> {
+    const reasons: string[] = [];
+    try {
+      const st = await statfs(this.o.workRoot);
+      const free = st.bavail * st.bsize;
+      if (free < MIN_FREE_BYTES) reasons.push(`no space left on device for attempts' working directories (${Math.floor(free / 1024)} KiB free in ${this.o.workRoot})`);
+    } catch {
+      // cannot tell: not a reason to refuse work
+    }
+    const executor = this.instanceExecutor ? this.o.executors[this.instanceExecutor] : undefined;
+    const unwell = await executor?.health?.();
+    if (unwell) reasons.push(unwell);
+    const impaired = reasons.length ? reasons.join('; ') : undefined;
+    if (impaired !== this.impaired) {
+      if (impaired) this.o.logger.warn({ reason: impaired }, 'cannot run jobs now: new work waits here until this passes');
+      else this.o.logger.warn('can run jobs again');
+      this.impaired = impaired;
+      if (!impaired) this.startWaiting();
+    }
+    return impaired;
+  }
+
   /** Starts the waiting assignments that fit beside what runs, in order; a later smaller one may pass an earlier one that does not fit yet. */
   private startWaiting(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.impaired) return;
     const used = { vcpus: 0, memoryMiB: 0, gpus: 0 };
     for (const r of this.running.values()) addSize(used, r.assignment);
     for (const p of this.preparing.values()) addSize(used, p.assignment);
@@ -586,6 +635,7 @@ export class Agent {
   private async stopNow(graceMs: number, why: string): Promise<void> {
     this.stopped = true;
     clearInterval(this.leaseTimer);
+    clearTimeout(this.healthTimer);
     this.pollAbort.abort();
     // Not started, so nothing to stop: the control plane finds them STARTING on an instance
     // that is gone. (Those being prepared are not started either: see prepare().)

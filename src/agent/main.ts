@@ -22,7 +22,7 @@ import { closeInheritedDescriptors } from '../processes.js';
 import { ContainerExecutor } from '../executor/container.js';
 import { ProcessExecutor } from '../executor/process.js';
 import { Agent, serverList } from './agent.js';
-import { killOrphans } from './pidFiles.js';
+import { killOrphans, ORPHANS, setAsideOrphans } from './pidFiles.js';
 
 export interface AgentCliOptions {
   server: string;
@@ -139,9 +139,18 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
   }
   const logger = base.child({ instance: instanceId });
   // Jobs a previous agent on this machine left running when it died: their attempts have
-  // been failed and may be running elsewhere now.
-  const orphans = await killOrphans(opts.workDir);
-  if (orphans) logger.warn({ orphans }, 'stopped jobs left running by a previous agent');
+  // been failed and may be running elsewhere now. Containers whose engine does not answer yet
+  // are tried again until it does.
+  setAsideOrphans(opts.workDir);
+  const stopOrphans = async (): Promise<void> => {
+    const { stopped, pending } = await killOrphans(opts.workDir, ORPHANS);
+    if (stopped) logger.warn({ orphans: stopped }, 'stopped jobs left running by a previous agent');
+    if (pending.length) {
+      logger.warn({ containers: pending }, 'containers left by a previous agent cannot be removed yet: their engine does not answer; trying again');
+      setTimeout(() => void stopOrphans(), 10_000).unref();
+    }
+  };
+  await stopOrphans();
   if (processExecutor.refusal) logger.warn(`process executor: no job will start: ${processExecutor.refusal}`);
   else if (sandbox === 'off') logger.warn('process executor: the sandbox is off (--sandbox off): jobs run unsandboxed and see this host as the agent\'s job user does');
   for (const why of processExecutor.unavailable) logger.warn(`process executor: ${why}`);

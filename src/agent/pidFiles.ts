@@ -16,7 +16,7 @@
  * to a new process while the group it led still has members, so a surviving group with that
  * id is the job's.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeContainer } from '../executor/container.js';
 
@@ -28,9 +28,26 @@ interface AttemptEntry {
   socket?: string;
 }
 
-function dir(workRoot: string): string {
-  return join(workRoot, '.pids');
+function dir(workRoot: string, sub = PIDS): string {
+  return join(workRoot, sub);
 }
+
+const PIDS = '.pids';
+
+/**
+ * Sets aside the entries a previous agent on this work directory left (before this one writes
+ * its own there): killOrphans(workRoot, ORPHANS) stops them, now or, for containers whose
+ * engine does not answer yet, later.
+ */
+export function setAsideOrphans(workRoot: string): void {
+  try {
+    renameSync(dir(workRoot), dir(workRoot, ORPHANS));
+  } catch {
+    // none
+  }
+}
+
+export const ORPHANS = '.pids-orphaned';
 
 function writeEntry(workRoot: string, attempt: number, entry: AttemptEntry): string {
   const file = join(dir(workRoot), `${entry.jobId}#${attempt}`.replace(/[^A-Za-z0-9_.#:-]/g, '_'));
@@ -74,39 +91,48 @@ export function removePidFile(file: string): void {
 
 /**
  * Kills the process group of every job the dead agent left running, and removes its
- * containers (waiting for the daemon: the caller may retry their attempts next); answers how
- * many.
+ * containers (waiting for the engine: the caller may retry their attempts next). Answers how
+ * many it stopped, and the containers it could not remove because their engine does not
+ * answer: those may still run, so their attempts must not run again yet. Their entries are
+ * kept, and a later call tries them again.
  */
-export async function killOrphans(workRoot: string): Promise<number> {
-  let killed = 0;
+export async function killOrphans(workRoot: string, sub = PIDS): Promise<{ stopped: number; pending: string[] }> {
+  let stopped = 0;
+  const pending: string[] = [];
   let files: string[];
   try {
-    files = readdirSync(dir(workRoot));
+    files = readdirSync(dir(workRoot, sub));
   } catch {
-    return 0;
+    return { stopped, pending };
   }
   for (const name of files) {
-    let entry: AttemptEntry;
-    try {
-      entry = JSON.parse(readFileSync(join(dir(workRoot), name), 'utf8')) as AttemptEntry;
-    } catch {
-      continue;
-    }
-    const { jobId, pid, container, socket } = entry;
+    const file = join(dir(workRoot, sub), name);
+    const { jobId, pid, container, socket } = readSafe(file) ?? { jobId: '' };
     if (container && socket) {
-      await removeContainer(socket, container);
-      killed++;
-      continue;
+      const outcome = await removeContainer(socket, container);
+      if (outcome === 'unreachable') {
+        pending.push(container);
+        continue; // kept: tried again next time
+      }
+      if (outcome === 'removed') stopped++;
+    } else if (pid !== undefined && Number.isInteger(pid) && pid > 1 && isJobLeader(pid, jobId) !== false) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+        stopped++;
+      } catch {
+        // exited meanwhile
+      }
     }
-    if (pid === undefined) continue;
-    if (!Number.isInteger(pid) || pid <= 1 || isJobLeader(pid, jobId) === false) continue;
-    try {
-      process.kill(-pid, 'SIGKILL');
-      killed++;
-    } catch {
-      // exited meanwhile
-    }
+    removePidFile(file);
   }
-  rmSync(dir(workRoot), { recursive: true, force: true });
-  return killed;
+  if (pending.length === 0) rmSync(dir(workRoot, sub), { recursive: true, force: true });
+  return { stopped, pending };
+}
+
+function readSafe(file: string): AttemptEntry | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as AttemptEntry;
+  } catch {
+    return undefined;
+  }
 }

@@ -55,6 +55,11 @@ export interface PollRequest {
   running: AttemptRef[];
   /** how long the server may hold the request when there is nothing to say */
   waitMs: number;
+  /**
+   * why this agent cannot run jobs now (its container engine does not answer, its work
+   * directory's disk is full); absent when it can. Its instance takes no work meanwhile.
+   */
+  impaired?: string;
 }
 
 export interface PollResponse {
@@ -69,6 +74,8 @@ export interface PollResponse {
    * Absent (an older server): no lease.
    */
   lease?: { ms: number; pollWaitMs: number };
+  /** the executor of the instance's jobs (its compute environment's): the agent watches what that one needs */
+  executor?: ExecutorName;
   /**
    * the instance's size, sent with work. When its compute environment queues work on the
    * agent (`openbatch:prefetch`), `start` may hold more than fits, and the agent starts each

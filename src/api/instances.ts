@@ -16,7 +16,7 @@ import { usageByInstance } from '../store/jobs.js';
 import { fromJson } from '../store/json.js';
 import type { RequestContext, Services } from './context.js';
 
-export const INSTANCE_STATES = ['PENDING', 'LAUNCHING', 'ACTIVE', 'TERMINATING', 'TERMINATED'] as const;
+export const INSTANCE_STATES = ['PENDING', 'LAUNCHING', 'ACTIVE', 'IMPAIRED', 'TERMINATING', 'TERMINATED'] as const;
 
 /** One instance as the API shows it. */
 export interface InstanceView {
@@ -42,7 +42,11 @@ export interface InstanceView {
   lastHeartbeatAt: number;
   /** slow-start chaos made it boot this many wall-clock ms late (absent: it booted on time) */
   slowStartMs?: number;
-  /** why it stays PENDING instead of starting: its jobs need the sandbox, which its host cannot give (absent: it is not held) */
+  /**
+   * PENDING: why it stays so instead of starting (its jobs need the sandbox, which its host
+   * cannot give); IMPAIRED: why its agent cannot run jobs now (its container engine does not
+   * answer, its disk is full). Absent otherwise.
+   */
   stateReason?: string;
   terminatedAt: number | null;
   terminationReason: string | null;
@@ -68,7 +72,7 @@ export function instanceView(row: InstanceRow, used?: { vcpus: number; memoryMiB
     readyAt: row.ready_at === null ? null : Number(row.ready_at),
     lastHeartbeatAt: row.last_heartbeat_at,
     slowStartMs: data.slowStartMs,
-    stateReason: row.state === 'PENDING' ? data.heldFor : undefined,
+    stateReason: row.state === 'PENDING' ? data.heldFor : row.state === 'IMPAIRED' ? (row.status_reason ?? undefined) : undefined,
     terminatedAt: row.terminated_at,
     terminationReason: row.termination_reason,
     interruptionAt: row.interrupt_at,

@@ -21,7 +21,7 @@ async function list(flags: ConnectionFlags & { ce?: string; state?: string[]; al
     const query: Record<string, string | string[]> = {};
     if (flags.ce) query.computeEnvironment = flags.ce;
     if (flags.state?.length) query.state = flags.state;
-    else if (flags.all) query.state = ['PENDING', 'LAUNCHING', 'ACTIVE', 'TERMINATING', 'TERMINATED'];
+    else if (flags.all) query.state = ['PENDING', 'LAUNCHING', 'ACTIVE', 'IMPAIRED', 'TERMINATING', 'TERMINATED'];
     const { instances } = await c.openbatchHttp<{ instances: InstanceView[] }>('GET', '/openbatch/v1/instances', query);
     if (wantsJson(flags)) return void process.stdout.write(json(instances));
     if (instances.length === 0) return void process.stdout.write('no instances\n');
@@ -31,7 +31,7 @@ async function list(flags: ConnectionFlags & { ce?: string; state?: string[]; al
         { header: 'TYPE', value: (i) => i.instanceType + (i.capped ? ' (capped)' : '') },
         { header: 'CE', value: (i) => i.computeEnvironment },
         { header: 'HOST', value: (i) => i.address ?? i.hostname ?? '-' },
-        { header: 'STATE', value: (i) => i.state + (i.interruptionAt !== null && i.state !== 'TERMINATED' ? ' (Spot notice)' : '') + (i.state === 'PENDING' && i.slowStartMs ? ' (slow start)' : '') + (i.stateReason ? ' (held)' : ''), colour: (i) => stateColour(i.state) },
+        { header: 'STATE', value: (i) => i.state + (i.interruptionAt !== null && i.state !== 'TERMINATED' ? ' (Spot notice)' : '') + (i.state === 'PENDING' && i.slowStartMs ? ' (slow start)' : '') + (i.state === 'PENDING' && i.stateReason ? ' (held)' : ''), colour: (i) => stateColour(i.state) },
         { header: 'VCPUS', value: (i) => `${num(i.used.vcpus)}/${num(i.capacity.vcpus)}`, right: true },
         { header: 'MEMORY', value: (i) => `${i.used.memoryMiB}/${i.capacity.memoryMiB}`, right: true },
         { header: 'JOBS', value: (i) => String(i.used.jobs), right: true },
@@ -57,7 +57,7 @@ export function registerInstanceCommands(program: Command): void {
     .command('instances')
     .description('list instances: type, compute environment, state, capacity used, launch template, launched/terminated and why')
     .option('--ce <name>', 'only this compute environment')
-    .option('--state <state...>', 'only these states (PENDING LAUNCHING ACTIVE TERMINATING TERMINATED)')
+    .option('--state <state...>', 'only these states (PENDING LAUNCHING ACTIVE IMPAIRED TERMINATING TERMINATED)')
     .option('--all', 'include TERMINATED instances')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  openbatch instances\n  openbatch instances --ce spot --all\n  openbatch instances interrupt i-0123456789abcdef0')

@@ -30,7 +30,7 @@ import { REASONS } from '../model/reasons.js';
 import type { Clock } from '../model/ids.js';
 import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
 import type { Db } from '../store/db.js';
-import { closeInstance, getInstance, markTerminating, stopReasonOf, updateInstance, type InstanceRow } from '../store/instances.js';
+import { closeInstance, getInstance, markTerminating, setImpairment, stopReasonOf, updateInstance, type InstanceRow } from '../store/instances.js';
 import { activeAttemptsOf, attemptLogTarget } from '../store/assignments.js';
 import { AttemptReports } from '../store/attemptReports.js';
 import { buildAssignment, derivedEnvironment, RerunIndex, type AssignmentContext } from './assignment.js';
@@ -184,6 +184,22 @@ export class AgentHub {
     }
   }
 
+  /**
+   * What the agent says of its instance: one that cannot run jobs (its container engine does
+   * not answer, its disk is full) is IMPAIRED and takes no work until it can again, and its
+   * compute environment's statusReason says why; each change is logged. Answers the row as it
+   * is now.
+   */
+  private async impairment(inst: InstanceRow, reason: string | null): Promise<InstanceRow> {
+    if (inst.state === 'LAUNCHING') inst = { ...inst, state: 'ACTIVE' }; // heartbeat() made it so
+    const change = await setImpairment(this.o.db, inst, reason);
+    if (change === 'impaired') this.o.logger.warn({ instance: inst.id, ce: inst.ce_name, reason }, 'instance impaired: it takes no work until its agent can run jobs again');
+    if (change === 'recovered') this.o.logger.warn({ instance: inst.id, ce: inst.ce_name }, 'instance recovered: it takes work again');
+    // A pass places on it again (recovered), and says it in its CE's statusReason either way.
+    if (change) this.o.kickScheduler();
+    return change ? { ...inst, state: reason ? 'IMPAIRED' : 'ACTIVE', status_reason: reason } : inst;
+  }
+
   /** Attempts to start and to stop for this instance, given what its agent runs. */
   private async reconcile(inst: InstanceRow, running: AttemptRef[], arrivedAt: number): Promise<PollResponse> {
     const instanceId = inst.id;
@@ -231,7 +247,8 @@ export class AgentHub {
       else if (a.terminate_reason) stop.push({ ...r, graceMs: this.o.terminateGraceMs });
     }
     const lease = { ms: this.o.lease.leaseMs, pollWaitMs: this.o.lease.pollWaitMs };
-    return { start, stop, shutdown: toShutDown(inst), lease, ...(capacity ? { capacity } : {}) };
+    const executor = (await this.o.assignmentContext?.(inst.ce_name))?.executor;
+    return { start, stop, shutdown: toShutDown(inst), lease, ...(executor ? { executor } : {}), ...(capacity ? { capacity } : {}) };
   }
 
   /** Ends attempts their agent was handed and does not hold (DELIVERY_GRACE_MS): failed to start, or lost once RUNNING. */
@@ -279,8 +296,10 @@ export class AgentHub {
     let inst = await this.authenticate(req, body?.instanceId);
     if (!Array.isArray(body.running)) throw clientError('running must be a list of {jobId, attempt}');
     body.running.forEach((r, i) => checkAttemptRef(r, `running[${i}]`));
+    if (body.impaired !== undefined && typeof body.impaired !== 'string') throw clientError('impaired must be a string, or absent');
     const arrivedAt = this.o.clock.now();
     await this.heartbeat(inst);
+    inst = await this.impairment(inst, body.impaired ? body.impaired.slice(0, 500) : null);
     let res = await this.reconcile(inst, body.running, arrivedAt);
     const waitMs = Math.min(Math.max(Number(body.waitMs) || 0, 0), MAX_WAIT_MS);
     if (res.start.length === 0 && res.stop.length === 0 && !res.shutdown && waitMs > 0 && !this.closing) {

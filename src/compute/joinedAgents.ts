@@ -185,7 +185,7 @@ export class JoinedAgents {
       if (inst.provider !== 'joined') continue;
       if (silence.lost(inst.last_heartbeat_at, now)) {
         await this.close(inst.id, `agent lost: no heartbeat for ${Math.round((now - inst.last_heartbeat_at) / 1000)} s (agentTimeoutSeconds ${this.o.config.agentTimeoutSeconds})`);
-      } else if (farm.draining && inst.state === 'ACTIVE' && (farm.stopJobs || !((usage.get(inst.id)?.jobs ?? 0) > 0))) {
+      } else if (farm.draining && (inst.state === 'ACTIVE' || inst.state === 'IMPAIRED') && (farm.stopJobs || !((usage.get(inst.id)?.jobs ?? 0) > 0))) {
         const stopReason = farm.stopJobs ? 'drained, its jobs stopped (openbatch drain --stop-jobs)' : 'drained (openbatch drain)';
         const data = fromJson<Record<string, unknown>>(inst.provider_data, {});
         await updateInstance(this.o.db, inst.id, { state: 'TERMINATING', provider_data: JSON.stringify({ ...data, stopReason }) });

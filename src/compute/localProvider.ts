@@ -48,7 +48,7 @@ import { BatchError, clientError } from '../model/errors.js';
 import { REASONS } from '../model/reasons.js';
 import type { Resources } from '../model/resources.js';
 import { allComputeEnvironments, getComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
-import { closeInstance, getInstance, insertInstance, liveInstances, updateInstance, type InstanceRow } from '../store/instances.js';
+import { closeInstance, getInstance, insertInstance, liveInstances, setImpairment, updateInstance, type InstanceRow } from '../store/instances.js';
 import { fromJson } from '../store/json.js';
 import { hashToken } from './agentTokens.js';
 import { PROVIDER_TAG, type PassRows, type ScalingView } from './providers.js';
@@ -163,6 +163,8 @@ interface AgentProcess {
 export class LocalProvider {
   /** this host's agents by instance id */
   private readonly agents = new Map<string, AgentProcess>();
+  /** instances whose agent is gone but whose containers could not be removed yet, with why they end */
+  private readonly unremoved = new Map<string, { reason: string; unexpected: boolean }>();
   private readonly silence: AgentSilence;
   private readonly terminationReason = new Map<string, string>();
   private readonly idleSince = new Map<string, number>();
@@ -336,6 +338,7 @@ export class LocalProvider {
     this.lastChaosAt = now;
     this.silence.look(now);
     await this.checkAdopted();
+    for (const [id, { reason, unexpected }] of [...this.unremoved]) await this.agentGone(id, reason, unexpected);
     await this.spot(all, cesByName, now, elapsed);
     for (const id of this.chaos.agentLosses(all.filter((i) => (i.state === 'ACTIVE' || i.state === 'LAUNCHING') && this.agents.has(i.id)).map((i) => i.id), elapsed)) {
       this.o.logger.warn({ instance: id, by: 'chaos' }, 'agent lost');
@@ -346,7 +349,7 @@ export class LocalProvider {
     // ran out): one of this host is killed, its exit handling fails its attempts; one of another
     // host is closed here.
     for (const inst of all) {
-      const silent = inst.state === 'ACTIVE' || inst.state === 'LAUNCHING' || (inst.state === 'TERMINATING' && inst.interrupt_at === null);
+      const silent = inst.state === 'ACTIVE' || inst.state === 'LAUNCHING' || inst.state === 'IMPAIRED' || (inst.state === 'TERMINATING' && inst.interrupt_at === null);
       if (!silent || !this.silence.lost(inst.last_heartbeat_at, now)) continue;
       const reason = `agent lost: no heartbeat for ${Math.round((now - inst.last_heartbeat_at) / 1000)} s (agentTimeoutSeconds ${this.o.config.agentTimeoutSeconds})`;
       if (this.agents.has(inst.id)) this.loseAgent(inst, reason);
@@ -408,12 +411,16 @@ export class LocalProvider {
       }),
       instances: instances.map((i) => {
         const u = rows.usage.get(i.id);
+        // IMPAIRED (its agent cannot run jobs now): up and holding its share of the host, idle or
+        // busy as any, but with no room the waiting work could count on.
+        const impaired = i.state === 'IMPAIRED';
         return {
           id: i.id,
           ceName: i.ce_name,
-          state: i.state as InstanceState,
+          ...(impaired ? { impaired: i.status_reason ?? 'its agent cannot run jobs now' } : {}),
+          state: (impaired ? 'ACTIVE' : i.state) as InstanceState,
           size: { vcpus: i.vcpus, memoryMiB: i.memory_mib, gpus: i.gpus },
-          free: { vcpus: i.vcpus - (u?.vcpus ?? 0), memoryMiB: i.memory_mib - (u?.memoryMiB ?? 0), gpus: i.gpus - (u?.gpus ?? 0) },
+          free: impaired ? { vcpus: 0, memoryMiB: 0, gpus: 0 } : { vcpus: i.vcpus - (u?.vcpus ?? 0), memoryMiB: i.memory_mib - (u?.memoryMiB ?? 0), gpus: i.gpus - (u?.gpus ?? 0) },
           jobs: u?.jobs ?? 0,
           idleSince: this.idleSince.get(i.id),
           here: this.onThisHost(i),
@@ -559,6 +566,7 @@ export class LocalProvider {
       launch_template: applied ? JSON.stringify(applied) : cr.launchTemplate ? JSON.stringify(cr.launchTemplate) : null,
       interrupt_at: null,
       ready_at: null,
+      status_reason: null,
     };
     await insertInstance(this.o.db, row);
     this.o.scaled?.launched(ce.name, l.why);
@@ -759,9 +767,20 @@ export class LocalProvider {
    * `reason` and its attempts fail with the host-terminated reason.
    */
   private async agentGone(id: string, reason: string, unexpected: boolean): Promise<void> {
-    const orphans = await killOrphans(this.instanceDir(id));
-    if (orphans) this.o.logger.warn({ instance: id, orphans }, 'stopped jobs left running by a dead agent');
+    const { stopped, pending } = await killOrphans(this.instanceDir(id));
+    if (stopped) this.o.logger.warn({ instance: id, orphans: stopped }, 'stopped jobs left running by a dead agent');
     if (this.closing) return;
+    if (pending.length) {
+      // Its containers may still run (their engine does not answer): its attempts must not run
+      // again yet. The instance takes no work, says why, and is tried again at every pass.
+      const impaired = `its agent is gone (${reason}) and its containers cannot be removed: their engine does not answer`;
+      if (!this.unremoved.has(id)) this.o.logger.warn({ instance: id, containers: pending }, 'containers of a dead agent cannot be removed yet: its attempts wait until they are');
+      this.unremoved.set(id, { reason, unexpected });
+      const inst = await getInstance(this.o.db, id);
+      if (inst) await setImpairment(this.o.db, inst, impaired);
+      return;
+    }
+    this.unremoved.delete(id);
     if (unexpected) {
       const inst = await getInstance(this.o.db, id);
       if (inst && inst.state !== 'TERMINATED') this.o.scaled?.terminated(inst.ce_name, 'agent_exited');

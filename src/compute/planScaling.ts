@@ -39,7 +39,8 @@
  *   5. Scale down: an idle instance above its CE's floor, unclaimed, idle for the scale-down
  *      delay, is terminated.
  *   6. Each ENABLED CE's desiredvCpus (what it has, at least its capped floor) and
- *      statusReason: instances held (no sandbox on this host), a cap, a floor not kept are
+ *      statusReason: instances held (no sandbox on this host), instances impaired (their agents
+ *      cannot run jobs now), a cap, a floor not kept are
  *      said, with why; otherwise healthy.
  *
  * In a drain (`openbatch drain`) the cycle is one step: every instance without a job (every
@@ -47,6 +48,7 @@
  * An instance *held* (launched PENDING on a host that cannot sandbox its CE's jobs) boots only
  * once the sandbox works: the work that claims it says so, and unclaimed it is idle.
  */
+import { REASONS } from '../model/reasons.js';
 import type { Demand, Resources } from '../model/resources.js';
 import { chooseLaunch, packLaunch, type AllocationStrategy, type InstanceType } from './instanceTypes.js';
 
@@ -84,6 +86,8 @@ export interface Work {
 export interface ScalingInstance {
   id: string;
   ceName: string;
+  /** IMPAIRED: why its agent cannot run jobs now (it has no room then: its free capacity is none) */
+  impaired?: string;
   /** PENDING: booting (bootstrap, slow start), takes no work yet */
   state: InstanceState;
   size: Resources;
@@ -318,6 +322,12 @@ export function planScaling(s: ScalingSnapshot, newId: () => string = counter())
   let hostFree = minus(s.host, sum(units.filter((u) => u.here).map((u) => u.size)));
   const returning: Returning[] = units.filter((u) => u.here && u.state === 'TERMINATING').map((u) => ({ unit: u, left: { ...u.size } }));
 
+  const heldSays = (ce: ScalingCe): string[] => (ce.held ? [`INSTANCES HELD: ${ce.held}`] : []);
+  /** Instances whose agents cannot run jobs now (IMPAIRED), said by their CE: the first with why. */
+  const impairedSays = (ce: string): string[] => {
+    const impaired = s.instances.filter((i) => i.ceName === ce && i.impaired);
+    return impaired.length ? [REASONS.instancesImpaired(impaired.length, { id: impaired[0].id, reason: impaired[0].impaired! })] : [];
+  };
   const terminate = (u: Unit, why: TerminationWhy, reason: string) => {
     u.fate = 'terminate';
     plan.terminations.push({ instanceId: u.id, ceName: u.ceName, why, reason });
@@ -330,7 +340,7 @@ export function planScaling(s: ScalingSnapshot, newId: () => string = counter())
       if (u.state === 'TERMINATING' || (u.jobs > 0 && !s.drain.stopJobs)) continue;
       terminate(u, 'drain', s.drain.stopJobs ? 'drained, its jobs stopped (openbatch drain --stop-jobs)' : 'drained (openbatch drain)');
     }
-    for (const ce of ces.values()) if (ce.valid && ce.enabled) plan.ces.push({ name: ce.name, desiredvCpus: ceVcpus(ce.name), statusReason: ce.held ? `INSTANCES HELD: ${ce.held}` : HEALTHY });
+    for (const ce of ces.values()) if (ce.valid && ce.enabled) plan.ces.push({ name: ce.name, desiredvCpus: ceVcpus(ce.name), statusReason: [...heldSays(ce), ...impairedSays(ce.name)].join('; ') || HEALTHY });
     return plan;
   }
 
@@ -455,7 +465,7 @@ export function planScaling(s: ScalingSnapshot, newId: () => string = counter())
     if (!ce.valid || !ce.enabled) continue;
     const floor = floorOf(ce, s.host);
     const have = ceVcpus(ce.name);
-    const parts: string[] = ce.held ? [`INSTANCES HELD: ${ce.held}`] : [];
+    const parts: string[] = [...heldSays(ce), ...impairedSays(ce.name)];
     let cappedAt: number | undefined;
     if (!ce.fargate && ce.minvCpus > floor) {
       cappedAt = floor;

@@ -17,9 +17,10 @@
  *      AWS's OutOfMemoryError reason), and it is removed.
  *
  * An engine that cannot be reached before the container starts fails the attempt with
- * "CannotCreateContainerError: cannot reach the Docker API at …"; one that stops answering
- * while the container runs, with "CannotInspectContainerError: the container engine stopped
- * answering …": its exit is unknown then, and the container may outlive the attempt.
+ * "CannotCreateContainerError: cannot reach the Docker API at …" (the agent holds new work
+ * while its health check finds the engine silent, so this is rare). One that stops answering
+ * while the container runs does not stop it: the attempt stays running and the container is
+ * waited for again once the engine is back (waitForExit); its removal likewise (remove).
  *
  *   command      replaces the image's CMD; the image's ENTRYPOINT stays. No command: the
  *                image's CMD runs.
@@ -57,6 +58,9 @@ import type { AttemptExit, AttemptSpec, Executor, ExecutorCapabilities, JobSetti
 const MiB = 1024 * 1024;
 /** How often a container's memory cgroup is sampled for OOM kills on cgroup v1 hosts. */
 const OOM_SAMPLE_MS = 100;
+/** The engine's health is asked at most this often, and given this long to answer. */
+const HEALTH_EVERY_MS = 2_000;
+const HEALTH_TIMEOUT_MS = 3_000;
 
 export interface ContainerExecutorOptions {
   /** the Docker API socket: "unix:///run/podman/podman.sock" or a path */
@@ -189,6 +193,25 @@ export class ContainerExecutor implements Executor {
     }
   }
 
+  private healthAt = -Infinity;
+  private lastHealth: Promise<string | undefined> = Promise.resolve(undefined);
+
+  /** The engine's answer to a ping, asked at most every HEALTH_EVERY_MS and given HEALTH_TIMEOUT_MS. */
+  health(): Promise<string | undefined> {
+    if (performance.now() - this.healthAt < HEALTH_EVERY_MS) return this.lastHealth;
+    this.healthAt = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    this.lastHealth = Promise.race([
+      this.check(),
+      new Promise<string>((r) => {
+        timer = setTimeout(() => r(`no answer within ${HEALTH_TIMEOUT_MS / 1000} s`), HEALTH_TIMEOUT_MS);
+      }),
+    ])
+      .then((trouble) => (trouble ? `the container engine at ${this.api.socket} does not answer (${trouble})` : undefined))
+      .finally(() => clearTimeout(timer));
+    return this.lastHealth;
+  }
+
   start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt {
     const name = `openbatch-${spec.attemptId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
     return new ContainerAttempt(this.api, spec, name, onLog, this.clock, this.pidsMax, this.cgroups !== undefined, this.hidden);
@@ -314,9 +337,9 @@ class ContainerAttempt implements RunningAttempt {
       const oom = this.v1 && !parent ? await this.watchOom(spec.memoryMiB) : undefined;
       let waited: { StatusCode: number };
       try {
-        waited = await this.api.call<{ StatusCode: number }>('POST', `/containers/${this.containerName}/wait`);
+        waited = await this.waitForExit();
       } catch (e) {
-        return { exitCode: null, reason: `CannotInspectContainerError: the container engine stopped answering while the container ran (${(e as Error).message}); its exit is unknown, and it may still be running` };
+        return { exitCode: null, reason: `CannotInspectContainerError: ${(e as Error).message}` };
       } finally {
         oom?.stop();
       }
@@ -345,7 +368,55 @@ class ContainerAttempt implements RunningAttempt {
     } finally {
       this.logStream?.destroy();
       if (!ended) this.flushLines();
-      await this.api.call('DELETE', `/containers/${this.containerName}?force=1&v=1`).catch(() => undefined);
+      await this.remove();
+    }
+  }
+
+  /**
+   * The container's exit, however long the engine is away meanwhile. An engine that stops
+   * answering (its API service stopped, restarted) does not stop its containers: this one
+   * runs on, and its exit is unknown. Failing the attempt then would let its retry run beside
+   * it; instead the attempt stays running and is waited for again once the engine answers —
+   * the container re-adopted, its exit (and its output, by the catch-up) read as if nothing
+   * happened. Meanwhile the agent's health check says the engine does not answer, and its
+   * instance takes no work (agent.ts).
+   */
+  private async waitForExit(): Promise<{ StatusCode: number }> {
+    let backoff = 250;
+    for (;;) {
+      try {
+        return await this.api.call<{ StatusCode: number }>('POST', `/containers/${this.containerName}/wait`);
+      } catch (e) {
+        if (!unreachable(e)) throw e;
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 2_000);
+      }
+    }
+  }
+
+  /**
+   * Removes the ended container; an engine that does not answer now is asked again later
+   * (in the background, until it answers), so that no container is left behind.
+   */
+  private async remove(): Promise<void> {
+    const del = () => this.api.call('DELETE', `/containers/${this.containerName}?force=1&v=1`);
+    try {
+      await del();
+    } catch (e) {
+      if (!unreachable(e)) return; // gone already, or refused for good
+      let backoff = 1_000;
+      const again = () => {
+        const timer = setTimeout(() => {
+          del().catch((e2: unknown) => {
+            if (unreachable(e2)) {
+              backoff = Math.min(backoff * 2, 30_000);
+              again();
+            }
+          });
+        }, backoff);
+        timer.unref();
+      };
+      again();
     }
   }
 
@@ -446,18 +517,33 @@ class ContainerAttempt implements RunningAttempt {
   private async signal(sig: string): Promise<void> {
     if (this.done || !this.created) return;
     if (sig === 'SIGKILL') this.killSent = true;
-    await this.api.call('POST', `/containers/${this.containerName}/kill?signal=${sig}`).catch(() => undefined);
+    // An engine away for a while gets the signal when it is back: the container runs on meanwhile.
+    for (let backoff = 250; !this.done; backoff = Math.min(backoff * 2, 2_000)) {
+      try {
+        await this.api.call('POST', `/containers/${this.containerName}/kill?signal=${sig}`);
+        return;
+      } catch (e) {
+        if (!unreachable(e)) return; // ended already
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
   }
 }
 
-/** Removes a container by name (a dead agent's), and the memory cgroup it was given; resolves whether or not it existed. */
-export async function removeContainer(dockerHost: string, name: string): Promise<boolean> {
+/**
+ * Removes a container by name (a dead agent's: force, so a running one is killed first), and
+ * the memory cgroup it was given. Answers 'removed', 'gone' (there was none), or 'unreachable'
+ * when the engine does not answer: the container may then still run, and must not be taken
+ * for gone.
+ */
+export async function removeContainer(dockerHost: string, name: string): Promise<'removed' | 'gone' | 'unreachable'> {
   try {
     await new DockerApi(dockerHost).call('DELETE', `/containers/${encodeURIComponent(name)}?force=1&v=1`);
-    return true;
-  } catch {
-    return false;
-  } finally {
     ContainerMemoryParent.of(name)?.remove();
+    return 'removed';
+  } catch (e) {
+    if (unreachable(e)) return 'unreachable';
+    ContainerMemoryParent.of(name)?.remove();
+    return 'gone';
   }
 }

@@ -59,7 +59,12 @@ export class DockerApi {
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.open(method, path, body);
     const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
+    try {
+      for await (const c of res) chunks.push(c as Buffer);
+    } catch (e) {
+      // The engine went away in the middle of its answer (a long `wait`, a stopped service).
+      throw new DockerError(0, `the Docker API at ${this.socket} closed the connection: ${(e as Error).message}`);
+    }
     const text = Buffer.concat(chunks).toString('utf8');
     return (text ? JSON.parse(text) : undefined) as T;
   }

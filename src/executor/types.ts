@@ -164,4 +164,9 @@ export interface Executor {
   readonly unavailable: string[];
   /** starts the attempt; `onLog` receives complete lines in order (batched delivery is fine) */
   start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt;
+  /**
+   * Why this executor cannot start attempts now (its container engine does not answer), or
+   * undefined when it can. Cheap to call often: it answers within a few seconds at most.
+   */
+  health?(): Promise<string | undefined>;
 }

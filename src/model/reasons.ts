@@ -11,6 +11,8 @@ export const REASONS = {
   arrayChildFailed: 'Array Child Job failed',
   timeout: 'Job attempt duration exceeded timeout',
   hostTerminated: (instanceId: string) => `Host EC2 (instance ${instanceId}) terminated.`,
+  /** a compute environment's statusReason while some of its instances cannot run jobs (IMPAIRED): the first one's why */
+  instancesImpaired: (count: number, first: { id: string; reason: string }) => `${count} instance${count === 1 ? '' : 's'} cannot run jobs: ${first.id}: ${first.reason}`,
   /** a node of a multi-node job stopped because its main node ended */
   mainNodeExited: 'Stopped: the main node of the multi-node parallel job exited',
 } as const;

@@ -30,6 +30,7 @@ import * as m011 from './migrations/011_chaos.js';
 import * as m012 from './migrations/012_farm_drain.js';
 import * as m013 from './migrations/013_attempt_delivery_and_join_token.js';
 import * as m014 from './migrations/014_wait_detail.js';
+import * as m015 from './migrations/015_instance_impaired.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -44,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '012_farm_drain': m012,
   '013_attempt_delivery_and_join_token': m013,
   '014_wait_detail': m014,
+  '015_instance_impaired': m015,
 };
 
 // Unordered: migrations are numbered when written, and work developed side by side may land

@@ -5,6 +5,7 @@ import type { InstanceTable } from './schema.js';
 import type { Tx } from './unitOfWork.js';
 import { activeAttemptsOn } from './jobs.js';
 import { failLostAttempts } from './attemptReports.js';
+import { REASONS } from '../model/reasons.js';
 
 export type InstanceRow = InstanceTable;
 type Reader = Tx['db'] | Db;
@@ -16,9 +17,9 @@ export async function getInstance(db: Reader, id: string): Promise<InstanceRow |
   return db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** Every instance not yet TERMINATED (PENDING ones hold host budget but take no work). */
+/** Every instance not yet TERMINATED (PENDING and IMPAIRED ones hold host budget but take no work). */
 export async function liveInstances(db: Reader): Promise<InstanceRow[]> {
-  return db.selectFrom('instances').selectAll().where('state', 'in', ['PENDING', ...LIVE_INSTANCE_STATES, 'TERMINATING']).orderBy('launched_at').execute();
+  return db.selectFrom('instances').selectAll().where('state', 'in', ['PENDING', ...LIVE_INSTANCE_STATES, 'IMPAIRED', 'TERMINATING']).orderBy('launched_at').execute();
 }
 
 /** Instances newest first: those in `states`, else every one (includeTerminated) or every one not yet TERMINATED. */
@@ -31,8 +32,35 @@ export async function listInstances(db: Reader, opts: { ceName?: string; states?
 }
 
 /** A new instance; the launch template and the Spot notice default to none; one recorded ACTIVE is ready at its launch. */
-export async function insertInstance(db: Reader, row: Omit<InstanceRow, 'launch_template' | 'interrupt_at' | 'ready_at'> & Partial<Pick<InstanceRow, 'launch_template' | 'interrupt_at' | 'ready_at'>>): Promise<void> {
-  await db.insertInto('instances').values({ launch_template: null, interrupt_at: null, ready_at: row.state === 'ACTIVE' ? row.launched_at : null, ...row }).execute();
+export async function insertInstance(
+  db: Reader,
+  row: Omit<InstanceRow, 'launch_template' | 'interrupt_at' | 'ready_at' | 'status_reason'> & Partial<Pick<InstanceRow, 'launch_template' | 'interrupt_at' | 'ready_at' | 'status_reason'>>,
+): Promise<void> {
+  await db.insertInto('instances').values({ launch_template: null, interrupt_at: null, status_reason: null, ready_at: row.state === 'ACTIVE' ? row.launched_at : null, ...row }).execute();
+}
+
+/**
+ * What its agent says about an instance that can (`reason` null) or cannot run jobs: an
+ * ACTIVE (or LAUNCHING) one becomes IMPAIRED with the reason, an IMPAIRED one ACTIVE again.
+ * An UNMANAGED compute environment's statusReason says so while any of its instances is
+ * impaired (a VALID one's); a MANAGED one's is the scaling plan's to write, which says the same
+ * (compute/planScaling.ts). Answers what changed.
+ */
+export async function setImpairment(db: Reader, inst: InstanceRow, reason: string | null): Promise<'impaired' | 'recovered' | undefined> {
+  let change: 'impaired' | 'recovered' | undefined;
+  if (reason !== null && (inst.state === 'ACTIVE' || inst.state === 'LAUNCHING' || (inst.state === 'IMPAIRED' && inst.status_reason !== reason))) {
+    await db.updateTable('instances').set({ state: 'IMPAIRED', status_reason: reason }).where('id', '=', inst.id).where('state', 'in', ['LAUNCHING', 'ACTIVE', 'IMPAIRED']).execute();
+    change = inst.state === 'IMPAIRED' ? undefined : 'impaired';
+  } else if (reason === null && inst.state === 'IMPAIRED') {
+    await db.updateTable('instances').set({ state: 'ACTIVE', status_reason: null }).where('id', '=', inst.id).where('state', '=', 'IMPAIRED').execute();
+    change = 'recovered';
+  } else {
+    return undefined;
+  }
+  const impaired = await db.selectFrom('instances').select(['id', 'status_reason']).where('ce_name', '=', inst.ce_name).where('state', '=', 'IMPAIRED').orderBy('id').execute();
+  const ceReason = impaired.length ? REASONS.instancesImpaired(impaired.length, { id: impaired[0].id, reason: impaired[0].status_reason ?? '' }) : 'ComputeEnvironment Healthy';
+  await db.updateTable('compute_environments').set({ status_reason: ceReason }).where('name', '=', inst.ce_name).where('status', '=', 'VALID').where('type', '=', 'UNMANAGED').execute();
+  return change;
 }
 
 export async function updateInstance(db: Reader, id: string, patch: Updateable<InstanceTable>): Promise<void> {
@@ -41,7 +69,7 @@ export async function updateInstance(db: Reader, id: string, patch: Updateable<I
 
 /** A one-job instance (a Fargate task) whose job has ended takes no more work: TERMINATING, unless it is past that. */
 export async function markTerminating(db: Reader, id: string): Promise<void> {
-  await db.updateTable('instances').set({ state: 'TERMINATING' }).where('id', '=', id).where('state', 'in', ['LAUNCHING', 'ACTIVE']).execute();
+  await db.updateTable('instances').set({ state: 'TERMINATING' }).where('id', '=', id).where('state', 'in', ['LAUNCHING', 'ACTIVE', 'IMPAIRED']).execute();
 }
 
 /**

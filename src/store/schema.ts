@@ -190,7 +190,7 @@ export interface InstanceTable {
   vcpus: number;
   memory_mib: number;
   gpus: number;
-  /** PENDING (bootstrap running, takes no work) | LAUNCHING | ACTIVE | TERMINATING | TERMINATED */
+  /** PENDING (bootstrap running, takes no work) | LAUNCHING | ACTIVE | IMPAIRED (its agent lives but cannot run jobs: status_reason) | TERMINATING | TERMINATED */
   state: string;
   /** agent credential, hashed */
   token_hash: string;
@@ -208,6 +208,8 @@ export interface InstanceTable {
   interrupt_at: number | null;
   /** when the instance became ready to take work (its agent's first poll); null while it boots */
   ready_at: number | null;
+  /** IMPAIRED: why it takes no work (its agent says); null otherwise */
+  status_reason: string | null;
 }
 
 export interface LogEventTable {

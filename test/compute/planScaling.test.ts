@@ -35,6 +35,8 @@ interface InstanceOpts {
   free?: [number, number];
   launchedAgo?: number;
   oneJob?: boolean;
+  /** IMPAIRED: its agent cannot run jobs now, for this reason */
+  impaired?: string;
 }
 
 /** Fluent farm builder: farm(2).ce('big', { min: 64, max: 64 }).instance('i-1', 'big').wait('j1', 'q', 1, ['default']).build() */
@@ -75,6 +77,7 @@ function farm(hostVcpus = 2, hostMemoryMiB = 8192) {
         launchedAt: NOW - (o.launchedAgo ?? 120_000),
         draining: o.draining,
         work: o.work ? { queue: o.work[0], priority: o.work[1] } : undefined,
+        ...(o.impaired ? { impaired: o.impaired } : {}),
       });
       return b;
     },
@@ -106,6 +109,12 @@ describe('planScaling: the host is one account', () => {
     accounts?: Record<string, string>;
     ces?: Record<string, { desired?: number; statusReason?: RegExp }>;
   }[] = [
+    {
+      name: 'an impaired instance (its agent cannot run jobs) has no room for waiting work, and its CE says why',
+      snapshot: farm(4).ce('boxes', { max: 4 }).instance('i-sick', 'boxes', { free: [0, 0], impaired: 'the container engine does not answer' }).wait('j1', 'q', 1, ['boxes']).build(),
+      launches: ['boxes:c5.large:demand'],
+      ces: { boxes: { statusReason: /^1 instance cannot run jobs: i-sick: the container engine does not answer$/ } },
+    },
     {
       name: 'a minvCpus beyond the host is capped to it, and the CE says so',
       snapshot: farm(2).ce('big', { min: 64, max: 64 }).build(),

@@ -30,8 +30,10 @@ interface Script {
   followFrames: Buffer[];
   /** every frame of the container's output, as the engine keeps it */
   allFrames: Buffer[];
-  /** the wait answers with this exit code when released; 'hang-up': the engine goes away instead */
-  wait: number | 'hang-up';
+  /** the wait answers with this exit code when released */
+  wait: number;
+  /** the first this many waits, once released, hang up instead: the engine went away meanwhile */
+  hangUps?: number;
 }
 
 /** A Docker Engine API whose answers follow a script; `gate(name)` releases a held answer. */
@@ -103,10 +105,13 @@ class ScriptedEngine {
     }
     if (req.method === 'POST' && /\/wait$/.test(url)) {
       await this.hold('wait');
-      if (this.script.wait === 'hang-up') return void req.socket.destroy();
+      if (this.script.hangUps) {
+        this.script.hangUps--;
+        return void req.socket.destroy();
+      }
       return json(200, { StatusCode: this.script.wait });
     }
-    if (req.method === 'GET' && /\/json$/.test(url)) return json(200, { State: { ExitCode: this.script.wait === 'hang-up' ? 0 : this.script.wait, OOMKilled: false } });
+    if (req.method === 'GET' && /\/json$/.test(url)) return json(200, { State: { ExitCode: this.script.wait, OOMKilled: false } });
     if (req.method === 'POST' && /\/kill/.test(url)) return void res.writeHead(204).end();
     if (req.method === 'DELETE') return void res.writeHead(204).end();
     json(404, { message: `no route ${req.method} ${url}` });
@@ -166,17 +171,21 @@ describe('container executor against a scripted engine', () => {
     assert.equal(await run.whenRunning, undefined);
   });
 
-  test('an engine that stops answering while the container runs: CannotInspectContainerError saying what happened', async () => {
-    engine.script = { followFrames: [frame('stdout', 'working\n')], allFrames: [], wait: 'hang-up' };
+  test('an engine that stops answering while the container runs: the attempt runs on, and the container is waited for again once it answers', async () => {
+    // The container outlives its engine's API: failing the attempt would let its retry run beside it.
+    const all = [frame('stdout', 'working\n'), frame('stdout', 'done\n')];
+    engine.script = { followFrames: all.slice(0, 1), allFrames: all, wait: 5, hangUps: 1 };
     const lines: LogLine[] = [];
     const run = ex.start(spec(), (batch) => lines.push(...batch));
+    let ended = false;
+    void run.exited.then(() => (ended = true));
     await engine.held('wait');
+    engine.release('wait'); // the engine hangs up
+    await engine.held('wait'); // and is asked again
+    assert.equal(ended, false, 'the attempt did not end while its exit was unknown');
     engine.release('wait');
-    const exit = await run.exited;
-    assert.equal(exit.exitCode, null);
-    assert.equal(exit.neverStarted, undefined, 'it did start');
-    assert.match(exit.reason ?? '', /^CannotInspectContainerError: the container engine stopped answering while the container ran/);
-    assert.deepEqual(lines.map((l) => l.message), ['working']);
+    assert.deepEqual(await run.exited, { exitCode: 5 });
+    assert.deepEqual(lines.map((l) => l.message), ['working', 'done'], 'its output, the part the engine kept meanwhile included');
   });
 
   test('terminated while its image is pulled: it never starts', async () => {

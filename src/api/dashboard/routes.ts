@@ -211,7 +211,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
           provider: i.provider,
           host: fromJson<{ hostname?: string }>(i.provider_data, {}).hostname ?? null,
           slowStartMs: fromJson<{ slowStartMs?: number }>(i.provider_data, {}).slowStartMs ?? null,
-          stateReason: i.state === 'PENDING' ? (fromJson<{ heldFor?: string }>(i.provider_data, {}).heldFor ?? null) : null,
+          stateReason: i.state === 'PENDING' ? (fromJson<{ heldFor?: string }>(i.provider_data, {}).heldFor ?? null) : i.state === 'IMPAIRED' ? i.status_reason : null,
           vcpus: Number(i.vcpus),
           memoryMiB: Number(i.memory_mib),
           gpus: Number(i.gpus),
