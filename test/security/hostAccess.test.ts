@@ -4,10 +4,12 @@
  * for `privileged` only where allowPrivileged says so. Through the real SDK.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { RegisterJobDefinitionCommand, type ContainerProperties } from '@aws-sdk/client-batch';
+import { parseLaunchTemplates } from '../../src/compute/launchTemplates.js';
+import { createBody } from '../../src/executor/container.js';
 import { createCe, createQueue, submit, waitForStatus } from '../helpers/fixtures.js';
 import { startTestServer, tempDir, writableDir } from '../helpers/server.js';
 
@@ -88,5 +90,32 @@ test('a definition whose grant was withdrawn, or whose path became a link out of
   } finally {
     await again.close();
     rmSync(granted, { recursive: true, force: true });
+  }
+});
+
+test("a container's volume that holds a hidden path shows it empty; a launch template may not mount the data directory", () => {
+  const dir = tempDir('openbatch-container-hide-');
+  try {
+    const data = join(dir, 'data');
+    mkdirSync(data);
+    writeFileSync(join(dir, 'credentials'), 'secret\n');
+    const spec = {
+      attemptId: 'j#1',
+      command: ['true'],
+      env: {},
+      workDir: join(data, 'work'),
+      vcpus: 1,
+      memoryMiB: 64,
+      settings: { image: 'busybox', volumes: [{ name: 'v', sourcePath: dir }], mountPoints: [{ sourceVolume: 'v', containerPath: '/v', readOnly: false }] },
+    };
+    const body = createBody(spec, 0, [realpathSync(data), realpathSync(join(dir, 'credentials'))]) as { HostConfig: { Binds: string[]; Tmpfs: Record<string, string> } };
+    assert.deepEqual(body.HostConfig.Binds, [`${dir}:/v`, '/dev/null:/v/credentials:ro']);
+    assert.deepEqual(Object.keys(body.HostConfig.Tmpfs), ['/v/data']);
+    assert.throws(
+      () => parseLaunchTemplates([{ launchTemplateName: 'bad', mounts: [{ sourcePath: join(data, 'work'), containerPath: 'w' }] }], data),
+      /launchTemplates\[0\]\.mounts\[0\]\.sourcePath is in the data directory .*, which no job may see/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
