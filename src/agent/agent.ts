@@ -21,9 +21,11 @@
  * holds its room as if running.
  *
  * The poll's answer names the instance's size. When the instance's compute environment
- * queues work on its agent (`openbatch:prefetch`), it may hold more than fits: the rest waits
- * here, in placement order, and starts the moment an exit leaves room for it, without
- * waiting for the control plane to hear of the exit and answer.
+ * queues work on its agent (`openbatch:prefetch`, on by default for short jobs), it may hold
+ * more than fits: the rest waits here, in placement order, and starts the moment an exit
+ * leaves room for it, without waiting for the control plane to hear of the exit and answer.
+ * The control plane may take back what waits (`withdraw`: a job that should run first was
+ * placed here): what has not started is given up and reported `withdrawn`.
  */
 import { mkdir, mkdirSync, rm, symlinkSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
@@ -267,6 +269,8 @@ export class Agent {
         if (res.lease) this.lease = res.lease;
         if (res.executor) this.instanceExecutor = res.executor;
         for (const s of res.stop) this.stopAttempt(s, s.graceMs);
+        // Before the new work: what it gives back must not start ahead of it.
+        for (const w of res.withdraw ?? []) this.giveBack(w);
         // An instance's size does not change: once known it holds, even if the CE stops queueing work here.
         if (res.capacity) this.capacity = res.capacity;
         for (const a of res.start) {
@@ -369,6 +373,19 @@ export class Agent {
       }
       this.startAttempt(a, workDir);
     });
+  }
+
+  /**
+   * The control plane takes back a queued attempt (a job that should run first was placed
+   * here): given up if it still waits, reported so; one already started runs on, and its start
+   * report says so.
+   */
+  private giveBack(ref: AttemptRef): void {
+    const k = this.key(ref);
+    const a = this.waiting.get(k);
+    if (!a) return;
+    this.waiting.delete(k);
+    this.enqueue({ kind: 'withdrawn', jobId: a.jobId, attempt: a.attempt, token: a.token });
   }
 
   /** An attempt that ends without having started: its exit is reported like any other. */
@@ -546,8 +563,9 @@ export class Agent {
   private enqueue(r: Report): void {
     this.queue.push(r);
     if (this.sending) return;
-    if (r.kind === 'exited' && this.waiting.size === 0) {
-      // An exit frees capacity: report it now. (With work still waiting here, the capacity is
+    if (r.kind === 'withdrawn' || (r.kind === 'exited' && this.waiting.size === 0)) {
+      // An exit frees capacity, and a withdrawal the room of the job that takes its place:
+      // report it now. (With work still waiting here, the capacity is
       // not idle: the exit waits for company like any report, so that a busy agent's exits
       // reach the control plane, and its scheduler passes, in batches.)
       if (this.flushTimer) clearTimeout(this.flushTimer);

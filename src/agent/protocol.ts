@@ -83,6 +83,12 @@ export interface PollResponse {
    * fits, and the size is the agent's guard. Absent (an older server): start everything at once.
    */
   capacity?: { vcpus: number; memoryMiB: number; gpus: number };
+  /**
+   * Queued attempts the scheduler takes back (a job that should run first was placed here):
+   * the agent gives up each one it holds and has not started, with a `withdrawn` report, and
+   * runs on those it has started. Absent: none (or an older server).
+   */
+  withdraw?: AttemptRef[];
 }
 
 export interface LogLineReport {
@@ -93,6 +99,8 @@ export interface LogLineReport {
 
 export type Report =
   | (AttemptRef & { kind: 'started'; token: string; at: number })
+  /** given back unstarted, as a poll answer's `withdraw` asked */
+  | (AttemptRef & { kind: 'withdrawn'; token: string })
   | (AttemptRef & { kind: 'logs'; token: string; lines: LogLineReport[] })
   | (AttemptRef & {
       kind: 'exited';

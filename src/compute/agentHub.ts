@@ -116,8 +116,8 @@ function checkReport(r: unknown, i: number): asserts r is Report {
         throw clientError(`${where}.lines[${j}] must be {t: epoch milliseconds, m: string}`);
       }
     });
-  } else if (x.kind !== 'started') {
-    throw clientError(`${where}.kind must be started, logs or exited (got ${JSON.stringify(x.kind)?.slice(0, 40)})`);
+  } else if (x.kind !== 'started' && x.kind !== 'withdrawn') {
+    throw clientError(`${where}.kind must be started, logs, exited or withdrawn (got ${JSON.stringify(x.kind)?.slice(0, 40)})`);
   }
 }
 
@@ -215,6 +215,9 @@ export class AgentHub {
     const unlisted = active.filter((a) => !runningKeys.has(`${a.job_id}#${a.attempt}`) && !a.terminate_reason);
     const lost = unlisted.filter((a) => a.delivered_at !== null && arrivedAt - Number(a.delivered_at) > DELIVERY_GRACE_MS);
     if (lost.length) await this.endLost(inst, lost);
+    // Asked for back (store/withdrawals.ts) and still held: asked again, until the agent gives
+    // it back or reports it started.
+    const withdraw = active.filter((a) => a.withdraw_at !== null && a.a_status === 'STARTING' && runningKeys.has(`${a.job_id}#${a.attempt}`)).map((a) => ({ jobId: a.job_id, attempt: a.attempt }));
     // Marked first, so that only the assignments this answer carries are built (their secrets resolved).
     const delivered = await markDelivered(this.o.db, instanceId, unlisted.filter((a) => a.delivered_at === null).map((a) => a.job_id), this.o.clock.now());
     const start: Assignment[] = [];
@@ -248,16 +251,21 @@ export class AgentHub {
     }
     const lease = { ms: this.o.lease.leaseMs, pollWaitMs: this.o.lease.pollWaitMs };
     const executor = (await this.o.assignmentContext?.(inst.ce_name))?.executor;
-    return { start, stop, shutdown: toShutDown(inst), lease, ...(executor ? { executor } : {}), ...(capacity ? { capacity } : {}) };
+    return { start, stop, shutdown: toShutDown(inst), lease, ...(executor ? { executor } : {}), ...(capacity ? { capacity } : {}), ...(withdraw.length ? { withdraw } : {}) };
   }
 
   /** Ends attempts their agent was handed and does not hold (DELIVERY_GRACE_MS): failed to start, or lost once RUNNING. */
-  private async endLost(inst: InstanceRow, attempts: { job_id: string; attempt: number; token: string; a_status: string }[]): Promise<void> {
+  private async endLost(inst: InstanceRow, attempts: { job_id: string; attempt: number; token: string; a_status: string; withdraw_at: number | null }[]): Promise<void> {
     const ended = await this.o.uow.write(async (tx) => {
       let any = false;
       const now = this.o.clock.now();
       const batch = await AttemptReports.load(tx, attempts.map((a) => a.job_id), now, inst.id);
       for (const a of attempts) {
+        // Asked for back, and the agent does not hold it: it never started there, so it waits again.
+        if (a.withdraw_at !== null && a.a_status === 'STARTING' && batch.withdrawn(a.job_id, a.attempt, a.token)) {
+          any = true;
+          continue;
+        }
         const end =
           a.a_status === 'STARTING'
             ? { exitCode: null, reason: DELIVERY_LOST, statusReason: REASONS.taskFailedToStart, stoppedAt: now, neverStarted: true }
@@ -286,9 +294,10 @@ export class AgentHub {
     if (ended) this.o.kickScheduler();
   }
 
-  /** How many jobs the instance's CE lets it hold queued on its agent (0: none). */
-  private async prefetchOf(inst: InstanceRow): Promise<number> {
-    return (await this.o.assignmentContext?.(inst.ce_name))?.prefetch ?? 0;
+  /** Whether the instance's CE may queue work on its agent (openbatch:prefetch not 0). */
+  private async queuesWork(inst: InstanceRow): Promise<boolean> {
+    const p = (await this.o.assignmentContext?.(inst.ce_name))?.prefetch ?? 0;
+    return p === 'auto' || p > 0;
   }
 
   async poll(req: FastifyRequest): Promise<PollResponse> {
@@ -302,7 +311,7 @@ export class AgentHub {
     inst = await this.impairment(inst, body.impaired ? body.impaired.slice(0, 500) : null);
     let res = await this.reconcile(inst, body.running, arrivedAt);
     const waitMs = Math.min(Math.max(Number(body.waitMs) || 0, 0), MAX_WAIT_MS);
-    if (res.start.length === 0 && res.stop.length === 0 && !res.shutdown && waitMs > 0 && !this.closing) {
+    if (res.start.length === 0 && res.stop.length === 0 && !res.withdraw && !res.shutdown && waitMs > 0 && !this.closing) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           if (this.waiters.get(inst.id) === done) this.waiters.delete(inst.id);
@@ -342,7 +351,7 @@ export class AgentHub {
       const streams = new Map<string, { group: string; stream: string } | null>();
       const batch = await AttemptReports.load(
         tx,
-        body.reports.filter((r) => r.kind === 'started' || r.kind === 'exited').map((r) => r.jobId),
+        body.reports.filter((r) => r.kind !== 'logs').map((r) => r.jobId),
         now,
         inst.id,
       );
@@ -367,6 +376,9 @@ export class AgentHub {
             await markTerminating(tx.db, inst.id);
             oneJobDone = true;
           }
+        } else if (r.kind === 'withdrawn') {
+          ok = batch.withdrawn(r.jobId, r.attempt, r.token);
+          changed ||= ok;
         } else if (r.kind === 'logs') {
           // Log lines may arrive after the exit report of the same batch: check the token, not the status.
           if (!streams.has(key)) {
@@ -389,7 +401,7 @@ export class AgentHub {
     };
     // On an instance that queues work on its agent (openbatch:prefetch), a start frees room
     // in that queue as an exit frees capacity: the pass that applies it refills the queue.
-    const freesRoom = body.reports.some((r) => r.kind === 'exited') || (body.reports.some((r) => r.kind === 'started') && (await this.prefetchOf(inst)) > 0);
+    const freesRoom = body.reports.some((r) => r.kind === 'exited' || r.kind === 'withdrawn') || (body.reports.some((r) => r.kind === 'started') && (await this.queuesWork(inst)));
     if (this.o.withNextPass && freesRoom) {
       // Exits free capacity: apply them in the pass that places it again (one commit for both).
       await this.o.withNextPass(apply);

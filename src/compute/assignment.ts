@@ -14,6 +14,7 @@ import type { Db } from '../store/db.js';
 import { failedIndices, getJob, jobSpecOf, type JobRow } from '../store/jobs.js';
 import { mainNodeAddress } from '../store/assignments.js';
 import { nodeJobId } from '../model/multinode.js';
+import type { Prefetch } from './executorChoice.js';
 
 /** The job and attempt columns an assignment is built from. */
 export type AttemptSource = Pick<JobRow, 'spec' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus'> & {
@@ -66,8 +67,8 @@ export function jobSettings(cp: ContainerProperties): JobSettings {
 export interface AssignmentContext {
   executor: ExecutorName;
   secrets?: SecretStore;
-  /** the CE's `openbatch:prefetch`: its instances may hold this many jobs queued on their agents */
-  prefetch?: number;
+  /** the CE's `openbatch:prefetch`: its instances may hold this many jobs queued on their agents (`auto`: as many as the jobs' run times make useful) */
+  prefetch?: Prefetch;
   /** the CE's `openbatch:vcpu-limit`, else the server's vcpuLimit */
   vcpuLimit?: 'quota' | 'shares';
   /** the server's grants of host paths and privilege (compute/hostAccess.ts); absent: not checked here */

@@ -5,9 +5,10 @@
  * tag it shows in DescribeComputeEnvironments, and each attempt's log names its executor.
  * Likewise the process executor's sandbox for the instances of a CE: `openbatch:sandbox`
  * (`auto` or `off`) and `openbatch:sandbox-network` (`none` or `host`), else the server's
- * sandbox and sandboxNetwork settings. And `openbatch:prefetch` (a whole number, 0 by
- * default): how many jobs each of the CE's instances may hold STARTING, queued on its agent
- * beyond what it has room to run (scheduler/schedule.ts, step 8). And `openbatch:vcpu-limit`
+ * sandbox and sandboxNetwork settings. And `openbatch:prefetch` (`auto` by default, or a
+ * whole number; 0 turns it off): how many jobs each of the CE's instances may hold STARTING,
+ * queued on its agent beyond what it has room to run (scheduler/schedule.ts, step 8; `auto`:
+ * as deep as the jobs' recent run times make useful, scheduler/queueDepth.ts). And `openbatch:vcpu-limit`
  * (`quota` or `shares`), else the server's vcpuLimit: whether a job's VCPU caps its CPU or,
  * as on ECS, gives it 1,024 CPU shares per vCPU and no cap.
  */
@@ -18,8 +19,8 @@ import { fromJson } from '../store/json.js';
 /** A compute environment's openbatch settings, from its tags and the server's defaults. */
 export interface CeSettings {
   executor: ExecutorName;
-  /** jobs each instance may hold queued on its agent beyond its room */
-  prefetch: number;
+  /** jobs each instance may hold queued on its agent beyond its room; `auto`: as the jobs' run times make useful */
+  prefetch: Prefetch;
   sandbox: string;
   sandboxNetwork: string;
   vcpuLimit: 'quota' | 'shares';
@@ -112,17 +113,20 @@ export const PREFETCH_TAG = 'openbatch:prefetch';
 /** More queued on one agent than this would only pin jobs to an instance for nothing. */
 export const MAX_PREFETCH = 1024;
 
-/** How many jobs an instance of a CE with these tags may hold queued on its agent (0: none, AWS's behaviour). */
-export function prefetchOf(tags: Record<string, string> | undefined): number {
+/** A CE's queue depth on its agents: a fixed number of jobs (0: none, AWS's behaviour), or `auto`. */
+export type Prefetch = number | 'auto';
+
+/** How many jobs an instance of a CE with these tags may hold queued on its agent: `auto` unless the tag says a number. */
+export function prefetchOf(tags: Record<string, string> | undefined): Prefetch {
   const v = tags?.[PREFETCH_TAG];
-  if (v === undefined || !/^\d+$/.test(v)) return 0;
+  if (v === undefined || !/^\d+$/.test(v)) return 'auto';
   return Math.min(Number(v), MAX_PREFETCH);
 }
 
-/** CreateComputeEnvironment: a prefetch tag that is not a whole number in range is refused. */
+/** CreateComputeEnvironment: a prefetch tag that is neither `auto` nor a whole number in range is refused. */
 export function checkPrefetchTag(field: string, tags: Record<string, string> | undefined): void {
   const v = tags?.[PREFETCH_TAG];
-  if (v !== undefined && (!/^\d+$/.test(v) || Number(v) > MAX_PREFETCH)) {
-    throw clientError(`${field}.${PREFETCH_TAG} must be a whole number from 0 to ${MAX_PREFETCH} (got '${v.slice(0, 40)}')`);
+  if (v !== undefined && v !== 'auto' && (!/^\d+$/.test(v) || Number(v) > MAX_PREFETCH)) {
+    throw clientError(`${field}.${PREFETCH_TAG} must be auto or a whole number from 0 to ${MAX_PREFETCH} (got '${v.slice(0, 40)}')`);
   }
 }

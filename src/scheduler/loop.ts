@@ -33,11 +33,14 @@ import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { CapacityProvider } from '../compute/providers.js';
 import { planScaling, type CapacityAccount, type ScalingPlan } from '../compute/planScaling.js';
-import { schedule, type CeView, type Plan, type Snapshot, type WaitCode } from './schedule.js';
+import { fits, schedule, type CeView, type JobView, type Plan, type Snapshot, type WaitCode } from './schedule.js';
 import type { Resources } from '../model/resources.js';
 import { gangOf, isGangParent, startGang, type NodePlacement } from '../store/gangs.js';
 import { nodeSpec } from '../model/multinode.js';
 import { ceSettings, type CeDefaults } from '../compute/executorChoice.js';
+import { recentRunTimes, startingOn, type RunTimes, type StartingJob } from '../store/agentQueues.js';
+import { withdrawQueued } from '../store/withdrawals.js';
+import { autoDepth, RUN_TIME_REFRESH_MS, RUN_TIME_SAMPLES, RUN_TIME_WINDOW_MS } from './queueDepth.js';
 
 /** Each node's needs of a multi-node parent, by node index. */
 function gangResources(parent: JobRow): Resources[] {
@@ -145,6 +148,9 @@ export class SchedulerLoop {
   private lastScaling: ScalingPlan | undefined;
   /** the capacity account last written for each job waiting for capacity (jobs.wait_detail) */
   private recordedAccount = new Map<string, string>();
+  /** recent run times by compute environment, for automatic queue depths (queueDepth.ts), and when they were read */
+  private runTimes = new Map<string, RunTimes>();
+  private runTimesAt = -Infinity;
 
   /** the CEs as the last pass saw them (largest possible instance, maxvCpus): why-pending explains with them */
   private ces = new Map<string, CeView>();
@@ -268,18 +274,19 @@ export class SchedulerLoop {
     }
     riders.forEach((r, i) => r.resolve(results[i]));
     if (!done.plan) return done.admitted >= ADMIT_BATCH || this.riders.length > 0;
-    const { plan, usage, admitted, farm, scaling, ceChanges } = done;
+    const { plan, usage, admitted, farm, scaling, ceChanges, asked } = done;
     this.lastScaling = scaling;
     for (const c of ceChanges) {
       // Once per change, not per pass: the row holds what was said last.
       if (c.capped) this.o.logger.warn({ ce: c.name, statusReason: c.statusReason }, 'compute environment capped by this host');
       else this.o.logger.info({ ce: c.name, statusReason: c.statusReason, was: c.was }, 'compute environment status');
     }
-    const instances = new Set(plan.placements.map((p) => p.instanceId));
+    const instances = new Set([...plan.placements.map((p) => p.instanceId), ...asked]);
     if (instances.size) this.o.onPlaced(instances);
     await this.o.provider.reconcile(scaling, usage);
     await this.o.afterPass?.(usage, farm);
-    return admitted >= ADMIT_BATCH || plan.placements.length >= HEAD_SIZE || this.riders.length > 0;
+    // Jobs taken back at once are RUNNABLE again: the next pass places them, behind what displaced them.
+    return admitted >= ADMIT_BATCH || plan.placements.length >= HEAD_SIZE || plan.withdrawals.length > asked.size || this.riders.length > 0;
   }
 
   /**
@@ -339,6 +346,9 @@ export class SchedulerLoop {
     }
     await startAttempts(tx, singles, now);
     for (const [jobId, nodes] of gangs) await startGang(tx, placed.get(jobId) as JobRow, nodes, now);
+    // Taken back: at once where the agent has not been handed them yet (RUNNABLE again, for the
+    // next pass), else asked for at the agent's next poll (woken with the placements).
+    const asked = plan.withdrawals.length ? await withdrawQueued(tx, plan.withdrawals, now) : new Set<string>();
     if (consumed.size) await consumeNonReplenishable(tx.db, consumed);
     const order = new Map<string, { jobId: string; code: WaitCode }[]>(snapshot.queues.map((q) => [q.name, []]));
     for (const w of plan.waiting) order.get(heads.get(w.jobId)!.queue)?.push(w);
@@ -349,7 +359,7 @@ export class SchedulerLoop {
     await this.recordWaits(tx, plan, heads, now, scaling?.accounts);
     const ceChanges = scaling ? await this.recordCes(tx, ceRows, scaling) : [];
     await this.applyTimeLimitActions(tx, queues, plan, heads, now);
-    return { plan, usage, admitted, farm, scaling, ceChanges };
+    return { plan, usage, admitted, farm, scaling, ceChanges, asked };
   }
 
   private async snapshot(
@@ -393,30 +403,37 @@ export class SchedulerLoop {
       nodes: isGangParent(j) ? gangResources(gangParents.get(j.id)!) : undefined,
     });
     snapshot.consumables = Object.fromEntries(await availableQuantities(tx.db));
+    const queued = await this.queuedWork(tx, queues.length > 1 || queues.some((q) => q.scheduling_policy_arn) || farm.draining || draining.size > 0, instances, usage);
+    const queuedCount = new Map<string, number>();
+    for (const list of queued.values()) for (const j of list) queuedCount.set(j.queuedOn!, (queuedCount.get(j.queuedOn!) ?? 0) + 1);
     for (const q of queues) {
       const ceOrder = fromJson<{ computeEnvironment: string }[]>(q.ce_order, []).map((o) => o.computeEnvironment);
+      const queuedHere = queued.get(q.name) ?? [];
       if (!q.scheduling_policy_arn) {
         const head = await runnableHead(tx.db, q.name, HEAD_SIZE);
         for (const j of head) heads.set(j.id, j);
         await loadGangParents(head);
-        snapshot.queues.push({ name: q.name, priority: q.priority, ceOrder, head: head.map(view) });
+        snapshot.queues.push({ name: q.name, priority: q.priority, ceOrder, head: mergeQueued(head, view, queuedHere, false) });
         continue;
       }
       const policyRow = await getSchedulingPolicyByArn(tx.db, q.scheduling_policy_arn);
       const policy = fromJson<FairsharePolicy | undefined>(policyRow?.fairshare_policy, undefined);
       const runningHere = running.filter((r) => r.queue === q.name);
-      const shareIds = await activeShares(tx.db, q.name);
+      const active = await activeShares(tx.db, q.name);
+      // A share whose only work is queued on agents still takes its turn: that work may be taken back.
+      const shareIds = [...new Set([...active, ...queuedHere.map((j) => j.share)])];
       const shares = [];
       for (const id of shareIds) {
-        const head = await shareHead(tx.db, q.name, id, HEAD_SIZE);
+        const head = active.includes(id) ? await shareHead(tx.db, q.name, id, HEAD_SIZE) : [];
         for (const j of head) heads.set(j.id, j);
         await loadGangParents(head);
         const busy = runningHere.find((r) => r.share === id)?.vcpus ?? 0;
-        shares.push({ id, weight: weightOf(policy, id), usage: this.usage.observe(q.name, id, busy, now, policy, this.o.timeDilation), head: head.map(view) });
+        const queuedInShare = queuedHere.filter((j) => j.share === id);
+        shares.push({ id, weight: weightOf(policy, id), usage: this.usage.observe(q.name, id, busy, now, policy, this.o.timeDilation), head: mergeQueued(head, view, queuedInShare, true) });
       }
       for (const r of runningHere) if (r.share && !shareIds.includes(r.share)) this.usage.observe(q.name, r.share, r.vcpus, now, policy, this.o.timeDilation);
-      const active = new Set([...shareIds, ...runningHere.map((r) => r.share ?? '')]).size;
-      const reserved = reservedFraction(policy, active);
+      const activeCount = new Set([...shareIds, ...runningHere.map((r) => r.share ?? '')]).size;
+      const reserved = reservedFraction(policy, activeCount);
       let vcpuCap: number | undefined;
       if (reserved > 0) {
         const capacity = ces.filter((c) => ceOrder.includes(c.name)).reduce((n, c) => n + (fromJson<{ maxvCpus?: number } | null>(c.compute_resources, null)?.maxvCpus ?? 0), 0);
@@ -434,23 +451,72 @@ export class SchedulerLoop {
       });
     }
     const prefetch = new Map(ces.map((c) => [c.name, ceSettings(c, this.o.ceDefaults).prefetch]));
+    if ([...prefetch.values()].includes('auto')) await this.readRunTimes(tx);
     for (const i of instances) {
       const u = usage.get(i.id) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, starting: 0 };
       const oneJob = this.o.provider.takesOneJob?.(i) ?? false;
       // Jobs queued on the agent count as used, so free capacity is negative while it holds any.
-      const depth = oneJob ? 0 : (prefetch.get(i.ce_name) ?? 0);
+      const p = prefetch.get(i.ce_name) ?? 0;
+      const depth = oneJob ? 0 : p === 'auto' ? autoDepth(i.vcpus, this.runTimes.get(i.ce_name)) : p;
       snapshot.instances.push({
         id: i.id,
         ceName: i.ce_name,
         free: oneJob && u.jobs > 0 ? { vcpus: 0, memoryMiB: 0, gpus: 0 } : { vcpus: i.vcpus - u.vcpus, memoryMiB: i.memory_mib - u.memoryMiB, gpus: i.gpus - u.gpus },
         oneJob,
-        queue: depth > 0 ? { room: depth - u.starting, size: { vcpus: i.vcpus, memoryMiB: i.memory_mib, gpus: i.gpus } } : undefined,
+        queue: depth > 0 ? { room: depth - u.starting + (queuedCount.get(i.id) ?? 0), size: { vcpus: i.vcpus, memoryMiB: i.memory_mib, gpus: i.gpus } } : undefined,
         draining: draining.has(i.id) || undefined,
       });
     }
     const instanceRows = new Map(instances.map((i) => [i.id, i]));
     const ceTypes = new Map(ces.map((c) => [c.name, fromJson<{ type?: string } | null>(c.compute_resources, null)?.type ?? null]));
     return { snapshot, heads, queues, usage, instanceRows, ceTypes, farm, ceRows: ces, allInstances };
+  }
+
+  /** Recent run times by compute environment (queueDepth.ts), read again at most every RUN_TIME_REFRESH_MS. */
+  private async readRunTimes(tx: Tx): Promise<void> {
+    const now = this.o.clock.now();
+    if (now - this.runTimesAt < RUN_TIME_REFRESH_MS) return;
+    this.runTimesAt = now;
+    this.runTimes = await recentRunTimes(tx.db, now - RUN_TIME_WINDOW_MS, RUN_TIME_SAMPLES);
+  }
+
+  /**
+   * The work queued on agents that a pass may take back (schedule.ts, step 9), by queue: the
+   * STARTING jobs of each instance beyond what fits it beside its running ones, in the order
+   * its agent starts them. Read only where something could displace it — more than one queue,
+   * a fair-share queue, a drain of the farm or of an instance — since within one FIFO queue
+   * what is queued came first.
+   */
+  private async queuedWork(
+    tx: Tx,
+    contested: boolean,
+    instances: InstanceRow[],
+    usage: Map<string, { vcpus: number; memoryMiB: number; gpus: number; jobs: number; starting: number }>,
+  ): Promise<Map<string, (JobView & { share: string; priority: number })[]>> {
+    const out = new Map<string, (JobView & { share: string; priority: number })[]>();
+    if (!contested) return out;
+    const rows = await startingOn(tx.db, instances.filter((i) => (usage.get(i.id)?.starting ?? 0) > 0).map((i) => i.id));
+    const byInstance = new Map<string, StartingJob[]>();
+    for (const r of rows) (byInstance.get(r.instance_id) ?? byInstance.set(r.instance_id, []).get(r.instance_id)!).push(r);
+    for (const inst of instances) {
+      const starting = byInstance.get(inst.id);
+      const u = usage.get(inst.id);
+      if (!starting || !u) continue;
+      // What runs is what the instance holds less its STARTING jobs; those that fit beside it start now.
+      const free = { vcpus: inst.vcpus - u.vcpus, memoryMiB: inst.memory_mib - u.memoryMiB, gpus: inst.gpus - u.gpus };
+      for (const j of starting) Object.assign(free, { vcpus: free.vcpus + j.vcpus, memoryMiB: free.memoryMiB + j.memory_mib, gpus: free.gpus + j.gpus });
+      for (const j of starting) {
+        const need = { vcpus: j.vcpus, memoryMiB: j.memory_mib, gpus: j.gpus };
+        if (fits(need, free)) {
+          Object.assign(free, { vcpus: free.vcpus - need.vcpus, memoryMiB: free.memoryMiB - need.memoryMiB, gpus: free.gpus - need.gpus });
+          continue;
+        }
+        if (j.node_index !== null || j.terminate_reason !== null || j.withdraw_at !== null) continue;
+        const list = out.get(j.queue) ?? out.set(j.queue, []).get(j.queue)!;
+        list.push({ id: j.id, seq: Number(j.seq), ...need, queuedOn: inst.id, share: j.share_identifier ?? '', priority: Number(j.scheduling_priority) });
+      }
+    }
+    return out;
   }
 
   /**
@@ -518,4 +584,16 @@ export class SchedulerLoop {
       );
     }
   }
+}
+
+/**
+ * A head with the queue's (or share's) work queued on agents merged in, in the order the
+ * scheduler offers jobs: schedulingPriority first (in fair-share shares: `fair`), then
+ * submission order.
+ */
+function mergeQueued(head: HeadRow[], view: (j: HeadRow) => JobView, queued: (JobView & { priority: number })[], fair: boolean): JobView[] {
+  if (queued.length === 0) return head.map(view);
+  const items = [...head.map((h) => ({ job: view(h), priority: fair ? Number(h.scheduling_priority) : 0 })), ...queued.map((q) => ({ job: q, priority: fair ? q.priority : 0 }))];
+  items.sort((a, b) => b.priority - a.priority || a.job.seq - b.job.seq);
+  return items.map((i) => i.job);
 }

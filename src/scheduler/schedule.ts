@@ -33,10 +33,20 @@
  *      path. Only plain jobs that fit the instance's whole size, and only while the
  *      instance has fewer STARTING jobs than its queue allows. A queued job is placed, so it
  *      adds no demand; that is the trade the CE's owner makes (docs/compute.md).
+ *   9. Jobs already queued on an agent and not yet started (`queuedOn`) come in their queue's
+ *      order like the others. Such a job stays where it is unless a job that should run
+ *      before it — of a higher-priority queue, or earlier in its own queue's order (FIFO, or
+ *      fair share) — was placed on the same instance earlier in this pass: that one would
+ *      start after it there, so it is taken back (`withdrawals`: the agent gives it up if it
+ *      has not started it, and it waits RUNNABLE for a later pass). Equal-priority queues do
+ *      not displace each other's queued work. A kept job keeps its place in its instance's
+ *      queue room (`queue.room` counts the listed queued jobs as free, so that a job placed
+ *      ahead of them finds room); it is already counted in the instance's usage, its share's
+ *      and its queue's cap, and takes nothing of those.
  *
  * A farm being drained (`openbatch drain`, snapshot.draining) starts nothing: every job of
  * every head waits with DRAINING and asks for no capacity, so that the providers retire what
- * goes idle instead of launching more.
+ * goes idle instead of launching more; jobs queued on agents are taken back.
  *
  * A fair-share queue walks its shares instead of one head: each time, the share with the
  * lowest weighted usage — (recent average vCPUs in use + vCPUs placed in this pass) ×
@@ -46,7 +56,8 @@
  * by the cap waits NO_CAPACITY but is no demand: more instances would not start it.
  *
  * An instance that planScaling drains (`draining`: its CE's work gives way to work of a
- * higher priority elsewhere on the host) takes nothing new in the pass.
+ * higher priority elsewhere on the host) takes nothing new in the pass, and what waits queued
+ * on its agent, not started, is taken back.
  */
 
 import { couldPack } from '../model/packing.js';
@@ -62,6 +73,8 @@ export interface JobView extends Resources {
    * are then the gang's totals.
    */
   nodes?: Resources[];
+  /** already placed: queued, not yet started, on this instance's agent (step 9) */
+  queuedOn?: string;
 }
 
 export interface ShareView {
@@ -111,7 +124,8 @@ export interface InstanceView {
   oneJob?: boolean;
   /**
    * an instance that queues work on its agent (step 8): how many more jobs may be placed on
-   * it beyond its free capacity, and its whole size (what a queued job must fit)
+   * it beyond its free capacity, the queued jobs listed in the heads (step 9) counted as free
+   * room, and its whole size (what a queued job must fit)
    */
   queue?: { room: number; size: Resources };
   /**
@@ -146,10 +160,17 @@ export interface Waiting {
   code: WaitCode;
 }
 
+/** A queued job to take back from its instance's agent (step 9). */
+export interface Withdrawal {
+  jobId: string;
+  instanceId: string;
+}
+
 export interface Plan {
   placements: Placement[];
   waiting: Waiting[];
   demand: Demand[];
+  withdrawals: Withdrawal[];
 }
 
 export function fits(need: Resources, free: Resources): boolean {
@@ -161,20 +182,36 @@ export function schedule(snapshot: Snapshot): Plan {
   // A draining instance takes nothing new: no free capacity, no room in its queue.
   const free = new Map(snapshot.instances.map((i) => [i.id, i.draining ? { vcpus: 0, memoryMiB: 0, gpus: 0 } : { ...i.free }]));
   const room = new Map(snapshot.instances.filter((i) => i.queue && !i.draining).map((i) => [i.id, i.queue!.room]));
+  const draining = new Set(snapshot.instances.filter((i) => i.draining).map((i) => i.id));
   const instancesByCe = new Map<string, InstanceView[]>();
   for (const i of snapshot.instances) (instancesByCe.get(i.ceName) ?? instancesByCe.set(i.ceName, []).get(i.ceName)!).push(i);
 
-  const plan: Plan = { placements: [], waiting: [], demand: [] };
+  const plan: Plan = { placements: [], waiting: [], demand: [], withdrawals: [] };
   const consumables = new Map(Object.entries(snapshot.consumables ?? {}));
   const queues = [...snapshot.queues].sort((a, b) => b.priority - a.priority || a.name.localeCompare(b.name));
 
   if (snapshot.draining) {
     for (const queue of queues) {
       const order = dispatchOrder(queue);
-      for (let next = order.next(false); !next.done; next = order.next(false)) plan.waiting.push({ jobId: next.value.id, code: 'DRAINING' });
+      for (let next = order.next(false); !next.done; next = order.next(false)) {
+        const job = next.value;
+        if (job.queuedOn !== undefined) plan.withdrawals.push({ jobId: job.id, instanceId: job.queuedOn });
+        else plan.waiting.push({ jobId: job.id, code: 'DRAINING' });
+      }
     }
     return plan;
   }
+
+  /** per instance, what was placed on it in this pass: the queues, and the highest priority among them (step 9) */
+  const placedOn = new Map<string, { queues: Set<string>; priority: number }>();
+  const notePlaced = (instanceId: string, queue: QueueView) => {
+    const n = placedOn.get(instanceId);
+    if (!n) placedOn.set(instanceId, { queues: new Set([queue.name]), priority: queue.priority });
+    else {
+      n.queues.add(queue.name);
+      n.priority = Math.max(n.priority, queue.priority);
+    }
+  };
 
   for (const queue of queues) {
     const enabled = queue.ceOrder.map((n) => ces.get(n)).filter((c): c is CeView => !!c && c.enabled);
@@ -184,6 +221,13 @@ export function schedule(snapshot: Snapshot): Plan {
     for (let next = order.next(placedLast); !next.done; next = order.next(placedLast)) {
       const job = next.value;
       placedLast = false;
+      if (job.queuedOn !== undefined) {
+        const before = placedOn.get(job.queuedOn);
+        // On an instance being drained it would only hold the drain up: taken back too.
+        if (draining.has(job.queuedOn) || (before && (before.queues.has(queue.name) || before.priority > queue.priority))) plan.withdrawals.push({ jobId: job.id, instanceId: job.queuedOn });
+        else if (room.has(job.queuedOn)) room.set(job.queuedOn, room.get(job.queuedOn)! - 1);
+        continue;
+      }
       if (enabled.length === 0) {
         plan.waiting.push({ jobId: job.id, code: 'NO_ENABLED_CE' });
         continue;
@@ -203,9 +247,12 @@ export function schedule(snapshot: Snapshot): Plan {
       if (placed) {
         cap -= job.vcpus;
         for (const c of needs) consumables.set(c.name, consumables.get(c.name)! - c.quantity);
-        if (Array.isArray(placed)) plan.placements.push(...placed);
-        else {
+        if (Array.isArray(placed)) {
+          plan.placements.push(...placed);
+          for (const p of placed) notePlaced(p.instanceId, queue);
+        } else {
           plan.placements.push({ jobId: job.id, ...placed });
+          notePlaced(placed.instanceId, queue);
           // every placement is STARTING until its agent starts it, and counts against the queue
           const r = room.get(placed.instanceId);
           if (r !== undefined) room.set(placed.instanceId, r - 1);

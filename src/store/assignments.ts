@@ -21,6 +21,8 @@ export type ActiveAttempt = Pick<
   a_status: string;
   /** when an agent was first handed the attempt (null: not yet) */
   delivered_at: number | null;
+  /** when the scheduler asked for it back, queued and not started (store/withdrawals.ts); null: not asked */
+  withdraw_at: number | null;
 };
 
 /** The live attempts placed on an instance, in placement order (an agent that queues work starts it in this order). */
@@ -28,7 +30,7 @@ export async function activeAttemptsOf(db: Db, instanceId: string): Promise<Acti
   return (await db
     .selectFrom('attempts as a')
     .innerJoin('jobs as j', 'j.id', 'a.job_id')
-    .select(['a.job_id', 'a.attempt', 'a.token', 'a.log_stream_name', 'a.ce_name', 'a.status as a_status', 'a.delivered_at', 'j.terminate_reason'])
+    .select(['a.job_id', 'a.attempt', 'a.token', 'a.log_stream_name', 'a.ce_name', 'a.status as a_status', 'a.delivered_at', 'a.withdraw_at', 'j.terminate_reason'])
     .select(['j.spec', 'j.name', 'j.queue', 'j.array_index', 'j.array_size', 'j.timeout_seconds', 'j.vcpus', 'j.memory_mib', 'j.gpus', 'j.node_index', 'j.num_nodes', 'j.parent_id'])
     .where('a.instance_id', '=', instanceId)
     .where('a.status', 'in', ['STARTING', 'RUNNING'])

@@ -25,6 +25,7 @@ import { getAttempt, getJob, jobSpecOf, type AttemptRow, type JobRow } from './j
 import { FixedStatement, InListStatement } from './statementCache.js';
 import { applyTransitions, type Transition } from './transitions.js';
 import type { Tx } from './unitOfWork.js';
+import { backToRunnable, deleteAsked, type Withdrawn } from './withdrawals.js';
 
 /** How an attempt ended, as its agent or provider saw it. */
 export interface AttemptEnd {
@@ -53,6 +54,7 @@ interface Current {
   a_status_reason: string | null;
   status: string;
   terminate_reason: string | null;
+  withdraw_at: number | null;
   parent_id: string | null;
   array_size: number | null;
   num_nodes: number | null;
@@ -62,7 +64,7 @@ interface Current {
 const READ = new InListStatement(
   (list) =>
     'SELECT a.job_id, a.attempt, a.token, a.status AS a_status, a.instance_id, a.started_at AS a_started_at, a.stopped_at AS a_stopped_at,' +
-    ' a.exit_code AS a_exit_code, a.reason AS a_reason, a.status_reason AS a_status_reason,' +
+    ' a.exit_code AS a_exit_code, a.reason AS a_reason, a.status_reason AS a_status_reason, a.withdraw_at,' +
     ' j.status, j.terminate_reason, j.parent_id, j.array_size, j.num_nodes, j.node_index' +
     ` FROM jobs j JOIN attempts a ON a.job_id = j.id AND a.attempt = j.attempt_count WHERE j.id IN (${list})`,
 );
@@ -77,6 +79,8 @@ export class AttemptReports {
   private readonly alone = new Set<string>();
   private readonly dirtyAttempts = new Set<Current>();
   private changes: Transition[] = [];
+  /** attempts their agent gave back before starting them (store/withdrawals.ts) */
+  private givenBack: { jobId: string; attempt: number }[] = [];
 
   private constructor(
     private readonly tx: Tx,
@@ -160,8 +164,30 @@ export class AttemptReports {
     return true;
   }
 
+  /**
+   * The agent gave the attempt back without starting it, as the scheduler asked
+   * (store/withdrawals.ts). Returns false when the report is stale, or the attempt was not
+   * asked for, or is not STARTING.
+   */
+  withdrawn(jobId: string, attempt: number, token: string): boolean {
+    const r = this.alone.has(jobId) ? undefined : this.fenced(jobId, attempt, token);
+    if (!r || r.status !== 'STARTING' || r.a_status !== 'STARTING' || r.withdraw_at === null) return false;
+    this.current.delete(jobId);
+    this.givenBack.push({ jobId, attempt });
+    return true;
+  }
+
   /** Writes what the reports so far changed: attempts, then the jobs' transitions and all that follows them. */
   async flush(): Promise<void> {
+    if (this.givenBack.length) {
+      const gone: Withdrawn[] = [];
+      for (const w of this.givenBack) {
+        const g = await deleteAsked(this.tx, w.jobId, w.attempt);
+        if (g) gone.push(g);
+      }
+      this.givenBack = [];
+      await backToRunnable(this.tx, gone, this.now);
+    }
     for (const r of this.dirtyAttempts) {
       await WRITE_ATTEMPT.exec(this.tx.db, [r.a_status, r.a_started_at, r.a_stopped_at, r.a_exit_code, r.a_reason, r.a_status_reason, r.job_id, r.attempt]);
     }

@@ -31,6 +31,7 @@ import * as m012 from './migrations/012_farm_drain.js';
 import * as m013 from './migrations/013_attempt_delivery_and_join_token.js';
 import * as m014 from './migrations/014_wait_detail.js';
 import * as m015 from './migrations/015_instance_impaired.js';
+import * as m016 from './migrations/016_attempt_withdrawal.js';
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
@@ -46,6 +47,7 @@ const migrations: Record<string, Migration> = {
   '013_attempt_delivery_and_join_token': m013,
   '014_wait_detail': m014,
   '015_instance_impaired': m015,
+  '016_attempt_withdrawal': m016,
 };
 
 // Unordered: migrations are numbered when written, and work developed side by side may land

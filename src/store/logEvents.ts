@@ -47,6 +47,13 @@ export async function createLogStream(db: Writer, logGroup: string, logStream: s
   await CREATE_LOG_STREAM.run(db, [logGroup, logStream, now, now, now, now]);
 }
 
+const DROP_EMPTY_LOG_STREAM = new FixedStatement<never>('DELETE FROM log_streams WHERE log_group = ? AND log_stream = ? AND has_events = 0');
+
+/** Removes a stream no line was ever written to (the stream of an attempt that was taken back before it ran). */
+export async function dropEmptyLogStream(db: Writer, logGroup: string, logStream: string): Promise<void> {
+  await DROP_EMPTY_LOG_STREAM.exec(db, [logGroup, logStream]);
+}
+
 /** The log group of a job's attempts: its definition's awslogs-group option, else /aws/batch/job. */
 export function logGroupOf(containerProperties: { logConfiguration?: { options?: Record<string, string> } } | undefined): string {
   return containerProperties?.logConfiguration?.options?.['awslogs-group'] || DEFAULT_LOG_GROUP;

@@ -174,6 +174,8 @@ export interface AttemptTable {
   pricing: string | null;
   /** when the attempt was handed to its agent (epoch ms); null: not yet. Handed out once. */
   delivered_at: number | null;
+  /** when the scheduler asked the agent to give the attempt back, queued and not started (epoch ms); null: not asked */
+  withdraw_at: number | null;
 }
 
 /** The join token, hashed (one row, name 'agents'): every server of the database checks against it. */

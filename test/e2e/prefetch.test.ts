@@ -84,6 +84,33 @@ describe('a compute environment that queues work on its agents (openbatch:prefet
     assert.equal(existsSync(marker), false, 'the terminated job never ran');
   });
 
+  test('a job of a higher-priority queue goes ahead of work already queued on the agent, which is taken back and runs later, once', async () => {
+    await createQueue(t.client, 'urgent', ['short'], 100);
+    await registerDefinition(t.client, 'hold-q', { command: ['sleep', '60'] });
+    await registerDefinition(t.client, 'quick-q', { command: ['true'] });
+    const busy = [await submit(t.client, { jobQueue: 'q', jobDefinition: 'hold-q' }), await submit(t.client, { jobQueue: 'q', jobDefinition: 'hold-q' })];
+    for (const id of busy) await waitForStatus(t.client, id, ['RUNNING']);
+    // Both queued on the full instance's agent (the tag allows 2).
+    const low = [await submit(t.client, { jobName: 'low0', jobQueue: 'q', jobDefinition: 'quick-q' }), await submit(t.client, { jobName: 'low1', jobQueue: 'q', jobDefinition: 'quick-q' })];
+    for (const id of low) await waitForStatus(t.client, id, ['STARTING']);
+    const high = await submit(t.client, { jobName: 'high', jobQueue: 'urgent', jobDefinition: 'quick-q' });
+    await waitForStatus(t.client, high, ['STARTING']);
+    // The first slot that frees runs the urgent job, not the work queued before it.
+    await t.client.send(new TerminateJobCommand({ jobId: busy[0], reason: 'make room' }));
+    const h = await waitForStatus(t.client, high, ['SUCCEEDED', 'FAILED']);
+    assert.equal(h.status, 'SUCCEEDED');
+    const { jobs: waitingLow } = await t.client.send(new DescribeJobsCommand({ jobs: low }));
+    for (const j of waitingLow!) assert.ok(j.status === 'STARTING' || j.status === 'RUNNABLE' || (j.startedAt ?? 0) >= h.startedAt!, `${j.jobName} (${j.status}) did not start before the urgent job`);
+    await t.client.send(new TerminateJobCommand({ jobId: busy[1], reason: 'test over' }));
+    for (const id of low) {
+      const j = await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED']);
+      assert.equal(j.status, 'SUCCEEDED');
+      assert.ok(j.startedAt! >= h.startedAt!, `${j.jobName} started after the urgent job`);
+      // What was taken back never ran: it is no attempt of the job.
+      assert.equal(j.attempts!.length, 1, `${j.jobName} ran once`);
+    }
+  });
+
   test('a prefetch tag added by TagResource applies to the next placements, and UntagResource ends it', async () => {
     const arn = (await t.client.send(ce('retagged', {}))).computeEnvironmentArn!;
     await createQueue(t.client, 'q-retagged', ['retagged']);
@@ -115,12 +142,12 @@ describe('a compute environment that queues work on its agents (openbatch:prefet
   test('a prefetch tag that is not a whole number in range is refused, at creation and by TagResource', async () => {
     await assert.rejects(
       t.client.send(ce('bad', { 'openbatch:prefetch': 'lots' })),
-      (e: Error) => e.name === 'ClientException' && /tags\.openbatch:prefetch must be a whole number from 0 to 1024 \(got 'lots'\)/.test(e.message),
+      (e: Error) => e.name === 'ClientException' && /tags\.openbatch:prefetch must be auto or a whole number from 0 to 1024 \(got 'lots'\)/.test(e.message),
     );
     const arn = (await t.client.send(ce('retag', {}))).computeEnvironmentArn!;
     await assert.rejects(
       t.client.send(new TagResourceCommand({ resourceArn: arn, tags: { 'openbatch:prefetch': '5000' } })),
-      (e: Error) => e.name === 'ClientException' && /tags\.openbatch:prefetch must be a whole number from 0 to 1024 \(got '5000'\)/.test(e.message),
+      (e: Error) => e.name === 'ClientException' && /tags\.openbatch:prefetch must be auto or a whole number from 0 to 1024 \(got '5000'\)/.test(e.message),
     );
     await t.client.send(new TagResourceCommand({ resourceArn: arn, tags: { 'openbatch:prefetch': '4' } }));
   });

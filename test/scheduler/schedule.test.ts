@@ -133,6 +133,72 @@ describe('schedule: the rules', () => {
     assert.deepEqual(schedule(s).placements.map((p) => p.jobId), ['j1', 'j2']);
   });
 
+  describe('work queued on an agent and not yet started (step 9)', () => {
+    /** i1: 2 vCPUs, full, queueing up to 2 (the queued jobs the test lists count as room); `queued` jobs of 1 vCPU wait on its agent */
+    const full = (queues: [string, number][]) => {
+      const b = snap().ce('a', 4).instance('i1', 'a', -4);
+      for (const [q, priority] of queues) b.queue(q, priority, ['a']);
+      const s = b.build();
+      s.instances[0].queue = { room: 2, size: { vcpus: 2, memoryMiB: 1 << 16, gpus: 0 } };
+      return s;
+    };
+    const queued = (s: Snapshot, queue: string, id: string, seq: number) => s.queues.find((q) => q.name === queue)!.head.push({ id, seq, vcpus: 1, memoryMiB: 1, gpus: 0, queuedOn: 'i1' });
+    const runnable = (s: Snapshot, queue: string, id: string, seq: number) => s.queues.find((q) => q.name === queue)!.head.push({ id, seq, vcpus: 1, memoryMiB: 1, gpus: 0 });
+
+    test('a job of a higher-priority queue takes the queued work of a lower one back, which it goes ahead of', () => {
+      const s = full([['low', 1], ['high', 9]]);
+      queued(s, 'low', 'l1', 1);
+      queued(s, 'low', 'l2', 2);
+      runnable(s, 'high', 'h1', 3);
+      const plan = schedule(s);
+      assert.deepEqual(plan.placements.map((p) => `${p.jobId}@${p.instanceId}`), ['h1@i1']);
+      assert.deepEqual(plan.withdrawals, [{ jobId: 'l1', instanceId: 'i1' }, { jobId: 'l2', instanceId: 'i1' }]);
+    });
+
+    test('queued work stays where it is ahead of later jobs of its own queue, and of a lower-priority or equal-priority queue', () => {
+      const s = full([['q', 5], ['low', 1], ['peer', 5]]);
+      queued(s, 'q', 'q1', 1);
+      runnable(s, 'q', 'q2', 4);
+      runnable(s, 'low', 'l1', 2);
+      runnable(s, 'peer', 'p1', 3);
+      const plan = schedule(s);
+      assert.deepEqual(plan.withdrawals, []);
+      // peer sorts before q by name at equal priority: it takes a place first, q1 keeps the other
+      assert.deepEqual(plan.placements.map((p) => p.jobId), ['p1']);
+      assert.equal(plan.waiting.find((w) => w.jobId === 'q2')?.code, 'NO_CAPACITY');
+    });
+
+    test('a job earlier in its own queue (a retry, with its old place) goes ahead of that queue\'s later queued work', () => {
+      const s = full([['q', 1]]);
+      runnable(s, 'q', 'retried', 1);
+      queued(s, 'q', 'later', 2);
+      const plan = schedule(s);
+      assert.deepEqual(plan.placements.map((p) => p.jobId), ['retried']);
+      assert.deepEqual(plan.withdrawals.map((w) => w.jobId), ['later']);
+    });
+
+    test('fair share: a share below its share takes back the queued work of a share above it', () => {
+      const s = full([['fs', 1]]);
+      s.queues[0].shares = [
+        { id: 'busy', weight: 1, usage: 4, head: [{ id: 'b1', seq: 1, vcpus: 1, memoryMiB: 1, gpus: 0, queuedOn: 'i1' }] },
+        { id: 'idle', weight: 1, usage: 0, head: [{ id: 'i1job', seq: 2, vcpus: 1, memoryMiB: 1, gpus: 0 }] },
+      ];
+      const plan = schedule(s);
+      assert.deepEqual(plan.placements.map((p) => p.jobId), ['i1job']);
+      assert.deepEqual(plan.withdrawals.map((w) => w.jobId), ['b1']);
+    });
+
+    test('a farm being drained takes back every queued job', () => {
+      const s = full([['q', 1]]);
+      queued(s, 'q', 'q1', 1);
+      runnable(s, 'q', 'q2', 2);
+      s.draining = true;
+      const plan = schedule(s);
+      assert.deepEqual(plan.withdrawals.map((w) => w.jobId), ['q1']);
+      assert.deepEqual(plan.waiting.map((w) => `${w.jobId}:${w.code}`), ['q2:DRAINING']);
+    });
+  });
+
   test('a queue vCPU cap (computeReservation) holds back placements beyond it, and asks for no capacity', () => {
     const s = snap().ce('a', 8).instance('i1', 'a', 8).queue('q', 1, ['a']).job('q', 'j1', 2).job('q', 'j2', 2).build();
     s.queues[0].vcpuCap = 3;

@@ -1,0 +1,26 @@
+/**
+ * scheduler/queueDepth.ts: how deep an agent's queue is when openbatch chooses it — about
+ * 250 ms of the compute environment's recent jobs per instance, none for long jobs or before
+ * any job ended, never more than 16 per vCPU.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { autoDepth } from '../../src/scheduler/queueDepth.js';
+
+const ran = (meanMs: number, meanVcpus = 1) => ({ jobs: 10, meanMs, meanVcpus });
+
+test('an agent queues about 250 ms of its compute environment\'s recent jobs', () => {
+  assert.equal(autoDepth(2, ran(100)), 5);
+  assert.equal(autoDepth(4, ran(50, 2)), 10);
+});
+
+test('jobs of a second or more, and a compute environment none of whose jobs ended lately, get no queue', () => {
+  assert.equal(autoDepth(2, ran(1_000)), 0);
+  assert.equal(autoDepth(2, ran(60_000)), 0);
+  assert.equal(autoDepth(2, undefined), 0);
+});
+
+test('the queue of very short jobs is at most 16 per vCPU', () => {
+  assert.equal(autoDepth(2, ran(1)), 32);
+  assert.equal(autoDepth(2, ran(0)), 32);
+});
