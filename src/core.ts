@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { ServerConfig } from './config.js';
-import type { Clock, IdSource } from './model/ids.js';
+import type { Clock, IdSource, Timers } from './model/ids.js';
 import type { Db } from './store/db.js';
 import type { UnitOfWork } from './store/unitOfWork.js';
 
@@ -20,6 +20,8 @@ export interface Core {
   db: Db;
   uow: UnitOfWork;
   clock: Clock;
+  /** every wait (model/ids.ts Timers) */
+  timers: Timers;
   ids: IdSource;
   logger: Logger;
   /** ask the scheduler for a pass soon (coalesced); SubmitJob says why (KickReason) */

@@ -29,7 +29,7 @@ import { SlurmProvider } from './compute/slurmProvider.js';
 import { AgentSilence, leaseTimes } from './compute/agentLease.js';
 import { JoinedAgents, joinTokenFile } from './compute/joinedAgents.js';
 import { isLoopback, type ServerConfig } from './config.js';
-import { randomIds, systemClock, type Clock, type IdSource } from './model/ids.js';
+import { randomIds, systemClock, systemTimers, type Clock, type IdSource, type Timers } from './model/ids.js';
 import { SchedulerLoop } from './scheduler/loop.js';
 import type { KickReason } from './core.js';
 import { EventBus } from './events/bus.js';
@@ -38,7 +38,7 @@ import { registerEventStream } from './api/eventStream.js';
 import { renderStateChanges } from './api/stateChangeEvents.js';
 import { registerDashboard } from './api/dashboard/routes.js';
 import { DashboardSessions } from './api/dashboard/sessions.js';
-import { openStore } from './store/db.js';
+import { openStore, type OpenedStore } from './store/db.js';
 import { latestAttemptInstance } from './store/jobs.js';
 import { getJobQueue } from './store/jobQueues.js';
 import { isNodeJobId } from './model/multinode.js';
@@ -78,10 +78,14 @@ export interface RunningServer {
 
 export interface StartOptions {
   clock?: Clock;
+  /** every wait of the control plane (the scheduler's tick, long polls, retries, leases); default: the system's */
+  timers?: Timers;
   ids?: IdSource;
   logger?: Logger;
   /** the random source of chaos decisions (compute/chaos.ts); default Math.random */
   random?: Random;
+  /** an open store to use instead of the configured one (the caller closes it): the in-process test harness's */
+  store?: OpenedStore;
 }
 
 export const handlers: Record<string, Handler> = {
@@ -104,6 +108,7 @@ function loadCredentials(config: ServerConfig): Map<string, string> | null {
 export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel, await logDestination(config.logFormat));
   const clock = opts.clock ?? systemClock;
+  const timers = opts.timers ?? systemTimers;
   const ids = opts.ids ?? randomIds;
   const credentials = loadCredentials(config);
   if (!credentials && !isLoopback(config.host)) {
@@ -125,12 +130,12 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     const problem = sandbox.problem();
     if (problem) logger.warn(`local instances will start no process jobs: ${sandboxRefusal(problem)}`);
   }
-  const store = await openStore(config);
+  const store = opts.store ?? (await openStore(config));
   const uow = new UnitOfWork(store.db);
   const bus = new EventBus();
   uow.onCommitted((changes) => bus.publish(changes));
   // Every server writes the outbox in its transactions; the leader delivers (leaderParts).
-  const webhooks = new Webhooks({ db: store.db, clock, logger, hooks, render: (db, changes) => renderStateChanges(db, changes) });
+  const webhooks = new Webhooks({ db: store.db, clock, timers, logger, hooks, render: (db, changes) => renderStateChanges(db, changes) });
   if (webhooks.enabled) {
     uow.beforeCommit(webhooks.enqueue);
     uow.onCommitted(() => leader?.delivery.kick());
@@ -155,7 +160,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     leader?.slurm.kick();
     signals?.instance(id);
   };
-  const joined = new JoinedAgents({ config, db: store.db, uow, clock, ids, logger, kickScheduler, notifyInstance: (id) => wakeInstance(id) });
+  const joined = new JoinedAgents({ config, db: store.db, uow, clock, timers, ids, logger, kickScheduler, notifyInstance: (id) => wakeInstance(id) });
   await joined.init();
   const secrets = new SecretStore(config.secretsFile);
   const lease = leaseTimes(config.agentTimeoutSeconds);
@@ -175,6 +180,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     db: store.db,
     uow,
     clock,
+    timers,
     logger,
     terminateGraceMs: config.terminateGraceSeconds * 1000,
     timeDilation: config.timeDilation,
@@ -195,6 +201,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     config,
     db: store.db,
     uow,
+    timers,
     clock,
     ids,
     logger,
@@ -287,21 +294,22 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
   // What only the leader runs (see `leader` above); its writes are fenced by the lease.
-  const leadership = store.kind === 'postgres' ? new Leadership({ db: store.db, logger, leaseMs: config.leaderLeaseSeconds * 1000, elected: () => lead(), deposed: () => stopLeading() }) : undefined;
+  // The lease expires on the database's clock, which no injected clock moves: it is renewed on the system's timers.
+  const leadership = store.kind === 'postgres' ? new Leadership({ db: store.db, logger, timers: systemTimers, leaseMs: config.leaderLeaseSeconds * 1000, elected: () => lead(), deposed: () => stopLeading() }) : undefined;
   const leaderUow = leadership ? uow.fenced(leadership.fence) : uow;
   const lead = async (): Promise<void> => {
-    const core = { config, db: store.db, uow: leaderUow, clock, ids, logger, kickScheduler };
+    const core = { config, db: store.db, uow: leaderUow, clock, timers, ids, logger, kickScheduler };
     // Agents are judged from now: time before this server led does not count against them.
     const silence = new AgentSilence(lease, clock.now());
     const provider = new LocalProvider({ ...core, serverUrl: () => url, notifyInstance: wakeInstance, silence, chaos: makeChaos(config, opts.random), sandbox, scaled: metrics });
     const slurm = new SlurmProvider(core);
-    const l = new SchedulerLoop({ uow: leaderUow, clock, ids, logger, provider: new Providers([slurm, provider]), prices, ceDefaults: config, timeDilation: config.timeDilation, afterPass: (usage, farm) => joined.afterPass(silence, usage, farm), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
+    const l = new SchedulerLoop({ uow: leaderUow, clock, timers, ids, logger, provider: new Providers([slurm, provider]), prices, ceDefaults: config, timeDilation: config.timeDilation, afterPass: (usage, farm) => joined.afterPass(silence, usage, farm), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
       instances.forEach(wakeInstance);
       slurm.kick();
     } });
-    const delivery = new Webhooks({ db: store.db, clock, logger, hooks, render: (db, changes) => renderStateChanges(db, changes) });
-    const triggers = new Triggers({ db: store.db, clock, logger, invoke: internalInvoker(services, handlers), rules: triggerRules });
-    const retention = new LogRetention({ db: store.db, clock, logger, days: config.logRetentionDays });
+    const delivery = new Webhooks({ db: store.db, clock, timers, logger, hooks, render: (db, changes) => renderStateChanges(db, changes) });
+    const triggers = new Triggers({ db: store.db, clock, timers, logger, invoke: internalInvoker(services, handlers), rules: triggerRules });
+    const retention = new LogRetention({ db: store.db, clock, timers, logger, days: config.logRetentionDays });
     leader = { provider, slurm, loop: l, delivery, triggers, retention };
     await provider.recover();
     loop = l;
@@ -316,7 +324,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   // that is never started checks and records it here.
   let standby: LocalProvider | undefined;
   const standbyProvider = (): LocalProvider =>
-    (standby ??= new LocalProvider({ config, db: store.db, uow, clock, ids, logger, kickScheduler, serverUrl: () => url, notifyInstance: wakeInstance }));
+    (standby ??= new LocalProvider({ config, db: store.db, uow, clock, timers, ids, logger, kickScheduler, serverUrl: () => url, notifyInstance: wakeInstance }));
   const stopLeading = async (): Promise<void> => {
     const parts = leader;
     leader = undefined;
@@ -330,7 +338,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     await parts.slurm.close();
   };
   if (leadership) {
-    signals = new ClusterSignals({ databaseUrl: config.databaseUrl, pool: store.pool!, logger, onKick: () => loop?.kick(), onInstance: (id) => {
+    signals = new ClusterSignals({ databaseUrl: config.databaseUrl, pool: store.pool!, logger, timers, onKick: () => loop?.kick(), onInstance: (id) => {
       hub.notify(id);
       leader?.slurm.kick();
     } });
@@ -366,7 +374,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       hub.close();
       await signals?.stop();
       await app.close();
-      await store.close();
+      if (!opts.store) await store.close();
     },
   };
 }

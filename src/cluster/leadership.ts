@@ -16,6 +16,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Timer, Timers } from '../model/ids.js';
 import type { Db } from '../store/db.js';
 import { acquireLease, holdsLease, leaseHolder, releaseLease, renewLease, takeLease } from '../store/leaderLease.js';
 import type { Tx } from '../store/unitOfWork.js';
@@ -32,6 +33,7 @@ export class NotLeaderError extends Error {
 export interface LeadershipOptions {
   db: Db;
   logger: Logger;
+  timers: Timers;
   /** how long a lease lasts without renewal: the longest a dead leader goes unreplaced */
   leaseMs: number;
   /** start leading: recover, start the scheduler and the providers */
@@ -46,7 +48,7 @@ export class Leadership {
   /** the epoch of the lease this server holds, null while it does not lead */
   private epoch: number | null = null;
   private renewedAt = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private stopped = false;
   private ticking: Promise<void> = Promise.resolve();
   /** elected()/deposed() run one after another, never overlapping */
@@ -62,19 +64,19 @@ export class Leadership {
     const loop = () => {
       if (this.stopped) return;
       this.ticking = this.tick().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(loop, Math.max(this.o.leaseMs / 5, 50));
+        if (!this.stopped) this.timer = this.o.timers.after(Math.max(this.o.leaseMs / 5, 50), loop);
       });
     };
     loop();
   }
 
   private async tick(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     try {
       // A database that does not answer (cut off, paused) must not hold the tick: a leader
       // that cannot renew steps down within its lease however the database fails.
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('the database did not answer within half a lease')), Math.max(this.o.leaseMs / 2, 50));
+        timer = this.o.timers.after(Math.max(this.o.leaseMs / 2, 50), () => reject(new Error('the database did not answer within half a lease')));
       });
       await Promise.race([this.epoch === null ? this.tryAcquire() : this.renew(), timeout]);
     } catch (err) {
@@ -82,7 +84,7 @@ export class Leadership {
       if (this.epoch !== null && performance.now() - this.renewedAt >= this.o.leaseMs) this.stepDown('could not renew the lease: ' + (err as Error).message);
       else if (this.epoch === null) this.o.logger.debug({ err }, 'leader lease: could not try to acquire');
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
     }
   }
 
@@ -144,7 +146,7 @@ export class Leadership {
   /** Server shutdown: stop leading, then give the lease up so another server takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.timer?.clear();
     await this.ticking;
     const epoch = this.epoch;
     this.stepDown('server shutting down');

@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Timers } from '../model/ids.js';
 import { DatabaseChannel, type ChannelOptions } from '../store/notifications.js';
 
 const CHANNEL = 'openbatch';
@@ -19,6 +20,7 @@ export interface SignalsOptions {
   /** for sending: any pool of the same database */
   pool: ChannelOptions['pool'];
   logger: Logger;
+  timers: Timers;
   onKick(): void;
   onInstance(instanceId: string): void;
 }
@@ -53,10 +55,10 @@ export class ClusterSignals {
   kick(): void {
     if (this.kickPending) return;
     this.kickPending = true;
-    setTimeout(() => {
+    this.o.timers.after(20, () => {
       this.kickPending = false;
       this.send('k');
-    }, 20).unref();
+    });
   }
 
   /** Wake the agent of an instance, wherever it polls. */

@@ -27,7 +27,7 @@ import type { Logger } from 'pino';
 import { BatchError, clientError } from '../model/errors.js';
 import { nestsDeeperThan, TOO_DEEP } from '../api/jsonDepth.js';
 import { REASONS } from '../model/reasons.js';
-import type { Clock } from '../model/ids.js';
+import type { Clock, Timers } from '../model/ids.js';
 import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
 import type { Db } from '../store/db.js';
 import { closeInstance, getInstance, markTerminating, setImpairment, stopReasonOf, updateInstance, type InstanceRow } from '../store/instances.js';
@@ -45,6 +45,8 @@ export interface AgentHubOptions {
   db: Db;
   uow: UnitOfWork;
   clock: Clock;
+  /** the long polls' waits */
+  timers: Timers;
   logger: Logger;
   terminateGraceMs: number;
   /** the agent lease (agentLease.ts) */
@@ -313,12 +315,12 @@ export class AgentHub {
     const waitMs = Math.min(Math.max(Number(body.waitMs) || 0, 0), MAX_WAIT_MS);
     if (res.start.length === 0 && res.stop.length === 0 && !res.withdraw && !res.shutdown && waitMs > 0 && !this.closing) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
+        const timer = this.o.timers.after(waitMs, () => {
           if (this.waiters.get(inst.id) === done) this.waiters.delete(inst.id);
           resolve();
-        }, waitMs);
+        });
         const done = () => {
-          clearTimeout(timer);
+          timer.clear();
           resolve();
         };
         // A newer poll from the same agent replaces an older one: wake the old one first.

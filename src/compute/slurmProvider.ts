@@ -45,6 +45,7 @@ import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/l
 import { activeSlurmAttempts, deleteSlurmJob, insertSlurmJob, orphanedSlurmJobs, updateSlurmJob, type SlurmAttempt } from '../store/slurmJobs.js';
 import { defaultBaseEnv } from '../executor/process.js';
 import type { Core } from '../core.js';
+import type { Timer } from '../model/ids.js';
 import { attemptEnvironment, derivedEnvironment, RerunIndex } from './assignment.js';
 import { PROVIDER_TAG } from './providers.js';
 import { hashToken } from './agentTokens.js';
@@ -83,7 +84,7 @@ export class SlurmProvider {
   readonly cli: SlurmCli;
   private readonly workRoot: string;
   private readonly sizes = new Map<string, { at: number; size: PartitionSize | null; error?: string }>();
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
   private running = false;
   private again = false;
   private closing = false;
@@ -119,8 +120,7 @@ export class SlurmProvider {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), Math.max(this.o.config.slurmPollSeconds, 0.05) * 1000);
-    this.timer.unref();
+    this.timer = this.o.timers.every(Math.max(this.o.config.slurmPollSeconds, 0.05) * 1000, () => this.kick());
   }
 
   /** Follow Slurm now (coalesced): after placements, TerminateJob, or the timer. */
@@ -419,7 +419,7 @@ export class SlurmProvider {
   /** Server shutdown: Slurm jobs keep running; the next server process follows them on. */
   async close(): Promise<void> {
     this.closing = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.clear();
     await this.idle;
   }
 }

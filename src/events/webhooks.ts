@@ -29,7 +29,7 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobStateChange } from '../model/jobStateMachine.js';
 import { JOB_STATUSES } from '../model/jobStateMachine.js';
-import type { Clock } from '../model/ids.js';
+import type { Clock, Timer, Timers } from '../model/ids.js';
 import type { Db } from '../store/db.js';
 import type { Tx } from '../store/unitOfWork.js';
 import { deleteDelivered, dropOrphans, enqueueEvents, pendingEvents, recordFailure, type OutboxRow } from '../store/webhookOutbox.js';
@@ -118,6 +118,7 @@ export interface RenderedEvent {
 export interface WebhookOptions {
   db: Db;
   clock: Clock;
+  timers: Timers;
   logger: Logger;
   hooks: Webhook[];
   /** the events of changes, in their order, as the transaction that made them reads them (the API's EventBridge shape) */
@@ -126,7 +127,7 @@ export interface WebhookOptions {
 
 export class Webhooks {
   private readonly workers: HookWorker[];
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
 
   constructor(private readonly o: WebhookOptions) {
     this.workers = o.hooks.map((h) => new HookWorker(h, o));
@@ -155,8 +156,7 @@ export class Webhooks {
     const dropped = await dropOrphans(this.o.db, this.o.hooks.map((h) => h.name));
     if (dropped) this.o.logger.warn({ dropped }, `dropped ${dropped} undelivered webhook event(s) of webhooks no longer configured`);
     if (!this.enabled) return;
-    this.timer = setInterval(() => this.kick(), TICK_MS);
-    this.timer.unref();
+    this.timer = this.o.timers.every(TICK_MS, () => this.kick());
     this.kick();
   }
 
@@ -166,7 +166,7 @@ export class Webhooks {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.timer?.clear();
     await Promise.all(this.workers.map((w) => w.stop()));
   }
 }

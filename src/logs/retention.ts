@@ -5,7 +5,7 @@
  * in bounded batches, so it never holds the database's writer for long.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../model/ids.js';
+import type { Clock, Timer, Timers } from '../model/ids.js';
 import type { Db } from '../store/db.js';
 import { deleteLogEventsBefore } from '../store/logEvents.js';
 
@@ -14,6 +14,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export interface LogRetentionOptions {
   db: Db;
   clock: Clock;
+  timers: Timers;
   logger: Logger;
   /** 0 = keep forever: nothing is ever deleted */
   days: number;
@@ -24,7 +25,7 @@ export interface LogRetentionOptions {
 }
 
 export class LogRetention {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private running: Promise<number> | undefined;
   private stopped = false;
 
@@ -37,12 +38,11 @@ export class LogRetention {
 
   private schedule(ms: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
+    this.timer = this.o.timers.after(ms, () => {
       void this.sweep()
         .catch((err) => this.o.logger.error({ err }, 'log retention sweep failed'))
         .finally(() => this.schedule(this.o.intervalMs ?? 60 * 60 * 1000));
-    }, ms);
-    this.timer.unref();
+    });
   }
 
   /** Deletes the events that have expired now; returns how many. One sweep at a time. */
@@ -64,7 +64,7 @@ export class LogRetention {
   /** Stops the timer and waits for a sweep in progress, so the database can be closed. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.clear();
     await this.running?.catch(() => undefined);
   }
 }

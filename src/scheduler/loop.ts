@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock, IdSource } from '../model/ids.js';
+import type { Clock, IdSource, Timer, Timers } from '../model/ids.js';
 import type { KickReason } from '../core.js';
 import { WAIT_REASONS } from '../model/reasons.js';
 import { allComputeEnvironments, updateComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
@@ -84,6 +84,7 @@ const WAIT_STATUS_REASON: Record<WaitCode, string | null> = {
 export interface SchedulerLoopOptions {
   uow: UnitOfWork;
   clock: Clock;
+  timers: Timers;
   ids: IdSource;
   logger: Logger;
   provider: CapacityProvider;
@@ -105,7 +106,7 @@ export class SchedulerLoop {
   private running = false;
   private again = false;
   private scheduled = false;
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
   private resolveIdle?: () => void;
@@ -127,7 +128,7 @@ export class SchedulerLoop {
    */
   private scheduleWanted = true;
   /** a pass promised to jobs submitted behind unfinished dependencies (DEPENDENT_ADMIT_MS) */
-  private dependentTimer?: NodeJS.Timeout;
+  private dependentTimer?: Timer;
 
   /**
    * Runs `fn` at the start of the next pass, in the pass's own transaction, and resolves with
@@ -168,17 +169,28 @@ export class SchedulerLoop {
   constructor(private readonly o: SchedulerLoopOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), TICK_MS);
-    this.timer.unref();
+    this.timer = this.o.timers.every(TICK_MS, () => this.kick());
     this.kick();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.dependentTimer) clearTimeout(this.dependentTimer);
+    this.timer?.clear();
+    this.dependentTimer?.clear();
     await this.idle;
     for (const r of this.riders.splice(0)) r.reject(new Error('the scheduler has stopped'));
+  }
+
+  /**
+   * Resolves once no pass runs and none is asked for: what has been kicked so far has been
+   * done. (The in-process test harness waits on it; the server never needs to.)
+   */
+  async settled(): Promise<void> {
+    for (;;) {
+      if (this.running) await this.idle;
+      else if (this.scheduled) await new Promise<void>((r) => setImmediate(r));
+      else return;
+    }
   }
 
   /**
@@ -189,10 +201,10 @@ export class SchedulerLoop {
   kick(why?: KickReason): void {
     if (this.stopped) return;
     if (why === 'dependent') {
-      this.dependentTimer ??= setTimeout(() => {
+      this.dependentTimer ??= this.o.timers.after(DEPENDENT_ADMIT_MS, () => {
         this.dependentTimer = undefined;
         this.kick('submitted');
-      }, DEPENDENT_ADMIT_MS);
+      });
       return;
     }
     if (why !== 'submitted') this.scheduleWanted = true;
@@ -251,7 +263,7 @@ export class SchedulerLoop {
   async pass(): Promise<boolean> {
     // This pass admits every job committed before it began: it keeps the timer's promise.
     if (this.dependentTimer) {
-      clearTimeout(this.dependentTimer);
+      this.dependentTimer.clear();
       this.dependentTimer = undefined;
     }
     const riders = this.riders.splice(0);

@@ -27,7 +27,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Invoke } from '../api/invoke.js';
-import type { Clock } from '../model/ids.js';
+import type { Clock, Timer, Timers } from '../model/ids.js';
 import type { Db } from '../store/db.js';
 import { claimFile, completeFile, inDoubt, isClaimed, jobsCreatedSince, releaseFile, type FileKey } from '../store/triggerFiles.js';
 import type { FollowUp, TriggerRule } from './rules.js';
@@ -40,6 +40,7 @@ export const STEP_TAG = 'openbatch:trigger-step';
 export interface TriggerOptions {
   db: Db;
   clock: Clock;
+  timers: Timers;
   logger: Logger;
   invoke: Invoke;
   rules: TriggerRule[];
@@ -83,7 +84,7 @@ class RuleRunner {
   /** path → "size:mtime" of the version already taken (saves a ledger read per scan) */
   private readonly taken = new Map<string, string>();
   private readonly refusedUntil = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private scanning: Promise<void> | undefined;
   private stopped = false;
 
@@ -99,7 +100,7 @@ class RuleRunner {
         .catch((err) => this.o.logger.warn({ err, trigger: this.rule.name }, 'trigger scan failed'))
         .finally(() => {
           this.scanning = undefined;
-          if (!this.stopped) this.timer = setTimeout(tick, this.rule.pollSeconds * 1000);
+          if (!this.stopped) this.timer = this.o.timers.after(this.rule.pollSeconds * 1000, tick);
         });
     };
     tick();
@@ -107,7 +108,7 @@ class RuleRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.timer?.clear();
     await this.scanning;
   }
 

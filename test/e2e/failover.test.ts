@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CreateComputeEnvironmentCommand } from '@aws-sdk/client-batch';
 import pino from 'pino';
+import { systemTimers } from '../../src/model/ids.js';
 import { batchClient, CLI, hostVolume, spawnServer, tempDir, writableDir, type ServerProcess } from '../helpers/server.js';
 import { createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { dropTestDatabase, onPostgres, testDatabaseFor } from '../helpers/postgres.js';
@@ -140,6 +141,7 @@ describe('the leader fence', { skip }, () => {
       const leadership = new Leadership({
         db: store.db,
         logger: pino({ level: 'silent' }),
+        timers: systemTimers,
         leaseMs: 60_000,
         elected: async () => void elected++,
         deposed: async () => void deposed++,

@@ -18,6 +18,7 @@ import {
   type FilteredLogEvent,
 } from '@aws-sdk/client-cloudwatch-logs';
 import pino from 'pino';
+import { systemTimers } from '../../src/model/ids.js';
 import { LogRetention } from '../../src/logs/retention.js';
 import { appendLogEvents } from '../../src/store/logEvents.js';
 import { basicFarm, submit, waitForStatus } from '../helpers/fixtures.js';
@@ -356,7 +357,7 @@ describe('time ranges and log retention (events with chosen timestamps)', () => 
       ],
       now,
     );
-    const retention = new LogRetention({ db, clock: { now: () => now }, logger: pino({ level: 'silent' }), days: 7 });
+    const retention = new LogRetention({ db, clock: { now: () => now }, timers: systemTimers, logger: pino({ level: 'silent' }), days: 7 });
     // the two expired events here and the four 1970 events of the time-range test
     assert.equal(await retention.sweep(), 6);
     const streams = await logs.send(new DescribeLogStreamsCommand({ logGroupName: GROUP }));
@@ -369,7 +370,7 @@ describe('time ranges and log retention (events with chosen timestamps)', () => 
     assert.deepEqual(groups.logGroups!.map((g) => g.logGroupName), [GROUP], 'a group left without streams is gone; the default group stays');
     assert.equal(groups.logGroups![0].retentionInDays, 7);
     assert.equal(await retention.sweep(), 0, 'a second sweep finds nothing more');
-    const forever = new LogRetention({ db, clock: { now: () => now + 1000 * DAY }, logger: pino({ level: 'silent' }), days: 0 });
+    const forever = new LogRetention({ db, clock: { now: () => now + 1000 * DAY }, timers: systemTimers, logger: pino({ level: 'silent' }), days: 0 });
     assert.equal(await forever.sweep(), 0, 'logRetentionDays 0 keeps everything');
   });
 });

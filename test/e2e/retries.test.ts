@@ -1,5 +1,7 @@
 /**
- * Retries and termination as AWS Batch defines them, through the real SDK and real processes.
+ * Retries and termination with real processes: each attempt's exit code is the process's,
+ * and TerminateJob stops the job's processes. The rules themselves (evaluateOnExit, overrides,
+ * attempts) are tested on the in-process harness: test/rules/retries.test.ts.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -46,32 +48,6 @@ describe('retries and termination', () => {
     assert.equal(new Set(job.attempts?.map((a) => a.container?.logStreamName)).size, 3, 'each attempt has its own log stream');
   });
 
-  test('a job that fails once and then succeeds ends SUCCEEDED after two attempts', async () => {
-    await definition(t, 'flaky', ['sh', '-c', 'test "$AWS_BATCH_JOB_ATTEMPT" -ge 2'], 5);
-    const job = await waitForStatus(t.client, await submit(t.client, { jobQueue: 'q', jobDefinition: 'flaky' }), ['FAILED', 'SUCCEEDED']);
-    assert.equal(job.status, 'SUCCEEDED');
-    assert.equal(job.attempts?.length, 2);
-  });
-
-  test('evaluateOnExit: the first matching rule decides, EXIT stops retrying', async () => {
-    await definition(t, 'exit-on-7', ['sh', '-c', 'exit 7'], 5, [
-      { onExitCode: '7', action: 'EXIT' },
-      { onExitCode: '*', action: 'RETRY' },
-    ]);
-    const job = await waitForStatus(t.client, await submit(t.client, { jobQueue: 'q', jobDefinition: 'exit-on-7' }), ['FAILED', 'SUCCEEDED']);
-    assert.equal(job.status, 'FAILED');
-    assert.equal(job.attempts?.length, 1);
-  });
-
-  test('evaluateOnExit: RETRY on a matching reason pattern, and a job retried when no rule matches', async () => {
-    await definition(t, 'retry-on-status', ['sh', '-c', 'exit 4'], 3, [{ onStatusReason: 'Essential*', onExitCode: '4', action: 'RETRY' }]);
-    const retried = await waitForStatus(t.client, await submit(t.client, { jobQueue: 'q', jobDefinition: 'retry-on-status' }), ['FAILED', 'SUCCEEDED']);
-    assert.equal(retried.attempts?.length, 3);
-    await definition(t, 'no-rule-matches', ['sh', '-c', 'exit 9'], 2, [{ onExitCode: '1', action: 'EXIT' }]);
-    const unmatched = await waitForStatus(t.client, await submit(t.client, { jobQueue: 'q', jobDefinition: 'no-rule-matches' }), ['FAILED', 'SUCCEEDED']);
-    assert.equal(unmatched.attempts?.length, 2, 'AWS retries when no evaluateOnExit rule matches');
-  });
-
   test("Nextflow's retry strategy (RETRY on 'Host EC2*', EXIT on reason '*'): a task that exits non-zero is not retried", async () => {
     // What Nextflow's AWS Batch executor submits for every task when aws.batch.maxSpotAttempts is set.
     await definition(t, 'nextflow-task', ['sh', '-c', 'exit 3'], 1);
@@ -87,16 +63,6 @@ describe('retries and termination', () => {
     assert.equal(job.status, 'FAILED');
     assert.equal(job.attempts?.length, 1, 'EXIT on reason * matches an exit without a container reason');
     assert.equal(job.container?.exitCode, 3);
-  });
-
-  test('SubmitJob retryStrategy overrides the definition', async () => {
-    await definition(t, 'fails-once-def', ['false'], 1);
-    const job = await waitForStatus(
-      t.client,
-      await submit(t.client, { jobQueue: 'q', jobDefinition: 'fails-once-def', retryStrategy: { attempts: 2 } }),
-      ['FAILED', 'SUCCEEDED'],
-    );
-    assert.equal(job.attempts?.length, 2);
   });
 
   test('TerminateJob stops a running job and its children processes, fails it with the reason, and does not retry', async () => {

@@ -26,23 +26,6 @@ describe('time limits', () => {
   });
   after(async () => t.close());
 
-  test('an attempt over its timeout is stopped and the job fails with the timeout reason, without retry', async () => {
-    await t.client.send(
-      new RegisterJobDefinitionCommand({
-        jobDefinitionName: 'too-slow',
-        type: 'container',
-        timeout: { attemptDurationSeconds: 60 },
-        retryStrategy: { attempts: 3 },
-        containerProperties: { image: 'busybox', command: ['sleep', '100'], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '64' }] },
-      }),
-    );
-    const job = await waitForStatus(t.client, await submit(t.client, { jobQueue: 'q', jobDefinition: 'too-slow' }), ['SUCCEEDED', 'FAILED']);
-    assert.equal(job.status, 'FAILED');
-    assert.equal(job.statusReason, 'Job attempt duration exceeded timeout');
-    assert.equal(job.attempts?.length, 1);
-    assert.equal(job.attempts?.[0].container?.exitCode, 143);
-  });
-
   test('a timed-out attempt that ignores SIGTERM is killed after terminateGraceSeconds, not a fixed 30 s', async () => {
     // Given 30 s, the job would finish its cleanup and print "cleaned up"; given the server's 1 s, it is killed first.
     await t.client.send(
@@ -76,10 +59,4 @@ describe('time limits', () => {
     assert.equal((await describeJob(t.client, id)).status, 'RUNNABLE');
   });
 
-  test("jobStateTimeLimitActions cancel a job stuck RUNNABLE with the listed reason", async () => {
-    const id = await submit(t.client, { jobQueue: 'strict', jobDefinition: 'huge' });
-    const job = await waitForStatus(t.client, id, ['FAILED'], 20_000);
-    assert.match(job.statusReason ?? '', /jobStateTimeLimitActions/);
-    assert.equal(job.attempts?.length, 0);
-  });
 });

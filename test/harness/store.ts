@@ -18,13 +18,15 @@ export interface TestStore {
   events: JobStateChange[];
   /** which store this is */
   kind: 'sqlite' | 'postgres';
+  /** PostgreSQL: the database's URL (a server on this store needs it for its notifications) */
+  url: string;
   close(): Promise<void>;
 }
 
 /** This process's PostgreSQL database (run-tests.mjs drops it with the others after the run). */
 let database: Promise<string> | undefined;
 
-async function emptiedPostgres(): Promise<OpenedStore> {
+async function emptiedPostgres(): Promise<{ store: OpenedStore; url: string }> {
   database ??= testDatabaseFor(`store-tests-${process.pid}-${randomUUID()}`);
   const store = await openPostgres(await database, 4);
   const c = new pg.Client({ connectionString: await database });
@@ -35,13 +37,13 @@ async function emptiedPostgres(): Promise<OpenedStore> {
   } finally {
     await c.end();
   }
-  return store;
+  return { store, url: await database };
 }
 
 export async function openTestStore(): Promise<TestStore> {
-  const store = onPostgres() ? await emptiedPostgres() : await openSqlite(':memory:');
+  const { store, url } = onPostgres() ? await emptiedPostgres() : { store: await openSqlite(':memory:'), url: '' };
   const uow = new UnitOfWork(store.db);
   const events: JobStateChange[] = [];
   uow.onCommitted((changes) => events.push(...changes));
-  return { store, uow, events, kind: store.kind, close: () => store.close() };
+  return { store, uow, events, kind: store.kind, url, close: () => store.close() };
 }
