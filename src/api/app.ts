@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { BatchError, clientError, isBatchError, serverError } from '../model/errors.js';
 import type { Handler, RequestContext, Services } from './context.js';
-import { nestsDeeperThan, TOO_DEEP } from './jsonDepth.js';
+import { nestsDeeperThan, TOO_DEEP } from '../jsonDepth.js';
 import { batchOperations, type OperationInfo } from './operations.js';
 import { shapeOutput } from './outputShapes.js';
 import { check, httpBoundMembers } from './shapeCheck.js';

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clientError } from '../model/errors.js';
-import { nestsDeeperThan, TOO_DEEP } from './jsonDepth.js';
+import { nestsDeeperThan, TOO_DEEP } from '../jsonDepth.js';
 import type { RequestContext } from './context.js';
 
 export type OpenbatchOperation = (input: Record<string, unknown>, ctx: RequestContext) => Promise<unknown>;

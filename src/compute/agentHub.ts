@@ -25,7 +25,7 @@ import { hashToken } from './agentTokens.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { BatchError, clientError } from '../model/errors.js';
-import { nestsDeeperThan, TOO_DEEP } from '../api/jsonDepth.js';
+import { nestsDeeperThan, TOO_DEEP } from '../jsonDepth.js';
 import { REASONS } from '../model/reasons.js';
 import type { Clock, Timers } from '../model/ids.js';
 import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';

@@ -15,7 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../api/context.js';
 import type { ServerConfig } from '../config.js';
 import { BatchError } from '../model/errors.js';
-import { nestsDeeperThan, TOO_DEEP } from '../api/jsonDepth.js';
+import { nestsDeeperThan, TOO_DEEP } from '../jsonDepth.js';
 import type { Db } from '../store/db.js';
 import {
   filterLogEvents,

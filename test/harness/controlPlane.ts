@@ -77,9 +77,8 @@ export async function startHarness(overrides: Partial<ServerConfig> = {}): Promi
   const client = batchClient(server.url);
   const agents: FakeAgent[] = [];
   // On PostgreSQL the server leads once it holds the lease: its first try is at once.
-  for (let i = 0; !server.leading(); i++) {
-    if (i > 1000) throw new Error('the harness server did not take the leader lease');
-    await turns();
+  for (const deadline = Date.now() + 30_000; !server.leading(); await turns()) {
+    if (Date.now() > deadline) throw new Error('the harness server did not take the leader lease within 30 s');
   }
   const settle = async () => {
     for (let round = 0; round < 100; round++) {

@@ -23,13 +23,17 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-/** This process's PostgreSQL database (run-tests.mjs drops it with the others after the run). */
-let database: Promise<string> | undefined;
+/**
+ * This process's PostgreSQL databases not in use: a store opened while another is still open
+ * gets a database of its own (a test may keep two control planes). run-tests.mjs drops them
+ * with the others after the run.
+ */
+const idle: string[] = [];
 
-async function emptiedPostgres(): Promise<{ store: OpenedStore; url: string }> {
-  database ??= testDatabaseFor(`store-tests-${process.pid}-${randomUUID()}`);
-  const store = await openPostgres(await database, 4);
-  const c = new pg.Client({ connectionString: await database });
+async function emptiedPostgres(): Promise<{ store: OpenedStore; url: string; release(): void }> {
+  const url = idle.pop() ?? (await testDatabaseFor(`store-tests-${process.pid}-${randomUUID()}`));
+  const store = await openPostgres(url, 4);
+  const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     const { rows } = await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'kysely\\_%'");
@@ -37,13 +41,23 @@ async function emptiedPostgres(): Promise<{ store: OpenedStore; url: string }> {
   } finally {
     await c.end();
   }
-  return { store, url: await database };
+  return { store, url, release: () => void idle.push(url) };
 }
 
 export async function openTestStore(): Promise<TestStore> {
-  const { store, url } = onPostgres() ? await emptiedPostgres() : { store: await openSqlite(':memory:'), url: '' };
+  const { store, url, release } = onPostgres() ? await emptiedPostgres() : { store: await openSqlite(':memory:'), url: '', release: () => undefined };
   const uow = new UnitOfWork(store.db);
   const events: JobStateChange[] = [];
   uow.onCommitted((changes) => events.push(...changes));
-  return { store, uow, events, kind: store.kind, url, close: () => store.close() };
+  return {
+    store,
+    uow,
+    events,
+    kind: store.kind,
+    url,
+    async close() {
+      await store.close();
+      release();
+    },
+  };
 }

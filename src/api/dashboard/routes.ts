@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clientError } from '../../model/errors.js';
-import { nestsDeeperThan, TOO_DEEP } from '../jsonDepth.js';
+import { nestsDeeperThan, TOO_DEEP } from '../../jsonDepth.js';
 import type { Clock } from '../../model/ids.js';
 import type { Db } from '../../store/db.js';
 import { listInstances, LIVE_INSTANCE_STATES, scalingCounts } from '../../store/instances.js';
