@@ -242,7 +242,16 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       registerDashboard(a, { db: store.db, clock, sessions, authenticate });
       registerOpenbatchOperations(a, authenticate, {
         why: async (input) => {
-          const why = { db: store.db, clock, waitingIn: (q: string) => loop?.waitingIn(q), ceView: (n: string) => loop?.ceView(n) };
+          const why = {
+            db: store.db,
+            clock,
+            waitingIn: (q: string) => loop?.waitingIn(q),
+            ceView: (n: string) => loop?.ceView(n),
+            // A server that does not lead answers from what the leader recorded, and says so.
+            leading: loop !== undefined,
+            hostVcpus: config.hostVcpus,
+            timeDilation: config.timeDilation,
+          };
           // One job ({jobId}), up to 100 ({jobIds}: {reports}), or a queue's waiting jobs ({jobQueue}: {jobs}).
           if (Array.isArray(input.jobIds)) {
             if (input.jobIds.length > 100 || input.jobIds.some((j) => typeof j !== 'string')) throw clientError('jobIds must list at most 100 job ids');

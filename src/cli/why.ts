@@ -37,8 +37,9 @@ export function whyText(r: WhyReport, now = Date.now()): string {
     ['since', r.since ? fullTime(r.since) : undefined],
   ];
   if (r.position !== undefined) pairs.push(['position', `${r.position} (${r.jobsAhead} ahead)`]);
-  if (r.eta) pairs.push(['estimated start', `${fullTime(r.eta.at)} (in about ${Math.max(0, Math.round((r.eta.at - now) / 1000))} s; ${r.eta.basis}: ${r.eta.detail})`]);
-  else if (r.status === 'RUNNABLE' && (r.code === 'NO_CAPACITY' || r.code === 'QUEUED')) pairs.push(['estimated start', 'unknown: nothing started lately and no instance is launching']);
+  if (r.eta) pairs.push(['estimated start', `${fullTime(r.eta.at)} (${r.eta.at > now ? `in about ${Math.round((r.eta.at - now) / 1000)} s` : 'any moment now'}; ${r.eta.detail})`]);
+  else if (r.noEta) pairs.push(['estimated start', r.noEta]);
+  if (r.hint) pairs.push(['what to do', r.hint]);
   if (r.need) pairs.push(['needs', `${r.need.vcpus} vCPU, ${r.need.memoryMiB} MiB, ${r.need.gpus} GPU${r.need.nodes ? ` in all, over ${r.need.nodes} nodes` : ''}`]);
   if (r.dependencies?.length) pairs.push(['waiting on', r.dependencies.map((d) => `${d.jobId}  ${d.status ?? 'not created yet'}${d.type ? `  ${d.type}` : ''}`)]);
   if (r.computeEnvironments?.length) {
@@ -46,9 +47,10 @@ export function whyText(r: WhyReport, now = Date.now()): string {
       'compute',
       r.computeEnvironments.map(
         (c) =>
-          `${c.name}: ${c.enabled ? 'enabled' : 'DISABLED'}, ${c.usedVcpus}/${c.launchedVcpus} vCPUs in use` +
+          `${c.name}: ${c.enabled ? 'enabled' : 'DISABLED'}, ${c.launchedVcpus ? `${c.usedVcpus}/${c.launchedVcpus} vCPUs in use` : 'no instance'}` +
           `${c.launchingVcpus ? `, ${c.launchingVcpus} launching` : ''}, max ${c.maxvCpus ?? '?'}` +
-          `${c.largest ? `, largest instance ${c.largest.vcpus} vCPU / ${c.largest.memoryMiB} MiB / ${c.largest.gpus} GPU` : ''}`,
+          `${c.largest ? `, largest instance ${c.largest.vcpus} vCPU / ${c.largest.memoryMiB} MiB / ${c.largest.gpus} GPU` : ''}` +
+          `${c.held ? `, its instances held: ${c.held}` : c.statusReason ? ` — ${c.statusReason}` : ''}`,
       ),
     ]);
   }

@@ -200,6 +200,8 @@ export interface CePlan {
   statusReason: string;
   /** minvCpus beyond what the host could ever give: the floor it is capped to */
   cappedAt?: number;
+  /** the part of statusReason that says the cap (the server warns when it changes, not when the rest does) */
+  cap?: string;
 }
 
 export interface ScalingPlan {
@@ -467,12 +469,14 @@ export function planScaling(s: ScalingSnapshot, newId: () => string = counter())
     const have = ceVcpus(ce.name);
     const parts: string[] = [...heldSays(ce), ...impairedSays(ce.name)];
     let cappedAt: number | undefined;
+    let cap: string | undefined;
     if (!ce.fargate && ce.minvCpus > floor) {
       cappedAt = floor;
-      parts.push(`desiredvCpus capped at ${floor} by this host's capacity (minvCpus ${ce.minvCpus}, the host has ${s.host.vcpus} vCPUs)`);
+      cap = `desiredvCpus capped at ${floor} by this host's capacity (minvCpus ${ce.minvCpus}, the host has ${s.host.vcpus} vCPUs)`;
+      parts.push(cap);
     }
     if (!ce.fargate && have < floor) parts.push(`minvCpus not kept (${have} of ${floor} vCPUs): ${floorShortfall(ce)}`);
-    plan.ces.push({ name: ce.name, desiredvCpus: Math.ceil(Math.max(have, floor) - EPS), statusReason: parts.length ? parts.join('; ') : HEALTHY, cappedAt });
+    plan.ces.push({ name: ce.name, desiredvCpus: Math.ceil(Math.max(have, floor) - EPS), statusReason: parts.length ? parts.join('; ') : HEALTHY, cappedAt, cap });
   }
   plan.draining = units.filter((u) => u.fate === 'drain').map((u) => u.id);
   for (const u of units) if (u.state !== 'WANTED' && u.claims.length && u.fate !== 'terminate') plan.claims.set(u.id, u.claims.map((c) => c.jobId));
@@ -599,14 +603,15 @@ export function planScaling(s: ScalingSnapshot, newId: () => string = counter())
     return { waitFor: fitsCe ? 'BUSY' : 'CE_MAX', ceName: ce.name, holders: trim(holders) };
   }
 
-  /** Why a CE's floor is not kept: launches held back, or the host's capacity in use by others. */
+  /** Why a CE's floor is not kept: launches held back, waiting work first, the host held by others or still by its own terminating instances. */
   function floorShortfall(ce: ScalingCe): string {
     if ((ce.heldUntil ?? 0) > s.now) return 'launches are held back after a failed bootstrap';
-    const others = [...new Set(units.filter((u) => u.here && u.ceName !== ce.name && (live(u) || u.state === 'TERMINATING')).map((u) => u.ceName))];
     const waiting = [...new Set(units.filter((u) => u.claims.length).flatMap((u) => u.claims.map((c) => `${c.queue} (priority ${c.priority})`)))];
     if (waiting.length) return `the host's capacity goes to waiting work of queue ${waiting.slice(0, 3).join(', ')} first`;
+    const others = [...new Set(units.filter((u) => u.here && u.ceName !== ce.name && (live(u) || u.state === 'TERMINATING')).map((u) => u.ceName))];
     if (others.length) return `the host's capacity is in use by compute environment ${others.slice(0, 3).join(', ')}`;
-    return `no instance type fits the room left (maxvCpus ${ce.maxvCpus})`;
+    if (units.some((u) => u.here && u.ceName === ce.name && !live(u))) return 'the host\'s capacity comes back as its instances finish terminating';
+    return `no instance type it may launch fits the host's free capacity (maxvCpus ${ce.maxvCpus})`;
   }
 
   function roleOf(u: Unit): Holder['role'] {

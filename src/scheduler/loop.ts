@@ -72,6 +72,9 @@ const UNAVAILABLE_WARN_MS = 30_000;
  */
 const DEPENDENT_ADMIT_MS = 50;
 
+/** The wait detail of a job its queue's computeReservation holds back (why.ts reads it): no capacity account, none is planned. */
+const RESERVED = JSON.stringify({ waitFor: 'RESERVED' });
+
 const WAIT_STATUS_REASON: Record<WaitCode, string | null> = {
   NEVER_FITS: WAIT_REASONS.neverFits,
   NO_ENABLED_CE: WAIT_REASONS.noEnabledCe,
@@ -544,7 +547,7 @@ export class SchedulerLoop {
       const job = heads.get(w.jobId);
       if (!job) continue;
       const account = w.code === 'NO_CAPACITY' ? accounts?.get(w.jobId) : undefined;
-      const detail = account ? (text.get(account) ?? text.set(account, JSON.stringify(account)).get(account)!) : null;
+      const detail = w.reserved ? RESERVED : account ? (text.get(account) ?? text.set(account, JSON.stringify(account)).get(account)!) : null;
       if (detail !== null) recorded.set(w.jobId, detail);
       if (job.wait_code === w.code && (this.recordedAccount.get(w.jobId) ?? null) === detail) continue;
       if (job.wait_code !== w.code) {
@@ -568,7 +571,8 @@ export class SchedulerLoop {
       // A CE that is not VALID says why itself (its statusReason is not the plan's to write).
       if (!row || row.status !== 'VALID' || (row.desired_vcpus === p.desiredvCpus && row.status_reason === p.statusReason)) continue;
       await updateComputeEnvironment(tx.db, row.name, { desired_vcpus: p.desiredvCpus, status_reason: p.statusReason });
-      if (row.status_reason !== p.statusReason) changes.push({ name: row.name, statusReason: p.statusReason, was: row.status_reason, capped: p.cappedAt !== undefined });
+      // Warned when the cap is new; what else changes (a floor kept or not) is said at info.
+      if (row.status_reason !== p.statusReason) changes.push({ name: row.name, statusReason: p.statusReason, was: row.status_reason, capped: p.cap !== undefined && !(row.status_reason ?? '').startsWith(p.cap) });
     }
     return changes;
   }

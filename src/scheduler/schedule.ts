@@ -158,6 +158,8 @@ export interface Placement {
 export interface Waiting {
   jobId: string;
   code: WaitCode;
+  /** NO_CAPACITY held back by its queue's vCPU cap (computeReservation), not by capacity: no demand */
+  reserved?: true;
 }
 
 /** A queued job to take back from its instance's agent (step 9). */
@@ -264,9 +266,12 @@ export function schedule(snapshot: Snapshot): Plan {
         plan.waiting.push({ jobId: job.id, code: 'NEVER_FITS' });
         continue;
       }
-      plan.waiting.push({ jobId: job.id, code: 'NO_CAPACITY' });
       // Held back by the queue's vCPU cap (computeReservation), not by capacity: more instances would not help.
-      if (job.vcpus > cap + 1e-9) continue;
+      if (job.vcpus > cap + 1e-9) {
+        plan.waiting.push({ jobId: job.id, code: 'NO_CAPACITY', reserved: true });
+        continue;
+      }
+      plan.waiting.push({ jobId: job.id, code: 'NO_CAPACITY' });
       plan.demand.push({
         jobId: job.id,
         queue: queue.name,

@@ -1,14 +1,18 @@
 /**
- * Why is my job not running? One answer per job, built from what the scheduler decided (the
- * wait code its last pass gave the job, the queue's dispatch order) and from the store (the
- * dependencies, the compute environments' capacity, the consumables).
+ * Why is my job not running? One answer per job, made from what the scheduler decided — the
+ * wait code its last pass gave the job, the queue's dispatch order, and for a job waiting for
+ * capacity the account planScaling recorded with it in the same pass (what its capacity comes
+ * from, or which instances hold it) — and from the store (dependencies, what runs on those
+ * instances, consumables). Nothing here decides anything; the sentences are explain.ts's.
  *
- * Codes (stable, machine-readable; `summary` says the same for a person):
+ * Codes (stable, machine-readable; `summary` says the same for a person, `hint` what to do):
  *   SUBMITTED        not yet looked at by the scheduler (admission is the next pass)
  *   DEPENDENCY       PENDING: waits for the listed dependencies to succeed
  *   ARRAY_CHILDREN   PENDING array parent: its children run; it ends when the last one does
  *   QUEUED           RUNNABLE, beyond the part of the queue a pass looks at: jobs ahead go first
- *   NO_CAPACITY      RUNNABLE: no room now in the queue's CEs; capacity may come (scale-up, jobs ending)
+ *   NO_CAPACITY      RUNNABLE: no room now; `capacity` says what it waits for (launching, room
+ *                    being made, lower-priority work draining, the host or its CE full of work
+ *                    ahead of it, launches held back, its queue's computeReservation)
  *   NEVER_FITS       RUNNABLE: asks more than any instance its CEs can have (the numbers say which)
  *   NO_ENABLED_CE    RUNNABLE: every CE of the queue is disabled or invalid
  *   NO_CONSUMABLE    RUNNABLE: a consumable resource it needs has too few free units
@@ -17,26 +21,29 @@
  *   RUNNING, SUCCEEDED, FAILED   not waiting
  *
  * RUNNABLE jobs also get their position in the queue (1 = next; jobs that never fit are not
- * counted ahead, they hold nothing) and, where one applies, an
- * estimate of when they start: from the queue's recent start rate (jobs ahead ÷ starts per
- * second), or, when nothing started lately but instances are launching for the queue's CEs,
- * from how long recent instances took from launch to their first job. The estimate is
- * advice, never a promise, and never a reason to fail a job: waiting for capacity carries no
+ * counted ahead, they hold nothing) and an estimate of when they start, made from what runs
+ * and when it should end (explain.ts), or the reason there is none. The estimate is advice,
+ * never a promise, and never a reason to fail a job: waiting for capacity carries no
  * statusReason, so jobStateTimeLimitActions never cancel it.
+ *
+ * A server that does not run the scheduler (a PostgreSQL follower) answers from what the
+ * leader's pass recorded with the job, and says so; positions there are by submission.
  */
-import type { ComputeResource } from '@aws-sdk/client-batch';
+import type { ComputeResource, FairsharePolicy } from '@aws-sdk/client-batch';
 import type { Clock } from '../model/ids.js';
 import { WAIT_REASONS } from '../model/reasons.js';
+import type { Resources } from '../model/resources.js';
 import { availableQuantities } from '../store/consumableResources.js';
 import type { Db } from '../store/db.js';
 import { getJob, getJobs, jobSpecOf, usageByInstance, type JobRow } from '../store/jobs.js';
 import { fromJson } from '../store/json.js';
 import { getInstance, liveInstances } from '../store/instances.js';
 import { listComputeEnvironments } from '../store/computeEnvironments.js';
-import { getJobQueue } from '../store/jobQueues.js';
-import { dependencyEdges, launchToFirstJob, runnableAhead, startsSince } from '../store/whyReads.js';
+import { allJobQueues } from '../store/jobQueues.js';
+import { getSchedulingPolicyByArn } from '../store/schedulingPolicies.js';
+import { bootTimes, dependencyEdges, instancesById, jobsOn, lastBootstrapFailure, runnableAhead, runTimes } from '../store/whyReads.js';
 import type { CeView } from './schedule.js';
-import type { Resources } from '../model/resources.js';
+import { explainPending, explainWait, type CeFacts, type Estimate, type InstanceFacts, type WaitDetail } from './explain.js';
 
 export type WhyCode =
   | 'SUBMITTED'
@@ -67,6 +74,8 @@ export interface CeCapacity {
   freeVcpus: number;
   /** why its instances are held instead of starting (the host cannot sandbox their jobs), if they are */
   held?: string;
+  /** what the CE says of itself (a cap, a floor not kept, held instances); absent when healthy */
+  statusReason?: string;
 }
 
 export interface WhyReport {
@@ -77,13 +86,20 @@ export interface WhyReport {
   code: WhyCode;
   /** one line for a person */
   summary: string;
+  /** what a person can do about it, where something can be done */
+  hint?: string;
   statusReason: string | null;
   /** since when the job waits for this reason (epoch ms) */
   since: number | null;
   /** RUNNABLE: 1 = the next job of its queue to be considered */
   position?: number;
   jobsAhead?: number;
-  eta?: { at: number; basis: 'throughput' | 'scale-up'; detail: string };
+  /** when it should start, and what that comes from */
+  eta?: Estimate;
+  /** why there is no estimate */
+  noEta?: string;
+  /** NO_CAPACITY: what the last pass's scaling plan recorded (what its capacity comes from, or what holds it) */
+  capacity?: WaitDetail;
   need?: Resources & { nodes?: number };
   dependencies?: { jobId: string; status: string | null; type: string | null }[];
   computeEnvironments?: CeCapacity[];
@@ -94,14 +110,20 @@ export interface WhyReport {
 export interface WhyOptions {
   db: Db;
   clock: Clock;
-  /** the last pass's order of a queue's waiting jobs */
+  /** the last pass's order of a queue's waiting jobs (undefined where this server runs no pass) */
   waitingIn(queue: string): { jobId: string; code: string }[] | undefined;
   /** a CE as the last pass saw it */
   ceView(name: string): CeView | undefined;
+  /** this server runs the scheduler (false: a PostgreSQL follower, answering from what the leader recorded) */
+  leading: boolean;
+  /** the host's vCPUs, where this server leads the local instances */
+  hostVcpus?: number;
+  /** attempt timeouts run this many times faster (ServerConfig.timeDilation) */
+  timeDilation: number;
 }
 
-/** Starts of the queue's jobs in this window, over the time they span, give its start rate. */
-const THROUGHPUT_WINDOW_MS = 10 * 60_000;
+/** How far back finished jobs and boots tell how long the next ones take. */
+const HISTORY_MS = 24 * 3_600_000;
 
 export async function explainJob(o: WhyOptions, jobId: string): Promise<WhyReport | undefined> {
   const job = await getJob(o.db, jobId);
@@ -129,13 +151,17 @@ export async function explainJob(o: WhyOptions, jobId: string): Promise<WhyRepor
     case 'STARTING': {
       const row = job.instance_id ? await getInstance(o.db, job.instance_id) : undefined;
       const inst = row ? { id: row.id, state: row.state } : undefined;
-      const launching = inst?.state === 'LAUNCHING';
-      return {
-        ...base,
-        code: 'STARTING',
-        instance: inst ?? null,
-        summary: launching ? `placed on instance ${inst!.id}, which is still launching` : `placed on instance ${job.instance_id ?? '?'}; its process is starting`,
-      };
+      const where = inst ? `instance ${inst.id}${inst.state === 'LAUNCHING' || inst.state === 'PENDING' ? ', which is still launching' : ''}` : `instance ${job.instance_id ?? '?'}`;
+      // Terminated before its agent took it: it ends FAILED at the agent's next poll, and its room comes back then.
+      if (job.terminate_reason) {
+        return {
+          ...base,
+          code: 'STARTING',
+          instance: inst ?? null,
+          summary: `terminated while STARTING on ${where}: it ends FAILED ('${job.terminate_reason}') when the instance's agent next polls, and its capacity comes back then`,
+        };
+      }
+      return { ...base, code: 'STARTING', instance: inst ?? null, summary: inst?.state === 'LAUNCHING' || inst?.state === 'PENDING' ? `placed on ${where}` : `placed on ${where}; its process is starting` };
     }
     default:
       return { ...base, code: job.status as WhyCode, summary: job.status === 'RUNNING' ? 'running' : `finished: ${job.status}${job.status_reason ? ` (${job.status_reason})` : ''}` };
@@ -148,81 +174,122 @@ async function pending(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code' 
   const waiting = edges
     .map((e) => ({ jobId: e.dependsOnId, status: status.get(e.dependsOnId) ?? null, type: e.type }))
     .filter((d) => d.status !== 'SUCCEEDED' && !(d.type === 'N_TO_N' && job.parent_id === null));
-  if (waiting.length) {
-    const shown = waiting.slice(0, 3).map((d) => `${d.jobId} (${d.status ?? 'not created yet'})`).join(', ');
-    return { ...base, code: 'DEPENDENCY', dependencies: waiting, summary: `waiting on ${waiting.length === 1 ? 'dependency' : `${waiting.length} dependencies`}: ${shown}${waiting.length > 3 ? ', …' : ''}` };
-  }
-  if (job.array_size !== null && job.parent_id === null) {
-    const done = (job.array_succeeded ?? 0) + (job.array_failed ?? 0);
-    return { ...base, code: 'ARRAY_CHILDREN', summary: `array job: ${done} of ${job.array_size} children finished; it ends when the last one does` };
-  }
-  return { ...base, code: 'DEPENDENCY', dependencies: [], summary: 'waiting for its dependencies to be counted (next scheduler pass)' };
+  const array = job.array_size !== null && job.parent_id === null ? { size: job.array_size, finished: (job.array_succeeded ?? 0) + (job.array_failed ?? 0) } : undefined;
+  const e = explainPending({ queue: job.queue, dependencies: waiting, array: waiting.length ? undefined : array });
+  return { ...base, code: waiting.length || !array ? 'DEPENDENCY' : 'ARRAY_CHILDREN', dependencies: waiting.length || !array ? waiting : undefined, summary: e.summary, hint: e.hint };
+}
+
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
 }
 
 async function runnable(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code' | 'summary'>): Promise<WhyReport> {
   const now = o.clock.now();
-  const queue = await getJobQueue(o.db, job.queue);
+  const queues = await allJobQueues(o.db);
+  const queue = queues.find((q) => q.name === job.queue);
+  const priorities = new Map(queues.map((q) => [q.name, q.priority]));
   const ceNames = fromJson<{ computeEnvironment: string }[]>(queue?.ce_order, []).map((c) => c.computeEnvironment);
   const gang = jobSpecOf(job).gang;
   const need = { vcpus: job.vcpus, memoryMiB: job.memory_mib, gpus: job.gpus, nodes: gang?.numNodes };
-  const perUnit = gang ? largestNode(gang.groups.map((g) => g.spec)) : need;
+  const perUnit = gang ? largestNode(gang.groups.map((g) => g.spec)) : { vcpus: job.vcpus, memoryMiB: job.memory_mib, gpus: job.gpus };
 
   // Position: the last pass's order where the job was in it; else its place by submission.
   // Jobs that can never fit are not ahead of anyone: they take no capacity.
   const order = o.waitingIn(job.queue)?.filter((w) => w.code !== 'NEVER_FITS' || w.jobId === job.id);
   let position = order ? order.findIndex((w) => w.jobId === job.id) + 1 : 0;
+  const positionBy = position ? ('pass' as const) : ('submission' as const);
   if (position === 0) position = (await runnableAhead(o.db, job)) + 1;
   const code = (job.wait_code as WhyCode | null) ?? 'QUEUED';
   const ces = await capacity(o, ceNames);
   const report: WhyReport = { ...base, code, position, jobsAhead: position - 1, need, computeEnvironments: ces, summary: '' };
-  const ahead = position - 1 === 1 ? '1 job ahead' : `${position - 1} jobs ahead`;
-  const needText = `${fmt(perUnit.vcpus)} vCPU, ${perUnit.memoryMiB} MiB${perUnit.gpus ? `, ${perUnit.gpus} GPU` : ''}${gang ? ` per node × ${gang.numNodes} nodes` : ''}`;
 
-  switch (code) {
-    case 'NEVER_FITS': {
-      const limits = ces
-        .filter((c) => c.enabled)
-        .map((c) => `CE ${c.name}: largest instance ${c.largest ? `${fmt(c.largest.vcpus)} vCPU, ${c.largest.memoryMiB} MiB, ${c.largest.gpus} GPU` : 'unknown'}${c.maxvCpus !== null ? `, maxvCpus ${c.maxvCpus}` : ''}`);
-      report.summary = `never fits: asks ${needText}, more than its queue's compute environments can ever have (${limits.join('; ') || 'no enabled CE'})`;
-      report.statusReason = job.status_reason ?? WAIT_REASONS.neverFits;
-      // It holds no place in the queue (nothing it waits for will come), as `why --queue` shows.
-      delete report.position;
-      delete report.jobsAhead;
-      return report;
-    }
-    case 'DRAINING':
-      report.summary = `the farm is being drained (openbatch drain): no job starts until \`openbatch drain --resume\`; ${ahead}`;
-      return report;
-    case 'NO_ENABLED_CE':
-      report.summary = `no enabled compute environment: ${ces.map((c) => `${c.name} is ${c.enabled ? 'enabled' : 'disabled or invalid'}`).join(', ') || 'the queue has none'}`;
-      return report;
-    case 'NO_CONSUMABLE': {
-      const free = await availableQuantities(o.db);
-      const needs = job.consumables ? fromJson<{ name: string; quantity: number }[]>(job.consumables, []) : [];
-      report.consumables = needs.map((c) => ({ name: c.name, needed: c.quantity, available: free.get(c.name) ?? 0 }));
-      const short = report.consumables.filter((c) => c.available < c.needed);
-      report.summary = `blocked by consumable ${short.map((c) => `${c.name} (needs ${c.needed}, ${c.available} available)`).join(', ') || 'resources'}; ${ahead}`;
-      return report;
-    }
-    default: {
-      const shown = ces.filter((c) => c.enabled);
-      const cap = shown.map((c) => `CE ${c.name} ${fmt(c.usedVcpus)} of ${fmt(c.launchedVcpus)} vCPUs in use${c.maxvCpus !== null ? ` (max ${c.maxvCpus})` : ''}${c.launchingVcpus ? `, ${fmt(c.launchingVcpus)} vCPUs launching` : ''}${c.held ? `, its instances held: ${c.held}` : ''}`);
-      report.summary = `${code === 'QUEUED' ? 'queued' : 'waiting for capacity'}: ${cap.join('; ') || 'no capacity'}; ${ahead}; needs ${needText}`;
-      report.eta = await estimate(o, job.queue, position, shown, now);
-      return report;
-    }
+  const detail = code === 'NO_CAPACITY' && job.wait_detail ? fromJson<WaitDetail | undefined>(job.wait_detail, undefined) : undefined;
+  if (detail) report.capacity = detail;
+  // The instances the account names, what runs on them, and how long such work and boots took lately.
+  const holderIds = detail && detail.waitFor !== 'RESERVED' ? detail.holders.map((h) => h.instanceId) : [];
+  const [rows, running] = await Promise.all([instancesById(o.db, holderIds), jobsOn(o.db, holderIds)]);
+  const since = now - HISTORY_MS;
+  const runs = await runTimes(o.db, [...new Set([job.definition_arn, ...running.map((r) => r.definitionArn)])], since);
+  const typical = new Map([...runs].map(([arn, ms]) => [arn, median(ms)!]));
+  const instances = new Map<string, InstanceFacts>(
+    rows.map((i) => [
+      i.id,
+      {
+        id: i.id,
+        ceName: i.ce_name,
+        type: i.instance_type,
+        state: i.state,
+        vcpus: Number(i.vcpus),
+        launchedAt: Number(i.launched_at),
+        running: running
+          .filter((r) => r.instanceId === i.id)
+          .map((r) => {
+            const usual = typical.get(r.definitionArn);
+            const timeout = r.timeoutSeconds !== null ? (r.timeoutSeconds * 1000) / o.timeDilation : undefined;
+            const expected = usual ?? timeout;
+            return { jobId: r.jobId, queue: r.queue, priority: priorities.get(r.queue) ?? 0, vcpus: r.vcpus, since: r.since, expectedEnd: expected === undefined ? undefined : r.since + expected, endBasis: usual !== undefined ? ('history' as const) : timeout !== undefined ? ('timeout' as const) : undefined };
+          }),
+      },
+    ]),
+  );
+  const policy = queue?.scheduling_policy_arn ? fromJson<FairsharePolicy | undefined>((await getSchedulingPolicyByArn(o.db, queue.scheduling_policy_arn))?.fairshare_policy, undefined) : undefined;
+  if (code === 'NO_CONSUMABLE') {
+    const free = await availableQuantities(o.db);
+    const needs = job.consumables ? fromJson<{ name: string; quantity: number }[]>(job.consumables, []) : [];
+    report.consumables = needs.map((c) => ({ name: c.name, needed: c.quantity, available: free.get(c.name) ?? 0 }));
   }
+  const ceFacts: CeFacts[] = ces.map((c) => ({
+    name: c.name,
+    enabled: c.enabled,
+    kind: c.kind,
+    minvCpus: c.minvCpus,
+    maxvCpus: c.maxvCpus ?? undefined,
+    statusReason: c.statusReason,
+    largest: c.largest,
+    instances: c.instances,
+    vcpus: c.launchedVcpus,
+    usedVcpus: c.usedVcpus,
+  }));
+  const boots = await bootTimes(o.db, since);
+  const explained = explainWait({
+    now,
+    code,
+    need: perUnit,
+    nodes: gang?.numNodes,
+    typicalRunMs: typical.get(job.definition_arn),
+    queue: { name: job.queue, priority: queue?.priority ?? 0, fairShare: policy ? { computeReservation: policy.computeReservation } : undefined },
+    position,
+    positionBy,
+    ces: ceFacts,
+    detail,
+    instances,
+    typicalBootMs: median(boots),
+    hostVcpus: o.leading ? o.hostVcpus : undefined,
+    bootstrapFailure: detail?.waitFor === 'HELD_BACK' && !detail.reason ? await lastBootstrapFailure(o.db, detail.ceName, since) : undefined,
+    consumables: report.consumables,
+    follower: !o.leading,
+  });
+  report.summary = explained.summary;
+  if (explained.hint) report.hint = explained.hint;
+  if (explained.eta) report.eta = explained.eta;
+  if (explained.noEta) report.noEta = explained.noEta;
+  if (code === 'NEVER_FITS') {
+    report.statusReason = job.status_reason ?? WAIT_REASONS.neverFits;
+    // It holds no place in the queue (nothing it waits for will come), as `why --queue` shows.
+    delete report.position;
+    delete report.jobsAhead;
+  }
+  return report;
 }
 
 function largestNode(specs: { vcpus: number; memoryMiB: number; gpus: number }[]): Resources {
   return specs.reduce((a, s) => ({ vcpus: Math.max(a.vcpus, s.vcpus), memoryMiB: Math.max(a.memoryMiB, s.memoryMiB), gpus: Math.max(a.gpus, s.gpus) }), { vcpus: 0, memoryMiB: 0, gpus: 0 });
 }
 
-function fmt(n: number): string {
-  return Number.isInteger(n) ? String(n) : n.toFixed(2);
-}
-
-async function capacity(o: WhyOptions, names: string[]): Promise<CeCapacity[]> {
+/** The queue's compute environments as they are now: what each has, uses and says. */
+async function capacity(o: WhyOptions, names: string[]): Promise<(CeCapacity & { kind: string; minvCpus?: number; instances: number })[]> {
   const ces = names.length ? await listComputeEnvironments(o.db, { names, limit: names.length }) : [];
   const instances = (await liveInstances(o.db)).filter((i) => names.includes(i.ce_name));
   const usage = await usageByInstance(o.db);
@@ -238,45 +305,23 @@ async function capacity(o: WhyOptions, names: string[]): Promise<CeCapacity[]> {
       const booting = pending.filter((i) => fromJson<{ heldFor?: string }>(i.provider_data, {}).heldFor === undefined);
       const used = mine.reduce((n, i) => n + (usage.get(i.id)?.vcpus ?? 0), 0);
       const cr = fromJson<ComputeResource | null>(ce.compute_resources, null);
+      const tags = fromJson<Record<string, string>>(ce.tags, {});
       return {
         name: ce.name,
         enabled: ce.state === 'ENABLED' && ce.status === 'VALID',
+        kind: ce.type === 'UNMANAGED' ? (tags['openbatch:provider'] ?? 'UNMANAGED') : (cr?.type ?? 'EC2'),
+        minvCpus: cr?.minvCpus,
         maxvCpus: cr?.maxvCpus ?? null,
         largest: o.ceView(ce.name)?.largest ?? null,
+        instances: mine.length + pending.length,
         launchedVcpus: [...mine, ...booting].reduce((n, i) => n + i.vcpus, 0),
         launchingVcpus: [...mine.filter((i) => i.state === 'LAUNCHING'), ...booting].reduce((n, i) => n + i.vcpus, 0),
         usedVcpus: used,
         freeVcpus: Math.max(0, ...mine.map((i) => i.vcpus - (usage.get(i.id)?.vcpus ?? 0))),
         ...(held ? { held } : {}),
+        statusReason: ce.status_reason && ce.status_reason !== 'ComputeEnvironment Healthy' ? ce.status_reason : undefined,
       };
     });
-}
-
-/** See the file comment: throughput first, else the scale-up in progress. */
-async function estimate(o: WhyOptions, queue: string, position: number, ces: CeCapacity[], now: number): Promise<WhyReport['eta']> {
-  const { starts, oldest } = await startsSince(o.db, queue, now - THROUGHPUT_WINDOW_MS);
-  if (starts > 0) {
-    // Over the part of the window that saw starts (a queue busy for one minute has a minute's rate), at least 10 s.
-    const spanMs = Math.max(now - (oldest ?? now), 10_000);
-    const perSecond = starts / (spanMs / 1000);
-    return {
-      at: Math.round(now + (position / perSecond) * 1000),
-      basis: 'throughput',
-      detail: `${starts} jobs of this queue started in the last ${Math.round(spanMs / 1000)} s (${(perSecond * 60).toFixed(1)}/min)`,
-    };
-  }
-  const launching = ces.reduce((n, c) => n + c.launchingVcpus, 0);
-  if (launching > 0) {
-    // How long recent instances took from launch to their first started job.
-    const waits = (await launchToFirstJob(o.db, now - 3_600_000)).filter((w) => w >= 0);
-    const typical = waits.length ? waits.reduce((a, b) => a + b, 0) / waits.length : 5_000;
-    return {
-      at: Math.round(now + typical),
-      basis: 'scale-up',
-      detail: `${fmt(launching)} vCPUs are launching; instances took ${(typical / 1000).toFixed(1)} s from launch to their first job${waits.length ? '' : ' (no recent launch seen: a guess)'}`,
-    };
-  }
-  return undefined;
 }
 
 /** The waiting jobs of a queue as the last pass saw them (first `limit`), each with its code and position. */

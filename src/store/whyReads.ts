@@ -1,9 +1,11 @@
 /**
  * The reads that explain why a job waits (scheduler/why.ts): what a job waits on, where it
- * stands in its queue, and how fast its queue's jobs and instances have been starting.
+ * stands in its queue, what runs on the instances that hold the capacity it waits for and
+ * how long such work and boots have taken lately (the facts its estimate is made from).
  */
 import type { Db } from './db.js';
 import type { JobRow } from './jobs.js';
+import type { InstanceRow } from './instances.js';
 
 /** A job's dependency edges, as SubmitJob (or array expansion) recorded them. */
 export async function dependencyEdges(db: Db, jobId: string): Promise<{ dependsOnId: string; type: string | null }[]> {
@@ -28,27 +30,83 @@ export async function runnableAhead(db: Db, job: Pick<JobRow, 'queue' | 'seq'>):
   return Number(ahead?.n ?? 0);
 }
 
-/** How many attempts of the queue's jobs were placed since `since`, and when the oldest of them was. */
-export async function startsSince(db: Db, queue: string, since: number): Promise<{ starts: number; oldest: number | null }> {
-  const started = await db
-    .selectFrom('attempts as a')
-    .innerJoin('jobs as j', 'j.id', 'a.job_id')
-    .select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min<number>('a.created_at').as('oldest')])
-    .where('a.created_at', '>', since)
-    .where('j.queue', '=', queue)
-    .executeTakeFirst();
-  return { starts: Number(started?.n ?? 0), oldest: started?.oldest == null ? null : Number(started.oldest) };
+/** A job STARTING or RUNNING on an instance: what `why` needs to tell when it should end. */
+export interface RunningJobRow {
+  jobId: string;
+  instanceId: string;
+  queue: string;
+  status: string;
+  vcpus: number;
+  /** when it started running; a STARTING job: when it was placed */
+  since: number;
+  definitionArn: string;
+  /** its attempt timeout (attemptDurationSeconds), if it has one */
+  timeoutSeconds: number | null;
 }
 
-/** For each instance launched since `since` that has started a job: how long from its launch to its first job (ms). */
-export async function launchToFirstJob(db: Db, since: number): Promise<number[]> {
-  const recent = await db
-    .selectFrom('instances as i')
-    .innerJoin('attempts as a', 'a.instance_id', 'i.id')
-    .select(['i.id', 'i.launched_at', (eb) => eb.fn.min<number>('a.started_at').as('first')])
-    .where('i.launched_at', '>', since)
-    .where('a.started_at', 'is not', null)
-    .groupBy(['i.id', 'i.launched_at'])
+/** The jobs STARTING or RUNNING on these instances. */
+export async function jobsOn(db: Db, instanceIds: string[]): Promise<RunningJobRow[]> {
+  if (instanceIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['id', 'instance_id', 'queue', 'status', 'vcpus', 'started_at', 'updated_at', 'definition_arn', 'timeout_seconds'])
+    .where('instance_id', 'in', instanceIds)
+    .where('status', 'in', ['STARTING', 'RUNNING'])
     .execute();
-  return recent.map((r) => Number(r.first) - Number(r.launched_at));
+  return rows.map((r) => ({
+    jobId: r.id,
+    instanceId: r.instance_id!,
+    queue: r.queue,
+    status: r.status,
+    vcpus: Number(r.vcpus),
+    since: Number(r.started_at ?? r.updated_at),
+    definitionArn: r.definition_arn,
+    timeoutSeconds: r.timeout_seconds === null ? null : Number(r.timeout_seconds),
+  }));
+}
+
+/**
+ * How long the jobs of these definitions ran, by definition: the last attempts of jobs that
+ * finished since `since`, newest first (at most `limit` jobs looked at in all).
+ */
+export async function runTimes(db: Db, definitionArns: string[], since: number, limit = 500): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  if (definitionArns.length === 0) return out;
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['definition_arn', 'started_at', 'stopped_at'])
+    .where('status', 'in', ['SUCCEEDED', 'FAILED'])
+    .where('stopped_at', '>', since)
+    .where('definition_arn', 'in', definitionArns)
+    .where('started_at', 'is not', null)
+    .orderBy('stopped_at', 'desc')
+    .limit(limit)
+    .execute();
+  for (const r of rows) (out.get(r.definition_arn) ?? out.set(r.definition_arn, []).get(r.definition_arn)!).push(Number(r.stopped_at) - Number(r.started_at));
+  return out;
+}
+
+/** How long instances launched since `since` took to boot: from their launch to their agent's first poll (ms). */
+export async function bootTimes(db: Db, since: number): Promise<number[]> {
+  const rows = await db.selectFrom('instances').select(['launched_at', 'ready_at']).where('launched_at', '>', since).where('ready_at', 'is not', null).orderBy('launched_at', 'desc').limit(50).execute();
+  return rows.map((r) => Number(r.ready_at) - Number(r.launched_at)).filter((ms) => ms >= 0);
+}
+
+/** These instances, as they are now (those gone from the table left out). */
+export async function instancesById(db: Db, ids: string[]): Promise<InstanceRow[]> {
+  return ids.length ? db.selectFrom('instances').selectAll().where('id', 'in', ids).execute() : [];
+}
+
+/** The latest instance of a compute environment whose bootstrap failed, if one did since `since`: why its launches are held back. */
+export async function lastBootstrapFailure(db: Db, ceName: string, since: number): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('instances')
+    .select('termination_reason')
+    .where('ce_name', '=', ceName)
+    .where('terminated_at', '>', since)
+    .where('termination_reason', 'like', 'bootstrap failed%')
+    .orderBy('terminated_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.termination_reason ?? undefined;
 }

@@ -8,7 +8,10 @@
  *   2. a CE whose chosen type could not hold a 2-node gang launched and gave it up in a loop
  *      beside another CE's job, and alone never ran the gang;
  *   3. an attempt terminated while STARTING held its instance's capacity.
- * Launches are counted from the instances API (every instance a CE ever had).
+ * Launches are counted from the instances API (every instance a CE ever had). `why` is asked
+ * while each job waits, and must name what holds its capacity (never "0 of 0 vCPUs"): the
+ * instances that boot for the waiting work are held in their bootstrap by a gate the test
+ * opens, so that what it asks is asked while the situation lasts.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -17,8 +20,10 @@ import { after, before, describe, test } from 'node:test';
 import { DescribeComputeEnvironmentsCommand, DescribeJobsCommand, RegisterJobDefinitionCommand, SubmitJobCommand, TerminateJobCommand, type ComputeEnvironmentDetail } from '@aws-sdk/client-batch';
 import type { InstanceView } from '../../src/api/instances.js';
 import { connect } from '../../src/cli/client.js';
-import { sharedDir, startTestServer, type TestServer } from '../helpers/server.js';
-import { createCe, createQueue, eventually, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import { agentsUnder, sharedDir, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { createCe, createQueue, describeJob, eventually, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import type { WhyReport } from '../../src/scheduler/why.js';
+import { onPostgres } from '../helpers/postgres.js';
 
 const EVERY_STATE = ['PENDING', 'LAUNCHING', 'ACTIVE', 'TERMINATING', 'TERMINATED'];
 
@@ -40,8 +45,34 @@ async function describeCe(t: TestServer, name: string): Promise<ComputeEnvironme
  * A server on a 2-core host. A dilated minute of scale-down delay is a second: the tests wait
  * on decisions, not on the clock.
  */
-function twoCoreHost(hostMemoryMiB: number): Promise<TestServer> {
-  return startTestServer({ hostVcpus: 2, hostMemoryMiB, timeDilation: 60, scaleDownDelaySeconds: 60 });
+function twoCoreHost(hostMemoryMiB: number, bootGate?: string): Promise<TestServer> {
+  return startTestServer({
+    hostVcpus: 2,
+    hostMemoryMiB,
+    timeDilation: 60,
+    scaleDownDelaySeconds: 60,
+    // An instance of a CE with this template boots only once the test opens the gate (a dilated hour at most).
+    launchTemplates: bootGate ? [{ launchTemplateName: 'gated', bootstrap: `while [ ! -e ${bootGate} ]; do sleep 0.05; done`, bootstrapTimeoutSeconds: 3600 }] : [],
+  });
+}
+
+/** `openbatch why` for a job, as the CLI and dashboard get it. */
+async function why(t: TestServer, jobId: string): Promise<WhyReport> {
+  const c = connect({ endpoint: t.url });
+  try {
+    return await c.openbatch<WhyReport>('why', { jobId });
+  } finally {
+    c.close();
+  }
+}
+
+/** Asks `why` until the job's capacity account is `waitFor`; every answer on the way must name what it waits for. */
+async function whyUntil(t: TestServer, jobId: string, waitFor: string): Promise<WhyReport> {
+  return eventually(`why ${jobId} saying ${waitFor}`, async () => {
+    const r = await why(t, jobId);
+    assert.doesNotMatch(r.summary, /0 of 0 vCPUs/);
+    return r.capacity?.waitFor === waitFor ? r : undefined;
+  });
 }
 
 /** The end of a describe: no pass failed meanwhile, and the server and its agents are gone. */
@@ -71,14 +102,15 @@ async function gatedDefinition(t: TestServer, name: string, gate: string, vcpus 
 
 describe('stall 1: a minvCpus beyond the host', () => {
   let t: TestServer;
+  const bootGate = join(tempDir('openbatch-capacity-boot-'), 'open');
   before(async () => {
-    t = await twoCoreHost(16_384);
+    t = await twoCoreHost(16_384, bootGate);
   });
   after(async () => closeHost(t));
 
   test('the floor is capped to the host and says so; its idle instance gives way to another queue, whose job runs on one launch', async () => {
     await createCe(t.client, 'big', { minvCpus: 64, maxvCpus: 64 });
-    await createCe(t.client, 'default', { maxvCpus: 2 });
+    await createCe(t.client, 'default', { maxvCpus: 2, launchTemplate: 'gated' });
     await createQueue(t.client, 'big-q', ['big'], 1);
     await createQueue(t.client, 'default-q', ['default'], 1);
     const [floor] = await eventually('big\'s floor instance', async () => {
@@ -94,6 +126,11 @@ describe('stall 1: a minvCpus beyond the host', () => {
 
     await registerDefinition(t.client, 'quick', { command: ['true'] });
     const id = await submit(t.client, { jobQueue: 'default-q', jobDefinition: 'quick' });
+    // big's idle instance gives way; default's instance boots (held at its bootstrap's gate).
+    const launching = await whyUntil(t, id, 'LAUNCHING');
+    assert.match(launching.summary, new RegExp(`^capacity is launching for it: CE default's instance i-[0-9a-f]+ \\(c5\\.large, 2 vCPUs\\) for job ${id} of queue default-q \\(priority 1\\), launched [0-9.]+ s ago, booting$`));
+    assert.ok(launching.eta || launching.noEta, 'an estimate, or why there is none');
+    writeFileSync(bootGate, '');
     const job = await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000);
     assert.equal(job.status, 'SUCCEEDED', job.statusReason);
     assert.equal((await instancesOf(t, 'default')).length, 1, 'one launch for the one instance the job needed');
@@ -130,6 +167,15 @@ describe('priorities across compute environments', () => {
     const high = await submit(t.client, { jobQueue: 'high-q', jobDefinition: 'quick' });
     // RUNNABLE: a pass saw it, and decided on its capacity in the same pass.
     await waitForStatus(t.client, high, ['RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED']);
+    const drained = await whyUntil(t, high, 'DRAINING');
+    assert.match(
+      drained.summary,
+      /^the host's 2 vCPUs are held by lower-priority work: CE low's busy instance i-[0-9a-f]+ \(c5\.large, 2 vCPUs, running 2 jobs of queue low-q \(priority 1\)\), which takes no new work; it finishes its jobs and gives way to this one$/,
+    );
+    assert.match(drained.noEta ?? '', /^cannot be estimated: job .+ \(queue low-q\) has run .+ with no attempt timeout, and no job of its definition finished lately to go by$/);
+    const behind = children.find((c) => !running.includes(c))!;
+    const atMax = await whyUntil(t, behind, 'CE_MAX');
+    assert.match(atMax.summary, /^CE low is at its maxvCpus 2: CE low's busy instance i-[0-9a-f]+ \(c5\.large, 2 vCPUs, running 2 jobs of queue low-q \(priority 1\)\), which takes no new work/);
     writeFileSync(gate, '');
     const h = await waitForStatus(t.client, high, ['SUCCEEDED', 'FAILED'], 60_000);
     assert.equal(h.status, 'SUCCEEDED', h.statusReason);
@@ -146,8 +192,9 @@ describe('priorities across compute environments', () => {
 
 describe('stall 2: a gang beside another CE\'s job', () => {
   let t: TestServer;
+  const bootGate = join(tempDir('openbatch-capacity-boot-'), 'open');
   before(async () => {
-    t = await twoCoreHost(24_105);
+    t = await twoCoreHost(24_105, bootGate);
     await registerDefinition(t.client, 'quick', { command: ['true'] });
     // Two nodes of 1 vCPU and 4,096 MiB: a c5.large (2 vCPUs, 4,096 MiB) holds one of them.
     await t.client.send(
@@ -177,12 +224,18 @@ describe('stall 2: a gang beside another CE\'s job', () => {
   after(async () => closeHost(t));
 
   test('the gang gets one instance that holds it (m5.large), the other CE\'s job runs after it, one launch each', async () => {
-    await createCe(t.client, 'A', { maxvCpus: 2 });
+    await createCe(t.client, 'A', { maxvCpus: 2, launchTemplate: 'gated' });
     await createCe(t.client, 'B', { maxvCpus: 2 });
     await createQueue(t.client, 'qa', ['A'], 1);
     await createQueue(t.client, 'qb', ['B'], 1);
     const gang = await submit(t.client, { jobQueue: 'qa', jobDefinition: 'pair' });
     const plain = await submit(t.client, { jobQueue: 'qb', jobDefinition: 'quick' });
+    // While A's instance boots for the gang (held at its bootstrap's gate), B's job waits for it and says so.
+    const launching = await whyUntil(t, gang, 'LAUNCHING');
+    assert.match(launching.summary, new RegExp(`^capacity is launching for it: CE A's instance i-[0-9a-f]+ \\(m5\\.large, 2 vCPUs\\) for job ${gang} of queue qa \\(priority 1\\), launched [0-9.]+ s ago, booting$`));
+    const busy = await whyUntil(t, plain, 'BUSY');
+    assert.match(busy.summary, new RegExp(`^the host's 2 vCPUs are held by work ahead of it: CE A's instance i-[0-9a-f]+ \\(m5\\.large, 2 vCPUs\\) for job ${gang} of queue qa \\(priority 1\\), launched [0-9.]+ s ago, booting$`));
+    writeFileSync(bootGate, '');
     for (const id of [gang, plain]) {
       const j = await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000);
       assert.equal(j.status, 'SUCCEEDED', `${id}: ${j.statusReason}`);
@@ -204,6 +257,10 @@ describe('stall 2: a gang beside another CE\'s job', () => {
     assert.equal(j.status, 'RUNNABLE');
     assert.match(j.statusReason!, /^MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - /);
     assert.deepEqual(await instancesOf(t, 'C'), []);
+    const never = await why(t, gang);
+    assert.equal(never.code, 'NEVER_FITS');
+    assert.equal(never.summary, "never fits: asks 1 vCPU, 4096 MiB per node × 2 nodes, more than its queue's compute environments can ever have (CE C: largest instance 2 vCPU, 4096 MiB, 0 GPU, maxvCpus 2)");
+    assert.match(never.hint ?? '', /instances of one type that hold all its nodes/);
   });
 });
 
@@ -225,7 +282,16 @@ describe('stall 3: an attempt terminated while STARTING', () => {
     await waitForStatus(t.client, first, ['RUNNING'], 60_000);
     const queued = await submit(t.client, { jobQueue: 'qp', jobDefinition: 'whole' });
     await waitForStatus(t.client, queued, ['STARTING'], 60_000);
-    await t.client.send(new TerminateJobCommand({ jobId: queued, reason: 'not needed after all' }));
+    // The agent, stopped for a moment, cannot take the terminated attempt: why says what follows.
+    const agents = agentsUnder(t.dataDir);
+    for (const pid of agents) process.kill(pid, 'SIGSTOP');
+    try {
+      await t.client.send(new TerminateJobCommand({ jobId: queued, reason: 'not needed after all' }));
+      const w = await why(t, queued);
+      assert.match(w.summary, /^terminated while STARTING on instance i-[0-9a-f]+: it ends FAILED \('not needed after all'\) when the instance's agent next polls, and its capacity comes back then$/);
+    } finally {
+      for (const pid of agents) process.kill(pid, 'SIGCONT');
+    }
     const ended = await waitForStatus(t.client, queued, ['SUCCEEDED', 'FAILED'], 60_000);
     assert.equal(ended.status, 'FAILED');
     assert.equal(ended.statusReason, 'not needed after all');
@@ -237,5 +303,37 @@ describe('stall 3: an attempt terminated while STARTING', () => {
     const launched = await instancesOf(t, 'P');
     assert.equal(launched.length, 1, 'the instance was launched once');
     assert.equal(n.container?.containerInstanceArn?.split('/').pop(), launched[0].instanceId);
+  });
+});
+
+describe('why on a server that does not run the scheduler', { skip: onPostgres() ? false : 'several control planes need PostgreSQL (OPENBATCH_TEST_DATABASE_URL)' }, () => {
+  let leader: TestServer;
+  let follower: TestServer;
+  const bootGate = join(tempDir('openbatch-capacity-boot-'), 'open');
+  before(async () => {
+    leader = await twoCoreHost(16_384, bootGate);
+    // The same database: this one serves the API, the first one leads.
+    follower = await startTestServer({ databaseUrl: leader.server.services.config.databaseUrl, hostVcpus: 2, timeDilation: 60 });
+  });
+  after(async () => {
+    await follower.close();
+    await closeHost(leader);
+  });
+
+  test("tells what the leader's pass decided, and says it is the leader's account", async () => {
+    assert.ok(leader.server.leading() && !follower.server.leading());
+    await createCe(leader.client, 'default', { maxvCpus: 2, launchTemplate: 'gated' });
+    await createQueue(leader.client, 'default-q', ['default'], 1);
+    await registerDefinition(leader.client, 'quick', { command: ['true'] });
+    const id = await submit(follower.client, { jobQueue: 'default-q', jobDefinition: 'quick' });
+    // Once the instance boots (its account then says so until the gate opens), both servers tell the same account.
+    const [here, there] = await eventually('the same account on both servers', async () => {
+      const pair = [await whyUntil(leader, id, 'LAUNCHING'), await whyUntil(follower, id, 'LAUNCHING')];
+      return JSON.stringify(pair[0].capacity) === JSON.stringify(pair[1].capacity) ? pair : undefined;
+    });
+    assert.match(here.summary, /^capacity is launching for it: CE default's instance/);
+    assert.match(there.summary, /^capacity is launching for it \(as the leader recorded it: this server does not run the scheduler\): CE default's instance i-[0-9a-f]+ \(c5\.large, 2 vCPUs\)/);
+    writeFileSync(bootGate, '');
+    assert.equal((await waitForStatus(follower.client, id, ['SUCCEEDED', 'FAILED'], 60_000)).status, 'SUCCEEDED');
   });
 });

@@ -125,10 +125,10 @@ describe('slow-start chaos', () => {
     assert.equal(booting.readyAt, null);
     const table = (await run(process.execPath, [CLI, 'instances', '--ce', 'second', '--endpoint', t.url])).stdout;
     assert.match(table, new RegExp(`${booting.instanceId}.*PENDING \\(slow start\\)`));
-    // Why-pending counts the booting instance as capacity on its way, and estimates from it.
+    // Why-pending says capacity is launching for it, and estimates from the launch and the first instance's boot.
     const why = JSON.parse((await run(process.execPath, [CLI, 'why', late, '--json', '--endpoint', t.url])).stdout) as { code: string; eta?: { basis: string } };
     assert.equal(why.code, 'NO_CAPACITY');
-    assert.equal(why.eta?.basis, 'scale-up');
+    assert.equal(why.eta?.basis, 'launch');
 
     const job = await waitForStatus(t.client, late, ['SUCCEEDED', 'FAILED'], 60_000);
     assert.equal(job.status, 'SUCCEEDED', job.statusReason);

@@ -21,6 +21,8 @@ export interface CeOptions {
   minvCpus?: number;
   /** default ['optimal'] */
   instanceTypes?: string[];
+  /** a launch template of the server's configuration (launchTemplates), by name */
+  launchTemplate?: string;
   type?: 'EC2' | 'SPOT' | 'FARGATE' | 'FARGATE_SPOT';
   state?: 'ENABLED' | 'DISABLED';
   tags?: Record<string, string>;
@@ -44,6 +46,7 @@ export async function createCe(client: BatchClient, name: string, o: CeOptions =
             instanceTypes: o.instanceTypes ?? ['optimal'],
             subnets: ['subnet-1'],
             instanceRole: 'ecsInstanceRole',
+            launchTemplate: o.launchTemplate ? { launchTemplateName: o.launchTemplate } : undefined,
             // AWS asks SPOT under BEST_FIT (the default strategy) for its Spot Fleet role.
             spotIamFleetRole: type === 'SPOT' ? 'arn:aws:iam::000000000000:role/AmazonEC2SpotFleetTaggingRole' : undefined,
           },

@@ -246,7 +246,12 @@ export interface WhyReport {
   since: number | null;
   position?: number;
   jobsAhead?: number;
-  eta?: { at: number; basis: 'throughput' | 'scale-up'; detail: string };
+  /** what a person can do about it */
+  hint?: string;
+  /** when it should start: from the ends of what runs (running) or an instance's boot (launch) */
+  eta?: { at: number; basis: 'running' | 'launch'; detail: string };
+  /** why there is no estimate */
+  noEta?: string;
   need?: { vcpus: number; memoryMiB: number; gpus: number; nodes?: number };
   dependencies?: { jobId: string; status: string | null; type: string | null }[];
   computeEnvironments?: { name: string; enabled: boolean; maxvCpus: number | null; usedVcpus: number; launchedVcpus: number; launchingVcpus: number }[];

@@ -58,7 +58,10 @@ export function WhyPanel({ jobId, status }: { jobId: string; status: string }) {
         <div className="muted small">{why.eta.detail} — advice, not a promise</div>
       </span>,
     ]);
+  } else if (why.noEta) {
+    rows.push(['Estimated start', <span data-testid="why-eta" className="muted">{why.noEta}</span>]);
   }
+  if (why.hint) rows.push(['What to do', <span data-testid="why-hint">{why.hint}</span>]);
   if (why.dependencies?.length) {
     rows.push([
       'Waits on',
