@@ -16,3 +16,12 @@ export interface RequestContext {
 }
 
 export type Handler = (input: Record<string, unknown>, ctx: RequestContext, services: Services) => Promise<unknown>;
+
+/**
+ * A handler of an operation whose input has the SDK's own type `I`: the router validated the
+ * input against the operation's shape (api/validate/) before any handler runs, so the one cast
+ * from the parsed body to that type is here.
+ */
+export function typed<I>(fn: (input: I, ctx: RequestContext, services: Services) => Promise<unknown>): Handler {
+  return (input, ctx, services) => fn(input as unknown as I, ctx, services);
+}

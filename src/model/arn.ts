@@ -44,3 +44,10 @@ export function nameFromNameOrArn(value: string, kind: ArnKind): string | null {
   if (!parsed || parsed.kind !== kind) return null;
   return parsed.resource;
 }
+
+/** A job id as DescribeJobs, CancelJob and dependsOn accept it: the id itself or the job's ARN. */
+export function jobIdOf(ref: string): string {
+  if (!ref.startsWith('arn:')) return ref;
+  const parsed = parseArn(ref);
+  return parsed?.kind === 'job' ? parsed.resource : ref;
+}

@@ -1,10 +1,22 @@
 /** Queries of the job_definitions table. Revisions count per name from 1 and never reuse a number. */
+import type { DefinitionSpec } from '../model/submission.js';
 import type { Db } from './db.js';
+import { fromJson } from './json.js';
 import type { JobDefinitionTable } from './schema.js';
 import { cachedLookup, lookupsChanged } from './lookupCache.js';
 import { FixedStatement } from './statementCache.js';
 
 export type JobDefinitionRow = JobDefinitionTable;
+
+/** A definition's settings as RegisterJobDefinition took them, decoded. */
+export function definitionSpecOf(row: Pick<JobDefinitionRow, 'spec'>): DefinitionSpec {
+  return fromJson<DefinitionSpec>(row.spec, {});
+}
+
+/** A definition's tags, decoded (what propagateTags hands to its jobs). */
+export function definitionTagsOf(row: Pick<JobDefinitionRow, 'tags'>): Record<string, string> {
+  return fromJson<Record<string, string>>(row.tags, {});
+}
 
 export async function getJobDefinitionByArn(db: Db, arn: string): Promise<JobDefinitionRow | undefined> {
   return db.selectFrom('job_definitions').selectAll().where('arn', '=', arn).executeTakeFirst();

@@ -51,3 +51,9 @@ export async function changeTags(uow: UnitOfWork, kind: TaggableKind, arn: strin
   if (cached) lookupsChanged();
   return found;
 }
+
+/** A resource's tags column as the API shows it: the tags, or undefined when there are none. */
+export function tagsOf(json: string): Record<string, string> | undefined {
+  const t = fromJson<Record<string, string> | null>(json, null);
+  return t && Object.keys(t).length ? t : undefined;
+}

@@ -33,7 +33,9 @@ import { serverError } from '../model/errors.js';
 import { jobKind, type JobKind } from '../model/jobKind.js';
 import { isFinal, reopenNode, submitted, transition, type JobStateChange, type JobStatus } from '../model/jobStateMachine.js';
 import { REASONS } from '../model/reasons.js';
-import { arrayDepsOf, getJob, type JobRow, type NewJobRow } from './jobs.js';
+import type { NewJob } from '../model/submission.js';
+import { arrayDepsOf, getJob, newJobRow, type JobRow, type NewJobRow } from './jobs.js';
+import { toJson } from './json.js';
 import type { JobTable } from './schema.js';
 import { FixedStatement, InListStatement, placeholders } from './statementCache.js';
 import type { Tx } from './unitOfWork.js';
@@ -351,6 +353,44 @@ export async function createJobs(tx: Tx, rows: NewJobRow[], now: number): Promis
   for (const row of rows) {
     tx.emit(row.status === 'SUBMITTED' ? submitted(row.id, row.created_at) : transition(row.id, 'SUBMITTED', row.status as JobStatus, row.status_reason, now));
   }
+}
+
+/** Creates the job SubmitJob decided on (model/submission.ts), in SUBMITTED, with its dependency edges. */
+export async function createSubmittedJob(tx: Tx, job: NewJob): Promise<void> {
+  const array = job.arraySize !== null;
+  await createJobs(
+    tx,
+    [
+      newJobRow({
+        id: job.id,
+        arn: job.arn,
+        name: job.name,
+        queue: job.queue,
+        queue_arn: job.queueArn,
+        definition_arn: job.definitionArn,
+        created_at: job.createdAt,
+        spec: toJson(job.spec),
+        depends_on: toJson(job.dependsOn),
+        pending_deps: job.edges.length,
+        vcpus: job.resources.vcpus,
+        memory_mib: job.resources.memoryMiB,
+        gpus: job.resources.gpus,
+        share_identifier: job.shareIdentifier,
+        scheduling_priority: job.schedulingPriority,
+        consumables: job.consumables.length ? toJson(job.consumables) : null,
+        max_attempts: job.maxAttempts,
+        timeout_seconds: job.timeoutSeconds,
+        array_size: job.arraySize,
+        array_materialized: array ? 0 : null,
+        array_succeeded: array ? 0 : null,
+        array_failed: array ? 0 : null,
+        tags: toJson(job.tags),
+        num_nodes: job.numNodes,
+      }),
+    ],
+    job.createdAt,
+  );
+  await insertEdges(tx, job.edges.map((e) => ({ job_id: job.id, depends_on_id: e.jobId, type: e.type })));
 }
 
 /**

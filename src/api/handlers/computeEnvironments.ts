@@ -22,7 +22,8 @@ import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination
 import { checkUpdatedComputeResources, isFargate } from '../validate/computeEnvironments.js';
 import type { Handler } from '../context.js';
 import { launchTemplatesOf, resolveLaunchTemplate } from '../../compute/launchTemplates.js';
-import { findComputeEnvironment, localName, tagsOf } from './resolve.js';
+import { findComputeEnvironment, localName } from '../../domain/resolve.js';
+import { tagsOf } from '../../store/tags.js';
 
 interface CeExtra {
   unmanagedvCpus?: number;

@@ -34,7 +34,8 @@ import type { Db } from '../../store/db.js';
 import { toJson } from '../../store/json.js';
 import { decodeToken, encodeToken, isNamePosition, isSeqPosition } from '../../store/pagination.js';
 import type { Handler } from '../context.js';
-import { findConsumableResource, tagsOf } from './resolve.js';
+import { findConsumableResource } from '../../domain/resolve.js';
+import { tagsOf } from '../../store/tags.js';
 import { listJobsRequiring } from '../../store/consumableResources.js';
 
 const DEFAULT_PAGE = 100;

@@ -1,7 +1,7 @@
 /** RegisterJobDefinition, DeregisterJobDefinition, DescribeJobDefinitions. */
 import type { DescribeJobDefinitionsRequest, JobDefinition, RegisterJobDefinitionRequest } from '@aws-sdk/client-batch';
 import { checkHostAccess } from '../../compute/hostAccess.js';
-import { clientError } from '../../model/errors.js';
+import { clientError, unlessNotFound } from '../../model/errors.js';
 import { makeArn, parseArn } from '../../model/arn.js';
 import {
   getJobDefinitionByArn,
@@ -14,7 +14,8 @@ import {
 import { fromJson, toJson } from '../../store/json.js';
 import { decodeToken, encodeToken } from '../../store/pagination.js';
 import type { Handler } from '../context.js';
-import { findJobDefinition, tagsOf } from './resolve.js';
+import { findJobDefinition } from '../../domain/resolve.js';
+import { tagsOf } from '../../store/tags.js';
 import { lookupsChanged } from '../../store/lookupCache.js';
 
 /** DescribeJobDefinitions pages by (name, revision). */
@@ -85,7 +86,7 @@ const describe: Handler = async (raw, _ctx, s) => {
     }
     arns = [];
     for (const ref of input.jobDefinitions) {
-      const row = await findJobDefinition(s.db, ref, 'jobDefinitions', false).catch(() => undefined);
+      const row = await unlessNotFound(findJobDefinition(s.db, ref, 'jobDefinitions', false));
       if (row) arns.push(row.arn);
     }
   }

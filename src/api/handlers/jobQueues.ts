@@ -15,7 +15,8 @@ import { listJobs } from '../../store/jobs.js';
 import { fromJson, toJson } from '../../store/json.js';
 import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import type { Handler, Services } from '../context.js';
-import { findComputeEnvironment, findJobQueue, findSchedulingPolicy, localName, tagsOf } from './resolve.js';
+import { findComputeEnvironment, findJobQueue, findSchedulingPolicy, localName } from '../../domain/resolve.js';
+import { tagsOf } from '../../store/tags.js';
 import { lookupsChanged } from '../../store/lookupCache.js';
 
 interface StoredOrder {

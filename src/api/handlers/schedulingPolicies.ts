@@ -1,6 +1,6 @@
 /** CreateSchedulingPolicy, UpdateSchedulingPolicy, DeleteSchedulingPolicy, DescribeSchedulingPolicies, ListSchedulingPolicies. */
 import type { CreateSchedulingPolicyRequest, SchedulingPolicyDetail, UpdateSchedulingPolicyRequest } from '@aws-sdk/client-batch';
-import { clientError } from '../../model/errors.js';
+import { clientError, unlessNotFound } from '../../model/errors.js';
 import { makeArn } from '../../model/arn.js';
 import {
   deleteSchedulingPolicy,
@@ -14,7 +14,8 @@ import { allJobQueues } from '../../store/jobQueues.js';
 import { fromJson, toJson } from '../../store/json.js';
 import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import type { Handler } from '../context.js';
-import { findSchedulingPolicy, tagsOf } from './resolve.js';
+import { findSchedulingPolicy } from '../../domain/resolve.js';
+import { tagsOf } from '../../store/tags.js';
 
 function detail(row: SchedulingPolicyRow): SchedulingPolicyDetail {
   return {
@@ -64,7 +65,7 @@ const describe: Handler = async (raw, _ctx, s) => {
   const arns = raw.arns as string[];
   const out: SchedulingPolicyDetail[] = [];
   for (const arn of arns) {
-    const row = await findSchedulingPolicy(s.db, arn, 'arns').catch(() => undefined);
+    const row = await unlessNotFound(findSchedulingPolicy(s.db, arn, 'arns'));
     if (row) out.push(detail(row));
   }
   return { schedulingPolicies: out };

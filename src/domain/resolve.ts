@@ -1,19 +1,20 @@
 /**
- * Finding the resource a "name or ARN" member refers to, with the error a person can act on
- * when it does not exist.
+ * Resolving what a request names: the resource a "name or ARN" member refers to, or NotFound
+ * (model/errors.ts) with the message a person can act on. The first step of every operation
+ * (resolve → decide → map).
  */
-import { clientError } from '../../model/errors.js';
-import { nameFromNameOrArn, parseArn, type ArnKind } from '../../model/arn.js';
-import type { Db } from '../../store/db.js';
-import { getComputeEnvironment, type ComputeEnvironmentRow } from '../../store/computeEnvironments.js';
-import { getConsumableResource, type ConsumableResourceRow } from '../../store/consumableResources.js';
-import { getJobQueue, getJobQueueCached, type JobQueueRow } from '../../store/jobQueues.js';
+import { clientError, NotFound } from '../model/errors.js';
+import { nameFromNameOrArn, parseArn, type ArnKind } from '../model/arn.js';
+import type { Db } from '../store/db.js';
+import { getComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
+import { getConsumableResource, type ConsumableResourceRow } from '../store/consumableResources.js';
+import { getJobQueue, getJobQueueCached, type JobQueueRow } from '../store/jobQueues.js';
 import {
   getJobDefinitionCached,
   getJobDefinitionRevision,
   getLatestActiveJobDefinition,
   type JobDefinitionRow,
-} from '../../store/jobDefinitions.js';
+} from '../store/jobDefinitions.js';
 
 /**
  * `cached`: through the in-memory lookup cache (store/lookupCache.ts), for SubmitJob's hot
@@ -23,13 +24,13 @@ import {
 export interface FindOptions {
   cached?: boolean;
 }
-import { getSchedulingPolicy, getSchedulingPolicyByArn, type SchedulingPolicyRow } from '../../store/schedulingPolicies.js';
+import { getSchedulingPolicy, getSchedulingPolicyByArn, type SchedulingPolicyRow } from '../store/schedulingPolicies.js';
 
 export async function findComputeEnvironment(db: Db, nameOrArn: string, member = 'computeEnvironment'): Promise<ComputeEnvironmentRow> {
   const name = nameFromNameOrArn(nameOrArn, 'compute-environment');
   const row = name === null ? undefined : await getComputeEnvironment(db, name);
   if (!row || (nameOrArn.startsWith('arn:') && row.arn !== nameOrArn && !sameResource(row.arn, nameOrArn))) {
-    throw clientError(`${member} '${nameOrArn}' does not exist`);
+    throw new NotFound(member, nameOrArn);
   }
   return row;
 }
@@ -38,7 +39,7 @@ export async function findJobQueue(db: Db, nameOrArn: string, member = 'jobQueue
   const name = nameFromNameOrArn(nameOrArn, 'job-queue');
   const row = name === null ? undefined : opts.cached ? await getJobQueueCached(db, name) : await getJobQueue(db, name);
   if (!row || (nameOrArn.startsWith('arn:') && !sameResource(row.arn, nameOrArn))) {
-    throw clientError(`${member} '${nameOrArn}' does not exist`);
+    throw new NotFound(member, nameOrArn);
   }
   return row;
 }
@@ -47,7 +48,7 @@ export async function findConsumableResource(db: Db, nameOrArn: string, member =
   const name = nameFromNameOrArn(nameOrArn, 'consumable-resource');
   const row = name === null ? undefined : await getConsumableResource(db, name);
   if (!row || (nameOrArn.startsWith('arn:') && !sameResource(row.arn, nameOrArn))) {
-    throw clientError(`${member} '${nameOrArn}' does not exist`);
+    throw new NotFound(member, nameOrArn);
   }
   return row;
 }
@@ -79,7 +80,8 @@ export async function findJobDefinition(db: Db, ref: string, member = 'jobDefini
   let account: string | undefined;
   if (ref.startsWith('arn:')) {
     const parsed = parseArn(ref);
-    if (!parsed || parsed.kind !== 'job-definition') throw clientError(`${member} '${ref}' is not a job definition ARN`);
+    // An ARN of another kind names no job definition: not found, as an unknown name is.
+    if (!parsed || parsed.kind !== 'job-definition') throw new NotFound(member, ref, `${member} '${ref}' is not a job definition ARN`);
     nameRev = parsed.resource;
     account = parsed.account;
   }
@@ -92,9 +94,7 @@ export async function findJobDefinition(db: Db, ref: string, member = 'jobDefini
   // An ARN of another account names another account's definition, never this one.
   if (row && account !== undefined && parseArn(row.arn)?.account !== account) row = undefined;
   if (!row) {
-    throw clientError(
-      m[2] !== undefined ? `${member} '${ref}' does not exist` : `${member} '${ref}' does not exist or has no ACTIVE revision`,
-    );
+    throw new NotFound(member, ref, m[2] !== undefined ? `${member} '${ref}' does not exist` : `${member} '${ref}' does not exist or has no ACTIVE revision`);
   }
   if (activeOnly && row.status !== 'ACTIVE') throw clientError(`${member} '${ref}' is INACTIVE (deregistered); register a new revision`);
   return row;
@@ -108,10 +108,5 @@ export async function findSchedulingPolicy(db: Db, arn: string, member = 'schedu
     const byName = await getSchedulingPolicy(db, parsed.resource);
     if (byName && sameResource(byName.arn, arn)) return byName;
   }
-  throw clientError(`${member} '${arn}' does not exist`);
-}
-
-export function tagsOf(json: string): Record<string, string> | undefined {
-  const t = JSON.parse(json) as Record<string, string> | null;
-  return t && Object.keys(t).length ? t : undefined;
+  throw new NotFound(member, arn);
 }
