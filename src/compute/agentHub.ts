@@ -312,7 +312,10 @@ export class AgentHub {
     await this.heartbeat(inst);
     inst = await this.impairment(inst, body.impaired ? body.impaired.slice(0, 500) : null);
     let res = await this.reconcile(inst, body.running, arrivedAt);
-    const waitMs = Math.min(Math.max(Number(body.waitMs) || 0, 0), MAX_WAIT_MS);
+    // Held no longer than the lease allows: the heartbeat is written when a poll arrives, and an
+    // agent that asks for more (its first poll, before it knows the lease; an older agent) would
+    // otherwise go unheard long enough to be declared lost.
+    const waitMs = Math.min(Math.max(Number(body.waitMs) || 0, 0), MAX_WAIT_MS, this.o.lease.pollWaitMs);
     if (res.start.length === 0 && res.stop.length === 0 && !res.withdraw && !res.shutdown && waitMs > 0 && !this.closing) {
       await new Promise<void>((resolve) => {
         const timer = this.o.timers.after(waitMs, () => {

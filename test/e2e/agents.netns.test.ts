@@ -5,7 +5,7 @@
  * CAP_NET_ADMIN in a container) the test is skipped and says why.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { CreateComputeEnvironmentCommand, DescribeJobsCommand, RegisterJobDefinitionCommand, type ContainerProperties } from '@aws-sdk/client-batch';
@@ -13,7 +13,8 @@ import type { InstanceView } from '../../src/api/instances.js';
 import { NOTICE_PREFIX } from '../../src/executor/types.js';
 import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { batchClient, CLI, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { batchClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { NetnsMachines } from '../helpers/netns.js';
 import { createQueue, submit, waitForStatus } from '../helpers/fixtures.js';
 
 const CREDENTIALS = { accessKeyId: 'NETNSTEST', secretAccessKey: 'netns-secret' };
@@ -27,58 +28,11 @@ function instancesOf(server: string): Promise<{ instances: InstanceView[] }> {
   );
 }
 
-/** Two "machines": namespaces on 10.231.<n>.0/24, the host at .1 of each. */
-const tag = (process.pid % 200) + 20;
-const machines = [0, 1].map((i) => ({
-  ns: `obt${process.pid}m${i}`,
-  hostIf: `obh${process.pid % 100000}${i}`,
-  nsIf: `obn${process.pid % 100000}${i}`,
-  subnet: `10.${231 + i}.${tag}`,
-}));
+/** Two "machines": namespaces on 10.231.<tag>.0/24 and 10.232.<tag>.0/24, the host at .1 of each. */
+const net = new NetnsMachines(2, 231);
+const machines = net.machines;
 
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** Makes the namespaces; answers why not when it cannot. */
-function makeNamespaces(): string | undefined {
-  if (process.getuid?.() !== 0) return 'network namespaces need root (ip netns add); run as root to include this test';
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-  } catch {
-    return 'iproute2 is not installed (scripts/ci/netns.sh installs it)';
-  }
-  try {
-    for (const m of machines) {
-      ip('netns', 'add', m.ns);
-      ip('link', 'add', m.hostIf, 'type', 'veth', 'peer', 'name', m.nsIf);
-      ip('link', 'set', m.nsIf, 'netns', m.ns);
-      ip('addr', 'add', `${m.subnet}.1/24`, 'dev', m.hostIf);
-      ip('link', 'set', m.hostIf, 'up');
-      ip('-n', m.ns, 'addr', 'add', `${m.subnet}.2/24`, 'dev', m.nsIf);
-      ip('-n', m.ns, 'link', 'set', m.nsIf, 'up');
-      ip('-n', m.ns, 'link', 'set', 'lo', 'up');
-    }
-    return undefined;
-  } catch (e) {
-    removeNamespaces();
-    return `network namespaces cannot be made here: ${((e as { stderr?: Buffer }).stderr?.toString() || (e as Error).message).trim()}`;
-  }
-}
-
-function removeNamespaces(): void {
-  for (const m of machines) {
-    for (const args of [['link', 'del', m.hostIf], ['netns', 'del', m.ns]]) {
-      try {
-        ip(...args);
-      } catch {
-        // not made, or gone with its namespace
-      }
-    }
-  }
-}
-
-const skip = makeNamespaces();
+const skip = net.make();
 const agents: ChildProcess[] = [];
 const dirs: string[] = [];
 let t: TestServer | undefined;
@@ -93,30 +47,12 @@ after(async () => {
   for (const a of agents) a.kill('SIGKILL');
   await t?.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  if (!skip) removeNamespaces();
+  if (!skip) net.remove();
 });
 
 /** `openbatch agent` inside a namespace, joining over the namespace's route to the server. */
-function startAgent(machine: (typeof machines)[number], server: string): Promise<string> {
-  const workDir = tempDir('openbatch-netns-agent-');
-  dirs.push(workDir);
-  // The second machine reaches the server through its own veth: route the first subnet there.
-  if (machine !== machines[0]) ip('-n', machine.ns, 'route', 'add', `${machines[0].subnet}.0/24`, 'via', `${machine.subnet}.1`);
-  const child = spawn('ip', ['netns', 'exec', machine.ns, process.execPath, CLI, 'agent', '--server', server, '--ce', 'remote', '--vcpus', '1', '--memory', '512', '--work-dir', workDir], {
-    env: { ...process.env, OPENBATCH_AGENT_TOKEN: 'join-over-the-veth' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  agents.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /as instance (i-[0-9a-f]+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('exit', (code) => reject(new Error(`agent in ${machine.ns} exited with ${code}: ${out}`)));
-  });
+async function startAgent(machine: (typeof machines)[number], server: string): Promise<string> {
+  return (await net.startAgent(machine, { server, ce: 'remote', token: 'join-over-the-veth', dirs, children: agents })).instanceId;
 }
 
 test('agents in network namespaces join an UNMANAGED CE over the namespace address and run its jobs', { skip }, async () => {
