@@ -2,18 +2,20 @@
  * Several control planes on one PostgreSQL database (runs in the suite's PostgreSQL pass):
  * both serve the API, one leads; kill -9 of the leader mid-run hands the scheduler to the
  * other within seconds, agents move to it, and every job finishes — none lost, none run
- * twice. And a deposed leader's late write is refused by its fence.
+ * twice. Three of them stopped and started again in turn (an upgrade), then the leader paused
+ * past its lease, kill nothing: joined and local jobs finish with their one attempt, no agent
+ * stops. And a deposed leader's late write is refused by its fence.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CreateComputeEnvironmentCommand } from '@aws-sdk/client-batch';
 import pino from 'pino';
 import { systemTimers } from '../../src/model/ids.js';
 import { batchClient, CLI, hostVolume, spawnServer, tempDir, writableDir, type ServerProcess } from '../helpers/server.js';
-import { createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { dropTestDatabase, onPostgres, testDatabaseFor } from '../helpers/postgres.js';
 import { openPostgres } from '../../src/store/db.js';
 import { Leadership, NotLeaderError } from '../../src/cluster/leadership.js';
@@ -123,6 +125,85 @@ describe('two control planes on one PostgreSQL database', { skip }, () => {
     const expected = [...ids, dependent, late, ...[0, 1, 2, 3].map((i) => `${array}:${i}`)];
     assert.deepEqual(runs.map((r) => r.split(' ')[0]).sort(), expected.sort(), 'each job ran exactly once');
     viaB.destroy();
+  });
+});
+
+describe('three control planes: an upgrade and a paused leader kill nothing', { skip }, () => {
+  const dirs = [tempDir(), tempDir(), tempDir()];
+  const agentDir = tempDir('openbatch-agent-');
+  const files = writableDir('openbatch-rolling-');
+  const ledger = join(files, 'ledger');
+  const children: ChildProcess[] = [];
+  const servers: ServerProcess[] = [];
+  after(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    for (const sv of servers) await sv.stop();
+    await dropTestDatabase(dirs[0]);
+    for (const d of [...dirs, agentDir, files]) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('each server stopped (SIGTERM) and started again in turn, then the leader paused past its lease: every job finishes once, no agent stops', async () => {
+    const databaseUrl = await testDatabaseFor(dirs[0]);
+    const token = 'join-token-shared-by-three-control-planes';
+    const env = { OPENBATCH_DATABASE_URL: databaseUrl, OPENBATCH_AGENT_JOIN_TOKEN: token, OPENBATCH_LEADER_LEASE_SECONDS: '2', OPENBATCH_HOST_VOLUME_ROOTS: files };
+    for (const d of dirs) servers.push(await spawnServer(d, 0, env));
+    const ports = servers.map((sv) => Number(new URL(sv.url).port));
+    const leaderIndex = async () => {
+      for (let i = 0; i < servers.length; i++) if ((await role(servers[i].url)) === 'leader') return i;
+      return -1;
+    };
+    await until('a leader', async () => (await leaderIndex()) >= 0);
+    const client = batchClient(servers[0].url);
+    await client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'farm', type: 'UNMANAGED' }));
+    await createQueue(client, 'q', ['farm']);
+    await createCe(client, 'local', { maxvCpus: 2 });
+    await createQueue(client, 'local-q', ['local']);
+    const script = `echo "$AWS_BATCH_JOB_ID $AWS_BATCH_JOB_ATTEMPT" >> ${ledger}; while [ ! -e ${files}/gate ]; do sleep 0.1; done`;
+    await registerDefinition(client, 'gated', { command: ['sh', '-c', script], ...hostVolume(files) });
+    const urls = servers.map((sv) => sv.url).join(',');
+    const joined: ChildProcess[] = [];
+    for (let i = 0; i < 2; i++) {
+      const child = spawn(process.execPath, [CLI, 'agent', '--server', urls, '--ce', 'farm', '--vcpus', '2', '--memory', '1024', '--work-dir', join(agentDir, String(i))], {
+        env: { ...process.env, OPENBATCH_AGENT_TOKEN: token },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      children.push(child);
+      joined.push(child);
+      await new Promise<void>((resolve) => child.stdout!.on('data', (c: Buffer) => /as instance/.test(c.toString()) && resolve()));
+    }
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await submit(client, { jobQueue: 'q', jobDefinition: 'gated' }));
+    for (let i = 0; i < 2; i++) ids.push(await submit(client, { jobQueue: 'local-q', jobDefinition: 'gated' }));
+    for (const id of ids) await waitForStatus(client, id, ['RUNNING'], 60_000);
+    client.destroy();
+
+    // The upgrade: each server in turn stopped and started again on its address.
+    for (let i = 0; i < servers.length; i++) {
+      await servers[i].kill('SIGTERM');
+      await until('another server to lead', async () => (await leaderIndex()) >= 0 && (await leaderIndex()) !== i, 30_000);
+      servers[i] = await spawnServer(dirs[i], ports[i], env);
+      await until(`server ${i} to be ready`, async () => (await fetch(servers[i].url + '/readyz')).status === 200);
+    }
+    // The leader paused past its lease (2 s), well within the agents' (30 s).
+    const paused = await leaderIndex();
+    servers[paused].child.kill('SIGSTOP');
+    await until('another server to lead', async () => {
+      for (let i = 0; i < servers.length; i++) if (i !== paused && (await role(servers[i].url)) === 'leader') return true;
+      return false;
+    }, 30_000);
+    servers[paused].child.kill('SIGCONT');
+    await until('one leader', async () => (await Promise.all(servers.map((sv) => role(sv.url)))).filter((r) => r === 'leader').length === 1);
+
+    writeFileSync(join(files, 'gate'), '');
+    const viaLast = batchClient(servers[2].url);
+    for (const id of ids) {
+      const j = await waitForStatus(viaLast, id, ['SUCCEEDED', 'FAILED'], 60_000);
+      assert.equal(j.status, 'SUCCEEDED', `${id}: ${j.statusReason}`);
+      assert.equal(j.attempts?.length, 1, `${id} was retried: ${j.attempts?.[0]?.statusReason}`);
+    }
+    assert.deepEqual(readFileSync(ledger, 'utf8').trim().split('\n').sort(), ids.map((id) => `${id} 1`).sort(), 'each job ran once');
+    for (const a of joined) assert.equal(a.exitCode, null, 'a joined agent stopped');
+    viaLast.destroy();
   });
 });
 
