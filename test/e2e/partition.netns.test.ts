@@ -14,6 +14,8 @@ import { CreateComputeEnvironmentCommand, type BatchClient } from '@aws-sdk/clie
 import { batchClient, hostVolume, startTestServer, writableDir, type TestServer } from '../helpers/server.js';
 import { createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { NetnsMachines, type Machine } from '../helpers/netns.js';
+import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
+import type { InstanceView } from '../../src/api/instances.js';
 
 const CREDENTIALS = { accessKeyId: 'PARTITION', secretAccessKey: 'partition-secret' };
 const net = new NetnsMachines(2, 233);
@@ -68,6 +70,12 @@ describe('an agent cut off from its control plane', { skip }, () => {
       ),
     );
     children = [];
+    // The next test's job must find only its own agents: every instance of this one gone.
+    for (let i = 0; i < 300; i++) {
+      const { instances } = await requestOpenbatch<{ instances: InstanceView[] }>({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: CREDENTIALS }, 'GET', '/openbatch/v1/instances', { computeEnvironment: 'cut' });
+      if (instances.length === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   });
   after(async () => {
     client?.destroy();

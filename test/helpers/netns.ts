@@ -104,7 +104,7 @@ export class NetnsMachines {
         if (found) resolve({ child, instanceId: found[1] });
       });
       child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-      child.once('exit', (code) => reject(new Error(`agent in ${m.ns} exited with ${code}: ${out}`)));
+      child.once('exit', (code, signal) => reject(new Error(`agent in ${m.ns} exited with ${signal ?? code}: ${out}`)));
     });
   }
 
