@@ -54,7 +54,7 @@ const SQLITE_ONLY = [
   'e2e/agents.netns', 'e2e/api.auth', 'e2e/api.errors', 'e2e/api.limits', 'e2e/api.shapes', 'e2e/cli', 'e2e/clients',
   'e2e/compute.', 'e2e/dashboard', 'e2e/executors', 'e2e/fuzz', 'e2e/install', 'e2e/prefetch', 'e2e/timeDilation',
   // their store reads are tested on both stores at the store's level (test/store/, test/logs/)
-  'e2e/logs.',
+  'e2e/logs.', 'rules/fairShare', 'rules/timeouts',
 ];
 
 /**

@@ -1,12 +1,15 @@
 /**
- * The composition root: builds every part of the control plane from the configuration and
- * wires them together. Nothing else constructs services.
+ * The composition root: builds every part of a server from the configuration and wires them
+ * together. Nothing else constructs services. A server is a control plane — the store, the
+ * API, the agents' hub, the dashboard, what every server of a database serves — and, while it
+ * leads, the leader role (leaderRole.ts): the scheduler, the compute providers and the
+ * background deliveries. On SQLite it leads from its start; on PostgreSQL while it holds the
+ * lease (cluster/leadership.ts).
  */
 import type { Logger } from 'pino';
 import { createLogger, logDestination } from './logging.js';
 import { buildApp, sendError } from './api/app.js';
 import { registerLogsApi } from './logs/api.js';
-import { LogRetention } from './logs/retention.js';
 import type { Handler, Services } from './api/context.js';
 import { computeEnvironmentHandlers } from './api/handlers/computeEnvironments.js';
 import { consumableResourceHandlers } from './api/handlers/consumableResources.js';
@@ -23,14 +26,12 @@ import { SandboxCheck, sandboxRefusal } from './executor/sandbox.js';
 import { SecretStore } from './secrets/store.js';
 import { cachedComputeEnvironment } from './store/computeEnvironments.js';
 import { LocalProvider } from './compute/localProvider.js';
-import { makeChaos, type Random } from './compute/chaos.js';
-import { Providers } from './compute/providers.js';
-import { SlurmProvider } from './compute/slurmProvider.js';
-import { AgentSilence, leaseTimes } from './compute/agentLease.js';
+import type { Random } from './compute/chaos.js';
+import { leaseTimes } from './compute/agentLease.js';
 import { JoinedAgents, joinTokenFile } from './compute/joinedAgents.js';
 import { isLoopback, type ServerConfig } from './config.js';
 import { randomIds, systemClock, systemTimers, type Clock, type IdSource, type Timers } from './model/ids.js';
-import { SchedulerLoop } from './scheduler/loop.js';
+import type { SchedulerLoop } from './scheduler/loop.js';
 import type { KickReason } from './core.js';
 import { EventBus } from './events/bus.js';
 import { Metrics } from './metrics/metrics.js';
@@ -47,8 +48,8 @@ import { launchTemplatesOf } from './compute/launchTemplates.js';
 import { parseWebhooks, Webhooks } from './events/webhooks.js';
 import { internalInvoker } from './api/invoke.js';
 import { parseTriggers } from './triggers/rules.js';
-import { Triggers } from './triggers/watcher.js';
 import { UnitOfWork } from './store/unitOfWork.js';
+import { LeaderRole } from './leaderRole.js';
 import { Leadership } from './cluster/leadership.js';
 import { ClusterSignals } from './cluster/signals.js';
 import { booleanMember, registerOpenbatchOperations, stringMember } from './api/openbatchOperations.js';
@@ -134,25 +135,24 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const uow = new UnitOfWork(store.db);
   const bus = new EventBus();
   uow.onCommitted((changes) => bus.publish(changes));
-  // Every server writes the outbox in its transactions; the leader delivers (leaderParts).
+  // Every server writes the outbox in its transactions; the leader delivers (leaderRole.ts).
   const webhooks = new Webhooks({ db: store.db, clock, timers, logger, hooks, render: (db, changes) => renderStateChanges(db, changes) });
   if (webhooks.enabled) {
     uow.beforeCommit(webhooks.enqueue);
-    uow.onCommitted(() => leader?.delivery.kick());
+    uow.onCommitted(() => leader?.deliver());
   }
   const metrics = new Metrics(store.db);
   bus.subscribe((changes) => void metrics.onChanges(changes).catch(() => undefined));
   let url = '';
-  let loop: SchedulerLoop | undefined;
-  // What only the leader runs: the scheduler, the compute providers, webhook delivery,
-  // triggers and log retention (on SQLite the one server always leads; docs/design/leader.md).
-  let leader: { provider: LocalProvider; slurm: SlurmProvider; loop: SchedulerLoop; delivery: Webhooks; triggers: Triggers; retention: LogRetention } | undefined;
+  // What only the leader runs (leaderRole.ts): set while this server leads.
+  let leader: LeaderRole | undefined;
+  const loop = () => leader?.scheduler;
   let closeStreams = () => undefined as void;
   // Several servers on one PostgreSQL database: one leads (cluster/leadership.ts), the others
   // serve the API and agents and wake the leader and each other's agents through signals.
   let signals: ClusterSignals | undefined;
   const kickScheduler = (why?: KickReason) => {
-    loop?.kick(why);
+    leader?.kick(why);
     signals?.kick();
   };
   const wakeInstance = (id: string) => {
@@ -186,7 +186,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     timeDilation: config.timeDilation,
     kickScheduler,
     // Exit reports ride the leader's next pass; a server that does not lead writes them itself and wakes the leader.
-    withNextPass: (fn) => (loop ? loop.withNextPass(fn) : uow.write(fn).finally(kickScheduler)),
+    withNextPass: (fn) => loop()?.withNextPass(fn) ?? uow.write(fn).finally(kickScheduler),
   });
   // Nodes of a multi-node job stopped because their main node ended: wake their agents now.
   bus.subscribe((changes) => {
@@ -207,7 +207,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     logger,
     kickScheduler,
     notifyInstance: wakeInstance,
-    waitingIn: (queue) => loop?.waitingIn(queue),
+    waitingIn: (queue) => loop()?.waitingIn(queue),
   };
   const sessions = credentials ? new DashboardSessions(credentials, () => clock.now()) : null;
   const app = buildApp({
@@ -245,10 +245,10 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
           const why = {
             db: store.db,
             clock,
-            waitingIn: (q: string) => loop?.waitingIn(q),
-            ceView: (n: string) => loop?.ceView(n),
+            waitingIn: (q: string) => loop()?.waitingIn(q),
+            ceView: (n: string) => loop()?.ceView(n),
             // A server that does not lead answers from what the leader recorded, and says so.
-            leading: loop !== undefined,
+            leading: loop() !== undefined,
             hostVcpus: config.hostVcpus,
             timeDilation: config.timeDilation,
           };
@@ -307,26 +307,13 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const leadership = store.kind === 'postgres' ? new Leadership({ db: store.db, logger, timers: systemTimers, leaseMs: config.leaderLeaseSeconds * 1000, elected: () => lead(), deposed: () => stopLeading() }) : undefined;
   const leaderUow = leadership ? uow.fenced(leadership.fence) : uow;
   const lead = async (): Promise<void> => {
-    const core = { config, db: store.db, uow: leaderUow, clock, timers, ids, logger, kickScheduler };
-    // Agents are judged from now: time before this server led does not count against them.
-    const silence = new AgentSilence(lease, clock.now());
-    const provider = new LocalProvider({ ...core, serverUrl: () => url, notifyInstance: wakeInstance, silence, chaos: makeChaos(config, opts.random), sandbox, scaled: metrics });
-    const slurm = new SlurmProvider(core);
-    const l = new SchedulerLoop({ uow: leaderUow, clock, timers, ids, logger, provider: new Providers([slurm, provider]), prices, ceDefaults: config, timeDilation: config.timeDilation, afterPass: (usage, farm) => joined.afterPass(silence, usage, farm), onPass: (ms) => metrics.observePass(ms / 1000), onPlaced: (instances) => {
-      instances.forEach(wakeInstance);
-      slurm.kick();
-    } });
-    const delivery = new Webhooks({ db: store.db, clock, timers, logger, hooks, render: (db, changes) => renderStateChanges(db, changes) });
-    const triggers = new Triggers({ db: store.db, clock, timers, logger, invoke: internalInvoker(services, handlers), rules: triggerRules });
-    const retention = new LogRetention({ db: store.db, clock, timers, logger, days: config.logRetentionDays });
-    leader = { provider, slurm, loop: l, delivery, triggers, retention };
-    await provider.recover();
-    loop = l;
-    l.start();
-    await delivery.start();
-    await triggers.start();
-    slurm.start();
-    retention.start();
+    leader = new LeaderRole({
+      config, db: store.db, uow: leaderUow, clock, timers, ids, logger, kickScheduler,
+      url: () => url, notifyInstance: wakeInstance, metrics, joined, lease, sandbox, random: opts.random, prices, hooks, triggerRules,
+      invoke: internalInvoker(services, handlers),
+      render: (db, changes) => renderStateChanges(db, changes),
+    });
+    await leader.start();
   };
   // A Spot interruption on command sent to a server that does not lead: the notice is a write
   // (state TERMINATING, interrupt_at) that the leader's provider ends on its pass, so a provider
@@ -335,19 +322,12 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const standbyProvider = (): LocalProvider =>
     (standby ??= new LocalProvider({ config, db: store.db, uow, clock, timers, ids, logger, kickScheduler, serverUrl: () => url, notifyInstance: wakeInstance }));
   const stopLeading = async (): Promise<void> => {
-    const parts = leader;
+    const role = leader;
     leader = undefined;
-    loop = undefined;
-    if (!parts) return;
-    await parts.triggers.stop();
-    await parts.loop.stop();
-    await parts.delivery.stop();
-    await parts.retention.stop();
-    await parts.provider.close();
-    await parts.slurm.close();
+    await role?.stop();
   };
   if (leadership) {
-    signals = new ClusterSignals({ databaseUrl: config.databaseUrl, pool: store.pool!, logger, timers, onKick: () => loop?.kick(), onInstance: (id) => {
+    signals = new ClusterSignals({ databaseUrl: config.databaseUrl, pool: store.pool!, logger, timers, onKick: () => leader?.kick(), onInstance: (id) => {
       hub.notify(id);
       leader?.slurm.kick();
     } });
@@ -368,7 +348,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     port,
     services,
     get scheduler() {
-      return loop!;
+      return loop()!;
     },
     leading: () => leader !== undefined,
     async close({ stopAgents = false } = {}) {
