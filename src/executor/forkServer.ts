@@ -26,13 +26,19 @@ export interface ForkRequest {
   drainMs: number;
   /** cgroup.procs files the child joins before it execs */
   cgroupProcs?: string[];
+  /** resource limits the child sets, as prlimit's option names: "name soft hard" */
+  limits?: string[];
+  /** bubblewrap's arguments (without `--`): the child makes that sandbox itself (sandbox.c) and the job runs in it */
+  sandbox?: string[];
+  /** the user the job switches to before its exec, as setpriv's --reuid/--regid and --init-groups (name) or --clear-groups */
+  user?: { uid: number; gid: number; name?: string };
 }
 
 export interface ForkHandlers {
   /** the child was forked; its pid leads its own process group */
   started(pid: number): void;
-  /** the child could not be started: the step (chdir, exec, cgroup, fork, pipe) and errno code; nothing follows */
-  failed(step: string, code: string): void;
+  /** the child could not be started: the step (chdir, exec, cgroup, fork, pipe, rlimit, sandbox, user), errno code and what it was doing; nothing follows */
+  failed(step: string, code: string, what?: string): void;
   output(stream: 1 | 2, chunk: Buffer): void;
   /** the leader exited and all output was delivered; nothing follows */
   exited(code: number | null, signal: NodeJS.Signals | null): void;
@@ -102,6 +108,9 @@ export class ForkServer {
     for (const a of req.argv) line += ` a:${hex(a)}`;
     for (const [k, v] of Object.entries(req.env)) line += ` e:${hex(`${k}=${v}`)}`;
     for (const c of req.cgroupProcs ?? []) line += ` c:${hex(c)}`;
+    for (const l of req.limits ?? []) line += ` r:${hex(l)}`;
+    for (const b of req.sandbox ?? []) line += ` b:${hex(b)}`;
+    if (req.user) line += ` u:${hex(`${req.user.uid} ${req.user.gid}${req.user.name ? ` ${req.user.name}` : ''}`)}`;
     this.child.stdin!.write(line + '\n');
     return id;
   }
@@ -159,7 +168,7 @@ export class ForkServer {
         break;
       case 'F':
         this.untrack(f[1]);
-        h?.failed(f[2], ERRNO_NAMES.get(Number(f[3])) ?? `errno ${f[3]}`);
+        h?.failed(f[2], ERRNO_NAMES.get(Number(f[3])) ?? `errno ${f[3]}`, f[4] ? Buffer.from(f[4], 'hex').toString('utf8') : undefined);
         break;
       case 'O':
         this.reading = { handlers: h, stream: f[2] === '1' ? 1 : 2, left: Number(f[3]) };

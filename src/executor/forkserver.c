@@ -9,16 +9,23 @@
  * Protocol, one line per message; ids are the agent's; strings are hex-encoded bytes.
  *   agent -> server
  *     S <id> <cwd> <drainMs> [a:<arg>]... [e:<NAME=value>]... [c:<cgroup.procs file>]...
+ *       [r:<name> <soft> <hard>]... [b:<bubblewrap option>]... [u:<uid> <gid> [<name>]]
  *          start: fork; the child joins the cgroups, starts a session (its own process
- *          group), changes to cwd, gets /dev/null as stdin and pipes as stdout/stderr, execs
- *          argv[0] looked up on the job's PATH, with exactly the given environment
+ *          group), sets the resource limits (as prlimit(1) would, names as its options),
+ *          changes to cwd, gets /dev/null as stdin and pipes as stdout/stderr, execs
+ *          argv[0] looked up on the job's PATH, with exactly the given environment.
+ *          With b: fields the child is made in new namespaces instead and sets up the
+ *          sandbox those bubblewrap options describe (sandbox.c); the job is its child, pid
+ *          2 of the sandbox, and switches to the u: user (setpriv's --reuid --regid, and
+ *          --init-groups with a name, else --clear-groups) before its exec
  *     K <id> <signal>
  *          signal the job's process group once its exec has succeeded (a signal asked for
  *          earlier waits for that) and only while its leader is not yet reaped (so a
  *          recycled pid is never signalled)
  *   server -> agent
  *     P <id> <pid>                    forked (sent at once; F follows if exec fails)
- *     F <id> <step> <errno>           the child failed at step chdir | exec | cgroup | fork | pipe
+ *     F <id> <step> <errno> [<what>]  the child failed at step chdir | exec | cgroup | fork |
+ *                                     pipe | rlimit | sandbox (then what it was doing)
  *     O <id> <1|2> <length>\n<bytes>  output
  *     X <id> <code> <signal>          the leader exited (code, or -1 and the signal) and all
  *                                     output was delivered (or drainMs passed after the exit
@@ -31,6 +38,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -45,7 +53,11 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include "sandbox.h"
 
 typedef struct Job {
   char *id;
@@ -157,29 +169,133 @@ static void mark_cloexec_from(int first) {
   closedir(d);
 }
 
-static void child_fail(int status_fd, const char *step) {
-  char msg[64];
+/* Says why the child could not start the job (`what`: the failing step's detail, or NULL)
+ * and ends it. */
+static void child_fail_what(int status_fd, const char *step, const char *what) {
+  char msg[PATH_MAX + 128];
   int n = snprintf(msg, sizeof msg, "%s %d", step, errno);
+  if (what && *what) {
+    n += snprintf(msg + n, sizeof msg - (size_t)n, " ");
+    for (const char *p = what; *p && n < (int)sizeof msg - 3; p++) n += snprintf(msg + n, sizeof msg - (size_t)n, "%02x", (unsigned char)*p);
+  }
   if (write(status_fd, msg, (size_t)n) < 0) { /* nothing more to do */ }
   _exit(127);
 }
 
+static void child_fail(int status_fd, const char *step) {
+  child_fail_what(status_fd, step, NULL);
+}
+
+/* prlimit(1)'s option names, which are Docker's ulimit names. */
+static const struct { const char *name; int resource; } LIMITS[] = {
+  {"core", RLIMIT_CORE}, {"cpu", RLIMIT_CPU}, {"data", RLIMIT_DATA}, {"fsize", RLIMIT_FSIZE}, {"locks", RLIMIT_LOCKS},
+  {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE}, {"nofile", RLIMIT_NOFILE},
+  {"nproc", RLIMIT_NPROC}, {"rss", RLIMIT_RSS}, {"rtprio", RLIMIT_RTPRIO}, {"rttime", RLIMIT_RTTIME},
+  {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK},
+};
+
+/* "<name> <soft> <hard>" (-1: unlimited) */
+static int set_limit(const char *spec) {
+  char name[16];
+  long long soft, hard;
+  if (sscanf(spec, "%15s %lld %lld", name, &soft, &hard) != 3) { errno = EINVAL; return -1; }
+  for (size_t i = 0; i < sizeof LIMITS / sizeof LIMITS[0]; i++) {
+    if (strcmp(LIMITS[i].name, name) != 0) continue;
+    struct rlimit r = {soft < 0 ? RLIM_INFINITY : (rlim_t)soft, hard < 0 ? RLIM_INFINITY : (rlim_t)hard};
+    return setrlimit(LIMITS[i].resource, &r);
+  }
+  errno = EINVAL;
+  return -1;
+}
+
+/* "<uid> <gid> [<name>]" */
+static int parse_user(char *spec, JobUser *u) {
+  char *name = NULL;
+  unsigned long uid, gid;
+  int at = 0;
+  if (sscanf(spec, "%lu %lu %n", &uid, &gid, &at) < 2) return -1;
+  if (spec[at]) name = spec + at;
+  *u = (JobUser){1, (uid_t)uid, (gid_t)gid, name};
+  return 0;
+}
+
 static void finish(Job *j);
 
+/* How a process ended, as one exit code: the shell's 128 + signal when it was killed. */
+static int exit_code_of(int ws) {
+  return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
+}
+
+/* Waits for `child` (reaping any other) and exits as it did. */
+static void __attribute__((noreturn)) exit_with(pid_t child) {
+  for (;;) {
+    int ws;
+    pid_t p = waitpid(-1, &ws, 0);
+    if (p < 0 && errno == EINTR) continue;
+    if (p < 0) _exit(127);
+    if (p == child) _exit(exit_code_of(ws));
+  }
+}
+
+/* A sandboxed job's leader, as bubblewrap's three processes: this one (the job's session
+ * and group leader, outside the sandbox) makes the namespaces and waits; its child, pid 1 of
+ * the new pid namespace, makes the job's root, starts the job as its own child (pid 2) and
+ * exits with the job's status once the job exits — which ends every other process of the
+ * sandbox. Killed, this one takes the sandbox with it (its child's parent-death signal). */
+static void __attribute__((noreturn)) run_sandboxed(const Sandbox *sb, const JobUser *user, const char *cwd, char **argv, char **envp, int status_fd) {
+  char what[PATH_MAX + 64];
+  if (unshare(sandbox_clone_flags(sb)) < 0) child_fail_what(status_fd, "sandbox", "can't make the namespaces");
+  pid_t init = fork();
+  if (init < 0) child_fail(status_fd, "fork");
+  if (init > 0) {
+    close(status_fd);
+    exit_with(init);
+  }
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (sandbox_enter(sb, what, sizeof what) < 0) child_fail_what(status_fd, "sandbox", what);
+  pid_t job = fork();
+  if (job < 0) child_fail(status_fd, "fork");
+  if (job == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (chdir(sb->chdir ? sb->chdir : cwd) < 0) child_fail(status_fd, "chdir");
+    if (sandbox_become_job(sb, user, what, sizeof what) < 0) child_fail_what(status_fd, "sandbox", what);
+    execvpe(argv[0], argv, envp);
+    child_fail(status_fd, "exec");
+  }
+  /* The status pipe is the job's now: it closes on its exec, or says why it failed. */
+  close(status_fd);
+  exit_with(job);
+}
+
 static void start(char *id, char *cwd, char *drain, char **fields, int nfields) {
-  char *argv[nfields + 1], *envp[nfields + 1], *cgroups[nfields + 1];
-  int na = 0, ne = 0, nc = 0;
+  char *argv[nfields + 1], *envp[nfields + 1], *cgroups[nfields + 1], *limits[nfields + 1], *box[nfields + 1];
+  int na = 0, ne = 0, nc = 0, nl = 0, nb = 0;
+  JobUser user = {0};
   for (int i = 0; i < nfields; i++) {
     char *f = fields[i];
     if (strlen(f) < 2 || f[1] != ':' || !unhex(f + 2)) continue;
     if (f[0] == 'a') argv[na++] = f + 2;
     else if (f[0] == 'e') envp[ne++] = f + 2;
     else if (f[0] == 'c') cgroups[nc++] = f + 2;
+    else if (f[0] == 'r') limits[nl++] = f + 2;
+    else if (f[0] == 'b') box[nb++] = f + 2;
+    else if (f[0] == 'u' && parse_user(f + 2, &user) < 0) {
+      putf("F %s exec %d\n", id, EINVAL);
+      return;
+    }
   }
   argv[na] = NULL;
   envp[ne] = NULL;
   if (!unhex(cwd) || na == 0) {
     putf("F %s exec %d\n", id, EINVAL);
+    return;
+  }
+  Sandbox sb;
+  char why[256];
+  if (nb > 0 && sandbox_parse(box, nb, &sb, why, sizeof why) < 0) {
+    putf("F %s sandbox %d ", id, EINVAL);
+    for (const char *p = why; *p; p++) putf("%02x", (unsigned char)*p);
+    putf("\n");
     return;
   }
   int out[2], err[2], st[2];
@@ -191,6 +307,7 @@ static void start(char *id, char *cwd, char *drain, char **fields, int nfields) 
   if (pid < 0) {
     putf("F %s fork %d\n", id, errno);
     close(out[0]); close(out[1]); close(err[0]); close(err[1]); close(st[0]); close(st[1]);
+    if (nb > 0) free(sb.ops);
     return;
   }
   if (pid == 0) {
@@ -203,25 +320,33 @@ static void start(char *id, char *cwd, char *drain, char **fields, int nfields) 
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    char self[32];
-    int selflen = snprintf(self, sizeof self, "%d\n", getpid());
     for (int i = 0; i < nc; i++) {
+      /* "0": the writing process, whatever pid namespace it is in */
       int fd = open(cgroups[i], O_WRONLY | O_CLOEXEC);
-      if (fd < 0 || write(fd, self, (size_t)selflen) < 0) child_fail(st[1], "cgroup");
+      if (fd < 0 || write(fd, "0\n", 2) < 0) child_fail(st[1], "cgroup");
       close(fd);
     }
     setsid();
-    if (chdir(cwd) < 0) child_fail(st[1], "chdir");
+    for (int i = 0; i < nl; i++) if (set_limit(limits[i]) < 0) child_fail_what(st[1], "rlimit", limits[i]);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) child_fail(st[1], "exec");
+    if (devnull > 2) close(devnull);
     /* Nothing but 0, 1 and 2 reaches the job: whatever this server or the agent inherited
      * without close-on-exec (a launcher's stray descriptor) is marked so here. Marked, not
      * closed: the status pipe must stay open until the exec succeeds. */
     mark_cloexec_from(3);
+    /* (A sandboxed job changes to it again inside: this is where a missing one is said as such.) */
+    if (chdir(cwd) < 0) child_fail(st[1], "chdir");
+    if (nb > 0) run_sandboxed(&sb, &user, cwd, argv, envp, st[1]);
+    if (user.set) {
+      char what[PATH_MAX + 64];
+      if (sandbox_become_job(NULL, &user, what, sizeof what) < 0) child_fail_what(st[1], "user", what);
+    }
     /* execvpe looks argv[0] up on the job's own PATH, as a container runtime does. */
     execvpe(argv[0], argv, envp);
     child_fail(st[1], "exec");
   }
+  if (nb > 0) free(sb.ops);
   close(out[1]);
   close(err[1]);
   close(st[1]);
@@ -264,15 +389,18 @@ static void finish(Job *j) {
 }
 
 static void read_status(Job *j) {
-  char msg[64];
+  char msg[PATH_MAX * 2 + 128];
   ssize_t n = read(j->status_fd, msg, sizeof msg - 1);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n > 0) {
     msg[n] = 0;
     char step[16];
-    int e = 0;
-    if (sscanf(msg, "%15s %d", step, &e) == 2) putf("F %s %s %d\n", j->id, step, e);
-    else putf("F %s exec %d\n", j->id, EIO);
+    int e = 0, at = 0;
+    if (sscanf(msg, "%15s %d%n", step, &e, &at) == 2) {
+      putf("F %s %s %d", j->id, step, e);
+      put(msg + at, strlen(msg + at));
+      put("\n", 1);
+    } else putf("F %s exec %d\n", j->id, EIO);
     j->failed = 1;
   } else if (j->pending_sig && !j->exited) {
     /* exec succeeded: now the signal may reach the job (before, it could have hit a child
