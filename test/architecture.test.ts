@@ -91,6 +91,17 @@ test('only src/store/ reaches the database', () => {
   assert.deepEqual(found, [], 'SQL and database access belong in src/store/, which answers with decoded, typed rows');
 });
 
+/** The JSON columns of the schema (src/store/schema.ts): the store decodes them, the rest of the code sees typed values. */
+const JSON_COLUMNS = ['spec', 'tags', 'depends_on', 'consumables', 'compute_resources', 'extra', 'ce_order', 'time_limit_actions', 'fairshare_policy', 'provider_data', 'launch_template', 'wait_detail'];
+
+test('only src/store/ decodes JSON columns', () => {
+  const parse = new RegExp(`JSON\\.parse\\([^)]*\\.(${JSON_COLUMNS.join('|')})\\b`);
+  const found = files
+    .filter((f) => !f.name.startsWith('store/'))
+    .flatMap((f) => [...(/\bfromJson\b/.test(f.text) ? ['fromJson'] : []), ...(parse.test(f.text) ? ['JSON.parse of a column'] : [])].map((w) => `${f.name}: ${w}`));
+  assert.deepEqual(found, [], 'a JSON column is decoded by its store module (e.g. store/jobs.ts consumablesOf), once');
+});
+
 test('the domain model (src/model/) imports nothing of the rest of the system', () => {
   const found = files
     .filter((f) => f.name.startsWith('model/'))

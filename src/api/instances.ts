@@ -11,9 +11,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clientError } from '../model/errors.js';
-import { listInstances, type InstanceRow } from '../store/instances.js';
+import { listInstances, type InstanceRow, launchTemplateOf, providerDataOf } from '../store/instances.js';
 import { usageByInstance } from '../store/jobs.js';
-import { fromJson } from '../store/json.js';
 import type { RequestContext, Services } from './context.js';
 
 export const INSTANCE_STATES = ['PENDING', 'LAUNCHING', 'ACTIVE', 'IMPAIRED', 'TERMINATING', 'TERMINATED'] as const;
@@ -55,7 +54,7 @@ export interface InstanceView {
 }
 
 export function instanceView(row: InstanceRow, used?: { vcpus: number; memoryMiB: number; gpus: number; jobs: number }): InstanceView {
-  const data = fromJson<{ capped?: boolean; hostname?: string; address?: string; slowStartMs?: number; heldFor?: string }>(row.provider_data, {});
+  const data = providerDataOf<{ capped: boolean; hostname: string; address: string; slowStartMs: number; heldFor: string }>(row);
   return {
     instanceId: row.id,
     instanceType: row.instance_type,
@@ -65,7 +64,7 @@ export function instanceView(row: InstanceRow, used?: { vcpus: number; memoryMiB
     capacity: { vcpus: row.vcpus, memoryMiB: row.memory_mib, gpus: row.gpus },
     used: row.state === 'TERMINATED' ? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0 } : (used ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0 }),
     capped: data.capped === true,
-    launchTemplate: fromJson(row.launch_template, null),
+    launchTemplate: launchTemplateOf(row),
     hostname: data.hostname,
     address: data.address,
     launchedAt: row.launched_at,

@@ -27,8 +27,7 @@ import type { JobDependency } from '@aws-sdk/client-batch';
 import { clientError } from '../model/errors.js';
 import { isFinal } from '../model/jobStateMachine.js';
 import { ORIGINAL_INDEX_ENV, RERUN_OF_ENV, indexRanges } from '../model/rerun.js';
-import { dependentsOf, failedIndices, getJob, jobSpecOf, type JobRow } from '../store/jobs.js';
-import { fromJson } from '../store/json.js';
+import { dependentsOf, failedIndices, getJob, jobSpecOf, type JobRow, consumablesOf, dependsOnOf, jobTagsOf } from '../store/jobs.js';
 import type { Invoke } from './invoke.js';
 import type { Services } from './context.js';
 
@@ -52,7 +51,7 @@ export interface Resubmitted {
 
 /** The tags a resubmission carries: the original's, without another resubmission's links. */
 function carriedTags(job: JobRow): Record<string, string> {
-  const tags = fromJson<Record<string, string>>(job.tags, {});
+  const tags = jobTagsOf(job);
   for (const k of ['openbatch:rerun-by', 'openbatch:rerun-of', 'openbatch:rerun-indices', 'openbatch:resubmit-of', 'openbatch:resubmitted-by']) delete tags[k];
   return tags;
 }
@@ -60,7 +59,7 @@ function carriedTags(job: JobRow): Record<string, string> {
 /** SubmitJob's input for a job submitted again as it was (environment, dependencies and tags set by the caller). */
 function resubmitInput(job: JobRow, env: { name?: string; value?: string }[] | undefined, tags: Record<string, string>, dependsOn?: JobDependency[]): Record<string, unknown> {
   const spec = jobSpecOf(job);
-  const consumables = job.consumables ? fromJson<{ name: string; quantity: number }[]>(job.consumables, []) : [];
+  const consumables = consumablesOf(job);
   const overrides = { ...(spec.containerOverrides ?? {}), environment: env };
   if (!env?.length) delete overrides.environment;
   const input: Record<string, unknown> = {
@@ -88,7 +87,7 @@ export async function rerunFailed(s: Services, invoke: Invoke, arrayJobId: strin
   if (!job) throw clientError(`arrayJobId '${arrayJobId}' does not exist`);
   if (job.array_size === null || job.parent_id !== null) throw clientError(`arrayJobId '${arrayJobId}' is not an array job`);
   if (!isFinal(job.status)) throw clientError(`array job '${arrayJobId}' is ${job.status}: rerun its failed children once it has ended`);
-  const previous = fromJson<Record<string, string>>(job.tags, {})['openbatch:rerun-by'];
+  const previous = jobTagsOf(job)['openbatch:rerun-by'];
   if (previous && !opts.again) {
     throw clientError(`array job '${arrayJobId}' was already rerun by ${previous}: set again to rerun its failed children once more (openbatch rerun-failed --again)`);
   }
@@ -140,7 +139,7 @@ async function failedDependents(s: Services, arrayJobId: string): Promise<JobRow
   const placed = new Set<string>();
   const pending = [...found.values()];
   while (pending.length) {
-    const i = pending.findIndex((d) => fromJson<JobDependency[]>(d.depends_on, []).every((dep) => !found.has(dep.jobId!) || placed.has(dep.jobId!)));
+    const i = pending.findIndex((d) => dependsOnOf(d).every((dep) => !found.has(dep.jobId!) || placed.has(dep.jobId!)));
     // Dependencies cannot form a cycle (each names a job that existed before it), so one is always ready.
     const [d] = pending.splice(i < 0 ? 0 : i, 1);
     ordered.push(d);
@@ -154,7 +153,7 @@ async function resubmitDependents(invoke: Invoke, dependents: JobRow[], arrayJob
   const replaced = new Map([[arrayJobId, rerunId]]);
   const out: Resubmitted[] = [];
   for (const d of dependents) {
-    const dependsOn = fromJson<JobDependency[]>(d.depends_on, []).map((dep): JobDependency => {
+    const dependsOn = dependsOnOf(d).map((dep): JobDependency => {
       const now = replaced.get(dep.jobId!);
       if (!now) return dep;
       // The rerun's children are not the array's: an N_TO_N dependency on it waits for the whole rerun.

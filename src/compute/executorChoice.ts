@@ -12,9 +12,9 @@
  * (`quota` or `shares`), else the server's vcpuLimit: whether a job's VCPU caps its CPU or,
  * as on ECS, gives it 1,024 CPU shares per vCPU and no cap.
  */
+import { ceTagsOf } from '../store/computeEnvironments.js';
 import { EXECUTOR_NAMES, type ExecutorName } from '../executor/types.js';
 import { clientError } from '../model/errors.js';
-import { fromJson } from '../store/json.js';
 
 /** A compute environment's openbatch settings, from its tags and the server's defaults. */
 export interface CeSettings {
@@ -43,7 +43,7 @@ export function ceSettings(ce: { tags: string } | undefined, defaults: CeDefault
   if (ce) {
     const known = parsedTags.get(ce);
     if (known) tags = known;
-    else parsedTags.set(ce, (tags = fromJson<Record<string, string>>(ce.tags, {})));
+    else parsedTags.set(ce, (tags = ceTagsOf(ce)));
   }
   return { executor: executorOf(tags, defaults.defaultExecutor as ExecutorName), prefetch: prefetchOf(tags), ...sandboxOf(tags, defaults), vcpuLimit: vcpuLimitOf(tags, defaults.vcpuLimit) };
 }

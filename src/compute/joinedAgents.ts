@@ -30,10 +30,9 @@ import { join } from 'node:path';
 import type { ServerConfig } from '../config.js';
 import { BatchError, clientError } from '../model/errors.js';
 import { REASONS } from '../model/reasons.js';
-import { getComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
+import { getComputeEnvironment, type ComputeEnvironmentRow, ceExtraOf } from '../store/computeEnvironments.js';
 import { initJoinTokenHash, joinTokenHash, rotateJoinTokenHash } from '../store/joinToken.js';
-import { closeInstance, getInstance, insertInstance, liveInstances, stopReasonOf, updateInstance, type InstanceRow } from '../store/instances.js';
-import { fromJson } from '../store/json.js';
+import { closeInstance, getInstance, insertInstance, liveInstances, stopReasonOf, updateInstance, type InstanceRow, providerDataOf } from '../store/instances.js';
 import type { FarmState } from '../store/drain.js';
 import { hashToken } from './agentTokens.js';
 import type { Core } from '../core.js';
@@ -121,7 +120,7 @@ export class JoinedAgents {
   private async checkClaim(ce: ComputeEnvironmentRow, vcpus: number): Promise<void> {
     const max = this.o.config.maxJoinVcpus;
     if (max > 0 && vcpus > max) throw clientError(`vcpus ${vcpus} is more than one agent may bring to this server (setting maxJoinVcpus: ${max}): join with --vcpus ${max} or fewer`);
-    const cap = fromJson<{ unmanagedvCpus?: number }>(ce.extra, {}).unmanagedvCpus;
+    const cap = ceExtraOf(ce).unmanagedvCpus;
     if (!cap) return;
     const joined = (await liveInstances(this.o.db)).filter((i) => i.ce_name === ce.name && i.provider === 'joined').reduce((n, i) => n + i.vcpus, 0);
     if (joined + vcpus > cap) {
@@ -187,7 +186,7 @@ export class JoinedAgents {
         await this.close(inst.id, `agent lost: no heartbeat for ${Math.round((now - inst.last_heartbeat_at) / 1000)} s (agentTimeoutSeconds ${this.o.config.agentTimeoutSeconds})`);
       } else if (farm.draining && (inst.state === 'ACTIVE' || inst.state === 'IMPAIRED') && (farm.stopJobs || !((usage.get(inst.id)?.jobs ?? 0) > 0))) {
         const stopReason = farm.stopJobs ? 'drained, its jobs stopped (openbatch drain --stop-jobs)' : 'drained (openbatch drain)';
-        const data = fromJson<Record<string, unknown>>(inst.provider_data, {});
+        const data = providerDataOf<Record<string, unknown>>(inst);
         await updateInstance(this.o.db, inst.id, { state: 'TERMINATING', provider_data: JSON.stringify({ ...data, stopReason }) });
         this.o.notifyInstance?.(inst.id);
         this.o.logger.info({ instance: inst.id, reason: stopReason }, 'joined agent told to shut down');

@@ -37,6 +37,7 @@
  * so retry strategies apply. Instances of another host (a leader that was elsewhere) are
  * judged by their heartbeat alone, and told to shut down through whichever server they poll.
  */
+import { ceOrderOf } from '../store/jobQueues.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -47,9 +48,8 @@ import type { ServerConfig } from '../config.js';
 import { BatchError, clientError } from '../model/errors.js';
 import { REASONS } from '../model/reasons.js';
 import type { Resources } from '../model/resources.js';
-import { allComputeEnvironments, getComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
-import { closeInstance, getInstance, insertInstance, liveInstances, setImpairment, updateInstance, type InstanceRow } from '../store/instances.js';
-import { fromJson } from '../store/json.js';
+import { allComputeEnvironments, getComputeEnvironment, type ComputeEnvironmentRow, computeResourcesOf, ceTagsOf } from '../store/computeEnvironments.js';
+import { closeInstance, getInstance, insertInstance, liveInstances, setImpairment, updateInstance, type InstanceRow, providerDataOf, launchTemplateOf } from '../store/instances.js';
 import { hashToken } from './agentTokens.js';
 import { PROVIDER_TAG, type PassRows, type ScalingView } from './providers.js';
 import type { InstanceState, Launch, LaunchWhy, ScalingPlan, TerminationWhy } from './planScaling.js';
@@ -121,7 +121,7 @@ interface ProviderData {
 }
 
 function resourcesOf(ce: ComputeEnvironmentRow): ComputeResource {
-  return fromJson<ComputeResource>(ce.compute_resources, {} as ComputeResource);
+  return computeResourcesOf(ce) ?? ({} as ComputeResource);
 }
 
 function isFargateCe(cr: ComputeResource): boolean {
@@ -200,7 +200,7 @@ export class LocalProvider {
     if (sandbox === 'off') {
       if (!this.unsandboxedWarned.has(ce.name)) {
         this.unsandboxedWarned.add(ce.name);
-        const by = fromJson<Record<string, string>>(ce.tags, {})[SANDBOX_TAG] === 'off' ? 'its tag openbatch:sandbox=off' : 'the server setting sandbox=off';
+        const by = ceTagsOf(ce)[SANDBOX_TAG] === 'off' ? 'its tag openbatch:sandbox=off' : 'the server setting sandbox=off';
         this.o.logger.warn({ ce: ce.name }, `compute environment ${ce.name} runs its jobs without the sandbox (${by}): they see this host as the job user does, the data directory included`);
       }
       return undefined;
@@ -228,7 +228,7 @@ export class LocalProvider {
   /** Held instances whose CE no longer needs the hold (the sandbox works now, or the CE opted out) go on booting. */
   private async releaseHeld(instances: InstanceRow[], ces: Map<string, ComputeEnvironmentRow>): Promise<void> {
     for (const inst of instances) {
-      const data = fromJson<ProviderData>(inst.provider_data, {});
+      const data = providerDataOf<ProviderData>(inst);
       if (inst.state !== 'PENDING' || !data.heldFor) continue;
       const ce = ces.get(inst.ce_name);
       const token = this.heldTokens.get(inst.id);
@@ -244,7 +244,7 @@ export class LocalProvider {
 
   /** Whether an instance runs on this host (rows from before hosts were recorded: yes). */
   private onThisHost(inst: InstanceRow): boolean {
-    const host = fromJson<ProviderData>(inst.provider_data, {}).hostname;
+    const host = providerDataOf<ProviderData>(inst).hostname;
     return host === undefined || host === hostname();
   }
 
@@ -261,12 +261,12 @@ export class LocalProvider {
 
   private async patchData(id: string, patch: Partial<ProviderData>): Promise<void> {
     const inst = await getInstance(this.o.db, id);
-    if (inst) await updateInstance(this.o.db, id, { provider_data: JSON.stringify({ ...fromJson<ProviderData>(inst.provider_data, {}), ...patch } satisfies ProviderData) });
+    if (inst) await updateInstance(this.o.db, id, { provider_data: JSON.stringify({ ...providerDataOf<ProviderData>(inst), ...patch } satisfies ProviderData) });
   }
 
   /** Whether this provider runs a CE's instances: MANAGED ones that no other provider claims by tag. */
   manages(ce: ComputeEnvironmentRow): boolean {
-    return ce.type === 'MANAGED' && fromJson<Record<string, string>>(ce.tags, {})[PROVIDER_TAG] === undefined;
+    return ce.type === 'MANAGED' && ceTagsOf(ce)[PROVIDER_TAG] === undefined;
   }
 
   /** A Fargate task runs one job in its life. */
@@ -285,7 +285,7 @@ export class LocalProvider {
   /** The environment and mounts a launch template gives every job of an instance (agent assignments). */
   instanceSetup(inst: InstanceRow): { environment: Record<string, string>; mounts: Mount[] } | undefined {
     if (!inst.launch_template) return undefined;
-    const applied = fromJson<AppliedTemplate | null>(inst.launch_template, null);
+    const applied = launchTemplateOf<AppliedTemplate>(inst);
     const t = launchTemplatesOf(this.o.config).find((x) => x.launchTemplateId === applied?.launchTemplateId);
     return t ? { environment: t.environment, mounts: t.mounts } : undefined;
   }
@@ -301,7 +301,7 @@ export class LocalProvider {
     const mine = (await liveInstances(this.o.db)).filter((i) => i.provider === 'local' && this.onThisHost(i));
     let adopted = 0;
     for (const inst of mine) {
-      const data = fromJson<ProviderData>(inst.provider_data, {});
+      const data = providerDataOf<ProviderData>(inst);
       if (inst.state === 'PENDING') {
         if (data.bootstrapPid && data.bootstrapStart !== undefined && isSameProcess(data.bootstrapPid, data.bootstrapStart)) {
           try {
@@ -378,7 +378,7 @@ export class LocalProvider {
     // A CE's minvCpus stands as high as the queues it serves.
     const standing = new Map<string, number>();
     for (const q of rows.queues) {
-      for (const o of fromJson<{ computeEnvironment: string }[]>(q.ce_order, [])) standing.set(o.computeEnvironment, Math.max(standing.get(o.computeEnvironment) ?? -Infinity, q.priority));
+      for (const o of ceOrderOf(q)) standing.set(o.computeEnvironment, Math.max(standing.get(o.computeEnvironment) ?? -Infinity, q.priority));
     }
     const live = new Set(instances.map((i) => i.id));
     for (const id of this.idleSince.keys()) if (!live.has(id)) this.idleSince.delete(id);
@@ -746,7 +746,7 @@ export class LocalProvider {
     this.o.scaled?.terminated(inst.ce_name, code);
     this.idleSince.delete(inst.id);
     this.heldTokens.delete(inst.id);
-    const data = fromJson<ProviderData>(inst.provider_data, {});
+    const data = providerDataOf<ProviderData>(inst);
     // The agent is told at its next poll, on whichever server; it stops, leaves (its instance
     // is closed with this reason) and exits.
     await updateInstance(this.o.db, inst.id, { state: 'TERMINATING', provider_data: JSON.stringify({ ...data, stopReason: reason } satisfies ProviderData) });

@@ -33,14 +33,12 @@
  */
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readSync, fstatSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ComputeResource } from '@aws-sdk/client-batch';
 import { REASONS } from '../model/reasons.js';
 import type { Resources } from '../model/resources.js';
-import { allComputeEnvironments, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
-import { closeInstance, insertInstance, liveInstances, updateInstance } from '../store/instances.js';
+import { allComputeEnvironments, type ComputeEnvironmentRow, computeResourcesOf, ceTagsOf } from '../store/computeEnvironments.js';
+import { closeInstance, insertInstance, liveInstances, updateInstance, providerDataOf } from '../store/instances.js';
 import { jobSpecOf } from '../store/jobs.js';
 import { finishAttempt, markRunning } from '../store/attemptReports.js';
-import { fromJson } from '../store/json.js';
 import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
 import { activeSlurmAttempts, deleteSlurmJob, insertSlurmJob, orphanedSlurmJobs, updateSlurmJob, type SlurmAttempt } from '../store/slurmJobs.js';
 import { defaultBaseEnv } from '../executor/process.js';
@@ -62,7 +60,7 @@ export interface SlurmTarget {
 
 /** The Slurm target of a CE, or null when the CE is not Slurm's. */
 export function slurmTargetOf(ce: Pick<ComputeEnvironmentRow, 'tags'>, defaults: SlurmTarget): SlurmTarget | null {
-  const tags = fromJson<Record<string, string>>(ce.tags, {});
+  const tags = ceTagsOf(ce);
   if (tags[PROVIDER_TAG] !== 'slurm') return null;
   return {
     partition: tags['openbatch:slurm-partition'] ?? defaults.partition,
@@ -115,7 +113,7 @@ export class SlurmProvider {
     const t = slurmTargetOf(ce, this.defaults());
     const size = t ? this.sizes.get(t.partition)?.size : undefined;
     if (!size) return null;
-    const cap = ce.type === 'MANAGED' ? (fromJson<ComputeResource>(ce.compute_resources, {} as ComputeResource).maxvCpus ?? Infinity) : Infinity;
+    const cap = ce.type === 'MANAGED' ? (computeResourcesOf(ce)?.maxvCpus ?? Infinity) : Infinity;
     return { vcpus: Math.min(size.largest.vcpus, cap), memoryMiB: size.largest.memoryMiB, gpus: size.largest.gpus };
   }
 
@@ -166,7 +164,7 @@ export class SlurmProvider {
       if (!size) continue;
       // slurmQueueDepth partitions' worth: the next jobs wait in Slurm, which starts each the moment a CPU frees.
       const depth = Math.max(1, this.o.config.slurmQueueDepth || 1);
-      const cap = ce.type === 'MANAGED' ? (fromJson<ComputeResource>(ce.compute_resources, {} as ComputeResource).maxvCpus ?? Infinity) : Infinity;
+      const cap = ce.type === 'MANAGED' ? (computeResourcesOf(ce)?.maxvCpus ?? Infinity) : Infinity;
       const vcpus = Math.min(Math.floor(size.vcpus * depth), cap);
       const memoryMiB = Math.floor(size.memoryMiB * depth);
       const gpus = Math.floor(size.gpus * depth);
@@ -222,7 +220,7 @@ export class SlurmProvider {
     const attempts = await activeSlurmAttempts(this.o.db, instances.map((i) => i.id));
     const orphans = await orphanedSlurmJobs(this.o.db);
     if (attempts.length === 0 && orphans.length === 0) return;
-    const targets = new Map(instances.map((i) => [i.id, fromJson<SlurmTarget>(i.provider_data, this.defaults())]));
+    const targets = new Map(instances.map((i) => [i.id, ({ ...this.defaults(), ...providerDataOf<SlurmTarget>(i) })]));
 
     let queue: Map<string, SlurmJobState>;
     try {

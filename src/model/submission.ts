@@ -18,21 +18,8 @@ import { nodeSpec, resolveGang } from './multinode.js';
 import type { Resources } from './resources.js';
 import { jobIdOf } from './arn.js';
 
-/** A job definition's settings as RegisterJobDefinition took them (its stored spec). */
-export type DefinitionSpec = Partial<
-  Pick<
-    RegisterJobDefinitionRequest,
-    | 'containerProperties'
-    | 'nodeProperties'
-    | 'parameters'
-    | 'retryStrategy'
-    | 'timeout'
-    | 'propagateTags'
-    | 'platformCapabilities'
-    | 'schedulingPriority'
-    | 'consumableResourceProperties'
-  >
->;
+/** A job definition's settings as RegisterJobDefinition took them (its stored spec): everything but its name, type and tags. */
+export type DefinitionSpec = Partial<Omit<RegisterJobDefinitionRequest, 'jobDefinitionName' | 'type' | 'tags'>>;
 
 /** What a submission is decided from. */
 export interface SubmissionFacts {

@@ -13,23 +13,21 @@ import type { Logger } from 'pino';
 import type { Clock, IdSource, Timer, Timers } from '../model/ids.js';
 import type { KickReason } from '../core.js';
 import { WAIT_REASONS } from '../model/reasons.js';
-import { allComputeEnvironments, updateComputeEnvironment, type ComputeEnvironmentRow } from '../store/computeEnvironments.js';
-import { allJobQueues, type JobQueueRow } from '../store/jobQueues.js';
-import type { FairsharePolicy, JobStateTimeLimitAction } from '@aws-sdk/client-batch';
-import { getSchedulingPolicyByArn } from '../store/schedulingPolicies.js';
+import { allComputeEnvironments, updateComputeEnvironment, type ComputeEnvironmentRow, computeResourcesOf } from '../store/computeEnvironments.js';
+import { allJobQueues, type JobQueueRow, ceOrderOf, timeLimitActionsOf } from '../store/jobQueues.js';
+import { getSchedulingPolicyByArn, fairsharePolicyOf } from '../store/schedulingPolicies.js';
 import { availableQuantities, consumeNonReplenishable } from '../store/consumableResources.js';
 import { ShareUsage, reservedFraction, weightOf } from './fairShare.js';
 import { liveInstances, type InstanceRow } from '../store/instances.js';
 import { farmState, type FarmState } from '../store/drain.js';
 import { storeUnavailable } from '../store/failures.js';
 import { hourlyRate, type PriceTable } from '../model/cost.js';
-import { activeShares, recordWait, getJobs, runningByShare, shareHead, jobSpecOf, runnableHead, usageByInstance, type HeadRow, type JobRow } from '../store/jobs.js';
+import { activeShares, recordWait, getJobs, runningByShare, shareHead, jobSpecOf, runnableHead, usageByInstance, type HeadRow, type JobRow, consumablesOf } from '../store/jobs.js';
 import { admitSubmitted } from '../store/admission.js';
 import { expandArrays } from '../store/arrays.js';
 import { cancelJob } from '../store/cancellation.js';
 import { placementRows, startAttempts, type Placement, type PlacedJob, type PlacementRow } from '../store/placement.js';
 import type { JobSpec } from '../model/jobSpec.js';
-import { fromJson } from '../store/json.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { CapacityProvider } from '../compute/providers.js';
 import { planScaling, type CapacityAccount, type ScalingPlan } from '../compute/planScaling.js';
@@ -354,7 +352,7 @@ export class SchedulerLoop {
         (gangs.get(p.jobId) ?? gangs.set(p.jobId, []).get(p.jobId)!).push({ ...placement, nodeIndex: p.nodeIndex });
         continue;
       }
-      for (const c of job.consumables ? fromJson<{ name: string; quantity: number }[]>(job.consumables, []) : []) {
+      for (const c of consumablesOf(job)) {
         consumed.set(c.name, (consumed.get(c.name) ?? 0) + c.quantity);
       }
       singles.push({ job, placement, spec });
@@ -414,7 +412,7 @@ export class SchedulerLoop {
       vcpus: j.vcpus,
       memoryMiB: j.memory_mib,
       gpus: j.gpus,
-      consumables: j.consumables ? fromJson<{ name: string; quantity: number }[]>(j.consumables, []) : undefined,
+      consumables: j.consumables ? consumablesOf(j) : undefined,
       nodes: isGangParent(j) ? gangResources(gangParents.get(j.id)!) : undefined,
     });
     snapshot.consumables = Object.fromEntries(await availableQuantities(tx.db));
@@ -422,7 +420,7 @@ export class SchedulerLoop {
     const queuedCount = new Map<string, number>();
     for (const list of queued.values()) for (const j of list) queuedCount.set(j.queuedOn!, (queuedCount.get(j.queuedOn!) ?? 0) + 1);
     for (const q of queues) {
-      const ceOrder = fromJson<{ computeEnvironment: string }[]>(q.ce_order, []).map((o) => o.computeEnvironment);
+      const ceOrder = ceOrderOf(q).map((o) => o.computeEnvironment);
       const queuedHere = queued.get(q.name) ?? [];
       if (!q.scheduling_policy_arn) {
         const head = await runnableHead(tx.db, q.name, HEAD_SIZE);
@@ -432,7 +430,7 @@ export class SchedulerLoop {
         continue;
       }
       const policyRow = await getSchedulingPolicyByArn(tx.db, q.scheduling_policy_arn);
-      const policy = fromJson<FairsharePolicy | undefined>(policyRow?.fairshare_policy, undefined);
+      const policy = fairsharePolicyOf(policyRow);
       const runningHere = running.filter((r) => r.queue === q.name);
       const active = await activeShares(tx.db, q.name);
       // A share whose only work is queued on agents still takes its turn: that work may be taken back.
@@ -451,7 +449,7 @@ export class SchedulerLoop {
       const reserved = reservedFraction(policy, activeCount);
       let vcpuCap: number | undefined;
       if (reserved > 0) {
-        const capacity = ces.filter((c) => ceOrder.includes(c.name)).reduce((n, c) => n + (fromJson<{ maxvCpus?: number } | null>(c.compute_resources, null)?.maxvCpus ?? 0), 0);
+        const capacity = ces.filter((c) => ceOrder.includes(c.name)).reduce((n, c) => n + (computeResourcesOf(c)?.maxvCpus ?? 0), 0);
         vcpuCap = Math.max(Math.floor(capacity * (1 - reserved)) - runningHere.reduce((n, r) => n + r.vcpus, 0), 0);
       }
       snapshot.queues.push({ name: q.name, priority: q.priority, ceOrder, head: [], shares, vcpuCap });
@@ -461,7 +459,7 @@ export class SchedulerLoop {
         name: ce.name,
         enabled: ce.state === 'ENABLED' && ce.status === 'VALID',
         largest: this.o.provider.manages(ce) ? this.o.provider.largest(ce) : null,
-        maxVcpus: this.o.provider.manages(ce) ? fromJson<{ maxvCpus?: number } | null>(ce.compute_resources, null)?.maxvCpus : undefined,
+        maxVcpus: this.o.provider.manages(ce) ? computeResourcesOf(ce)?.maxvCpus : undefined,
         launchable: this.o.provider.launchable?.(ce),
       });
     }
@@ -483,7 +481,7 @@ export class SchedulerLoop {
       });
     }
     const instanceRows = new Map(instances.map((i) => [i.id, i]));
-    const ceTypes = new Map(ces.map((c) => [c.name, fromJson<{ type?: string } | null>(c.compute_resources, null)?.type ?? null]));
+    const ceTypes = new Map(ces.map((c) => [c.name, computeResourcesOf(c)?.type ?? null]));
     return { snapshot, heads, queues, usage, instanceRows, ceTypes, farm, ceRows: ces, allInstances };
   }
 
@@ -584,7 +582,7 @@ export class SchedulerLoop {
    * capacity that is coming never cancels anyone.
    */
   private async applyTimeLimitActions(tx: Tx, queues: JobQueueRow[], plan: Plan, heads: Map<string, HeadRow>, now: number): Promise<void> {
-    const actionsByQueue = new Map(queues.map((q) => [q.name, fromJson<JobStateTimeLimitAction[]>(q.time_limit_actions, [])]));
+    const actionsByQueue = new Map(queues.map((q) => [q.name, timeLimitActionsOf(q)]));
     for (const w of plan.waiting) {
       const job = heads.get(w.jobId);
       const actions = job ? actionsByQueue.get(job.queue) : undefined;

@@ -29,18 +29,16 @@
  * A server that does not run the scheduler (a PostgreSQL follower) answers from what the
  * leader's pass recorded with the job, and says so; positions there are by submission.
  */
-import type { ComputeResource, FairsharePolicy } from '@aws-sdk/client-batch';
 import type { Clock } from '../model/ids.js';
 import { WAIT_REASONS } from '../model/reasons.js';
 import type { Resources } from '../model/resources.js';
 import { availableQuantities } from '../store/consumableResources.js';
 import type { Db } from '../store/db.js';
-import { getJob, getJobs, jobSpecOf, usageByInstance, type JobRow } from '../store/jobs.js';
-import { fromJson } from '../store/json.js';
-import { getInstance, liveInstances } from '../store/instances.js';
-import { listComputeEnvironments } from '../store/computeEnvironments.js';
-import { allJobQueues } from '../store/jobQueues.js';
-import { getSchedulingPolicyByArn } from '../store/schedulingPolicies.js';
+import { getJob, getJobs, jobSpecOf, usageByInstance, type JobRow, consumablesOf, waitDetailOf } from '../store/jobs.js';
+import { getInstance, liveInstances, providerDataOf } from '../store/instances.js';
+import { listComputeEnvironments, computeResourcesOf, ceTagsOf } from '../store/computeEnvironments.js';
+import { allJobQueues, ceOrderOf } from '../store/jobQueues.js';
+import { getSchedulingPolicyByArn, fairsharePolicyOf } from '../store/schedulingPolicies.js';
 import { bootTimes, dependencyEdges, instancesById, jobsOn, lastBootstrapFailure, runnableAhead, runTimes } from '../store/whyReads.js';
 import type { CeView } from './schedule.js';
 import { explainPending, explainWait, type CeFacts, type Estimate, type InstanceFacts, type WaitDetail } from './explain.js';
@@ -190,7 +188,7 @@ async function runnable(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code'
   const queues = await allJobQueues(o.db);
   const queue = queues.find((q) => q.name === job.queue);
   const priorities = new Map(queues.map((q) => [q.name, q.priority]));
-  const ceNames = fromJson<{ computeEnvironment: string }[]>(queue?.ce_order, []).map((c) => c.computeEnvironment);
+  const ceNames = (queue ? ceOrderOf(queue) : []).map((c) => c.computeEnvironment);
   const gang = jobSpecOf(job).gang;
   const need = { vcpus: job.vcpus, memoryMiB: job.memory_mib, gpus: job.gpus, nodes: gang?.numNodes };
   const perUnit = gang ? largestNode(gang.groups.map((g) => g.spec)) : { vcpus: job.vcpus, memoryMiB: job.memory_mib, gpus: job.gpus };
@@ -205,7 +203,7 @@ async function runnable(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code'
   const ces = await capacity(o, ceNames);
   const report: WhyReport = { ...base, code, position, jobsAhead: position - 1, need, computeEnvironments: ces, summary: '' };
 
-  const detail = code === 'NO_CAPACITY' && job.wait_detail ? fromJson<WaitDetail | undefined>(job.wait_detail, undefined) : undefined;
+  const detail = code === 'NO_CAPACITY' && job.wait_detail ? waitDetailOf<WaitDetail>(job) : undefined;
   if (detail) report.capacity = detail;
   // The instances the account names, what runs on them, and how long such work and boots took lately.
   const holderIds = detail && detail.waitFor !== 'RESERVED' ? detail.holders.map((h) => h.instanceId) : [];
@@ -234,10 +232,10 @@ async function runnable(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code'
       },
     ]),
   );
-  const policy = queue?.scheduling_policy_arn ? fromJson<FairsharePolicy | undefined>((await getSchedulingPolicyByArn(o.db, queue.scheduling_policy_arn))?.fairshare_policy, undefined) : undefined;
+  const policy = queue?.scheduling_policy_arn ? fairsharePolicyOf(await getSchedulingPolicyByArn(o.db, queue.scheduling_policy_arn)) : undefined;
   if (code === 'NO_CONSUMABLE') {
     const free = await availableQuantities(o.db);
-    const needs = job.consumables ? fromJson<{ name: string; quantity: number }[]>(job.consumables, []) : [];
+    const needs = consumablesOf(job);
     report.consumables = needs.map((c) => ({ name: c.name, needed: c.quantity, available: free.get(c.name) ?? 0 }));
   }
   const ceFacts: CeFacts[] = ces.map((c) => ({
@@ -301,11 +299,11 @@ async function capacity(o: WhyOptions, names: string[]): Promise<(CeCapacity & {
       // PENDING: still booting (a bootstrap script, a slow start), so launching too, but no room yet.
       const pending = instances.filter((i) => i.ce_name === ce.name && i.state === 'PENDING');
       // Held for the sandbox: not booting, and nothing comes of them until the host changes.
-      const held = pending.map((i) => fromJson<{ heldFor?: string }>(i.provider_data, {}).heldFor).find((h) => h !== undefined);
-      const booting = pending.filter((i) => fromJson<{ heldFor?: string }>(i.provider_data, {}).heldFor === undefined);
+      const held = pending.map((i) => providerDataOf<{ heldFor: string }>(i).heldFor).find((h) => h !== undefined);
+      const booting = pending.filter((i) => providerDataOf<{ heldFor: string }>(i).heldFor === undefined);
       const used = mine.reduce((n, i) => n + (usage.get(i.id)?.vcpus ?? 0), 0);
-      const cr = fromJson<ComputeResource | null>(ce.compute_resources, null);
-      const tags = fromJson<Record<string, string>>(ce.tags, {});
+      const cr = computeResourcesOf(ce);
+      const tags = ceTagsOf(ce);
       return {
         name: ce.name,
         enabled: ce.state === 'ENABLED' && ce.status === 'VALID',

@@ -1,9 +1,34 @@
 /** Queries of the compute_environments table. */
+import type { ComputeResource } from '@aws-sdk/client-batch';
 import type { Db } from './db.js';
+import { fromJson } from './json.js';
 import { cachedLookup, lookupsChanged } from './lookupCache.js';
 import type { ComputeEnvironmentTable } from './schema.js';
 
 export type ComputeEnvironmentRow = ComputeEnvironmentTable;
+
+/** The members of CreateComputeEnvironment kept verbatim beside the columns (the `extra` column). */
+export interface CeExtra {
+  unmanagedvCpus?: number;
+  eksConfiguration?: unknown;
+  updatePolicy?: unknown;
+  context?: string;
+}
+
+/** A CE's computeResources as given (null for UNMANAGED). */
+export function computeResourcesOf(ce: Pick<ComputeEnvironmentRow, 'compute_resources'>): ComputeResource | null {
+  return fromJson<ComputeResource | null>(ce.compute_resources, null);
+}
+
+/** A CE's tags (its openbatch:* settings among them). */
+export function ceTagsOf(ce: Pick<ComputeEnvironmentRow, 'tags'>): Record<string, string> {
+  return fromJson<Record<string, string>>(ce.tags, {});
+}
+
+/** A CE's other members (unmanagedvCpus, eksConfiguration, updatePolicy, context). */
+export function ceExtraOf(ce: Pick<ComputeEnvironmentRow, 'extra'>): CeExtra {
+  return fromJson<CeExtra>(ce.extra, {});
+}
 
 export async function getComputeEnvironment(db: Db, name: string): Promise<ComputeEnvironmentRow | undefined> {
   return db.selectFrom('compute_environments').selectAll().where('name', '=', name).executeTakeFirst();

@@ -1,6 +1,7 @@
 /** Queries of the instances table: the capacity that compute environments have launched or that agents brought. */
 import type { Updateable } from 'kysely';
 import type { Db } from './db.js';
+import { fromJson } from './json.js';
 import type { InstanceTable } from './schema.js';
 import type { Tx } from './unitOfWork.js';
 import { activeAttemptsOn } from './jobs.js';
@@ -8,6 +9,19 @@ import { failLostAttempts } from './attemptReports.js';
 import { REASONS } from '../model/reasons.js';
 
 export type InstanceRow = InstanceTable;
+
+/**
+ * What an instance's provider keeps about it (the `provider_data` column: a local agent's pid,
+ * a joined agent's address, a Slurm partition, why it is held…), each provider its own shape.
+ */
+export function providerDataOf<T extends object>(inst: Pick<InstanceRow, 'provider_data'>): Partial<T> {
+  return fromJson<Partial<T>>(inst.provider_data, {});
+}
+
+/** The launch template applied to an instance, if any, as the local provider recorded it. */
+export function launchTemplateOf<T>(inst: Pick<InstanceRow, 'launch_template'>): T | null {
+  return fromJson<T | null>(inst.launch_template, null);
+}
 type Reader = Tx['db'] | Db;
 
 /** Instance states that hold capacity the scheduler may place on. */

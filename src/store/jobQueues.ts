@@ -1,10 +1,22 @@
 /** Queries of the job_queues table. */
+import type { JobStateTimeLimitAction } from '@aws-sdk/client-batch';
 import type { Db } from './db.js';
+import { fromJson } from './json.js';
 import type { JobQueueTable } from './schema.js';
 import { cachedLookup, lookupsChanged } from './lookupCache.js';
 import { FixedStatement } from './statementCache.js';
 
 export type JobQueueRow = JobQueueTable;
+
+/** A queue's compute environments in the order it tries them, by name. */
+export function ceOrderOf(queue: Pick<JobQueueRow, 'ce_order'>): { order: number; computeEnvironment: string }[] {
+  return fromJson<{ order: number; computeEnvironment: string }[]>(queue.ce_order, []);
+}
+
+/** A queue's jobStateTimeLimitActions. */
+export function timeLimitActionsOf(queue: Pick<JobQueueRow, 'time_limit_actions'>): JobStateTimeLimitAction[] {
+  return fromJson<JobStateTimeLimitAction[]>(queue.time_limit_actions, []);
+}
 
 export async function getJobQueue(db: Db, name: string): Promise<JobQueueRow | undefined> {
   return db.selectFrom('job_queues').selectAll().where('name', '=', name).executeTakeFirst();

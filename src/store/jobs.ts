@@ -9,6 +9,7 @@
  * retries), cancellation.ts (CancelJob, TerminateJob).
  */
 import { sql } from 'kysely';
+import type { JobDependency } from '@aws-sdk/client-batch';
 import type { JobSpec } from '../model/jobSpec.js';
 import type { Db } from './db.js';
 import { nameMatches } from './like.js';
@@ -20,6 +21,26 @@ import { FixedStatement, InListStatement, placeholders } from './statementCache.
 export type JobRow = Omit<JobTable, 'seq'> & { seq: number };
 export type NewJobRow = Omit<JobTable, 'seq'>;
 export type AttemptRow = AttemptTable;
+
+/** The consumable resources a job holds while it runs. */
+export function consumablesOf(job: Pick<JobRow, 'consumables'>): { name: string; quantity: number }[] {
+  return fromJson<{ name: string; quantity: number }[]>(job.consumables, []);
+}
+
+/** A job's dependsOn as SubmitJob was given it. */
+export function dependsOnOf(job: Pick<JobRow, 'depends_on'>): JobDependency[] {
+  return fromJson<JobDependency[]>(job.depends_on, []);
+}
+
+/** A job's tags. */
+export function jobTagsOf(job: Pick<JobRow, 'tags'>): Record<string, string> {
+  return fromJson<Record<string, string>>(job.tags, {});
+}
+
+/** What the scheduler recorded of why a RUNNABLE job waits (scheduler/explain.ts WaitDetail), if anything. */
+export function waitDetailOf<T>(job: Pick<JobRow, 'wait_detail'>): T | undefined {
+  return fromJson<T | undefined>(job.wait_detail, undefined);
+}
 
 /** The columns a new job must be given; `newJobRow` fills in the rest. */
 export type JobIdentity = Pick<NewJobRow, 'id' | 'arn' | 'name' | 'queue' | 'queue_arn' | 'definition_arn' | 'created_at' | 'spec' | 'vcpus' | 'memory_mib' | 'gpus'>;

@@ -1,8 +1,15 @@
 /** Queries of the scheduling_policies table. */
+import type { FairsharePolicy } from '@aws-sdk/client-batch';
 import type { Db } from './db.js';
+import { fromJson } from './json.js';
 import type { SchedulingPolicyTable } from './schema.js';
 
 export type SchedulingPolicyRow = SchedulingPolicyTable;
+
+/** A policy's fairsharePolicy, if it has one. */
+export function fairsharePolicyOf(row: Pick<SchedulingPolicyRow, 'fairshare_policy'> | undefined): FairsharePolicy | undefined {
+  return fromJson<FairsharePolicy | undefined>(row?.fairshare_policy, undefined);
+}
 
 export async function getSchedulingPolicyByArn(db: Db, arn: string): Promise<SchedulingPolicyRow | undefined> {
   return db.selectFrom('scheduling_policies').selectAll().where('arn', '=', arn).executeTakeFirst();

@@ -23,6 +23,7 @@
  * like a crash before the first submission: the jobs already there are found by their tags
  * and only the missing rest of the chain is submitted.
  */
+import { jobTagsOf } from '../store/jobs.js';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -232,7 +233,7 @@ export class Triggers {
           const jobs = await jobsCreatedSince(this.o.db, queues[i], Number(row.submitted_at));
           have.push(
             jobs.find((j) => {
-              const tags = JSON.parse(j.tags || '{}') as Record<string, string>;
+              const tags = jobTagsOf(j);
               return tags[RULE_TAG] === row.rule && tags[FILE_TAG] === row.path.slice(-256) && tags[STEP_TAG] === (i === 0 ? undefined : `then[${i - 1}]`);
             })?.id,
           );

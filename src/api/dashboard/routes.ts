@@ -26,10 +26,9 @@ import { clientError } from '../../model/errors.js';
 import { nestsDeeperThan, TOO_DEEP } from '../../jsonDepth.js';
 import type { Clock } from '../../model/ids.js';
 import type { Db } from '../../store/db.js';
-import { listInstances, LIVE_INSTANCE_STATES, scalingCounts } from '../../store/instances.js';
+import { listInstances, LIVE_INSTANCE_STATES, scalingCounts, providerDataOf } from '../../store/instances.js';
 import { arrayIndexStates, dependencyNeighbourhood, endedPerMinute, failuresByReason, jobsPage, vcpusInUseByCe } from '../../store/jobReports.js';
 import { countByQueueAndStatus, getJob, usageByInstance } from '../../store/jobs.js';
-import { fromJson } from '../../store/json.js';
 import type { RequestContext } from '../context.js';
 import { sessionCookieHeader, type DashboardSessions } from './sessions.js';
 
@@ -209,9 +208,9 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
           instanceType: i.instance_type,
           state: i.state,
           provider: i.provider,
-          host: fromJson<{ hostname?: string }>(i.provider_data, {}).hostname ?? null,
-          slowStartMs: fromJson<{ slowStartMs?: number }>(i.provider_data, {}).slowStartMs ?? null,
-          stateReason: i.state === 'PENDING' ? (fromJson<{ heldFor?: string }>(i.provider_data, {}).heldFor ?? null) : i.state === 'IMPAIRED' ? i.status_reason : null,
+          host: providerDataOf<{ hostname: string }>(i).hostname ?? null,
+          slowStartMs: providerDataOf<{ slowStartMs: number }>(i).slowStartMs ?? null,
+          stateReason: i.state === 'PENDING' ? (providerDataOf<{ heldFor: string }>(i).heldFor ?? null) : i.state === 'IMPAIRED' ? i.status_reason : null,
           vcpus: Number(i.vcpus),
           memoryMiB: Number(i.memory_mib),
           gpus: Number(i.gpus),

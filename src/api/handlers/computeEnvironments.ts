@@ -8,16 +8,9 @@ import type {
 } from '@aws-sdk/client-batch';
 import { clientError } from '../../model/errors.js';
 import { makeArn } from '../../model/arn.js';
-import {
-  deleteComputeEnvironment,
-  getComputeEnvironment,
-  insertComputeEnvironment,
-  listComputeEnvironments,
-  updateComputeEnvironment,
-  type ComputeEnvironmentRow,
-} from '../../store/computeEnvironments.js';
-import { allJobQueues } from '../../store/jobQueues.js';
-import { fromJson, toJson } from '../../store/json.js';
+import { deleteComputeEnvironment, getComputeEnvironment, insertComputeEnvironment, listComputeEnvironments, updateComputeEnvironment, type ComputeEnvironmentRow, computeResourcesOf, ceExtraOf } from '../../store/computeEnvironments.js';
+import { allJobQueues, ceOrderOf } from '../../store/jobQueues.js';
+import { toJson } from '../../store/json.js';
 import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import { checkUpdatedComputeResources, isFargate } from '../validate/computeEnvironments.js';
 import type { Handler } from '../context.js';
@@ -25,16 +18,9 @@ import { launchTemplatesOf, resolveLaunchTemplate } from '../../compute/launchTe
 import { findComputeEnvironment, localName } from '../../domain/resolve.js';
 import { tagsOf } from '../../store/tags.js';
 
-interface CeExtra {
-  unmanagedvCpus?: number;
-  eksConfiguration?: unknown;
-  updatePolicy?: unknown;
-  context?: string;
-}
-
 export function computeEnvironmentDetail(row: ComputeEnvironmentRow): ComputeEnvironmentDetail {
-  const extra = fromJson<CeExtra>(row.extra, {});
-  const cr = fromJson<ComputeResource | null>(row.compute_resources, null);
+  const extra = ceExtraOf(row);
+  const cr = computeResourcesOf(row);
   const computeResources = cr ? { ...cr, desiredvCpus: row.desired_vcpus } : undefined;
   const arn = row.arn;
   const region = arn.split(':')[3];
@@ -99,7 +85,7 @@ const update: Handler = async (raw, _ctx, s) => {
   const patch: Partial<ComputeEnvironmentRow> = { updated_at: s.clock.now() };
   if (input.state) patch.state = input.state;
   if (input.serviceRole !== undefined) patch.service_role = input.serviceRole;
-  const extra = fromJson<CeExtra>(row.extra, {});
+  const extra = ceExtraOf(row);
   if (input.unmanagedvCpus !== undefined) {
     if (row.type !== 'UNMANAGED') throw clientError('unmanagedvCpus applies only to UNMANAGED compute environments');
     extra.unmanagedvCpus = input.unmanagedvCpus;
@@ -109,7 +95,7 @@ const update: Handler = async (raw, _ctx, s) => {
   patch.extra = toJson(extra);
   if (input.computeResources) {
     if (row.type !== 'MANAGED') throw clientError('computeResources can be updated only on MANAGED compute environments');
-    const current = fromJson<ComputeResource>(row.compute_resources, {} as ComputeResource);
+    const current = (computeResourcesOf(row) ?? ({} as ComputeResource));
     const update = input.computeResources;
     const merged = { ...current, ...update } as ComputeResource;
     if (update.type && isFargate(update.type) !== isFargate(current.type ?? 'EC2')) {
@@ -145,7 +131,7 @@ const remove: Handler = async (raw, _ctx, s) => {
     throw clientError(`computeEnvironment '${row.name}' must be DISABLED before it can be deleted (UpdateComputeEnvironment state=DISABLED)`);
   }
   const users = (await allJobQueues(s.db)).filter((q) =>
-    fromJson<{ computeEnvironment: string }[]>(q.ce_order, []).some((o) => o.computeEnvironment === row.name),
+    ceOrderOf(q).some((o) => o.computeEnvironment === row.name),
   );
   if (users.length) {
     throw clientError(

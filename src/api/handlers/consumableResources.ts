@@ -7,6 +7,7 @@
  * job runs is the scheduler's, and in-use quantities come only from `inUseQuantities` in
  * store/consumableResources.ts.
  */
+import { consumablesOf } from '../../store/jobs.js';
 import type {
   ConsumableResourceSummary,
   CreateConsumableResourceRequest,
@@ -210,7 +211,7 @@ const listJobs: Handler = async (raw, _ctx, s) => {
   const rows = await listJobsRequiring(s.db, resource.name, { statuses, names, afterSeq, limit: limit + 1 });
   const page = rows.slice(0, limit);
   const jobs: ListJobsByConsumableResourceSummary[] = page.map((j) => {
-    const held = (JSON.parse(j.consumables ?? '[]') as { name: string; quantity: number }[]).find((c) => c.name === resource.name);
+    const held = consumablesOf(j).find((c) => c.name === resource.name);
     return {
       jobArn: j.arn,
       jobQueueArn: j.queue_arn,
@@ -223,7 +224,7 @@ const listJobs: Handler = async (raw, _ctx, s) => {
       startedAt: j.started_at ?? undefined,
       createdAt: j.created_at,
       consumableResourceProperties: {
-        consumableResourceList: (JSON.parse(j.consumables ?? '[]') as { name: string; quantity: number }[]).map((c) => ({ consumableResource: c.name, quantity: c.quantity })),
+        consumableResourceList: consumablesOf(j).map((c) => ({ consumableResource: c.name, quantity: c.quantity })),
       },
     };
   });

@@ -3,15 +3,8 @@ import type { DescribeJobDefinitionsRequest, JobDefinition, RegisterJobDefinitio
 import { checkHostAccess } from '../../compute/hostAccess.js';
 import { clientError, unlessNotFound } from '../../model/errors.js';
 import { makeArn, parseArn } from '../../model/arn.js';
-import {
-  getJobDefinitionByArn,
-  insertJobDefinition,
-  listJobDefinitions,
-  nextRevision,
-  setJobDefinitionStatus,
-  type JobDefinitionRow,
-} from '../../store/jobDefinitions.js';
-import { fromJson, toJson } from '../../store/json.js';
+import { getJobDefinitionByArn, insertJobDefinition, listJobDefinitions, nextRevision, setJobDefinitionStatus, type JobDefinitionRow, definitionSpecOf } from '../../store/jobDefinitions.js';
+import { toJson } from '../../store/json.js';
 import { decodeToken, encodeToken } from '../../store/pagination.js';
 import type { Handler } from '../context.js';
 import { findJobDefinition } from '../../domain/resolve.js';
@@ -24,7 +17,7 @@ function isNameRevision(p: unknown): p is [string, number] {
 }
 
 export function jobDefinitionDetail(row: JobDefinitionRow): JobDefinition {
-  const spec = fromJson<Record<string, unknown>>(row.spec, {});
+  const spec = definitionSpecOf(row);
   return {
     jobDefinitionName: row.name,
     jobDefinitionArn: row.arn,

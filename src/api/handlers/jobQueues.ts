@@ -8,11 +8,11 @@ import type {
 } from '@aws-sdk/client-batch';
 import { clientError } from '../../model/errors.js';
 import { makeArn } from '../../model/arn.js';
-import { deleteJobQueue, getJobQueue, insertJobQueue, listJobQueues, updateJobQueue, type JobQueueRow } from '../../store/jobQueues.js';
-import { getComputeEnvironment } from '../../store/computeEnvironments.js';
+import { deleteJobQueue, getJobQueue, insertJobQueue, listJobQueues, updateJobQueue, type JobQueueRow, ceOrderOf, timeLimitActionsOf } from '../../store/jobQueues.js';
+import { getComputeEnvironment, computeResourcesOf } from '../../store/computeEnvironments.js';
 import { cancelJob, terminateJob } from '../../store/cancellation.js';
 import { listJobs } from '../../store/jobs.js';
-import { fromJson, toJson } from '../../store/json.js';
+import { toJson } from '../../store/json.js';
 import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import type { Handler, Services } from '../context.js';
 import { findComputeEnvironment, findJobQueue, findSchedulingPolicy, localName } from '../../domain/resolve.js';
@@ -37,7 +37,7 @@ async function resolveOrder(s: Services, order: ComputeEnvironmentOrder[]): Prom
       );
     }
     if (ce.status !== 'VALID') throw clientError(`computeEnvironmentOrder[${i}].computeEnvironment '${ce.name}' is ${ce.status}; it must be VALID`);
-    const crType = (fromJson<{ type?: string } | null>(ce.compute_resources, null)?.type ?? 'EC2').startsWith('FARGATE') ? 'FARGATE' : 'EC2';
+    const crType = (computeResourcesOf(ce)?.type ?? 'EC2').startsWith('FARGATE') ? 'FARGATE' : 'EC2';
     kinds.add(crType);
     out.push({ order: o.order!, computeEnvironment: ce.name });
   }
@@ -46,13 +46,13 @@ async function resolveOrder(s: Services, order: ComputeEnvironmentOrder[]): Prom
 }
 
 export async function jobQueueDetail(row: JobQueueRow, s: Services): Promise<JobQueueDetail> {
-  const order = fromJson<StoredOrder[]>(row.ce_order, []);
+  const order = ceOrderOf(row);
   const ceOrder: ComputeEnvironmentOrder[] = [];
   for (const o of order) {
     const ce = await getComputeEnvironment(s.db, o.computeEnvironment);
     ceOrder.push({ order: o.order, computeEnvironment: ce?.arn ?? o.computeEnvironment });
   }
-  const actions = fromJson<JobQueueDetail['jobStateTimeLimitActions']>(row.time_limit_actions, []);
+  const actions = timeLimitActionsOf(row);
   return {
     jobQueueName: row.name,
     jobQueueArn: row.arn,

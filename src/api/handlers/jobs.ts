@@ -16,8 +16,7 @@ import { clientError } from '../../model/errors.js';
 import { jobIdOf } from '../../model/arn.js';
 import { jobKind } from '../../model/jobKind.js';
 import type { JobSpec } from '../../model/jobSpec.js';
-import { arrayStatusSummary, getAttempts, getJobs, jobSpecOf, listJobs, runnableHead, runningByShare, type AttemptRow, type JobRow } from '../../store/jobs.js';
-import { fromJson } from '../../store/json.js';
+import { arrayStatusSummary, getAttempts, getJobs, jobSpecOf, listJobs, runnableHead, runningByShare, type AttemptRow, type JobRow, consumablesOf, dependsOnOf } from '../../store/jobs.js';
 import { decodeToken, encodeToken, isSeqPosition } from '../../store/pagination.js';
 import { typed, type Handler } from '../context.js';
 import { findJobDefinition, findJobQueue } from '../../domain/resolve.js';
@@ -100,7 +99,7 @@ export function jobDetail(job: JobRow, attempts: AttemptRow[], statusSummary?: R
     retryStrategy: spec.retryStrategy,
     startedAt: job.started_at ?? undefined,
     stoppedAt: job.stopped_at ?? undefined,
-    dependsOn: fromJson<JobDetail['dependsOn']>(job.depends_on, []),
+    dependsOn: dependsOnOf(job),
     jobDefinition: job.definition_arn,
     parameters: Object.keys(spec.parameters ?? {}).length ? spec.parameters : undefined,
     container,
@@ -112,7 +111,7 @@ export function jobDetail(job: JobRow, attempts: AttemptRow[], statusSummary?: R
     isTerminated: job.stopped_by === 'TERMINATE' ? true : undefined,
     arrayProperties: arrayProperties(job, statusSummary),
     consumableResourceProperties: job.consumables
-      ? { consumableResourceList: fromJson<{ name: string; quantity: number }[]>(job.consumables, []).map((c) => ({ consumableResource: c.name, quantity: c.quantity })) }
+      ? { consumableResourceList: consumablesOf(job).map((c) => ({ consumableResource: c.name, quantity: c.quantity })) }
       : undefined,
   };
   const kind = jobKind(job);

@@ -2,16 +2,9 @@
 import type { CreateSchedulingPolicyRequest, SchedulingPolicyDetail, UpdateSchedulingPolicyRequest } from '@aws-sdk/client-batch';
 import { clientError, unlessNotFound } from '../../model/errors.js';
 import { makeArn } from '../../model/arn.js';
-import {
-  deleteSchedulingPolicy,
-  getSchedulingPolicy,
-  insertSchedulingPolicy,
-  listSchedulingPolicies,
-  updateSchedulingPolicy,
-  type SchedulingPolicyRow,
-} from '../../store/schedulingPolicies.js';
+import { deleteSchedulingPolicy, getSchedulingPolicy, insertSchedulingPolicy, listSchedulingPolicies, updateSchedulingPolicy, type SchedulingPolicyRow, fairsharePolicyOf } from '../../store/schedulingPolicies.js';
 import { allJobQueues } from '../../store/jobQueues.js';
-import { fromJson, toJson } from '../../store/json.js';
+import { toJson } from '../../store/json.js';
 import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import type { Handler } from '../context.js';
 import { findSchedulingPolicy } from '../../domain/resolve.js';
@@ -21,7 +14,7 @@ function detail(row: SchedulingPolicyRow): SchedulingPolicyDetail {
   return {
     name: row.name,
     arn: row.arn,
-    fairsharePolicy: fromJson(row.fairshare_policy, undefined),
+    fairsharePolicy: fairsharePolicyOf(row),
     tags: tagsOf(row.tags),
   };
 }
