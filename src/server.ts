@@ -6,6 +6,7 @@
  * background deliveries. On SQLite it leads from its start; on PostgreSQL while it holds the
  * lease (cluster/leadership.ts).
  */
+import { fromJson } from './store/json.js';
 import type { Logger } from 'pino';
 import { createLogger, logDestination } from './logging.js';
 import { buildApp, sendError } from './api/app.js';
@@ -170,8 +171,10 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     logLimitBytes: config.maxLogBytesPerAttempt,
     joined,
     assignmentContext: async (ceName) => {
-      const { executor, prefetch, vcpuLimit } = ceSettings(await cachedComputeEnvironment(store.db, ceName), config);
-      return { executor, secrets, prefetch, vcpuLimit, hostAccess };
+      const row = await cachedComputeEnvironment(store.db, ceName);
+      const { executor, prefetch, vcpuLimit } = ceSettings(row, config);
+      const ce = row ? { name: row.name, uuid: row.uuid, arn: row.arn, fargate: (fromJson<{ type?: string }>(row.compute_resources, {}).type ?? '').startsWith('FARGATE') } : undefined;
+      return { executor, secrets, prefetch, vcpuLimit, hostAccess, ce };
     },
     // Launch templates and Fargate tasks are the local provider's: local agents talk to the leader.
     instanceSetup: (inst) => leader?.provider.instanceSetup(inst),

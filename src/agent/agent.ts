@@ -35,6 +35,7 @@ import { DEFAULT_GRACE_MS, notStarted } from '../executor/process.js';
 import type { Executor, ExecutorName, LogLine, RunningAttempt } from '../executor/types.js';
 import type { Assignment, AttemptRef, PollResponse, Report, ReportResponse } from './protocol.js';
 import { postJson } from './http.js';
+import { TaskMetadataServer } from './taskMetadata.js';
 import { removePidFile, writeContainerFile, writePidFile } from './pidFiles.js';
 
 export interface AgentOptions {
@@ -142,8 +143,12 @@ export class Agent {
   private readonly servers: string[];
   private current = 0;
 
+  /** the ECS task metadata endpoint of the attempts it runs (ECS_CONTAINER_METADATA_URI_V4) */
+  private readonly metadata: TaskMetadataServer;
+
   constructor(private readonly o: AgentOptions) {
     this.servers = serverList(o.server);
+    this.metadata = new TaskMetadataServer(o.logger);
   }
 
   private key(r: AttemptRef): string {
@@ -241,6 +246,7 @@ export class Agent {
    */
   async run(): Promise<'shutdown' | 'refused' | 'orphaned' | 'stopped'> {
     let backoff = 100;
+    await this.metadata.start();
     this.leaseTimer = setInterval(() => this.checkLease(), LEASE_CHECK_MS);
     this.leaseTimer.unref();
     const health = async () => {
@@ -480,12 +486,15 @@ export class Agent {
     const k = this.key(a);
     // An older control plane names no executor: the process executor, as before.
     const executor = this.o.executors[a.executor ?? 'process'];
+    // An older control plane says nothing of the task: then there are no task metadata to serve.
+    const token = a.task ? this.metadata.register(a.task, [{ name: 'default', image: a.settings?.image ?? '', vcpus: a.vcpus, memoryMiB: a.memoryMiB }]) : undefined;
+    const metadata = token ? this.metadata.endpoint(token) : undefined;
     const handle = a.cannotStart
       ? notStarted(Promise.resolve(a.cannotStart))
       : !executor
         ? notStarted(Promise.resolve(`CannotStartContainerError: this agent has no ${a.executor} executor`))
         : executor.start(
-            { attemptId: k, command: a.command, env: a.env, workDir, vcpus: a.vcpus, memoryMiB: a.memoryMiB, settings: a.settings, mounts: a.mounts },
+            { attemptId: k, command: a.command, env: a.env, workDir, vcpus: a.vcpus, memoryMiB: a.memoryMiB, settings: a.settings, mounts: a.mounts, metadata },
             (lines: LogLine[]) => this.enqueueLogs(a, lines),
           );
     const entry: Running = { assignment: a, handle, timedOut: false, workDir };
@@ -512,6 +521,7 @@ export class Agent {
     // the job STARTING meanwhile). One that never starts reports only its exit.
     const running = (at: number | undefined) => {
       if (at === undefined || ended) return;
+      metadata?.started(at);
       this.enqueue({ kind: 'started', jobId: a.jobId, attempt: a.attempt, token: a.token, at });
       if (a.timeoutSeconds) {
         entry.timer = setTimeout(() => {
@@ -526,6 +536,7 @@ export class Agent {
     handle.exited.then(
       (exit) => {
         ended = true;
+        if (token) this.metadata.unregister(token);
         if (entry.timer) clearTimeout(entry.timer);
         this.running.delete(k);
         if (pidFile) removePidFile(pidFile);
@@ -536,6 +547,7 @@ export class Agent {
         this.reportExit(a, exit.exitCode, exit.reason ?? null, entry.timedOut, exit.neverStarted === true);
       },
       (err: unknown) => {
+        if (token) this.metadata.unregister(token);
         this.running.delete(k);
         this.reportExit(a, null, `agent error: ${(err as Error).message}`, false);
       },
@@ -665,6 +677,7 @@ export class Agent {
       return r.handle.exited.catch(() => undefined);
     });
     await Promise.all(exits);
+    await this.metadata.close();
     await new Promise((r) => setImmediate(r));
     if (this.sending || this.queue.length) {
       await Promise.race([new Promise<void>((r) => this.flushWaiters.push(r)), new Promise((r) => setTimeout(r, 3_000))]);

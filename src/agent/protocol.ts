@@ -19,6 +19,7 @@
  * Every request carries `Authorization: Bearer <instance token>`.
  */
 import type { ExecutorName, JobSettings } from '../executor/types.js';
+import type { TaskFacts } from './taskMetadata.js';
 
 export interface AttemptRef {
   jobId: string;
@@ -47,6 +48,8 @@ export interface Assignment extends AttemptRef {
   terminateGraceMs?: number;
   /** the attempt's log output is kept up to this many bytes (the server's maxLogBytesPerAttempt); absent: no cap */
   logLimitBytes?: number;
+  /** what the task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4) says of the attempt's task */
+  task?: TaskFacts;
 }
 
 export interface PollRequest {

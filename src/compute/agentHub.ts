@@ -33,7 +33,7 @@ import type { Db } from '../store/db.js';
 import { closeInstance, getInstance, markTerminating, setImpairment, stopReasonOf, updateInstance, type InstanceRow } from '../store/instances.js';
 import { activeAttemptsOf, attemptLogTarget } from '../store/assignments.js';
 import { AttemptReports } from '../store/attemptReports.js';
-import { buildAssignment, derivedEnvironment, RerunIndex, type AssignmentContext } from './assignment.js';
+import { buildAssignment, derivedEnvironment, RerunIndex, taskFacts, type AssignmentContext } from './assignment.js';
 import { appendLogEvents, type NewLogEvent } from '../store/logEvents.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
 import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
@@ -232,6 +232,7 @@ export class AgentHub {
       const assignment = buildAssignment(a, this.o.timeDilation, await ctx, inst.provider === 'local');
       assignment.terminateGraceMs = this.o.terminateGraceMs;
       if (this.o.logLimitBytes) assignment.logLimitBytes = this.o.logLimitBytes;
+      assignment.task = taskFacts(a, instanceId, await ctx);
       if (setup) {
         // The launch template's environment lies under the job's own; its mounts come with it.
         assignment.env = { ...setup.environment, ...assignment.env };

@@ -6,6 +6,9 @@
  */
 import type { ContainerProperties } from '@aws-sdk/client-batch';
 import type { Assignment } from '../agent/protocol.js';
+import type { TaskFacts } from '../agent/taskMetadata.js';
+import { ecsArns, parseArn, scopeOfArn } from '../model/arn.js';
+import { DEFAULT_LOG_GROUP } from '../store/logEvents.js';
 import type { ExecutorName, JobSettings } from '../executor/types.js';
 import { ORIGINAL_INDEX_ENV, RERUN_INDEX_ENV, RERUN_OF_ENV, RERUN_SIZE_ENV } from '../model/rerun.js';
 import type { SecretStore } from '../secrets/store.js';
@@ -17,7 +20,7 @@ import { nodeJobId } from '../model/multinode.js';
 import type { Prefetch } from './executorChoice.js';
 
 /** The job and attempt columns an assignment is built from. */
-export type AttemptSource = Pick<JobRow, 'spec' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus'> & {
+export type AttemptSource = Pick<JobRow, 'arn' | 'spec' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus'> & {
   job_id: string;
   attempt: number;
   token: string;
@@ -25,9 +28,16 @@ export type AttemptSource = Pick<JobRow, 'spec' | 'queue' | 'array_index' | 'arr
   ce_name: string;
 };
 
-/** The job's environment plus AWS_BATCH_JOB_ID, _ATTEMPT, _JQ_NAME, _CE_NAME and the array variables. */
+/**
+ * The job's environment plus AWS_BATCH_JOB_ID, _ATTEMPT, _JQ_NAME, _CE_NAME and the array
+ * variables, and what ECS gives every container: AWS_REGION and AWS_DEFAULT_REGION (the
+ * job's region, unless the job sets them).
+ */
 export function attemptEnvironment(a: AttemptSource): Record<string, string> {
   const env: Record<string, string> = {};
+  const { region } = scopeOfArn(a.arn);
+  env.AWS_REGION = region;
+  env.AWS_DEFAULT_REGION = region;
   for (const e of jobSpecOf(a).environment ?? []) if (e.name) env[e.name] = e.value ?? '';
   env.AWS_BATCH_JOB_ID = a.job_id;
   env.AWS_BATCH_JOB_ATTEMPT = String(a.attempt);
@@ -73,6 +83,30 @@ export interface AssignmentContext {
   vcpuLimit?: 'quota' | 'shares';
   /** the server's grants of host paths and privilege (compute/hostAccess.ts); absent: not checked here */
   hostAccess?: HostAccessSettings;
+  /** the CE itself, for the ECS-style names of the attempt's task (its cluster; Fargate or EC2) */
+  ce?: { name: string; uuid: string; arn: string; fargate: boolean };
+}
+
+/**
+ * What the task metadata endpoint says of an attempt's task (agent/taskMetadata.ts): the
+ * ECS-style ARNs DescribeJobs reports, its job definition as family and revision, its log
+ * group and stream.
+ */
+export function taskFacts(a: AttemptSource & { definition_arn: string; log_group: string | null }, instanceId: string, ctx: AssignmentContext): TaskFacts {
+  const scope = scopeOfArn(a.arn);
+  const definition = parseArn(a.definition_arn)?.resource ?? '';
+  const revisionAt = definition.lastIndexOf(':');
+  return {
+    taskArn: ecsArns.task(scope, a.log_stream_name),
+    region: scope.region,
+    clusterArn: ctx.ce ? ecsArns.cluster(scopeOfArn(ctx.ce.arn), ctx.ce.name, ctx.ce.uuid) : '',
+    family: definition.slice(0, revisionAt),
+    revision: definition.slice(revisionAt + 1),
+    launchType: ctx.ce?.fargate ? 'FARGATE' : 'EC2',
+    containerInstanceArn: ecsArns.containerInstance(scope, instanceId),
+    logGroup: a.log_group ?? DEFAULT_LOG_GROUP,
+    logStream: a.log_stream_name,
+  };
 }
 
 /**

@@ -214,7 +214,21 @@ export class ContainerExecutor implements Executor {
 
   start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt {
     const name = `openbatch-${spec.attemptId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
-    return new ContainerAttempt(this.api, spec, name, onLog, this.clock, this.pidsMax, this.cgroups !== undefined, this.hidden);
+    return new ContainerAttempt(this.api, spec, name, onLog, this.clock, this.pidsMax, this.cgroups !== undefined, this.hidden, () => this.gateway());
+  }
+
+  private gatewayAddress: Promise<string | undefined> | undefined;
+
+  /**
+   * The gateway of the engine's default bridge network: an address of this host that its
+   * containers route to, where the agent serves their task metadata endpoint. Asked once.
+   */
+  gateway(): Promise<string | undefined> {
+    this.gatewayAddress ??= this.api
+      .call<{ IPAM?: { Config?: { Gateway?: string }[] } }>('GET', '/networks/bridge')
+      .then((n) => n.IPAM?.Config?.find((c) => c.Gateway)?.Gateway)
+      .catch(() => undefined);
+    return this.gatewayAddress;
   }
 }
 
@@ -254,6 +268,7 @@ class ContainerAttempt implements RunningAttempt {
     pidsMax: number,
     private readonly v1: boolean,
     private readonly hidden: readonly string[],
+    private readonly gateway: () => Promise<string | undefined>,
   ) {
     this.dockerSocket = api.socket;
     this.ready = new Promise((r) => (this.markReady = r));
@@ -289,6 +304,12 @@ class ContainerAttempt implements RunningAttempt {
       }
     }
     if (this.stopRequested) return notStarted();
+    // The task metadata endpoint, on the bridge gateway the container routes to (agent/taskMetadata.ts).
+    if (spec.metadata && spec.env.ECS_CONTAINER_METADATA_URI_V4 === undefined) {
+      const gateway = await this.gateway();
+      const uri = gateway ? await spec.metadata.at(gateway) : undefined;
+      if (uri) (body.Env as string[]).push(`ECS_CONTAINER_METADATA_URI_V4=${uri}`);
+    }
     let parent = this.v1 ? ContainerMemoryParent.create(this.containerName) : undefined;
     try {
       try {
@@ -313,9 +334,12 @@ class ContainerAttempt implements RunningAttempt {
     }
   }
 
+  private containerId: string | undefined;
+
   private async create(body: Record<string, unknown>, parent: ContainerMemoryParent | undefined): Promise<void> {
     const hostConfig = { ...(body.HostConfig as Record<string, unknown>), ...(parent ? { CgroupParent: parent.cgroupParent } : {}) };
-    await this.api.call('POST', `/containers/create?name=${encodeURIComponent(this.containerName)}`, { ...body, HostConfig: hostConfig });
+    const made = await this.api.call<{ Id?: string }>('POST', `/containers/create?name=${encodeURIComponent(this.containerName)}`, { ...body, HostConfig: hostConfig });
+    this.containerId = made?.Id;
   }
 
   /** Starts the created container, follows it to its end and removes it. */
@@ -328,7 +352,9 @@ class ContainerAttempt implements RunningAttempt {
       } catch (e) {
         return { exitCode: null, reason: `CannotStartContainerError: ${unreachable(e) ? '' : 'Error response from daemon: '}${(e as Error).message}`, neverStarted: true };
       }
-      this.markRunning(this.clock());
+      const startedAt = this.clock();
+      spec.metadata?.started(startedAt, this.containerId ? { default: this.containerId } : {});
+      this.markRunning(startedAt);
       this.markReady();
       let followEnded = false;
       const logsDone = this.follow().then(() => (followEnded = true));

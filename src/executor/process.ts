@@ -42,11 +42,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, chownSync, constants as fsConstants, readFileSync, readdirSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { constants } from 'node:os';
+import { constants, hostname } from 'node:os';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { CgroupHost, type JobCgroup } from './cgroups.js';
 import { ForkServer } from './forkServer.js';
 import { LineSplitter } from './lines.js';
+import { METADATA_RELAY_PATH, RELAY_ADDRESS, RELAY_SOCKET, haveRelay } from './metadataRelay.js';
 export { MAX_LINE_BYTES } from './lines.js';
 import { Sandbox, sandboxRefusal, which, type SandboxNetwork } from './sandbox.js';
 import { defaultJobUser, resolveUser, type HostUser } from './users.js';
@@ -370,6 +371,27 @@ export class ProcessExecutor implements Executor {
     const owner = u && u.uid !== this.uid ? { uid: u.uid, gid: u.gid } : undefined;
     const wrapped = Boolean(this.cgroups || this.sandbox || s.ulimits?.length || owner);
     if (wrapped) argv[0] = resolveExecutable(spec, env);
+
+    // What ECS gives every container: its host's name, and the task metadata endpoint. A
+    // sandbox with a network of its own reaches the endpoint through the relay, which runs
+    // the job (metadataRelay.ts), as the job's user.
+    if (spec.env.HOSTNAME === undefined) env.HOSTNAME = hostname();
+    if (spec.metadata && spec.env.ECS_CONTAINER_METADATA_URI_V4 === undefined) {
+      if (!this.sandbox || this.sandbox.network === 'host') {
+        const uri = spec.metadata.loopback();
+        if (uri) env.ECS_CONTAINER_METADATA_URI_V4 = uri;
+      } else if (haveRelay()) {
+        try {
+          env.ECS_CONTAINER_METADATA_URI_V4 = `http://${RELAY_ADDRESS}${spec.metadata.unix(join(spec.workDir, RELAY_SOCKET))}`;
+          // The relay runs in the working directory and connects by the socket's name (its whole path can be too long for a socket).
+          argv = [METADATA_RELAY_PATH, RELAY_ADDRESS, RELAY_SOCKET, '--', ...argv];
+        } catch (e) {
+          notices.push(`ECS_CONTAINER_METADATA_URI_V4 (its socket could not be made: ${(e as Error).message})`);
+        }
+      } else {
+        notices.push('ECS_CONTAINER_METADATA_URI_V4 (this build has no metadata relay: it needs a C compiler at build time)');
+      }
+    }
 
     // Innermost first: user, sandbox, ulimits, then the cgroup hold.
     if (u && owner) {

@@ -133,7 +133,7 @@ export class Sandbox {
   private constructor(
     readonly bwrap: string,
     private readonly root: Dirent[],
-    private readonly network: SandboxNetwork,
+    readonly network: SandboxNetwork,
     private readonly asRoot: boolean,
     /** what no job sees, resolved once at agent start */
     readonly hidden: readonly Hidden[],

@@ -72,6 +72,21 @@ export interface JobSettings {
   vcpuLimit?: 'quota' | 'shares';
 }
 
+/**
+ * The attempt's task metadata endpoint (agent/taskMetadata.ts): the executor makes it
+ * reachable from where the job runs, and gives the job its URI as ECS_CONTAINER_METADATA_URI_V4.
+ */
+export interface MetadataEndpoint {
+  /** the URI on the host's loopback, for a job that shares the host's network (undefined: not served) */
+  loopback(): string | undefined;
+  /** the URI on another address of this host (an engine's bridge gateway); undefined when the agent cannot listen there */
+  at(host: string): Promise<string | undefined>;
+  /** a unix socket made at `path` that answers the attempt's documents only; the URI's path through it */
+  unix(path: string): string;
+  /** the job's process started at `at` (epoch ms), in the engine's containers of these ids by name */
+  started(at: number, dockerIds?: Record<string, string>): void;
+}
+
 /** One attempt to run, as the agent received it from the control plane. */
 export interface AttemptSpec {
   /** unique id of this attempt, e.g. "<jobId>#<attemptNumber>"; used in messages */
@@ -88,6 +103,8 @@ export interface AttemptSpec {
   settings?: JobSettings;
   /** host paths the instance's launch template gives every job (linked from the working directory) */
   mounts?: { sourcePath: string; containerPath: string }[];
+  /** the task metadata endpoint to give the job (ECS_CONTAINER_METADATA_URI_V4); absent: none */
+  metadata?: MetadataEndpoint;
 }
 
 /** How an attempt ended. */

@@ -51,3 +51,20 @@ export function jobIdOf(ref: string): string {
   const parsed = parseArn(ref);
   return parsed?.kind === 'job' ? parsed.resource : ref;
 }
+
+/**
+ * The ECS resources AWS Batch runs jobs on, as DescribeJobs, DescribeComputeEnvironments and
+ * the task metadata endpoint name them: a compute environment's cluster, an instance, and an
+ * attempt's task (its id is the last part of the attempt's log stream name, as on AWS).
+ */
+export const ecsArns = {
+  cluster: (scope: ArnScope, ceName: string, ceUuid: string) => `arn:aws:ecs:${scope.region}:${scope.account}:cluster/${ceName}_Batch_${ceUuid}`,
+  containerInstance: (scope: ArnScope, instanceId: string) => `arn:aws:ecs:${scope.region}:${scope.account}:container-instance/${instanceId}`,
+  task: (scope: ArnScope, logStreamName: string) => `arn:aws:ecs:${scope.region}:${scope.account}:task/${logStreamName.split('/').pop()}`,
+};
+
+/** The region and account of an ARN of this account's resources (any service). */
+export function scopeOfArn(arn: string): ArnScope {
+  const [, , , region, account] = arn.split(':');
+  return { region, account };
+}

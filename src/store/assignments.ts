@@ -10,12 +10,14 @@ import { DEFAULT_LOG_GROUP } from './logEvents.js';
 /** A live (STARTING or RUNNING) attempt on an instance, with the job columns its assignment needs. */
 export type ActiveAttempt = Pick<
   JobRow,
-  'spec' | 'name' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus' | 'terminate_reason' | 'node_index' | 'num_nodes' | 'parent_id'
+  'arn' | 'definition_arn' | 'spec' | 'name' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus' | 'terminate_reason' | 'node_index' | 'num_nodes' | 'parent_id'
 > & {
   job_id: string;
   attempt: number;
   token: string;
   log_stream_name: string;
+  /** the attempt's log group; null: the default, /aws/batch/job */
+  log_group: string | null;
   ce_name: string;
   /** the attempt's own status: STARTING or RUNNING */
   a_status: string;
@@ -30,8 +32,8 @@ export async function activeAttemptsOf(db: Db, instanceId: string): Promise<Acti
   return (await db
     .selectFrom('attempts as a')
     .innerJoin('jobs as j', 'j.id', 'a.job_id')
-    .select(['a.job_id', 'a.attempt', 'a.token', 'a.log_stream_name', 'a.ce_name', 'a.status as a_status', 'a.delivered_at', 'a.withdraw_at', 'j.terminate_reason'])
-    .select(['j.spec', 'j.name', 'j.queue', 'j.array_index', 'j.array_size', 'j.timeout_seconds', 'j.vcpus', 'j.memory_mib', 'j.gpus', 'j.node_index', 'j.num_nodes', 'j.parent_id'])
+    .select(['a.job_id', 'a.attempt', 'a.token', 'a.log_stream_name', 'a.log_group', 'a.ce_name', 'a.status as a_status', 'a.delivered_at', 'a.withdraw_at', 'j.terminate_reason'])
+    .select(['j.arn', 'j.definition_arn', 'j.spec', 'j.name', 'j.queue', 'j.array_index', 'j.array_size', 'j.timeout_seconds', 'j.vcpus', 'j.memory_mib', 'j.gpus', 'j.node_index', 'j.num_nodes', 'j.parent_id'])
     .where('a.instance_id', '=', instanceId)
     .where('a.status', 'in', ['STARTING', 'RUNNING'])
     .orderBy('a.created_at')

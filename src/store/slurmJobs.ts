@@ -11,7 +11,7 @@ export type SlurmJobRow = SlurmJobTable;
 type Reader = Tx['db'] | Db;
 
 /** An attempt placed on a Slurm instance, with what submitting and following it needs. */
-export type SlurmAttempt = Pick<JobRow, 'spec' | 'name' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus' | 'terminate_reason' | 'node_index' | 'num_nodes' | 'parent_id'> & {
+export type SlurmAttempt = Pick<JobRow, 'arn' | 'spec' | 'name' | 'queue' | 'array_index' | 'array_size' | 'timeout_seconds' | 'vcpus' | 'memory_mib' | 'gpus' | 'terminate_reason' | 'node_index' | 'num_nodes' | 'parent_id'> & {
   job_id: string;
   attempt: number;
   token: string;
@@ -36,7 +36,7 @@ export async function activeSlurmAttempts(db: Reader, instanceIds: string[]): Pr
     .innerJoin('jobs as j', 'j.id', 'a.job_id')
     .leftJoin('slurm_jobs as s', (join) => join.onRef('s.job_id', '=', 'a.job_id').onRef('s.attempt', '=', 'a.attempt'))
     .select(['a.job_id', 'a.attempt', 'a.token', 'a.status', 'a.started_at', 'a.log_stream_name', 'a.ce_name', 'a.instance_id'])
-    .select(['j.spec', 'j.name', 'j.queue', 'j.array_index', 'j.array_size', 'j.timeout_seconds', 'j.vcpus', 'j.memory_mib', 'j.gpus', 'j.terminate_reason', 'j.node_index', 'j.num_nodes', 'j.parent_id'])
+    .select(['j.arn', 'j.spec', 'j.name', 'j.queue', 'j.array_index', 'j.array_size', 'j.timeout_seconds', 'j.vcpus', 'j.memory_mib', 'j.gpus', 'j.terminate_reason', 'j.node_index', 'j.num_nodes', 'j.parent_id'])
     .select(['s.slurm_job_id', 's.work_dir', 's.log_offset', 's.stop_reason', 's.submitted_at'])
     .where('a.instance_id', 'in', instanceIds)
     .where('a.status', 'in', ['STARTING', 'RUNNING'])

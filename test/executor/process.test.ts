@@ -14,6 +14,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -284,8 +285,10 @@ describe(`ProcessExecutor (${modeName})`, () => {
         assert.ok(!seen.has('OPENBATCH_TEST_HOST_ONLY'));
         // bubblewrap sets PWD to the directory it starts the job in, as a shell would.
         seen.delete('PWD');
+        // As ECS gives every container its host name.
+        assert.equal(seen.get('HOSTNAME'), hostname());
         // As root the job runs as the job user (nobody): USER names it.
-        const expected = new Set([...Object.keys(defaultBaseEnv()), ...Object.keys(env), ...(asRoot ? ['USER'] : [])]);
+        const expected = new Set([...Object.keys(defaultBaseEnv()), ...Object.keys(env), 'HOSTNAME', ...(asRoot ? ['USER'] : [])]);
         assert.deepEqual(new Set(seen.keys()), expected);
         if (asRoot) assert.equal(seen.get('USER'), 'nobody');
       } finally {
@@ -298,8 +301,8 @@ describe(`ProcessExecutor (${modeName})`, () => {
       const seen = messages(lines, 'stdout').filter((l) => !l.startsWith('PWD=')).sort();
       // As root the job runs as the job user, whose HOME (its working directory: nobody has
       // no home) and USER it gets.
-      if (asRoot) assert.deepEqual(seen.filter((l) => !l.startsWith('HOME=')), ['A=1', 'B=2', 'USER=nobody']);
-      else assert.deepEqual(seen, ['A=1', 'B=2']);
+      if (asRoot) assert.deepEqual(seen.filter((l) => !l.startsWith('HOME=')), ['A=1', 'B=2', `HOSTNAME=${hostname()}`, 'USER=nobody']);
+      else assert.deepEqual(seen, ['A=1', 'B=2', `HOSTNAME=${hostname()}`]);
     });
 
     test('as root, a job that names no user runs as the job user, in a working directory of its own', { skip: asRoot ? false : 'the agent is not root' }, async () => {

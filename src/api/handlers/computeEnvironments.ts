@@ -7,7 +7,7 @@ import type {
   UpdateComputeEnvironmentRequest,
 } from '@aws-sdk/client-batch';
 import { clientError } from '../../model/errors.js';
-import { makeArn } from '../../model/arn.js';
+import { ecsArns, makeArn } from '../../model/arn.js';
 import { deleteComputeEnvironment, getComputeEnvironment, insertComputeEnvironment, listComputeEnvironments, updateComputeEnvironment, type ComputeEnvironmentRow, computeResourcesOf, ceExtraOf } from '../../store/computeEnvironments.js';
 import { allJobQueues, ceOrderOf } from '../../store/jobQueues.js';
 import { toJson } from '../../store/json.js';
@@ -28,7 +28,7 @@ export function computeEnvironmentDetail(row: ComputeEnvironmentRow): ComputeEnv
   return {
     computeEnvironmentName: row.name,
     computeEnvironmentArn: arn,
-    ecsClusterArn: `arn:aws:ecs:${region}:${account}:cluster/${row.name}_Batch_${row.uuid}`,
+    ecsClusterArn: ecsArns.cluster({ region, account }, row.name, row.uuid),
     tags: tagsOf(row.tags),
     type: row.type as ComputeEnvironmentDetail['type'],
     state: row.state as ComputeEnvironmentDetail['state'],

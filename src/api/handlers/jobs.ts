@@ -13,7 +13,7 @@ import type {
   TerminateJobsRequest,
 } from '@aws-sdk/client-batch';
 import { clientError } from '../../model/errors.js';
-import { jobIdOf } from '../../model/arn.js';
+import { ecsArns, jobIdOf, scopeOfArn } from '../../model/arn.js';
 import { jobKind } from '../../model/jobKind.js';
 import type { JobSpec } from '../../model/jobSpec.js';
 import { arrayStatusSummary, getAttempts, getJobs, jobSpecOf, listJobs, runnableHead, runningByShare, type AttemptRow, type JobRow, consumablesOf, dependsOnOf } from '../../store/jobs.js';
@@ -24,15 +24,11 @@ import { cancelJob, cancelJobs, submitJob, terminateJob, terminateJobs } from '.
 import { tagsOf } from '../../store/tags.js';
 
 function containerInstanceArn(job: JobRow, instanceId: string | null): string | undefined {
-  if (!instanceId) return undefined;
-  const [, , , region, account] = job.arn.split(':');
-  return `arn:aws:ecs:${region}:${account}:container-instance/${instanceId}`;
+  return instanceId ? ecsArns.containerInstance(scopeOfArn(job.arn), instanceId) : undefined;
 }
 
 function taskArn(job: JobRow, logStreamName: string | null): string | undefined {
-  if (!logStreamName) return undefined;
-  const [, , , region, account] = job.arn.split(':');
-  return `arn:aws:ecs:${region}:${account}:task/${logStreamName.split('/').pop()}`;
+  return logStreamName ? ecsArns.task(scopeOfArn(job.arn), logStreamName) : undefined;
 }
 
 function attemptDetail(job: JobRow, a: AttemptRow): AttemptDetail {
