@@ -13,7 +13,8 @@
  * bubblewrap does with each, in the same order, so that the job gets exactly the same world
  * (test/executor/sandboxNative.test.ts runs one probe both ways and compares what it sees):
  *
- *   namespaces   --unshare-pid, --unshare-ipc, --unshare-net, and always a mount namespace;
+ *   namespaces   --unshare-pid, --unshare-ipc, --unshare-net (its loopback up, as bubblewrap
+ *                brings it up), and always a mount namespace;
  *                the first process is pid 1 of the new pid namespace and reaps; the job is
  *                pid 2; when the job exits, pid 1 exits with its status (128 + signal when
  *                killed), which ends every other process of the namespace
@@ -47,7 +48,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -206,7 +210,7 @@ static int ensure_file(const char *path) {
 }
 
 /* A recursive bind, nosuid, nodev unless `devices`, read-only if `readonly`, submounts too. */
-static int bind(const char *src, const char *dest, int readonly, int devices) {
+static int bind_mount(const char *src, const char *dest, int readonly, int devices) {
   if (mount(src, dest, NULL, MS_BIND | MS_REC, NULL) < 0) return -1;
   return setattr(dest, MOUNT_ATTR_NOSUID | (devices ? 0 : MOUNT_ATTR_NODEV) | (readonly ? MOUNT_ATTR_RDONLY : 0), 1);
 }
@@ -233,7 +237,7 @@ static int do_op(const SandboxOp *op, const char *src, const char *dest, char *w
   case OP_DEV_BIND:
     if (stat(src, &st) < 0) return fail(what, wl, "can't find the source", op->src);
     if ((S_ISDIR(st.st_mode) ? ensure_dir(dest, 0755) : ensure_file(dest)) < 0) return fail(what, wl, "can't make the mount point", op->dest);
-    if (bind(src, dest, op->kind == OP_RO_BIND, op->kind == OP_DEV_BIND) < 0) return fail(what, wl, "can't bind mount at", op->dest);
+    if (bind_mount(src, dest, op->kind == OP_RO_BIND, op->kind == OP_DEV_BIND) < 0) return fail(what, wl, "can't bind mount at", op->dest);
     return 0;
   case OP_SYMLINK:
     if (symlink(op->src, dest) < 0) {
@@ -263,7 +267,7 @@ static int do_op(const SandboxOp *op, const char *src, const char *dest, char *w
         if (errno == EACCES || errno == ENOENT) continue; /* read-only already, or not there */
         return fail(what, wl, "can't look at", sub);
       }
-      if (bind(sub, sub, 1, 0) < 0) return fail(what, wl, "can't cover", sub);
+      if (bind_mount(sub, sub, 1, 0) < 0) return fail(what, wl, "can't cover", sub);
     }
     return 0;
   }
@@ -275,7 +279,7 @@ static int do_op(const SandboxOp *op, const char *src, const char *dest, char *w
       char host[64];
       snprintf(sub, sizeof sub, "%s/%s", dest, nodes[i]);
       snprintf(host, sizeof host, "/oldroot/dev/%s", nodes[i]);
-      if (ensure_file(sub) < 0 || bind(host, sub, 0, 1) < 0) return fail(what, wl, "can't provide", sub);
+      if (ensure_file(sub) < 0 || bind_mount(host, sub, 0, 1) < 0) return fail(what, wl, "can't provide", sub);
     }
     static const char *const links[][2] = {
       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}, {"fd", "/proc/self/fd"}, {"core", "/proc/kcore"},
@@ -298,7 +302,24 @@ static int do_op(const SandboxOp *op, const char *src, const char *dest, char *w
   return fail(what, wl, "unknown step for", op->dest);
 }
 
+/* The new network namespace's loopback, up (bubblewrap's loopback_setup does the same by netlink). */
+static int loopback_up(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  int r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+  if (r == 0) {
+    ifr.ifr_flags |= IFF_UP;
+    r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+  }
+  close(fd);
+  return r;
+}
+
 int sandbox_enter(const Sandbox *sb, char *what, size_t wl) {
+  if (sb->unshare_net && loopback_up() < 0) return fail(what, wl, "can't bring up the loopback", NULL);
   /* Sources are resolved on the host first (a link to a hidden path leads where it points). */
   char **real = calloc((size_t)sb->nops, sizeof *real);
   if (!real) return fail(what, wl, "out of memory", NULL);
