@@ -6,7 +6,6 @@
  * background deliveries. On SQLite it leads from its start; on PostgreSQL while it holds the
  * lease (cluster/leadership.ts).
  */
-import { fromJson } from './store/json.js';
 import type { Logger } from 'pino';
 import { createLogger, logDestination } from './logging.js';
 import { buildApp, sendError } from './api/app.js';
@@ -25,7 +24,7 @@ import { ceSettings } from './compute/executorChoice.js';
 import { hostAccessOf } from './compute/hostAccess.js';
 import { SandboxCheck, sandboxRefusal } from './executor/sandbox.js';
 import { SecretStore } from './secrets/store.js';
-import { cachedComputeEnvironment } from './store/computeEnvironments.js';
+import { cachedComputeEnvironment, computeResourcesOf } from './store/computeEnvironments.js';
 import { LocalProvider } from './compute/localProvider.js';
 import type { Random } from './compute/chaos.js';
 import { leaseTimes } from './compute/agentLease.js';
@@ -173,7 +172,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     assignmentContext: async (ceName) => {
       const row = await cachedComputeEnvironment(store.db, ceName);
       const { executor, prefetch, vcpuLimit } = ceSettings(row, config);
-      const ce = row ? { name: row.name, uuid: row.uuid, arn: row.arn, fargate: (fromJson<{ type?: string }>(row.compute_resources, {}).type ?? '').startsWith('FARGATE') } : undefined;
+      const ce = row ? { name: row.name, uuid: row.uuid, arn: row.arn, fargate: (computeResourcesOf(row)?.type ?? '').startsWith('FARGATE') } : undefined;
       return { executor, secrets, prefetch, vcpuLimit, hostAccess, ce };
     },
     // Launch templates and Fargate tasks are the local provider's: local agents talk to the leader.
