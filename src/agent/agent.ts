@@ -86,6 +86,13 @@ const MIN_FREE_BYTES = 4 * 1024 * 1024;
 const NO_LEASE_ORPHAN_MS = 60_000;
 /** how long a start or log report may wait for company before it is sent */
 const REPORT_DELAY_MS = 10;
+/**
+ * How long reports may wait for company while work waits here. The control plane queues
+ * about 250 ms of work on a busy agent (scheduler/queueDepth.ts), so exits reported every
+ * 100 ms, and the pass and poll they cause, still come back before the queue runs dry; and
+ * one pass places the room of many exits.
+ */
+const QUEUED_REPORT_DELAY_MS = 100;
 /** a report request carries about this much JSON at most (the server takes AGENT_BODY_LIMIT) */
 const MAX_BATCH_BYTES = 512 * 1024;
 
@@ -575,22 +582,27 @@ export class Agent {
   private enqueue(r: Report): void {
     this.queue.push(r);
     if (this.sending) return;
-    if (r.kind === 'withdrawn' || (r.kind === 'exited' && this.waiting.size === 0)) {
+    // Fewer jobs waiting than the instance runs at once: the queue is about to run dry.
+    const low = this.waiting.size < Math.max(1, Math.floor(this.capacity?.vcpus ?? 1));
+    if (r.kind === 'withdrawn' || (r.kind === 'exited' && low)) {
       // An exit frees capacity, and a withdrawal the room of the job that takes its place:
-      // report it now. (With work still waiting here, the capacity is
-      // not idle: the exit waits for company like any report, so that a busy agent's exits
-      // reach the control plane, and its scheduler passes, in batches.)
+      // report it now. (With work still waiting here, the capacity is not idle: the exit
+      // waits for company like any report, so that a busy agent's exits reach the control
+      // plane, and its scheduler passes, in batches.)
       if (this.flushTimer) clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
       void this.sendLoop();
     } else if (!this.flushTimer) {
       // Starts and log lines wait a moment, so that a short job's start and exit (and many
-      // jobs' reports) travel in one request and one transaction. startedAt is stamped here
-      // when the process starts, so the delay does not show in it.
-      this.flushTimer = setTimeout(() => {
-        this.flushTimer = undefined;
-        if (!this.sending) void this.sendLoop();
-      }, REPORT_DELAY_MS);
+      // jobs' reports) travel in one request and one transaction; longer while work waits
+      // here. startedAt is stamped when the process starts, so the delay does not show in it.
+      this.flushTimer = setTimeout(
+        () => {
+          this.flushTimer = undefined;
+          if (!this.sending) void this.sendLoop();
+        },
+        this.waiting.size > 0 ? QUEUED_REPORT_DELAY_MS : REPORT_DELAY_MS,
+      );
     }
   }
 
