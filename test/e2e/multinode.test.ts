@@ -1,14 +1,14 @@
 /**
- * Multi-node parallel jobs through the real SDK and real processes: the gang is placed all or
- * nothing, each node sees AWS's variables, the main node decides, a failing main node retries
- * the whole gang.
+ * Multi-node parallel jobs through the real SDK and real processes: each node's process sees
+ * AWS's variables and the main node decides; a gang larger than its managed compute
+ * environment can ever be waits with the never-fits reason. The gang's rules (all or nothing,
+ * retries, TerminateJob, overrides) are tested on the in-process harness: test/rules/multinode.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DescribeJobsCommand, ListJobsCommand, RegisterJobDefinitionCommand, TerminateJobCommand, type NodeRangeProperty } from '@aws-sdk/client-batch';
+import { DescribeJobsCommand, ListJobsCommand, RegisterJobDefinitionCommand, type NodeRangeProperty } from '@aws-sdk/client-batch';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { createCe, createQueue, logLines, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
-import { rejectsClient } from '../helpers/apiErrors.js';
+import { createCe, createQueue, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
 
 function container(command: string[], vcpus = 1): NodeRangeProperty['container'] {
   return {
@@ -52,15 +52,6 @@ describe('multi-node parallel jobs', () => {
     );
   }
 
-  test('RegisterJobDefinition refuses node properties AWS refuses, naming the member', async () => {
-    const reg = (nodeProperties: object) =>
-      t.client.send(new RegisterJobDefinitionCommand({ jobDefinitionName: 'bad-mn', type: 'multinode', nodeProperties: nodeProperties as never }));
-    await rejectsClient(reg({ numNodes: 2, mainNode: 2, nodeRangeProperties: [{ targetNodes: ':', container: container(['true']) }] }), /mainNode/);
-    await rejectsClient(reg({ numNodes: 3, mainNode: 0, nodeRangeProperties: [{ targetNodes: '0:1', container: container(['true']) }] }), /node 2 is in no targetNodes range/);
-    await rejectsClient(reg({ numNodes: 2, mainNode: 0, nodeRangeProperties: [{ targetNodes: '0:5', container: container(['true']) }] }), /past the last node/);
-    await rejectsClient(t.client.send(new RegisterJobDefinitionCommand({ jobDefinitionName: 'bad-mn', type: 'multinode' })), /nodeProperties/);
-  });
-
   test('a 3-node job: every node runs with its variables, the main node decides, the others are stopped', async () => {
     await gangDefinition('gang3', 3, ['sh', '-c', `${PRINT_ENV}; sleep 2`], ['sh', '-c', `${PRINT_ENV}; sleep 60`]);
     const id = await submit(t.client, { jobQueue: 'mnq', jobDefinition: 'gang3', jobName: 'gang' });
@@ -83,25 +74,6 @@ describe('multi-node parallel jobs', () => {
     }
   });
 
-  test('nodeOverrides.numNodes changes the gang; it needs an open-ended node range', async () => {
-    await gangDefinition('gang-over', 3, ['sh', '-c', 'sleep 1'], ['true']);
-    const id = await submit(t.client, { jobQueue: 'mnq', jobDefinition: 'gang-over', nodeOverrides: { numNodes: 2 } });
-    assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000)).status, 'SUCCEEDED');
-    const listed = await t.client.send(new ListJobsCommand({ multiNodeJobId: id, jobStatus: 'SUCCEEDED' }));
-    assert.equal(listed.jobSummaryList?.length, 2);
-
-    await t.client.send(
-      new RegisterJobDefinitionCommand({
-        jobDefinitionName: 'gang-closed',
-        type: 'multinode',
-        nodeProperties: { numNodes: 2, mainNode: 0, nodeRangeProperties: [{ targetNodes: '0:1', container: container(['true']) }] },
-      }),
-    );
-    await rejectsClient(submit(t.client, { jobQueue: 'mnq', jobDefinition: 'gang-closed', nodeOverrides: { numNodes: 3 } }), /nodeOverrides\.numNodes 3 needs a node range with an open upper end/);
-    await registerDefinition(t.client, 'plain-for-mn');
-    await rejectsClient(submit(t.client, { jobQueue: 'mnq', jobDefinition: 'plain-for-mn', nodeOverrides: { numNodes: 2 } }), /nodeOverrides applies only to multi-node/);
-  });
-
   test('a gang larger than its compute environment can ever be waits with the never-fits reason, no node placed', async () => {
     await gangDefinition('gang-huge', 3, ['true'], ['true']);
     const id = await submit(t.client, { jobQueue: 'smallq', jobDefinition: 'gang-huge' });
@@ -116,47 +88,5 @@ describe('multi-node parallel jobs', () => {
     assert.equal(nodes.jobSummaryList?.length, 0);
   });
 
-  test('a failing main node retries the whole gang: every node gets the new attempt', async () => {
-    await gangDefinition('gang-retry', 2, ['sh', '-c', 'test "$AWS_BATCH_JOB_ATTEMPT" -ge 2'], ['sh', '-c', 'echo attempt=$AWS_BATCH_JOB_ATTEMPT; sleep 60'], { attempts: 2 });
-    const id = await submit(t.client, { jobQueue: 'mnq', jobDefinition: 'gang-retry' });
-    const parent = await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000);
-    assert.equal(parent.status, 'SUCCEEDED');
-    assert.deepEqual(parent.attempts?.map((a) => a.container?.exitCode), [1, 0]);
-    const child = await waitForStatus(t.client, `${id}#1`, ['SUCCEEDED', 'FAILED']);
-    assert.equal(child.attempts?.length, 2, 'the child node ran once per gang attempt');
-    assert.deepEqual(await logLines(t.url, child.attempts![1].container!.logStreamName!), ['attempt=2']);
-  });
-
-  test('a gang that does not fit whole places no node: it waits, holding nothing, until all fit at once', async () => {
-    await registerDefinition(t.client, 'hog', { command: ['sleep', '60'], resourceRequirements: [{ type: 'VCPU', value: '2' }, { type: 'MEMORY', value: '64' }] });
-    const hog = await submit(t.client, { jobQueue: 'mnq', jobDefinition: 'hog' });
-    await waitForStatus(t.client, hog, ['RUNNING'], 60_000);
-    await gangDefinition('gang-wait', 3, ['sh', '-c', 'echo main'], ['sleep', '60']);
-    const id = await submit(t.client, { jobQueue: 'mnq', jobDefinition: 'gang-wait' });
-    await waitForStatus(t.client, id, ['RUNNABLE']);
-    // Two vCPUs are free, the gang needs three: for a while, no node may start.
-    for (let i = 0; i < 20; i++) {
-      assert.equal((await waitForStatus(t.client, id, ['RUNNABLE', 'STARTING', 'RUNNING'])).status, 'RUNNABLE');
-      for (const status of ['STARTING', 'RUNNING'] as const) {
-        assert.equal((await t.client.send(new ListJobsCommand({ multiNodeJobId: id, jobStatus: status }))).jobSummaryList?.length, 0, `a node ${status} while the gang cannot fit`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await t.client.send(new TerminateJobCommand({ jobId: hog, reason: 'make room' }));
-    assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000)).status, 'SUCCEEDED');
-  });
-
-  test('TerminateJob of a running gang stops every node; the job fails with the reason, unretried', async () => {
-    await gangDefinition('gang-term', 2, ['sleep', '60'], ['sleep', '60'], { attempts: 3 });
-    const id = await submit(t.client, { jobQueue: 'mnq', jobDefinition: 'gang-term' });
-    await waitForStatus(t.client, id, ['RUNNING'], 60_000);
-    await waitForStatus(t.client, `${id}#1`, ['RUNNING'], 60_000);
-    await t.client.send(new TerminateJobCommand({ jobId: id, reason: 'stop the gang' }));
-    const parent = await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000);
-    assert.equal(parent.status, 'FAILED');
-    assert.equal(parent.statusReason, 'stop the gang');
-    assert.equal(parent.attempts?.length, 1);
-    assert.equal((await waitForStatus(t.client, `${id}#1`, ['SUCCEEDED', 'FAILED'], 60_000)).status, 'FAILED');
-  });
 });
 

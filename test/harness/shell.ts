@@ -8,6 +8,7 @@
  *   exit <code>                 ends with that code (and the rest is not run)
  *   exit-at-index <i> <code>    ends with <code> when the job is array child <i>
  *   exit-attempt                ends with the attempt's number (1, 2, …)
+ *   exit-before-attempt <n>     ends with 1 while the attempt's number is below <n>
  *   never-starts                the process cannot start (AWS's "Task failed to start")
  *
  * Without an exit, the attempt ends with 0. Every attempt runs at least `minMs` (1 s), so
@@ -33,6 +34,11 @@ export function shell(a: Assignment, minMs = 1_000): Behaviour {
     } else if (cmd === 'exit-at-index') {
       if (a.env.AWS_BATCH_JOB_ARRAY_INDEX === args[0]) {
         out.exitCode = Number(args[1]);
+        break;
+      }
+    } else if (cmd === 'exit-before-attempt') {
+      if (Number(a.env.AWS_BATCH_JOB_ATTEMPT) < Number(args[0])) {
+        out.exitCode = 1;
         break;
       }
     } else if (cmd === 'exit-attempt') {
