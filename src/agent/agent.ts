@@ -27,7 +27,7 @@
  * The control plane may take back what waits (`withdraw`: a job that should run first was
  * placed here): what has not started is given up and reported `withdrawn`.
  */
-import { mkdir, mkdirSync, rm, symlinkSync } from 'node:fs';
+import { mkdir, mkdirSync, rm, rmdir, symlinkSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -550,7 +550,7 @@ export class Agent {
         // Room for what waits here: it starts now, while this exit travels to the control plane.
         queueMicrotask(() => this.startWaiting());
         // Off the event loop: removing a directory tree is the agent's costliest file operation per job.
-        rm(workDir, { recursive: true, force: true }, () => undefined);
+        removeWorkDir(workDir);
         this.reportExit(a, exit.exitCode, exit.reason ?? null, entry.timedOut, exit.neverStarted === true);
       },
       (err: unknown) => {
@@ -695,6 +695,16 @@ export class Agent {
       await Promise.race([new Promise<void>((r) => this.flushWaiters.push(r)), new Promise((r) => setTimeout(r, 3_000))]);
     }
   }
+}
+
+/**
+ * Removes an attempt's working directory, off the event loop: one rmdir where the job left
+ * it empty (most short jobs), the whole tree otherwise.
+ */
+function removeWorkDir(dir: string): void {
+  rmdir(dir, (err) => {
+    if (err && err.code !== 'ENOENT') rm(dir, { recursive: true, force: true }, () => undefined);
+  });
 }
 
 /** The launch template's mounts, as links in the working directory (removed with it; rm does not follow links). */

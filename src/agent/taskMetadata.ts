@@ -24,8 +24,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { chmodSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, closeSync, constants, openSync, rmSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { MetadataEndpoint } from '../executor/types.js';
 
@@ -139,20 +139,19 @@ export class TaskMetadataServer {
     rmSync(path, { force: true });
     server.on('error', (err) => this.logger?.warn({ path, err: err.message }, 'the task metadata socket failed'));
     // A unix socket's path holds at most 107 bytes, and attempts' directories are deeper than
-    // that: it is bound through a short link to its directory, removed at once. (Whoever
-    // connects does so from that directory, by its name alone: the relay runs there.)
-    let link: string | undefined;
+    // that: it is bound through this process's descriptor of its directory (/proc/self/fd/N),
+    // which costs no file of its own. (Whoever connects does so from that directory, by its
+    // name alone: the relay runs there.)
+    let dir: number | undefined;
     let bindPath = path;
     if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
-      // /tmp, not TMPDIR: that may be deep itself.
-      link = join('/tmp', `openbatch-metadata-${randomBytes(6).toString('hex')}`);
-      symlinkSync(dirname(path), link);
-      bindPath = join(link, basename(path));
+      dir = openSync(dirname(path), constants.O_RDONLY | constants.O_DIRECTORY);
+      bindPath = `/proc/self/fd/${dir}/${basename(path)}`;
     }
     try {
       server.listen(bindPath);
     } finally {
-      if (link) unlinkSync(link);
+      if (dir !== undefined) closeSync(dir);
     }
     // The job may run as another user than the agent.
     chmodSync(path, 0o666);

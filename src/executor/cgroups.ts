@@ -65,22 +65,34 @@ interface Placement {
 export class JobCgroup {
   /** OOM kills counted before the current attempt took this cgroup */
   private oomBefore = 0;
+  /** the count read when the last attempt ended (the next one counts from there, without reading it again) */
+  private oomAtEnd: number | undefined;
+  /** the limits last written, as text (a reused cgroup given the same ones is not written again) */
+  written: string | undefined;
+  private readonly procs: string[];
+  /** v2's cgroup.kill, where the kernel has it */
+  private readonly killFile: string | undefined;
 
   constructor(
     /** directory of the attempt's cgroup per controller (the same directory for all, on v2) */
     readonly dirs: ReadonlyMap<Controller, { version: 1 | 2; dir: string }>,
     /** where an emptied cgroup goes back for reuse (none: it is removed) */
     private readonly pool?: JobCgroup[],
-  ) {}
+  ) {
+    this.procs = [...new Set([...dirs.values()].map((d) => join(d.dir, 'cgroup.procs')))];
+    const v2 = [...dirs.values()].find((d) => d.version === 2);
+    this.killFile = v2 && existsSync(join(v2.dir, 'cgroup.kill')) ? join(v2.dir, 'cgroup.kill') : undefined;
+  }
 
   /** A new attempt takes the cgroup: its OOM kills count from now. */
   taken(): void {
-    this.oomBefore = this.oomCount();
+    this.oomBefore = this.oomAtEnd ?? this.oomCount();
+    this.oomAtEnd = undefined;
   }
 
   /** `cgroup.procs` files a process must be written to, one per distinct hierarchy. */
   procsFiles(): string[] {
-    return [...new Set([...this.dirs.values()].map((d) => join(d.dir, 'cgroup.procs')))];
+    return this.procs;
   }
 
   /** Puts a process (and so everything it starts afterwards) into the cgroup. */
@@ -101,9 +113,10 @@ export class JobCgroup {
     return [...pids];
   }
 
-  /** How many of the current attempt's processes the kernel killed for exceeding the memory limit. */
+  /** How many of the current attempt's processes the kernel killed for exceeding the memory limit (read once it has ended). */
   oomKills(): number {
-    return this.oomCount() - this.oomBefore;
+    this.oomAtEnd = this.oomCount();
+    return this.oomAtEnd - this.oomBefore;
   }
 
   private oomCount(): number {
@@ -118,23 +131,25 @@ export class JobCgroup {
     }
   }
 
-  /** SIGKILLs every member, including processes that left the job's process group. */
-  killAll(): void {
-    const v2 = [...this.dirs.values()].find((d) => d.version === 2);
-    if (v2 && existsSync(join(v2.dir, 'cgroup.kill'))) {
+  /** SIGKILLs every member, including processes that left the job's process group; answers how many there were. */
+  killAll(): number {
+    const left = this.members();
+    if (left.length === 0) return 0;
+    if (this.killFile) {
       try {
-        writeFileSync(join(v2.dir, 'cgroup.kill'), '1');
+        writeFileSync(this.killFile, '1');
       } catch {
         // fall back to signalling each member
       }
     }
-    for (const pid of this.members()) {
+    for (const pid of left) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         // gone
       }
     }
+    return left.length;
   }
 
   /** Memory still charged to the cgroup (v1 memory.usage_in_bytes, v2 memory.current); 0 without the memory controller. */
@@ -152,11 +167,11 @@ export class JobCgroup {
    * The attempt is over: kills what is left and, once the cgroup is empty, gives it back for
    * the next attempt (or removes it: no pool, the pool full, memory still charged to it).
    */
-  async release(): Promise<void> {
+  async release(empty = false): Promise<void> {
     if (this.pool) {
       for (let i = 0; i < 9; i++) {
-        this.killAll();
-        if (this.members().length === 0) {
+        // (Found empty by the caller a moment ago: nothing is left in it that could start anything.)
+        if ((i === 0 && empty) || this.killAll() === 0) {
           if (this.pool.length < POOL_MAX && this.chargedBytes() <= REUSE_MAX_CHARGED_BYTES) {
             this.pool.push(this);
             return;
@@ -239,9 +254,17 @@ export class CgroupHost {
    */
   create(limits: CgroupLimits): JobCgroup {
     const reused = this.pool.pop();
+    const text = `${limits.memoryMiB} ${limits.vcpus} ${limits.swapMiB} ${limits.pidsMax} ${limits.cpuShares === true}`;
     if (reused) {
       try {
-        for (const [c, { version, dir }] of reused.dirs) writeLimits(c, version, dir, limits);
+        // Most attempts of an instance ask the same: then the files already say it. (Only a job
+        // that may write its cgroup's files — root, outside the sandbox — could have changed
+        // them, and such a job can change anything on the host.)
+        if (reused.written !== text) {
+          reused.written = undefined;
+          for (const [c, { version, dir }] of reused.dirs) writeLimits(c, version, dir, limits);
+          reused.written = text;
+        }
         reused.taken();
         return reused;
       } catch {
@@ -256,6 +279,7 @@ export class CgroupHost {
     const cg = new JobCgroup(dirs, this.pool);
     try {
       for (const [c, { version, dir }] of dirs) writeLimits(c, version, dir, limits);
+      cg.written = text;
     } catch (e) {
       void cg.remove();
       throw e;

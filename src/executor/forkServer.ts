@@ -32,6 +32,8 @@ export interface ForkRequest {
   sandbox?: string[];
   /** the user the job switches to before its exec, as setpriv's --reuid/--regid and --init-groups (name) or --clear-groups */
   user?: { uid: number; gid: number; name?: string };
+  /** with `sandbox`: "<ipv4:port> <socket name>", the task metadata relay the sandbox's pid 1 runs (metadata-relay.c's arguments) */
+  relay?: string;
 }
 
 export interface ForkHandlers {
@@ -104,13 +106,14 @@ export class ForkServer {
       return id;
     }
     this.track(id, handlers);
-    let line = `S ${id} ${hex(req.cwd)} ${Math.max(0, Math.round(req.drainMs))}`;
-    for (const a of req.argv) line += ` a:${hex(a)}`;
-    for (const [k, v] of Object.entries(req.env)) line += ` e:${hex(`${k}=${v}`)}`;
-    for (const c of req.cgroupProcs ?? []) line += ` c:${hex(c)}`;
-    for (const l of req.limits ?? []) line += ` r:${hex(l)}`;
-    for (const b of req.sandbox ?? []) line += ` b:${hex(b)}`;
-    if (req.user) line += ` u:${hex(`${req.user.uid} ${req.user.gid}${req.user.name ? ` ${req.user.name}` : ''}`)}`;
+    let line = `S ${id} ${esc(req.cwd)} ${Math.max(0, Math.round(req.drainMs))}`;
+    for (const a of req.argv) line += ` a:${esc(a)}`;
+    for (const [k, v] of Object.entries(req.env)) line += ` e:${esc(`${k}=${v}`)}`;
+    for (const c of req.cgroupProcs ?? []) line += ` c:${esc(c)}`;
+    for (const l of req.limits ?? []) line += ` r:${esc(l)}`;
+    for (const b of req.sandbox ?? []) line += ` b:${esc(b)}`;
+    if (req.relay) line += ` m:${esc(req.relay)}`;
+    if (req.user) line += ` u:${esc(`${req.user.uid} ${req.user.gid}${req.user.name ? ` ${req.user.name}` : ''}`)}`;
     this.child.stdin!.write(line + '\n');
     return id;
   }
@@ -183,6 +186,13 @@ export class ForkServer {
   }
 }
 
-function hex(s: string): string {
-  return Buffer.from(s, 'utf8').toString('hex');
+/**
+ * A string as the fork server reads it: printable ASCII as is, every other byte (and space
+ * and %) as %XX. Paths, arguments and variables are mostly plain, so a line is about as long
+ * as what it carries (hex made it twice as long, and a sandboxed job's line ~10 KB).
+ */
+function esc(s: string): string {
+  return PLAIN.test(s) ? s : s.replace(NOT_PLAIN, (m) => Buffer.from(m, 'utf8').toString('hex').replace(/../g, '%$&'));
 }
+const PLAIN = /^[\x21-\x24\x26-\x7e]*$/;
+const NOT_PLAIN = /[^\x21-\x24\x26-\x7e]+/g;

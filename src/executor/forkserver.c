@@ -6,10 +6,12 @@
  * than the job `true` itself costs. This process is tiny, so its fork() costs a fraction of a
  * millisecond, and it never waits for a child's exec: every step is driven by poll().
  *
- * Protocol, one line per message; ids are the agent's; strings are hex-encoded bytes.
+ * Protocol, one line per message; ids are the agent's; strings are bytes, every one that is
+ * not printable ASCII (and space and %) escaped as %XX.
  *   agent -> server
  *     S <id> <cwd> <drainMs> [a:<arg>]... [e:<NAME=value>]... [c:<cgroup.procs file>]...
  *       [r:<name> <soft> <hard>]... [b:<bubblewrap option>]... [u:<uid> <gid> [<name>]]
+ *       [m:<ipv4:port> <socket name>]
  *          start: fork; the child joins the cgroups, starts a session (its own process
  *          group), sets the resource limits (as prlimit(1) would, names as its options),
  *          changes to cwd, gets /dev/null as stdin and pipes as stdout/stderr, execs
@@ -17,7 +19,9 @@
  *          With b: fields the child is made in new namespaces instead and sets up the
  *          sandbox those bubblewrap options describe (sandbox.c); the job is its child, pid
  *          2 of the sandbox, and switches to the u: user (setpriv's --reuid --regid, and
- *          --init-groups with a name, else --clear-groups) before its exec
+ *          --init-groups with a name, else --clear-groups) before its exec; with
+ *          m:<ipv4:port> <socket name>, the sandbox's pid 1 relays that port to the unix
+ *          socket of that name in the working directory, as metadata-relay.c would
  *     K <id> <signal>
  *          signal the job's process group once its exec has succeeded (a signal asked for
  *          earlier waits for that) and only while its leader is not yet reaped (so a
@@ -130,16 +134,21 @@ static int hexval(char c) {
   return -1;
 }
 
-/* Decodes hex in place into a NUL-terminated string; NULL when malformed. */
-static char *unhex(char *s) {
-  size_t n = strlen(s);
-  if (n % 2) return NULL;
-  for (size_t i = 0; i < n / 2; i++) {
-    int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+/* Decodes in place what the agent escaped (every byte that is not printable ASCII, and space
+ * and %, as %XX); NULL when malformed. */
+static char *unesc(char *s) {
+  char *w = s;
+  for (const char *r = s; *r; r++) {
+    if (*r != '%') {
+      *w++ = *r;
+      continue;
+    }
+    int hi = r[1] ? hexval(r[1]) : -1, lo = hi >= 0 && r[2] ? hexval(r[2]) : -1;
     if (hi < 0 || lo < 0) return NULL;
-    s[i] = (char)(hi * 16 + lo);
+    *w++ = (char)(hi * 16 + lo);
+    r += 2;
   }
-  s[n / 2] = 0;
+  *w = 0;
   return s;
 }
 
@@ -242,7 +251,7 @@ static void __attribute__((noreturn)) exit_with(pid_t child) {
  * the new pid namespace, makes the job's root, starts the job as its own child (pid 2) and
  * exits with the job's status once the job exits — which ends every other process of the
  * sandbox. Killed, this one takes the sandbox with it (its child's parent-death signal). */
-static void __attribute__((noreturn)) run_sandboxed(const Sandbox *sb, const JobUser *user, const char *cwd, char **argv, char **envp, int status_fd) {
+static void __attribute__((noreturn)) run_sandboxed(const Sandbox *sb, const JobUser *user, const char *relay, const char *cwd, char **argv, char **envp, int status_fd) {
   char what[PATH_MAX + 64];
   if (unshare(sandbox_clone_flags(sb)) < 0) child_fail_what(status_fd, "sandbox", "can't make the namespaces");
   pid_t init = fork();
@@ -253,10 +262,29 @@ static void __attribute__((noreturn)) run_sandboxed(const Sandbox *sb, const Job
   }
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (sandbox_enter(sb, what, sizeof what) < 0) child_fail_what(status_fd, "sandbox", what);
+  /* The task metadata relay, on the sandbox's loopback (m: "<address> <socket name>", the
+   * socket in the working directory). Without the port the job runs without it. */
+  int lfd = -1, sfd = -1;
+  char relay_socket[256] = "";
+  if (relay) {
+    char address[64];
+    if (sscanf(relay, "%63s %255s", address, relay_socket) == 2 && chdir(sb->chdir ? sb->chdir : cwd) == 0) lfd = relay_listen(address);
+    if (lfd >= 0) {
+      sigset_t chld;
+      sigemptyset(&chld);
+      sigaddset(&chld, SIGCHLD);
+      sigprocmask(SIG_BLOCK, &chld, NULL);
+      sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+      if (sfd < 0) child_fail(status_fd, "sandbox");
+    }
+  }
   pid_t job = fork();
   if (job < 0) child_fail(status_fd, "fork");
   if (job == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     if (chdir(sb->chdir ? sb->chdir : cwd) < 0) child_fail(status_fd, "chdir");
     if (sandbox_become_job(sb, user, what, sizeof what) < 0) child_fail_what(status_fd, "sandbox", what);
     execvpe(argv[0], argv, envp);
@@ -264,21 +292,24 @@ static void __attribute__((noreturn)) run_sandboxed(const Sandbox *sb, const Job
   }
   /* The status pipe is the job's now: it closes on its exec, or says why it failed. */
   close(status_fd);
+  if (lfd >= 0) relay_until_exit(lfd, relay_socket, job, sfd);
   exit_with(job);
 }
 
 static void start(char *id, char *cwd, char *drain, char **fields, int nfields) {
   char *argv[nfields + 1], *envp[nfields + 1], *cgroups[nfields + 1], *limits[nfields + 1], *box[nfields + 1];
   int na = 0, ne = 0, nc = 0, nl = 0, nb = 0;
+  char *relay = NULL;
   JobUser user = {0};
   for (int i = 0; i < nfields; i++) {
     char *f = fields[i];
-    if (strlen(f) < 2 || f[1] != ':' || !unhex(f + 2)) continue;
+    if (strlen(f) < 2 || f[1] != ':' || !unesc(f + 2)) continue;
     if (f[0] == 'a') argv[na++] = f + 2;
     else if (f[0] == 'e') envp[ne++] = f + 2;
     else if (f[0] == 'c') cgroups[nc++] = f + 2;
     else if (f[0] == 'r') limits[nl++] = f + 2;
     else if (f[0] == 'b') box[nb++] = f + 2;
+    else if (f[0] == 'm') relay = f + 2;
     else if (f[0] == 'u' && parse_user(f + 2, &user) < 0) {
       putf("F %s exec %d\n", id, EINVAL);
       return;
@@ -286,7 +317,7 @@ static void start(char *id, char *cwd, char *drain, char **fields, int nfields) 
   }
   argv[na] = NULL;
   envp[ne] = NULL;
-  if (!unhex(cwd) || na == 0) {
+  if (!unesc(cwd) || na == 0) {
     putf("F %s exec %d\n", id, EINVAL);
     return;
   }
@@ -337,7 +368,7 @@ static void start(char *id, char *cwd, char *drain, char **fields, int nfields) 
     mark_cloexec_from(3);
     /* (A sandboxed job changes to it again inside: this is where a missing one is said as such.) */
     if (chdir(cwd) < 0) child_fail(st[1], "chdir");
-    if (nb > 0) run_sandboxed(&sb, &user, cwd, argv, envp, st[1]);
+    if (nb > 0) run_sandboxed(&sb, &user, relay, cwd, argv, envp, st[1]);
     if (user.set) {
       char what[PATH_MAX + 64];
       if (sandbox_become_job(NULL, &user, what, sizeof what) < 0) child_fail_what(st[1], "user", what);

@@ -159,9 +159,10 @@ interface LaunchPlan {
   /**
    * Done by the fork server itself instead of by programs in `argv` (sandbox.c): bubblewrap's
    * arguments for the sandbox (without the final `--`), the user to switch to (setpriv's),
-   * the resource limits (prlimit's, as "name soft hard").
+   * the resource limits (prlimit's, as "name soft hard"), the task metadata relay
+   * (metadata-relay.c's address and socket name).
    */
-  native?: { sandbox?: string[]; user?: { uid: number; gid: number; name?: string }; limits?: string[] };
+  native?: { sandbox?: string[]; user?: { uid: number; gid: number; name?: string }; limits?: string[]; relay?: string };
 }
 
 /**
@@ -210,17 +211,17 @@ class Isolation {
     this.termScan.unref();
   }
 
-  /** The leader is gone (or the grace is over): nothing of the attempt may live on. */
-  killAll(): void {
+  /** The leader is gone (or the grace is over): nothing of the attempt may live on. Answers how many were left. */
+  killAll(): number {
     if (this.termScan !== undefined) clearInterval(this.termScan);
-    this.plan.cgroup?.killAll();
+    return this.plan.cgroup?.killAll() ?? 0;
   }
 
   /** The attempt's result once its leader exited and its output was read. */
   async finish(exitCode: number | null): Promise<AttemptExit> {
-    this.killAll();
+    const left = this.killAll();
     const oom = this.plan.cgroup ? this.plan.cgroup.oomKills() > 0 : false;
-    await this.plan.cgroup?.release();
+    await this.plan.cgroup?.release(left === 0);
     if (this.plan.sandboxed && exitCode === 1 && this.firstStderr?.startsWith('bwrap: ')) {
       return { exitCode: null, reason: `CannotStartContainerError: ${this.firstStderr}`, neverStarted: true };
     }
@@ -380,11 +381,13 @@ export class ProcessExecutor implements Executor {
       if (!this.sandbox || this.sandbox.network === 'host') {
         const uri = spec.metadata.loopback();
         if (uri) env.ECS_CONTAINER_METADATA_URI_V4 = uri;
-      } else if (haveRelay()) {
+      } else if (nativeSandbox || haveRelay()) {
         try {
           env.ECS_CONTAINER_METADATA_URI_V4 = `http://${RELAY_ADDRESS}${spec.metadata.unix(join(spec.workDir, RELAY_SOCKET))}`;
-          // The relay runs in the working directory and connects by the socket's name (its whole path can be too long for a socket).
-          argv = [METADATA_RELAY_PATH, RELAY_ADDRESS, RELAY_SOCKET, '--', ...argv];
+          // The relay runs in the working directory and connects by the socket's name (its whole
+          // path can be too long for a socket). In the fork server's own sandbox its pid 1 relays.
+          if (nativeSandbox) native!.relay = `${RELAY_ADDRESS} ${RELAY_SOCKET}`;
+          else argv = [METADATA_RELAY_PATH, RELAY_ADDRESS, RELAY_SOCKET, '--', ...argv];
         } catch (e) {
           notices.push(`ECS_CONTAINER_METADATA_URI_V4 (its socket could not be made: ${(e as Error).message})`);
         }
@@ -481,6 +484,24 @@ function isDirectory(path: string): boolean {
  */
 function resolveExecutable(spec: AttemptSpec, env: Record<string, string>): string {
   const file = spec.command[0];
+  // The same few programs start job after job: found on the same PATH a moment ago, found
+  // again. (One that went away meanwhile fails at its exec with the same words.)
+  const key = file.includes('/') && !isAbsolute(file) ? undefined : `${file}\0${env.PATH ?? ''}`;
+  const known = key === undefined ? undefined : RESOLVED.get(key);
+  if (known && Date.now() - known.at < RESOLVED_MS) return known.path;
+  const path = lookUp(spec, env, file);
+  if (key !== undefined) {
+    if (RESOLVED.size >= 256) RESOLVED.clear();
+    RESOLVED.set(key, { path, at: Date.now() });
+  }
+  return path;
+}
+
+/** Programs found lately by name and PATH (resolveExecutable), and for how long that holds. */
+const RESOLVED = new Map<string, { path: string; at: number }>();
+const RESOLVED_MS = 5_000;
+
+function lookUp(spec: AttemptSpec, env: Record<string, string>, file: string): string {
   const fail = (err: NodeJS.ErrnoException): never => {
     let dirExists = false;
     try {
