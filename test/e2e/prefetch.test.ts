@@ -39,8 +39,10 @@ describe('a compute environment that queues work on its agents (openbatch:prefet
 
   test('runs no more at once than the instance holds, holds no more STARTING than the tag allows, and runs every job once', async () => {
     const log = join(dir, 'runs.log');
-    // Each job notes its start and its end; appends of one short line do not interleave.
-    await registerDefinition(t.client, 'note', { command: ['sh', '-c', 'echo "s $AWS_BATCH_JOB_ID" >> "$0"; sleep 0.3; echo "e $AWS_BATCH_JOB_ID" >> "$0"', log] });
+    // Each job notes its start and its end; appends of one short line do not interleave. A
+    // second each, so that a busy agent's reports (sent every 100 ms while work waits there)
+    // leave a wide moment where two run and one waits, for the watcher below to see.
+    await registerDefinition(t.client, 'note', { command: ['sh', '-c', 'echo "s $AWS_BATCH_JOB_ID" >> "$0"; sleep 1; echo "e $AWS_BATCH_JOB_ID" >> "$0"', log] });
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) ids.push(await submit(t.client, { jobName: `n${i}`, jobQueue: 'q', jobDefinition: 'note' }));
     let maxStarting = 0;
