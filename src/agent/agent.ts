@@ -88,11 +88,11 @@ const NO_LEASE_ORPHAN_MS = 60_000;
 const REPORT_DELAY_MS = 10;
 /**
  * How long reports may wait for company while work waits here. The control plane queues
- * about 250 ms of work on a busy agent (scheduler/queueDepth.ts), so exits reported every
- * 100 ms, and the pass and poll they cause, still come back before the queue runs dry; and
+ * about 500 ms of work on a busy agent (scheduler/queueDepth.ts), so exits reported every
+ * 200 ms, and the pass and poll they cause, still come back before the queue runs dry; and
  * one pass places the room of many exits.
  */
-const QUEUED_REPORT_DELAY_MS = 100;
+const QUEUED_REPORT_DELAY_MS = 200;
 /** a report request carries about this much JSON at most (the server takes AGENT_BODY_LIMIT) */
 const MAX_BATCH_BYTES = 512 * 1024;
 
@@ -582,9 +582,7 @@ export class Agent {
   private enqueue(r: Report): void {
     this.queue.push(r);
     if (this.sending) return;
-    // Fewer jobs waiting than the instance runs at once: the queue is about to run dry.
-    const low = this.waiting.size < Math.max(1, Math.floor(this.capacity?.vcpus ?? 1));
-    if (r.kind === 'withdrawn' || (r.kind === 'exited' && low)) {
+    if (this.urgent(r)) {
       // An exit frees capacity, and a withdrawal the room of the job that takes its place:
       // report it now. (With work still waiting here, the capacity is not idle: the exit
       // waits for company like any report, so that a busy agent's exits reach the control
@@ -596,14 +594,24 @@ export class Agent {
       // Starts and log lines wait a moment, so that a short job's start and exit (and many
       // jobs' reports) travel in one request and one transaction; longer while work waits
       // here. startedAt is stamped when the process starts, so the delay does not show in it.
-      this.flushTimer = setTimeout(
-        () => {
-          this.flushTimer = undefined;
-          if (!this.sending) void this.sendLoop();
-        },
-        this.waiting.size > 0 ? QUEUED_REPORT_DELAY_MS : REPORT_DELAY_MS,
-      );
+      this.flushLater(this.waiting.size > 0 ? QUEUED_REPORT_DELAY_MS : REPORT_DELAY_MS);
     }
+  }
+
+  /**
+   * A report that goes at once: a withdrawal (the room of the job that takes its place), or
+   * an exit when fewer jobs wait here than the instance runs at once (it is about to run dry,
+   * or idle capacity waits for the control plane).
+   */
+  private urgent(r: Report): boolean {
+    return r.kind === 'withdrawn' || (r.kind === 'exited' && this.waiting.size < Math.max(1, Math.floor(this.capacity?.vcpus ?? 1)));
+  }
+
+  private flushLater(ms: number): void {
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if (!this.sending) void this.sendLoop();
+    }, ms);
   }
 
   /**
@@ -644,6 +652,13 @@ export class Agent {
         }
         // Refused as stale: the attempt is no longer this agent's, so its process must not run on.
         for (const s of res.stale) this.stopAttempt(s, 0);
+        // What came in meanwhile waits for company too while work waits here, unless it is
+        // urgent: sent back to back, a busy agent's reports were a few exits each, every one
+        // a scheduler pass, a commit and a poll's answer.
+        if (this.queue.length && !this.stopped && this.waiting.size > 0 && !this.queue.some((r) => this.urgent(r))) {
+          if (!this.flushTimer) this.flushLater(QUEUED_REPORT_DELAY_MS);
+          break;
+        }
       } catch (e) {
         this.queue.unshift(...batch);
         if ((e as { status?: number }).status === 403 || this.stopped) {
@@ -661,7 +676,7 @@ export class Agent {
       }
     }
     this.sending = false;
-    for (const w of this.flushWaiters.splice(0)) w();
+    if (this.queue.length === 0 || this.stopped) for (const w of this.flushWaiters.splice(0)) w();
   }
 
   /**

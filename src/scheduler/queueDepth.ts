@@ -4,8 +4,8 @@
  *
  * Work queued on an agent exists to hide the round trip between one job's end and the next
  * one's start on a slot: the exit report, the pass that places again, the poll's answer —
- * tens of milliseconds on a busy host. It should hold about QUEUE_MS of work per instance,
- * and no more: a queued job is pinned to its instance (another instance that frees or
+ * tens of milliseconds on a busy host, plus the time a busy agent's reports wait for company
+ * (200 ms, agent.ts). It should hold about QUEUE_MS of work per instance, and no more: a queued job is pinned to its instance (another instance that frees or
  * launches cannot take it, and it makes no demand for more capacity), and a job that should
  * run first has to take it back (scheduler/schedule.ts, step 9). So the depth follows how
  * long the compute environment's jobs ran lately:
@@ -13,14 +13,14 @@
  *   depth = ⌊ slots × QUEUE_MS ÷ mean run time ⌋, at most AUTO_MAX_PER_VCPU per vCPU,
  *   slots = the instance's vCPUs ÷ the jobs' mean vCPUs
  *
- * Jobs of a second or more get no queue (AWS's behaviour: a job is placed only where it fits
- * now); nor does a compute environment none of whose jobs ended lately (its first jobs, or
- * long ones), until some do.
+ * Jobs longer than QUEUE_MS per slot get no queue (on a 2-vCPU instance, jobs of a second or
+ * more: AWS's behaviour, a job is placed only where it fits now); nor does a compute
+ * environment none of whose jobs ended lately (its first jobs, or long ones), until some do.
  */
 import type { RunTimes } from '../store/agentQueues.js';
 
 /** The work an agent's queue should hold, in ms of its jobs' run time per instance. */
-export const QUEUE_MS = 250;
+export const QUEUE_MS = 500;
 /** The deepest automatic queue, per vCPU of the instance. */
 export const AUTO_MAX_PER_VCPU = 16;
 /** Run times are taken from the jobs that ended within this window… */

@@ -1,6 +1,6 @@
 /**
  * scheduler/queueDepth.ts: how deep an agent's queue is when openbatch chooses it — about
- * 250 ms of the compute environment's recent jobs per instance, none for long jobs or before
+ * 500 ms of the compute environment's recent jobs per instance, none for long jobs or before
  * any job ended, never more than 16 per vCPU.
  */
 import assert from 'node:assert/strict';
@@ -9,13 +9,13 @@ import { autoDepth } from '../../src/scheduler/queueDepth.js';
 
 const ran = (meanMs: number, meanVcpus = 1) => ({ jobs: 10, meanMs, meanVcpus });
 
-test('an agent queues about 250 ms of its compute environment\'s recent jobs', () => {
-  assert.equal(autoDepth(2, ran(100)), 5);
-  assert.equal(autoDepth(4, ran(50, 2)), 10);
+test('an agent queues about 500 ms of its compute environment\'s recent jobs', () => {
+  assert.equal(autoDepth(2, ran(100)), 10);
+  assert.equal(autoDepth(4, ran(50, 2)), 20);
 });
 
-test('jobs of a second or more, and a compute environment none of whose jobs ended lately, get no queue', () => {
-  assert.equal(autoDepth(2, ran(1_000)), 0);
+test('jobs longer than half a second per slot, and a compute environment none of whose jobs ended lately, get no queue', () => {
+  assert.equal(autoDepth(2, ran(1_001)), 0);
   assert.equal(autoDepth(2, ran(60_000)), 0);
   assert.equal(autoDepth(2, undefined), 0);
 });
