@@ -102,6 +102,13 @@ test('only src/store/ decodes JSON columns', () => {
   assert.deepEqual(found, [], 'a JSON column is decoded by its store module (e.g. store/jobs.ts consumablesOf), once');
 });
 
+test('job status is written in one place: store/transitions.ts', () => {
+  // An UPDATE of the jobs table that sets `status`, in SQL text or with Kysely's builder.
+  const writes = [/UPDATE\s+"?jobs"?\s+SET\s(?:(?!WHERE)[^`'"])*\bstatus\s*=/i, /updateTable\('jobs'\)[\s\S]{0,200}?\.set\(\{[^}]*\bstatus\s*:/];
+  const found = files.filter((f) => f.name !== 'store/transitions.ts' && writes.some((w) => w.test(f.text))).map((f) => f.name);
+  assert.deepEqual(found, [], 'a status change is a transition applied by store/transitions.ts (docs/design/job-status.md)');
+});
+
 test('the domain model (src/model/) imports nothing of the rest of the system', () => {
   const found = files
     .filter((f) => f.name.startsWith('model/'))
