@@ -89,8 +89,11 @@ function collect(dir, out) {
   return out;
 }
 
+const sources = new URL('../test/', import.meta.url).pathname;
 const files = collect(root, [])
   .map((f) => relative(root, f))
+  // A compiled file whose source is gone (a test deleted or moved since the last build) is stale: tsc leaves it in dist/.
+  .filter((f) => existsSync(join(sources, f.replace(/\.js$/, '.ts'))))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {
