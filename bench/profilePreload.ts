@@ -6,10 +6,13 @@
  *           the server starts agents with its environment only): CPU.agent.<pid>.cpuprofile
  *   server  every SQLite statement timed (prepare and run, by SQL text): sql.<pid>.json —
  *           the CPU profile shows SQLite time as one Kysely function; this says which queries
+ * A server starts its agents with a few host variables only (agentEnvironment), so this
+ * preload, in the server, adds itself back to the environment of the agents it spawns.
  */
+import type * as ChildProcesses from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { createRequire } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 
 const dir = process.env.OPENBATCH_BENCH_PROFILE_DIR;
@@ -29,6 +32,18 @@ if (dir && role === 'agent') {
 }
 
 if (dir && role === 'server') {
+  // An agent is `node <cli> agent …` spawned by the server with an environment of its own:
+  // without NODE_OPTIONS and the profile directory it would run unprofiled.
+  const cp = createRequire(import.meta.url)('node:child_process') as typeof ChildProcesses;
+  const spawn = cp.spawn;
+  const bench = { NODE_OPTIONS: process.env.NODE_OPTIONS ?? '', OPENBATCH_BENCH_PROFILE_DIR: dir };
+  cp.spawn = function (this: unknown, ...a: unknown[]) {
+    const [command, args, options] = a as [string, string[] | undefined, ChildProcesses.SpawnOptions | undefined];
+    if (command === process.execPath && Array.isArray(args) && args.includes('agent') && options?.env) a[2] = { ...options, env: { ...options.env, ...bench } };
+    return (spawn as (...x: unknown[]) => ChildProcesses.ChildProcess).apply(this, a);
+  } as typeof spawn;
+  // The server imports `spawn` by name (ESM): its binding follows the patched export only after this.
+  syncBuiltinESMExports();
   type Fn = (this: unknown, ...a: unknown[]) => unknown;
   const stats = new Map<string, { calls: number; runMs: number; prepareMs: number }>();
   // `IN (?, ?, …)` lists of any length are one statement.
