@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BatchClient } from '@aws-sdk/client-batch';
-import { batchClient, CLI, stopAgentsUnder, tempDir } from '../test/helpers/server.js';
+import { agentsUnder, batchClient, CLI, stopAgentsUnder, tempDir } from '../test/helpers/server.js';
 
 export { tempDir };
 
@@ -104,6 +104,50 @@ export function processCpuMs(pid: number | undefined): number {
 }
 /** USER_HZ: 100 on every Linux architecture Node runs on. */
 const CLOCK_TICKS_PER_S = 100;
+
+/** CPU openbatch's own processes used, ms: the server, its agents (Node) and their fork servers (without the jobs they start). */
+export interface OwnCpu {
+  server: number;
+  agent: number;
+  forkServer: number;
+}
+
+/** What openbatch's own processes of a bench server have used so far (from /proc). */
+export function ownCpu(s: BenchServer): OwnCpu {
+  const agents = agentsUnder(s.dataDir);
+  let agent = 0;
+  let forkServer = 0;
+  for (const pid of agents) {
+    agent += processCpuMs(pid);
+    for (const child of childrenOf(pid)) if (commOf(child) === 'openbatch-forks') forkServer += processCpuMs(child);
+  }
+  return { server: processCpuMs(s.child.pid), agent, forkServer };
+}
+
+/** CPU per job between two readings of ownCpu, ms; the agent's figure includes its fork server's own. */
+export function cpuPerJob(before: OwnCpu, after: OwnCpu, jobs: number): { serverMsPerJob: number; agentMsPerJob: number; forkServerMsPerJob: number } {
+  return {
+    serverMsPerJob: (after.server - before.server) / jobs,
+    agentMsPerJob: (after.agent + after.forkServer - before.agent - before.forkServer) / jobs,
+    forkServerMsPerJob: (after.forkServer - before.forkServer) / jobs,
+  };
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
 
 /**
  * Runs `op` with `concurrency` operations in flight until `durationMs` has passed (operations

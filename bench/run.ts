@@ -20,7 +20,7 @@ import { arrayThroughput } from './workloads/arrayThroughput.js';
 import { profileRun, type ProfiledRun, type ProfileSummary, type SqlStat } from './profile.js';
 import { latency, type LatencyResult } from './workloads/latency.js';
 import { submitRate, type SubmitRateResult } from './workloads/submitRate.js';
-import { throughput, type ThroughputResult, type TunedRate } from './workloads/throughput.js';
+import { throughput, type CpuPerJob, type ThroughputResult, type TunedRate } from './workloads/throughput.js';
 import { schedulerScale } from './workloads/schedulerScale.js';
 import { slurmPeer, type SlurmResult } from './workloads/slurm.js';
 import { dashboardScale } from './workloads/dashboard.js';
@@ -110,6 +110,13 @@ function tunedRow(t: TunedRate | undefined): (string | number)[][] {
   return [[`openbatch, CE tuned for short jobs (${Object.entries(t.tags).map(([k, v]) => `${k}=${v}`).join(', ')})`, t.jobsPerSecond, '']];
 }
 
+/** openbatch's own CPU per job (server, agent with its fork server), on the default CE and the tuned one. */
+function printCpu(cpu: CpuPerJob | undefined, tuned: CpuPerJob | undefined): void {
+  const one = (c: CpuPerJob) => `server ${c.serverMsPerJob.toFixed(3)}, agent ${c.agentMsPerJob.toFixed(3)} (of which its fork server ${c.forkServerMsPerJob.toFixed(3)})`;
+  if (cpu) log(`
+openbatch's own CPU per job, ms (from /proc): default CE ${one(cpu)}${tuned ? `; tuned CE ${one(tuned)}` : ''}`);
+}
+
 /** openbatch ÷ a limit: default CE, and tuned CE after a slash when it ran. */
 const ratios = (plain: number, tuned: number | undefined) => (tuned === undefined ? plain.toFixed(2) : `${plain.toFixed(2)} / tuned ${tuned.toFixed(2)}`);
 
@@ -127,6 +134,7 @@ function printThroughput(r: ThroughputResult): void {
     ),
   );
   log(`\nSubmitJob calls during the run: ${r.submitPerSecond.toFixed(0)}/s`);
+  printCpu(r.cpu, r.tuned?.cpu);
 }
 
 function printSlurm(r: SlurmResult): void {
@@ -205,6 +213,7 @@ if (wanted('array')) {
       ],
     ),
   );
+  printCpu(r.cpu, r.tuned?.cpu);
 }
 if (wanted('cpu')) {
   const r = await cpuJobs({ jobs: SIZES.cpuJobs, cores: facts.cores });

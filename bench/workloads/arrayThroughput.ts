@@ -10,8 +10,8 @@
  */
 import { DescribeJobsCommand, SubmitJobCommand } from '@aws-sdk/client-batch';
 import { basicFarm, waitForStatus } from '../../test/helpers/fixtures.js';
-import { benchServer, shortJobTags, sleep, type ServerStart } from '../lib.js';
-import { nodeSpawnRate, tunedRate, xargsRate, type TunedRate } from './throughput.js';
+import { benchServer, cpuPerJob, ownCpu, shortJobTags, sleep, type ServerStart } from '../lib.js';
+import { nodeSpawnRate, tunedRate, xargsRate, type CpuPerJob, type TunedRate } from './throughput.js';
 
 export interface ArrayThroughputOptions {
   size: number;
@@ -31,12 +31,14 @@ export interface ArrayThroughputResult {
   nodeSpawnPerSecond: number;
   ratioToXargs: number;
   ratioToNodeSpawn: number;
+  /** on the default CE (absent from results written before it was measured) */
+  cpu?: CpuPerJob;
   tuned?: TunedRate;
 }
 
 const STALL_MS = 60_000;
 
-async function runOpenbatch(o: ArrayThroughputOptions, tags?: Record<string, string>): Promise<number> {
+async function runOpenbatch(o: ArrayThroughputOptions, tags?: Record<string, string>): Promise<{ elapsedMs: number; cpu: CpuPerJob }> {
   const s = await benchServer(o.server);
   try {
     const { client } = s;
@@ -44,6 +46,7 @@ async function runOpenbatch(o: ArrayThroughputOptions, tags?: Record<string, str
     const warm = await client.send(new SubmitJobCommand({ jobName: 'warm-up', jobQueue: farm.queueName, jobDefinition: farm.definitionName }));
     const w = await waitForStatus(client, warm.jobId!, ['SUCCEEDED', 'FAILED'], 60_000);
     if (w.status !== 'SUCCEEDED') throw new Error(`warm-up job ${w.status}: ${w.statusReason}`);
+    const cpu0 = ownCpu(s);
     const t0 = performance.now();
     const { jobId } = await client.send(
       new SubmitJobCommand({ jobName: 'array', jobQueue: farm.queueName, jobDefinition: farm.definitionName, arrayProperties: { size: o.size } }),
@@ -52,7 +55,7 @@ async function runOpenbatch(o: ArrayThroughputOptions, tags?: Record<string, str
     let progressAt = performance.now();
     for (;;) {
       const job = (await client.send(new DescribeJobsCommand({ jobs: [jobId!] }))).jobs![0];
-      if (job.status === 'SUCCEEDED') return performance.now() - t0;
+      if (job.status === 'SUCCEEDED') return { elapsedMs: performance.now() - t0, cpu: cpuPerJob(cpu0, ownCpu(s), o.size) };
       if (job.status === 'FAILED') throw new Error(`array ${jobId} FAILED: ${job.statusReason}`);
       const succeeded = job.arrayProperties?.statusSummary?.SUCCEEDED ?? 0;
       if (succeeded > done) {
@@ -71,9 +74,9 @@ async function runOpenbatch(o: ArrayThroughputOptions, tags?: Record<string, str
 export async function arrayThroughput(o: ArrayThroughputOptions): Promise<ArrayThroughputResult> {
   const c = o.cores;
   const before = o.skipLimits ? undefined : { xargs: xargsRate(o.size, c), node: nodeSpawnRate(o.size, c) };
-  const elapsedMs = await runOpenbatch(o);
+  const { elapsedMs, cpu } = await runOpenbatch(o);
   const tags = shortJobTags(c);
-  const tunedMs = o.tuned ? await runOpenbatch(o, tags) : undefined;
+  const tuned = o.tuned ? await runOpenbatch(o, tags) : undefined;
   const after = o.skipLimits ? undefined : { xargs: xargsRate(o.size, c), node: nodeSpawnRate(o.size, c) };
   const childrenPerSecond = (o.size * 1000) / elapsedMs;
   const xargsPerSecond = before && after ? (before.xargs + after.xargs) / 2 : NaN;
@@ -87,6 +90,7 @@ export async function arrayThroughput(o: ArrayThroughputOptions): Promise<ArrayT
     nodeSpawnPerSecond,
     ratioToXargs: childrenPerSecond / xargsPerSecond,
     ratioToNodeSpawn: childrenPerSecond / nodeSpawnPerSecond,
-    tuned: tunedMs === undefined ? undefined : tunedRate(tags, (o.size * 1000) / tunedMs, xargsPerSecond, nodeSpawnPerSecond),
+    cpu,
+    tuned: tuned === undefined ? undefined : tunedRate(tags, (o.size * 1000) / tuned.elapsedMs, xargsPerSecond, nodeSpawnPerSecond, tuned.cpu),
   };
 }

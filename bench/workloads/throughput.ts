@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DescribeJobsCommand, SubmitJobCommand } from '@aws-sdk/client-batch';
 import { basicFarm, waitForStatus } from '../../test/helpers/fixtures.js';
-import { benchServer, runAll, shortJobTags, sleep, type ServerStart } from '../lib.js';
+import { benchServer, cpuPerJob, ownCpu, runAll, shortJobTags, sleep, type ServerStart } from '../lib.js';
 
 export interface ThroughputOptions {
   jobs: number;
@@ -29,12 +29,20 @@ export interface ThroughputOptions {
   tuned?: boolean;
 }
 
+/** openbatch's own CPU per job over a timed span, ms, from /proc: the server, the agent (its Node process and its fork server, without the jobs), the fork server alone. */
+export interface CpuPerJob {
+  serverMsPerJob: number;
+  agentMsPerJob: number;
+  forkServerMsPerJob: number;
+}
+
 /** openbatch on a CE tuned for short jobs, against the same limits. */
 export interface TunedRate {
   tags: Record<string, string>;
   jobsPerSecond: number;
   ratioToXargs: number;
   ratioToNodeSpawn: number;
+  cpu?: CpuPerJob;
 }
 
 export interface ThroughputResult {
@@ -50,6 +58,8 @@ export interface ThroughputResult {
   ratioToXargs: number;
   ratioToNodeSpawn: number;
   serverPid?: number;
+  /** on the default CE (absent from results written before it was measured) */
+  cpu?: CpuPerJob;
   tuned?: TunedRate;
 }
 
@@ -80,7 +90,7 @@ function limits(n: number, c: number): { xargs: number; node: number } {
   return { xargs: xargsRate(n, c), node: nodeSpawnRate(n, c) };
 }
 
-async function runOpenbatch(o: ThroughputOptions, tags?: Record<string, string>): Promise<{ elapsedMs: number; submitMs: number; serverPid?: number }> {
+async function runOpenbatch(o: ThroughputOptions, tags?: Record<string, string>): Promise<{ elapsedMs: number; submitMs: number; serverPid?: number; cpu: CpuPerJob }> {
   const s = await benchServer(o.server);
   try {
     const { client } = s;
@@ -91,6 +101,7 @@ async function runOpenbatch(o: ThroughputOptions, tags?: Record<string, string>)
     if (warm.status !== 'SUCCEEDED') throw new Error(`warm-up job ${warm.status}: ${warm.statusReason}`);
 
     const ids: string[] = new Array(o.jobs);
+    const cpu0 = ownCpu(s);
     const t0 = performance.now();
     const submitAll = runAll(o.jobs, o.submitConcurrency, async (i) => {
       ids[i] = await submit(`tput-${i}`);
@@ -120,8 +131,9 @@ async function runOpenbatch(o: ThroughputOptions, tags?: Record<string, string>)
       while (doneUpTo < o.jobs && ids[doneUpTo] !== undefined && finished.has(ids[doneUpTo])) doneUpTo++;
       if (finished.size < o.jobs) await sleep(WATCH_INTERVAL_MS);
     }
+    const cpu = cpuPerJob(cpu0, ownCpu(s), o.jobs);
     const submitMs = await submitAll;
-    return { elapsedMs: lastDone - t0, submitMs, serverPid: s.child.pid };
+    return { elapsedMs: lastDone - t0, submitMs, serverPid: s.child.pid, cpu };
   } finally {
     await s.close();
   }
@@ -148,10 +160,11 @@ export async function throughput(o: ThroughputOptions): Promise<ThroughputResult
     ratioToXargs: jobsPerSecond / xargsPerSecond,
     ratioToNodeSpawn: jobsPerSecond / nodeSpawnPerSecond,
     serverPid: ob.serverPid,
-    tuned: tuned && tunedRate(tags, (o.jobs * 1000) / tuned.elapsedMs, xargsPerSecond, nodeSpawnPerSecond),
+    cpu: ob.cpu,
+    tuned: tuned && tunedRate(tags, (o.jobs * 1000) / tuned.elapsedMs, xargsPerSecond, nodeSpawnPerSecond, tuned.cpu),
   };
 }
 
-export function tunedRate(tags: Record<string, string>, jobsPerSecond: number, xargsPerSecond: number, nodeSpawnPerSecond: number): TunedRate {
-  return { tags, jobsPerSecond, ratioToXargs: jobsPerSecond / xargsPerSecond, ratioToNodeSpawn: jobsPerSecond / nodeSpawnPerSecond };
+export function tunedRate(tags: Record<string, string>, jobsPerSecond: number, xargsPerSecond: number, nodeSpawnPerSecond: number, cpu?: CpuPerJob): TunedRate {
+  return { tags, jobsPerSecond, ratioToXargs: jobsPerSecond / xargsPerSecond, ratioToNodeSpawn: jobsPerSecond / nodeSpawnPerSecond, ...(cpu ? { cpu } : {}) };
 }
