@@ -20,6 +20,12 @@ const helpers = [
 for (const h of helpers) {
   const srcs = h.srcs.map((f) => `${root}src/executor/${f}`);
   const out = `${root}dist/native/${h.out}`;
+  // A source not there (a package that does not ship it) is said, never taken as up to date.
+  const missing = h.srcs.filter((f, i) => mtime(srcs[i]) < 0);
+  if (missing.length) {
+    console.warn(`openbatch: ${missing.join(', ')} is missing from this copy of openbatch; ${h.without}`);
+    continue;
+  }
   if (srcs.every((src) => mtime(out) >= mtime(src))) continue;
   mkdirSync(`${root}dist/native`, { recursive: true });
   const r = spawnSync(cc, ['-O2', '-Wall', '-o', out, ...srcs.filter((f) => f.endsWith('.c'))], { stdio: 'inherit' });

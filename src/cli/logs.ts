@@ -16,6 +16,7 @@ import { CliError, withClient, type ConnectionFlags } from './client.js';
 import { waitOutcomeLine } from './jobs.js';
 import { describeJob, sleep, waitForJob } from './wait.js';
 import { fullTime } from './output.js';
+import { NOTICE_PREFIX } from '../executor/types.js';
 
 const DEFAULT_LOG_GROUP = '/aws/batch/job';
 
@@ -39,9 +40,15 @@ export function attemptStreams(job: JobDetail): string[] {
   return streams;
 }
 
-/** A stream read forward from a token: prints every event up to the end there is now. */
+/**
+ * A stream read forward from a token: prints every event up to the end there is now. The
+ * job's output goes to stdout; an attempt's first line saying what its host could not enforce
+ * (NOTICE_PREFIX, docs/executors.md) stays in the stream but goes to stderr, so that
+ * `openbatch logs job > out` holds what the job wrote and nothing else.
+ */
 class StreamReader {
   private token: string | undefined;
+  private first = true;
 
   constructor(
     private readonly logs: CloudWatchLogsClient,
@@ -61,14 +68,20 @@ class StreamReader {
         if ((e as Error).name === 'ResourceNotFoundException') return;
         throw e;
       }
-      const events = res.events ?? [];
+      const events = [...(res.events ?? [])];
+      const read = events.length;
+      const line = (e: (typeof events)[number]) => (this.timestamps ? `${fullTime(e.timestamp)}  ${e.message}` : e.message);
+      if (this.first && events.length) {
+        this.first = false;
+        if (events[0].message?.startsWith(NOTICE_PREFIX)) process.stderr.write(line(events.shift()!) + '\n');
+      }
       if (events.length) {
-        const text = events.map((e) => (this.timestamps ? `${fullTime(e.timestamp)}  ${e.message}` : e.message)).join('\n') + '\n';
+        const text = events.map(line).join('\n') + '\n';
         await new Promise<void>((resolve) => (process.stdout.write(text) ? resolve() : process.stdout.once('drain', resolve)));
       }
       const same = res.nextForwardToken === this.token;
       this.token = res.nextForwardToken;
-      if (same || events.length === 0) return;
+      if (same || read === 0) return;
     }
   }
 }

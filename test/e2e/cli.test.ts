@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { describeJob, waitForStatus } from '../helpers/fixtures.js';
+import { NOTICE_PREFIX } from '../../src/executor/types.js';
 import { CLI, sharedDir, startTestServer, type TestServer } from '../helpers/server.js';
 
 interface Run {
@@ -199,6 +200,14 @@ describe('the openbatch CLI against a real server', () => {
     assert.equal((await ok('logs', ids.failed!)).stdout, 'going wrong\n');
     const stamped = await ok('logs', '--timestamps', ids.ok!);
     assert.match(stamped.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d  hello from openbatch\n$/);
+  });
+
+  test('logs prints an attempt’s notice of what its host did not enforce on stderr, the job’s output alone on stdout', async () => {
+    // The notice is the first line of the attempt's stream (docs/executors.md); a job writes one here as its agent would.
+    const r = await ok('submit', '--wait', '--', 'sh', '-c', `echo '${NOTICE_PREFIX}memory limit of 512 MiB (no cgroups)'; echo result`);
+    const logs = await ok('logs', r.stdout.trim());
+    assert.equal(logs.stdout, 'result\n');
+    assert.equal(logs.stderr, `${NOTICE_PREFIX}memory limit of 512 MiB (no cgroups)\n`);
   });
 
   test('logs -f prints lines as a running job writes them and exits when it ends', async () => {

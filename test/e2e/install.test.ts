@@ -87,6 +87,8 @@ describe('openbatch installed with npm', () => {
     mkdirSync(join(pkg, native), { recursive: true });
     for (const f of readdirSync(join(ROOT, native)).filter((f) => f.endsWith('.node'))) copyFileSync(join(ROOT, native, f), join(pkg, native, f));
     await run(process.execPath, [join(pkg, 'scripts', 'build-native.mjs')], { cwd: pkg });
+    // Its native helpers are built from the sources the package ships, as `npm install` does.
+    for (const helper of ['openbatch-forkserver', 'openbatch-metadata-relay']) assert.ok(existsSync(join(pkg, 'dist', 'native', helper)), `${helper} is built at install`);
 
     const env = cleanEnv({ PATH: `${join(prefix, 'bin')}:${process.env.PATH}` });
     const version = await run('openbatch', ['--version'], { env });
