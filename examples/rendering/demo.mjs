@@ -87,14 +87,15 @@ rmSync(join(here, 'output', scene), { recursive: true, force: true });
 // lost; without notice they die, and the retry strategy runs them again on the next instance.
 // A build without chaos runs without it.
 const hasChaos = existsSync(join(root, 'dist/src/compute/chaos.js'));
-// The jobs write the frames and the video through a volume of this directory
-// (pipeline.yaml), which the server grants them here. A server running as root runs its jobs
+// The jobs read the scene through a volume of inbox/ and write the frames and the video
+// through a volume of output/ (pipeline.yaml), which the server grants them here — not this
+// whole directory, which holds the server's data directory (.data/) too. A server running as root runs its jobs
 // as nobody: the output directory is theirs to write.
 mkdirSync(join(here, 'output'), { recursive: true });
 chmodSync(join(here, 'output'), 0o777);
 const config = {
   ...(hasChaos ? { spotInterruptionsPerHour: chaos, spotNoticeSeconds: notice } : {}),
-  hostVolumeRoots: [here],
+  hostVolumeRoots: [inbox, join(here, 'output')],
   scaleDownDelaySeconds: 5,
   triggers: [
     {

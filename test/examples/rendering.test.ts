@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, test } from 'node:test';
-import { ListJobsCommand } from '@aws-sdk/client-batch';
+import { DescribeJobsCommand, ListJobsCommand } from '@aws-sdk/client-batch';
 import { loadConfig, type ServerConfig } from '../../src/config.js';
 import { CLI, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 import { waitForStatus } from '../helpers/fixtures.js';
@@ -29,14 +29,19 @@ after(async () => t?.close());
 const FRAMES = 6;
 
 test('a scene dropped into the inbox renders on Spot capacity and is stitched into an MP4 of every frame', { skip: missing.length ? `not installed: ${missing.join(', ')} (scripts/ci/examples.sh installs them)` : false }, async () => {
+  // Laid out as `npm run demo` lays out examples/rendering/: the inbox, the output and the
+  // server's data directory side by side in one directory.
   const dir = tempDir('openbatch-rendering-');
   const inbox = join(dir, 'inbox');
+  const output = join(dir, 'output');
+  chmodSync(dir, 0o755); // as a checkout is: jobs running as nobody pass through it
   mkdirSync(inbox);
-  // The jobs write their frames and the video beside the inbox, through a volume of this
-  // directory: the server grants it, and a root server's jobs (nobody) may write it.
-  chmodSync(dir, 0o777);
+  // The jobs write their frames and the video beside the inbox, through a volume of output/:
+  // the server grants it, and a root server's jobs (nobody) may write it.
+  mkdirSync(output);
+  chmodSync(output, 0o777);
   t = await startTestServer({
-    hostVolumeRoots: [dir],
+    hostVolumeRoots: [inbox, output],
     // Spot chaos, hard: each instance is interrupted every 10 s on average, with no notice
     // (a frame takes a second or two here, so some attempts die and are run again; the
     // definitions allow 10 attempts, so a frame failing for good is vanishingly rare).
@@ -54,7 +59,7 @@ test('a scene dropped into the inbox renders on Spot capacity and is stitched in
         pollSeconds: 0.2,
       },
     ],
-  } as Partial<ServerConfig>);
+  } as Partial<ServerConfig>, { dataDir: join(dir, '.data') });
   const pipeline = join(dir, 'pipeline.yaml');
   writeFileSync(pipeline, readFileSync(join(example, 'pipeline.yaml'), 'utf8').replaceAll('@RENDERING@', dir));
   await run(process.execPath, [CLI, 'apply', '-f', pipeline, '--endpoint', t.url]);
@@ -75,7 +80,13 @@ test('a scene dropped into the inbox renders on Spot capacity and is stitched in
 
   const stitch = await waitForStatus(t.client, stitchId, ['SUCCEEDED', 'FAILED'], 170_000);
   const array = await waitForStatus(t.client, arrayId, ['SUCCEEDED', 'FAILED']);
-  assert.equal(array.status, 'SUCCEEDED', array.statusReason);
+  if (array.status !== 'SUCCEEDED') {
+    // Say why: the first failed frame's reason and what its container reported.
+    const failed = await t.client.send(new ListJobsCommand({ arrayJobId: arrayId, jobStatus: 'FAILED' }));
+    const first = failed.jobSummaryList?.[0]?.jobId;
+    const child = first ? (await t.client.send(new DescribeJobsCommand({ jobs: [first] }))).jobs?.[0] : undefined;
+    assert.fail(`the render failed: ${array.statusReason}; frame ${child?.arrayProperties?.index}: ${child?.statusReason} (${child?.container?.reason ?? 'no container reason'})`);
+  }
   assert.equal(stitch.status, 'SUCCEEDED', stitch.statusReason);
 
   const out = join(dir, 'output', 'orbit');
