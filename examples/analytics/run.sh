@@ -51,4 +51,6 @@ openbatch apply -f "$work/jobs.yaml" | tee "$work/submitted.txt"
 for desk in equities etf; do
   id=$(sed -n "s/^job report-$desk: submitted (\([^,)]*\).*/\1/p" "$work/submitted.txt")
   openbatch logs -f "$id"
+  # the job wrote /data/<desk>/report.json inside its sandbox: here it is the work folder's
+  echo "$desk report: $work/$desk/report.json"
 done

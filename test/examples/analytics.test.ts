@@ -67,6 +67,8 @@ test('run.sh: per-partition transaction costs merged into each desk report, tota
       want.vwap_slippage += side * qty * (p - vwapOf.get(f.order_id)!);
     }
     assert.equal(want.orders, 60);
+    // run.sh says where the report is on this host (the job's log says where it wrote it, in its sandbox)
+    assert.ok(out.stdout.includes(`${desk} report: ${join(work, desk, 'report.json')}\n`), out.stdout);
     const report = JSON.parse(readFileSync(join(work, desk, 'report.json'), 'utf8')) as Record<string, number>;
     assert.equal(report.orders, want.orders, desk);
     assert.equal(report.fills, want.fills, desk);
