@@ -16,6 +16,8 @@
  *   never fits            no instance its CEs could ever have holds it: the numbers say which
  *   no enabled CE, consumables, a drained farm, queued beyond a pass's look
  *   dependencies          PENDING: the unfinished dependencies (explainPending)
+ *   queued on an agent    STARTING behind the jobs running on its instance (openbatch:prefetch), or
+ *                         terminated before its agent took it (explainStarting)
  *
  * The estimate comes from what runs and when it should end: each running job's start plus how
  * long its definition's jobs ran lately (or, lacking those, its attempt timeout, as the latest
@@ -29,6 +31,8 @@ import type { CapacityAccount, Holder } from '../compute/planScaling.js';
 /** What a job in the account's instances runs, with when it should end. */
 export interface RunningFacts {
   jobId: string;
+  /** STARTING (queued on its agent, or its process starting) or RUNNING */
+  status?: string;
   queue: string;
   /** its queue's priority */
   priority: number;
@@ -338,6 +342,30 @@ export function explainWait(f: WaitFacts): Explanation {
           : { noEta: 'cannot be estimated: it starts once a bootstrap succeeds' }),
       };
   }
+}
+
+/** A STARTING job: its instance still launching, the job queued on its agent behind running jobs, or terminated before its agent took it. */
+export function explainStarting(f: { now: number; jobId: string; vcpus: number; placedAt: number; instance?: InstanceFacts; terminateReason?: string | null; typicalRunMs?: number; typicalBootMs?: number }): Explanation {
+  const inst = f.instance;
+  const where = inst ? `instance ${inst.id}${inst.state === 'LAUNCHING' || inst.state === 'PENDING' ? ', which is still launching' : ''}` : 'its instance';
+  if (f.terminateReason) {
+    return { summary: `terminated while STARTING on ${where}: it ends FAILED ('${f.terminateReason}') when the instance's agent next polls, and its capacity comes back then` };
+  }
+  if (!inst) return { summary: 'placed; its instance is gone, and the attempt with it' };
+  if (inst.state === 'LAUNCHING' || inst.state === 'PENDING') return { summary: `placed on ${where}` };
+  const running = inst.running.filter((r) => r.jobId !== f.jobId);
+  const busy = running.filter((r) => r.status !== 'STARTING');
+  const used = busy.reduce((n, r) => n + r.vcpus, 0);
+  if (used + f.vcpus <= inst.vcpus + 1e-9) return { summary: `placed on ${where}; its process is starting` };
+  // Queued on the agent (openbatch:prefetch): it starts the moment room frees there, after the jobs queued before it.
+  const ahead = running.filter((r) => r.status === 'STARTING' && r.since < f.placedAt).length;
+  const holder: Holder = { instanceId: inst.id, ceName: inst.ceName, vcpus: inst.vcpus, memoryMiB: 0, role: 'running' };
+  const only: WaitFacts = { now: f.now, code: 'NO_CAPACITY', need: { vcpus: f.vcpus, memoryMiB: 0, gpus: 0 }, queue: { name: '', priority: 0 }, ces: [], instances: new Map([[inst.id, { ...inst, running: busy }]]), typicalRunMs: f.typicalRunMs };
+  return {
+    summary: `queued on instance ${inst.id} (${inst.type}, ${plural(inst.vcpus, 'vCPU')}) behind ${plural(busy.length, 'running job')}${ahead ? ` and ${plural(ahead, 'job')} queued before it` : ''}: its agent starts it the moment room frees there`,
+    hint: "its compute environment queues work on its agents (openbatch:prefetch); tag it openbatch:prefetch=0 to have jobs wait RUNNABLE for any instance instead",
+    ...fromRunning(only, [holder], ahead),
+  };
 }
 
 /** A PENDING job: the dependencies it still waits on, or an array parent's children. */

@@ -35,13 +35,13 @@ import type { Resources } from '../model/resources.js';
 import { availableQuantities } from '../store/consumableResources.js';
 import type { Db } from '../store/db.js';
 import { getJob, getJobs, jobSpecOf, usageByInstance, type JobRow, consumablesOf, waitDetailOf } from '../store/jobs.js';
-import { getInstance, liveInstances, providerDataOf } from '../store/instances.js';
+import { liveInstances, providerDataOf } from '../store/instances.js';
 import { listComputeEnvironments, computeResourcesOf, ceTagsOf } from '../store/computeEnvironments.js';
 import { allJobQueues, ceOrderOf } from '../store/jobQueues.js';
 import { getSchedulingPolicyByArn, fairsharePolicyOf } from '../store/schedulingPolicies.js';
 import { bootTimes, dependencyEdges, instancesById, jobsOn, lastBootstrapFailure, runnableAhead, runTimes } from '../store/whyReads.js';
 import type { CeView } from './schedule.js';
-import { explainPending, explainWait, type CeFacts, type Estimate, type InstanceFacts, type WaitDetail } from './explain.js';
+import { explainPending, explainStarting, explainWait, type CeFacts, type Estimate, type InstanceFacts, type WaitDetail } from './explain.js';
 
 export type WhyCode =
   | 'SUBMITTED'
@@ -147,19 +147,18 @@ export async function explainJob(o: WhyOptions, jobId: string): Promise<WhyRepor
       }
       return runnable(o, job, base);
     case 'STARTING': {
-      const row = job.instance_id ? await getInstance(o.db, job.instance_id) : undefined;
-      const inst = row ? { id: row.id, state: row.state } : undefined;
-      const where = inst ? `instance ${inst.id}${inst.state === 'LAUNCHING' || inst.state === 'PENDING' ? ', which is still launching' : ''}` : `instance ${job.instance_id ?? '?'}`;
-      // Terminated before its agent took it: it ends FAILED at the agent's next poll, and its room comes back then.
-      if (job.terminate_reason) {
-        return {
-          ...base,
-          code: 'STARTING',
-          instance: inst ?? null,
-          summary: `terminated while STARTING on ${where}: it ends FAILED ('${job.terminate_reason}') when the instance's agent next polls, and its capacity comes back then`,
-        };
-      }
-      return { ...base, code: 'STARTING', instance: inst ?? null, summary: inst?.state === 'LAUNCHING' || inst?.state === 'PENDING' ? `placed on ${where}` : `placed on ${where}; its process is starting` };
+      const { instances, typical } = job.instance_id ? await instanceFacts(o, [job.instance_id], job.definition_arn, new Map((await allJobQueues(o.db)).map((q) => [q.name, q.priority])), o.clock.now()) : { instances: new Map<string, InstanceFacts>(), typical: new Map<string, number>() };
+      const inst = job.instance_id ? instances.get(job.instance_id) : undefined;
+      const e = explainStarting({
+        now: o.clock.now(),
+        jobId: job.id,
+        vcpus: job.vcpus,
+        placedAt: job.updated_at,
+        instance: inst,
+        terminateReason: job.terminate_reason,
+        typicalRunMs: typical.get(job.definition_arn),
+      });
+      return { ...base, code: 'STARTING', instance: inst ? { id: inst.id, state: inst.state } : null, summary: e.summary, hint: e.hint, eta: e.eta, noEta: e.noEta };
     }
     default:
       return { ...base, code: job.status as WhyCode, summary: job.status === 'RUNNING' ? 'running' : `finished: ${job.status}${job.status_reason ? ` (${job.status_reason})` : ''}` };
@@ -205,33 +204,10 @@ async function runnable(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code'
 
   const detail = code === 'NO_CAPACITY' && job.wait_detail ? waitDetailOf<WaitDetail>(job) : undefined;
   if (detail) report.capacity = detail;
-  // The instances the account names, what runs on them, and how long such work and boots took lately.
+  // The instances the account names, what runs on them, and how long such work took lately.
   const holderIds = detail && detail.waitFor !== 'RESERVED' ? detail.holders.map((h) => h.instanceId) : [];
-  const [rows, running] = await Promise.all([instancesById(o.db, holderIds), jobsOn(o.db, holderIds)]);
   const since = now - HISTORY_MS;
-  const runs = await runTimes(o.db, [...new Set([job.definition_arn, ...running.map((r) => r.definitionArn)])], since);
-  const typical = new Map([...runs].map(([arn, ms]) => [arn, median(ms)!]));
-  const instances = new Map<string, InstanceFacts>(
-    rows.map((i) => [
-      i.id,
-      {
-        id: i.id,
-        ceName: i.ce_name,
-        type: i.instance_type,
-        state: i.state,
-        vcpus: Number(i.vcpus),
-        launchedAt: Number(i.launched_at),
-        running: running
-          .filter((r) => r.instanceId === i.id)
-          .map((r) => {
-            const usual = typical.get(r.definitionArn);
-            const timeout = r.timeoutSeconds !== null ? (r.timeoutSeconds * 1000) / o.timeDilation : undefined;
-            const expected = usual ?? timeout;
-            return { jobId: r.jobId, queue: r.queue, priority: priorities.get(r.queue) ?? 0, vcpus: r.vcpus, since: r.since, expectedEnd: expected === undefined ? undefined : r.since + expected, endBasis: usual !== undefined ? ('history' as const) : timeout !== undefined ? ('timeout' as const) : undefined };
-          }),
-      },
-    ]),
-  );
+  const { instances, typical } = await instanceFacts(o, holderIds, job.definition_arn, priorities, now);
   const policy = queue?.scheduling_policy_arn ? fairsharePolicyOf(await getSchedulingPolicyByArn(o.db, queue.scheduling_policy_arn)) : undefined;
   if (code === 'NO_CONSUMABLE') {
     const free = await availableQuantities(o.db);
@@ -284,6 +260,48 @@ async function runnable(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code'
 
 function largestNode(specs: { vcpus: number; memoryMiB: number; gpus: number }[]): Resources {
   return specs.reduce((a, s) => ({ vcpus: Math.max(a.vcpus, s.vcpus), memoryMiB: Math.max(a.memoryMiB, s.memoryMiB), gpus: Math.max(a.gpus, s.gpus) }), { vcpus: 0, memoryMiB: 0, gpus: 0 });
+}
+
+/**
+ * The instances named, as they are now, each with the jobs STARTING or RUNNING on it and when
+ * each should end (its definition's usual run time lately, else its attempt timeout); and the
+ * usual run times by definition (`own`'s among them).
+ */
+async function instanceFacts(o: WhyOptions, ids: string[], own: string, priorities: Map<string, number>, now: number): Promise<{ instances: Map<string, InstanceFacts>; typical: Map<string, number> }> {
+  const [rows, running] = await Promise.all([instancesById(o.db, ids), jobsOn(o.db, ids)]);
+  const runs = await runTimes(o.db, [...new Set([own, ...running.map((r) => r.definitionArn)])], now - HISTORY_MS);
+  const typical = new Map([...runs].map(([arn, ms]) => [arn, median(ms)!]));
+  const instances = new Map<string, InstanceFacts>(
+    rows.map((i) => [
+      i.id,
+      {
+        id: i.id,
+        ceName: i.ce_name,
+        type: i.instance_type,
+        state: i.state,
+        vcpus: Number(i.vcpus),
+        launchedAt: Number(i.launched_at),
+        running: running
+          .filter((r) => r.instanceId === i.id)
+          .map((r) => {
+            const usual = typical.get(r.definitionArn);
+            const timeout = r.timeoutSeconds !== null ? (r.timeoutSeconds * 1000) / o.timeDilation : undefined;
+            const expected = usual ?? timeout;
+            return {
+              jobId: r.jobId,
+              status: r.status,
+              queue: r.queue,
+              priority: priorities.get(r.queue) ?? 0,
+              vcpus: r.vcpus,
+              since: r.since,
+              expectedEnd: expected === undefined ? undefined : r.since + expected,
+              endBasis: usual !== undefined ? ('history' as const) : timeout !== undefined ? ('timeout' as const) : undefined,
+            };
+          }),
+      },
+    ]),
+  );
+  return { instances, typical };
 }
 
 /** The queue's compute environments as they are now: what each has, uses and says. */

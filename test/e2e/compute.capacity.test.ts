@@ -136,6 +136,11 @@ describe('stall 1: a minvCpus beyond the host', () => {
     assert.equal((await instancesOf(t, 'default')).length, 1, 'one launch for the one instance the job needed');
     const gone = (await instancesOf(t, 'big', ['TERMINATING', 'TERMINATED'])).find((i) => i.instanceId === floor.instanceId);
     assert.match(gone?.terminationReason ?? '', /^scaled down: idle, kept only for minvCpus; its host capacity given to waiting work of queue default-q \(priority 1\) in compute environment default$/);
+    // The launch and termination rates count it: one launch for the job, big's floor and its yield.
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    assert.match(metrics, /^openbatch_instance_launches_total\{compute_environment="default",reason="demand"\} 1$/m);
+    assert.match(metrics, /^openbatch_instance_launches_total\{compute_environment="big",reason="minvCpus"\} [1-9]/m);
+    assert.match(metrics, /^openbatch_instance_terminations_total\{compute_environment="big",reason="yield"\} [1-9]/m);
   });
 });
 

@@ -226,6 +226,8 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
     await page.goto(`${t.url}/#/compute`);
     const instances = page.getByTestId('instances-render-ce');
     await instances.locator('tbody tr').first().waitFor();
+    // launches and terminations of the last hour, per compute environment: thrash shows at a glance
+    await page.getByTestId('ce-rates-render-ce').getByText(/^last hour: [1-9]\d* launched, \d+ terminated/).waitFor();
     await page.screenshot({ path: join(shots, 'compute.png'), fullPage: true });
   });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Holder } from '../../src/compute/planScaling.js';
-import { explainPending, explainWait, type CeFacts, type Explanation, type InstanceFacts, type RunningFacts, type WaitFacts } from '../../src/scheduler/explain.js';
+import { explainPending, explainStarting, explainWait, type CeFacts, type Explanation, type InstanceFacts, type RunningFacts, type WaitFacts } from '../../src/scheduler/explain.js';
 
 const NOW = Date.UTC(2026, 11, 8, 12, 0, 0);
 const S = 1000;
@@ -197,6 +197,43 @@ describe('why: the waiting situations, and what each says', () => {
     assert.equal(e.summary, 'waiting on 2 dependencies: a (RUNNING), b (RUNNABLE)');
     assert.equal(e.hint, 'it becomes RUNNABLE when they all succeed (and fails if one fails); openbatch why b says why that one waits');
     assert.equal(explainPending({ queue: 'q', dependencies: [], array: { size: 10, finished: 4 } }).summary, 'array job: 4 of 10 children finished; it ends when the last one does');
+  });
+});
+
+describe('why: a STARTING job', () => {
+  const inst = (running: Partial<RunningFacts>[], state = 'ACTIVE'): InstanceFacts => ({
+    id: 'i-1',
+    ceName: 'a',
+    type: 'c5.large',
+    state,
+    vcpus: 2,
+    launchedAt: NOW - 60 * S,
+    running: running.map((r, n) => ({ jobId: `r${n}`, queue: 'q', priority: 1, vcpus: 1, since: NOW - 10 * S, status: 'RUNNING', ...r })),
+  });
+
+  test('queued on its agent behind running jobs: the agent starts it when room frees, and the estimate says when', () => {
+    const e = explainStarting({
+      now: NOW,
+      jobId: 'me',
+      vcpus: 1,
+      placedAt: NOW - 1 * S,
+      instance: inst([{ expectedEnd: NOW + 5 * S, endBasis: 'history' }, { expectedEnd: NOW + 9 * S, endBasis: 'history' }, { jobId: 'before', status: 'STARTING', since: NOW - 2 * S }, { jobId: 'me', status: 'STARTING', since: NOW - 1 * S }]),
+      typicalRunMs: 4 * S,
+    });
+    assert.equal(e.summary, 'queued on instance i-1 (c5.large, 2 vCPUs) behind 2 running jobs and 1 job queued before it: its agent starts it the moment room frees there');
+    assert.match(e.hint ?? '', /openbatch:prefetch=0/);
+    // r0 ends at +5 s (the job queued before takes its vCPU), r1 at +9 s: this one's.
+    assert.deepEqual({ at: e.eta?.at, basis: e.eta?.basis }, { at: NOW + 9 * S, basis: 'running' });
+  });
+
+  test('on an instance with room: its process is starting; on one still launching: it says so', () => {
+    assert.equal(explainStarting({ now: NOW, jobId: 'me', vcpus: 1, placedAt: NOW, instance: inst([{ expectedEnd: NOW + 5 * S }]) }).summary, 'placed on instance i-1; its process is starting');
+    assert.equal(explainStarting({ now: NOW, jobId: 'me', vcpus: 1, placedAt: NOW, instance: inst([], 'LAUNCHING') }).summary, 'placed on instance i-1, which is still launching');
+  });
+
+  test('stall 3: terminated before its agent took it: it ends at the next poll, and gives its capacity back', () => {
+    const e = explainStarting({ now: NOW, jobId: 'me', vcpus: 2, placedAt: NOW, instance: inst([{ expectedEnd: NOW + 5 * S }]), terminateReason: 'not needed' });
+    assert.equal(e.summary, "terminated while STARTING on instance i-1: it ends FAILED ('not needed') when the instance's agent next polls, and its capacity comes back then");
   });
 });
 
