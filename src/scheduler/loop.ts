@@ -38,7 +38,7 @@ import { nodeSpec } from '../model/multinode.js';
 import { ceSettings, type CeDefaults } from '../compute/executorChoice.js';
 import { recentRunTimes, startingOn, type RunTimes, type StartingJob } from '../store/agentQueues.js';
 import { withdrawQueued } from '../store/withdrawals.js';
-import { autoDepth, RUN_TIME_REFRESH_MS, RUN_TIME_SAMPLES, RUN_TIME_WINDOW_MS } from './queueDepth.js';
+import { autoDepth, overran, RUN_TIME_REFRESH_MS, RUN_TIME_SAMPLES, RUN_TIME_WINDOW_MS } from './queueDepth.js';
 
 /** Each node's needs of a multi-node parent, by node index. */
 function gangResources(parent: JobRow): Resources[] {
@@ -334,8 +334,8 @@ export class SchedulerLoop {
       r++;
       const unit = p.nodeIndex === undefined ? job : nodeResources(job as JobRow, p.nodeIndex);
       // The providers' idle tracking needs the usage after this pass: the snapshot's plus the placements.
-      const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, starting: 0 };
-      usage.set(p.instanceId, { vcpus: u.vcpus + unit.vcpus, memoryMiB: u.memoryMiB + unit.memory_mib, gpus: u.gpus + unit.gpus, jobs: u.jobs + 1, starting: u.starting + 1 });
+      const u = usage.get(p.instanceId) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, starting: 0, lastStart: null };
+      usage.set(p.instanceId, { ...u, vcpus: u.vcpus + unit.vcpus, memoryMiB: u.memoryMiB + unit.memory_mib, gpus: u.gpus + unit.gpus, jobs: u.jobs + 1, starting: u.starting + 1 });
       const inst = instanceRows.get(p.instanceId)!;
       const placement: Placement = {
         instanceId: p.instanceId,
@@ -416,7 +416,19 @@ export class SchedulerLoop {
       nodes: isGangParent(j) ? gangResources(gangParents.get(j.id)!) : undefined,
     });
     snapshot.consumables = Object.fromEntries(await availableQuantities(tx.db));
-    const queued = await this.queuedWork(tx, queues.length > 1 || queues.some((q) => q.scheduling_policy_arn) || farm.draining || draining.size > 0, instances, usage);
+    const prefetch = new Map(ces.map((c) => [c.name, ceSettings(c, this.o.ceDefaults).prefetch]));
+    if ([...prefetch.values()].includes('auto')) await this.readRunTimes(tx);
+    // An automatic queue behind jobs that overran is stale: its work is taken back (queueDepth.ts).
+    const stale = new Set(
+      instances
+        .filter((i) => {
+          const u = usage.get(i.id);
+          return u !== undefined && prefetch.get(i.ce_name) === 'auto' && overran(this.runTimes.get(i.ce_name), u.lastStart, now);
+        })
+        .map((i) => i.id),
+    );
+    const contested = queues.length > 1 || queues.some((q) => q.scheduling_policy_arn) || farm.draining || draining.size > 0 || [...stale].some((id) => (usage.get(id)?.starting ?? 0) > 0);
+    const queued = await this.queuedWork(tx, contested, instances, usage);
     const queuedCount = new Map<string, number>();
     for (const list of queued.values()) for (const j of list) queuedCount.set(j.queuedOn!, (queuedCount.get(j.queuedOn!) ?? 0) + 1);
     for (const q of queues) {
@@ -463,14 +475,12 @@ export class SchedulerLoop {
         launchable: this.o.provider.launchable?.(ce),
       });
     }
-    const prefetch = new Map(ces.map((c) => [c.name, ceSettings(c, this.o.ceDefaults).prefetch]));
-    if ([...prefetch.values()].includes('auto')) await this.readRunTimes(tx);
     for (const i of instances) {
-      const u = usage.get(i.id) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, starting: 0 };
+      const u = usage.get(i.id) ?? { vcpus: 0, memoryMiB: 0, gpus: 0, jobs: 0, starting: 0, lastStart: null };
       const oneJob = this.o.provider.takesOneJob?.(i) ?? false;
       // Jobs queued on the agent count as used, so free capacity is negative while it holds any.
       const p = prefetch.get(i.ce_name) ?? 0;
-      const depth = oneJob ? 0 : p === 'auto' ? autoDepth(i.vcpus, this.runTimes.get(i.ce_name)) : p;
+      const depth = oneJob || stale.has(i.id) ? 0 : p === 'auto' ? autoDepth(i.vcpus, this.runTimes.get(i.ce_name)) : p;
       snapshot.instances.push({
         id: i.id,
         ceName: i.ce_name,
@@ -478,6 +488,7 @@ export class SchedulerLoop {
         oneJob,
         queue: depth > 0 ? { room: depth - u.starting + (queuedCount.get(i.id) ?? 0), size: { vcpus: i.vcpus, memoryMiB: i.memory_mib, gpus: i.gpus } } : undefined,
         draining: draining.has(i.id) || undefined,
+        stale: stale.has(i.id) || undefined,
       });
     }
     const instanceRows = new Map(instances.map((i) => [i.id, i]));

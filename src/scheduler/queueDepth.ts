@@ -16,6 +16,15 @@
  * Jobs longer than QUEUE_MS per slot get no queue (on a 2-vCPU instance, jobs of a second or
  * more: AWS's behaviour, a job is placed only where it fits now); nor does a compute
  * environment none of whose jobs ended lately (its first jobs, or long ones), until some do.
+ *
+ * The mean is the compute environment's, not each job's: a long job among short ones would
+ * hold what is queued behind it for as long as it runs, while the job waited STARTING, pinned,
+ * asking for no capacity — when it should wait RUNNABLE for any instance, as in AWS. So a
+ * queue is kept only where work turns over: on an instance where nothing has started for
+ * longer than the compute environment's jobs usually run plus QUEUE_MS (what runs there has
+ * overran), nothing more is queued, and what waits queued there is taken back (schedule.ts,
+ * step 9). A job placed there in the moment before its neighbours overran is STARTING for at
+ * most that long.
  */
 import type { RunTimes } from '../store/agentQueues.js';
 
@@ -35,4 +44,15 @@ export function autoDepth(vcpus: number, recent: RunTimes | undefined): number {
   if (!recent || recent.jobs === 0) return 0;
   const slots = vcpus / Math.max(recent.meanVcpus, 0.01);
   return Math.max(0, Math.min(Math.floor(AUTO_MAX_PER_VCPU * vcpus), Math.floor((slots * QUEUE_MS) / Math.max(recent.meanMs, 1))));
+}
+
+/**
+ * Whether the jobs running on an instance overran what its compute environment's jobs take
+ * lately: the latest of them started more than their mean run time plus QUEUE_MS ago (QUEUE_MS
+ * alone when none ended lately). Its automatic queue is then stale: work queued behind them
+ * would wait for no one knows how long.
+ */
+export function overran(recent: RunTimes | undefined, lastStart: number | null, now: number): boolean {
+  if (lastStart === null) return false;
+  return now - lastStart > (recent && recent.jobs > 0 ? recent.meanMs : 0) + QUEUE_MS;
 }

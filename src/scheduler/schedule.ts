@@ -55,6 +55,10 @@
  * carry a vCPU cap (what its computeReservation leaves to shares not yet active); a job held
  * by the cap waits NO_CAPACITY but is no demand: more instances would not start it.
  *
+ * An instance whose automatic queue is stale (its jobs overran: `stale`, queueDepth.ts) keeps
+ * nothing queued: what waits on its agent is taken back and waits RUNNABLE, asking for capacity
+ * like any job that found none.
+ *
  * An instance that planScaling drains (`draining`: its CE's work gives way to work of a
  * higher priority elsewhere on the host) takes nothing new in the pass, and what waits queued
  * on its agent, not started, is taken back.
@@ -133,6 +137,12 @@ export interface InstanceView {
    * work, and gives way once its jobs end
    */
   draining?: boolean;
+  /**
+   * its automatic queue is stale: the jobs it runs overran what its compute environment's jobs
+   * take lately (scheduler/queueDepth.ts). What waits queued on its agent is taken back, to
+   * wait RUNNABLE for any instance; its free capacity is placed on as usual.
+   */
+  stale?: boolean;
 }
 
 export interface Snapshot {
@@ -185,6 +195,7 @@ export function schedule(snapshot: Snapshot): Plan {
   const free = new Map(snapshot.instances.map((i) => [i.id, i.draining ? { vcpus: 0, memoryMiB: 0, gpus: 0 } : { ...i.free }]));
   const room = new Map(snapshot.instances.filter((i) => i.queue && !i.draining).map((i) => [i.id, i.queue!.room]));
   const draining = new Set(snapshot.instances.filter((i) => i.draining).map((i) => i.id));
+  const stale = new Set(snapshot.instances.filter((i) => i.stale).map((i) => i.id));
   const instancesByCe = new Map<string, InstanceView[]>();
   for (const i of snapshot.instances) (instancesByCe.get(i.ceName) ?? instancesByCe.set(i.ceName, []).get(i.ceName)!).push(i);
 
@@ -225,8 +236,8 @@ export function schedule(snapshot: Snapshot): Plan {
       placedLast = false;
       if (job.queuedOn !== undefined) {
         const before = placedOn.get(job.queuedOn);
-        // On an instance being drained it would only hold the drain up: taken back too.
-        if (draining.has(job.queuedOn) || (before && (before.queues.has(queue.name) || before.priority > queue.priority))) plan.withdrawals.push({ jobId: job.id, instanceId: job.queuedOn });
+        // On an instance being drained it would only hold the drain up; behind jobs that overran, it would wait on them for no one knows how long: taken back too.
+        if (draining.has(job.queuedOn) || stale.has(job.queuedOn) || (before && (before.queues.has(queue.name) || before.priority > queue.priority))) plan.withdrawals.push({ jobId: job.id, instanceId: job.queuedOn });
         else if (room.has(job.queuedOn)) room.set(job.queuedOn, room.get(job.queuedOn)! - 1);
         continue;
       }

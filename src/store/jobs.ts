@@ -293,18 +293,42 @@ export async function runningByShare(db: Reader): Promise<{ queue: string; share
   return rows.map((r) => ({ queue: r.queue, share: r.share_identifier, vcpus: Number(r.vcpus) }));
 }
 
-/** vCPUs and memory held by STARTING/RUNNING jobs, per instance, and how many of those jobs are STARTING. */
-export async function usageByInstance(db: Reader): Promise<Map<string, { vcpus: number; memoryMiB: number; gpus: number; jobs: number; starting: number }>> {
+/** What STARTING/RUNNING jobs hold of one instance. */
+export interface InstanceUsage {
+  vcpus: number;
+  memoryMiB: number;
+  gpus: number;
+  jobs: number;
+  /** how many of those jobs are STARTING */
+  starting: number;
+  /** when the latest of its RUNNING jobs started (epoch ms); null when none runs */
+  lastStart: number | null;
+}
+
+/** What STARTING/RUNNING jobs hold, per instance. */
+export async function usageByInstance(db: Reader): Promise<Map<string, InstanceUsage>> {
   const starting = sql<number>`sum(case when ${sql.ref('status')} = 'STARTING' then 1 else 0 end)`;
+  const lastStart = sql<number | null>`max(case when ${sql.ref('status')} = 'RUNNING' then ${sql.ref('started_at')} end)`;
   const rows = await db
     .selectFrom('jobs')
-    .select(['instance_id', (eb) => eb.fn.sum<number>('vcpus').as('vcpus'), (eb) => eb.fn.sum<number>('memory_mib').as('mem'), (eb) => eb.fn.sum<number>('gpus').as('gpus'), (eb) => eb.fn.countAll<number>().as('n'), starting.as('starting')])
+    .select([
+      'instance_id',
+      (eb) => eb.fn.sum<number>('vcpus').as('vcpus'),
+      (eb) => eb.fn.sum<number>('memory_mib').as('mem'),
+      (eb) => eb.fn.sum<number>('gpus').as('gpus'),
+      (eb) => eb.fn.countAll<number>().as('n'),
+      starting.as('starting'),
+      lastStart.as('last_start'),
+    ])
     .where('status', 'in', ['STARTING', 'RUNNING'])
     .where('instance_id', 'is not', null)
     .groupBy('instance_id')
     .execute();
   return new Map(
-    rows.map((r) => [r.instance_id as string, { vcpus: Number(r.vcpus), memoryMiB: Number(r.mem), gpus: Number(r.gpus), jobs: Number(r.n), starting: Number(r.starting) }]),
+    rows.map((r) => [
+      r.instance_id as string,
+      { vcpus: Number(r.vcpus), memoryMiB: Number(r.mem), gpus: Number(r.gpus), jobs: Number(r.n), starting: Number(r.starting), lastStart: r.last_start === null ? null : Number(r.last_start) },
+    ]),
   );
 }
 

@@ -133,7 +133,8 @@ describe('the CLI in a terminal', { skip: !has('tmux') && 'tmux is not installed
     const hog = (await run(process.execPath, [CLI, 'submit', '-n', 'hog', '--vcpus', String(availableParallelism()), '--', 'sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`], { env: { ...process.env, ...env } })).stdout.trim();
     await waitForStatus(t.client, hog, ['RUNNING']);
     const term = open(['sh', '-c', 'openbatch submit -n patient --wait; echo "exit=$?"; sleep 600']);
-    const waiting = await term.waitFor(/^ {2}waiting: waiting for capacity: .*\[NO_CAPACITY\]$/m);
+    // why's account of the capacity: what holds it (the hog's instance), not a count of vCPUs
+    const waiting = await term.waitFor(/^ {2}waiting: CE default is at its maxvCpus \d+: CE default's busy instance i-\w+ \(.*running 1 job of queue default .*\) \[NO_CAPACITY\]$/m);
     // One line for the reason, drawn over itself: no pile of repeated reasons.
     assert.equal(waiting.match(/waiting:/g)?.length, 1, waiting);
     writeFileSync(gate, '');

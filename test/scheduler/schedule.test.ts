@@ -188,6 +188,20 @@ describe('schedule: the rules', () => {
       assert.deepEqual(plan.withdrawals.map((w) => w.jobId), ['b1']);
     });
 
+    test('an instance whose automatic queue is stale (its jobs overran) keeps nothing queued: its queued work is taken back, and nothing more is queued there', () => {
+      const s = full([['q', 1]]);
+      queued(s, 'q', 'q1', 1);
+      runnable(s, 'q', 'q2', 2);
+      s.instances[0].stale = true;
+      s.instances[0].queue = undefined;
+      const plan = schedule(s);
+      assert.deepEqual(plan.withdrawals.map((w) => w.jobId), ['q1']);
+      assert.deepEqual(plan.placements, []);
+      // it waits for capacity, and asks for it: another instance may take it
+      assert.deepEqual(plan.waiting.map((w) => `${w.jobId}:${w.code}`), ['q2:NO_CAPACITY']);
+      assert.deepEqual(plan.demand.map((d) => d.jobId), ['q2']);
+    });
+
     test('a farm being drained takes back every queued job', () => {
       const s = full([['q', 1]]);
       queued(s, 'q', 'q1', 1);
