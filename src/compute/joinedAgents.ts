@@ -33,6 +33,7 @@ import { REASONS } from '../model/reasons.js';
 import { getComputeEnvironment, type ComputeEnvironmentRow, ceExtraOf } from '../store/computeEnvironments.js';
 import { initJoinTokenHash, joinTokenHash, rotateJoinTokenHash } from '../store/joinToken.js';
 import { closeInstance, getInstance, insertInstance, liveInstances, stopReasonOf, updateInstance, type InstanceRow, providerDataOf } from '../store/instances.js';
+import type { Reader } from '../store/jobs.js';
 import type { FarmState } from '../store/drain.js';
 import { hashToken } from './agentTokens.js';
 import type { Core } from '../core.js';
@@ -116,13 +117,18 @@ export class JoinedAgents {
     return { token, rotatedAt: now, file };
   }
 
-  /** Refuses a claim beyond what the CE and the server let an agent bring. */
-  private async checkClaim(ce: ComputeEnvironmentRow, vcpus: number): Promise<void> {
+  /**
+   * Refuses a claim beyond what the CE and the server let an agent bring. Read in the
+   * transaction that records the instance: write transactions are serialized (on PostgreSQL
+   * by their advisory lock), so two agents joining at once through two servers cannot both
+   * fit under the cap each saw alone.
+   */
+  private async checkClaim(db: Reader, ce: ComputeEnvironmentRow, vcpus: number): Promise<void> {
     const max = this.o.config.maxJoinVcpus;
     if (max > 0 && vcpus > max) throw clientError(`vcpus ${vcpus} is more than one agent may bring to this server (setting maxJoinVcpus: ${max}): join with --vcpus ${max} or fewer`);
     const cap = ceExtraOf(ce).unmanagedvCpus;
     if (!cap) return;
-    const joined = (await liveInstances(this.o.db)).filter((i) => i.ce_name === ce.name && i.provider === 'joined').reduce((n, i) => n + i.vcpus, 0);
+    const joined = (await liveInstances(db)).filter((i) => i.ce_name === ce.name && i.provider === 'joined').reduce((n, i) => n + i.vcpus, 0);
     if (joined + vcpus > cap) {
       throw clientError(
         `vcpus ${vcpus} would bring compute environment '${ce.name}' to ${joined + vcpus} vCPUs, over its unmanagedvCpus ${cap}: join with --vcpus ${Math.max(cap - joined, 0)} or fewer, or raise unmanagedvCpus (UpdateComputeEnvironment)`,
@@ -142,25 +148,27 @@ export class JoinedAgents {
       const v = body[k] ?? (k === 'gpus' ? 0 : undefined);
       if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw clientError(`${k} must be an integer of at least ${min}`);
     }
-    await this.checkClaim(ce, body.vcpus);
     const id = this.o.ids.instanceId();
     const token = this.o.ids.secret();
     const now = this.o.clock.now();
-    await insertInstance(this.o.db, {
-      id,
-      ce_name: ce.name,
-      instance_type: 'unmanaged',
-      vcpus: body.vcpus,
-      memory_mib: body.memoryMiB,
-      gpus: body.gpus ?? 0,
-      state: 'ACTIVE',
-      token_hash: hashToken(token),
-      provider: 'joined',
-      provider_data: JSON.stringify({ hostname: typeof body.hostname === 'string' ? body.hostname.slice(0, 255) : undefined, address: address?.replace(/^::ffff:/, '') }),
-      launched_at: now,
-      last_heartbeat_at: now,
-      terminated_at: null,
-      termination_reason: null,
+    await this.o.uow.write(async (tx) => {
+      await this.checkClaim(tx.db, ce, body.vcpus);
+      await insertInstance(tx.db, {
+        id,
+        ce_name: ce.name,
+        instance_type: 'unmanaged',
+        vcpus: body.vcpus,
+        memory_mib: body.memoryMiB,
+        gpus: body.gpus ?? 0,
+        state: 'ACTIVE',
+        token_hash: hashToken(token),
+        provider: 'joined',
+        provider_data: JSON.stringify({ hostname: typeof body.hostname === 'string' ? body.hostname.slice(0, 255) : undefined, address: address?.replace(/^::ffff:/, '') }),
+        launched_at: now,
+        last_heartbeat_at: now,
+        terminated_at: null,
+        termination_reason: null,
+      });
     });
     this.o.logger.info({ instance: id, ce: ce.name, vcpus: body.vcpus, memoryMiB: body.memoryMiB, hostname: body.hostname, address }, 'agent joined');
     this.o.kickScheduler();

@@ -81,3 +81,16 @@ test("a joining agent's claim is capped by its compute environment's unmanagedvC
     await t.close();
   }
 });
+
+test('agents joining at the same moment together stay within unmanagedvCpus', async () => {
+  const t = await startTestServer();
+  try {
+    await t.client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'capped', type: 'UNMANAGED', unmanagedvCpus: 4 }));
+    const token = readFileSync(join(t.dataDir, 'agent-join-token'), 'utf8').trim();
+    // Twelve claims of one vCPU at once: each alone would fit, four of them together do.
+    const answers = await Promise.all(Array.from({ length: 12 }, () => register(t.url, token, 'capped', 1)));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [...Array(4).fill(200), ...Array(8).fill(400)]);
+  } finally {
+    await t.close();
+  }
+});
