@@ -104,7 +104,8 @@ export interface WaitFacts {
   hostVcpus?: number;
   /** HELD_BACK after a failed bootstrap: the failure */
   bootstrapFailure?: string;
-  consumables?: { name: string; needed: number; available: number }[];
+  /** each consumable the job needs: units needed, free now, and the resource's totalQuantity (absent: the resource is gone) */
+  consumables?: { name: string; needed: number; available: number; total?: number }[];
   dependencies?: { jobId: string; status: string | null }[];
   /** this server runs no scheduler pass: the account is the leader's, as it recorded it */
   follower?: boolean;
@@ -265,6 +266,15 @@ export function explainWait(f: WaitFacts): Explanation {
       };
     case 'NO_CONSUMABLE': {
       const short = (f.consumables ?? []).filter((c) => c.available < c.needed);
+      // More than the resource will ever have (a NON_REPLENISHABLE total only goes down): no end of a job frees it.
+      const never = short.filter((c) => (c.total ?? 0) < c.needed);
+      if (never.length) {
+        const c = never[0];
+        return {
+          summary: `blocked by consumable ${never.map((n) => `${n.name} (needs ${n.needed}, ${n.total === undefined ? 'no such resource' : `its totalQuantity is ${n.total}`})`).join(', ')}: it cannot start until that changes`,
+          hint: c.total === undefined ? `create the consumable resource ${c.name}, or cancel the job` : `raise the resource's totalQuantity (aws batch update-consumable-resource --consumable-resource ${c.name} --operation SET --quantity ${c.needed}), or cancel the job`,
+        };
+      }
       return {
         summary: `blocked by consumable ${short.map((c) => `${c.name} (needs ${c.needed}, ${c.available} available)`).join(', ') || 'resources'}${aheadText}`,
         hint: 'it starts when running jobs give the units back; more instances would not help (or raise the resource\'s totalQuantity)',

@@ -32,7 +32,7 @@
 import type { Clock } from '../model/ids.js';
 import { WAIT_REASONS } from '../model/reasons.js';
 import type { Resources } from '../model/resources.js';
-import { availableQuantities } from '../store/consumableResources.js';
+import { availableQuantities, getConsumableResource } from '../store/consumableResources.js';
 import type { Db } from '../store/db.js';
 import { getJob, getJobs, jobSpecOf, usageByInstance, type JobRow, consumablesOf, waitDetailOf } from '../store/jobs.js';
 import { liveInstances, providerDataOf } from '../store/instances.js';
@@ -101,7 +101,8 @@ export interface WhyReport {
   need?: Resources & { nodes?: number };
   dependencies?: { jobId: string; status: string | null; type: string | null }[];
   computeEnvironments?: CeCapacity[];
-  consumables?: { name: string; needed: number; available: number }[];
+  /** each consumable the job needs: units needed, free now, and the resource's totalQuantity (absent: no such resource) */
+  consumables?: { name: string; needed: number; available: number; total?: number }[];
   instance?: { id: string; state: string } | null;
 }
 
@@ -212,7 +213,11 @@ async function runnable(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code'
   if (code === 'NO_CONSUMABLE') {
     const free = await availableQuantities(o.db);
     const needs = consumablesOf(job);
-    report.consumables = needs.map((c) => ({ name: c.name, needed: c.quantity, available: free.get(c.name) ?? 0 }));
+    const totals = new Map(await Promise.all(needs.map(async (c) => [c.name, (await getConsumableResource(o.db, c.name))?.total_quantity] as const)));
+    report.consumables = needs.map((c) => {
+      const total = totals.get(c.name);
+      return { name: c.name, needed: c.quantity, available: free.get(c.name) ?? 0, total: total === undefined || total === null ? undefined : Number(total) };
+    });
   }
   const ceFacts: CeFacts[] = ces.map((c) => ({
     name: c.name,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { TerminateJobCommand } from '@aws-sdk/client-batch';
+import { CreateConsumableResourceCommand, RegisterJobDefinitionCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import type { WhyReport } from '../../src/scheduler/why.js';
 import { CLI, startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
@@ -56,6 +56,26 @@ describe('openbatch why', () => {
     assert.equal(r.position, undefined, 'a job that never fits holds no place in the queue');
     assert.doesNotMatch(text, /position/);
     assert.equal((await waitForStatus(t.client, id, ['RUNNABLE'])).statusReason, r.statusReason, 'DescribeJobs carries the same statusReason');
+  });
+
+  test('a job needing more units of a consumable than the resource has in all says it cannot start until that changes, and what to do', async () => {
+    await t.client.send(new CreateConsumableResourceCommand({ consumableResourceName: 'seat', totalQuantity: 1, resourceType: 'REPLENISHABLE' }));
+    await t.client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'two-seats',
+        type: 'container',
+        containerProperties: { image: 'busybox', command: ['true'], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '64' }] },
+        consumableResourceProperties: { consumableResourceList: [{ consumableResource: 'seat', quantity: 2 }] },
+      }),
+    );
+    const id = await submit(t.client, { jobQueue: 'busy', jobDefinition: 'two-seats' });
+    const r = await untilCode(id, 'NO_CONSUMABLE');
+    // AWS's statusReason: it waits RUNNABLE for the resource, as AWS has it wait
+    assert.match(r.statusReason ?? '', /^RESOURCE:CONSUMABLE_RESOURCE/);
+    assert.deepEqual(r.consumables, [{ name: 'seat', needed: 2, available: 1, total: 1 }]);
+    assert.equal(r.summary, 'blocked by consumable seat (needs 2, its totalQuantity is 1): it cannot start until that changes');
+    assert.equal(r.hint, "raise the resource's totalQuantity (aws batch update-consumable-resource --consumable-resource seat --operation SET --quantity 2), or cancel the job");
+    await t.client.send(new TerminateJobCommand({ jobId: id, reason: 'test over' }));
   });
 
   test('a job behind five others reports position 6; a dependent job names its dependency', async () => {

@@ -151,9 +151,15 @@ describe('why: the waiting situations, and what each says', () => {
     },
     {
       name: 'consumables',
-      facts: facts().code('NO_CONSUMABLE').ce('a').with({ consumables: [{ name: 'license', needed: 2, available: 0 }] }).build(),
+      facts: facts().code('NO_CONSUMABLE').ce('a').with({ consumables: [{ name: 'license', needed: 2, available: 0, total: 4 }] }).build(),
       summary: 'blocked by consumable license (needs 2, 0 available)',
       hint: "it starts when running jobs give the units back; more instances would not help (or raise the resource's totalQuantity)",
+    },
+    {
+      name: 'consumables: more units than the resource has in all (a NON_REPLENISHABLE one used up, or a total too low) never come back',
+      facts: facts().code('NO_CONSUMABLE').ce('a').with({ consumables: [{ name: 'license', needed: 5, available: 2, total: 2 }] }).build(),
+      summary: 'blocked by consumable license (needs 5, its totalQuantity is 2): it cannot start until that changes',
+      hint: 'raise the resource\'s totalQuantity (aws batch update-consumable-resource --consumable-resource license --operation SET --quantity 5), or cancel the job',
     },
     {
       name: 'a drained farm',
