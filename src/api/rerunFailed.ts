@@ -23,6 +23,7 @@
  * the dependencies, tagged `openbatch:resubmit-of`. A dependency on the array of type N_TO_N
  * becomes a plain one: the rerun's indices are not the original's.
  */
+import { jobKind } from '../model/jobKind.js';
 import type { JobDependency } from '@aws-sdk/client-batch';
 import { clientError } from '../model/errors.js';
 import { isFinal } from '../model/jobStateMachine.js';
@@ -85,7 +86,7 @@ function resubmitInput(job: JobRow, env: { name?: string; value?: string }[] | u
 export async function rerunFailed(s: Services, invoke: Invoke, arrayJobId: string, opts: RerunOptions = {}) {
   const job = await getJob(s.db, arrayJobId);
   if (!job) throw clientError(`arrayJobId '${arrayJobId}' does not exist`);
-  if (job.array_size === null || job.parent_id !== null) throw clientError(`arrayJobId '${arrayJobId}' is not an array job`);
+  if (jobKind(job) !== 'arrayParent') throw clientError(`arrayJobId '${arrayJobId}' is not an array job`);
   if (!isFinal(job.status)) throw clientError(`array job '${arrayJobId}' is ${job.status}: rerun its failed children once it has ended`);
   const previous = jobTagsOf(job)['openbatch:rerun-by'];
   if (previous && !opts.again) {

@@ -29,6 +29,7 @@
  * A server that does not run the scheduler (a PostgreSQL follower) answers from what the
  * leader's pass recorded with the job, and says so; positions there are by submission.
  */
+import { jobKind } from '../model/jobKind.js';
 import type { Clock } from '../model/ids.js';
 import { WAIT_REASONS } from '../model/reasons.js';
 import type { Resources } from '../model/resources.js';
@@ -141,7 +142,7 @@ export async function explainJob(o: WhyOptions, jobId: string): Promise<WhyRepor
     case 'PENDING':
       return pending(o, job, base);
     case 'RUNNABLE':
-      if (job.node_index !== null) {
+      if (jobKind(job) === 'node') {
         // A node waits with its gang: the parent is what the scheduler places.
         const gang = await explainJob(o, job.parent_id!);
         if (gang) return { ...gang, ...base, summary: `node ${job.node_index} of multi-node job ${job.parent_id}, which waits: ${gang.summary}` };
@@ -171,8 +172,8 @@ async function pending(o: WhyOptions, job: JobRow, base: Omit<WhyReport, 'code' 
   const status = new Map((await getJobs(o.db, edges.map((e) => e.dependsOnId))).map((j) => [j.id, j.status]));
   const waiting = edges
     .map((e) => ({ jobId: e.dependsOnId, status: status.get(e.dependsOnId) ?? null, type: e.type }))
-    .filter((d) => d.status !== 'SUCCEEDED' && !(d.type === 'N_TO_N' && job.parent_id === null));
-  const array = job.array_size !== null && job.parent_id === null ? { size: job.array_size, finished: (job.array_succeeded ?? 0) + (job.array_failed ?? 0) } : undefined;
+    .filter((d) => d.status !== 'SUCCEEDED' && !(d.type === 'N_TO_N' && jobKind(job) !== 'arrayChild'));
+  const array = jobKind(job) === 'arrayParent' ? { size: job.array_size!, finished: (job.array_succeeded ?? 0) + (job.array_failed ?? 0) } : undefined;
   const e = explainPending({ queue: job.queue, dependencies: waiting, array: waiting.length ? undefined : array });
   return { ...base, code: waiting.length || !array ? 'DEPENDENCY' : 'ARRAY_CHILDREN', dependencies: waiting.length || !array ? waiting : undefined, summary: e.summary, hint: e.hint };
 }

@@ -10,6 +10,7 @@
  * - throughput and failures read only the jobs that ended in the window (jobs_status_stopped);
  * - an array's states read its child rows (jobs_parent), the rest are children not yet created.
  */
+import { jobKind } from '../model/jobKind.js';
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import { getJobs, unbornChildStatus, type JobRow } from './jobs.js';
@@ -173,8 +174,8 @@ export async function vcpusInUseByCe(db: Reader): Promise<Map<string, number>> {
  * not created yet as arrayStatusSummary counts them. Null when `parent` is not an array parent.
  */
 export async function arrayIndexStates(db: Reader, parent: JobRow): Promise<string[] | null> {
-  if (parent.array_size === null || parent.parent_id !== null) return null;
-  const size = parent.array_size;
+  if (jobKind(parent) !== 'arrayParent') return null;
+  const size = parent.array_size!;
   const states = new Array<string>(size).fill(unbornChildStatus(parent));
   const rows = await db.selectFrom('jobs').select(['array_index', 'status']).where('parent_id', '=', parent.id).execute();
   for (const r of rows) if (r.array_index !== null && r.array_index < size) states[Number(r.array_index)] = r.status;
@@ -236,7 +237,7 @@ export async function dependencyNeighbourhood(
     down = fetched.filter((j) => downIds.includes(j.id)).map((j) => j.id);
   }
   return {
-    nodes: [...nodes.values()].map((j) => ({ id: j.id, name: j.name, status: j.status, arraySize: j.parent_id === null ? j.array_size : null })),
+    nodes: [...nodes.values()].map((j) => ({ id: j.id, name: j.name, status: j.status, arraySize: jobKind(j) === 'arrayParent' ? j.array_size : null })),
     edges: [...edges.values()].filter((e) => nodes.has(e.from) && nodes.has(e.to)),
     truncated,
   };
