@@ -142,7 +142,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     uow.onCommitted(() => leader?.deliver());
   }
   const metrics = new Metrics(store.db);
-  bus.subscribe((changes) => void metrics.onChanges(changes).catch(() => undefined));
+  bus.subscribe((changes) => void metrics.onChanges(changes).catch((err) => logger.warn({ err }, 'metrics: could not count state changes')));
   let url = '';
   // What only the leader runs (leaderRole.ts): set while this server leads.
   let leader: LeaderRole | undefined;
@@ -237,7 +237,12 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
         const role = leader ? 'leader' : 'follower';
         const trouble = await databaseTrouble(store.db, 2_000);
         if (trouble) return reply.status(503).send({ status: 'unavailable', role, database: `unreachable: ${trouble}`, leader: null });
-        const holder = store.kind === 'postgres' ? await leaseHolder(store.db).catch(() => null) : 'this server';
+        let holder: string | null = 'this server';
+        try {
+          if (store.kind === 'postgres') holder = await leaseHolder(store.db);
+        } catch (err) {
+          return reply.status(503).send({ status: 'unavailable', role, database: `unreachable: ${(err as Error).message}`, leader: null });
+        }
         if (!holder) return reply.status(503).send({ status: 'unavailable', role, database: 'ok', leader: null, reason: 'no server holds the leader lease: nothing is scheduled' });
         return { status: 'ready', role, database: 'ok', leader: holder };
       });

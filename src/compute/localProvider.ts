@@ -660,7 +660,11 @@ export class LocalProvider {
       const child = spawn('sh', ['-c', template.bootstrap!], { cwd: dir, env, stdio: ['ignore', fd, fd], detached: true });
       closeSync(fd);
       // A server that dies meanwhile leaves the script running: its successor stops it (recover()).
-      if (child.pid) void this.patchData(inst.id, { bootstrapPid: child.pid, bootstrapStart: processStartTime(child.pid) }).catch(() => undefined);
+      if (child.pid) {
+        void this.patchData(inst.id, { bootstrapPid: child.pid, bootstrapStart: processStartTime(child.pid) }).catch((err) =>
+          this.o.logger.warn({ err, instance: inst.id, pid: child.pid }, 'could not record the bootstrap script: a server that takes over from this one will not stop it'),
+        );
+      }
       const limitMs = (template.bootstrapTimeoutSeconds * 1000) / this.o.config.timeDilation;
       let timedOut = false;
       const timer = setTimeout(() => {

@@ -274,6 +274,10 @@ class HookWorker {
     this.stopping.abort();
     await this.pumping;
     await Promise.allSettled([...this.sends]);
-    if (this.delivered.size) await deleteDelivered(this.o.db, [...this.delivered]).catch(() => undefined);
+    if (this.delivered.size) {
+      await deleteDelivered(this.o.db, [...this.delivered]).catch((err) =>
+        this.o.logger.warn({ err, events: this.delivered.size }, 'could not mark delivered webhook events: the next server delivers them again'),
+      );
+    }
   }
 }
