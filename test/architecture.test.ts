@@ -102,6 +102,17 @@ test('only src/store/ decodes JSON columns', () => {
   assert.deepEqual(found, [], 'a JSON column is decoded by its store module (e.g. store/jobs.ts consumablesOf), once');
 });
 
+test('only src/store/ encodes JSON columns', () => {
+  const found = files.filter((f) => !f.name.startsWith('store/') && /\btoJson\b/.test(f.text)).map((f) => f.name);
+  assert.deepEqual(found, [], "code outside the store writes a JSON column's value, and its store module encodes it (store/json.ts WithValues)");
+});
+
+test('handlers and domain operations take the SDK types without casting through unknown', () => {
+  // The one cast from a validated body to the SDK's request type is api/context.ts typed().
+  const found = files.filter((f) => (f.name.startsWith('api/handlers/') || f.name.startsWith('domain/')) && /\bas unknown as\b/.test(f.text)).map((f) => f.name);
+  assert.deepEqual(found, [], 'wrap the handler in typed<SdkRequest>() (api/context.ts) instead');
+});
+
 test('job status is written in one place: store/transitions.ts', () => {
   // An UPDATE of the jobs table that sets `status`, in SQL text or with Kysely's builder.
   const writes = [/UPDATE\s+"?jobs"?\s+SET\s(?:(?!WHERE)[^`'"])*\bstatus\s*=/i, /updateTable\('jobs'\)[\s\S]{0,200}?\.set\(\{[^}]*\bstatus\s*:/];

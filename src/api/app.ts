@@ -18,7 +18,7 @@ import { registerBrowserGuard } from './browserGuard.js';
 import { isDashboardWrite, isReadRequest, WRITE_HEADER, type Session } from './dashboard/sessions.js';
 import { RateLimiter } from './rateLimit.js';
 import { verifySigV4, type Credentials } from './sigv4.js';
-import * as validators from './validate/index.js';
+import { validateRequest } from './validate/index.js';
 import { storeUnavailable } from '../store/failures.js';
 
 export interface AppOptions {
@@ -77,8 +77,6 @@ function parseBody(raw: Buffer | undefined): Record<string, unknown> {
   }
   return parsed as Record<string, unknown>;
 }
-
-const validatorTable = validators as unknown as Record<string, ((input: unknown) => void) | undefined>;
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const { services } = opts;
@@ -217,7 +215,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
           if (v !== undefined) input[m] = Array.isArray(v) ? v : [v];
         }
         check(op.input, input);
-        validatorTable[`validate${op.name}`]?.(input);
+        validateRequest(op.name, input);
         const output = await handler(input, ctx, services);
         return reply.header('content-type', 'application/json').send(shapeOutput(op.name, output ?? {}));
       },

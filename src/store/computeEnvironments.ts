@@ -1,7 +1,7 @@
 /** Queries of the compute_environments table. */
 import type { ComputeResource } from '@aws-sdk/client-batch';
 import type { Db } from './db.js';
-import { fromJson } from './json.js';
+import { encodeColumns, fromJson, type WithValues } from './json.js';
 import { cachedLookup, lookupsChanged } from './lookupCache.js';
 import type { ComputeEnvironmentTable } from './schema.js';
 
@@ -14,6 +14,10 @@ export interface CeExtra {
   updatePolicy?: unknown;
   context?: string;
 }
+
+/** A compute environment as it is written: its computeResources, other members and tags as values. */
+export type NewComputeEnvironment = WithValues<ComputeEnvironmentRow, { compute_resources: ComputeResource | null; extra: CeExtra; tags: Record<string, string> }>;
+const JSON_COLUMNS = ['compute_resources', 'extra', 'tags'] as const;
 
 /** A CE's computeResources as given (null for UNMANAGED). */
 export function computeResourcesOf(ce: Pick<ComputeEnvironmentRow, 'compute_resources'>): ComputeResource | null {
@@ -53,15 +57,15 @@ export async function allComputeEnvironments(db: Db): Promise<ComputeEnvironment
   return db.selectFrom('compute_environments').selectAll().orderBy('name').execute();
 }
 
-export async function insertComputeEnvironment(db: Db, row: ComputeEnvironmentRow): Promise<void> {
+export async function insertComputeEnvironment(db: Db, row: NewComputeEnvironment): Promise<void> {
   lookupsChanged();
-  await db.insertInto('compute_environments').values(row).execute();
+  await db.insertInto('compute_environments').values(encodeColumns<ComputeEnvironmentRow>(row, JSON_COLUMNS)).execute();
   lookupsChanged();
 }
 
-export async function updateComputeEnvironment(db: Db, name: string, patch: Partial<ComputeEnvironmentRow>): Promise<void> {
+export async function updateComputeEnvironment(db: Db, name: string, patch: Partial<NewComputeEnvironment>): Promise<void> {
   lookupsChanged();
-  await db.updateTable('compute_environments').set(patch).where('name', '=', name).execute();
+  await db.updateTable('compute_environments').set(encodeColumns<Partial<ComputeEnvironmentRow>>(patch, JSON_COLUMNS)).where('name', '=', name).execute();
   lookupsChanged();
 }
 

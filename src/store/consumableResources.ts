@@ -4,6 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from './db.js';
+import { encodeColumns, type WithValues } from './json.js';
 import { nameMatches } from './like.js';
 import type { ConsumableResourceTable } from './schema.js';
 
@@ -41,11 +42,14 @@ export async function listConsumableResources(
   return q.execute();
 }
 
-export async function insertConsumableResource(db: Db, row: ConsumableResourceRow): Promise<void> {
-  await db.insertInto('consumable_resources').values(row).execute();
+/** A consumable resource as it is written: its tags as values. */
+export type NewConsumableResource = WithValues<ConsumableResourceRow, { tags: Record<string, string> }>;
+
+export async function insertConsumableResource(db: Db, row: NewConsumableResource): Promise<void> {
+  await db.insertInto('consumable_resources').values(encodeColumns<ConsumableResourceRow>(row, ['tags'])).execute();
 }
 
-export async function updateConsumableResource(db: Db, name: string, patch: Partial<ConsumableResourceRow>): Promise<void> {
+export async function updateConsumableResource(db: Db, name: string, patch: { total_quantity: number }): Promise<void> {
   await db.updateTable('consumable_resources').set(patch).where('name', '=', name).execute();
 }
 

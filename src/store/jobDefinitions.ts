@@ -1,12 +1,15 @@
 /** Queries of the job_definitions table. Revisions count per name from 1 and never reuse a number. */
 import type { DefinitionSpec } from '../model/submission.js';
 import type { Db } from './db.js';
-import { fromJson } from './json.js';
+import { encodeColumns, fromJson, type WithValues } from './json.js';
 import type { JobDefinitionTable } from './schema.js';
 import { cachedLookup, lookupsChanged } from './lookupCache.js';
 import { FixedStatement } from './statementCache.js';
 
 export type JobDefinitionRow = JobDefinitionTable;
+
+/** A job definition as it is written: its settings and tags as values. */
+export type NewJobDefinition = WithValues<JobDefinitionRow, { spec: DefinitionSpec; tags: Record<string, string> }>;
 
 /** A definition's settings as RegisterJobDefinition took them, decoded. */
 export function definitionSpecOf(row: Pick<JobDefinitionRow, 'spec'>): DefinitionSpec {
@@ -82,9 +85,9 @@ export async function listJobDefinitions(db: Db, f: JobDefinitionFilter): Promis
   return q.execute();
 }
 
-export async function insertJobDefinition(db: Db, row: JobDefinitionRow): Promise<void> {
+export async function insertJobDefinition(db: Db, row: NewJobDefinition): Promise<void> {
   lookupsChanged();
-  await db.insertInto('job_definitions').values(row).execute();
+  await db.insertInto('job_definitions').values(encodeColumns<JobDefinitionRow>(row, ['spec', 'tags'])).execute();
   lookupsChanged();
 }
 

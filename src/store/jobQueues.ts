@@ -1,16 +1,26 @@
 /** Queries of the job_queues table. */
 import type { JobStateTimeLimitAction } from '@aws-sdk/client-batch';
 import type { Db } from './db.js';
-import { fromJson } from './json.js';
+import { encodeColumns, fromJson, type WithValues } from './json.js';
 import type { JobQueueTable } from './schema.js';
 import { cachedLookup, lookupsChanged } from './lookupCache.js';
 import { FixedStatement } from './statementCache.js';
 
 export type JobQueueRow = JobQueueTable;
 
+/** One compute environment of a queue's order, by name. */
+export interface CeOrderEntry {
+  order: number;
+  computeEnvironment: string;
+}
+
+/** A job queue as it is written: its order, time limit actions and tags as values. */
+export type NewJobQueue = WithValues<JobQueueRow, { ce_order: CeOrderEntry[]; time_limit_actions: JobStateTimeLimitAction[]; tags: Record<string, string> }>;
+const JSON_COLUMNS = ['ce_order', 'time_limit_actions', 'tags'] as const;
+
 /** A queue's compute environments in the order it tries them, by name. */
-export function ceOrderOf(queue: Pick<JobQueueRow, 'ce_order'>): { order: number; computeEnvironment: string }[] {
-  return fromJson<{ order: number; computeEnvironment: string }[]>(queue.ce_order, []);
+export function ceOrderOf(queue: Pick<JobQueueRow, 'ce_order'>): CeOrderEntry[] {
+  return fromJson<CeOrderEntry[]>(queue.ce_order, []);
 }
 
 /** A queue's jobStateTimeLimitActions. */
@@ -40,15 +50,15 @@ export async function allJobQueues(db: Db): Promise<JobQueueRow[]> {
   return db.selectFrom('job_queues').selectAll().orderBy('name').execute();
 }
 
-export async function insertJobQueue(db: Db, row: JobQueueRow): Promise<void> {
+export async function insertJobQueue(db: Db, row: NewJobQueue): Promise<void> {
   lookupsChanged();
-  await db.insertInto('job_queues').values(row).execute();
+  await db.insertInto('job_queues').values(encodeColumns<JobQueueRow>(row, JSON_COLUMNS)).execute();
   lookupsChanged();
 }
 
-export async function updateJobQueue(db: Db, name: string, patch: Partial<JobQueueRow>): Promise<void> {
+export async function updateJobQueue(db: Db, name: string, patch: Partial<NewJobQueue>): Promise<void> {
   lookupsChanged();
-  await db.updateTable('job_queues').set(patch).where('name', '=', name).execute();
+  await db.updateTable('job_queues').set(encodeColumns<Partial<JobQueueRow>>(patch, JSON_COLUMNS)).where('name', '=', name).execute();
   lookupsChanged();
 }
 

@@ -1,43 +1,29 @@
 /**
- * CreateConsumableResource, UpdateConsumableResource, DeleteConsumableResource,
- * DescribeConsumableResource, ListConsumableResources, ListJobsByConsumableResource.
- *
- * A consumable resource is a named counted pool (licenses, API tokens) that jobs name in
- * `consumableResourceProperties`. These operations manage the pools; holding units while a
- * job runs is the scheduler's, and in-use quantities come only from `inUseQuantities` in
+ * CreateConsumableResource, UpdateConsumableResource, DeleteConsumableResource
+ * (domain/consumableResources.ts), DescribeConsumableResource, ListConsumableResources,
+ * ListJobsByConsumableResource. In-use quantities come only from `inUseQuantities` in
  * store/consumableResources.ts.
  */
 import { consumablesOf } from '../../store/jobs.js';
 import type {
   ConsumableResourceSummary,
   CreateConsumableResourceRequest,
+  DeleteConsumableResourceRequest,
+  DescribeConsumableResourceRequest,
   DescribeConsumableResourceResponse,
   KeyValuesPair,
   ListConsumableResourcesRequest,
   ListJobsByConsumableResourceRequest,
   ListJobsByConsumableResourceSummary,
   UpdateConsumableResourceRequest,
-  UpdateConsumableResourceResponse,
 } from '@aws-sdk/client-batch';
 import { clientError } from '../../model/errors.js';
-import { makeArn } from '../../model/arn.js';
-import {
-  deleteConsumableResource,
-  getConsumableResource,
-  inUseQuantities,
-  insertConsumableResource,
-  listConsumableResources,
-  updateConsumableResource,
-  type ConsumableResourceRow,
-  type NameMatch,
-} from '../../store/consumableResources.js';
-import type { Db } from '../../store/db.js';
-import { toJson } from '../../store/json.js';
+import { inUseQuantities, listConsumableResources, listJobsRequiring, type ConsumableResourceRow, type NameMatch } from '../../store/consumableResources.js';
 import { decodeToken, encodeToken, isNamePosition, isSeqPosition } from '../../store/pagination.js';
-import type { Handler } from '../context.js';
+import { typed, type Handler } from '../context.js';
 import { findConsumableResource } from '../../domain/resolve.js';
+import { createConsumableResource, deleteConsumableResource, updateConsumableResource } from '../../domain/consumableResources.js';
 import { tagsOf } from '../../store/tags.js';
-import { listJobsRequiring } from '../../store/consumableResources.js';
 
 const DEFAULT_PAGE = 100;
 
@@ -46,106 +32,8 @@ function available(row: ConsumableResourceRow, inUse: number): number {
   return Math.max(0, row.total_quantity - inUse);
 }
 
-const create: Handler = async (raw, ctx, s) => {
-  const input = raw as unknown as CreateConsumableResourceRequest;
-  const name = input.consumableResourceName!;
-  const row: ConsumableResourceRow = {
-    name,
-    arn: makeArn(ctx.scope, 'consumable-resource', name),
-    resource_type: input.resourceType ?? 'REPLENISHABLE',
-    total_quantity: input.totalQuantity ?? 0,
-    tags: toJson(input.tags ?? {}),
-    created_at: s.clock.now(),
-  };
-  await s.uow.write(async (tx) => {
-    if (await getConsumableResource(tx.db, name)) throw clientError(`consumableResourceName '${name}' already exists`);
-    await insertConsumableResource(tx.db, row);
-  });
-  return { consumableResourceName: name, consumableResourceArn: row.arn };
-};
-
-/**
- * `clientToken`: an update repeated with the same token and the same payload within 8 hours
- * is answered again without being applied again (model UpdateConsumableResource). The tokens
- * are remembered by this server process, per database, not across a restart.
- */
-const TOKEN_LIFETIME_MS = 8 * 60 * 60 * 1000;
-const TOKENS_KEPT = 10_000;
-interface AppliedUpdate {
-  payload: string;
-  response: UpdateConsumableResourceResponse;
-  expiresAt: number;
-}
-const appliedUpdates = new WeakMap<Db, Map<string, AppliedUpdate>>();
-
-function tokensOf(db: Db, now: number): Map<string, AppliedUpdate> {
-  let tokens = appliedUpdates.get(db);
-  if (!tokens) appliedUpdates.set(db, (tokens = new Map()));
-  for (const [key, applied] of tokens) if (applied.expiresAt <= now) tokens.delete(key);
-  // Insertion order is age order: past the cap, forget the oldest first.
-  for (const key of tokens.keys()) {
-    if (tokens.size < TOKENS_KEPT) break;
-    tokens.delete(key);
-  }
-  return tokens;
-}
-
-function newTotal(row: ConsumableResourceRow, operation: string, quantity: number): number {
-  const total =
-    operation === 'SET' ? quantity : operation === 'ADD' ? row.total_quantity + quantity : row.total_quantity - quantity;
-  if (total < 0) {
-    throw clientError(
-      `quantity ${quantity} cannot be removed from consumable resource '${row.name}': its totalQuantity is ${row.total_quantity}`,
-    );
-  }
-  if (!Number.isSafeInteger(total)) {
-    throw clientError(`totalQuantity of consumable resource '${row.name}' would be ${total}, more than ${Number.MAX_SAFE_INTEGER}`);
-  }
-  return total;
-}
-
-const update: Handler = async (raw, _ctx, s) => {
-  const input = raw as unknown as UpdateConsumableResourceRequest;
-  const response = await s.uow.write(async (tx) => {
-    const row = await findConsumableResource(tx.db, input.consumableResource!);
-    const now = s.clock.now();
-    const tokens = input.clientToken === undefined ? undefined : tokensOf(s.db, now);
-    const tokenKey = `${row.name}\u0000${input.clientToken}`;
-    const payload = JSON.stringify([input.operation ?? null, input.quantity ?? null]);
-    const applied = tokens?.get(tokenKey);
-    if (applied) {
-      if (applied.payload !== payload) {
-        throw clientError(`clientToken '${input.clientToken}' was already used for a different update of consumable resource '${row.name}'`);
-      }
-      return applied.response;
-    }
-    let total = row.total_quantity;
-    if (input.operation !== undefined && input.quantity !== undefined) {
-      total = newTotal(row, input.operation, input.quantity);
-      await updateConsumableResource(tx.db, row.name, { total_quantity: total });
-    }
-    const out: UpdateConsumableResourceResponse = {
-      consumableResourceName: row.name,
-      consumableResourceArn: row.arn,
-      totalQuantity: total,
-    };
-    tokens?.set(tokenKey, { payload, response: out, expiresAt: now + TOKEN_LIFETIME_MS });
-    return out;
-  });
-  // More units may let waiting jobs start.
-  s.kickScheduler();
-  return response;
-};
-
-const remove: Handler = async (raw, _ctx, s) => {
-  const row = await findConsumableResource(s.db, String(raw.consumableResource));
-  await deleteConsumableResource(s.db, row.name);
-  s.kickScheduler();
-  return {};
-};
-
-const describe: Handler = async (raw, _ctx, s) => {
-  const row = await findConsumableResource(s.db, String(raw.consumableResource));
+const describe = typed<DescribeConsumableResourceRequest>(async (input, _ctx, s) => {
+  const row = await findConsumableResource(s.db, input.consumableResource!);
   const inUse = (await inUseQuantities(s.db, [row.name])).get(row.name) ?? 0;
   const out: DescribeConsumableResourceResponse = {
     consumableResourceName: row.name,
@@ -158,7 +46,7 @@ const describe: Handler = async (raw, _ctx, s) => {
     tags: tagsOf(row.tags),
   };
   return out;
-};
+});
 
 /** CONSUMABLE_RESOURCE_NAME filter values: case-insensitive names, or prefixes ending in `*`. */
 function nameMatches(filters: KeyValuesPair[] | undefined): NameMatch[] {
@@ -171,8 +59,7 @@ function nameMatches(filters: KeyValuesPair[] | undefined): NameMatch[] {
   });
 }
 
-const list: Handler = async (raw, _ctx, s) => {
-  const input = raw as unknown as ListConsumableResourcesRequest;
+const list = typed<ListConsumableResourcesRequest>(async (input, _ctx, s) => {
   const limit = input.maxResults ?? DEFAULT_PAGE;
   const after = decodeToken<string>('ListConsumableResources', input.nextToken, isNamePosition);
   const rows = await listConsumableResources(s.db, { after, limit: limit + 1, names: nameMatches(input.filters) });
@@ -189,15 +76,14 @@ const list: Handler = async (raw, _ctx, s) => {
     consumableResources: summaries,
     nextToken: rows.length > limit ? encodeToken('ListConsumableResources', page[page.length - 1].name) : undefined,
   };
-};
+});
 
 /**
  * The jobs that require the resource, newest first, with JOB_STATUS and JOB_NAME filters.
  * Jobs keep their requirements in a JSON column, so this scans the jobs table: fine for an
  * occasional question, not for a hot path.
  */
-const listJobs: Handler = async (raw, _ctx, s) => {
-  const input = raw as unknown as ListJobsByConsumableResourceRequest;
+const listJobs = typed<ListJobsByConsumableResourceRequest>(async (input, _ctx, s) => {
   const resource = await findConsumableResource(s.db, input.consumableResource!);
   const afterSeq = decodeToken<number>('ListJobsByConsumableResource', input.nextToken, isSeqPosition);
   const limit = input.maxResults ?? 100;
@@ -229,12 +115,12 @@ const listJobs: Handler = async (raw, _ctx, s) => {
     };
   });
   return { jobs, nextToken: rows.length > limit ? encodeToken('ListJobsByConsumableResource', page[page.length - 1].seq) : undefined };
-};
+});
 
 export const consumableResourceHandlers: Record<string, Handler> = {
-  CreateConsumableResource: create,
-  UpdateConsumableResource: update,
-  DeleteConsumableResource: remove,
+  CreateConsumableResource: typed<CreateConsumableResourceRequest>((input, ctx, s) => createConsumableResource(s, ctx.scope, input)),
+  UpdateConsumableResource: typed<UpdateConsumableResourceRequest>((input, _ctx, s) => updateConsumableResource(s, input)),
+  DeleteConsumableResource: typed<DeleteConsumableResourceRequest>((input, _ctx, s) => deleteConsumableResource(s, input)),
   DescribeConsumableResource: describe,
   ListConsumableResources: list,
   ListJobsByConsumableResource: listJobs,

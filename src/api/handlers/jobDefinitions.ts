@@ -1,15 +1,12 @@
-/** RegisterJobDefinition, DeregisterJobDefinition, DescribeJobDefinitions. */
-import type { DescribeJobDefinitionsRequest, JobDefinition, RegisterJobDefinitionRequest } from '@aws-sdk/client-batch';
-import { checkHostAccess } from '../../compute/hostAccess.js';
+/** RegisterJobDefinition, DeregisterJobDefinition (domain/jobDefinitions.ts), DescribeJobDefinitions. */
+import type { DeregisterJobDefinitionRequest, DescribeJobDefinitionsRequest, JobDefinition, RegisterJobDefinitionRequest } from '@aws-sdk/client-batch';
 import { clientError, unlessNotFound } from '../../model/errors.js';
-import { makeArn, parseArn } from '../../model/arn.js';
-import { getJobDefinitionByArn, insertJobDefinition, listJobDefinitions, nextRevision, setJobDefinitionStatus, type JobDefinitionRow, definitionSpecOf } from '../../store/jobDefinitions.js';
-import { toJson } from '../../store/json.js';
+import { getJobDefinitionByArn, listJobDefinitions, type JobDefinitionRow, definitionSpecOf } from '../../store/jobDefinitions.js';
 import { decodeToken, encodeToken } from '../../store/pagination.js';
-import type { Handler } from '../context.js';
+import { typed, type Handler } from '../context.js';
 import { findJobDefinition } from '../../domain/resolve.js';
+import { deregisterJobDefinition, registerJobDefinition } from '../../domain/jobDefinitions.js';
 import { tagsOf } from '../../store/tags.js';
-import { lookupsChanged } from '../../store/lookupCache.js';
 
 /** DescribeJobDefinitions pages by (name, revision). */
 function isNameRevision(p: unknown): p is [string, number] {
@@ -30,46 +27,7 @@ export function jobDefinitionDetail(row: JobDefinitionRow): JobDefinition {
   } as JobDefinition;
 }
 
-const register: Handler = async (raw, ctx, s) => {
-  const input = raw as unknown as RegisterJobDefinitionRequest;
-  const { jobDefinitionName, type, tags, ...spec } = input;
-  const name = jobDefinitionName!;
-  // Host paths and privilege are the operator's to grant (compute/hostAccess.ts).
-  checkHostAccess(spec, s.config);
-  // Revision numbers are taken inside the write transaction so two registrations never share one.
-  const out = await s.uow.write(async (tx) => {
-    const revision = await nextRevision(tx.db, name);
-    const arn = makeArn(ctx.scope, 'job-definition', `${name}:${revision}`);
-    await insertJobDefinition(tx.db, {
-      arn,
-      name,
-      revision,
-      status: 'ACTIVE',
-      type: type!,
-      spec: toJson(spec),
-      tags: toJson(tags ?? {}),
-      created_at: s.clock.now(),
-    });
-    return { jobDefinitionName: name, jobDefinitionArn: arn, revision };
-  });
-  // Once more after the commit: a cached lookup read before it holds the previous latest revision.
-  lookupsChanged();
-  return out;
-};
-
-const deregister: Handler = async (raw, _ctx, s) => {
-  const ref = String(raw.jobDefinition);
-  const nameRev = ref.startsWith('arn:') ? parseArn(ref)?.resource ?? '' : ref;
-  if (!/^[A-Za-z0-9_-]+:\d+$/.test(nameRev)) {
-    throw clientError(`jobDefinition '${ref}' must name a revision: use name:revision or the full job definition ARN`);
-  }
-  const row = await findJobDefinition(s.db, ref, 'jobDefinition', false);
-  await setJobDefinitionStatus(s.db, row.arn, 'INACTIVE');
-  return {};
-};
-
-const describe: Handler = async (raw, _ctx, s) => {
-  const input = raw as unknown as DescribeJobDefinitionsRequest;
+const describe = typed<DescribeJobDefinitionsRequest>(async (input, _ctx, s) => {
   const limit = input.maxResults ?? 100;
   const after = decodeToken<[string, number]>('DescribeJobDefinitions', input.nextToken, isNameRevision);
   let arns: string[] | undefined;
@@ -96,10 +54,10 @@ const describe: Handler = async (raw, _ctx, s) => {
     jobDefinitions: page.map(jobDefinitionDetail),
     nextToken: rows.length > limit ? encodeToken('DescribeJobDefinitions', [last.name, last.revision]) : undefined,
   };
-};
+});
 
 export const jobDefinitionHandlers: Record<string, Handler> = {
-  RegisterJobDefinition: register,
-  DeregisterJobDefinition: deregister,
+  RegisterJobDefinition: typed<RegisterJobDefinitionRequest>((input, ctx, s) => registerJobDefinition(s, ctx.scope, input)),
+  DeregisterJobDefinition: typed<DeregisterJobDefinitionRequest>((input, _ctx, s) => deregisterJobDefinition(s, input)),
   DescribeJobDefinitions: describe,
 };

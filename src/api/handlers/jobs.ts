@@ -5,6 +5,7 @@ import type {
   CancelJobsRequest,
   ContainerDetail,
   DescribeJobsRequest,
+  GetJobQueueSnapshotRequest,
   JobDetail,
   JobSummary,
   ListJobsRequest,
@@ -221,8 +222,8 @@ const list = typed<ListJobsRequest>(async (input, _ctx, s) => {
  * considered them (for fair-share queues that interleaves the shares), and the vCPUs the
  * queue's jobs hold now, in total and per share.
  */
-const snapshot: Handler = async (raw, _ctx, s) => {
-  const queue = await findJobQueue(s.db, String(raw.jobQueue));
+const snapshot = typed<GetJobQueueSnapshotRequest>(async (input, _ctx, s) => {
+  const queue = await findJobQueue(s.db, input.jobQueue!);
   const order = s.waitingIn(queue.name);
   const ids = order ? order.slice(0, 100).map((w) => w.jobId) : (await runnableHead(s.db, queue.name, 100)).map((j) => j.id);
   const rows = new Map((await getJobs(s.db, ids)).filter((j) => j.status === 'RUNNABLE').map((j) => [j.id, j]));
@@ -248,7 +249,7 @@ const snapshot: Handler = async (raw, _ctx, s) => {
       lastUpdatedAt: now,
     },
   };
-};
+});
 
 export const jobHandlers: Record<string, Handler> = {
   SubmitJob: submit,

@@ -123,3 +123,12 @@ export const validators = {
 
 /** An operation that has a semantic validator. */
 export type ValidatedOperation = keyof typeof validators;
+
+/**
+ * Runs the semantic validator of `operation` on a request whose structure was checked against
+ * the operation's shape (shapeCheck.ts); an operation without one passes.
+ */
+export function validateRequest(operation: string, input: Record<string, unknown>): void {
+  const byName: Record<string, ((input: never) => void) | undefined> = validators;
+  byName[operation]?.(input as never);
+}
