@@ -29,6 +29,11 @@ import {
 import { allJobQueues, ceOrderOf } from '../store/jobQueues.js';
 import { findComputeEnvironment } from './resolve.js';
 
+/** A compute environment or job queue is deleted only once DISABLED, as AWS asks: Conflict otherwise. */
+export function disabledFirst(member: string, row: { name: string; state: string }, update: string): void {
+  if (row.state !== 'DISABLED') throw new Conflict(`${member} '${row.name}' must be DISABLED before it can be deleted (${update} state=DISABLED)`);
+}
+
 export async function createComputeEnvironment(s: Core, scope: ArnScope, input: CreateComputeEnvironmentRequest): Promise<CreateComputeEnvironmentResponse> {
   const name = input.computeEnvironmentName!;
   if (await getComputeEnvironment(s.db, name)) throw new Conflict(`computeEnvironmentName '${name}' already exists`);
@@ -117,9 +122,7 @@ export async function updateComputeEnvironment(
 
 export async function deleteComputeEnvironment(s: Core, input: DeleteComputeEnvironmentRequest): Promise<DeleteComputeEnvironmentResponse> {
   const row = await findComputeEnvironment(s.db, input.computeEnvironment!);
-  if (row.state !== 'DISABLED') {
-    throw new Conflict(`computeEnvironment '${row.name}' must be DISABLED before it can be deleted (UpdateComputeEnvironment state=DISABLED)`);
-  }
+  disabledFirst('computeEnvironment', row, 'UpdateComputeEnvironment');
   const users = (await allJobQueues(s.db)).filter((q) => ceOrderOf(q).some((o) => o.computeEnvironment === row.name));
   if (users.length) {
     throw new Conflict(

@@ -20,7 +20,7 @@ import { listJobs } from '../store/jobs.js';
 import { deleteJobQueue as deleteInStore, getJobQueue, insertJobQueue, updateJobQueue as updateInStore, type CeOrderEntry, type NewJobQueue } from '../store/jobQueues.js';
 import { lookupsChanged } from '../store/lookupCache.js';
 import type { Db } from '../store/db.js';
-import { isFargate } from './computeEnvironments.js';
+import { disabledFirst, isFargate } from './computeEnvironments.js';
 import type { JobServices } from './jobs.js';
 import { findComputeEnvironment, findJobQueue, findSchedulingPolicy } from './resolve.js';
 
@@ -98,9 +98,7 @@ export async function updateJobQueue(s: JobServices, input: UpdateJobQueueReques
 /** AWS terminates what is left in a deleted queue; openbatch does it at once, in one transaction. */
 export async function deleteJobQueue(s: JobServices, input: DeleteJobQueueRequest): Promise<DeleteJobQueueResponse> {
   const row = await findJobQueue(s.db, input.jobQueue!);
-  if (row.state !== 'DISABLED') {
-    throw new Conflict(`jobQueue '${row.name}' must be DISABLED before it can be deleted (UpdateJobQueue state=DISABLED)`);
-  }
+  disabledFirst('jobQueue', row, 'UpdateJobQueue');
   const reason = `Job queue ${row.name} was deleted`;
   const instances = new Set<string>();
   await s.uow.write(async (tx) => {
