@@ -17,6 +17,7 @@ import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
 import { DockerApi } from '../../src/executor/dockerApi.js';
 import { agentsUnder, hostVolume, startTestServer, writableDir, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import { until } from '../helpers/until.js';
 
 const IMAGE = process.env.OPENBATCH_TEST_IMAGE ?? 'localhost/openbatch-test/busybox:latest';
 
@@ -72,16 +73,6 @@ class Engine {
 async function instance(t: TestServer, id: string): Promise<InstanceView | undefined> {
   const { instances } = await requestOpenbatch<{ instances: InstanceView[] }>({ endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }, 'GET', '/openbatch/v1/instances', {});
   return instances.find((i) => i.instanceId === id);
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('container jobs when their engine or their agent goes away', { skip }, () => {

@@ -17,6 +17,7 @@ import { systemTimers } from '../../src/model/ids.js';
 import { batchClient, CLI, hostVolume, spawnServer, tempDir, writableDir, type ServerProcess } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { dropTestDatabase, onPostgres, testDatabaseFor } from '../helpers/postgres.js';
+import { until } from '../helpers/until.js';
 import { openPostgres } from '../../src/store/db.js';
 import { Leadership, NotLeaderError } from '../../src/cluster/leadership.js';
 import { UnitOfWork } from '../../src/store/unitOfWork.js';
@@ -28,16 +29,6 @@ async function role(url: string): Promise<string | undefined> {
     return ((await (await fetch(url + '/healthz')).json()) as { role?: string }).role;
   } catch {
     return undefined;
-  }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Assignment, PollResponse, Report } from '../../src/agent/protocol.js';
 import type { AttemptExit, Executor, LogLine, RunningAttempt } from '../../src/executor/types.js';
+import { until as waitUntil } from './until.js';
 
 export const LEASE = { ms: 800, pollWaitMs: 100 };
 
@@ -69,12 +70,9 @@ export function assignment(jobId: string): Assignment {
   return { jobId, attempt: 1, token: 't-' + jobId, command: ['true'], env: {}, vcpus: 1, memoryMiB: 64, gpus: 0, timeoutSeconds: null, logStreamName: 's', executor: 'process', settings: {} };
 }
 
-export async function until(what: string, fn: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** until() asked every 20 ms: the agent's own timings here are a second or less. */
+export function until(what: string, fn: () => boolean, ms = 20_000): Promise<boolean> {
+  return waitUntil(what, fn, ms, 20);
 }
 
 
