@@ -29,6 +29,7 @@ import { LocalProvider } from './compute/localProvider.js';
 import type { Random } from './compute/chaos.js';
 import { leaseTimes } from './compute/agentLease.js';
 import { JoinedAgents, joinTokenFile } from './compute/joinedAgents.js';
+import { serverUrlFile, writeServerUrl } from './agent/serverAddress.js';
 import { isLoopback, type ServerConfig } from './config.js';
 import { randomIds, systemClock, systemTimers, type Clock, type IdSource, type Timers } from './model/ids.js';
 import type { SchedulerLoop } from './scheduler/loop.js';
@@ -308,6 +309,13 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const address = await app.listen({ host: config.host, port: config.port });
   const port = Number(new URL(address).port);
   url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  // The local agents of a previous server process find this one there, whatever its port
+  // (agent/serverAddress.ts); before leading, so that they are back before their lease runs out.
+  try {
+    writeServerUrl(config.dataDir, url);
+  } catch (err) {
+    logger.warn({ err, file: serverUrlFile(config.dataDir) }, 'could not record where this server listens: local agents of a previous server process will not find it if its port changed');
+  }
 
   // What only the leader runs (see `leader` above); its writes are fenced by the lease.
   // The lease expires on the database's clock, which no injected clock moves: it is renewed on the system's timers.

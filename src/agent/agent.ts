@@ -37,10 +37,16 @@ import type { Assignment, AttemptRef, PollResponse, Report, ReportResponse } fro
 import { postJson } from './http.js';
 import { TaskMetadataServer } from './taskMetadata.js';
 import { removePidFile, writeContainerFile, writePidFile } from './pidFiles.js';
+import { readServerUrl } from './serverAddress.js';
 
 export interface AgentOptions {
   /** the control plane's URL, or several (comma-separated) that share one database: any of them serves */
   server: string;
+  /**
+   * A file naming where the control plane listens now (serverAddress.ts), read again whenever a
+   * request fails: a local agent's server, restarted on another port, is found there.
+   */
+  serverFile?: string;
   instanceId: string;
   token: string;
   /** the executors this agent has; each assignment names its own (its compute environment's) */
@@ -147,7 +153,7 @@ export class Agent {
   private flushTimer: NodeJS.Timeout | undefined;
 
   /** the control planes this agent may talk to; requests go to `servers[current]` */
-  private readonly servers: string[];
+  private servers: string[];
   private current = 0;
 
   /** the ECS task metadata endpoint of the attempts it runs (ECS_CONTAINER_METADATA_URI_V4) */
@@ -173,6 +179,9 @@ export class Agent {
       return res;
     } catch (e) {
       // That control plane is unreachable or failing (dead, restarting): the next request goes to the next one.
+      // Its server moved (restarted on another port): the request goes there at once. Whatever
+      // answered at the old address (refused, or another service's error) is not the server.
+      if (!signal?.aborted && this.serverMoved(server)) return this.post(path, body, signal, waitMs);
       const status = (e as { status?: number }).status;
       if (!signal?.aborted && (status === undefined || status >= 500)) this.failOver(server);
       throw e;
@@ -239,6 +248,26 @@ export class Agent {
       this.lost.set(k, why);
       r.handle.terminate(0);
     }
+  }
+
+  /**
+   * Whether the server file names another address than `servers[from]`, the one that just
+   * failed; if so, it is the one talked to from now on.
+   */
+  private serverMoved(from: number): boolean {
+    if (!this.o.serverFile || this.current !== from) return false;
+    const now = readServerUrl(this.o.serverFile);
+    if (!now || now === this.servers[from]) return false;
+    this.o.logger.warn({ from: this.servers[from], to: now }, 'the control plane moved; following it');
+    const known = this.servers.indexOf(now);
+    if (known >= 0) this.current = known;
+    else this.servers[from] = now;
+    return true;
+  }
+
+  /** The control planes' URLs as the agent knows them now (a moved server at its new address). */
+  controlPlanes(): string[] {
+    return [...this.servers];
   }
 
   private failOver(from: number): void {

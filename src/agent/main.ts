@@ -22,10 +22,13 @@ import { closeInheritedDescriptors } from '../processes.js';
 import { ContainerExecutor } from '../executor/container.js';
 import { ProcessExecutor } from '../executor/process.js';
 import { Agent, serverList } from './agent.js';
+import { readServerUrl } from './serverAddress.js';
 import { killOrphans, ORPHANS, setAsideOrphans } from './pidFiles.js';
 
 export interface AgentCliOptions {
   server: string;
+  /** a file naming where the server listens now, read again when it cannot be reached (a local agent: its server's <dataDir>/server-url) */
+  serverFile?: string;
   instanceId?: string;
   ce?: string;
   token?: string;
@@ -95,6 +98,9 @@ async function postAny<T>(servers: string[], path: string, token: string, body: 
 
 export async function runAgent(opts: AgentCliOptions): Promise<void> {
   const servers = serverList(opts.server);
+  // The file names where the server listens now: it takes the place of the URL it supersedes.
+  const moved = opts.serverFile ? readServerUrl(opts.serverFile) : undefined;
+  if (moved && !servers.includes(moved)) servers[0] = moved;
   const server = servers.join(',');
   const sandboxFlag = oneOf(opts.sandbox, '--sandbox', ['on', 'off', 'auto'] as const, 'on');
   const sandbox = sandboxFlag === 'auto' ? 'on' : sandboxFlag;
@@ -155,7 +161,7 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
   else if (sandbox === 'off') logger.warn('process executor: the sandbox is off (--sandbox off): jobs run unsandboxed and see this host as the agent\'s job user does');
   for (const why of processExecutor.unavailable) logger.warn(`process executor: ${why}`);
   logger.info(`process executor: ${processExecutor.describe()}`);
-  const agent = new Agent({ server, instanceId, token, executors: { process: processExecutor, container: containerExecutor }, workRoot, logger, exitWhenOrphaned: !!opts.instanceId });
+  const agent = new Agent({ server, serverFile: opts.serverFile, instanceId, token, executors: { process: processExecutor, container: containerExecutor }, workRoot, logger, exitWhenOrphaned: !!opts.instanceId });
   // SIGTERM stops every attempt (its containers too) and sends the last reports; run() returns
   // only once that is done, so the process never exits with a container still running.
   const stop = () => void agent.stop();
@@ -171,7 +177,7 @@ export async function runAgent(opts: AgentCliOptions): Promise<void> {
   // Gone for good: its instance is closed now rather than when it is missed. A local agent
   // leaves only when its server asked it to (stopped otherwise, its server sees it exit).
   if (ending !== 'refused' && (!opts.instanceId || ending === 'shutdown')) {
-    await postAny(servers, '/agent/v1/leave', token, { instanceId }).catch((err: Error) => logger.warn({ err: err.message }, 'could not say goodbye to the control plane'));
+    await postAny(agent.controlPlanes(), '/agent/v1/leave', token, { instanceId }).catch((err: Error) => logger.warn({ err: err.message }, 'could not say goodbye to the control plane'));
   }
   process.exit(0);
 }

@@ -81,6 +81,7 @@ program
   .command('agent')
   .description('run an agent that gives this machine\'s capacity to an openbatch server')
   .requiredOption('--server <url>', 'the server URL, e.g. http://10.0.0.5:8770; several comma-separated for control planes sharing one PostgreSQL database (the agent moves to the next when one is unreachable)')
+  .option('--server-file <path>', 'a file naming the server URL, read again whenever the server cannot be reached (a server writes <data-dir>/server-url each time it listens): the agent follows a server restarted on another port')
   .option('--ce <name>', 'join this UNMANAGED compute environment (with the server\'s join token)')
   .option('--vcpus <n>', 'vCPUs to offer when joining (default: this machine\'s cores)')
   .option('--memory <MiB>', 'memory to offer when joining (default: this machine\'s memory)')

@@ -56,6 +56,7 @@ import type { InstanceState, Launch, LaunchWhy, ScalingPlan, TerminationWhy } fr
 import { ceSettings, SANDBOX_TAG } from './executorChoice.js';
 import { SandboxCheck, sandboxRefusal } from '../executor/sandbox.js';
 import { killOrphans } from '../agent/pidFiles.js';
+import { serverUrlFile } from '../agent/serverAddress.js';
 import { NotLeaderError } from '../cluster/leadership.js';
 import { isSameProcess, processStartTime } from '../processes.js';
 import { AgentSilence, leaseTimes } from './agentLease.js';
@@ -710,7 +711,8 @@ export class LocalProvider {
       child = spawn(
         process.execPath,
         [
-          CLI_ENTRY, 'agent', '--server', this.o.serverUrl(), '--instance-id', id, '--work-dir', workDir, '--log-level', this.o.config.logLevel,
+          // The file too: a server restarted on another port is found there (agent/serverAddress.ts).
+          CLI_ENTRY, 'agent', '--server', this.o.serverUrl(), '--server-file', serverUrlFile(this.o.config.dataDir), '--instance-id', id, '--work-dir', workDir, '--log-level', this.o.config.logLevel,
           // The server's executor settings hold for the agents it starts, unless the CE's tags
           // say otherwise for its sandbox (docs/executors.md).
           '--sandbox', sandbox, '--sandbox-network', sandboxNetwork, '--job-user', this.o.config.jobUser,

@@ -54,8 +54,10 @@ async function restart(port: number): Promise<BatchClient> {
   return batchClient(server.url);
 }
 
-for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
-  test(`${signal} of the server: running jobs run on, the restarted server adopts their agents, nothing is lost or run twice`, async () => {
+// The last restarts on another port (`--port 0`): the agents find it in the data directory.
+for (const [signal, moved] of [['SIGKILL', false], ['SIGTERM', false], ['SIGKILL', true]] as const) {
+  const gates = `${signal}${moved ? '-moved' : ''}`;
+  test(`${signal} of the server${moved ? ', restarted on another port' : ''}: running jobs run on, the restarted server adopts their agents, nothing is lost or run twice`, async () => {
     let client: BatchClient;
     if (!server) {
       server = await spawnServer(dataDir, 0, grant);
@@ -68,7 +70,7 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
       client = batchClient(server.url);
     }
     const port = Number(new URL(server.url).port);
-    const running = [await gatedJob(client, `${signal}-a`), await gatedJob(client, `${signal}-b`)];
+    const running = [await gatedJob(client, `${gates}-a`), await gatedJob(client, `${gates}-b`)];
     for (const id of running) await waitForStatus(client, id, ['RUNNING']);
     // Queued behind them on the 2-vCPU environment: accepted, not yet started.
     const queued = await submit(client, { jobQueue: 'q', jobDefinition: 'quick' });
@@ -79,7 +81,8 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     client.destroy();
     assert.deepEqual(agentsUnder(dataDir).sort(), agentsBefore, `the agents outlive their server's ${signal}`);
 
-    client = await restart(port);
+    client = await restart(moved ? 0 : port);
+    if (moved) assert.notEqual(Number(new URL(server!.url).port), port);
     const ready = await fetch(server!.url + '/readyz');
     assert.equal(ready.status, 200);
     assert.equal(((await ready.json()) as { status: string }).status, 'ready');
@@ -89,7 +92,7 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     assert.equal((await client.send(new DescribeJobDefinitionsCommand({}))).jobDefinitions?.length, 2);
     // Still running after the restart, on the same instances, then released.
     for (const id of running) assert.equal((await describeJob(client, id)).status, 'RUNNING');
-    for (const gate of ['a', 'b']) writeFileSync(join(files, `${signal}-${gate}`), '');
+    for (const gate of ['a', 'b']) writeFileSync(join(files, `${gates}-${gate}`), '');
     for (const id of running) {
       const j = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED']);
       assert.equal(j.status, 'SUCCEEDED', j.statusReason);
