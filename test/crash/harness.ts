@@ -1,7 +1,8 @@
 /**
  * The crash harness: a mixed workload runs while, at random (seeded) moments, control planes
  * are killed (SIGKILL), stopped (SIGTERM) or paused (SIGSTOP, for less than the agent lease)
- * and agents are killed; what died is restarted on its port. Afterwards a checker compares
+ * and agents are killed; what died is restarted, on its port or (every second time) on another
+ * (its agents find it through its data directory). Afterwards a checker compares
  * what the API says with what really ran, and counts the attempts that failed for the control
  * plane's sake (none should: every outage is shorter than the agent lease) and how long each
  * restarted control plane took to hear from every agent again (readoptMs).
@@ -227,7 +228,7 @@ function readRecords(file: string): RunRecord[] {
     });
 }
 
-/** The control planes of a run: spawned, killed and restarted on the ports they first got. */
+/** The control planes of a run: spawned, killed and restarted on the ports they had, or on new ones. */
 class ControlPlanes {
   private readonly procs: (ServerProcess | undefined)[] = [];
   private readonly ports: number[] = [];
@@ -252,8 +253,9 @@ class ControlPlanes {
     };
   }
 
-  async start(i: number): Promise<void> {
-    const p = await spawnServer(this.store.controlPlanes > 1 ? join(this.dataDir, `cp${i}`) : this.dataDir, this.ports[i] ?? 0, this.env());
+  /** Starts control plane i on the port it had, or on a new one (`moved`, or the first time). */
+  async start(i: number, moved = false): Promise<void> {
+    const p = await spawnServer(this.store.controlPlanes > 1 ? join(this.dataDir, `cp${i}`) : this.dataDir, moved ? 0 : (this.ports[i] ?? 0), this.env());
     const tag = `[cp${i} pid ${p.child.pid}] `;
     p.child.stdout!.on('data', (c: Buffer) => appendFileSync(this.logFile, c.toString().replace(/^(?=.)/gm, tag)));
     p.child.stderr!.on('data', (c: Buffer) => appendFileSync(this.logFile, c.toString().replace(/^(?=.)/gm, tag)));
@@ -553,7 +555,11 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
         log(`chaos: ${took >= 0 ? `control plane ${await planes.leader()} leads ${took} ms after the kill` : 'no control plane leads 30 s after the kill'}`);
       }
       await sleep(rand() * 1500);
-      await planes.start(i);
+      // Every second restart on another port (in turn, so that even a short run has one): its
+      // local agents must follow it there.
+      const moved = serverKills % 2 === 0;
+      await planes.start(i, moved);
+      if (moved) log(`chaos: control plane ${i} restarted on another port`);
       refreshClients();
       readoptions.push(planes.readoption(i, Date.now()).then((ms) => void readoptMs.push(ms)));
     }

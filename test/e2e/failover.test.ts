@@ -4,7 +4,8 @@
  * other within seconds, agents move to it, and every job finishes — none lost, none run
  * twice. Three of them stopped and started again in turn (an upgrade), then the leader paused
  * past its lease, kill nothing: joined and local jobs finish with their one attempt, no agent
- * stops. And a deposed leader's late write is refused by its fence.
+ * stops. A deposed leader's late write is refused by its fence. /readyz answers 503 while no
+ * server leads, /healthz 200.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -237,5 +238,48 @@ describe('the leader fence', { skip }, () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('/healthz and /readyz', { skip }, () => {
+  const dir = tempDir();
+  let server: ServerProcess | undefined;
+  after(async () => {
+    await server?.stop();
+    await dropTestDatabase(dir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('while no server holds the leader lease the server is alive but not ready, and ready again once it leads', async () => {
+    // A long lease: the server looks at it every 6 s, which leaves time to see the gap.
+    server = await spawnServer(dir, 0, { OPENBATCH_LEADER_LEASE_SECONDS: '30' });
+    const readyz = async () => {
+      const res = await fetch(server!.url + '/readyz');
+      return { status: res.status, body: (await res.json()) as { status: string; leader: string | null; reason?: string } };
+    };
+    const ready = await until('the server to be ready', async () => ((await readyz()).status === 200 ? readyz() : undefined));
+    assert.equal(ready.body.status, 'ready');
+    assert.ok(ready.body.leader, 'the leader is named');
+
+    // The lease passes to a server of another host that dies at once: no one leads until
+    // this server takes it again at its next look.
+    const store = await openPostgres(await testDatabaseFor(dir));
+    try {
+      await store.db.updateTable('leader_lease').set((eb) => ({ holder: 'another-host:1:gone', epoch: eb('epoch', '+', 1), expires_at: 0 })).execute();
+    } finally {
+      await store.close();
+    }
+    const gap = await readyz();
+    assert.equal(gap.status, 503);
+    assert.equal(gap.body.status, 'unavailable');
+    assert.equal(gap.body.leader, null);
+    assert.match(gap.body.reason ?? '', /no server holds the leader lease/);
+    assert.equal((await fetch(server.url + '/healthz')).status, 200, 'alive all the same');
+
+    const back = await until('the server to lead again', async () => {
+      const r = await readyz();
+      return r.status === 200 && (await role(server!.url)) === 'leader' ? r : undefined;
+    });
+    assert.notEqual(back.body.leader, 'another-host:1:gone');
   });
 });
