@@ -32,7 +32,9 @@ import { statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_GRACE_MS, notStarted } from '../executor/process.js';
-import type { Executor, ExecutorName, LogLine, RunningAttempt } from '../executor/types.js';
+import type { AttemptSpec, Executor, ExecutorName, LogLine, RunningAttempt } from '../executor/types.js';
+import type { ContainerOutcome } from '../executor/pod.js';
+import { taskOf } from './task.js';
 import type { Assignment, AttemptRef, PollResponse, Report, ReportResponse } from './protocol.js';
 import { postJson } from './http.js';
 import { TaskMetadataServer } from './taskMetadata.js';
@@ -440,7 +442,7 @@ export class Agent {
    * any; one stopped because the lease ran out is reported lost, one whose process never
    * started as such (AWS's "Task failed to start").
    */
-  private reportExit(a: Assignment, exitCode: number | null, reason: string | null, timedOut: boolean, neverStarted = false): void {
+  private reportExit(a: Assignment, exitCode: number | null, reason: string | null, timedOut: boolean, neverStarted = false, containers?: ContainerOutcome[]): void {
     const k = this.key(a);
     this.exitUnacked.add(k);
     const notes: string[] = [];
@@ -465,6 +467,7 @@ export class Agent {
       timedOut,
       ...(lost ? { hostLost: true } : {}),
       ...(neverStarted ? { neverStarted: true } : {}),
+      ...(containers ? { containers: containers.map((c) => ({ name: c.name, exitCode: c.exitCode, ...(c.reason ? { reason: c.reason.slice(0, 255) } : {}) })) } : {}),
     });
   }
 
@@ -485,7 +488,18 @@ export class Agent {
       return;
     }
     this.queuedLogChars += chars;
-    this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: lines.map((l) => ({ t: l.timestamp, m: l.message })) });
+    if (!a.containers) {
+      this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, lines: lines.map((l) => ({ t: l.timestamp, m: l.message })) });
+      return;
+    }
+    // A task's containers each have a stream of their own: one report per container, in order.
+    let from = 0;
+    for (let i = 1; i <= lines.length; i++) {
+      if (i < lines.length && lines[i].container === lines[from].container) continue;
+      const container = lines[from].container;
+      this.enqueue({ kind: 'logs', jobId: a.jobId, attempt: a.attempt, token: a.token, ...(container ? { container } : {}), lines: lines.slice(from, i).map((l) => ({ t: l.timestamp, m: l.message })) });
+      from = i;
+    }
   }
 
   /**
@@ -523,14 +537,26 @@ export class Agent {
     // An older control plane names no executor: the process executor, as before.
     const executor = this.o.executors[a.executor ?? 'process'];
     // An older control plane says nothing of the task: then there are no task metadata to serve.
-    const token = a.task ? this.metadata.register(a.task, [{ name: 'default', image: a.settings?.image ?? '', vcpus: a.vcpus, memoryMiB: a.memoryMiB }]) : undefined;
+    const facts = a.containers
+      ? a.containers.map((c) => ({ name: c.name, image: c.settings.image ?? '', vcpus: c.vcpus, memoryMiB: c.memoryMiB, logStream: c.logStreamName }))
+      : [{ name: 'default', image: a.settings?.image ?? '', vcpus: a.vcpus, memoryMiB: a.memoryMiB }];
+    const token = a.task ? this.metadata.register(a.task, facts) : undefined;
     const metadata = token ? this.metadata.endpoint(token) : undefined;
-    const handle = a.cannotStart
-      ? notStarted(Promise.resolve(a.cannotStart))
+    let task: Pick<AttemptSpec, 'containers' | 'orchestration' | 'ownPaths' | 'graceMs'> = {};
+    let cannotStart = a.cannotStart;
+    if (a.containers && !cannotStart) {
+      try {
+        task = taskOf(a, workDir, (name) => (token ? this.metadata.endpoint(token, name) : undefined));
+      } catch (e) {
+        cannotStart = `CannotStartContainerError: ${(e as Error).message}`;
+      }
+    }
+    const handle = cannotStart
+      ? notStarted(Promise.resolve(cannotStart))
       : !executor
         ? notStarted(Promise.resolve(`CannotStartContainerError: this agent has no ${a.executor} executor`))
         : executor.start(
-            { attemptId: k, command: a.command, env: a.env, workDir, vcpus: a.vcpus, memoryMiB: a.memoryMiB, settings: a.settings, mounts: a.mounts, metadata },
+            { attemptId: k, command: a.command, env: a.env, workDir, vcpus: a.vcpus, memoryMiB: a.memoryMiB, settings: a.settings, mounts: a.mounts, metadata, ...task },
             (lines: LogLine[]) => this.enqueueLogs(a, lines),
           );
     const entry: Running = { assignment: a, handle, timedOut: false, workDir };
@@ -580,7 +606,7 @@ export class Agent {
         queueMicrotask(() => this.startWaiting());
         // Off the event loop: removing a directory tree is the agent's costliest file operation per job.
         removeWorkDir(workDir);
-        this.reportExit(a, exit.exitCode, exit.reason ?? null, entry.timedOut, exit.neverStarted === true);
+        this.reportExit(a, exit.exitCode, exit.reason ?? null, entry.timedOut, exit.neverStarted === true, exit.containers);
       },
       (err: unknown) => {
         if (token) this.metadata.unregister(token);

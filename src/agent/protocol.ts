@@ -50,6 +50,35 @@ export interface Assignment extends AttemptRef {
   logLimitBytes?: number;
   /** what the task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4) says of the attempt's task */
   task?: TaskFacts;
+  /**
+   * A job of several containers (ecsProperties, eksProperties): each one's own command,
+   * environment, resources and settings. `command`, `env` and `settings` above are then its
+   * first essential container's, and vcpus and memoryMiB the task's total.
+   */
+  containers?: AssignmentContainer[];
+  /** how the task of `containers` runs and ends (executor/pod.ts): ECS or EKS */
+  orchestration?: 'ECS' | 'EKS';
+  /** EKS `secret` volumes: each volume's files (the secret's value), made read-only for the attempt */
+  secretVolumes?: { name: string; files: Record<string, string> }[];
+}
+
+/** One container of a task, as its agent runs it. */
+export interface AssignmentContainer {
+  name: string;
+  essential: boolean;
+  /** an EKS init container (it runs before the attempt is RUNNING) */
+  init?: boolean;
+  dependsOn: { containerName: string; condition: 'START' | 'COMPLETE' | 'SUCCESS' }[];
+  command: string[];
+  env: Record<string, string>;
+  /** reserved for it; 0: none of its own (it is held by the task's total) */
+  vcpus: number;
+  memoryMiB: number;
+  settings: JobSettings;
+  /** its log stream: its output's lines are reported with its name */
+  logStreamName: string;
+  /** its grace between SIGTERM and SIGKILL when the task stops (ECS stopTimeout) */
+  stopTimeoutMs?: number;
 }
 
 export interface PollRequest {
@@ -104,7 +133,8 @@ export type Report =
   | (AttemptRef & { kind: 'started'; token: string; at: number })
   /** given back unstarted, as a poll answer's `withdraw` asked */
   | (AttemptRef & { kind: 'withdrawn'; token: string })
-  | (AttemptRef & { kind: 'logs'; token: string; lines: LogLineReport[] })
+  /** `container`: the lines are that container's of a task (its own log stream); absent: the attempt's */
+  | (AttemptRef & { kind: 'logs'; token: string; lines: LogLineReport[]; container?: string })
   | (AttemptRef & {
       kind: 'exited';
       token: string;
@@ -119,7 +149,15 @@ export type Report =
       hostLost?: boolean;
       /** the job's process never started (image, container, command, secrets): AWS's "Task failed to start" */
       neverStarted?: boolean;
+      /** a task's containers, each as it ended (exitCode null: it never started, or was not seen to end) */
+      containers?: ContainerExitReport[];
     });
+
+export interface ContainerExitReport {
+  name: string;
+  exitCode: number | null;
+  reason?: string;
+}
 
 export interface ReportRequest {
   instanceId: string;

@@ -57,6 +57,8 @@ export interface ContainerFacts {
   image: string;
   vcpus: number;
   memoryMiB: number;
+  /** its own log stream (a task's container); the task's otherwise */
+  logStream?: string;
 }
 
 /** An attempt's entry: its facts, and what changes as it runs. */
@@ -232,7 +234,7 @@ export class TaskMetadataServer {
       LogOptions: {
         'awslogs-group': t.logGroup,
         'awslogs-region': t.region,
-        'awslogs-stream': t.logStream,
+        'awslogs-stream': c.logStream ?? t.logStream,
       },
       ContainerARN: `${t.taskArn.replace(':task/', ':container/')}/${c.name}`,
       Networks: [],

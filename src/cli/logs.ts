@@ -20,9 +20,13 @@ import { NOTICE_PREFIX } from '../executor/types.js';
 
 const DEFAULT_LOG_GROUP = '/aws/batch/job';
 
-/** The job's log group: its definition's awslogs-group option, as DescribeJobs shows it. */
+/**
+ * The job's log group: its definition's awslogs-group option, as DescribeJobs shows it (a
+ * task's: its first essential container's, which openbatch writes every container's stream to).
+ */
 export function logGroupOfJob(job: JobDetail): string {
-  return job.container?.logConfiguration?.options?.['awslogs-group'] || DEFAULT_LOG_GROUP;
+  const task = job.ecsProperties?.taskProperties?.[0]?.containers?.find((c) => c.essential !== false);
+  return (task ?? job.container)?.logConfiguration?.options?.['awslogs-group'] || DEFAULT_LOG_GROUP;
 }
 const FINAL = new Set(['SUCCEEDED', 'FAILED']);
 
@@ -30,14 +34,56 @@ interface LogsFlags extends ConnectionFlags {
   follow?: boolean;
   attempt?: number;
   timestamps?: boolean;
+  container?: string;
 }
 
-/** The log stream of each attempt so far, attempt 1 first (the running one last). */
-export function attemptStreams(job: JobDetail): string[] {
-  const streams = (job.attempts ?? []).map((a) => a.container?.logStreamName ?? '');
-  const current = job.container?.logStreamName;
+/**
+ * The container of a job of several containers (ecsProperties, eksProperties) whose output
+ * is printed: the one named, else an ECS task's first essential container or an EKS pod's
+ * first container. Undefined for a job of one container.
+ */
+export function taskContainer(job: JobDetail, named: string | undefined): string | undefined {
+  const ecs = job.ecsProperties?.taskProperties?.[0]?.containers;
+  const eks = job.eksProperties?.podProperties;
+  const names = ecs ? ecs.map((c) => c.name ?? '') : eks ? [...(eks.containers ?? []), ...(eks.initContainers ?? [])].map((c) => c.name ?? '') : undefined;
+  if (!names) {
+    if (named !== undefined) throw new CliError(`job ${job.jobId} has one container: --container is for jobs of several (ecsProperties, eksProperties)`);
+    return undefined;
+  }
+  if (named !== undefined && !names.includes(named)) throw new CliError(`job ${job.jobId} has no container '${named}' (it has ${names.map((n) => `'${n}'`).join(', ')})`);
+  return named ?? (ecs ? (ecs.find((c) => c.essential !== false)?.name ?? names[0]) : names[0]);
+}
+
+/** The log stream of each attempt so far, attempt 1 first (the running one last); a task's: that container's. */
+export function attemptStreams(job: JobDetail, container?: string): string[] {
+  let streams: string[];
+  let current: string | undefined;
+  if (container === undefined) {
+    streams = (job.attempts ?? []).map((a) => a.container?.logStreamName ?? '');
+    current = job.container?.logStreamName;
+  } else if (job.ecsProperties) {
+    const of = (list: { name?: string; logStreamName?: string }[] | undefined) => list?.find((c) => c.name === container)?.logStreamName ?? '';
+    streams = (job.attempts ?? []).map((a) => of(a.taskProperties?.[0]?.containers));
+    current = of(job.ecsProperties.taskProperties?.[0]?.containers) || undefined;
+  } else {
+    // An EKS job's containers have no logStreamName in AWS's shapes: each writes the stream
+    // <definition>/<container>/<pod id> (docs/compatibility.md), the pod being aws-batch.<pod id>.
+    const definition = job.jobDefinition?.split('/').pop()?.split(':')[0] ?? '';
+    const stream = (pod: string | undefined) => (pod?.startsWith('aws-batch.') ? `${definition}/${container}/${pod.slice('aws-batch.'.length)}` : '');
+    streams = (job.eksAttempts ?? []).map((a) => stream(a.podName));
+    current = stream(job.eksProperties?.podProperties?.podName) || undefined;
+  }
   if (current && streams[streams.length - 1] !== current) streams.push(current);
   return streams;
+}
+
+/** Whether attempt `n` (1-based, ended) exited 0: its container's, or a task's printed container's. */
+function attemptSucceeded(job: JobDetail, n: number, container: string | undefined): boolean {
+  if (container === undefined) return job.attempts?.[n - 1]?.container?.exitCode === 0;
+  const ecs = job.attempts?.[n - 1]?.taskProperties?.[0]?.containers;
+  const eks = job.eksAttempts?.[n - 1];
+  const all = ecs ?? [...(eks?.containers ?? []), ...(eks?.initContainers ?? [])];
+  return all.find((c) => c.name === container)?.exitCode === 0;
 }
 
 /**
@@ -94,7 +140,8 @@ async function logs(jobId: string, flags: LogsFlags): Promise<void> {
       throw new CliError(`job ${jobId} is an array job: its children have the logs (openbatch logs ${jobId}:0)`);
     }
     const fixed = flags.attempt;
-    let streams = attemptStreams(job);
+    const container = taskContainer(job, flags.container);
+    let streams = attemptStreams(job, container);
     if (fixed !== undefined && fixed > streams.length && (!flags.follow || FINAL.has(job.status!))) {
       throw new CliError(`job ${jobId} has ${streams.length === 0 ? 'no attempts yet' : `${streams.length} attempt${streams.length > 1 ? 's' : ''}`}, not attempt ${fixed}`);
     }
@@ -111,14 +158,14 @@ async function logs(jobId: string, flags: LogsFlags): Promise<void> {
     }
     if (streams.length === 0 && !FINAL.has(job.status!)) {
       // Nothing to print yet: say what the job does meanwhile, and stop if it cannot run.
-      const waited = await waitForJob(conn, jobId, { until: (j) => attemptStreams(j).length > 0 });
+      const waited = await waitForJob(conn, jobId, { until: (j) => attemptStreams(j, container).length > 0 });
       if (waited.cannotRun) {
         process.stderr.write(waitOutcomeLine(waited) + '\n');
         process.exitCode = 1;
         return;
       }
       job = waited.job;
-      streams = attemptStreams(job);
+      streams = attemptStreams(job, container);
       n = fixed ?? Math.min(1, streams.length);
     }
     let reader: StreamReader | undefined;
@@ -134,8 +181,8 @@ async function logs(jobId: string, flags: LogsFlags): Promise<void> {
         if (n > 1) process.stderr.write(`--- attempt ${n} (log stream ${streams[n - 1]}) ---\n`);
       }
       // `job` was read before the logs just drained: if it had ended, they are complete.
-      if (fixed !== undefined && (job.attempts?.length ?? 0) >= fixed) {
-        process.exitCode = job.attempts![fixed - 1].container?.exitCode === 0 ? 0 : 1;
+      if (fixed !== undefined && ((container !== undefined && !job.ecsProperties ? job.eksAttempts : job.attempts)?.length ?? 0) >= fixed) {
+        process.exitCode = attemptSucceeded(job, fixed, container) ? 0 : 1;
         return;
       }
       if (FINAL.has(job.status!)) {
@@ -148,7 +195,7 @@ async function logs(jobId: string, flags: LogsFlags): Promise<void> {
       await sleep(interval);
       interval = Math.min(interval * 1.5, 500);
       job = await describeJob(conn.batch, jobId);
-      streams = attemptStreams(job);
+      streams = attemptStreams(job, container);
     }
   });
 }
@@ -162,6 +209,7 @@ export function registerLogsCommand(program: Command): void {
       return Number(v);
     })
     .option('-t, --timestamps', 'start each line with its time')
-    .addHelpText('after', '\nExamples:\n  openbatch logs 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d\n  openbatch logs -f $(openbatch submit -- sh -c "for i in 1 2 3; do echo $i; sleep 1; done")\n  openbatch logs --attempt 1 <jobId>     # the first attempt of a retried job')
+    .option('-c, --container <name>', "a job of several containers (ecsProperties, eksProperties): this container's output (default: the first essential one)")
+    .addHelpText('after', '\nExamples:\n  openbatch logs 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d\n  openbatch logs -f $(openbatch submit -- sh -c "for i in 1 2 3; do echo $i; sleep 1; done")\n  openbatch logs --attempt 1 <jobId>     # the first attempt of a retried job\n  openbatch logs --container sidecar <jobId>   # one container of a multi-container job')
     .action(logs);
 }

@@ -33,6 +33,7 @@ import type { Db } from '../store/db.js';
 import { closeInstance, getInstance, markTerminating, setImpairment, stopReasonOf, updateInstance, type InstanceRow } from '../store/instances.js';
 import { activeAttemptsOf, attemptLogTarget } from '../store/assignments.js';
 import { AttemptReports } from '../store/attemptReports.js';
+import { CONTAINER_NAME, containerLogStream } from '../model/taskSpec.js';
 import { buildAssignment, derivedEnvironment, RerunIndex, taskFacts, type AssignmentContext } from './assignment.js';
 import { appendLogEvents, type NewLogEvent } from '../store/logEvents.js';
 import type { Tx, UnitOfWork } from '../store/unitOfWork.js';
@@ -110,8 +111,18 @@ function checkReport(r: unknown, i: number): asserts r is Report {
     if (x.reason !== null && typeof x.reason !== 'string') throw clientError(`${where}.reason must be a string or null`);
     if (typeof x.timedOut !== 'boolean') throw clientError(`${where}.timedOut must be true or false`);
     if (x.neverStarted !== undefined && typeof x.neverStarted !== 'boolean') throw clientError(`${where}.neverStarted must be true or false`);
+    if (x.containers !== undefined) {
+      if (!Array.isArray(x.containers) || x.containers.length > 20) throw clientError(`${where}.containers must be a list of at most 20 {name, exitCode, reason}`);
+      x.containers.forEach((c: unknown, j: number) => {
+        const e = c as { name?: unknown; exitCode?: unknown; reason?: unknown } | null;
+        if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || !CONTAINER_NAME.test(e.name) || (e.exitCode !== null && !Number.isInteger(e.exitCode)) || (e.reason !== undefined && typeof e.reason !== 'string')) {
+          throw clientError(`${where}.containers[${j}] must be {name: a container's name, exitCode: a whole number or null, reason?: string}`);
+        }
+      });
+    }
   } else if (x.kind === 'logs') {
     if (!Array.isArray(x.lines)) throw clientError(`${where}.lines must be a list of {t, m}`);
+    if (x.container !== undefined && (typeof x.container !== 'string' || !CONTAINER_NAME.test(x.container))) throw clientError(`${where}.container must be a container's name`);
     x.lines.forEach((l: unknown, j: number) => {
       const line = l as { t?: unknown; m?: unknown } | null;
       if (typeof line !== 'object' || line === null || typeof line.t !== 'number' || !Number.isFinite(line.t) || typeof line.m !== 'string') {
@@ -238,7 +249,10 @@ export class AgentHub {
         assignment.env = { ...setup.environment, ...assignment.env };
         if (setup.mounts.length) assignment.mounts = setup.mounts;
       }
-      Object.assign(assignment.env, await derivedEnvironment(this.o.db, a, this.rerunIndex, assignment.env));
+      const derived = await derivedEnvironment(this.o.db, a, this.rerunIndex, assignment.env);
+      Object.assign(assignment.env, derived);
+      // A task's containers each get the same: the launch template's under their own, the derived over.
+      for (const c of assignment.containers ?? []) c.env = { ...(setup?.environment ?? {}), ...c.env, ...derived };
       start.push(assignment);
     }
     // With work, the agent is told its instance's size: it starts what fits and holds the rest.
@@ -374,7 +388,15 @@ export class AgentHub {
           // it). One whose process never started ends with AWS's "Task failed to start".
           const lost = r.hostLost === true;
           const statusReason = lost ? REASONS.hostTerminated(inst.id) : r.neverStarted ? REASONS.taskFailedToStart : undefined;
-          const end = { exitCode: lost ? null : r.exitCode, reason: r.reason, timedOut: r.timedOut, stoppedAt: r.at, statusReason, ...(r.neverStarted && !lost ? { neverStarted: true } : {}) };
+          const end = {
+            exitCode: lost ? null : r.exitCode,
+            reason: r.reason,
+            timedOut: r.timedOut,
+            stoppedAt: r.at,
+            statusReason,
+            ...(r.neverStarted && !lost ? { neverStarted: true } : {}),
+            ...(r.containers ? { containers: r.containers } : {}),
+          };
           ok = await batch.exited(r.jobId, r.attempt, r.token, end);
           changed ||= ok;
           // A one-job instance (Fargate task) takes no more work once its job has ended.
@@ -393,7 +415,9 @@ export class AgentHub {
           }
           const stream = streams.get(key);
           ok = stream !== null && stream !== undefined;
-          if (ok) for (const l of r.lines) logs.push({ logGroup: stream!.group, logStream: stream!.stream, timestamp: l.t, message: l.m });
+          // A task's container writes to its own stream (model/taskSpec.ts).
+          const logStream = ok && r.container ? containerLogStream(stream!.stream, r.container) : stream?.stream;
+          if (ok) for (const l of r.lines) logs.push({ logGroup: stream!.group, logStream: logStream!, timestamp: l.t, message: l.m });
         } else {
           continue;
         }

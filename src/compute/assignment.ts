@@ -4,8 +4,8 @@
  * timeout. Agents receive it as an Assignment; the Slurm provider writes it into a batch
  * script. One place, so a job runs with the same environment wherever it lands.
  */
-import type { ContainerProperties } from '@aws-sdk/client-batch';
-import type { Assignment } from '../agent/protocol.js';
+import type { ContainerProperties, KeyValuePair } from '@aws-sdk/client-batch';
+import type { Assignment, AssignmentContainer } from '../agent/protocol.js';
 import type { TaskFacts } from '../agent/taskMetadata.js';
 import { ecsArns, parseArn, scopeOfArn } from '../model/arn.js';
 import { DEFAULT_LOG_GROUP } from '../store/logEvents.js';
@@ -17,6 +17,7 @@ import type { Db } from '../store/db.js';
 import { failedIndices, getJob, jobSpecOf, type JobRow } from '../store/jobs.js';
 import { mainNodeAddress } from '../store/assignments.js';
 import { nodeJobId } from '../model/multinode.js';
+import { containerLogStream } from '../model/taskSpec.js';
 import type { Prefetch } from './executorChoice.js';
 
 /** The job and attempt columns an assignment is built from. */
@@ -33,12 +34,12 @@ export type AttemptSource = Pick<JobRow, 'arn' | 'spec' | 'queue' | 'array_index
  * variables, and what ECS gives every container: AWS_REGION and AWS_DEFAULT_REGION (the
  * job's region, unless the job sets them).
  */
-export function attemptEnvironment(a: AttemptSource): Record<string, string> {
+export function attemptEnvironment(a: AttemptSource, environment: KeyValuePair[] | undefined = jobSpecOf(a).environment): Record<string, string> {
   const env: Record<string, string> = {};
   const { region } = scopeOfArn(a.arn);
   env.AWS_REGION = region;
   env.AWS_DEFAULT_REGION = region;
-  for (const e of jobSpecOf(a).environment ?? []) if (e.name) env[e.name] = e.value ?? '';
+  for (const e of environment ?? []) if (e.name) env[e.name] = e.value ?? '';
   env.AWS_BATCH_JOB_ID = a.job_id;
   env.AWS_BATCH_JOB_ATTEMPT = String(a.attempt);
   env.AWS_BATCH_JQ_NAME = a.queue;
@@ -122,17 +123,64 @@ export function buildAssignment(a: AttemptSource, timeDilation: number, ctx: Ass
   let cannotStart: string | undefined;
   // Checked at registration and submission; again here, where the grants and the host's links
   // are as they are now (on this host: an instance of another machine has paths of its own).
-  const refusal = ctx.hostAccess && hostAccessRefusal(spec.containerProperties ?? {}, ctx.hostAccess, { prefix: 'containerProperties.', resolveLinks: onThisHost });
+  const [asked, prefix] = spec.task ? [spec.task.ecsProperties ?? spec.task.eksProperties, spec.task.ecsProperties ? 'ecsProperties.' : 'eksProperties.'] : [spec.containerProperties, 'containerProperties.'];
+  const refusal = ctx.hostAccess && hostAccessRefusal(asked ?? {}, ctx.hostAccess, { prefix, resolveLinks: onThisHost });
   if (refusal) cannotStart = `CannotStartContainerError: ${refusal}`;
-  for (const secret of cannotStart ? [] : (spec.containerProperties?.secrets ?? [])) {
-    if (!secret.name || !secret.valueFrom) continue;
-    try {
-      if (!ctx.secrets) throw new Error('this server has no secret store');
-      env[secret.name] = ctx.secrets.resolve(secret.valueFrom);
-    } catch (e) {
-      cannotStart = `ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret ${secret.name} from ${secret.valueFrom}: ${(e as Error).message}`;
-      break;
+  const resolveSecrets = (into: Record<string, string>, secrets: ContainerProperties['secrets']) => {
+    for (const secret of cannotStart ? [] : (secrets ?? [])) {
+      if (!secret.name || !secret.valueFrom) continue;
+      try {
+        if (!ctx.secrets) throw new Error('this server has no secret store');
+        into[secret.name] = ctx.secrets.resolve(secret.valueFrom);
+      } catch (e) {
+        cannotStart = `ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret ${secret.name} from ${secret.valueFrom}: ${(e as Error).message}`;
+        break;
+      }
     }
+  };
+  resolveSecrets(env, spec.containerProperties?.secrets);
+  const vcpuLimit = ctx.vcpuLimit === 'shares' ? { vcpuLimit: 'shares' as const } : {};
+  let task: Pick<Assignment, 'containers' | 'orchestration' | 'secretVolumes'> = {};
+  if (spec.task) {
+    const containers = spec.task.containers.map((c): AssignmentContainer => {
+      const own = attemptEnvironment(a, c.environment);
+      resolveSecrets(own, c.properties.secrets);
+      return {
+        name: c.name,
+        essential: c.essential,
+        ...(c.init ? { init: true } : {}),
+        dependsOn: c.dependsOn,
+        command: c.command,
+        env: own,
+        vcpus: c.vcpus,
+        memoryMiB: c.memoryMiB,
+        settings: { ...jobSettings(c.properties), ...vcpuLimit },
+        logStreamName: containerLogStream(a.log_stream_name, c.name),
+        ...(c.stopTimeoutSeconds !== undefined ? { stopTimeoutMs: c.stopTimeoutSeconds * 1000 } : {}),
+      };
+    });
+    // An EKS secret volume holds the secret's value: a JSON object's keys as files, else one file named as the secret.
+    const secretVolumes: NonNullable<Assignment['secretVolumes']> = [];
+    for (const v of cannotStart ? [] : (spec.task.secretVolumes ?? [])) {
+      let value: string | undefined;
+      try {
+        if (!ctx.secrets) throw new Error('this server has no secret store');
+        value = ctx.secrets.resolve(v.secretName);
+      } catch (e) {
+        if (v.optional) {
+          secretVolumes.push({ name: v.name, files: {} });
+          continue;
+        }
+        cannotStart = `ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret ${v.secretName} for volume ${v.name}: ${(e as Error).message}`;
+        break;
+      }
+      secretVolumes.push({ name: v.name, files: secretFiles(v.secretName, value) });
+    }
+    task = { containers, orchestration: spec.task.orchestration, ...(secretVolumes.length ? { secretVolumes } : {}) };
+  }
+  if (cannotStart && task.containers) {
+    // Nothing of the secrets travels with an attempt that cannot start.
+    task = { orchestration: task.orchestration, containers: task.containers.map((c) => ({ ...c, env: attemptEnvironment(a, spec.task!.containers.find((x) => x.name === c.name)?.environment) })) };
   }
   return {
     jobId: a.job_id,
@@ -141,14 +189,28 @@ export function buildAssignment(a: AttemptSource, timeDilation: number, ctx: Ass
     command: spec.command,
     env,
     executor: ctx.executor,
-    settings: { ...jobSettings(spec.containerProperties ?? {}), ...(ctx.vcpuLimit === 'shares' ? { vcpuLimit: 'shares' as const } : {}) },
+    settings: { ...jobSettings(spec.containerProperties ?? {}), ...vcpuLimit },
     ...(cannotStart ? { cannotStart } : {}),
+    ...task,
     vcpus: a.vcpus,
     memoryMiB: a.memory_mib,
     gpus: a.gpus,
     timeoutSeconds: a.timeout_seconds === null ? null : a.timeout_seconds / timeDilation,
     logStreamName: a.log_stream_name,
   };
+}
+
+/** A secret's value as the files of a volume: a JSON object's members, each a file; else one file named as the secret. */
+export function secretFiles(secretName: string, value: string): Record<string, string> {
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    }
+  } catch {
+    // not JSON: the value is the file
+  }
+  return { [secretName.split(/[:/]/).pop() || 'secret']: value };
 }
 
 /**

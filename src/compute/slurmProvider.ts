@@ -330,7 +330,9 @@ export class SlurmProvider {
       a.submitted_at = now;
     }
     mkdirSync(dir, { recursive: true });
-    const command = jobSpecOf(a).command ?? [];
+    const spec = jobSpecOf(a);
+    if (spec.task) throw new Error(`a job of several containers (${spec.task.orchestration === 'ECS' ? 'ecsProperties' : 'eksProperties'}) does not run on a Slurm compute environment: run it on a local or joined one`);
+    const command = spec.command ?? [];
     if (command.length === 0 || command[0] === '') throw new Error('the job has no command to run (command is empty)');
     const script = join(dir, 'script.sh');
     writeFileSync(script, batchScript(command, join(dir, 'exit'), a), { mode: 0o700 });

@@ -42,7 +42,7 @@ export async function submitJob(s: JobServices, scope: ArnScope, input: SubmitJo
   const def = await findJobDefinition(s.db, input.jobDefinition!, 'jobDefinition', true, { cached: true });
   const spec = definitionSpecOf(def);
   // A definition registered before the server narrowed its grants runs no more.
-  if (spec.containerProperties || spec.nodeProperties) checkHostAccess(spec, s.config, `jobDefinition '${def.name}:${def.revision}': `);
+  if (spec.containerProperties || spec.nodeProperties || spec.ecsProperties || spec.eksProperties) checkHostAccess(spec, s.config, `jobDefinition '${def.name}:${def.revision}': `);
   const override = input.consumableResourcePropertiesOverride;
   const consumables = await resolveConsumables(
     s,

@@ -53,7 +53,8 @@ import { LineSplitter } from './lines.js';
 import { DEFAULT_GRACE_MS, DEFAULT_PIDS_MAX, OOM_REASON } from './process.js';
 import { CgroupHost, ContainerMemoryParent, CPU_PERIOD_US } from './cgroups.js';
 import { isWithin, scratchVolume } from './sandbox.js';
-import type { AttemptExit, AttemptSpec, Executor, ExecutorCapabilities, JobSettings, LogLine, RunningAttempt } from './types.js';
+import type { AttemptExit, AttemptSpec, Executor, ExecutorCapabilities, JobSettings, LogLine, PodMembership, RunningAttempt } from './types.js';
+import { ContainerPod } from './containerPod.js';
 
 const MiB = 1024 * 1024;
 /** How often a container's memory cgroup is sampled for OOM kills on cgroup v1 hosts. */
@@ -214,6 +215,12 @@ export class ContainerExecutor implements Executor {
 
   start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt {
     const name = `openbatch-${spec.attemptId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(3).toString('hex')}`;
+    // A task of several containers: a pod of them, sharing one network (containerPod.ts).
+    if (spec.containers) {
+      return new ContainerPod(this.api, spec, name, onLog, (member, memberLog, membership) =>
+        new ContainerAttempt(this.api, member, `${name}-${member.name}`, memberLog, this.clock, this.pidsMax, this.cgroups !== undefined, this.hidden, () => this.gateway(), membership),
+      );
+    }
     return new ContainerAttempt(this.api, spec, name, onLog, this.clock, this.pidsMax, this.cgroups !== undefined, this.hidden, () => this.gateway());
   }
 
@@ -237,7 +244,7 @@ function unreachable(e: unknown): boolean {
   return e instanceof DockerError && e.status === 0;
 }
 
-class ContainerAttempt implements RunningAttempt {
+export class ContainerAttempt implements RunningAttempt {
   readonly pid = undefined;
   readonly dockerSocket: string;
   readonly exited: Promise<AttemptExit>;
@@ -269,6 +276,7 @@ class ContainerAttempt implements RunningAttempt {
     private readonly v1: boolean,
     private readonly hidden: readonly string[],
     private readonly gateway: () => Promise<string | undefined>,
+    private readonly membership?: PodMembership,
   ) {
     this.dockerSocket = api.socket;
     this.ready = new Promise((r) => (this.markReady = r));
@@ -290,6 +298,10 @@ class ContainerAttempt implements RunningAttempt {
       body = createBody(spec, pidsMax, this.hidden);
     } catch (e) {
       return notStarted(`CannotCreateContainerError: ${(e as Error).message}`);
+    }
+    if (this.membership) {
+      body.Labels = { ...(body.Labels as Record<string, string>), 'openbatch.pod': this.membership.pod, 'openbatch.container': spec.name ?? '' };
+      if (this.membership.network) body.HostConfig = { ...(body.HostConfig as Record<string, unknown>), NetworkMode: `container:${this.membership.network}` };
     }
     try {
       await this.api.call('GET', `/images/${encodeURIComponent(image)}/json`);
@@ -353,7 +365,7 @@ class ContainerAttempt implements RunningAttempt {
         return { exitCode: null, reason: `CannotStartContainerError: ${unreachable(e) ? '' : 'Error response from daemon: '}${(e as Error).message}`, neverStarted: true };
       }
       const startedAt = this.clock();
-      spec.metadata?.started(startedAt, this.containerId ? { default: this.containerId } : {});
+      spec.metadata?.started(startedAt, this.containerId ? { [spec.name ?? 'default']: this.containerId } : {});
       this.markRunning(startedAt);
       this.markReady();
       let followEnded = false;
@@ -563,8 +575,21 @@ class ContainerAttempt implements RunningAttempt {
  * for gone.
  */
 export async function removeContainer(dockerHost: string, name: string): Promise<'removed' | 'gone' | 'unreachable'> {
+  const api = new DockerApi(dockerHost);
+  // A pod's containers (containerPod.ts) carry its name as a label: they go first, then it.
   try {
-    await new DockerApi(dockerHost).call('DELETE', `/containers/${encodeURIComponent(name)}?force=1&v=1`);
+    const filters = encodeURIComponent(JSON.stringify({ label: [`openbatch.pod=${name}`] }));
+    const members = await api.call<{ Id: string; Names?: string[] }[]>('GET', `/containers/json?all=1&filters=${filters}`);
+    for (const m of members ?? []) {
+      if (m.Names?.some((n) => n.replace(/^\//, '') === name)) continue;
+      await api.call('DELETE', `/containers/${m.Id}?force=1&v=1`).catch(() => undefined);
+      for (const n of m.Names ?? []) ContainerMemoryParent.of(n.replace(/^\//, ''))?.remove();
+    }
+  } catch (e) {
+    if (unreachable(e)) return 'unreachable';
+  }
+  try {
+    await api.call('DELETE', `/containers/${encodeURIComponent(name)}?force=1&v=1`);
     ContainerMemoryParent.of(name)?.remove();
     return 'removed';
   } catch (e) {

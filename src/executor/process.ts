@@ -40,13 +40,14 @@
  * still pins the group id. After that no signal is ever sent to the group again.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chownSync, constants as fsConstants, readFileSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, chownSync, constants as fsConstants, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { constants, hostname } from 'node:os';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { CgroupHost, type JobCgroup } from './cgroups.js';
 import { ForkServer } from './forkServer.js';
 import { LineSplitter } from './lines.js';
+import { startPodProcess } from './podProcess.js';
 import { METADATA_RELAY_PATH, RELAY_ADDRESS, RELAY_SOCKET, haveRelay } from './metadataRelay.js';
 export { MAX_LINE_BYTES } from './lines.js';
 import { Sandbox, sandboxRefusal, which, type SandboxNetwork } from './sandbox.js';
@@ -306,6 +307,8 @@ export class ProcessExecutor implements Executor {
 
   start(spec: AttemptSpec, onLog: (lines: LogLine[]) => void): RunningAttempt {
     if (this.refusal) return notStarted(Promise.resolve(`CannotStartContainerError: ${this.refusal}`));
+    // A task of several containers: a supervisor in one sandbox runs them (podProcess.ts).
+    if (spec.containers) return startPodProcess((s, l) => this.start(s, l), spec, onLog, spec.graceMs ?? DEFAULT_GRACE_MS);
     const file = spec.command[0];
     if (file === undefined || file === '') {
       return notStarted(Promise.resolve('CannotStartContainerError: the job has no command to run (command is empty)'));
@@ -410,6 +413,7 @@ export class ProcessExecutor implements Executor {
       else argv = [this.setpriv, `--reuid=${u.uid}`, `--regid=${u.gid}`, ...groups, ...this.keepDeathSignal, '--', ...argv];
       try {
         chownSync(spec.workDir, owner.uid, owner.gid);
+        for (const p of spec.ownPaths ?? []) chownTree(p, owner.uid, owner.gid);
       } catch (e) {
         // A missing directory fails the start as Docker words it (resolveExecutable, the chdir).
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
@@ -468,6 +472,15 @@ export class ProcessExecutor implements Executor {
     missing('cpu', `CPU quota of ${spec.vcpus} vCPU`);
     return { argv, env, cgroup, sandboxed, notices, native };
   }
+}
+
+/** `path` and, for a directory, everything in it, given to uid:gid. */
+function chownTree(path: string, uid: number, gid: number): void {
+  const st = lstatSync(path);
+  if (st.isSymbolicLink()) return;
+  chownSync(path, uid, gid);
+  if (!st.isDirectory()) return;
+  for (const name of readdirSync(path)) chownTree(join(path, name), uid, gid);
 }
 
 function isDirectory(path: string): boolean {

@@ -4,6 +4,8 @@
  * docs/executors.md says which job-definition fields each one honours.
  */
 
+import type { ContainerOutcome, PodMember } from './pod.js';
+
 /** The executors there are; a compute environment chooses one (tag `openbatch:executor`). */
 export const EXECUTOR_NAMES = ['process', 'container'] as const;
 export type ExecutorName = (typeof EXECUTOR_NAMES)[number];
@@ -105,6 +107,36 @@ export interface AttemptSpec {
   mounts?: { sourcePath: string; containerPath: string }[];
   /** the task metadata endpoint to give the job (ECS_CONTAINER_METADATA_URI_V4); absent: none */
   metadata?: MetadataEndpoint;
+  /**
+   * Paths in the working directory given to the job's user with it (the process executor),
+   * recursively: what only the job may read (a task's plan, its secret volumes)
+   */
+  ownPaths?: string[];
+  /** the container's name in its task (a member of `containers`): its metadata, its labels */
+  name?: string;
+  /**
+   * A task of several containers (ecsProperties, eksProperties), run as executor/pod.ts
+   * says: each member's own command, environment, resources and settings. `command`, `env`
+   * and `settings` above are then its first essential container's (what the attempt as a
+   * whole is isolated by on the process executor), and vcpus and memoryMiB the task's total.
+   */
+  containers?: PodContainerSpec[];
+  /** how the task of `containers` runs and ends */
+  orchestration?: 'ECS' | 'EKS';
+  /** grace between SIGTERM and SIGKILL of a task's container that names no stopTimeout, when the task stops */
+  graceMs?: number;
+}
+
+/** One container of a task. */
+export interface PodContainerSpec extends PodMember {
+  command: string[];
+  env: Record<string, string>;
+  /** reserved for it; 0: none of its own (it runs within the task's total) */
+  vcpus: number;
+  memoryMiB: number;
+  settings: JobSettings;
+  /** its own task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4) */
+  metadata?: MetadataEndpoint;
 }
 
 /** How an attempt ended. */
@@ -119,6 +151,8 @@ export interface AttemptExit {
    * attempt with the statusReason "Task failed to start", never RUNNING.
    */
   neverStarted?: boolean;
+  /** a task's containers, each as it ended */
+  containers?: ContainerOutcome[];
 }
 
 /** Which of the job's output streams a line came from. */
@@ -130,6 +164,8 @@ export interface LogLine {
   /** epoch milliseconds, from the executor's clock, when the line was received */
   timestamp: number;
   message: string;
+  /** the container of a task whose line it is (its own log stream); absent: the attempt's */
+  container?: string;
 }
 
 /** Handle on a started attempt. */
@@ -186,4 +222,12 @@ export interface Executor {
    * undefined when it can. Cheap to call often: it answers within a few seconds at most.
    */
   health?(): Promise<string | undefined>;
+}
+
+/** A container of a task's pod (containerPod.ts): joined to the pod's network, labelled with it. */
+export interface PodMembership {
+  /** the pod's pause container, whose network the member joins (absent: a network of its own) */
+  network?: string;
+  /** the pod's name, a label of the member so that a dead agent's pod is removed whole */
+  pod: string;
 }

@@ -6,25 +6,17 @@
 import type {
   ContainerOverrides,
   ContainerProperties,
-  KeyValuePair,
   ResourceRequirement,
   NodeProperties,
   RetryStrategy,
 } from '@aws-sdk/client-batch';
+import type { ContainerRun, TaskSpec } from './task.js';
 
-export interface JobSpec {
+export interface JobSpec extends ContainerRun {
   jobDefinitionName: string;
   type: string;
   /** the definition's containerProperties as registered (image, volumes, mountPoints, …) */
   containerProperties: ContainerProperties;
-  /** command after overrides and Ref:: substitution */
-  command: string[];
-  /** definition environment with overrides merged by name (no AWS_BATCH_* variables) */
-  environment: KeyValuePair[];
-  resourceRequirements: ResourceRequirement[];
-  vcpus: number;
-  memoryMiB: number;
-  gpus: number;
   parameters: Record<string, string>;
   retryStrategy?: RetryStrategy;
   timeout?: { attemptDurationSeconds?: number };
@@ -38,6 +30,12 @@ export interface JobSpec {
   mainNode?: number;
   /** a multi-node parent: its gang (the parent's other members are the main node's) */
   gang?: GangSpec;
+  /**
+   * A job of several containers (ecsProperties, eksProperties): each container as resolved.
+   * The members above then describe the task's first essential container, and vcpus and
+   * memoryMiB the whole task (model/taskSpec.ts).
+   */
+  task?: TaskSpec;
 }
 
 /** openbatch's defaults for a container job that names no vCPU or memory. */

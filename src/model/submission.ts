@@ -15,6 +15,7 @@ import { Conflict, Invalid, NotFound } from './errors.js';
 import type { JobKind } from './jobKind.js';
 import { resolveJobSpec, type JobSpec } from './jobSpec.js';
 import { nodeSpec, resolveGang } from './multinode.js';
+import { resolveEcsTask, resolveEksPod } from './taskSpec.js';
 import type { Resources } from './resources.js';
 import { jobIdOf } from './arn.js';
 
@@ -77,7 +78,11 @@ export function planSubmission(f: SubmissionFacts): NewJob {
   if (multinode && input.containerOverrides) throw new Invalid('containerOverrides is not allowed with a multinode job definition: use nodeOverrides.nodePropertyOverrides');
   if (queue.fairShare && !input.shareIdentifier) throw new Invalid(`shareIdentifier is required: jobQueue '${queue.name}' has a fair-share scheduling policy`);
   if (!queue.fairShare && input.shareIdentifier) throw new Invalid(`shareIdentifier is not allowed: jobQueue '${queue.name}' has no scheduling policy (FIFO)`);
-  if (!def.spec.containerProperties && !multinode) throw new Invalid(`${named} has no containerProperties; openbatch runs container job definitions`);
+  const taskKind = def.spec.ecsProperties ? 'ecsProperties' : def.spec.eksProperties ? 'eksProperties' : undefined;
+  if (!def.spec.containerProperties && !multinode && !taskKind) throw new Invalid(`${named} has no containerProperties, ecsProperties or eksProperties to run`);
+  if (taskKind && input.containerOverrides) throw new Invalid(`containerOverrides does not apply to ${named}, which has ${taskKind}: use ${taskKind === 'ecsProperties' ? 'ecsPropertiesOverride' : 'eksPropertiesOverride'}`);
+  if (input.ecsPropertiesOverride && taskKind !== 'ecsProperties') throw new Invalid(`ecsPropertiesOverride applies only to a job definition with ecsProperties: ${named} has ${taskKind ?? (multinode ? 'nodeProperties' : 'containerProperties')}`);
+  if (input.eksPropertiesOverride && taskKind !== 'eksProperties') throw new Invalid(`eksPropertiesOverride applies only to a job definition with eksProperties: ${named} has ${taskKind ?? (multinode ? 'nodeProperties' : 'containerProperties')}`);
 
   const common = {
     definitionName: def.name,
@@ -106,6 +111,24 @@ export function planSubmission(f: SubmissionFacts): NewJob {
       resources.memoryMiB += g.spec.memoryMiB * n;
       resources.gpus += g.spec.gpus * n;
     }
+  } else if (taskKind) {
+    const parameters = { ...(def.spec.parameters ?? {}), ...(input.parameters ?? {}) };
+    const task = def.spec.ecsProperties ? resolveEcsTask(def.spec.ecsProperties, input.ecsPropertiesOverride, parameters) : resolveEksPod(def.spec.eksProperties!, input.eksPropertiesOverride);
+    // The task's first essential container stands for it where one container is read (its log group, its image).
+    const primary = task.containers.find((c) => c.essential && !c.init) ?? task.containers[0];
+    const base = resolveJobSpec({ ...common, definitionType: def.type, containerProperties: primary.properties });
+    spec = {
+      ...base,
+      command: primary.command,
+      environment: primary.environment,
+      resourceRequirements: [],
+      vcpus: task.vcpus,
+      memoryMiB: task.memoryMiB,
+      gpus: task.gpus,
+      defaultedResources: task.defaultedResources,
+      task,
+    };
+    resources = { vcpus: task.vcpus, memoryMiB: task.memoryMiB, gpus: task.gpus };
   } else {
     spec = resolveJobSpec({ ...common, definitionType: def.type, containerProperties: def.spec.containerProperties, containerOverrides: input.containerOverrides });
     resources = { vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, gpus: spec.gpus };

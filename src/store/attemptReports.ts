@@ -23,6 +23,7 @@ import { shouldRetry } from '../model/retry.js';
 import { nodeEnded, nodeStarted } from './gangs.js';
 import { getAttempt, getJob, jobSpecOf, type AttemptRow, type JobRow } from './jobs.js';
 import { FixedStatement, InListStatement } from './statementCache.js';
+import { toJson } from './json.js';
 import { applyTransitions, type Transition } from './transitions.js';
 import type { Tx } from './unitOfWork.js';
 import { backToRunnable, deleteAsked, type Withdrawn } from './withdrawals.js';
@@ -38,6 +39,15 @@ export interface AttemptEnd {
   stoppedAt: number;
   /** the job's process never started: the job ends from STARTING, never RUNNING, with no startedAt */
   neverStarted?: boolean;
+  /** a task's containers, each as it ended */
+  containers?: ContainerExit[];
+}
+
+/** How one container of a task ended (exitCode null: it never started, or was not seen to end). */
+export interface ContainerExit {
+  name: string;
+  exitCode: number | null;
+  reason?: string;
 }
 
 /** A job's current attempt with the job columns the fencing check and the decisions read. */
@@ -69,6 +79,7 @@ const READ = new InListStatement(
     ` FROM jobs j JOIN attempts a ON a.job_id = j.id AND a.attempt = j.attempt_count WHERE j.id IN (${list})`,
 );
 const WRITE_ATTEMPT = new FixedStatement<never>('UPDATE attempts SET status = ?, started_at = ?, stopped_at = ?, exit_code = ?, reason = ?, status_reason = ? WHERE job_id = ? AND attempt = ?');
+const WRITE_CONTAINERS = new FixedStatement<never>('UPDATE attempts SET containers = ? WHERE job_id = ? AND attempt = ?');
 const SPEC = new FixedStatement<Pick<JobRow, 'spec'>>('SELECT spec FROM jobs WHERE id = ?');
 
 /** A batch of reports about attempts. `load`, then `started`/`exited` in report order, then `flush`. */
@@ -81,6 +92,8 @@ export class AttemptReports {
   private changes: Transition[] = [];
   /** attempts their agent gave back before starting them (store/withdrawals.ts) */
   private givenBack: { jobId: string; attempt: number }[] = [];
+  /** tasks' containers as they ended, to write with the attempts */
+  private containerExits: { jobId: string; attempt: number; containers: ContainerExit[] }[] = [];
 
   private constructor(
     private readonly tx: Tx,
@@ -147,6 +160,7 @@ export class AttemptReports {
     r.a_reason = end.reason;
     r.a_status_reason = succeeded ? null : statusReason;
     this.dirtyAttempts.add(r);
+    if (end.containers) this.containerExits.push({ jobId, attempt, containers: end.containers });
     if (succeeded) {
       this.change(r, 'SUCCEEDED', REASONS.essentialContainerExited, { exit_code: end.exitCode, stopped_at: end.stoppedAt });
       return true;
@@ -192,6 +206,8 @@ export class AttemptReports {
       await WRITE_ATTEMPT.exec(this.tx.db, [r.a_status, r.a_started_at, r.a_stopped_at, r.a_exit_code, r.a_reason, r.a_status_reason, r.job_id, r.attempt]);
     }
     this.dirtyAttempts.clear();
+    for (const c of this.containerExits) await WRITE_CONTAINERS.exec(this.tx.db, [toJson(c.containers), c.jobId, c.attempt]);
+    this.containerExits = [];
     const changes = this.changes;
     this.changes = [];
     await applyTransitions(this.tx, changes, this.now);

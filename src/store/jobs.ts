@@ -128,6 +128,11 @@ export async function allUnfinished(db: Reader, ids: string[]): Promise<boolean>
   return rows.every((r) => r.status !== 'SUCCEEDED' && r.status !== 'FAILED');
 }
 
+/** How a task's containers ended in an attempt (null: a job of one container, or none reported). */
+export function attemptContainersOf(a: Pick<AttemptRow, 'containers'>): { name: string; exitCode: number | null; reason?: string }[] | null {
+  return a.containers ? fromJson(a.containers, null) : null;
+}
+
 export async function getAttempts(db: Reader, jobIds: string[]): Promise<AttemptRow[]> {
   if (jobIds.length === 0) return [];
   if (jobIds.length <= FIXED_IN_LIMIT) {

@@ -176,6 +176,8 @@ export interface AttemptTable {
   delivered_at: number | null;
   /** when the scheduler asked the agent to give the attempt back, queued and not started (epoch ms); null: not asked */
   withdraw_at: number | null;
+  /** a task's containers as they ended, JSON [{name, exitCode, reason?}] (migration 018); null: a job of one container */
+  containers: string | null;
 }
 
 /** The join token, hashed (one row, name 'agents'): every server of the database checks against it. */

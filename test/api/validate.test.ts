@@ -442,6 +442,30 @@ suite('RegisterJobDefinition', validate.validateRegisterJobDefinition, {
     { name: 'two ECS tasks', input: { jobDefinitionName: 'ecs', type: 'container', ecsProperties: { taskProperties: [{ containers: [{ image: 'x' }] }, { containers: [{ image: 'x' }] }] } }, path: 'ecsProperties.taskProperties' },
     { name: 'eleven ECS containers', input: ecsTask({ containers: Array(11).fill({ image: 'x' }) }), path: 'ecsProperties.taskProperties[0].containers', says: '1-10' },
     { name: 'no essential ECS container', input: ecsTask({ containers: [{ image: 'x', essential: false }] }), path: 'ecsProperties.taskProperties[0].containers', says: 'essential' },
+    { name: 'an ECS container named with a space', input: ecsTask({ containers: [{ image: 'x', name: 'a b' }] }), path: 'ecsProperties.taskProperties[0].containers[0].name' },
+    {
+      name: 'a dependsOn on no container of the task',
+      input: ecsTask({ containers: [{ image: 'x', name: 'a', dependsOn: [{ containerName: 'b', condition: 'START' }] }] }),
+      path: 'ecsProperties.taskProperties[0].containers[0].dependsOn[0].containerName',
+    },
+    {
+      name: 'COMPLETE on an essential container',
+      input: ecsTask({ containers: [{ image: 'x', name: 'a' }, { image: 'x', name: 'b', dependsOn: [{ containerName: 'a', condition: 'COMPLETE' }] }] }),
+      path: 'ecsProperties.taskProperties[0].containers[1].dependsOn[0]',
+      says: 'cannot be set on an essential container',
+    },
+    {
+      name: "containers that wait on each other",
+      input: ecsTask({
+        containers: [
+          { image: 'x', name: 'a', dependsOn: [{ containerName: 'b', condition: 'START' }] },
+          { image: 'x', name: 'b', dependsOn: [{ containerName: 'a', condition: 'START' }] },
+        ],
+      }),
+      path: 'ecsProperties.taskProperties[0].containers',
+      says: 'cycle (a → b → a)',
+    },
+    { name: 'an EKS pod without containers', input: { jobDefinitionName: 'eks', type: 'container', eksProperties: { podProperties: { containers: [] } } }, path: 'eksProperties.podProperties.containers' },
     { name: 'a parameter without a name', input: patch(jd, { parameters: { '': 'x' } }), path: 'parameters' },
     { name: 'a consumable resource quantity of 0', input: patch(jd, { consumableResourceProperties: { consumableResourceList: [{ consumableResource: 'licenses', quantity: 0 }] } }), path: 'consumableResourceProperties.consumableResourceList[0].quantity' },
     { name: 'a reserved tag', input: patch(jd, { tags: { 'aws:x': 'y' } }), path: 'tags' },

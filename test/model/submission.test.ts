@@ -72,7 +72,31 @@ describe('planSubmission: refused', () => {
     },
     { name: 'a fair-share queue needs a shareIdentifier', f: facts().fairShare().build(), error: Invalid, message: /shareIdentifier is required/ },
     { name: 'a FIFO queue takes no shareIdentifier', f: facts().submit({ shareIdentifier: 's' }).build(), error: Invalid, message: /shareIdentifier is not allowed: jobQueue 'q' has no scheduling policy/ },
-    { name: 'a definition without containerProperties is not run', f: facts().definition({ spec: {} }).build(), error: Invalid, message: /has no containerProperties/ },
+    { name: 'a definition without containerProperties is not run', f: facts().definition({ spec: {} }).build(), error: Invalid, message: /has no containerProperties, ecsProperties or eksProperties to run/ },
+    {
+      name: 'an ECS task takes no containerOverrides',
+      f: facts().definition({ spec: { ecsProperties: { taskProperties: [{ containers: [{ image: 'x' }] }] } } }).submit({ containerOverrides: { command: ['x'] } }).build(),
+      error: Invalid,
+      message: /containerOverrides does not apply to jobDefinition 'd:3', which has ecsProperties: use ecsPropertiesOverride/,
+    },
+    {
+      name: 'ecsPropertiesOverride needs an ECS task',
+      f: facts().submit({ ecsPropertiesOverride: { taskProperties: [{ containers: [{ command: ['x'] }] }] } }).build(),
+      error: Invalid,
+      message: /ecsPropertiesOverride applies only to a job definition with ecsProperties: jobDefinition 'd:3' has containerProperties/,
+    },
+    {
+      name: 'an override names a container of the task',
+      f: facts().definition({ spec: { ecsProperties: { taskProperties: [{ containers: [{ image: 'x', name: 'main' }] }] } } }).submit({ ecsPropertiesOverride: { taskProperties: [{ containers: [{ name: 'other', command: ['x'] }] }] } }).build(),
+      error: Invalid,
+      message: /ecsPropertiesOverride\.taskProperties\[0\]\.containers\[0\]\.name 'other' is not a container of the job definition \('main'\)/,
+    },
+    {
+      name: 'an EKS pod with a persistentVolumeClaim',
+      f: facts().definition({ spec: { eksProperties: { podProperties: { containers: [{ image: 'x' }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'c' } }] } } } }).build(),
+      error: Invalid,
+      message: /'data' is a persistentVolumeClaim/,
+    },
     { name: 'a dependency must exist', f: facts().submit({ dependsOn: [{ jobId: 'nope' }] }).build(), error: NotFound, message: /^dependsOn\[0\]\.jobId 'nope' does not exist$/ },
     {
       name: 'N_TO_N needs an array of the same size',
@@ -125,6 +149,52 @@ describe('planSubmission: the job made', () => {
     assert.deepEqual(job.resources, { vcpus: 6, memoryMiB: 768, gpus: 0 });
     assert.equal(job.numNodes, 3);
     assert.equal(job.spec.gang?.numNodes, 3);
+  });
+
+  test("an ECS task holds its containers' sum; overrides apply by name, Ref:: in every command", () => {
+    const ecsProperties = {
+      taskProperties: [
+        {
+          containers: [
+            { name: 'main', image: 'busybox', command: ['echo', 'Ref::word'], resourceRequirements: [{ type: 'VCPU' as const, value: '2' }, { type: 'MEMORY' as const, value: '512' }] },
+            { name: 'side', image: 'busybox', essential: false, command: ['sleep', 'Ref::word'], resourceRequirements: [{ type: 'VCPU' as const, value: '1' }, { type: 'MEMORY' as const, value: '128' }] },
+          ],
+        },
+      ],
+    };
+    const job = planSubmission(
+      facts()
+        .definition({ spec: { ecsProperties, parameters: { word: 'hi' } } })
+        .submit({ ecsPropertiesOverride: { taskProperties: [{ containers: [{ name: 'side', resourceRequirements: [{ type: 'MEMORY', value: '256' }] }] }] } })
+        .build(),
+    );
+    assert.deepEqual(job.resources, { vcpus: 3, memoryMiB: 768, gpus: 0 });
+    const [main, side] = job.spec.task!.containers;
+    assert.deepEqual([main.name, main.essential, main.command], ['main', true, ['echo', 'hi']]);
+    assert.deepEqual([side.name, side.essential, side.command, side.memoryMiB], ['side', false, ['sleep', 'hi'], 256]);
+    assert.deepEqual(job.spec.command, ['echo', 'hi'], "the job's command is its first essential container's");
+    assert.equal(job.spec.task!.ecsProperties!.taskProperties![0].containers![1].resourceRequirements!.find((r) => r.type === 'MEMORY')!.value, '256');
+  });
+
+  test('an EKS pod: init containers one after the other, then the containers; Kubernetes quantities; a task naming no resources gets the defaults', () => {
+    const eksProperties = {
+      podProperties: {
+        initContainers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'x' }],
+        containers: [{ image: 'x', command: ['run'], args: ['$(X)'], resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } } }, { name: 'log', image: 'x' }],
+      },
+    };
+    const job = planSubmission(facts().definition({ spec: { eksProperties } }).build());
+    const names = job.spec.task!.containers.map((c) => [c.name, c.init ?? false, c.dependsOn.map((d) => `${d.containerName}:${d.condition}`)]);
+    assert.deepEqual(names, [
+      ['a', true, []],
+      ['b', true, ['a:SUCCESS']],
+      ['Default', false, ['b:SUCCESS']],
+      ['log', false, ['b:SUCCESS']],
+    ]);
+    assert.deepEqual(job.resources, { vcpus: 0.5, memoryMiB: 1024, gpus: 0 });
+    assert.deepEqual(job.spec.task!.containers[2].command, ['run', '$(X)'], 'command then args; $(X) is expanded where the environment is whole');
+    const bare = planSubmission(facts().definition({ spec: { eksProperties: { podProperties: { containers: [{ image: 'x' }] } } } }).build());
+    assert.deepEqual([bare.resources, bare.spec.defaultedResources], [{ vcpus: 1, memoryMiB: 2048, gpus: 0 }, ['VCPU', 'MEMORY']]);
   });
 
   test('a fair-share job keeps its share and its priority override', () => {

@@ -5,6 +5,7 @@ import type {
   CancelJobsRequest,
   ContainerDetail,
   DescribeJobsRequest,
+  EcsTaskProperties,
   GetJobQueueSnapshotRequest,
   JobDetail,
   JobSummary,
@@ -15,9 +16,10 @@ import type {
 } from '@aws-sdk/client-batch';
 import { clientError } from '../../model/errors.js';
 import { ecsArns, jobIdOf, scopeOfArn } from '../../model/arn.js';
+import { containerLogStream } from '../../model/taskSpec.js';
 import { jobKind } from '../../model/jobKind.js';
 import type { JobSpec } from '../../model/jobSpec.js';
-import { arrayStatusSummary, getAttempts, getJobs, jobSpecOf, listJobs, runnableHead, runningByShare, type AttemptRow, type JobRow, consumablesOf, dependsOnOf } from '../../store/jobs.js';
+import { attemptContainersOf, arrayStatusSummary, getAttempts, getJobs, jobSpecOf, listJobs, runnableHead, runningByShare, type AttemptRow, type JobRow, consumablesOf, dependsOnOf } from '../../store/jobs.js';
 import { decodeToken, encodeToken, isSeqPosition } from '../../store/pagination.js';
 import { typed, type Handler } from '../context.js';
 import { findJobDefinition, findJobQueue } from '../../domain/resolve.js';
@@ -32,7 +34,43 @@ function taskArn(job: JobRow, logStreamName: string | null): string | undefined 
   return logStreamName ? ecsArns.task(scopeOfArn(job.arn), logStreamName) : undefined;
 }
 
+/** A task's containers as an attempt left them: each container of the spec, with its exit where one was reported. */
+function containerEnds(job: JobRow, spec: JobSpec, a: AttemptRow | undefined): { name: string; exitCode?: number; reason?: string; logStreamName?: string }[] {
+  const ends = a ? attemptContainersOf(a) : null;
+  return spec.task!.containers.map((c) => {
+    // An attempt that ended before its containers were made (a secret not found): its reason is each one's.
+    const e = ends ? ends.find((x) => x.name === c.name) : a?.reason ? { exitCode: null, reason: a.reason } : undefined;
+    const stream = a?.log_stream_name ?? job.log_stream_name;
+    return {
+      name: c.name,
+      ...(e?.exitCode !== null && e?.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
+      ...(e?.reason ? { reason: e.reason } : {}),
+      ...(stream ? { logStreamName: containerLogStream(stream, c.name) } : {}),
+    };
+  });
+}
+
+/** An EKS pod's name (AWS: `aws-batch.<uuid>`) from the attempt's task id. */
+function podName(logStreamName: string | null): string | undefined {
+  return logStreamName ? `aws-batch.${logStreamName.split('/').pop()}` : undefined;
+}
+
 function attemptDetail(job: JobRow, a: AttemptRow): AttemptDetail {
+  const spec = jobSpecOf(job);
+  if (spec.task?.orchestration === 'ECS') {
+    return {
+      startedAt: a.started_at ?? undefined,
+      stoppedAt: a.stopped_at ?? undefined,
+      statusReason: a.status_reason ?? (a.status === 'SUCCEEDED' ? 'Essential container in task exited' : undefined),
+      taskProperties: [
+        {
+          containerInstanceArn: containerInstanceArn(job, a.instance_id),
+          taskArn: taskArn(job, a.log_stream_name),
+          containers: containerEnds(job, spec, a).map((c) => ({ name: c.name, exitCode: c.exitCode, reason: c.reason, logStreamName: c.logStreamName })),
+        },
+      ],
+    };
+  }
   return {
     container: {
       containerInstanceArn: containerInstanceArn(job, a.instance_id),
@@ -111,6 +149,7 @@ export function jobDetail(job: JobRow, attempts: AttemptRow[], statusSummary?: R
       ? { consumableResourceList: consumablesOf(job).map((c) => ({ consumableResource: c.name, quantity: c.quantity })) }
       : undefined,
   };
+  if (spec.task) taskDetail(detail, job, spec, attempts, current);
   const kind = jobKind(job);
   if (kind === 'gangParent') {
     // A multi-node parent: its nodeProperties instead of a container; attempts, times and exit are the main node's (given by the caller).
@@ -126,6 +165,61 @@ export function jobDetail(job: JobRow, attempts: AttemptRow[], statusSummary?: R
     delete detail.container!.logStreamName;
   }
   return detail;
+}
+
+/**
+ * A job of several containers as AWS describes it: no `container`, but its ecsProperties
+ * (each container with its exit, reason and log stream) and attempts with taskProperties; or
+ * its eksProperties (with the pod's and node's names) and eksAttempts.
+ */
+function taskDetail(detail: JobDetail, job: JobRow, spec: JobSpec, attempts: AttemptRow[], current: AttemptRow | undefined): void {
+  const task = spec.task!;
+  delete detail.container;
+  const ends = new Map(containerEnds(job, spec, current).map((c) => [c.name, c]));
+  const outcome = (name: string | undefined) => {
+    const e = ends.get(name ?? '');
+    return { ...(e?.exitCode !== undefined ? { exitCode: e.exitCode } : {}), ...(e?.reason ? { reason: e.reason } : {}) };
+  };
+  if (task.orchestration === 'ECS') {
+    const tp: EcsTaskProperties = task.ecsProperties?.taskProperties?.[0] ?? { containers: [] };
+    detail.ecsProperties = {
+      taskProperties: [
+        {
+          ...tp,
+          containerInstanceArn: containerInstanceArn(job, current?.instance_id ?? null),
+          taskArn: taskArn(job, job.log_stream_name),
+          containers: (tp.containers ?? []).map((c) => ({ ...c, ...outcome(c.name), ...(ends.get(c.name ?? '')?.logStreamName ? { logStreamName: ends.get(c.name ?? '')!.logStreamName } : {}) })),
+        },
+      ],
+    };
+    return;
+  }
+  const pod = task.eksProperties?.podProperties ?? {};
+  const ended = attempts.filter((a) => a.status === 'SUCCEEDED' || a.status === 'FAILED');
+  detail.eksProperties = {
+    podProperties: {
+      ...pod,
+      containers: (pod.containers ?? []).map((c) => ({ ...c, ...outcome(c.name) })),
+      ...(pod.initContainers ? { initContainers: pod.initContainers.map((c) => ({ ...c, ...outcome(c.name) })) } : {}),
+      podName: podName(job.log_stream_name),
+      nodeName: current?.instance_id ?? undefined,
+    },
+  };
+  detail.attempts = [];
+  detail.eksAttempts = ended.map((a) => {
+    const byName = new Map(containerEnds(job, spec, a).map((c) => [c.name, c]));
+    const one = (name: string) => ({ name, exitCode: byName.get(name)?.exitCode, reason: byName.get(name)?.reason });
+    return {
+      containers: task.containers.filter((c) => !c.init).map((c) => one(c.name)),
+      initContainers: task.containers.filter((c) => c.init).map((c) => one(c.name)),
+      podName: podName(a.log_stream_name),
+      podNamespace: pod.metadata?.namespace ?? 'default',
+      nodeName: a.instance_id,
+      startedAt: a.started_at ?? undefined,
+      stoppedAt: a.stopped_at ?? undefined,
+      statusReason: a.status_reason ?? (a.status === 'SUCCEEDED' ? 'Essential container in task exited' : undefined),
+    };
+  });
 }
 
 function arrayProperties(job: JobRow, statusSummary?: Record<string, number>): JobDetail['arrayProperties'] {

@@ -29,6 +29,8 @@ import {
   type Volume,
 } from '@aws-sdk/client-batch';
 import { clientError } from '../../model/errors.js';
+import { CONTAINER_NAME, checkDependencies } from '../../model/taskSpec.js';
+import type { DependencyCondition } from '../../model/task.js';
 import { checkConsumableResourceProperties } from './consumableResources.js';
 import { validatePage } from './pagination.js';
 import {
@@ -346,6 +348,7 @@ function ecsProperties(path: string, ecs: EcsProperties, platform: Platform): vo
     intRange(`${tp}.ephemeralStorage.sizeInGiB`, task.ephemeralStorage?.sizeInGiB, { min: 21, max: 200 });
     task.containers?.forEach((c, i) => {
       const cp = `${tp}.containers[${i}]`;
+      if (c.name !== undefined && !CONTAINER_NAME.test(c.name)) throw clientError(`${cp}.name '${String(c.name).slice(0, 80)}' is invalid: up to 255 letters, digits, hyphens, underscores and dots, starting with a letter or digit`);
       image(`${cp}.image`, c.image);
       checkEnvironment(`${cp}.environment`, c.environment);
       checkResourceRequirements(`${cp}.resourceRequirements`, c.resourceRequirements, platform);
@@ -355,6 +358,14 @@ function ecsProperties(path: string, ecs: EcsProperties, platform: Platform): vo
     unique(`${tp}.containers`, task.containers, (c) => c.name, 'name');
     if (task.containers?.length && task.containers.every((c) => c.essential === false))
       throw clientError(`${tp}.containers must include an essential container: set essential to true on at least one`);
+    checkDependencies(
+      (task.containers ?? []).map((c, i) => ({
+        name: c.name ?? (i === 0 ? 'default' : `container-${i}`),
+        essential: c.essential ?? true,
+        dependsOn: (c.dependsOn ?? []).map((d) => ({ containerName: d.containerName ?? '', condition: (d.condition ?? '') as DependencyCondition })),
+      })),
+      `${tp}.containers`,
+    );
   });
 }
 
@@ -362,12 +373,13 @@ const MAX_POD_CONTAINERS = 10;
 
 function eksProperties(path: string, eks: EksProperties): void {
   const pod = eks.podProperties;
-  if (!present(pod)) return;
+  if (!present(pod) || !pod.containers?.length) throw clientError(`${path}.podProperties.containers must hold at least one container`);
   for (const member of ['containers', 'initContainers'] as const) {
     const list = pod[member];
-    listLength(`${path}.podProperties.${member}`, list, { max: MAX_POD_CONTAINERS });
+    listLength(`${path}.podProperties.${member}`, list, { min: member === 'containers' ? 1 : 0, max: MAX_POD_CONTAINERS });
     list?.forEach((c, i) => {
       const cp = `${path}.podProperties.${member}[${i}]`;
+      if (c.name !== undefined && !CONTAINER_NAME.test(c.name)) throw clientError(`${cp}.name '${String(c.name).slice(0, 80)}' is invalid: up to 255 letters, digits, hyphens, underscores and dots, starting with a letter or digit`);
       nonEmpty(`${cp}.image`, c.image);
       checkEnvironment(`${cp}.env`, c.env);
     });
