@@ -3,15 +3,18 @@
  * jobs STARTING beyond what it has room to run, and starts each as soon as room frees. What
  * a user relies on: never more running at once than the instance holds, never more STARTING
  * than the tag allows, every job run once, and TerminateJob still stopping a job that waits
- * on an agent before it ever starts.
+ * on an agent before it ever starts. Without the tag (the automatic queue), a job is not kept
+ * queued behind jobs that overran the compute environment's usual ones: it waits RUNNABLE.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateComputeEnvironmentCommand, DescribeJobsCommand, TagResourceCommand, TerminateJobCommand, UntagResourceCommand } from '@aws-sdk/client-batch';
+import { connect } from '../../src/cli/client.js';
+import type { WhyReport } from '../../src/scheduler/why.js';
 import { startTestServer, writableDir, type TestServer } from '../helpers/server.js';
-import { createQueue, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import { createQueue, eventually, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 
 function ce(name: string, tags: Record<string, string>) {
   return new CreateComputeEnvironmentCommand({
@@ -152,5 +155,45 @@ describe('a compute environment that queues work on its agents (openbatch:prefet
       (e: Error) => e.name === 'ClientException' && /tags\.openbatch:prefetch must be auto or a whole number from 0 to 1024 \(got '5000'\)/.test(e.message),
     );
     await t.client.send(new TagResourceCommand({ resourceArn: arn, tags: { 'openbatch:prefetch': '4' } }));
+  });
+});
+
+describe('the automatic queue (openbatch:prefetch absent: the default)', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ hostVcpus: 2 });
+    await t.client.send(ce('auto', {}));
+    await createQueue(t.client, 'qa', ['auto']);
+  });
+  after(async () => t.close());
+
+  test('a job is not kept queued behind jobs that overran its CE\'s short ones: it waits RUNNABLE for capacity, says so, and runs once when room frees', async () => {
+    // Short jobs ended lately: the CE's agents queue work.
+    await registerDefinition(t.client, 'instant', { command: ['true'] });
+    const quick = [];
+    for (let i = 0; i < 6; i++) quick.push(await submit(t.client, { jobQueue: 'qa', jobDefinition: 'instant' }));
+    for (const id of quick) assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+    // Two long ones fill the instance.
+    await registerDefinition(t.client, 'long-a', { command: ['sleep', '60'] });
+    const busy = [await submit(t.client, { jobQueue: 'qa', jobDefinition: 'long-a' }), await submit(t.client, { jobQueue: 'qa', jobDefinition: 'long-a' })];
+    for (const id of busy) await waitForStatus(t.client, id, ['RUNNING']);
+    const patient = await submit(t.client, { jobName: 'patient', jobQueue: 'qa', jobDefinition: 'instant' });
+    // Whether or not it was queued on the agent for a moment, it ends up waiting RUNNABLE for capacity, as in AWS.
+    const waiting = await eventually('the job waiting RUNNABLE for capacity', async () => {
+      const c = connect({ endpoint: t.url });
+      try {
+        const r = await c.openbatch<WhyReport>('why', { jobId: patient });
+        return r.status === 'RUNNABLE' && r.code === 'NO_CAPACITY' ? r : undefined;
+      } finally {
+        c.close();
+      }
+    });
+    assert.match(waiting.summary, /^CE auto is at its maxvCpus 2: CE auto's busy instance i-[0-9a-f]+ \(.*running 2 jobs of queue qa /);
+    await t.client.send(new TerminateJobCommand({ jobId: busy[0], reason: 'make room' }));
+    const done = await waitForStatus(t.client, patient, ['SUCCEEDED', 'FAILED']);
+    assert.equal(done.status, 'SUCCEEDED');
+    assert.equal(done.attempts!.length, 1, 'taken back, it left no attempt');
+    await t.client.send(new TerminateJobCommand({ jobId: busy[1], reason: 'test over' }));
+    await waitForStatus(t.client, busy[1], ['FAILED']);
   });
 });
