@@ -52,7 +52,7 @@ import { DockerApi, DockerError, FrameDecoder } from './dockerApi.js';
 import { LineSplitter } from './lines.js';
 import { DEFAULT_GRACE_MS, DEFAULT_PIDS_MAX, OOM_REASON } from './process.js';
 import { CgroupHost, ContainerMemoryParent, CPU_PERIOD_US } from './cgroups.js';
-import { isWithin, scratchVolume } from './sandbox.js';
+import { isWithin, makeMissingHostPath, scratchVolume } from './sandbox.js';
 import type { AttemptExit, AttemptSpec, Executor, ExecutorCapabilities, JobSettings, LogLine, PodMembership, RunningAttempt } from './types.js';
 import { ContainerPod } from './containerPod.js';
 
@@ -295,6 +295,12 @@ export class ContainerAttempt implements RunningAttempt {
     if (!image) return notStarted('CannotStartContainerError: the job definition names no image');
     let body: Record<string, unknown>;
     try {
+      // Docker makes a missing bind source; Podman refuses it ("no such file or directory").
+      const volumes = new Map((spec.settings?.volumes ?? []).map((v) => [v.name, v]));
+      for (const m of spec.settings?.mountPoints ?? []) {
+        const v = volumes.get(m.sourceVolume);
+        if (v?.sourcePath) makeMissingHostPath(v.name, v.sourcePath, this.hidden);
+      }
       body = createBody(spec, pidsMax, this.hidden);
     } catch (e) {
       return notStarted(`CannotCreateContainerError: ${(e as Error).message}`);

@@ -42,7 +42,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, chownSync, constants, existsSync, mkdirSync, readdirSync, readlinkSync, realpathSync, statSync, type Dirent } from 'node:fs';
-import { delimiter, dirname, join, relative, sep } from 'node:path';
+import { basename, delimiter, dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:path';
 import type { JobSettings } from './types.js';
 
 /** The capabilities a non-privileged Docker container keeps. */
@@ -101,6 +101,36 @@ export function which(name: string, path = process.env.PATH ?? ''): string | und
 /** Whether `path` is `dir` or lies under it (both absolute and normalised). */
 export function isWithin(path: string, dir: string): boolean {
   return path === dir || dir === '/' || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
+/**
+ * A volume's host path made when it is missing — a directory, with its parents, of the
+ * agent's user, mode 0755 — as Docker (and so ECS on EC2) makes a missing bind source. The
+ * server has checked that the path lies in a granted host root (compute/hostAccess.ts); a
+ * path that, through the links of the part that exists, would lie in what is hidden from jobs
+ * is not made (the bind then refuses it). Throws an Error naming the volume when it cannot be
+ * made.
+ */
+export function makeMissingHostPath(volume: string, path: string, hidden: readonly string[]): void {
+  if (!isAbsolute(path) || existsSync(path)) return;
+  let head = resolvePath(path);
+  const tail: string[] = [];
+  while (!existsSync(head) && dirname(head) !== head) {
+    tail.unshift(basename(head));
+    head = dirname(head);
+  }
+  let target: string;
+  try {
+    target = join(realpathSync(head), ...tail);
+  } catch {
+    return;
+  }
+  if (hidden.some((h) => isWithin(target, h))) return;
+  try {
+    mkdirSync(target, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw new Error(`volumes: "${volume}": host path ${path} does not exist and cannot be made (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }
 
 /** A hidden host path as the sandbox covers it. */
@@ -222,7 +252,10 @@ export class Sandbox {
       const v = volumes.get(mp.sourceVolume);
       if (!v) throw new Error(`mountPoints: sourceVolume "${mp.sourceVolume}" is not one of the job definition's volumes`);
       if (v.unsupported) throw new Error(`volumes: "${v.name}" uses ${v.unsupported}, which this host cannot provide`);
-      if (v.sourcePath) grant(`volumes: "${v.name}"`, v.sourcePath, mp.containerPath, mp.readOnly);
+      if (v.sourcePath) {
+        makeMissingHostPath(v.name, v.sourcePath, this.hidden.map((h) => h.path));
+        grant(`volumes: "${v.name}"`, v.sourcePath, mp.containerPath, mp.readOnly);
+      }
       else m.bind(scratchVolume(workDir, v.name, o.owner), mp.containerPath, mp.readOnly);
     }
     for (const t of s.tmpfs ?? []) {

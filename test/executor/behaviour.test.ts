@@ -10,7 +10,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessExecutor, OOM_REASON } from '../../src/executor/process.js';
@@ -228,6 +228,22 @@ for (const target of targets) {
         } finally {
           rmSync(ro, { recursive: true, force: true });
           rmSync(rw, { recursive: true, force: true });
+        }
+      });
+    });
+
+    test('a host volume whose sourcePath does not exist is made, as Docker makes it, and mounted', { skip: needsSandbox }, async () => {
+      await inWorkDir(async (dir) => {
+        const root = mkdtempSync(join(tmpdir(), 'openbatch-vol-new-'));
+        try {
+          const missing = join(root, 'made', 'here');
+          const settings: JobSettings = { volumes: [{ name: 'new', sourcePath: missing }], mountPoints: [{ sourceVolume: 'new', containerPath: '/data/new', readOnly: true }] };
+          const r = startAttempt(target.make(), spec(dir, ['sh', '-c', 'test -d /data/new && echo mounted'], { settings }));
+          assert.deepEqual(await r.handle.exited, { exitCode: 0 });
+          assert.deepEqual(out(r.lines), ['mounted']);
+          assert.ok(statSync(missing).isDirectory(), 'the host path is a directory now');
+        } finally {
+          rmSync(root, { recursive: true, force: true });
         }
       });
     });
