@@ -1,7 +1,8 @@
 /**
  * Retries and termination with real processes: each attempt's exit code is the process's,
  * and TerminateJob stops the job's processes. The rules themselves (evaluateOnExit, overrides,
- * attempts) are tested on the in-process harness: test/rules/retries.test.ts.
+ * attempts, Nextflow's rule, a lost host) are tested on the in-process harness:
+ * test/rules/retries.test.ts.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -46,23 +47,6 @@ describe('retries and termination', () => {
     assert.equal(job.container?.exitCode, 3);
     for (const a of job.attempts ?? []) assert.ok(a.container?.logStreamName && a.startedAt && a.stoppedAt);
     assert.equal(new Set(job.attempts?.map((a) => a.container?.logStreamName)).size, 3, 'each attempt has its own log stream');
-  });
-
-  test("Nextflow's retry strategy (RETRY on 'Host EC2*', EXIT on reason '*'): a task that exits non-zero is not retried", async () => {
-    // What Nextflow's AWS Batch executor submits for every task when aws.batch.maxSpotAttempts is set.
-    await definition(t, 'nextflow-task', ['sh', '-c', 'exit 3'], 1);
-    const job = await waitForStatus(
-      t.client,
-      await submit(t.client, {
-        jobQueue: 'q',
-        jobDefinition: 'nextflow-task',
-        retryStrategy: { attempts: 5, evaluateOnExit: [{ action: 'RETRY', onStatusReason: 'Host EC2*' }, { action: 'EXIT', onReason: '*' }] },
-      }),
-      ['FAILED', 'SUCCEEDED'],
-    );
-    assert.equal(job.status, 'FAILED');
-    assert.equal(job.attempts?.length, 1, 'EXIT on reason * matches an exit without a container reason');
-    assert.equal(job.container?.exitCode, 3);
   });
 
   test('TerminateJob stops a running job and its children processes, fails it with the reason, and does not retry', async () => {

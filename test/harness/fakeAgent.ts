@@ -37,6 +37,7 @@ export class FakeAgent {
   readonly assignments: Assignment[] = [];
   private readonly running = new Map<string, Running>();
   private left = false;
+  private silent = false;
 
   private constructor(
     private readonly url: string,
@@ -52,8 +53,17 @@ export class FakeAgent {
     return new FakeAgent(url, time, res.instanceId, res.token, script);
   }
 
+  /**
+   * From now on the agent is never heard from again, as a machine that lost power or its
+   * network: no poll, no report. The server finds it silent past its lease.
+   */
+  silence(): void {
+    this.silent = true;
+  }
+
   /** When the next attempt running here ends, if one runs. */
   nextDue(): number | undefined {
+    if (this.silent) return undefined;
     let next: number | undefined;
     for (const r of this.running.values()) if (next === undefined || r.endsAt < next) next = r.endsAt;
     return next;
@@ -70,7 +80,7 @@ export class FakeAgent {
    * happened.
    */
   async sync(): Promise<boolean> {
-    if (this.left) return false;
+    if (this.left || this.silent) return false;
     const running = [...this.running.values()].map((r) => ({ jobId: r.a.jobId, attempt: r.a.attempt }));
     const res = await post<PollResponse>(this.url, '/agent/v1/poll', this.token, { instanceId: this.instanceId, running, waitMs: 0 });
     const now = this.time.now();

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CancelJobCommand, DescribeJobsCommand, ListJobsCommand, type JobDetail, type SubmitJobCommandInput } from '@aws-sdk/client-batch';
+import { CancelJobCommand, CreateComputeEnvironmentCommand, CreateJobQueueCommand, DescribeJobsCommand, ListJobsCommand, TerminateJobCommand, type JobDetail, type SubmitJobCommandInput } from '@aws-sdk/client-batch';
 import { arrayStatusSummary, getJob } from '../../src/store/jobs.js';
 import { startHarness, type Harness } from '../harness/controlPlane.js';
 import { shell } from '../harness/shell.js';
@@ -55,6 +55,34 @@ describe('array jobs', () => {
     assert.equal(p.statusReason, 'Array Child Job failed');
     assert.deepEqual([p.arrayProperties?.statusSummary?.SUCCEEDED, p.arrayProperties?.statusSummary?.FAILED], [3, 1]);
     assert.equal((await jobs([`${parent}:2`]))[0].status, 'FAILED');
+  });
+
+  test('each child is retried on its own: children that fail their first attempt run again, and the array succeeds', async () => {
+    await h.definition('fail-first', { retryStrategy: { attempts: 2 }, containerProperties: { command: ['exit-before-attempt', '2'] } });
+    const parent = await submit('fail-first', { arrayProperties: { size: 3 } });
+    const p = await done(parent);
+    assert.equal(p.status, 'SUCCEEDED');
+    assert.deepEqual(p.attempts, []);
+    for (const child of await jobs(children(parent, 3))) {
+      assert.deepEqual([child.status, child.attempts?.map((a) => a.container?.exitCode)], ['SUCCEEDED', [1, 0]]);
+    }
+  });
+
+  test('TerminateJob of an array stops its running children and fails the waiting ones, all with the reason', async () => {
+    // Two vCPUs and no work queued on the agent: two children run, the rest wait.
+    await h.client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'two', type: 'UNMANAGED', unmanagedvCpus: 2, tags: { 'openbatch:prefetch': '0' } }));
+    await h.agent('two', 2, (a) => shell(a));
+    await h.client.send(new CreateJobQueueCommand({ jobQueueName: 'two', priority: 1, computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'two' }] }));
+    await h.definition('hour', { containerProperties: { command: ['sleep', '3600'] } });
+    const parent = await h.submit({ jobQueue: 'two', jobDefinition: 'hour', arrayProperties: { size: 5 } });
+    await h.until(async () => (await jobs(children(parent, 5))).filter((c) => c.status === 'RUNNING').length === 2);
+    await h.client.send(new TerminateJobCommand({ jobId: parent, reason: 'not needed' }));
+    const p = await done(parent);
+    assert.deepEqual([p.status, p.statusReason], ['FAILED', 'not needed']);
+    await h.until(async () => (await jobs(children(parent, 5))).every((c) => c.status === 'FAILED'));
+    const ended = await jobs(children(parent, 5));
+    assert.deepEqual(ended.map((c) => c.statusReason), Array(5).fill('not needed'));
+    assert.deepEqual(ended.map((c) => c.attempts?.[0]?.container?.exitCode ?? 'never ran').sort(), [143, 143, 'never ran', 'never ran', 'never ran']);
   });
 
   test('SEQUENTIAL children run one after another in index order', async () => {
@@ -123,6 +151,32 @@ describe('dependencies', () => {
     const afterBad = await done(await submit('ok', { dependsOn: [{ jobId: bad }] }));
     const afterOk = await done(await submit('ok', { dependsOn: [{ jobId: ok }] }));
     assert.deepEqual([afterBad.status, afterBad.statusReason, afterOk.status], ['FAILED', 'Dependent Job failed', 'SUCCEEDED']);
+  });
+
+  test('a job with two dependencies waits for both: one that succeeded does not start it', async () => {
+    const short = await submit('slow-ok');
+    await h.definition('slower-ok', { containerProperties: { command: ['sleep', '30'] } });
+    const long = await submit('slower-ok');
+    const both = await submit('ok', { dependsOn: [{ jobId: short }, { jobId: long }] });
+    await done(short);
+    assert.equal((await h.job(both)).status, 'PENDING', 'still waits for the other dependency');
+    const [l, b] = [await done(long), await done(both)];
+    assert.equal(b.status, 'SUCCEEDED');
+    assert.ok(b.startedAt! >= l.stoppedAt!, 'started after its last dependency ended');
+  });
+
+  test('cancelling a waiting job fails the jobs that depend on it, without running them', async () => {
+    await h.definition('hour', { containerProperties: { command: ['sleep', '3600'] } });
+    const blocker = await submit('hour');
+    const middle = await submit('ok', { dependsOn: [{ jobId: blocker }] });
+    const last = await submit('ok', { dependsOn: [{ jobId: middle }] });
+    await h.status(last, ['PENDING']);
+    await h.client.send(new CancelJobCommand({ jobId: middle, reason: 'changed my mind' }));
+    const [m, l] = [await done(middle), await done(last)];
+    assert.deepEqual([m.status, m.statusReason, m.isCancelled], ['FAILED', 'changed my mind', true]);
+    assert.deepEqual([l.status, l.statusReason, l.attempts?.length], ['FAILED', 'Dependent Job failed', 0]);
+    await h.client.send(new TerminateJobCommand({ jobId: blocker, reason: 'done with it' }));
+    await done(blocker);
   });
 
   test('a job depending on an array parent waits for the whole array', async () => {

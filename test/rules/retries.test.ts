@@ -52,6 +52,14 @@ describe('retries', () => {
       status: 'FAILED',
       attempts: 2,
     },
+    {
+      // What Nextflow's AWS Batch executor submits for every task when aws.batch.maxSpotAttempts is set.
+      name: "Nextflow's rule (RETRY on statusReason 'Host EC2*', EXIT on reason '*'): a job that exits non-zero is not retried (an exit without a container reason matches reason '*')",
+      exits: ['exit', '1', '0'],
+      strategy: { attempts: 5, evaluateOnExit: [{ onStatusReason: 'Host EC2*', action: 'RETRY' }, { onReason: '*', action: 'EXIT' }] as EvaluateOnExit[] },
+      status: 'FAILED',
+      attempts: 1,
+    },
     { name: "SubmitJob's retryStrategy overrides the definition's", exits: ['exit', '1'], strategy: { attempts: 1 }, submitStrategy: { attempts: 2 }, status: 'FAILED', attempts: 2 },
   ];
   for (const [i, c] of cases.entries()) {
@@ -72,6 +80,27 @@ describe('retries', () => {
     assert.equal(job.container?.exitCode, 3);
     for (const a of job.attempts ?? []) assert.ok(a.container?.logStreamName && a.startedAt && a.stoppedAt);
     assert.equal(new Set(job.attempts?.map((a) => a.container?.logStreamName)).size, 3, 'each attempt has its own log stream');
+  });
+
+  test("an attempt whose agent goes silent past its lease fails as a lost host, and Nextflow's rule runs it again on another agent", async () => {
+    const lh = await startHarness();
+    try {
+      const first = await lh.queue('lost', { vcpus: 1 }, () => ({ runMs: 60_000 }));
+      await lh.definition('host-retry', {
+        retryStrategy: { attempts: 3, evaluateOnExit: [{ onStatusReason: 'Host EC2*', action: 'RETRY' }, { onReason: '*', action: 'EXIT' }] },
+      });
+      const id = await lh.submit({ jobQueue: 'lost', jobDefinition: 'host-retry' });
+      await lh.status(id, ['RUNNING']);
+      const second = await lh.agent('lost-ce', 1, () => ({ runMs: 60_000 }));
+      first.silence();
+      const job = await lh.status(id, ['SUCCEEDED', 'FAILED']);
+      assert.equal(job.status, 'SUCCEEDED');
+      assert.equal(job.attempts?.length, 2);
+      assert.equal(job.attempts?.[0].statusReason, `Host EC2 (instance ${first.instanceId}) terminated.`);
+      assert.deepEqual([first.assignments.length, second.assignments.length], [1, 1], 'the second attempt ran on the other agent');
+    } finally {
+      await lh.close();
+    }
   });
 
   test('TerminateJob fails a running job with the reason, isTerminated, and does not retry it', async () => {

@@ -38,6 +38,26 @@ describe('attempt timeouts', () => {
     });
   }
 
+  test("SubmitJob's timeout overrides the definition's", async () => {
+    const h = await harness();
+    await h.queue('q', { vcpus: 1 }, (a) => shell(a));
+    await h.definition('roomy', { timeout: { attemptDurationSeconds: 600 }, containerProperties: { command: ['sleep', '100'] } });
+    const job = await h.status(await h.submit({ jobQueue: 'q', jobDefinition: 'roomy', timeout: { attemptDurationSeconds: 60 } }), ['SUCCEEDED', 'FAILED']);
+    assert.deepEqual([job.status, job.statusReason, job.stoppedAt! - job.startedAt!], ['FAILED', REASONS.timeout, 60_000]);
+  });
+
+  test("each child of an array has the whole timeout for its own attempt, however long the array takes", async () => {
+    const h = await harness();
+    // One vCPU: the children run one after another, the array for about three minutes.
+    await h.queue('q', { vcpus: 1 }, (a) => shell(a));
+    await h.definition('fifty', { timeout: { attemptDurationSeconds: 60 }, containerProperties: { command: ['sleep', '50'] } });
+    const parent = await h.submit({ jobQueue: 'q', jobDefinition: 'fifty', arrayProperties: { size: 3 } });
+    assert.equal((await h.status(parent, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+    const children = await Promise.all([0, 1, 2].map((i) => h.job(`${parent}:${i}`)));
+    assert.deepEqual(children.map((c) => [c.status, c.stoppedAt! - c.startedAt!]), Array(3).fill(['SUCCEEDED', 50_000]));
+    assert.ok(Math.max(...children.map((c) => c.stoppedAt!)) - Math.min(...children.map((c) => c.startedAt!)) >= 150_000, 'the array ran longer than one timeout');
+  });
+
   test('an attempt within its timeout is not stopped', async () => {
     const h = await harness();
     await h.queue('q', { vcpus: 1 }, (a) => shell(a));
