@@ -3,6 +3,7 @@
  * JSON 1.1 for CloudWatch Logs); the rest to the dashboard's read-only endpoints. With
  * credentials configured the session cookie authenticates every one of them (reads only).
  */
+import type { CostRow } from '../../src/model/cost.js';
 
 export class ApiError extends Error {
   constructor(
@@ -258,18 +259,8 @@ export interface WhyReport {
   consumables?: { name: string; needed: number; available: number }[];
 }
 
-export interface CostRow {
-  key: string;
-  name?: string;
-  attempts: number;
-  vcpuSeconds: number;
-  gibSeconds: number;
-  gpuSeconds: number;
-  cost: number;
-  lostCost: number;
-  lostAttempts: number;
-  unpriced: number;
-}
+/** One group of a cost report, as the server's model says it. */
+export type { CostRow };
 
 export interface CostReport {
   currency: string | null;
