@@ -14,8 +14,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const mtime = (f) => { try { return statSync(f).mtimeMs; } catch { return -1; } };
 const cc = process.env.CC || 'cc';
 const helpers = [
-  { srcs: ['forkserver.c', 'sandbox.c', 'sandbox.h'], out: 'openbatch-forkserver', without: "agents will start jobs with Node's spawn, which is slower" },
-  { srcs: ['metadata-relay.c'], out: 'openbatch-metadata-relay', without: 'sandboxed jobs with a network of their own will have no task metadata endpoint' },
+  { srcs: ['forkserver.c', 'sandbox.c', 'sandbox.h', 'relay.c', 'relay.h'], out: 'openbatch-forkserver', without: "agents will start jobs with Node's spawn, which is slower" },
+  { srcs: ['metadata-relay.c', 'relay.c', 'relay.h'], out: 'openbatch-metadata-relay', without: 'sandboxed jobs with a network of their own will have no task metadata endpoint' },
 ];
 for (const h of helpers) {
   const srcs = h.srcs.map((f) => `${root}src/executor/${f}`);

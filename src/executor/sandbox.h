@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "relay.h"
+
 /* One step of the sandbox, in bubblewrap's argument order. */
 typedef struct SandboxOp {
   int kind;
@@ -47,12 +49,7 @@ int sandbox_enter(const Sandbox *sb, char *what, size_t whatlen);
  * Returns 0, or -1 with errno set and `what` naming the step. */
 int sandbox_become_job(const Sandbox *sb, const JobUser *user, char *what, size_t whatlen);
 
-/* The task metadata relay (metadata-relay.c), as the sandbox's pid 1 does it instead of one
- * more program: listens on "<ipv4>:<port>" in the sandbox's network; -1 when it cannot. */
-int relay_listen(const char *address);
-
-/* pid 1's loop with the relay: accepts on `lfd`, copies each connection to and from the unix
- * socket named `socket_name` (in the working directory), reaps, and exits as `job` does. */
+/* pid 1's loop with the task metadata relay (relay.h relay_serve), exiting as `job` does. */
 void relay_until_exit(int lfd, const char *socket_name, pid_t job, int sigchld_fd) __attribute__((noreturn));
 
 #endif
