@@ -2,7 +2,7 @@
  * openbatch benchmarks: `npm run bench` (full) or `npm run bench -- --quick` (under two minutes).
  *
  *   --quick          small sizes
- *   --profile        also run workloads 1, 6 and 8 once more, untimed, with the server under
+ *   --profile        also run workloads 1, 2, 6 and 8 once more, untimed, with the server under
  *                    `node --cpu-prof`, its SQLite statements timed and its agents profiled,
  *                    and print where the time went (default in a full run; --no-profile skips it)
  *   --only=a,b       only these workloads (issue 12's numbers): throughput (1), array (2), cpu (3),
@@ -370,7 +370,7 @@ if (wanted('executors')) {
 {
   const rows = targets(results as Parameters<typeof targets>[0]);
   results.targets = rows;
-  log(`\n## Ratios against issue 12's targets\n`);
+  log(`\n## Ratios against issues 12 and 23's targets\n`);
   log(table(['#', 'figure', 'measured', 'target', 'met'], rows.map((x) => [x.workload, x.figure, x.measured, x.target, x.met === undefined ? '-' : x.met ? 'met' : 'missed'])));
 }
 if (profile) {
@@ -390,6 +390,11 @@ if (profile) {
     const p = await profileRun((server) => throughput({ jobs: SIZES.tputJobs, cores: facts.cores, submitConcurrency: 16, skipLimits: true, server }));
     profiles.throughput = { jobsPerSecondUnderProfiler: p.result.jobsPerSecond, server: p.server, sql: p.sql, agents: p.agents };
     report(`workload 1 (${p.result.jobsPerSecond.toFixed(1)} jobs/s under the profiler)`, p);
+  }
+  if (wanted('array')) {
+    const p = await profileRun((server) => arrayThroughput({ size: SIZES.arraySize, cores: facts.cores, skipLimits: true, server }));
+    profiles.arrayThroughput = { childrenPerSecondUnderProfiler: p.result.childrenPerSecond, cpu: p.result.cpu, server: p.server, sql: p.sql, agents: p.agents };
+    report(`workload 2, default CE (${p.result.childrenPerSecond.toFixed(1)} children/s under the profiler)`, p);
   }
   if (wanted('core')) {
     const p = await profileRun((server) => schedulerCore({ singles: SIZES.coreSingles, arraySize: SIZES.coreArray, slots: SIZES.coreSlots, server }));

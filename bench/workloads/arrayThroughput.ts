@@ -31,6 +31,8 @@ export interface ArrayThroughputResult {
   nodeSpawnPerSecond: number;
   ratioToXargs: number;
   ratioToNodeSpawn: number;
+  /** the default CE's server, for the profiling run */
+  serverPid?: number;
   /** on the default CE (absent from results written before it was measured) */
   cpu?: CpuPerJob;
   tuned?: TunedRate;
@@ -38,7 +40,7 @@ export interface ArrayThroughputResult {
 
 const STALL_MS = 60_000;
 
-async function runOpenbatch(o: ArrayThroughputOptions, tags?: Record<string, string>): Promise<{ elapsedMs: number; cpu: CpuPerJob }> {
+async function runOpenbatch(o: ArrayThroughputOptions, tags?: Record<string, string>): Promise<{ elapsedMs: number; cpu: CpuPerJob; serverPid?: number }> {
   const s = await benchServer(o.server);
   try {
     const { client } = s;
@@ -55,7 +57,7 @@ async function runOpenbatch(o: ArrayThroughputOptions, tags?: Record<string, str
     let progressAt = performance.now();
     for (;;) {
       const job = (await client.send(new DescribeJobsCommand({ jobs: [jobId!] }))).jobs![0];
-      if (job.status === 'SUCCEEDED') return { elapsedMs: performance.now() - t0, cpu: cpuPerJob(cpu0, ownCpu(s), o.size) };
+      if (job.status === 'SUCCEEDED') return { elapsedMs: performance.now() - t0, cpu: cpuPerJob(cpu0, ownCpu(s), o.size), serverPid: s.child.pid };
       if (job.status === 'FAILED') throw new Error(`array ${jobId} FAILED: ${job.statusReason}`);
       const succeeded = job.arrayProperties?.statusSummary?.SUCCEEDED ?? 0;
       if (succeeded > done) {
@@ -74,7 +76,7 @@ async function runOpenbatch(o: ArrayThroughputOptions, tags?: Record<string, str
 export async function arrayThroughput(o: ArrayThroughputOptions): Promise<ArrayThroughputResult> {
   const c = o.cores;
   const before = o.skipLimits ? undefined : { xargs: xargsRate(o.size, c), node: nodeSpawnRate(o.size, c) };
-  const { elapsedMs, cpu } = await runOpenbatch(o);
+  const { elapsedMs, cpu, serverPid } = await runOpenbatch(o);
   const tags = shortJobTags(c);
   const tuned = o.tuned ? await runOpenbatch(o, tags) : undefined;
   const after = o.skipLimits ? undefined : { xargs: xargsRate(o.size, c), node: nodeSpawnRate(o.size, c) };
@@ -90,6 +92,7 @@ export async function arrayThroughput(o: ArrayThroughputOptions): Promise<ArrayT
     nodeSpawnPerSecond,
     ratioToXargs: childrenPerSecond / xargsPerSecond,
     ratioToNodeSpawn: childrenPerSecond / nodeSpawnPerSecond,
+    serverPid,
     cpu,
     tuned: tuned === undefined ? undefined : tunedRate(tags, (o.size * 1000) / tuned.elapsedMs, xargsPerSecond, nodeSpawnPerSecond, tuned.cpu),
   };

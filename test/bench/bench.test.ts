@@ -51,11 +51,16 @@ describe('bench', () => {
 
   test('the closing table: every ratio present is held against its target', () => {
     const rows = targets({
-      latency: { toRunningMs: { p50: 12, p99: 30 }, ratioRunningToSpawn: 1.5 } as never,
+      latency: { toRunningMs: { p50: 4, p99: 30 }, ratioRunningToSpawn: 1.5 } as never,
       schedulerScale: { passRatio: 2.5, rssMiB: 300, small: { queued: 1_000 }, large: { queued: 1_000_000 } } as never,
+      arrayThroughput: { ratioToXargs: 0.6, ratioToNodeSpawn: 1.2, cpu: { serverMsPerJob: 0.15, agentMsPerJob: 0.5, forkServerMsPerJob: 0.1 } } as never,
     });
+    assert.equal(rows.find((x) => x.figure.startsWith('array children ÷ xargs'))?.met, true, 'issue 23: ≥ 0.5× on a default CE');
+    assert.equal(rows.find((x) => x.figure === 'agent CPU ms per array child (with its fork server), default CE')?.met, false);
+    assert.equal(rows.find((x) => x.figure === 'server CPU ms per array child, default CE')?.met, true);
     const p50 = rows.find((x) => x.figure.startsWith('submit → RUNNING p50'));
     assert.equal(p50?.met, true);
+    assert.equal(rows.find((x) => x.figure.startsWith('submit → RUNNING p99'))?.met, false);
     assert.equal(rows.find((x) => x.figure.startsWith('pass p50'))?.met, false);
     assert.equal(rows.find((x) => x.figure.startsWith('RUNNING p50 ÷'))?.met, undefined, 'no target, no verdict');
     assert.ok(!rows.some((x) => x.workload === '1'), 'workloads not run are left out');
