@@ -354,6 +354,13 @@ function attemptLines(job: JobDetail): string[] {
   });
 }
 
+/** A job of several containers (ecsProperties, eksProperties): each container with its exit code and reason, init containers first. */
+function containerLines(job: JobDetail): string[] {
+  const eks = job.eksProperties?.podProperties;
+  const list = job.ecsProperties?.taskProperties?.[0]?.containers ?? (eks ? [...(eks.initContainers ?? []), ...(eks.containers ?? [])] : []);
+  return list.map((c) => `${c.name}  ${c.exitCode === undefined ? 'no exit code' : `exit ${c.exitCode}`}${c.reason ? `  ${c.reason}` : ''}`);
+}
+
 /** What `describe` reads besides the JobDetail. */
 export interface DescribeExtras {
   /** an array job's failed children */
@@ -395,7 +402,9 @@ export function describeText(job: JobDetail, extras: DescribeExtras = {}): strin
     ['stopped', fullTime(job.stoppedAt)],
     ['exit code', job.container?.exitCode !== undefined ? String(job.container.exitCode) : undefined],
     ['attempts', attempts],
+    ['containers', containerLines(job)],
     ['log stream', job.container?.logStreamName ? `${job.container.logStreamName}  (openbatch logs ${job.jobId})` : undefined],
+    ['log streams', containerLines(job).length ? `one per container  (openbatch logs --container <name> ${job.jobId})` : undefined],
   ]);
 }
 

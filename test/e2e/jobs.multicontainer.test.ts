@@ -56,12 +56,13 @@ describe('jobs of several containers', () => {
     const { jobId } = await t.client.send(new SubmitJobCommand({ jobName: definition, jobQueue: queue, jobDefinition: definition, ...extra }));
     return waitForStatus(t.client, jobId!, ['SUCCEEDED', 'FAILED'], 90_000);
   }
-  /** `openbatch logs <args>` against the server: what it printed on stdout. */
-  async function cliLogs(...args: string[]): Promise<string> {
+  /** `openbatch <args>` against the server: what it printed on stdout. */
+  async function cli(...args: string[]): Promise<string> {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AWS_') && !k.startsWith('OPENBATCH_')) env[k] = v;
-    return (await promisify(execFile)(process.execPath, [CLI, '--endpoint-url', t.url, 'logs', ...args], { env })).stdout;
+    return (await promisify(execFile)(process.execPath, [CLI, '--endpoint-url', t.url, ...args], { env })).stdout;
   }
+  const cliLogs = (...args: string[]) => cli('logs', ...args);
   /** A stream's lines without the notices of what the host does not enforce. */
   const output = async (url: string, stream: string) => (await logLines(url, stream)).filter((l) => !l.startsWith('openbatch: not enforced'));
   const containers = (job: JobDetail) => Object.fromEntries((job.ecsProperties?.taskProperties?.[0].containers ?? []).map((c) => [c.name!, c]));
@@ -92,6 +93,9 @@ describe('jobs of several containers', () => {
     // The CLI prints the essential container's output, or the one named.
     assert.equal(await cliLogs(job.jobId!), 'hello from server\n');
     assert.equal(await cliLogs('--container', 'server', job.jobId!), 'listening\nstopped\n');
+    const described = await cli('describe', job.jobId!);
+    assert.match(described, /^containers +server {2}exit 143$/m);
+    assert.match(described, /^ +app {2}exit 0$/m);
     const attempt = job.attempts?.[0];
     assert.equal(attempt?.container, undefined);
     assert.deepEqual(
