@@ -117,18 +117,44 @@ describe('answers shaped as AWS shapes them, through the JS SDK, boto3 and the a
       }),
     );
     await registerDefinition(t.client, 'shapes-rr', { command: ['true'] });
+    // Jobs of several containers: an ECS task (an essential container and a sidecar) and an EKS pod.
+    await t.client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'shapes-ecs',
+        type: 'container',
+        ecsProperties: {
+          taskProperties: [
+            {
+              containers: [
+                { name: 'app', image: 'busybox', command: ['true'] },
+                { name: 'side', image: 'busybox', essential: false, command: ['true'] },
+              ],
+            },
+          ],
+        },
+      }),
+    );
+    await t.client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'shapes-eks',
+        type: 'container',
+        eksProperties: { podProperties: { containers: [{ name: 'main', image: 'busybox', command: ['true'] }] } },
+      }),
+    );
     const policy = await t.client.send(new CreateSchedulingPolicyCommand({ name: 'shapes-sp', fairsharePolicy: { shareDecaySeconds: 0 } }));
     await t.client.send(new CreateConsumableResourceCommand({ consumableResourceName: 'shapes-cr', totalQuantity: 1 }));
 
     const waiting = await submit(t.client, { jobName: 'waiting', jobQueue: 'shapes-wait', jobDefinition: 'shapes-bare' });
     const finished = await submit(t.client, { jobName: 'finished', jobQueue: 'shapes-run', jobDefinition: 'shapes-rr' });
     const array = await submit(t.client, { jobName: 'array', jobQueue: 'shapes-wait', jobDefinition: 'shapes-bare', arrayProperties: { size: 2 } });
-    await waitForStatus(t.client, finished, ['SUCCEEDED', 'FAILED'], 60_000);
+    const ecs = await submit(t.client, { jobName: 'ecs', jobQueue: 'shapes-run', jobDefinition: 'shapes-ecs' });
+    const eks = await submit(t.client, { jobName: 'eks', jobQueue: 'shapes-run', jobDefinition: 'shapes-eks' });
+    for (const id of [finished, ecs, eks]) await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], 60_000);
     // Children exist as rows once the scheduler expands the array (design/lazy-arrays.md).
     while (!(await t.client.send(new DescribeJobsCommand({ jobs: [`${array}:0`] }))).jobs?.length) await new Promise((r) => setTimeout(r, 25));
 
     calls.push(
-      { operation: 'DescribeJobs', input: { jobs: [waiting, finished, `${array}:0`] } },
+      { operation: 'DescribeJobs', input: { jobs: [waiting, finished, `${array}:0`, ecs, eks] } },
       { operation: 'DescribeJobDefinitions', input: { jobDefinitions: ['shapes-bare:1', 'shapes-retry:1', 'shapes-rr:1'] } },
       { operation: 'DescribeJobQueues', input: { jobQueues: ['shapes-wait'] } },
       { operation: 'DescribeComputeEnvironments', input: { computeEnvironments: ['shapes-off'] } },
@@ -137,6 +163,34 @@ describe('answers shaped as AWS shapes them, through the JS SDK, boto3 and the a
       { operation: 'ListTagsForResource', input: { resourceArn: queueArn } },
     );
     const job = (i: number, member: string, want: unknown): Row => ({ call: 0, member: `jobs[${i}].${member}`, want });
+    // ecsProperties and eksProperties came after Debian 12's botocore.
+    const newer = (i: number, member: string, want: unknown): Row => ({ ...job(i, member, want), newerThanDebianBotocore: true });
+    const ecsRows = (i: number): Row[] => [
+      job(i, 'status', 'SUCCEEDED'),
+      job(i, 'container', ABSENT),
+      newer(i, 'ecsProperties.taskProperties[0].containers[0].name', 'app'),
+      newer(i, 'ecsProperties.taskProperties[0].containers[0].exitCode', 0),
+      newer(i, 'ecsProperties.taskProperties[0].containers[0].environment', []),
+      newer(i, 'ecsProperties.taskProperties[0].containers[0].dependsOn', []),
+      newer(i, 'ecsProperties.taskProperties[0].containers[0].networkInterfaces', []),
+      newer(i, 'ecsProperties.taskProperties[0].containers[1].essential', false),
+      newer(i, 'ecsProperties.taskProperties[0].containers[1].exitCode', 0),
+      newer(i, 'ecsProperties.taskProperties[0].volumes', []),
+      newer(i, 'attempts[0].taskProperties[0].containers[0].name', 'app'),
+      newer(i, 'attempts[0].taskProperties[0].containers[0].exitCode', 0),
+      newer(i, 'attempts[0].taskProperties[0].containers[0].networkInterfaces', []),
+    ];
+    const eksRows = (i: number): Row[] => [
+      job(i, 'status', 'SUCCEEDED'),
+      job(i, 'container', ABSENT),
+      job(i, 'attempts', []),
+      newer(i, 'eksProperties.podProperties.containers[0].exitCode', 0),
+      newer(i, 'eksProperties.podProperties.containers[0].args', []),
+      newer(i, 'eksProperties.podProperties.containers[0].env', []),
+      newer(i, 'eksProperties.podProperties.containers[0].volumeMounts', []),
+      newer(i, 'eksProperties.podProperties.volumes', []),
+      newer(i, 'eksAttempts[0].containers[0].exitCode', 0),
+    ];
     const def = (i: number, member: string, want: unknown): Row => ({ call: 1, member: `jobDefinitions[${i}].${member}`, want });
     rows.push(
       // A job waiting in its queue: nothing ran, nothing was given but image and resources.
@@ -170,6 +224,10 @@ describe('answers shaped as AWS shapes them, through the JS SDK, boto3 and the a
       ]),
       // An array child: its index and an empty status summary.
       job(2, 'arrayProperties', { statusSummary: {}, index: 0 }),
+      // An ECS task that ran: no container member, each task container with its exit and (empty) lists.
+      ...ecsRows(3),
+      // An EKS pod that ran: its containers' exits in eksProperties and eksAttempts, no attempts.
+      ...eksRows(4),
       def(0, 'parameters', {}),
       def(0, 'tags', {}),
       def(0, 'platformCapabilities', ABSENT),
