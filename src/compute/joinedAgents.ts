@@ -163,7 +163,7 @@ export class JoinedAgents {
         state: 'ACTIVE',
         token_hash: hashToken(token),
         provider: 'joined',
-        provider_data: JSON.stringify({ hostname: typeof body.hostname === 'string' ? body.hostname.slice(0, 255) : undefined, address: address?.replace(/^::ffff:/, '') }),
+        provider_data: { hostname: typeof body.hostname === 'string' ? body.hostname.slice(0, 255) : undefined, address: address?.replace(/^::ffff:/, '') },
         launched_at: now,
         last_heartbeat_at: now,
         terminated_at: null,
@@ -195,7 +195,7 @@ export class JoinedAgents {
       } else if (farm.draining && (inst.state === 'ACTIVE' || inst.state === 'IMPAIRED') && (farm.stopJobs || !((usage.get(inst.id)?.jobs ?? 0) > 0))) {
         const stopReason = farm.stopJobs ? 'drained, its jobs stopped (openbatch drain --stop-jobs)' : 'drained (openbatch drain)';
         const data = providerDataOf<Record<string, unknown>>(inst);
-        await updateInstance(this.o.db, inst.id, { state: 'TERMINATING', provider_data: JSON.stringify({ ...data, stopReason }) });
+        await updateInstance(this.o.db, inst.id, { state: 'TERMINATING', provider_data: { ...data, stopReason } });
         this.o.notifyInstance?.(inst.id);
         this.o.logger.info({ instance: inst.id, reason: stopReason }, 'joined agent told to shut down');
       }

@@ -49,7 +49,7 @@ import { BatchError, clientError } from '../model/errors.js';
 import { REASONS } from '../model/reasons.js';
 import type { Resources } from '../model/resources.js';
 import { allComputeEnvironments, getComputeEnvironment, type ComputeEnvironmentRow, computeResourcesOf, ceTagsOf } from '../store/computeEnvironments.js';
-import { closeInstance, getInstance, insertInstance, liveInstances, setImpairment, updateInstance, type InstanceRow, providerDataOf, launchTemplateOf } from '../store/instances.js';
+import { closeInstance, getInstance, insertInstance, liveInstances, patchProviderData, setImpairment, updateInstance, type InstanceRow, type NewInstance, providerDataOf, launchTemplateOf } from '../store/instances.js';
 import { hashToken } from './agentTokens.js';
 import { PROVIDER_TAG, type PassRows, type ScalingView } from './providers.js';
 import type { InstanceState, Launch, LaunchWhy, ScalingPlan, TerminationWhy } from './planScaling.js';
@@ -237,9 +237,9 @@ export class LocalProvider {
       const still = this.sandboxHold(ce);
       if (still) continue;
       this.heldTokens.delete(inst.id);
-      await this.patchData(inst.id, { heldFor: undefined });
+      const released = await this.patchData(inst.id, { heldFor: undefined });
       this.setHeldReason(ce, undefined);
-      await this.boot({ ...inst, provider_data: JSON.stringify({ ...data, heldFor: undefined }) }, token, resourcesOf(ce), 0);
+      if (released) await this.boot(released, token, resourcesOf(ce), 0);
     }
   }
 
@@ -260,9 +260,9 @@ export class LocalProvider {
     }
   }
 
-  private async patchData(id: string, patch: Partial<ProviderData>): Promise<void> {
-    const inst = await getInstance(this.o.db, id);
-    if (inst) await updateInstance(this.o.db, id, { provider_data: JSON.stringify({ ...providerDataOf<ProviderData>(inst), ...patch } satisfies ProviderData) });
+  /** Merges `patch` into an instance's provider data; answers the instance as it is now. */
+  private async patchData(id: string, patch: Partial<ProviderData>): Promise<InstanceRow | undefined> {
+    return patchProviderData<ProviderData>(this.o.db, id, patch);
   }
 
   /** Whether this provider runs a CE's instances: MANAGED ones that no other provider claims by tag. */
@@ -549,7 +549,7 @@ export class LocalProvider {
     const applied: AppliedTemplate | undefined = template
       ? { launchTemplateName: template.launchTemplateName, launchTemplateId: template.launchTemplateId, version: template.version }
       : undefined;
-    const row: InstanceRow = {
+    const planned: NewInstance = {
       id,
       ce_name: ce.name,
       instance_type: type,
@@ -559,17 +559,17 @@ export class LocalProvider {
       state: heldFor || this.needsBootstrap(cr, slowStartMs) ? 'PENDING' : 'LAUNCHING',
       token_hash: hashToken(token),
       provider: 'local',
-      provider_data: JSON.stringify({ capped: capped || undefined, slowStartMs: slowStartMs || undefined, heldFor } satisfies ProviderData),
+      provider_data: { capped: capped || undefined, slowStartMs: slowStartMs || undefined, heldFor } satisfies ProviderData,
       launched_at: now,
       last_heartbeat_at: now,
       terminated_at: null,
       termination_reason: null,
-      launch_template: applied ? JSON.stringify(applied) : cr.launchTemplate ? JSON.stringify(cr.launchTemplate) : null,
+      launch_template: applied ?? cr.launchTemplate ?? null,
       interrupt_at: null,
       ready_at: null,
       status_reason: null,
     };
-    await insertInstance(this.o.db, row);
+    const row = await insertInstance(this.o.db, planned);
     this.o.scaled?.launched(ce.name, l.why);
     this.o.logger.info({ instance: id, ce: ce.name, type, vcpus: capacity.vcpus, memoryMiB: capacity.memoryMiB, capped, why: l.why, forJobs: l.forJobs.slice(0, 5), launchTemplate: applied?.launchTemplateName, slowStartMs: slowStartMs || undefined, held: heldFor ? true : undefined }, 'launched local instance');
     if (heldFor) {
@@ -755,7 +755,7 @@ export class LocalProvider {
     const data = providerDataOf<ProviderData>(inst);
     // The agent is told at its next poll, on whichever server; it stops, leaves (its instance
     // is closed with this reason) and exits.
-    await updateInstance(this.o.db, inst.id, { state: 'TERMINATING', provider_data: JSON.stringify({ ...data, stopReason: reason } satisfies ProviderData) });
+    await updateInstance(this.o.db, inst.id, { state: 'TERMINATING', provider_data: { ...data, stopReason: reason } satisfies ProviderData });
     this.o.notifyInstance(inst.id);
     if (!this.agents.has(inst.id)) {
       // Never started (bootstrap still running): nothing will exit to close it. (One of

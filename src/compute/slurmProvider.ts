@@ -183,7 +183,7 @@ export class SlurmProvider {
           // Nothing authenticates as a Slurm instance: an unguessable hash of nothing anyone holds.
           token_hash: hashToken(this.o.ids.secret()),
           provider: 'slurm',
-          provider_data: JSON.stringify(t),
+          provider_data: t,
           launched_at: now,
           last_heartbeat_at: now,
           terminated_at: null,

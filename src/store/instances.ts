@@ -1,7 +1,7 @@
 /** Queries of the instances table: the capacity that compute environments have launched or that agents brought. */
 import type { Updateable } from 'kysely';
 import type { Db } from './db.js';
-import { fromJson } from './json.js';
+import { encodeColumns, fromJson, type WithValues } from './json.js';
 import type { InstanceTable } from './schema.js';
 import type { Tx } from './unitOfWork.js';
 import { activeAttemptsOn } from './jobs.js';
@@ -45,12 +45,35 @@ export async function listInstances(db: Reader, opts: { ceName?: string; states?
   return q.execute();
 }
 
-/** A new instance; the launch template and the Spot notice default to none; one recorded ACTIVE is ready at its launch. */
-export async function insertInstance(
-  db: Reader,
-  row: Omit<InstanceRow, 'launch_template' | 'interrupt_at' | 'ready_at' | 'status_reason'> & Partial<Pick<InstanceRow, 'launch_template' | 'interrupt_at' | 'ready_at' | 'status_reason'>>,
-): Promise<void> {
-  await db.insertInto('instances').values({ launch_template: null, interrupt_at: null, status_reason: null, ready_at: row.state === 'ACTIVE' ? row.launched_at : null, ...row }).execute();
+/**
+ * A new instance as it is written: its provider's data and the launch template applied as
+ * values; the launch template and the Spot notice default to none.
+ */
+export type NewInstance = WithValues<
+  Omit<InstanceRow, 'launch_template' | 'interrupt_at' | 'ready_at' | 'status_reason'> & Partial<Pick<InstanceRow, 'interrupt_at' | 'ready_at' | 'status_reason'>>,
+  { provider_data: object; launch_template?: object | null }
+>;
+
+/** A change of an instance's columns; its provider's data as a value (the whole of it). */
+export type InstancePatch = WithValues<Updateable<InstanceTable>, { provider_data?: object }>;
+
+const JSON_COLUMNS = ['provider_data', 'launch_template'] as const;
+
+/** Records a new instance (one recorded ACTIVE is ready at its launch); answers the row as stored. */
+export async function insertInstance(db: Reader, row: NewInstance): Promise<InstanceRow> {
+  const defaults = { launch_template: null, interrupt_at: null, status_reason: null, ready_at: row.state === 'ACTIVE' ? row.launched_at : null };
+  const stored = { ...defaults, ...encodeColumns<Partial<InstanceRow>>(row, JSON_COLUMNS) } as InstanceRow;
+  await db.insertInto('instances').values(stored).execute();
+  return stored;
+}
+
+/** Merges `patch` into an instance's provider data; answers the instance as it is now (undefined: none). */
+export async function patchProviderData<T extends object>(db: Reader, id: string, patch: Partial<T>): Promise<InstanceRow | undefined> {
+  const inst = await getInstance(db, id);
+  if (!inst) return undefined;
+  const updated = { ...inst, provider_data: JSON.stringify({ ...providerDataOf<T>(inst), ...patch }) };
+  await db.updateTable('instances').set({ provider_data: updated.provider_data }).where('id', '=', id).execute();
+  return updated;
 }
 
 /**
@@ -77,8 +100,8 @@ export async function setImpairment(db: Reader, inst: InstanceRow, reason: strin
   return change;
 }
 
-export async function updateInstance(db: Reader, id: string, patch: Updateable<InstanceTable>): Promise<void> {
-  await db.updateTable('instances').set(patch).where('id', '=', id).execute();
+export async function updateInstance(db: Reader, id: string, patch: InstancePatch): Promise<void> {
+  await db.updateTable('instances').set(encodeColumns<Updateable<InstanceTable>>(patch, ['provider_data'])).where('id', '=', id).execute();
 }
 
 /** A one-job instance (a Fargate task) whose job has ended takes no more work: TERMINATING, unless it is past that. */
