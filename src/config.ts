@@ -124,6 +124,8 @@ export interface ServerConfig {
   maxRequestBytes: number;
   /** an attempt's log output kept at most (its agent drops the rest and says how much in a last line); 0: no cap */
   maxLogBytesPerAttempt: number;
+  /** how often agents sample what a running attempt uses (memory over time; docs/usage.md); 0: only at its end */
+  usageSampleSeconds: number;
   /** sustained API requests per second per access key (token bucket); 0: no limit */
   rateLimitPerSecond: number;
   /** requests per access key that may arrive at once above the sustained rate */
@@ -182,6 +184,7 @@ const DEFAULTS: ServerConfig = {
   maxRequestBytes: 1024 * 1024,
   // Far above what a job's log is read for, far below what a runaway loop printing fills a disk with.
   maxLogBytesPerAttempt: 64 * 1024 * 1024,
+  usageSampleSeconds: 10,
   // Far above what one client does (a signed no-op peaks near 2,000/s on 2 cores): it stops
   // a runaway script, not a busy pipeline.
   rateLimitPerSecond: 5000,
@@ -189,7 +192,7 @@ const DEFAULTS: ServerConfig = {
   slurmQueueDepth: 2,
 };
 
-const NUMERIC: (keyof ServerConfig)[] = ['maxJoinVcpus', 'port', 'leaderLeaseSeconds', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds', 'agentLossesPerHour', 'slowStartProbability', 'slowStartSeconds', 'maxRequestBytes', 'maxLogBytesPerAttempt', 'rateLimitPerSecond', 'rateLimitBurst', 'slurmQueueDepth'];
+const NUMERIC: (keyof ServerConfig)[] = ['maxJoinVcpus', 'port', 'leaderLeaseSeconds', 'hostVcpus', 'hostMemoryMiB', 'scaleDownDelaySeconds', 'terminateGraceSeconds', 'agentTimeoutSeconds', 'timeDilation', 'logRetentionDays', 'slurmPollSeconds', 'spotInterruptionsPerHour', 'spotNoticeSeconds', 'agentLossesPerHour', 'slowStartProbability', 'slowStartSeconds', 'maxRequestBytes', 'maxLogBytesPerAttempt', 'usageSampleSeconds', 'rateLimitPerSecond', 'rateLimitBurst', 'slurmQueueDepth'];
 
 /**
  * Settings whose value is a JSON object or array (tables such as launch templates, prices,
@@ -271,6 +274,7 @@ export function loadConfig(flags: Partial<Record<keyof ServerConfig, unknown>> &
   if (cfg.slowStartProbability > 1) throw new Error(`slowStartProbability must be a chance from 0 to 1 (got ${cfg.slowStartProbability})`);
   if (!Number.isInteger(cfg.maxRequestBytes) || cfg.maxRequestBytes < 1024) throw new Error(`maxRequestBytes must be a whole number of bytes, at least 1024 (got ${cfg.maxRequestBytes})`);
   if (!Number.isInteger(cfg.maxLogBytesPerAttempt)) throw new Error(`maxLogBytesPerAttempt must be a whole number of bytes, 0 for no cap (got ${cfg.maxLogBytesPerAttempt})`);
+  if (!(cfg.usageSampleSeconds === 0 || cfg.usageSampleSeconds >= 0.1)) throw new Error(`usageSampleSeconds must be 0 (only at the end of each attempt) or at least 0.1 seconds (got ${cfg.usageSampleSeconds})`);
   if (cfg.rateLimitPerSecond > 0 && cfg.rateLimitBurst < 1) throw new Error(`rateLimitBurst must be at least 1 when rateLimitPerSecond is set (got ${cfg.rateLimitBurst})`);
   if (!Number.isInteger(cfg.logRetentionDays)) throw new Error(`logRetentionDays must be a whole number of days, 0 to keep logs forever (got ${cfg.logRetentionDays})`);
   cfg.dataDir = resolve(cfg.dataDir);

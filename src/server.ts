@@ -59,6 +59,7 @@ import { databaseTrouble, leaseHolder } from './store/health.js';
 import { explainJob, explainQueue } from './scheduler/why.js';
 import { parsePriceTable } from './model/cost.js';
 import { costOperation } from './api/costOperation.js';
+import { usageOperation } from './api/usage.js';
 import { rerunFailed } from './api/rerunFailed.js';
 import { clientError } from './model/errors.js';
 
@@ -169,6 +170,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   const hub = new AgentHub({
     lease,
     logLimitBytes: config.maxLogBytesPerAttempt,
+    usageSampleMs: config.usageSampleSeconds * 1000,
     joined,
     assignmentContext: async (ceName) => {
       const row = await cachedComputeEnvironment(store.db, ceName);
@@ -249,6 +251,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       });
       registerDashboard(a, { db: store.db, clock, sessions, authenticate });
       registerOpenbatchOperations(a, authenticate, {
+        usage: (input) => usageOperation(store.db, input),
         why: async (input) => {
           const why = {
             db: store.db,

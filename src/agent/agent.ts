@@ -26,13 +26,18 @@
  * leaves room for it, without waiting for the control plane to hear of the exit and answer.
  * The control plane may take back what waits (`withdraw`: a job that should run first was
  * placed here): what has not started is given up and reported `withdrawn`.
+ *
+ * What attempts use (executor/usage.ts): when the control plane asks for it (the poll answer's
+ * `usage`), every `sampleMs` each attempt that has run at least that long is sampled and its
+ * figures queued as a `usage` report, in the same batches as the rest; a shorter job costs no
+ * report of its own. Every exit report carries the attempt's final figures.
  */
 import { mkdir, mkdirSync, rm, rmdir, symlinkSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_GRACE_MS, notStarted } from '../executor/process.js';
-import type { AttemptSpec, Executor, ExecutorName, LogLine, RunningAttempt } from '../executor/types.js';
+import type { AttemptSpec, Executor, ExecutorName, LogLine, RunningAttempt, UsageFigures } from '../executor/types.js';
 import type { ContainerOutcome } from '../executor/pod.js';
 import { taskOf } from './task.js';
 import type { Assignment, AttemptRef, PollResponse, Report, ReportResponse } from './protocol.js';
@@ -73,6 +78,8 @@ interface Running {
   timer?: NodeJS.Timeout;
   timedOut: boolean;
   workDir: string;
+  /** performance.now() when the job's process started (undefined: not yet) */
+  runningSince?: number;
 }
 
 const POLL_WAIT_MS = 15_000;
@@ -152,6 +159,10 @@ export class Agent {
   private readonly logBytes = new Map<string, { bytes: number; droppedLines: number; droppedBytes: number }>();
   private readonly lastWarned = new Map<string, { at: number; suppressed: number }>();
   private flushWaiters: (() => void)[] = [];
+  /** how often running attempts are sampled, as the control plane asks (undefined: not asked) */
+  private usageSampleMs: number | undefined;
+  private usageTimer: NodeJS.Timeout | undefined;
+  private sampling = false;
   private flushTimer: NodeJS.Timeout | undefined;
 
   /** the control planes this agent may talk to; requests go to `servers[current]` */
@@ -312,6 +323,7 @@ export class Agent {
         backoff = 100;
         if (res.lease) this.lease = res.lease;
         if (res.executor) this.instanceExecutor = res.executor;
+        this.sampleEvery(res.usage?.sampleMs);
         for (const s of res.stop) this.stopAttempt(s, s.graceMs);
         // Before the new work: what it gives back must not start ahead of it.
         for (const w of res.withdraw ?? []) this.giveBack(w);
@@ -373,6 +385,42 @@ export class Agent {
       if (!impaired) this.startWaiting();
     }
     return impaired;
+  }
+
+  /** Samples running attempts every `ms` (the control plane's `usage`), or no more (undefined). */
+  private sampleEvery(ms: number | undefined): void {
+    if (ms !== undefined && (!Number.isFinite(ms) || ms < 100)) ms = undefined;
+    if (ms === this.usageSampleMs || this.stopped) return;
+    clearInterval(this.usageTimer);
+    this.usageTimer = undefined;
+    this.usageSampleMs = ms;
+    if (ms === undefined) return;
+    this.usageTimer = setInterval(() => void this.sampleUsage(ms), ms);
+    this.usageTimer.unref();
+  }
+
+  /** One `usage` report per attempt that has run at least `ms`, with what it used so far. */
+  private async sampleUsage(ms: number): Promise<void> {
+    if (this.sampling || this.stopped) return;
+    this.sampling = true;
+    try {
+      const now = performance.now();
+      for (const [k, r] of this.running) {
+        if (r.runningSince === undefined || now - r.runningSince < ms || !r.handle.usage) continue;
+        let usage: UsageFigures | undefined;
+        try {
+          usage = await r.handle.usage();
+        } catch {
+          continue;
+        }
+        // Ended meanwhile: its exit report carries its figures.
+        if (!usage || this.running.get(k) !== r) continue;
+        const a = r.assignment;
+        this.enqueue({ kind: 'usage', jobId: a.jobId, attempt: a.attempt, token: a.token, at: Date.now(), usage });
+      }
+    } finally {
+      this.sampling = false;
+    }
   }
 
   /** Starts the waiting assignments that fit beside what runs, in order; a later smaller one may pass an earlier one that does not fit yet. */
@@ -442,7 +490,7 @@ export class Agent {
    * any; one stopped because the lease ran out is reported lost, one whose process never
    * started as such (AWS's "Task failed to start").
    */
-  private reportExit(a: Assignment, exitCode: number | null, reason: string | null, timedOut: boolean, neverStarted = false, containers?: ContainerOutcome[]): void {
+  private reportExit(a: Assignment, exitCode: number | null, reason: string | null, timedOut: boolean, neverStarted = false, containers?: ContainerOutcome[], usage?: UsageFigures): void {
     const k = this.key(a);
     this.exitUnacked.add(k);
     const notes: string[] = [];
@@ -468,6 +516,7 @@ export class Agent {
       ...(lost ? { hostLost: true } : {}),
       ...(neverStarted ? { neverStarted: true } : {}),
       ...(containers ? { containers: containers.map((c) => ({ name: c.name, exitCode: c.exitCode, ...(c.reason ? { reason: c.reason.slice(0, 255) } : {}) })) } : {}),
+      ...(usage ? { usage } : {}),
     });
   }
 
@@ -584,6 +633,7 @@ export class Agent {
     const running = (at: number | undefined) => {
       if (at === undefined || ended) return;
       metadata?.started(at);
+      entry.runningSince = performance.now();
       this.enqueue({ kind: 'started', jobId: a.jobId, attempt: a.attempt, token: a.token, at });
       if (a.timeoutSeconds) {
         entry.timer = setTimeout(() => {
@@ -606,7 +656,7 @@ export class Agent {
         queueMicrotask(() => this.startWaiting());
         // Off the event loop: removing a directory tree is the agent's costliest file operation per job.
         removeWorkDir(workDir);
-        this.reportExit(a, exit.exitCode, exit.reason ?? null, entry.timedOut, exit.neverStarted === true, exit.containers);
+        this.reportExit(a, exit.exitCode, exit.reason ?? null, entry.timedOut, exit.neverStarted === true, exit.containers, exit.usage);
       },
       (err: unknown) => {
         if (token) this.metadata.unregister(token);
@@ -748,6 +798,7 @@ export class Agent {
     this.stopped = true;
     clearInterval(this.leaseTimer);
     clearTimeout(this.healthTimer);
+    clearInterval(this.usageTimer);
     this.pollAbort.abort();
     // Not started, so nothing to stop: the control plane finds them STARTING on an instance
     // that is gone. (Those being prepared are not started either: see prepare().)

@@ -6,8 +6,8 @@
  *   POST /agent/v1/poll     long-poll. The agent says which attempts it runs; the server
  *                           answers with attempts to start and attempts to stop. It is also
  *                           the heartbeat: an agent that stops polling is declared lost.
- *   POST /agent/v1/report   a batch of reports (attempt started, log lines, attempt exited),
- *                           applied in one transaction. Reports carry the attempt's fencing
+ *   POST /agent/v1/report   a batch of reports (attempt started, log lines, what a running
+ *                           attempt used so far, attempt exited), applied in one transaction. Reports carry the attempt's fencing
  *                           token; a report whose token no longer owns the attempt is refused
  *                           and the agent is told to stop that process.
  *   POST /agent/v1/leave    the agent stopped for good (told to shut down, or a joined agent
@@ -18,7 +18,7 @@
  *
  * Every request carries `Authorization: Bearer <instance token>`.
  */
-import type { ExecutorName, JobSettings } from '../executor/types.js';
+import type { ExecutorName, JobSettings, UsageFigures } from '../executor/types.js';
 import type { TaskFacts } from './taskMetadata.js';
 
 export interface AttemptRef {
@@ -121,6 +121,13 @@ export interface PollResponse {
    * runs on those it has started. Absent: none (or an older server).
    */
   withdraw?: AttemptRef[];
+  /**
+   * The control plane records what running attempts use: every `sampleMs` the agent sends a
+   * `usage` report for each attempt that has run at least that long. Absent (an older server,
+   * or sampling turned off): none, since an older server refuses the kind. Exit reports carry
+   * an attempt's final figures either way (an older server ignores them).
+   */
+  usage?: { sampleMs: number };
 }
 
 export interface LogLineReport {
@@ -135,6 +142,8 @@ export type Report =
   | (AttemptRef & { kind: 'withdrawn'; token: string })
   /** `container`: the lines are that container's of a task (its own log stream); absent: the attempt's */
   | (AttemptRef & { kind: 'logs'; token: string; lines: LogLineReport[]; container?: string })
+  /** what a running attempt used so far (cumulative figures, memory now), as the poll answer's `usage` asks */
+  | (AttemptRef & { kind: 'usage'; token: string; at: number; usage: UsageFigures })
   | (AttemptRef & {
       kind: 'exited';
       token: string;
@@ -151,6 +160,8 @@ export type Report =
       neverStarted?: boolean;
       /** a task's containers, each as it ended (exitCode null: it never started, or was not seen to end) */
       containers?: ContainerExitReport[];
+      /** what the attempt used in all, where it was measured */
+      usage?: UsageFigures;
     });
 
 export interface ContainerExitReport {

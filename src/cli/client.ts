@@ -68,8 +68,11 @@ export interface Connection {
   logs(): Promise<CloudWatchLogsClient>;
   /** calls one of openbatch's own operations (POST /openbatch/v1/<name>, SigV4-signed) */
   openbatch<T>(name: string, input: Record<string, unknown>): Promise<T>;
-  /** any signed request to an openbatch endpoint, e.g. GET /openbatch/v1/instances */
-  openbatchHttp<T>(method: 'GET' | 'POST', path: string, query?: Record<string, string | string[]>): Promise<T>;
+  /**
+   * any signed request to the server, e.g. GET /openbatch/v1/instances, or an AWS operation
+   * whose answer the SDK would cut (POST /v1/describejobs with its `openbatch:usage`)
+   */
+  openbatchHttp<T>(method: 'GET' | 'POST', path: string, query?: Record<string, string | string[]>, input?: Record<string, unknown>): Promise<T>;
   close(): void;
 }
 
@@ -111,9 +114,9 @@ export function connect(flags: ConnectionFlags): Connection {
       const { callOpenbatch } = await import('./openbatchApi.js');
       return callOpenbatch<T>(config, name, input);
     },
-    async openbatchHttp<T>(method: 'GET' | 'POST', path: string, query?: Record<string, string | string[]>): Promise<T> {
+    async openbatchHttp<T>(method: 'GET' | 'POST', path: string, query?: Record<string, string | string[]>, input?: Record<string, unknown>): Promise<T> {
       const { requestOpenbatch } = await import('./openbatchApi.js');
-      return requestOpenbatch<T>(config, method, path, query);
+      return requestOpenbatch<T>(config, method, path, query, input);
     },
     close() {
       batch.destroy();

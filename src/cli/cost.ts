@@ -3,12 +3,15 @@
  * job, array, queue, share identifier or tag — vCPU-, GiB- and GPU-hours reserved, the cost at
  * the server's price table, and the cost lost to interruptions. Per job, an array's children
  * count for the array (`--job ARRAY` lists them one by one). A server without a price table
- * gets the resource-hours alone, not columns of zeros. `--csv` for spreadsheets, `--json`
- * for scripts.
+ * gets the resource-hours alone, not columns of zeros. Where attempts' use was measured, what
+ * they used against what they asked: the CPU time used as a share of the vCPU-hours they held
+ * while running, their peak memory's share of the memory they held (model/usage.ts).
+ * `--csv` for spreadsheets, `--json` for scripts.
  */
 import type { Command } from 'commander';
 import { costCsv, type CostAnswer } from '../model/costCsv.js';
 import type { CostRow } from '../model/cost.js';
+import { usedShare } from '../model/usage.js';
 import { CliError, withClient, type ConnectionFlags } from './client.js';
 import { fullTime, json, table, wantsJson, type Column } from './output.js';
 
@@ -34,6 +37,7 @@ const SIGNIFICANT = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3
 const hours = (s: number) => (s / 3600 >= 10 ? (s / 3600).toFixed(1) : SIGNIFICANT.format(s / 3600));
 const money = (n: number) => n.toFixed(6);
 
+
 /** The default range: the last day, as a person asking "what did it cost" means. */
 export const DEFAULT_SINCE = '24h';
 
@@ -48,6 +52,10 @@ export function costText(a: CostAnswer): string {
     { header: 'GIB-H', value: (r) => hours(r.gibSeconds), right: true },
   ];
   if (a.total.gpuSeconds > 0) columns.push({ header: 'GPU-H', value: (r) => hours(r.gpuSeconds), right: true });
+  if (a.total.measuredAttempts > 0) {
+    columns.push({ header: 'CPU USED', value: (r) => usedShare(r.cpuSecondsUsed, r.vcpuSecondsWhileRunning, r.measuredAttempts), right: true });
+    columns.push({ header: 'MEM USED', value: (r) => usedShare(r.peakGibSeconds, r.gibSecondsWhileRunning, r.measuredAttempts), right: true });
+  }
   if (a.priced) {
     columns.push({ header: `COST${cur}`, value: (r) => money(r.cost), right: true });
     columns.push({ header: 'LOST', value: (r) => (r.lostAttempts ? `${money(r.lostCost)} (${r.lostAttempts})` : '-'), right: true });
@@ -56,6 +64,9 @@ export function costText(a: CostAnswer): string {
   const notes = [`from ${fullTime(a.from)} to ${fullTime(a.to)}`];
   if (!a.priced) notes.push('resources reserved: no price table is configured (server setting "prices", docs/cost.md)');
   else if (a.total.unpriced) notes.push(`${a.total.unpriced} attempts had no price (placed before the price table, or no price for their instance)`);
+  if (a.total.measuredAttempts > 0) {
+    notes.push(`used: CPU time and peak memory as a share of what ${a.total.measuredAttempts === a.total.attempts ? 'the' : `the ${a.total.measuredAttempts} measured`} attempts reserved while they ran (openbatch usage <definition> says what would do)`);
+  }
   return out + notes.join('; ') + '\n';
 }
 

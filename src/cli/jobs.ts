@@ -27,6 +27,8 @@ import { DEFAULT_NAME, queueNames } from './resources.js';
 import { quoteShellWords, splitShellWords } from './shellWords.js';
 import { describeJob, waitForJob, type WaitOutcome } from './wait.js';
 import { indexRanges } from '../model/rerun.js';
+import type { JobUsageDetail } from '../model/usage.js';
+import { describeWithUsage, USAGE_MEMBER, usageLine } from './usage.js';
 
 export const STATUSES: JobStatus[] = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'];
 const FINAL = new Set(['SUCCEEDED', 'FAILED']);
@@ -365,6 +367,8 @@ function containerLines(job: JobDetail): string[] {
 export interface DescribeExtras {
   /** an array job's failed children */
   failedIndices?: number[];
+  /** what its attempts used (DescribeJobs' openbatch:usage) */
+  usage?: JobUsageDetail;
 }
 
 export function describeText(job: JobDetail, extras: DescribeExtras = {}): string {
@@ -403,17 +407,18 @@ export function describeText(job: JobDetail, extras: DescribeExtras = {}): strin
     ['exit code', job.container?.exitCode !== undefined ? String(job.container.exitCode) : undefined],
     ['attempts', attempts],
     ['containers', containerLines(job)],
+    ['used', (extras.usage?.attempts ?? []).map(usageLine)],
     ['log stream', job.container?.logStreamName ? `${job.container.logStreamName}  (openbatch logs ${job.jobId})` : undefined],
     ['log streams', containerLines(job).length ? `one per container  (openbatch logs --container <name> ${job.jobId})` : undefined],
   ]);
 }
 
 async function describe(jobId: string, flags: ConnectionFlags & { json?: boolean }): Promise<void> {
-  await withClient(flags, async ({ batch }) => {
-    const job = await describeJob(batch, jobId);
-    if (wantsJson(flags)) return void process.stdout.write(json(job));
-    const failed = isArrayParent(job) && job.arrayProperties?.statusSummary?.FAILED ? await failedChildIndices(batch, job.jobId!) : undefined;
-    process.stdout.write(describeText(job, { failedIndices: failed }));
+  await withClient(flags, async (c) => {
+    const { job, usage } = await describeWithUsage(c, jobId);
+    if (wantsJson(flags)) return void process.stdout.write(json(usage ? { ...job, [USAGE_MEMBER]: usage } : job));
+    const failed = isArrayParent(job) && job.arrayProperties?.statusSummary?.FAILED ? await failedChildIndices(c.batch, job.jobId!) : undefined;
+    process.stdout.write(describeText(job, { failedIndices: failed, usage }));
   });
 }
 
@@ -477,9 +482,9 @@ Examples:
     .addHelpText('after', '\nExamples:\n  openbatch jobs\n  openbatch jobs --queue default --status RUNNING,RUNNABLE\n  openbatch jobs --array-job-id 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d --status FAILED\n  openbatch jobs --name "render*" --json | jq -r ".jobSummaryList[].jobId"')
     .action(jobs);
 
-  program.command('describe').description('show a job: status and reason, queue, definition, command, attempts and exit codes, log stream')
+  program.command('describe').description('show a job: status and reason, queue, definition, command, attempts and exit codes, what each attempt used, log stream')
     .argument('<jobId>', 'the job id (array child: <id>:<index>)')
-    .option('--json', 'print the raw JobDetail as JSON')
+    .option('--json', "print the raw JobDetail as JSON (with what its attempts used as its 'openbatch:usage' member)")
     .addHelpText('after', '\nExample:\n  openbatch describe 5b1d5b8e-0b7a-4c39-9d0e-3b0a1c2f4e6d')
     .action(describe);
 

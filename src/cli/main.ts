@@ -129,6 +129,8 @@ if (subcommand !== 'server' && subcommand !== 'agent') {
   // Its own statement, so that commands added beside it do not touch the same lines.
   const { registerInstanceCommands } = await import('./instances.js');
   registerInstanceCommands(program);
+  const { registerUsageCommand } = await import('./usage.js');
+  registerUsageCommand(program);
   const { registerDrainCommand } = await import('./drain.js');
   registerDrainCommand(program);
   const { registerJoinTokenCommand } = await import('./joinToken.js');

@@ -41,6 +41,8 @@ import type { JoinedAgents, RegisterRequest } from './joinedAgents.js';
 import type { Mount } from './launchTemplates.js';
 import type { LeaseTimes } from './agentLease.js';
 import { markDelivered } from '../store/delivery.js';
+import { recordUsage, type UsageReport } from '../store/attemptUsage.js';
+import type { UsageFigures } from '../model/usage.js';
 
 export interface AgentHubOptions {
   db: Db;
@@ -54,6 +56,8 @@ export interface AgentHubOptions {
   lease: LeaseTimes;
   /** each attempt's log output is capped at this many bytes by its agent (0 or absent: no cap) */
   logLimitBytes?: number;
+  /** agents sample what running attempts use this often (0 or absent: only at their end) */
+  usageSampleMs?: number;
   /** timeouts are sent to agents divided by this (see ServerConfig.timeDilation) */
   timeDilation: number;
   kickScheduler(): void;
@@ -97,15 +101,30 @@ function checkAttemptRef(r: unknown, where: string): asserts r is AttemptRef {
   if (!Number.isInteger(x.attempt)) throw clientError(`${where}.attempt must be a whole number`);
 }
 
+const USAGE_NUMBERS = ['cpuSeconds', 'memoryBytes', 'peakMemoryBytes', 'readBytes', 'writeBytes'] as const;
+const USAGE_SOURCES = ['cgroup', 'proc', 'engine'];
+
+/** The figures of a `usage` report or an exit's. */
+function checkUsage(u: unknown, where: string): asserts u is UsageFigures {
+  const x = u as Record<string, unknown> | null;
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw clientError(`${where} must be an object of figures`);
+  if (!USAGE_SOURCES.includes(x.source as string)) throw clientError(`${where}.source must be one of ${USAGE_SOURCES.join(', ')}`);
+  for (const k of USAGE_NUMBERS) {
+    const v = x[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) throw clientError(`${where}.${k} must be a number, 0 or more`);
+  }
+}
+
 /** The structure of one report; what it says is checked against the database. */
 function checkReport(r: unknown, i: number): asserts r is Report {
   const where = `reports[${i}]`;
   checkAttemptRef(r, where);
   const x = r as Partial<Report> & Record<string, unknown>;
   if (typeof x.token !== 'string') throw clientError(`${where}.token must be a string`);
-  if (x.kind === 'started' || x.kind === 'exited') {
+  if (x.kind === 'started' || x.kind === 'exited' || x.kind === 'usage') {
     if (typeof x.at !== 'number' || !Number.isFinite(x.at)) throw clientError(`${where}.at must be a time in epoch milliseconds`);
   }
+  if (x.kind === 'usage' || (x.kind === 'exited' && x.usage !== undefined)) checkUsage(x.usage, `${where}.usage`);
   if (x.kind === 'exited') {
     if (x.exitCode !== null && !Number.isInteger(x.exitCode)) throw clientError(`${where}.exitCode must be a whole number or null`);
     if (x.reason !== null && typeof x.reason !== 'string') throw clientError(`${where}.reason must be a string or null`);
@@ -129,8 +148,8 @@ function checkReport(r: unknown, i: number): asserts r is Report {
         throw clientError(`${where}.lines[${j}] must be {t: epoch milliseconds, m: string}`);
       }
     });
-  } else if (x.kind !== 'started' && x.kind !== 'withdrawn') {
-    throw clientError(`${where}.kind must be started, logs, exited or withdrawn (got ${JSON.stringify(x.kind)?.slice(0, 40)})`);
+  } else if (x.kind !== 'started' && x.kind !== 'withdrawn' && x.kind !== 'usage') {
+    throw clientError(`${where}.kind must be started, logs, usage, exited or withdrawn (got ${JSON.stringify(x.kind)?.slice(0, 40)})`);
   }
 }
 
@@ -268,7 +287,8 @@ export class AgentHub {
     }
     const lease = { ms: this.o.lease.leaseMs, pollWaitMs: this.o.lease.pollWaitMs };
     const executor = (await this.o.assignmentContext?.(inst.ce_name))?.executor;
-    return { start, stop, shutdown: toShutDown(inst), lease, ...(executor ? { executor } : {}), ...(capacity ? { capacity } : {}), ...(withdraw.length ? { withdraw } : {}) };
+    const usage = this.o.usageSampleMs ? { usage: { sampleMs: this.o.usageSampleMs } } : {};
+    return { start, stop, shutdown: toShutDown(inst), lease, ...(executor ? { executor } : {}), ...(capacity ? { capacity } : {}), ...(withdraw.length ? { withdraw } : {}), ...usage };
   }
 
   /** Ends attempts their agent was handed and does not hold (DELIVERY_GRACE_MS): failed to start, or lost once RUNNING. */
@@ -368,10 +388,11 @@ export class AgentHub {
     const apply = async (tx: Tx) => {
       const now = this.o.clock.now();
       const logs: NewLogEvent[] = [];
+      const usage: UsageReport[] = [];
       const streams = new Map<string, { group: string; stream: string } | null>();
       const batch = await AttemptReports.load(
         tx,
-        body.reports.filter((r) => r.kind !== 'logs').map((r) => r.jobId),
+        body.reports.filter((r) => r.kind !== 'logs' && r.kind !== 'usage').map((r) => r.jobId),
         now,
         inst.id,
       );
@@ -399,6 +420,7 @@ export class AgentHub {
           };
           ok = await batch.exited(r.jobId, r.attempt, r.token, end);
           changed ||= ok;
+          if (ok && r.usage) usage.push({ jobId: r.jobId, attempt: r.attempt, token: r.token, at: r.at, figures: r.usage, final: true });
           // A one-job instance (Fargate task) takes no more work once its job has ended.
           if (ok && this.o.takesOneJob?.(inst)) {
             await markTerminating(tx.db, inst.id);
@@ -407,6 +429,10 @@ export class AgentHub {
         } else if (r.kind === 'withdrawn') {
           ok = batch.withdrawn(r.jobId, r.attempt, r.token);
           changed ||= ok;
+        } else if (r.kind === 'usage') {
+          // Fenced where it is recorded (store/attemptUsage.ts); a stale one decides nothing and is dropped.
+          usage.push({ jobId: r.jobId, attempt: r.attempt, token: r.token, at: r.at, figures: r.usage, final: false });
+          continue;
         } else if (r.kind === 'logs') {
           // Log lines may arrive after the exit report of the same batch: check the token, not the status.
           if (!streams.has(key)) {
@@ -428,6 +454,7 @@ export class AgentHub {
       }
       await batch.flush();
       if (logs.length) await appendLogEvents(tx.db, logs, now);
+      if (usage.length) await recordUsage(tx, inst.id, usage);
     };
     // On an instance that queues work on its agent (openbatch:prefetch), a start frees room
     // in that queue as an exit frees capacity: the pass that applies it refills the queue.

@@ -23,13 +23,25 @@
  * at load average 5–8; 10–20% on a quiet host; docs/benchmarks.md). A cgroup
  * still charged with memory its last attempt left behind (a file on a host tmpfs) is not
  * reused, so no attempt inherits another's memory; its OOM kills count from when it was taken.
+ *
+ * What an attempt used is read from its cgroup too (usage.ts): beside the controllers that
+ * limit it, the agent places each attempt in the controllers that only count — cpuacct and
+ * blkio on v1 (cpuacct is a hierarchy of its own on many v1 hosts, beside cpu), io on v2
+ * (CPU time is in every v2 cgroup's cpu.stat). They are taken where the host has them and
+ * lets the agent use them, and left out otherwise: a host without them runs jobs as before,
+ * without those figures.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processExists } from '../processes.js';
+import { CgroupMeter, type UsageFigures } from './usage.js';
 
 export type Controller = 'memory' | 'cpu' | 'pids';
 export const CONTROLLERS: readonly Controller[] = ['memory', 'cpu', 'pids'];
+/** Controllers that only count what an attempt uses (CPU time, I/O), never limit it. */
+export type AccountingController = 'cpuacct' | 'blkio' | 'io';
+/** The controllers an attempt's cgroup may be placed in. */
+export type CgroupController = Controller | AccountingController;
 
 /** What one attempt may use. */
 export interface CgroupLimits {
@@ -72,22 +84,34 @@ export class JobCgroup {
   private readonly procs: string[];
   /** v2's cgroup.kill, where the kernel has it */
   private readonly killFile: string | undefined;
+  private readonly meter: CgroupMeter;
 
   constructor(
     /** directory of the attempt's cgroup per controller (the same directory for all, on v2) */
-    readonly dirs: ReadonlyMap<Controller, { version: 1 | 2; dir: string }>,
+    readonly dirs: ReadonlyMap<CgroupController, { version: 1 | 2; dir: string }>,
     /** where an emptied cgroup goes back for reuse (none: it is removed) */
     private readonly pool?: JobCgroup[],
   ) {
     this.procs = [...new Set([...dirs.values()].map((d) => join(d.dir, 'cgroup.procs')))];
     const v2 = [...dirs.values()].find((d) => d.version === 2);
     this.killFile = v2 && existsSync(join(v2.dir, 'cgroup.kill')) ? join(v2.dir, 'cgroup.kill') : undefined;
+    this.meter = new CgroupMeter({
+      memory: dirs.get('memory'),
+      cpu: dirs.get('cpuacct') ?? v2,
+      io: dirs.get('blkio') ?? dirs.get('io'),
+    });
   }
 
-  /** A new attempt takes the cgroup: its OOM kills count from now. */
-  taken(): void {
+  /** A new attempt takes the cgroup (`fresh`: just made): its OOM kills and what it uses count from now. */
+  taken(fresh: boolean): void {
     this.oomBefore = this.oomAtEnd ?? this.oomCount();
     this.oomAtEnd = undefined;
+    this.meter.start(fresh);
+  }
+
+  /** What the current attempt has used so far (usage.ts); `final` at its end, before `release`. */
+  usage(final = false): UsageFigures {
+    return this.meter.read(final);
   }
 
   /** `cgroup.procs` files a process must be written to, one per distinct hierarchy. */
@@ -168,6 +192,7 @@ export class JobCgroup {
    * the next attempt (or removes it: no pool, the pool full, memory still charged to it).
    */
   async release(empty = false): Promise<void> {
+    this.meter.stop();
     if (this.pool) {
       for (let i = 0; i < 9; i++) {
         // (Found empty by the caller a moment ago: nothing is left in it that could start anything.)
@@ -188,6 +213,7 @@ export class JobCgroup {
 
   /** Kills what is left and removes the cgroup; retries while dying members still hold it. */
   async remove(): Promise<void> {
+    this.meter.stop();
     for (let i = 0; i < 50; i++) {
       this.killAll();
       let busy = false;
@@ -210,7 +236,7 @@ export class CgroupHost {
   private readonly pool: JobCgroup[] = [];
 
   private constructor(
-    private readonly placements: ReadonlyMap<Controller, Placement>,
+    private readonly placements: ReadonlyMap<CgroupController, Placement>,
     /** controller → why it cannot be used */
     readonly unavailable: ReadonlyMap<Controller, string>,
   ) {}
@@ -220,13 +246,13 @@ export class CgroupHost {
     await Promise.all(this.pool.splice(0).map((cg) => cg.remove()));
   }
 
-  get controllers(): Controller[] {
+  get controllers(): CgroupController[] {
     return [...this.placements.keys()];
   }
 
   /** e.g. "cgroup v1: memory, cpu, pids" */
   describe(): string {
-    const byVersion = new Map<number, Controller[]>();
+    const byVersion = new Map<number, CgroupController[]>();
     for (const [c, p] of this.placements) (byVersion.get(p.version) ?? byVersion.set(p.version, []).get(p.version)!).push(c);
     return [...byVersion].map(([v, cs]) => `cgroup v${v}: ${cs.join(', ')}`).join('; ') || 'no cgroup controllers';
   }
@@ -265,7 +291,7 @@ export class CgroupHost {
           for (const [c, { version, dir }] of reused.dirs) writeLimits(c, version, dir, limits);
           reused.written = text;
         }
-        reused.taken();
+        reused.taken(false);
         return reused;
       } catch {
         // e.g. a memory limit below what is still charged: a new cgroup instead
@@ -273,7 +299,7 @@ export class CgroupHost {
       }
     }
     const name = `pool-${process.pid}-${++madeHere}`;
-    const dirs = new Map<Controller, { version: 1 | 2; dir: string }>();
+    const dirs = new Map<CgroupController, { version: 1 | 2; dir: string }>();
     for (const [c, p] of this.placements) dirs.set(c, { version: p.version, dir: join(p.base, name) });
     for (const { dir } of new Set(dirs.values())) mkdirSync(dir, { recursive: true });
     const cg = new JobCgroup(dirs, this.pool);
@@ -284,14 +310,14 @@ export class CgroupHost {
       void cg.remove();
       throw e;
     }
-    cg.taken();
+    cg.taken(true);
     return cg;
   }
 
   /** Finds where each controller lives and whether the agent may create cgroups there. */
   static probe(opts: { parent?: string; procRoot?: string } = {}): CgroupHost {
     const proc = opts.procRoot ?? '/proc';
-    const placements = new Map<Controller, Placement>();
+    const placements = new Map<CgroupController, Placement>();
     const unavailable = new Map<Controller, string>();
     let mounts: Mount[];
     let own: Map<string, string>;
@@ -337,8 +363,42 @@ export class CgroupHost {
         else placements.set(c, { version: 2, base: join(v2Dir, 'openbatch'), mountPoint: v2!.mountPoint });
       }
     }
-    for (const p of placements.values()) removeDeadAgentsPools(p.base);
+    placeAccounting(placements, mounts, own, opts.parent, v2Dir, v2Controllers);
+    for (const p of new Set([...placements.values()].map((x) => x.base))) removeDeadAgentsPools(p);
     return new CgroupHost(placements, unavailable);
+  }
+}
+
+/**
+ * The counting controllers (see the file comment), where the host lets the agent use them:
+ * on a host whose limits are on v2, io (CPU time needs no controller there); else v1's
+ * cpuacct and blkio. Nothing is said of those missing: they limit nothing.
+ */
+function placeAccounting(
+  placements: Map<CgroupController, Placement>,
+  mounts: Mount[],
+  own: Map<string, string>,
+  parent: string | undefined,
+  v2Dir: string | undefined,
+  v2Controllers: Set<string>,
+): void {
+  const v2 = [...placements.values()].find((p) => p.version === 2);
+  if (v2 && v2Dir) {
+    if (!v2Controllers.has('io')) return;
+    try {
+      for (const at of [v2Dir, v2.base]) writeFileSync(join(at, 'cgroup.subtree_control'), '+io');
+      placements.set('io', v2);
+    } catch {
+      // not delegated to the agent: no I/O figures
+    }
+    return;
+  }
+  for (const c of ['cpuacct', 'blkio'] as const) {
+    const v1 = mounts.find((m) => m.fstype === 'cgroup' && m.superOptions.split(',').includes(c));
+    const ownPath = [...own].find(([k]) => k.split(',').includes(c))?.[1];
+    if (!v1 || ownPath === undefined) continue;
+    const base = join(v1.mountPoint, parent ?? relative(ownPath, v1.root), 'openbatch');
+    if (!probeWritable(base)) placements.set(c, { version: 1, base, mountPoint: v1.mountPoint });
   }
 }
 
@@ -367,7 +427,7 @@ function rmdirTree(dir: string): void {
   rmdirSync(dir);
 }
 
-function writeLimits(c: Controller, version: 1 | 2, dir: string, l: CgroupLimits): void {
+function writeLimits(c: CgroupController, version: 1 | 2, dir: string, l: CgroupLimits): void {
   const w = (file: string, value: string) => writeFileSync(join(dir, file), value);
   const mem = Math.round(l.memoryMiB * 1024 * 1024);
   const swap = Math.round(Math.max(0, l.swapMiB) * 1024 * 1024);
@@ -507,6 +567,18 @@ export class ContainerMemoryParent {
       return Number(readFileSync(join(this.memoryDir, 'memory.max_usage_in_bytes'), 'utf8'));
     } catch {
       return 0;
+    }
+  }
+
+  /** CPU seconds used under the parent (its cpuacct.usage, where cpuacct is a v1 hierarchy), or undefined. */
+  cpuSeconds(): number | undefined {
+    const m = this.mounts.find((x) => x.fstype === 'cgroup' && x.superOptions.split(',').includes('cpuacct'));
+    if (!m) return undefined;
+    try {
+      const ns = Number(readFileSync(join(m.mountPoint, this.cgroupParent, 'cpuacct.usage'), 'utf8'));
+      return Number.isFinite(ns) ? ns / 1e9 : undefined;
+    } catch {
+      return undefined;
     }
   }
 

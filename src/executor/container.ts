@@ -43,6 +43,12 @@
  * end. An engine that takes no such parent (Docker's systemd driver) leaves only sampling
  * the container's own cgroup while it runs (every OOM_SAMPLE_MS), which a kill in its last
  * moments can escape. docs/executors.md says so.
+ *
+ * What a container used comes from the engine's stats, read when the agent samples the
+ * attempt (`usage`): CPU time, memory now, bytes read and written; its peak is the largest
+ * sample, as Podman reports none. On a v1 host the parent cgroup's counters, read after the
+ * container is gone, give the exact CPU time and peak at the end (with the engine's helper's
+ * few MiB and milliseconds in them).
  */
 import type { IncomingMessage } from 'node:http';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
@@ -53,8 +59,9 @@ import { LineSplitter } from './lines.js';
 import { DEFAULT_GRACE_MS, DEFAULT_PIDS_MAX, OOM_REASON } from './process.js';
 import { CgroupHost, ContainerMemoryParent, CPU_PERIOD_US } from './cgroups.js';
 import { isWithin, makeMissingHostPath, scratchVolume } from './sandbox.js';
-import type { AttemptExit, AttemptSpec, Executor, ExecutorCapabilities, JobSettings, LogLine, PodMembership, RunningAttempt } from './types.js';
+import type { AttemptExit, AttemptSpec, Executor, ExecutorCapabilities, JobSettings, LogLine, PodMembership, RunningAttempt, UsageFigures } from './types.js';
 import { ContainerPod } from './containerPod.js';
+import { engineFigures, laterFigures, type EngineStats } from './usage.js';
 
 const MiB = 1024 * 1024;
 /** How often a container's memory cgroup is sampled for OOM kills on cgroup v1 hosts. */
@@ -264,6 +271,9 @@ export class ContainerAttempt implements RunningAttempt {
   private killDeadline = Infinity;
   /** settles once the container has been created (or will never be) */
   private readonly ready: Promise<void>;
+  /** what the engine's stats said so far (see `usage`) */
+  private figures: UsageFigures | undefined;
+  private started = false;
   private markReady!: () => void;
 
   constructor(
@@ -372,6 +382,7 @@ export class ContainerAttempt implements RunningAttempt {
       }
       const startedAt = this.clock();
       spec.metadata?.started(startedAt, this.containerId ? { [spec.name ?? 'default']: this.containerId } : {});
+      this.started = true;
       this.markRunning(startedAt);
       this.markReady();
       let followEnded = false;
@@ -405,8 +416,10 @@ export class ContainerAttempt implements RunningAttempt {
       // v1 (see the file comment): a kill counted, or a SIGKILL nobody here sent right at the limit.
       const limit = (spec.memoryMiB - 1) * MiB;
       const oomOnV1 = parent !== undefined ? sigkilled && parent.peakBytes() >= limit : oom !== undefined && (oom.kills > 0 || (sigkilled && oom.peakAtLimit));
-      if (info.State?.OOMKilled || oomOnV1) return { exitCode, reason: OOM_REASON };
-      return { exitCode };
+      const usage = this.finalUsage(parent);
+      const measured = usage ? { usage } : {};
+      if (info.State?.OOMKilled || oomOnV1) return { exitCode, reason: OOM_REASON, ...measured };
+      return { exitCode, ...measured };
     } catch (e) {
       return { exitCode: null, reason: `CannotInspectContainerError: ${(e as Error).message}` };
     } finally {
@@ -414,6 +427,31 @@ export class ContainerAttempt implements RunningAttempt {
       if (!ended) this.flushLines();
       await this.remove();
     }
+  }
+
+  /** The engine's figures for the running container (the latest sample once it has ended). */
+  async usage(): Promise<UsageFigures | undefined> {
+    if (!this.started || this.done) return this.figures;
+    try {
+      const stats = await this.api.call<EngineStats>('GET', `/containers/${this.containerName}/stats?stream=false&one-shot=true`);
+      // An ended container's stats are empty: they say nothing of what it used.
+      if (!this.done) this.figures = laterFigures(this.figures, engineFigures(stats));
+    } catch {
+      // ended meanwhile, or the engine is away: the last figures stand
+    }
+    return this.figures;
+  }
+
+  /** What the container used, at its end: the samples, and on v1 its parent cgroup's exact counters. */
+  private finalUsage(parent: ContainerMemoryParent | undefined): UsageFigures | undefined {
+    const cpu = parent?.cpuSeconds();
+    const peak = parent?.peakBytes();
+    if (cpu === undefined && !peak) return this.figures;
+    const f = laterFigures(this.figures, { source: 'engine', ...(cpu !== undefined ? { cpuSeconds: cpu } : {}), ...(peak ? { peakMemoryBytes: peak } : {}) });
+    // The parent's counts are the exact ones: taken over the samples, which only fall short of them.
+    if (cpu !== undefined) f.cpuSeconds = cpu;
+    if (peak) f.peakMemoryBytes = peak;
+    return f;
   }
 
   /**

@@ -51,6 +51,7 @@ import { startPodProcess } from './podProcess.js';
 import { METADATA_RELAY_PATH, RELAY_ADDRESS, RELAY_SOCKET, haveRelay } from './metadataRelay.js';
 export { MAX_LINE_BYTES } from './lines.js';
 import { Sandbox, sandboxRefusal, which, type SandboxNetwork } from './sandbox.js';
+import { ProcWatch, type ProcTracker } from './usage.js';
 import { defaultJobUser, resolveUser, type HostUser } from './users.js';
 import {
   NOTICE_PREFIX,
@@ -60,6 +61,7 @@ import {
   type ExecutorCapabilities,
   type LogLine,
   type RunningAttempt,
+  type UsageFigures,
 } from './types.js';
 
 /** How long `terminate` waits between SIGTERM and SIGKILL unless told otherwise (ECS's stopTimeout default). */
@@ -155,6 +157,8 @@ interface LaunchPlan {
   argv: string[];
   env: Record<string, string>;
   cgroup?: JobCgroup;
+  /** without a cgroup: where the attempt's processes are sampled from /proc (usage.ts) */
+  procWatch?: ProcWatch;
   sandboxed: boolean;
   notices: string[];
   /**
@@ -169,15 +173,29 @@ interface LaunchPlan {
 /**
  * What an attempt's isolation adds to its life, whichever way it was started: SIGTERM to
  * the job's processes rather than bwrap's monitor, the cgroup emptied on exit, its OOM kills
- * read and the cgroup removed, a sandbox that could not be set up reported as such.
+ * and what it used read and the cgroup removed, a sandbox that could not be set up reported
+ * as such.
  */
 class Isolation {
   /** sandboxed attempts: processes already sent SIGTERM, and the timer that looks for new ones */
   private readonly termSent = new Set<number>();
   private termScan: NodeJS.Timeout | undefined;
   private firstStderr: string | undefined;
+  /** without a cgroup: the attempt's processes, sampled from /proc once its pid is known */
+  private tracker: ProcTracker | undefined;
 
   constructor(private readonly plan: LaunchPlan) {}
+
+  /** The job's process started (its pid known): without a cgroup, its processes are sampled from now. */
+  started(pid: number): void {
+    if (!this.plan.cgroup && this.plan.procWatch && !this.tracker) this.tracker = this.plan.procWatch.watch(pid);
+  }
+
+  /** What the attempt has used so far (`final`: at its end); undefined before anything was measured. */
+  usage(final = false): UsageFigures | undefined {
+    const f = this.plan.cgroup ? this.plan.cgroup.usage(final) : this.tracker?.read();
+    return f && Object.keys(f).length > 1 ? f : undefined;
+  }
 
   get sandboxed(): boolean {
     return this.plan.sandboxed;
@@ -222,12 +240,16 @@ class Isolation {
   async finish(exitCode: number | null): Promise<AttemptExit> {
     const left = this.killAll();
     const oom = this.plan.cgroup ? this.plan.cgroup.oomKills() > 0 : false;
+    // Read before the cgroup goes back to the pool, where the next attempt resets its counters.
+    const usage = this.usage(true);
+    this.tracker?.stop();
     await this.plan.cgroup?.release(left === 0);
     if (this.plan.sandboxed && exitCode === 1 && this.firstStderr?.startsWith('bwrap: ')) {
       return { exitCode: null, reason: `CannotStartContainerError: ${this.firstStderr}`, neverStarted: true };
     }
-    if (oom) return { exitCode, reason: OOM_REASON };
-    return { exitCode };
+    const measured = usage ? { usage } : {};
+    if (oom) return { exitCode, reason: OOM_REASON, ...measured };
+    return { exitCode, ...measured };
   }
 }
 
@@ -256,6 +278,8 @@ export class ProcessExecutor implements Executor {
   /** undefined: spawn with Node (no fork server binary, or not wanted) */
   readonly forkServer: ForkServer | undefined;
   private readonly nativeSandbox: boolean;
+  /** without cgroups: what attempts use, sampled from /proc (made with the first attempt) */
+  private procWatch: ProcWatch | undefined;
 
   constructor(opts: ProcessExecutorOptions = {}) {
     this.forkServer = opts.useForkServer === false ? undefined : ForkServer.open();
@@ -320,6 +344,7 @@ export class ProcessExecutor implements Executor {
       return notStarted(Promise.resolve((e as Error).message));
     }
     if (plan.notices.length) onLog([{ stream: 'stderr', timestamp: this.clock(), message: NOTICE_PREFIX + plan.notices.join('; ') }]);
+    if (!plan.cgroup) plan.procWatch = this.procWatch ??= new ProcWatch();
     const cgroupProcs = plan.cgroup?.procsFiles();
     if (this.forkServer) {
       // Node's spawn refuses NUL bytes; so does this path, with the same kind of message.
@@ -564,6 +589,7 @@ class ProcessAttempt implements RunningAttempt {
     drainMs: number,
     private readonly iso: Isolation,
   ) {
+    iso.started(pid);
     const stdout = child.stdout!;
     const stderr = child.stderr!;
     const out = new LineSplitter('stdout');
@@ -613,6 +639,10 @@ class ProcessAttempt implements RunningAttempt {
         void iso.finish(exitCode).then(resolve);
       });
     });
+  }
+
+  async usage(): Promise<UsageFigures | undefined> {
+    return this.iso.usage();
   }
 
   terminate(graceMs = DEFAULT_GRACE_MS): void {
@@ -668,6 +698,7 @@ class ForkedAttempt implements RunningAttempt {
       {
         started: (pid) => {
           this.pidValue = pid;
+          iso.started(pid);
           resolveStarted(pid);
         },
         failed: (step, code, what) => {
@@ -702,6 +733,10 @@ class ForkedAttempt implements RunningAttempt {
 
   get pid(): number | undefined {
     return this.pidValue;
+  }
+
+  async usage(): Promise<UsageFigures | undefined> {
+    return this.iso.usage();
   }
 
   terminate(graceMs = DEFAULT_GRACE_MS): void {

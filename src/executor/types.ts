@@ -3,6 +3,7 @@
  * implements it; the agent picks one per attempt by name and never knows more about it.
  * docs/executors.md says which job-definition fields each one honours.
  */
+import type { UsageFigures } from '../model/usage.js';
 
 import type { ContainerOutcome, PodMember } from './pod.js';
 
@@ -139,6 +140,9 @@ export interface PodContainerSpec extends PodMember {
   metadata?: MetadataEndpoint;
 }
 
+/** What an attempt used since it started (model/usage.ts; executor/usage.ts says how each executor measures it). */
+export type { UsageFigures };
+
 /** How an attempt ended. */
 export interface AttemptExit {
   /** process exit code; for a signal death 128+signo as Docker reports it; null only if the process never started */
@@ -153,6 +157,8 @@ export interface AttemptExit {
   neverStarted?: boolean;
   /** a task's containers, each as it ended */
   containers?: ContainerOutcome[];
+  /** what the attempt used, as measured at its end; absent where nothing could be */
+  usage?: UsageFigures;
 }
 
 /** Which of the job's output streams a line came from. */
@@ -187,6 +193,11 @@ export interface RunningAttempt {
   readonly containerName?: string;
   /** for containers: the Docker API socket the container was made through */
   readonly dockerSocket?: string;
+  /**
+   * What the attempt has used so far (the agent samples running attempts with it); undefined
+   * when nothing can be measured (yet). Absent: this executor does not measure.
+   */
+  usage?(): Promise<UsageFigures | undefined>;
   /** SIGTERM to the job's processes, SIGKILL after graceMs (default 30000) if anything is still alive; idempotent */
   terminate(graceMs?: number): void;
 }

@@ -137,4 +137,15 @@ export interface CostRow {
   lostAttempts: number;
   /** attempts that had no price */
   unpriced: number;
+  /**
+   * Used against asked (model/usage.ts): the attempts whose use was measured, the CPU seconds
+   * they used and the vCPU-seconds they reserved while their processes ran, their peak memory
+   * (GiB) times the time they ran and the GiB-seconds they reserved meanwhile — each within
+   * the report's range (a figure of an attempt that straddles it in proportion to its time inside).
+   */
+  measuredAttempts: number;
+  cpuSecondsUsed: number;
+  vcpuSecondsWhileRunning: number;
+  peakGibSeconds: number;
+  gibSecondsWhileRunning: number;
 }

@@ -13,6 +13,11 @@
  *   tag:K   the value of tag K (array children and nodes carry their parent's tags)
  * Lost work is the cost of attempts whose host went away under them (Spot interruptions,
  * agent losses): capacity paid for and then thrown away.
+ *
+ * Used against asked: for the attempts whose CPU time and peak memory were measured
+ * (store/attemptUsage.ts), what they used beside what they reserved while their processes ran
+ * (from started_at to their end, or to their latest figures while they run), the part inside
+ * the range.
  */
 import type { CostRow } from '../model/cost.js';
 import { isLostWork } from '../model/cost.js';
@@ -49,6 +54,10 @@ export async function costReport(db: Db, q: CostQuery): Promise<{ rows: CostRow[
       'a.rate_per_hour',
       'a.pricing',
       'a.status_reason',
+      'a.started_at',
+      'a.cpu_seconds',
+      'a.peak_memory_bytes',
+      'a.usage_at',
       'j.name',
       'j.parent_id',
       'j.node_index',
@@ -103,7 +112,15 @@ export async function costReport(db: Db, q: CostQuery): Promise<{ rows: CostRow[
       key = tags[g.slice(4)] ?? NONE;
     }
     const row = groups.get(key) ?? groups.set(key, { ...emptyRow(key), name }).get(key)!;
+    const used = usedInRange(a, vcpus, mem, q);
     for (const r of [row, total]) {
+      if (used) {
+        r.measuredAttempts += 1;
+        r.cpuSecondsUsed += used.cpuSeconds;
+        r.vcpuSecondsWhileRunning += used.vcpuSeconds;
+        r.peakGibSeconds += used.peakGibSeconds;
+        r.gibSecondsWhileRunning += used.gibSeconds;
+      }
       r.attempts += 1;
       r.vcpuSeconds += vcpus * seconds;
       r.gibSeconds += (mem / 1024) * seconds;
@@ -121,5 +138,41 @@ export async function costReport(db: Db, q: CostQuery): Promise<{ rows: CostRow[
 }
 
 function emptyRow(key: string): CostRow {
-  return { key, attempts: 0, vcpuSeconds: 0, gibSeconds: 0, gpuSeconds: 0, cost: 0, lostCost: 0, lostAttempts: 0, unpriced: 0 };
+  return {
+    key,
+    attempts: 0,
+    vcpuSeconds: 0,
+    gibSeconds: 0,
+    gpuSeconds: 0,
+    cost: 0,
+    lostCost: 0,
+    lostAttempts: 0,
+    unpriced: 0,
+    measuredAttempts: 0,
+    cpuSecondsUsed: 0,
+    vcpuSecondsWhileRunning: 0,
+    peakGibSeconds: 0,
+    gibSecondsWhileRunning: 0,
+  };
+}
+
+/** A measured attempt's use and what it reserved while it ran, the part inside the range (see the file comment); undefined: not measured. */
+function usedInRange(
+  a: { started_at: number | null; stopped_at: number | null; usage_at: number | null; cpu_seconds: number | null; peak_memory_bytes: number | null },
+  vcpus: number,
+  memoryMiB: number,
+  q: CostQuery,
+): { cpuSeconds: number; vcpuSeconds: number; peakGibSeconds: number; gibSeconds: number } | undefined {
+  if (a.started_at === null || a.usage_at === null || a.cpu_seconds === null || a.peak_memory_bytes === null) return undefined;
+  const start = Number(a.started_at);
+  const end = a.stopped_at === null ? Number(a.usage_at) : Number(a.stopped_at);
+  if (end <= start) return undefined;
+  const inside = Math.max(0, Math.min(end, q.to) - Math.max(start, q.from)) / 1000;
+  const share = inside / ((end - start) / 1000);
+  return {
+    cpuSeconds: Number(a.cpu_seconds) * share,
+    vcpuSeconds: vcpus * inside,
+    peakGibSeconds: (Number(a.peak_memory_bytes) / 1024 ** 3) * inside,
+    gibSeconds: (memoryMiB / 1024) * inside,
+  };
 }

@@ -32,6 +32,7 @@ import * as m013 from './migrations/013_attempt_delivery_and_join_token.js';
 import * as m014 from './migrations/014_wait_detail.js';
 import * as m015 from './migrations/015_instance_impaired.js';
 import * as m016 from './migrations/016_attempt_withdrawal.js';
+import * as m017 from './migrations/017_attempt_usage.js';
 import * as m018 from './migrations/018_attempt_containers.js';
 
 const migrations: Record<string, Migration> = {
@@ -49,6 +50,7 @@ const migrations: Record<string, Migration> = {
   '014_wait_detail': m014,
   '015_instance_impaired': m015,
   '016_attempt_withdrawal': m016,
+  '017_attempt_usage': m017,
   '018_attempt_containers': m018,
 };
 

@@ -178,6 +178,19 @@ export interface AttemptTable {
   withdraw_at: number | null;
   /** a task's containers as they ended, JSON [{name, exitCode, reason?}] (migration 018); null: a job of one container */
   containers: string | null;
+  /** what the attempt used (migration 017, store/attemptUsage.ts); null: not measured */
+  cpu_seconds: number | null;
+  peak_memory_bytes: number | null;
+  /** memory at the latest sample */
+  memory_bytes: number | null;
+  read_bytes: number | null;
+  write_bytes: number | null;
+  /** when the latest figures were taken (epoch ms) */
+  usage_at: number | null;
+  /** cgroup | proc | engine */
+  usage_source: string | null;
+  /** memory over time while it ran: JSON [[epoch ms, bytes], …] */
+  memory_series: string | null;
 }
 
 /** The join token, hashed (one row, name 'agents'): every server of the database checks against it. */

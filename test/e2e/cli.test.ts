@@ -347,7 +347,7 @@ describe('the openbatch CLI against a real server', () => {
   });
 
   test('every command’s --help has an example', async () => {
-    const commands = ['server', 'agent', 'init', 'submit', 'jobs', 'describe', 'logs', 'cancel', 'terminate', 'queues', 'ces', 'why', 'cost', 'rerun-failed', 'apply', 'top', 'instances', 'drain', 'join-token', 'completion'];
+    const commands = ['server', 'agent', 'init', 'submit', 'jobs', 'describe', 'logs', 'cancel', 'terminate', 'queues', 'ces', 'why', 'cost', 'rerun-failed', 'apply', 'top', 'instances', 'drain', 'join-token', 'completion', 'usage'];
     const section = /\nCommands:\n([\s\S]*?)\n\n/.exec((await ok('--help')).stdout)![1];
     const listed = [...section.matchAll(/^ {2}([a-z-]+)\b/gm)].map((m) => m[1]).filter((c) => c !== 'help');
     assert.deepEqual([...listed].sort(), [...commands].sort(), 'every command the program lists is checked here');

@@ -80,8 +80,9 @@ describe('openbatch cost without a price table', () => {
 
     const text = await cli('cost');
     const [head] = text.split('\n');
-    assert.match(head, /^JOB\s+NAME\s+ATTEMPTS\s+VCPU-H\s+GIB-H\s+LOST$/);
-    assert.match(text, new RegExp(`^${array}\\s+frames\\s+3\\s+0\\.\\d*[1-9]\\d*\\s+0\\.\\d*[1-9]\\d*\\s+-$`, 'm'), 'hours precise enough not to read as 0');
+    // The jobs' use was measured: what they used of what they held is shown beside the hours.
+    assert.match(head, /^JOB\s+NAME\s+ATTEMPTS\s+VCPU-H\s+GIB-H\s+CPU USED\s+MEM USED\s+LOST$/);
+    assert.match(text, new RegExp(`^${array}\\s+frames\\s+3\\s+0\\.\\d*[1-9]\\d*\\s+0\\.\\d*[1-9]\\d*\\s+(\\d+|<1)%\\s+(\\d+|<1)%\\s+-$`, 'm'), 'hours precise enough not to read as 0');
     assert.match(text, /resources reserved: no price table is configured/);
 
     // An array named with --job is shown child by child.

@@ -100,7 +100,8 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
   let ok = false;
 
   before(async () => {
-    t = await startTestServer({ hostVcpus: 2, scaleDownDelaySeconds: 3600, prices: PRICES });
+    // Agents sample running jobs twice a second: a job's memory chart fills in a moment.
+    t = await startTestServer({ hostVcpus: 2, scaleDownDelaySeconds: 3600, prices: PRICES, usageSampleSeconds: 0.5 });
     farm = await basicFarm(t.client, 'render', { maxvCpus: 2 });
     shots = screenshotDir(t);
     b = await openBrowser();
@@ -231,6 +232,36 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
     await page.screenshot({ path: join(shots, 'compute.png'), fullPage: true });
   });
 
+  test('shows what a running job uses, its memory over time, and the advice for its definition', async () => {
+    const { page } = b;
+    // Holds 150 MiB (every page written) until it is terminated.
+    const id = await submit(t.client, {
+      jobName: 'simulate',
+      jobQueue: farm.queueName,
+      jobDefinition: farm.definitionName,
+      containerOverrides: {
+        command: ['/usr/bin/python3', '-c', `import time\nheld = b'x' * (150 << 20)\ntime.sleep(3600)`],
+        resourceRequirements: [{ type: 'MEMORY', value: '512' }],
+      },
+    });
+    try {
+      await page.goto(`${t.url}/#/jobs/${id}`);
+      await page.getByTestId('usage').getByText(/attempt 1/).waitFor();
+      await page.getByTestId('usage').getByText(/memory 1[5-9]\d MiB now · peak 1[5-9]\d MiB of 512 MiB/).waitFor();
+      const chart = page.getByTestId('memory-chart');
+      await chart.waitFor();
+      assert.match((await chart.locator('svg').getAttribute('aria-label'))!, /^memory over [\d.]+ ?\w+: 1[5-9]\d MiB at the latest sample, peak 1[5-9]\d MiB of 512 MiB reserved$/);
+      await page.getByTestId('advice').getByText(/^(too few runs|oversized|right sized|near limit|out of memory) render-def: asks 1 vCPU \/ 256 MiB; /).waitFor();
+      await page.screenshot({ path: join(shots, 'job-usage.png'), fullPage: true });
+    } finally {
+      // The job holds a vCPU until it is stopped: it ends whatever happened above.
+      await t.client.send(new TerminateJobCommand({ jobId: id, reason: 'seen enough' }));
+    }
+    assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'], WAIT)).status, 'FAILED');
+    // Its figures at its end: CPU time and the peak stay, the memory now goes.
+    await page.getByTestId('usage').getByText(/^CPU [\d.]+ s \([\d.]+ of 1 vCPU on average\) · peak 1[5-9]\d MiB of 512 MiB · read/).waitFor();
+  });
+
   test('shows why a job waits: its reason, its place in the queue, when it should start', async () => {
     const { page } = b;
     // Two jobs hold both vCPUs until the gate opens; two more wait behind them.
@@ -347,7 +378,11 @@ describe('dashboard', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not insta
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('cost-csv').click()]);
     const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
-    assert.equal(csv[0], 'group,key,name,attempts,vcpu_seconds,gib_seconds,gpu_seconds,cost,lost_cost,lost_attempts,unpriced_attempts,currency');
+    assert.equal(
+      csv[0],
+      'group,key,name,attempts,vcpu_seconds,gib_seconds,gpu_seconds,cost,lost_cost,lost_attempts,unpriced_attempts,currency,' +
+        'measured_attempts,cpu_seconds_used,vcpu_seconds_while_running,peak_gib_seconds,gib_seconds_while_running',
+    );
     const line = csv.find((l) => l.startsWith(`queue,${farm.queueName},`));
     assert.ok(line, csv.join('\n'));
     assert.ok(Math.abs(Number(line.split(',')[7]) - byQueue.rows.find((r) => r.key === farm.queueName)!.cost) < 1e-6, line);

@@ -18,6 +18,7 @@ import { ContainerExecutor } from '../../src/executor/container.js';
 import { DockerApi, socketPath } from '../../src/executor/dockerApi.js';
 import { NOTICE_PREFIX, type AttemptSpec, type Executor, type JobSettings, type LogLine, type RunningAttempt } from '../../src/executor/types.js';
 import { CPU_SHARES_SCRIPT } from '../helpers/cpuScripts.js';
+import { withoutUsage } from '../helpers/exits.js';
 
 const DOCKER_HOST = process.env.OPENBATCH_TEST_DOCKER_HOST ?? '';
 const IMAGE = process.env.OPENBATCH_TEST_IMAGE ?? 'localhost/openbatch-test/busybox:latest';
@@ -145,7 +146,7 @@ for (const target of targets) {
     test('output lines and the exit code come back', async () => {
       await inWorkDir(async (dir) => {
         const r = startAttempt(target.make(), spec(dir, ['sh', '-c', 'echo one; echo two >&2; echo three; exit 3']));
-        assert.deepEqual(await r.handle.exited, { exitCode: 3 });
+        assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 3 });
         assert.deepEqual(out(r.lines), ['one', 'three']);
         assert.deepEqual(r.lines.filter((l) => l.stream === 'stderr').map((l) => l.message), ['two']);
         assert.deepEqual(notices(r.lines), [], 'this host enforces everything this job asks');
@@ -155,7 +156,7 @@ for (const target of targets) {
     test('the job environment reaches the job', async () => {
       await inWorkDir(async (dir) => {
         const r = startAttempt(target.make(), spec(dir, ['sh', '-c', 'echo "$GREETING|$AWS_BATCH_JOB_ID"'], { env: { GREETING: 'hello world', AWS_BATCH_JOB_ID: 'j-1' } }));
-        assert.deepEqual(await r.handle.exited, { exitCode: 0 });
+        assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 0 });
         assert.deepEqual(out(r.lines), ['hello world|j-1']);
       });
     });
@@ -164,7 +165,7 @@ for (const target of targets) {
       await inWorkDir(async (dir) => {
         // The shell holds the whole command substitution in memory: 200 MB against 64 MiB.
         const r = startAttempt(target.make(), spec(dir, ['sh', '-c', 'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived'], { memoryMiB: 64 }));
-        assert.deepEqual(await r.handle.exited, { exitCode: 137, reason: OOM_REASON });
+        assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 137, reason: OOM_REASON });
         assert.ok(!out(r.lines).includes('survived'));
       });
     });
@@ -173,7 +174,7 @@ for (const target of targets) {
       await inWorkDir(async (dir) => {
         const r = startAttempt(target.make(), spec(dir, ['sh', '-c', CPU_QUOTA_SCRIPT], { vcpus: 0.5 }));
         const exit = await r.handle.exited;
-        assert.deepEqual(exit, { exitCode: 0 }, out(r.lines).join('\n'));
+        assert.deepEqual(withoutUsage(exit), { exitCode: 0 }, out(r.lines).join('\n'));
         assert.deepEqual(out(r.lines), ['50000 100000']);
       });
     });
@@ -182,7 +183,7 @@ for (const target of targets) {
       await inWorkDir(async (dir) => {
         const r = startAttempt(target.make(), spec(dir, ['sh', '-c', CPU_SHARES_SCRIPT], { vcpus: 2, settings: { vcpuLimit: 'shares' } }));
         const exit = await r.handle.exited;
-        assert.deepEqual(exit, { exitCode: 0 }, out(r.lines).join('\n'));
+        assert.deepEqual(withoutUsage(exit), { exitCode: 0 }, out(r.lines).join('\n'));
         // v1: 2048 shares and quota -1; v2: the weight runc maps 2048 shares to, and no max.
         assert.ok(['2048 -1', '79 max'].includes(out(r.lines)[0]), out(r.lines).join('\n'));
       });
@@ -194,7 +195,7 @@ for (const target of targets) {
         const first = await r.firstLine;
         assert.notEqual(first, 'pid 1', 'the job is not the container’s pid 1');
         r.handle.terminate(60_000);
-        assert.deepEqual(await r.handle.exited, { exitCode: 143 });
+        assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 143 });
       });
     });
 
@@ -222,7 +223,7 @@ for (const target of targets) {
           };
           const script = 'cat /data/in/hello.txt; echo result > /data/out/result.txt; echo s > /scratch/s && cat /scratch/s; touch /data/in/x 2>/dev/null && echo writable || echo read-only';
           const r = startAttempt(target.make(), spec(dir, ['sh', '-c', script], { settings }));
-          assert.deepEqual(await r.handle.exited, { exitCode: 0 });
+          assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 0 });
           assert.deepEqual(out(r.lines), ['from the host', 's', 'read-only']);
           assert.equal(readFileSync(join(rw, 'result.txt'), 'utf8'), 'result\n');
         } finally {
@@ -239,7 +240,7 @@ for (const target of targets) {
           const missing = join(root, 'made', 'here');
           const settings: JobSettings = { volumes: [{ name: 'new', sourcePath: missing }], mountPoints: [{ sourceVolume: 'new', containerPath: '/data/new', readOnly: true }] };
           const r = startAttempt(target.make(), spec(dir, ['sh', '-c', 'test -d /data/new && echo mounted'], { settings }));
-          assert.deepEqual(await r.handle.exited, { exitCode: 0 });
+          assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 0 });
           assert.deepEqual(out(r.lines), ['mounted']);
           assert.ok(statSync(missing).isDirectory(), 'the host path is a directory now');
         } finally {
@@ -253,7 +254,7 @@ for (const target of targets) {
         const settings: JobSettings = { readonlyRootFilesystem: true, tmpfs: [{ containerPath: '/scratch', sizeMiB: 16 }] };
         const script = 'touch /etc/openbatch-ro-test 2>/dev/null && echo root-writable || echo root-read-only; echo x > /scratch/f && cat /scratch/f';
         const r = startAttempt(target.make(), spec(dir, ['sh', '-c', script], { settings }));
-        assert.deepEqual(await r.handle.exited, { exitCode: 0 });
+        assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 0 });
         assert.deepEqual(out(r.lines), ['root-read-only', 'x']);
       });
     });
@@ -265,7 +266,7 @@ for (const target of targets) {
         const settings: JobSettings = { readonlyRootFilesystem: true };
         const script = 'touch /etc/openbatch-ro-test 2>/dev/null && echo root-writable || echo root-read-only; echo w > here && cat here; echo t > /tmp/t && cat /tmp/t';
         const r = startAttempt(target.make(), spec(dir, ['sh', '-c', script], { settings }));
-        assert.deepEqual(await r.handle.exited, { exitCode: 0 });
+        assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 0 });
         assert.deepEqual(out(r.lines), ['root-read-only', 'w', 't']);
       });
     });
@@ -274,7 +275,7 @@ for (const target of targets) {
       await inWorkDir(async (dir) => {
         const settings: JobSettings = { ulimits: [{ name: 'nofile', softLimit: 123, hardLimit: 456 }] };
         const r = startAttempt(target.make(), spec(dir, ['sh', '-c', 'ulimit -Sn; ulimit -Hn'], { settings }));
-        assert.deepEqual(await r.handle.exited, { exitCode: 0 });
+        assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 0 });
         assert.deepEqual(out(r.lines), ['123', '456']);
       });
     });
@@ -282,7 +283,7 @@ for (const target of targets) {
     test('the job runs as the job definition’s user', { skip: target.name === 'process' && process.getuid?.() !== 0 ? 'the agent is not root' : false }, async () => {
       await inWorkDir(async (dir) => {
         const r = startAttempt(target.make(), spec(dir, ['sh', '-c', 'id -u; id -g'], { settings: { user: '65534:65534' } }));
-        assert.deepEqual(await r.handle.exited, { exitCode: 0 });
+        assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 0 });
         assert.deepEqual(out(r.lines), ['65534', '65534']);
       });
     });
@@ -292,7 +293,7 @@ for (const target of targets) {
         const r = startAttempt(target.make(), spec(dir, ['sh', '-c', 'trap "echo got TERM; exit 143" TERM; echo ready; while :; do sleep 0.1; done']));
         assert.equal(await r.firstLine, 'ready');
         r.handle.terminate(60_000);
-        assert.deepEqual(await r.handle.exited, { exitCode: 143 });
+        assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 143 });
         assert.deepEqual(out(r.lines), ['ready', 'got TERM']);
       });
     });
@@ -305,7 +306,7 @@ for (const target of targets) {
         assert.equal(await r.firstLine, 'ready');
         assert.ok(await until(() => livingWith(token).length === 1), 'the background sleep is running');
         r.handle.terminate(500);
-        assert.deepEqual(await r.handle.exited, { exitCode: 137 });
+        assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 137 });
         assert.ok(await until(() => livingWith(token).length === 0), `sleep ${token} survived`);
         assert.equal(await target.leftovers(s.attemptId), 0, 'the container is removed');
       });
@@ -344,7 +345,7 @@ describe('container executor specifics', { skip: haveDocker ? false : 'no Docker
     await inWorkDir(async (dir) => {
       // The test image's CMD is /bin/sh, which ends at once on an empty stdin.
       const r = startAttempt(new ContainerExecutor({ dockerHost: DOCKER_HOST }), spec(dir, []));
-      assert.deepEqual(await r.handle.exited, { exitCode: 0 });
+      assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 0 });
     });
   });
 

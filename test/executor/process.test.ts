@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessExecutor, MAX_LINE_BYTES, OOM_REASON, defaultBaseEnv, type ProcessExecutorOptions } from '../../src/executor/process.js';
 import { NOTICE_PREFIX, type AttemptSpec, type LogLine, type RunningAttempt } from '../../src/executor/types.js';
+import { withoutUsage } from '../helpers/exits.js';
 
 /** Runs `body` with a fresh work directory, removed only if `body` succeeds. */
 async function inWorkDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
@@ -200,7 +201,7 @@ describe(`ProcessExecutor (${modeName})`, () => {
         return now;
       };
       const { exit, lines } = await run(['sh', '-c', 'echo a; echo x >&2; echo b; echo y >&2; echo c'], { clock });
-      assert.deepEqual(exit, { exitCode: 0 });
+      assert.deepEqual(withoutUsage(exit), { exitCode: 0 });
       assert.deepEqual(messages(lines, 'stdout'), ['a', 'b', 'c']);
       assert.deepEqual(messages(lines, 'stderr'), ['x', 'y']);
       for (const l of lines) assert.ok(issued.has(l.timestamp), `timestamp ${l.timestamp} is not from the clock`);
@@ -242,7 +243,7 @@ describe(`ProcessExecutor (${modeName})`, () => {
 
     test('invalid UTF-8 is delivered with replacement characters instead of throwing', async () => {
       const { exit, lines } = await run(['sh', '-c', "printf 'a\\377\\376b\\n'"]);
-      assert.deepEqual(exit, { exitCode: 0 });
+      assert.deepEqual(withoutUsage(exit), { exitCode: 0 });
       assert.deepEqual(messages(lines, 'stdout'), ['a\ufffd\ufffdb']);
     });
   });
@@ -250,12 +251,12 @@ describe(`ProcessExecutor (${modeName})`, () => {
   describe('exit', () => {
     test('exit code 3 is reported as 3', async () => {
       const { exit } = await run(['sh', '-c', 'exit 3']);
-      assert.deepEqual(exit, { exitCode: 3 });
+      assert.deepEqual(withoutUsage(exit), { exitCode: 3 });
     });
 
     test('a process killed by a signal reports 128 plus the signal number', async () => {
-      assert.deepEqual((await run(['sh', '-c', 'kill -KILL $$'])).exit, { exitCode: 137 });
-      assert.deepEqual((await run(['sh', '-c', 'kill -SEGV $$'])).exit, { exitCode: 139 });
+      assert.deepEqual(withoutUsage((await run(['sh', '-c', 'kill -KILL $$'])).exit), { exitCode: 137 });
+      assert.deepEqual(withoutUsage((await run(['sh', '-c', 'kill -SEGV $$'])).exit), { exitCode: 139 });
     });
 
     test('200 short attempts in a row all report their own output and exit code', async () => {
@@ -264,7 +265,7 @@ describe(`ProcessExecutor (${modeName})`, () => {
         for (let i = 0; i < 200; i++) {
           const s = start(ex, spec(dir, ['sh', '-c', 'echo "$1"; exit "$2"', 'sh', String(i), String(i % 7)]));
           const exit = await s.handle.exited;
-          assert.deepEqual(exit, { exitCode: i % 7 }, `attempt ${i}`);
+          assert.deepEqual(withoutUsage(exit), { exitCode: i % 7 }, `attempt ${i}`);
           assert.deepEqual(messages(s.lines, 'stdout'), [String(i)], `attempt ${i}`);
         }
       });
@@ -399,7 +400,7 @@ describe(`ProcessExecutor (${modeName})`, () => {
         const s = start(executor(), spec(dir, ['sleep', '1000']));
         assert.equal(typeof (s.handle.pid ?? (await s.handle.whenStarted)), 'number');
         s.handle.terminate();
-        assert.deepEqual(await s.handle.exited, { exitCode: 143 });
+        assert.deepEqual(withoutUsage(await s.handle.exited), { exitCode: 143 });
       });
     });
 
@@ -408,7 +409,7 @@ describe(`ProcessExecutor (${modeName})`, () => {
         const s = start(executor(), spec(dir, ['sh', '-c', 'trap "" TERM; echo ready; sleep 1000']));
         assert.equal(await s.firstLine, 'ready');
         s.handle.terminate(300);
-        assert.deepEqual(await s.handle.exited, { exitCode: 137 });
+        assert.deepEqual(withoutUsage(await s.handle.exited), { exitCode: 137 });
       });
     });
 
@@ -420,7 +421,7 @@ describe(`ProcessExecutor (${modeName})`, () => {
         s.handle.terminate(600_000);
         s.handle.terminate(50);
         s.handle.terminate(600_000);
-        assert.deepEqual(await s.handle.exited, { exitCode: 137 });
+        assert.deepEqual(withoutUsage(await s.handle.exited), { exitCode: 137 });
         s.handle.terminate(0);
       });
     });
@@ -432,7 +433,7 @@ describe(`ProcessExecutor (${modeName})`, () => {
         await s.firstLine;
         assert.equal(await waitLiving(t), 1);
         s.handle.terminate(5_000);
-        assert.deepEqual(await s.handle.exited, { exitCode: 143 });
+        assert.deepEqual(withoutUsage(await s.handle.exited), { exitCode: 143 });
         assert.ok(await waitGone(t), `grandchild (sleep ${t}) survived terminate`);
       });
     });
@@ -443,7 +444,7 @@ describe(`ProcessExecutor (${modeName})`, () => {
         const s = start(executor(), spec(dir, ['sh', '-c', `(trap "" TERM; sleep ${t}) & echo ready; sleep 1000`]));
         await s.firstLine;
         s.handle.terminate(600_000);
-        assert.deepEqual(await s.handle.exited, { exitCode: 143 });
+        assert.deepEqual(withoutUsage(await s.handle.exited), { exitCode: 143 });
         assert.ok(await waitGone(t), `grandchild (sleep ${t}) survived its leader`);
       });
     });
@@ -453,7 +454,7 @@ describe(`ProcessExecutor (${modeName})`, () => {
         const t = sleepToken();
         const s = start(executor(), spec(dir, ['sh', '-c', `sleep ${t} > /dev/null 2>&1 & sleep ${t} & exit 4`]));
         const exit = await s.handle.exited;
-        assert.deepEqual(exit, { exitCode: 4 });
+        assert.deepEqual(withoutUsage(exit), { exitCode: 4 });
         assert.ok(await waitGone(t), `grandchildren (sleep ${t}) outlived their job`);
       });
     });
@@ -464,7 +465,7 @@ describe(`ProcessExecutor (${modeName})`, () => {
         const s = start(executor({ outputDrainMs: 100 }), spec(dir, ['sh', '-c', `setsid sleep ${t} & echo ready; sleep 0.2`]));
         await s.firstLine;
         try {
-          assert.deepEqual(await s.handle.exited, { exitCode: 0 });
+          assert.deepEqual(withoutUsage(await s.handle.exited), { exitCode: 0 });
         } finally {
           for (const pid of livingWith(t)) process.kill(pid, 'SIGKILL');
         }
@@ -486,9 +487,9 @@ describe('ProcessExecutor: cgroups reused from attempt to attempt', () => {
     try {
       await inWorkDir(async (dir) => {
         const oom = start(ex, { ...spec(dir, ['sh', '-c', `${whereAndLimit}; x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived`]), memoryMiB: 64 });
-        assert.deepEqual(await oom.handle.exited, { exitCode: 137, reason: OOM_REASON });
+        assert.deepEqual(withoutUsage(await oom.handle.exited), { exitCode: 137, reason: OOM_REASON });
         const next = start(ex, { ...spec(dir, ['sh', '-c', whereAndLimit]), memoryMiB: 96 });
-        assert.deepEqual(await next.handle.exited, { exitCode: 0 }, 'an attempt that stayed within its limit is not reported as OOM-killed');
+        assert.deepEqual(withoutUsage(await next.handle.exited), { exitCode: 0 }, 'an attempt that stayed within its limit is not reported as OOM-killed');
         const [firstPath, firstLimit] = messages(oom.lines, 'stdout');
         const [nextPath, nextLimit] = messages(next.lines, 'stdout');
         assert.equal(nextPath, firstPath, 'the emptied cgroup was reused');
@@ -507,9 +508,9 @@ describe('ProcessExecutor: cgroups reused from attempt to attempt', () => {
       await inWorkDir(async (dir) => {
         // 16 MiB in a file on the host's tmpfs stays charged to the cgroup after the job ends.
         const first = start(ex, spec(dir, ['sh', '-c', `${whereAndLimit}; head -c 16777216 /dev/zero > ${leftover}`]));
-        assert.deepEqual(await first.handle.exited, { exitCode: 0 });
+        assert.deepEqual(withoutUsage(await first.handle.exited), { exitCode: 0 });
         const next = start(ex, spec(dir, ['sh', '-c', whereAndLimit]));
-        assert.deepEqual(await next.handle.exited, { exitCode: 0 });
+        assert.deepEqual(withoutUsage(await next.handle.exited), { exitCode: 0 });
         assert.notEqual(messages(next.lines, 'stdout')[0], messages(first.lines, 'stdout')[0]);
       });
     } finally {
@@ -523,7 +524,7 @@ describe('ProcessExecutor: cgroups reused from attempt to attempt', () => {
     let path = '';
     await inWorkDir(async (dir) => {
       const r = start(ex, spec(dir, ['sh', '-c', whereAndLimit]));
-      assert.deepEqual(await r.handle.exited, { exitCode: 0 });
+      assert.deepEqual(withoutUsage(await r.handle.exited), { exitCode: 0 });
       path = messages(r.lines, 'stdout')[0];
     });
     const mount = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => / - cgroup cgroup .*\bmemory\b/.test(l))?.split(' ')[4];

@@ -4,6 +4,7 @@
  * credentials configured the session cookie authenticates every one of them (reads only).
  */
 import type { CostRow } from '../../src/model/cost.js';
+import type { AttemptUsageDetail } from '../../src/model/usage.js';
 
 export class ApiError extends Error {
   constructor(
@@ -261,6 +262,17 @@ export interface WhyReport {
 
 /** One group of a cost report, as the server's model says it. */
 export type { CostRow };
+
+// ---- what jobs really used (src/model/usage.ts) ----
+
+export type { AttemptUsageDetail, UsageAnswer } from '../../src/model/usage.js';
+
+/** An attempt's figures and its memory over time, [epoch ms, MiB] (GET /openbatch/v1/dashboard/jobs/<id>/usage). */
+export type AttemptUsage = AttemptUsageDetail & { memory: [number, number][] };
+
+export function jobUsage(jobId: string): Promise<{ jobId: string; jobDefinition: string; attempts: AttemptUsage[] }> {
+  return dash(`jobs/${encodeURIComponent(jobId)}/usage`);
+}
 
 export interface CostReport {
   currency: string | null;

@@ -51,3 +51,5 @@ export function hours(seconds: number): string {
   const h = seconds / 3600;
   return h >= 10 ? h.toFixed(1) : SIGNIFICANT.format(h);
 }
+
+export { usedShare } from '../../src/model/usage.js';

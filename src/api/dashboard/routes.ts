@@ -11,6 +11,7 @@
  *   GET    /openbatch/v1/dashboard/jobs               a page of jobs across queues (keyset: ?before=<cursor>)
  *   GET    /openbatch/v1/dashboard/jobs/<id>/array    the state of every index of an array job
  *   GET    /openbatch/v1/dashboard/jobs/<id>/graph    the job's dependency neighbourhood, both ways
+ *   GET    /openbatch/v1/dashboard/jobs/<id>/usage    what each attempt used, with its memory over time
  *   GET    /openbatch/v1/dashboard/instances          instances per CE with utilisation and why each ended,
  *                                                     and each CE's launches and terminations of the last hour
  *
@@ -28,7 +29,9 @@ import type { Clock } from '../../model/ids.js';
 import type { Db } from '../../store/db.js';
 import { listInstances, LIVE_INSTANCE_STATES, scalingCounts, providerDataOf } from '../../store/instances.js';
 import { arrayIndexStates, dependencyNeighbourhood, endedPerMinute, failuresByReason, jobsPage, vcpusInUseByCe } from '../../store/jobReports.js';
-import { countByQueueAndStatus, getJob, usageByInstance } from '../../store/jobs.js';
+import { countByQueueAndStatus, getAttempts, getJob, jobSpecOf, usageByInstance } from '../../store/jobs.js';
+import { attemptsWithSeries } from '../usage.js';
+import { jobKind } from '../../model/jobKind.js';
 import type { RequestContext } from '../context.js';
 import { sessionCookieHeader, type DashboardSessions } from './sessions.js';
 
@@ -187,6 +190,17 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
     const graph = await dependencyNeighbourhood(db, id);
     if (graph.nodes.length === 0) throw clientError(`job '${id}' does not exist`);
     return graph;
+  });
+
+  app.get(`${PREFIX}/jobs/:id/usage`, async (req) => {
+    read(req);
+    const { id } = req.params as { id: string };
+    const job = await getJob(db, id);
+    if (!job) throw clientError(`job '${id}' does not exist`);
+    // A multi-node job shows its main node's attempts, as DescribeJobs does.
+    const gang = jobKind(job) === 'gangParent' ? jobSpecOf(job).gang : undefined;
+    const attempts = await getAttempts(db, [gang ? `${id}#${gang.mainNode}` : id]);
+    return { jobId: id, jobDefinition: job.definition_arn, attempts: attemptsWithSeries(attempts) };
   });
 
   app.get(`${PREFIX}/instances`, async (req) => {

@@ -90,7 +90,7 @@ export function sessionCookieHeader(value: string, maxAgeSeconds: number, secure
 
 const READ_OPERATION = /^(Describe|List|Get)/;
 /** openbatch's own operations that only read. */
-const READ_OPENBATCH = new Set(['/openbatch/v1/why', '/openbatch/v1/cost']);
+const READ_OPENBATCH = new Set(['/openbatch/v1/why', '/openbatch/v1/cost', '/openbatch/v1/usage']);
 /** The writes a session granted them may make: the dashboard's buttons, nothing else. */
 export const DASHBOARD_WRITES = new Set(['/openbatch/v1/rerunFailed']);
 /** The AWS operations behind the dashboard's buttons, which such a session may call too. */

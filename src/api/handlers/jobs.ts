@@ -25,6 +25,7 @@ import { typed, type Handler } from '../context.js';
 import { findJobDefinition, findJobQueue } from '../../domain/resolve.js';
 import { cancelJob, cancelJobs, submitJob, terminateJob, terminateJobs } from '../../domain/jobs.js';
 import { tagsOf } from '../../store/tags.js';
+import { USAGE_MEMBER, usageMember } from '../usage.js';
 
 function containerInstanceArn(job: JobRow, instanceId: string | null): string | undefined {
   return instanceId ? ecsArns.containerInstance(scopeOfArn(job.arn), instanceId) : undefined;
@@ -268,7 +269,8 @@ const describe = typed<DescribeJobsRequest>(async (input, _ctx, s) => {
   rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   const details: JobDetail[] = [];
   for (const r of rows) details.push(jobDetail(r, byJob.get(r.id) ?? [], jobKind(r) === 'arrayParent' ? await arrayStatusSummary(s.db, r) : undefined));
-  return { jobs: details };
+  // What the jobs used: an extension member beside AWS's own, which SDKs drop (api/usage.ts).
+  return { jobs: details, [USAGE_MEMBER]: usageMember(rows, byJob) };
 });
 
 const list = typed<ListJobsRequest>(async (input, _ctx, s) => {

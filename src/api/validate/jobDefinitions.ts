@@ -31,6 +31,7 @@ import {
 import { clientError } from '../../model/errors.js';
 import { CONTAINER_NAME, checkDependencies } from '../../model/taskSpec.js';
 import type { DependencyCondition } from '../../model/task.js';
+import { FARGATE_MEMORY, FARGATE_MEMORY_BY_VCPU, FARGATE_VCPUS } from '../../model/fargateSizes.js';
 import { checkConsumableResourceProperties } from './consumableResources.js';
 import { validatePage } from './pagination.js';
 import {
@@ -134,24 +135,7 @@ export function checkCommandOverride(path: string, command: Maybe<readonly strin
   eachNonEmpty(path, command);
 }
 
-/** Fargate's vCPU sizes and the memory sizes (MiB) each allows. */
-const FARGATE_MEMORY_BY_VCPU: ReadonlyMap<number, readonly number[]> = new Map([
-  [0.25, [512, 1024, 2048]],
-  [0.5, steps(1024, 4096, 1024)],
-  [1, steps(2048, 8192, 1024)],
-  [2, steps(4096, 16384, 1024)],
-  [4, steps(8192, 30720, 1024)],
-  [8, steps(16384, 61440, 4096)],
-  [16, steps(32768, 122880, 8192)],
-]);
-const FARGATE_VCPUS = [...FARGATE_MEMORY_BY_VCPU.keys()];
-const FARGATE_MEMORY = new Set([...FARGATE_MEMORY_BY_VCPU.values()].flat());
-
-function steps(from: number, to: number, by: number): number[] {
-  const out: number[] = [];
-  for (let n = from; n <= to; n += by) out.push(n);
-  return out;
-}
+const FARGATE_MEMORY_SIZES = new Set(FARGATE_MEMORY);
 
 const DECIMAL = /^([0-9]+(\.[0-9]+)?|\.[0-9]+)$/;
 const MIN_MEMORY_MIB = 4;
@@ -182,7 +166,7 @@ function vcpuValue(path: string, value: string, platform: Platform): number {
 function memoryValue(path: string, value: string, platform: Platform): number {
   const n = quantity(path, value, 'a whole number of MiB such as 2048', true);
   if (platform === 'FARGATE') {
-    if (!FARGATE_MEMORY.has(n))
+    if (!FARGATE_MEMORY_SIZES.has(n))
       throw clientError(
         `${path} ${show(value)} is not a memory size Fargate supports: use 512, a multiple of 1024 up to 30720, ` +
           'of 4096 up to 61440, or of 8192 up to 122880 (MiB), as the VCPU value allows',

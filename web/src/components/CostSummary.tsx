@@ -1,5 +1,5 @@
 import { openbatch, type CostReport } from '../api';
-import { hours, money } from '../format';
+import { hours, money, usedShare } from '../format';
 import { useLiveReload } from '../live';
 import { ErrorNote, useLoad } from './common';
 
@@ -29,6 +29,10 @@ export function CostSummary({ jobId, status, isArray }: { jobId: string; status:
     ['GiB-hours', hours(t.gibSeconds)],
   ];
   if (t.gpuSeconds > 0) rows.push(['GPU-hours', hours(t.gpuSeconds)]);
+  if (t.measuredAttempts > 0) {
+    rows.push(['CPU used', `${usedShare(t.cpuSecondsUsed, t.vcpuSecondsWhileRunning, t.measuredAttempts)} of the vCPUs it held while running`]);
+    rows.push(['Memory used', `${usedShare(t.peakGibSeconds, t.gibSecondsWhileRunning, t.measuredAttempts)} (its peak) of the memory it held`]);
+  }
   rows.push(['Attempts', isArray ? `${t.attempts} (children's, retries included)` : t.attempts]);
   if (t.lostAttempts > 0) rows.push(['Lost to interruptions', <span className="warn">{`${money(t.lostCost, data.currency)} (${t.lostAttempts} attempt${t.lostAttempts === 1 ? '' : 's'})`}</span>]);
   if (t.unpriced > 0 && data.priced) rows.push(['Unpriced attempts', t.unpriced]);

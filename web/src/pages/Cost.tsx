@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { openbatch, type CostReport, type CostRow } from '../api';
 import { ErrorNote, Section, useLoad } from '../components/common';
-import { hours, money, time } from '../format';
+import { hours, money, time, usedShare } from '../format';
 import { navigate, type Route } from '../route';
 
 const GROUPS = ['job', 'array', 'queue', 'share', 'tag'] as const;
@@ -96,6 +96,8 @@ export function Cost({ route }: { route: Route }) {
                 <th className="num">vCPU-h</th>
                 <th className="num">GiB-h</th>
                 <th className="num">GPU-h</th>
+                <th className="num" title="CPU time used, as a share of the vCPU-hours held while running (measured attempts)">CPU used</th>
+                <th className="num" title="peak memory, as a share of the memory held while running (measured attempts)">memory used</th>
                 <th className="num">cost</th>
                 <th className="num">lost to interruptions</th>
               </tr>
@@ -109,6 +111,8 @@ export function Cost({ route }: { route: Route }) {
                   <td className="num">{hours(r.vcpuSeconds)}</td>
                   <td className="num">{hours(r.gibSeconds)}</td>
                   <td className="num">{r.gpuSeconds ? hours(r.gpuSeconds) : '-'}</td>
+                  <td className="num">{usedShare(r.cpuSecondsUsed, r.vcpuSecondsWhileRunning, r.measuredAttempts)}</td>
+                  <td className="num">{usedShare(r.peakGibSeconds, r.gibSecondsWhileRunning, r.measuredAttempts)}</td>
                   <td className="num" data-testid="cost-amount">
                     {money(r.cost, data.currency)}
                   </td>

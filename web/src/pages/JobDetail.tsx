@@ -7,6 +7,7 @@ import { JobActions } from '../components/JobActions';
 import { LogView } from '../components/LogView';
 import { RerunFailed } from '../components/RerunFailed';
 import { Timeline } from '../components/Timeline';
+import { UsagePanel } from '../components/Usage';
 import { WhyPanel } from '../components/WhyPanel';
 import { ErrorNote, Progress, Section, StateBadge, useLoad } from '../components/common';
 import { arnName, duration, time } from '../format';
@@ -224,6 +225,12 @@ export function JobDetail({ jobId }: { jobId: string }) {
           )}
         </Section>
       </div>
+
+      {!isArray && (attempts.length > 0 || running) && (
+        <Section title="What it used">
+          <UsagePanel jobId={job.jobId} status={job.status} definition={arnName(job.jobDefinition).replace(/:\d+$/, '')} now={now} />
+        </Section>
+      )}
 
       {streams.length > 0 && selected && (
         <Section
