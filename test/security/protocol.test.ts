@@ -3,7 +3,8 @@
  * with its resolved secrets, is handed out once — a forged poll that lists nothing gets
  * neither a delivered nor a started attempt again; a delivery its agent never takes up ends
  * the attempt after a bounded time, and the retry strategy runs it again; a report is taken
- * only from the attempt's instance with its token. Agents driven by hand over HTTP.
+ * only from the attempt's instance with its token, what an attempt used too. Agents driven by
+ * hand over HTTP.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -14,6 +15,11 @@ import { DELIVERY_GRACE_MS } from '../../src/compute/agentHub.js';
 import { createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { HandAgent } from '../helpers/handAgent.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
+import type { JobUsageDetail } from '../../src/model/usage.js';
+
+/** How the CLI reaches the test server, to read answers the SDK would cut (DescribeJobs' openbatch:usage). */
+const SIGNER = (endpoint: string) => ({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
 
 const SECRET = `delivered-once-${process.pid}`;
 let t: TestServer;
@@ -97,4 +103,31 @@ test('an assignment its agent never takes up ends after a bounded time, and the 
   assert.match(job.attempts?.[0]?.container?.reason ?? '', /handed to its agent, which never took it up/);
   await agent.report([{ jobId: id, attempt: second.attempt, kind: 'exited', token: second.token, at: Date.now(), exitCode: 0, reason: null, timedOut: false }]);
   assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+});
+
+test('what an attempt used is taken only from its instance with its token; malformed figures are refused, naming the member', async () => {
+  await farm('measured');
+  const owner = await HandAgent.join(t, 'measured');
+  const id = await submit(t.client, { jobQueue: 'measured', jobDefinition: 'secretive' });
+  const [a] = await firstAssignment(owner);
+  const other = await HandAgent.join(t, 'measured');
+  const ref = { jobId: a.jobId, attempt: a.attempt };
+  assert.deepEqual((await owner.report([{ ...ref, kind: 'started', token: a.token, at: Date.now() }])).stale, []);
+  const sample = (cpuSeconds: number) => ({ source: 'cgroup' as const, cpuSeconds, memoryBytes: 64 << 20, peakMemoryBytes: 64 << 20 });
+  await other.report([{ ...ref, kind: 'usage', token: a.token, at: Date.now(), usage: sample(500) }]);
+  await owner.report([{ ...ref, kind: 'usage', token: 'not-the-token', at: Date.now(), usage: sample(600) }]);
+  const refused = await owner.post('/agent/v1/report', { instanceId: owner.instanceId, reports: [{ ...ref, kind: 'usage', token: a.token, at: Date.now(), usage: { source: 'cgroup', cpuSeconds: -1 } }] });
+  assert.equal(refused.status, 400);
+  assert.match(JSON.stringify(refused.body), /reports\[0\]\.usage\.cpuSeconds must be a number, 0 or more/);
+  await owner.report([{ ...ref, kind: 'usage', token: a.token, at: Date.now(), usage: sample(1.5) }]);
+  const usage = async () =>
+    (await requestOpenbatch<{ 'openbatch:usage': Record<string, JobUsageDetail> }>(SIGNER(t.url), 'POST', '/v1/describejobs', {}, { jobs: [id] }))['openbatch:usage'][id];
+  assert.deepEqual(
+    (await usage()).attempts.map((x) => [x.cpuSeconds, x.currentMemoryMiB]),
+    [[1.5, 64]],
+    "only the owner's report with the attempt's token counts",
+  );
+  await owner.report([{ ...ref, kind: 'exited', token: a.token, at: Date.now(), exitCode: 0, reason: null, timedOut: false, usage: sample(2) }]);
+  assert.equal((await waitForStatus(t.client, id, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+  assert.deepEqual((await usage()).attempts.map((x) => [x.status, x.cpuSeconds, x.peakMemoryMiB]), [['SUCCEEDED', 2, 64]]);
 });
