@@ -55,7 +55,8 @@ import { Leadership } from './cluster/leadership.js';
 import { ClusterSignals } from './cluster/signals.js';
 import { booleanMember, registerOpenbatchOperations, stringMember } from './api/openbatchOperations.js';
 import { beginDrain, drainStatus, endDrain } from './store/drain.js';
-import { databaseTrouble, leaseHolder } from './store/health.js';
+import { databaseTrouble } from './store/health.js';
+import { liveLeaseHolder, SCHEDULER_LEASE } from './store/leaderLease.js';
 import { explainJob, explainQueue } from './scheduler/why.js';
 import { parsePriceTable } from './model/cost.js';
 import { costOperation } from './api/costOperation.js';
@@ -242,7 +243,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
         if (trouble) return reply.status(503).send({ status: 'unavailable', role, database: `unreachable: ${trouble}`, leader: null });
         let holder: string | null = 'this server';
         try {
-          if (store.kind === 'postgres') holder = await leaseHolder(store.db);
+          if (store.kind === 'postgres') holder = await liveLeaseHolder(store.db, SCHEDULER_LEASE);
         } catch (err) {
           return reply.status(503).send({ status: 'unavailable', role, database: `unreachable: ${(err as Error).message}`, leader: null });
         }

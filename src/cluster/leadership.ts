@@ -18,11 +18,10 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Timer, Timers } from '../model/ids.js';
 import type { Db } from '../store/db.js';
-import { acquireLease, holdsLease, leaseHolder, releaseLease, renewLease, takeLease } from '../store/leaderLease.js';
+import { acquireLease, holdsLease, leaseHolder, releaseLease, renewLease, SCHEDULER_LEASE as LEASE, takeLease } from '../store/leaderLease.js';
 import type { Tx } from '../store/unitOfWork.js';
 import { processExists } from '../processes.js';
 
-const LEASE = 'scheduler';
 
 export class NotLeaderError extends Error {
   constructor(detail: string) {

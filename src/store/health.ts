@@ -1,4 +1,4 @@
-/** What /readyz asks of the store: does the database answer, and who holds the leader lease. */
+/** What /readyz asks of the store: does the database answer (who leads: leaderLease.ts). */
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 
@@ -18,11 +18,4 @@ export async function databaseTrouble(db: Db, timeoutMs: number): Promise<string
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** PostgreSQL: the holder of a leader lease that has not expired (on the database's clock), or null. */
-export async function leaseHolder(db: Db): Promise<string | null> {
-  const row = await sql<{ holder: string }>`
-    SELECT holder FROM leader_lease WHERE name = 'scheduler' AND expires_at > (extract(epoch from clock_timestamp()) * 1000)::bigint`.execute(db);
-  return row.rows[0]?.holder ?? null;
 }

@@ -10,10 +10,19 @@ import type { Tx } from './unitOfWork.js';
 /** now on the database's clock, in epoch ms */
 const DB_NOW = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
+/** The lease whose holder runs the scheduler (cluster/leadership.ts). */
+export const SCHEDULER_LEASE = 'scheduler';
+
 /** Who holds a lease, whether or not it has expired. */
 export async function leaseHolder(db: Db, name: string): Promise<{ holder: string; epoch: number } | undefined> {
   const row = await db.selectFrom('leader_lease').select(['holder', 'epoch']).where('name', '=', name).executeTakeFirst();
   return row && { holder: row.holder, epoch: Number(row.epoch) };
+}
+
+/** Who holds a lease that has not expired (on the database's clock), or null: no one leads. */
+export async function liveLeaseHolder(db: Db, name: string): Promise<string | null> {
+  const row = await db.selectFrom('leader_lease').select('holder').where('name', '=', name).where('expires_at', '>', DB_NOW).executeTakeFirst();
+  return row?.holder ?? null;
 }
 
 /** Takes the lease when no one holds it or it has expired; answers the new epoch, or undefined. */
