@@ -89,3 +89,23 @@ export class AgentSilence {
     return this.since;
   }
 }
+
+/** An instance as the judge of silence reads it. */
+export interface HeardFrom {
+  state: string;
+  interrupt_at: number | null;
+  last_heartbeat_at: number;
+}
+
+/**
+ * The instances whose agents are lost now, decided on one look (the providers then end them):
+ * each whose agent should be heard from — booted (not PENDING), and not TERMINATING at the
+ * end of a Spot notice, which ends it on its own schedule — and that `silence` finds silent,
+ * with the reason its attempts and the instance end with. Call `silence.look(now)` first.
+ */
+export function lostAgents<I extends HeardFrom>(instances: readonly I[], silence: AgentSilence, now: number, agentTimeoutSeconds: number): { inst: I; reason: string }[] {
+  const heardFrom = (i: I) => i.state !== 'PENDING' && i.state !== 'TERMINATED' && !(i.state === 'TERMINATING' && i.interrupt_at !== null);
+  return instances
+    .filter((i) => heardFrom(i) && silence.lost(i.last_heartbeat_at, now))
+    .map((inst) => ({ inst, reason: `agent lost: no heartbeat for ${Math.round((now - inst.last_heartbeat_at) / 1000)} s (agentTimeoutSeconds ${agentTimeoutSeconds})` }));
+}

@@ -37,7 +37,7 @@ import type { Reader } from '../store/jobs.js';
 import type { FarmState } from '../store/drain.js';
 import { hashToken } from './agentTokens.js';
 import type { Core } from '../core.js';
-import type { AgentSilence } from './agentLease.js';
+import { lostAgents, type AgentSilence } from './agentLease.js';
 
 export interface RegisterRequest {
   computeEnvironment: string;
@@ -188,10 +188,12 @@ export class JoinedAgents {
   async afterPass(silence: AgentSilence, usage: Map<string, { jobs: number }>, farm: FarmState): Promise<void> {
     const now = this.o.clock.now();
     silence.look(now);
-    for (const inst of await liveInstances(this.o.db)) {
-      if (inst.provider !== 'joined') continue;
-      if (silence.lost(inst.last_heartbeat_at, now)) {
-        await this.close(inst.id, `agent lost: no heartbeat for ${Math.round((now - inst.last_heartbeat_at) / 1000)} s (agentTimeoutSeconds ${this.o.config.agentTimeoutSeconds})`);
+    const joined = (await liveInstances(this.o.db)).filter((i) => i.provider === 'joined');
+    const lost = new Map(lostAgents(joined, silence, now, this.o.config.agentTimeoutSeconds).map((l) => [l.inst.id, l.reason]));
+    for (const inst of joined) {
+      const reason = lost.get(inst.id);
+      if (reason) {
+        await this.close(inst.id, reason);
       } else if (farm.draining && (inst.state === 'ACTIVE' || inst.state === 'IMPAIRED') && (farm.stopJobs || !((usage.get(inst.id)?.jobs ?? 0) > 0))) {
         const stopReason = farm.stopJobs ? 'drained, its jobs stopped (openbatch drain --stop-jobs)' : 'drained (openbatch drain)';
         const data = providerDataOf<Record<string, unknown>>(inst);

@@ -59,7 +59,7 @@ import { killOrphans } from '../agent/pidFiles.js';
 import { serverUrlFile } from '../agent/serverAddress.js';
 import { NotLeaderError } from '../cluster/leadership.js';
 import { isSameProcess, processStartTime } from '../processes.js';
-import { AgentSilence, leaseTimes } from './agentLease.js';
+import { AgentSilence, leaseTimes, lostAgents } from './agentLease.js';
 import type { Core } from '../core.js';
 import { makeChaos, type Chaos } from './chaos.js';
 import { expandInstanceTypes, largestCapacity, launchShapes, type AllocationStrategy } from './instanceTypes.js';
@@ -349,10 +349,7 @@ export class LocalProvider {
     // An agent silent for its lease and margin is lost (it stopped its attempts when its lease
     // ran out): one of this host is killed, its exit handling fails its attempts; one of another
     // host is closed here.
-    for (const inst of all) {
-      const silent = inst.state === 'ACTIVE' || inst.state === 'LAUNCHING' || inst.state === 'IMPAIRED' || (inst.state === 'TERMINATING' && inst.interrupt_at === null);
-      if (!silent || !this.silence.lost(inst.last_heartbeat_at, now)) continue;
-      const reason = `agent lost: no heartbeat for ${Math.round((now - inst.last_heartbeat_at) / 1000)} s (agentTimeoutSeconds ${this.o.config.agentTimeoutSeconds})`;
+    for (const { inst, reason } of lostAgents(all, this.silence, now, this.o.config.agentTimeoutSeconds)) {
       if (this.agents.has(inst.id)) this.loseAgent(inst, reason);
       else if (!this.onThisHost(inst)) await this.closeLost(inst, reason);
     }

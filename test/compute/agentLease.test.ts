@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AgentSilence, leaseTimes } from '../../src/compute/agentLease.js';
+import { AgentSilence, leaseTimes, lostAgents } from '../../src/compute/agentLease.js';
 
 test('the margin covers the heartbeat write interval and the agent stopping its attempts', () => {
   for (const seconds of [1, 3, 10, 30, 120]) {
@@ -50,4 +50,29 @@ test('a control plane that could not look for a while (paused, database down) gi
   // Rounds a second apart do not.
   s.look(62_000);
   assert.equal(s.graceSince, 61_000);
+});
+
+test('the agents found lost: booted and silent past the margin, never one still booting or ending at a Spot notice', () => {
+  const t = leaseTimes(30);
+  const start = 1_000_000;
+  // Looking all along (no stall that would restart the grace).
+  const silence = new AgentSilence(t, start, Infinity);
+  const now = start + t.lostAfterMs + 10_000;
+  silence.look(now);
+  const quiet = start;
+  const heard = now - 1_000;
+  const cases: { name: string; state: string; interrupt_at?: number; heartbeat: number; lost: boolean }[] = [
+    { name: 'ACTIVE, silent', state: 'ACTIVE', heartbeat: quiet, lost: true },
+    { name: 'LAUNCHING, silent (its agent never came up)', state: 'LAUNCHING', heartbeat: quiet, lost: true },
+    { name: 'IMPAIRED, silent', state: 'IMPAIRED', heartbeat: quiet, lost: true },
+    { name: 'TERMINATING on its own, silent', state: 'TERMINATING', heartbeat: quiet, lost: true },
+    { name: 'TERMINATING at a Spot notice, silent', state: 'TERMINATING', interrupt_at: now + 60_000, heartbeat: quiet, lost: false },
+    { name: 'PENDING (booting), silent', state: 'PENDING', heartbeat: quiet, lost: false },
+    { name: 'TERMINATED', state: 'TERMINATED', heartbeat: quiet, lost: false },
+    { name: 'ACTIVE, heard a second ago', state: 'ACTIVE', heartbeat: heard, lost: false },
+  ];
+  const instances = cases.map((c) => ({ id: c.name, state: c.state, interrupt_at: c.interrupt_at ?? null, last_heartbeat_at: c.heartbeat }));
+  const lost = lostAgents(instances, silence, now, 30);
+  assert.deepEqual(lost.map((l) => l.inst.id), cases.filter((c) => c.lost).map((c) => c.name));
+  assert.equal(lost[0].reason, `agent lost: no heartbeat for ${Math.round((now - quiet) / 1000)} s (agentTimeoutSeconds 30)`);
 });
