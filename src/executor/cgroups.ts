@@ -213,7 +213,8 @@ export class JobCgroup {
 
   /** Kills what is left and removes the cgroup; retries while dying members still hold it. */
   async remove(): Promise<void> {
-    this.meter.stop();
+    // Before rmdir: a counter file held open would outlive its cgroup's directory.
+    this.meter.close();
     for (let i = 0; i < 50; i++) {
       this.killAll();
       let busy = false;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CgroupHost } from '../../src/executor/cgroups.js';
-import { attemptProcesses, CgroupMeter, cpuStatSeconds, engineFigures, ioBytes, parseProcStat, ProcWatch, scanProc } from '../../src/executor/usage.js';
+import { attemptProcesses, CgroupMeter, CounterFile, cpuStatSeconds, engineFigures, ioBytes, parseProcStat, ProcWatch, scanProc } from '../../src/executor/usage.js';
 
 const root = mkdtempSync(join(tmpdir(), 'openbatch-usage-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -67,6 +67,24 @@ describe('usage from a cgroup v1', () => {
     meter.start(true);
     write(d, { 'cpuacct.usage': 1.25e9, 'memory.usage_in_bytes': 50 * MiB, 'memory.max_usage_in_bytes': 200 * MiB });
     assert.deepEqual(meter.read(), { source: 'cgroup', cpuSeconds: 1.25, memoryBytes: 50 * MiB, peakMemoryBytes: 200 * MiB });
+  });
+});
+
+describe('a counter file kept open', () => {
+  test('each read gives what the file says now; a file that is not there reads as nothing', () => {
+    const d = dir({ 'cpuacct.usage': 5 });
+    const f = new CounterFile(join(d, 'cpuacct.usage'));
+    assert.equal(f.number(), 5);
+    write(d, { 'cpuacct.usage': 123456789 });
+    assert.equal(f.number(), 123456789, 'read again through the same descriptor');
+    write(d, { 'cpuacct.usage': 7 });
+    assert.equal(f.read(), '7');
+    const long = 'x'.repeat(40_000);
+    write(d, { 'cpuacct.usage': long });
+    assert.equal(f.read(), long, 'longer than the buffer: read whole');
+    f.close();
+    assert.equal(new CounterFile(join(d, 'absent')).read(), undefined);
+    assert.equal(new CounterFile(join(d, 'absent')).number(), undefined);
   });
 });
 
