@@ -319,7 +319,7 @@ export class Agent {
         const waitMs = this.lease?.pollWaitMs ?? POLL_WAIT_MS;
         // As the health checks last found it: a check never delays a poll (the lease depends on them).
         const impaired = this.impaired;
-        const res = await this.post<PollResponse>('/agent/v1/poll', { instanceId: this.o.instanceId, running, waitMs, ...(impaired ? { impaired } : {}) }, this.pollAbort.signal, waitMs);
+        const res = await this.post<PollResponse>('/agent/v1/poll', { instanceId: this.o.instanceId, running, waitMs, features: ['tasks'], ...(impaired ? { impaired } : {}) }, this.pollAbort.signal, waitMs);
         backoff = 100;
         if (res.lease) this.lease = res.lease;
         if (res.executor) this.instanceExecutor = res.executor;

@@ -92,7 +92,16 @@ export interface PollRequest {
    * directory's disk is full); absent when it can. Its instance takes no work meanwhile.
    */
   impaired?: string;
+  /**
+   * What this agent runs beyond jobs of one container: `tasks`, jobs of several containers
+   * (Assignment.containers). Absent: an older agent, which would run only a task's first
+   * container; the server gives it such an attempt as one that cannot start.
+   */
+  features?: AgentFeature[];
 }
+
+/** See PollRequest.features. */
+export type AgentFeature = 'tasks';
 
 export interface PollResponse {
   start: Assignment[];

@@ -28,7 +28,7 @@ import { BatchError, clientError } from '../model/errors.js';
 import { nestsDeeperThan, TOO_DEEP } from '../jsonDepth.js';
 import { REASONS } from '../model/reasons.js';
 import type { Clock, Timers } from '../model/ids.js';
-import type { Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
+import type { AgentFeature, Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
 import type { Db } from '../store/db.js';
 import { closeInstance, getInstance, markTerminating, setImpairment, stopReasonOf, updateInstance, type InstanceRow } from '../store/instances.js';
 import { activeAttemptsOf, attemptLogTarget } from '../store/assignments.js';
@@ -233,7 +233,7 @@ export class AgentHub {
   }
 
   /** Attempts to start and to stop for this instance, given what its agent runs. */
-  private async reconcile(inst: InstanceRow, running: AttemptRef[], arrivedAt: number): Promise<PollResponse> {
+  private async reconcile(inst: InstanceRow, running: AttemptRef[], arrivedAt: number, features: readonly AgentFeature[]): Promise<PollResponse> {
     const instanceId = inst.id;
     const active = await activeAttemptsOf(this.o.db, instanceId);
     const key = (r: AttemptRef) => `${r.jobId}#${r.attempt}`;
@@ -259,7 +259,12 @@ export class AgentHub {
       if (!delivered.has(a.job_id)) continue;
       let ctx = contexts.get(a.ce_name);
       if (!ctx) contexts.set(a.ce_name, (ctx = this.o.assignmentContext?.(a.ce_name) ?? Promise.resolve({ executor: 'process' as const })));
-      const assignment = buildAssignment(a, this.o.timeDilation, await ctx, inst.provider === 'local');
+      let assignment = buildAssignment(a, this.o.timeDilation, await ctx, inst.provider === 'local');
+      if (assignment.containers && !features.includes('tasks')) {
+        // An older agent would run the first container alone and call it the task: it gets none of it, secrets included.
+        const { containers: _c, orchestration: _o, secretVolumes: _s, ...one } = assignment;
+        assignment = { ...one, env: {}, cannotStart: `CannotStartContainerError: the agent of instance ${instanceId} is of an older openbatch that cannot run jobs of several containers (ecsProperties, eksProperties): upgrade it` };
+      }
       assignment.terminateGraceMs = this.o.terminateGraceMs;
       if (this.o.logLimitBytes) assignment.logLimitBytes = this.o.logLimitBytes;
       assignment.task = taskFacts(a, instanceId, await ctx);
@@ -343,10 +348,12 @@ export class AgentHub {
     if (!Array.isArray(body.running)) throw clientError('running must be a list of {jobId, attempt}');
     body.running.forEach((r, i) => checkAttemptRef(r, `running[${i}]`));
     if (body.impaired !== undefined && typeof body.impaired !== 'string') throw clientError('impaired must be a string, or absent');
+    if (body.features !== undefined && (!Array.isArray(body.features) || body.features.some((f) => typeof f !== 'string'))) throw clientError('features must be a list of strings, or absent');
+    const features = body.features ?? [];
     const arrivedAt = this.o.clock.now();
     await this.heartbeat(inst);
     inst = await this.impairment(inst, body.impaired ? body.impaired.slice(0, 500) : null);
-    let res = await this.reconcile(inst, body.running, arrivedAt);
+    let res = await this.reconcile(inst, body.running, arrivedAt, features);
     // Held no longer than the lease allows: the heartbeat is written when a poll arrives, and an
     // agent that asks for more (its first poll, before it knows the lease; an older agent) would
     // otherwise go unheard long enough to be declared lost.
@@ -370,7 +377,7 @@ export class AgentHub {
       });
       // What woke the poll may be the instance's own termination: read it again.
       inst = (await getInstance(this.o.db, inst.id)) ?? inst;
-      res = await this.reconcile(inst, body.running, arrivedAt);
+      res = await this.reconcile(inst, body.running, arrivedAt, features);
     }
     return res;
   }

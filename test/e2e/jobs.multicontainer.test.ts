@@ -13,9 +13,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { RegisterJobDefinitionCommand, SubmitJobCommand, TerminateJobCommand, type JobDetail } from '@aws-sdk/client-batch';
+import { CreateComputeEnvironmentCommand, RegisterJobDefinitionCommand, SubmitJobCommand, TerminateJobCommand, type JobDetail } from '@aws-sdk/client-batch';
 import { CLI, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
-import { createCe, createQueue, logLines, waitForStatus } from '../helpers/fixtures.js';
+import { createCe, createQueue, eventually, logLines, waitForStatus } from '../helpers/fixtures.js';
+import { HandAgent } from '../helpers/handAgent.js';
 import { socketPath } from '../../src/executor/dockerApi.js';
 import { findCatatonit } from '../../src/executor/containerPod.js';
 
@@ -254,6 +255,31 @@ describe('jobs of several containers', () => {
     assert.deepEqual(job.eksAttempts?.[0].initContainers, [{ name: 'check', exitCode: 4 }]);
     assert.equal(job.eksAttempts?.[0].containers?.[0].exitCode, undefined);
     assert.match(job.eksAttempts?.[0].containers?.[0].reason ?? '', /dependency not satisfied: container "check" \(SUCCESS\) exited with 4/);
+  });
+
+  test('an agent of an older openbatch, which runs one container, is given such a job as one that cannot start, without its secrets', async () => {
+    await t.client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'old-agents', type: 'UNMANAGED' }));
+    await createQueue(t.client, 'old-q', ['old-agents']);
+    await register('old-task', {
+      type: 'container',
+      ecsProperties: {
+        taskProperties: [
+          {
+            containers: [
+              { name: 'main', image: 'busybox', command: ['true'], secrets: [{ name: 'DB_PASSWORD', valueFrom: 'db-password' }] },
+              { name: 'side', image: 'busybox', essential: false, command: ['true'] },
+            ],
+          },
+        ],
+      },
+    });
+    // Its polls name no features, as before jobs of several containers.
+    const agent = await HandAgent.join(t, 'old-agents', { vcpus: 4, memoryMiB: 8192, gpus: 0 });
+    const { jobId } = await t.client.send(new SubmitJobCommand({ jobName: 'old', jobQueue: 'old-q', jobDefinition: 'old-task' }));
+    const a = await eventually('the attempt handed to the agent', async () => (await agent.poll()).start.find((x) => x.jobId === jobId));
+    assert.match(a.cannotStart ?? '', /^CannotStartContainerError: the agent of instance i-[0-9a-f]+ is of an older openbatch that cannot run jobs of several containers/);
+    assert.equal(a.containers, undefined);
+    assert.doesNotMatch(JSON.stringify(a), /s3cret/);
   });
 
   test('on the container executor: a pod whose containers reach each other on localhost', { skip: noDocker || noPause }, async () => {
