@@ -24,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { chmodSync, closeSync, constants, openSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, constants, openSync, rmSync, unlinkSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { MetadataEndpoint } from '../executor/types.js';
@@ -72,7 +72,7 @@ interface Entry {
   /** per container name: the engine's id once known */
   dockerIds: Map<string, string>;
   /** unix sockets made for it, removed when it ends */
-  sockets: Server[];
+  sockets: { server: Server; path: string }[];
 }
 
 /** The task metadata endpoint of one agent. */
@@ -104,7 +104,7 @@ export class TaskMetadataServer {
     const e = this.entries.get(token);
     if (!e) return;
     this.entries.delete(token);
-    for (const s of e.sockets) s.close();
+    for (const s of e.sockets) closeSocket(s);
   }
 
   /** Listens on the host's loopback, for the jobs that share the host's network. */
@@ -158,13 +158,13 @@ export class TaskMetadataServer {
     // The job may run as another user than the agent.
     chmodSync(path, 0o666);
     server.unref();
-    e.sockets.push(server);
+    e.sockets.push({ server, path });
     return this.path(token, container);
   }
 
   /** Stops listening everywhere. */
   async close(): Promise<void> {
-    for (const e of this.entries.values()) for (const s of e.sockets) s.close();
+    for (const e of this.entries.values()) for (const s of e.sockets) closeSocket(s);
     this.entries.clear();
     for (const l of this.tcp.values()) (await l)?.server.close();
     this.tcp.clear();
@@ -261,5 +261,19 @@ export class TaskMetadataServer {
       ContainerInstanceArn: t.containerInstanceArn,
       Containers: e.containers.map((c) => this.containerDocument(e, c)),
     };
+  }
+}
+
+/**
+ * Stops a socket's server and removes its file by its own path: the server, bound through a
+ * descriptor since closed (/proc/self/fd/N), would not find it, and the file left behind
+ * made the attempt's working directory go with a recursive removal instead of one rmdir.
+ */
+function closeSocket(s: { server: Server; path: string }): void {
+  s.server.close();
+  try {
+    unlinkSync(s.path);
+  } catch {
+    // gone with its directory, or removed by the server when it was bound by its own path
   }
 }

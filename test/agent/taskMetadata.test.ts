@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -86,5 +86,17 @@ describe('task metadata endpoint', () => {
     assert.equal((await get({ uri: 'http://127.0.0.1:1'.replace(':1', `:${new URL(server.endpoint(other).loopback()!).port}`) + '/v4/' + '0'.repeat(32) })).status, 404);
     server.unregister(other);
     assert.equal((await get({ uri: server.endpoint(other).loopback()! })).status, 404);
+  });
+
+  test('an ended attempt’s socket is removed, also where its path is too long to bind directly: its working directory is left empty', async () => {
+    const workDir = join(dir, 'w'.repeat(120), 'job-1');
+    mkdirSync(workDir, { recursive: true });
+    const token = server.register(facts('t5'), [{ name: 'default', image: 'busybox', vcpus: 1, memoryMiB: 256 }]);
+    const socket = join(workDir, 'relay.sock');
+    server.endpoint(token).unix(socket);
+    assert.ok(existsSync(socket));
+    server.unregister(token);
+    assert.ok(!existsSync(socket), 'the socket file is gone');
+    assert.deepEqual(readdirSync(workDir), []);
   });
 });
