@@ -219,12 +219,18 @@ export async function dependencyNeighbourhood(
       }
     }
     const downRows = down.length
-      ? await db.selectFrom('job_dependencies').select(['job_id', 'depends_on_id', 'type']).where('depends_on_id', 'in', down).limit(maxNodes + 1).execute()
+      ? await db
+          .selectFrom('job_dependencies')
+          .innerJoin('jobs', 'jobs.id', 'job_dependencies.job_id')
+          .select(['job_dependencies.job_id', 'job_dependencies.depends_on_id', 'job_dependencies.type', 'jobs.parent_id', 'jobs.array_size', 'jobs.num_nodes', 'jobs.node_index'])
+          .where('job_dependencies.depends_on_id', 'in', down)
+          .limit(maxNodes + 1)
+          .execute()
       : [];
     const downIds: string[] = [];
     for (const e of downRows) {
       // an array's children depend on each other's rows; the graph stays at the level of the jobs a person submitted
-      if (e.job_id.includes(':') && !jobId.includes(':')) continue;
+      if (jobKind(e) === 'arrayChild' && jobKind(start) !== 'arrayChild') continue;
       edges.set(`${e.depends_on_id}>${e.job_id}`, { from: e.depends_on_id, to: e.job_id, type: e.type });
       if (!nodes.has(e.job_id)) downIds.push(e.job_id);
     }

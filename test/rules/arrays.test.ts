@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CancelJobCommand, CreateComputeEnvironmentCommand, CreateJobQueueCommand, DescribeJobsCommand, ListJobsCommand, TerminateJobCommand, type JobDetail, type SubmitJobCommandInput } from '@aws-sdk/client-batch';
 import { arrayStatusSummary, getJob } from '../../src/store/jobs.js';
+import { dependencyNeighbourhood } from '../../src/store/jobReports.js';
 import { startHarness, type Harness } from '../harness/controlPlane.js';
 import { shell } from '../harness/shell.js';
 import { logLines } from '../helpers/fixtures.js';
@@ -203,6 +204,21 @@ describe('dependencies', () => {
     const late = await submit('index', { arrayProperties: { size: 2 }, dependsOn: [{ jobId: first }] });
     assert.equal((await done(late)).status, 'FAILED');
     assert.deepEqual((await jobs(children(late, 2))).map((j) => j.status), ['FAILED', 'FAILED']);
+  });
+
+  test("the dashboard's dependency graph stays at the level of submitted jobs; a child's graph shows its children's edges", async () => {
+    const x = await submit('ok');
+    const a = await submit('ok', { arrayProperties: { size: 2 }, dependsOn: [{ jobId: x }] });
+    const b = await submit('ok', { arrayProperties: { size: 2 }, dependsOn: [{ jobId: a, type: 'N_TO_N' }] });
+    const seq = await submit('ok', { arrayProperties: { size: 2 }, dependsOn: [{ type: 'SEQUENTIAL' }] });
+    const c = await submit('ok', { dependsOn: [{ jobId: a }, { jobId: seq }] });
+    await done(c);
+    await done(b);
+    const edges = async (id: string) => (await dependencyNeighbourhood(h.store.store.db, id)).edges.map((e) => `${e.from}>${e.to}`).sort();
+    assert.deepEqual(await edges(x), [`${x}>${a}`, `${a}>${b}`, `${a}>${c}`].sort());
+    assert.deepEqual(await edges(a), [`${a}>${b}`, `${a}>${c}`, `${x}>${a}`].sort());
+    assert.deepEqual(await edges(seq), [`${seq}>${c}`]);
+    assert.deepEqual(await edges(`${seq}:0`), [`${seq}:0>${seq}:1`]);
   });
 
   test('a single job may depend on another with type SEQUENTIAL: a plain dependency, shown as sent', async () => {
