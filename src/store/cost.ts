@@ -19,6 +19,7 @@
  * (from started_at to their end, or to their latest figures while they run), the part inside
  * the range.
  */
+import { jobKind } from '../model/jobKind.js';
 import type { CostRow } from '../model/cost.js';
 import { isLostWork } from '../model/cost.js';
 import type { Db } from './db.js';
@@ -61,6 +62,8 @@ export async function costReport(db: Db, q: CostQuery): Promise<{ rows: CostRow[
       'j.name',
       'j.parent_id',
       'j.node_index',
+      'j.array_size',
+      'j.num_nodes',
       'j.array_index',
       'j.queue',
       'j.share_identifier',
@@ -99,7 +102,8 @@ export async function costReport(db: Db, q: CostQuery): Promise<{ rows: CostRow[
     let name: string | undefined;
     const g = q.groupBy;
     if (g === 'job') {
-      const rolledUp = a.node_index !== null || (a.array_index !== null && a.parent_id !== null && q.jobId !== a.parent_id);
+      const kind = jobKind(a);
+      const rolledUp = kind === 'node' || (kind === 'arrayChild' && q.jobId !== a.parent_id);
       key = rolledUp ? a.parent_id! : a.job_id;
       name = rolledUp ? parent?.name : a.name;
     } else if (g === 'array') {
