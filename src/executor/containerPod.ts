@@ -17,7 +17,8 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { DockerError, type DockerApi } from './dockerApi.js';
 import { Pod, type PodMember } from './pod.js';
-import { NOTICE_PREFIX, type PodMembership, type AttemptExit, type AttemptSpec, type LogLine, type PodContainerSpec, type RunningAttempt } from './types.js';
+import { NOTICE_PREFIX, type PodMembership, type AttemptExit, type AttemptSpec, type LogLine, type PodContainerSpec, type RunningAttempt, type UsageFigures } from './types.js';
+import { taskFigures } from './usage.js';
 
 /** Where the pause program is mounted in the pause container. */
 const PAUSE_AT = '/.openbatch-pause';
@@ -36,6 +37,10 @@ export class ContainerPod implements RunningAttempt {
   readonly whenRunning: Promise<number | undefined>;
   private readonly pod: Pod;
   private readonly network: Promise<string | undefined>;
+  /** the containers started so far, each with its figures at its end once it has ended (see `usage`) */
+  private readonly members: { attempt: RunningAttempt; final?: UsageFigures; ended: boolean }[] = [];
+  /** the most memory the running containers held together at one sample */
+  private sampledPeak = 0;
 
   constructor(
     private readonly api: DockerApi,
@@ -57,6 +62,12 @@ export class ContainerPod implements RunningAttempt {
       const started = this.network.then((network) => {
         inner = member(memberSpec(spec, c), (lines) => onLog(lines.map((l) => ({ ...l, container: c.name }))), { pod: name, ...(network ? { network } : {}) });
         if (stopAsked !== undefined) inner.terminate(stopAsked);
+        const entry: (typeof this.members)[number] = { attempt: inner, ended: false };
+        this.members.push(entry);
+        void inner.exited.then((e) => {
+          entry.ended = true;
+          entry.final = e.usage;
+        });
         return inner;
       });
       return {
@@ -72,8 +83,23 @@ export class ContainerPod implements RunningAttempt {
     this.whenRunning = this.pod.running;
     this.exited = this.pod.ended.then(async (o) => {
       await this.removePause();
-      return { exitCode: o.exitCode, ...(o.reason ? { reason: o.reason } : {}), neverStarted: o.neverStarted, containers: o.containers };
+      // Every container has ended (and its `exited` settled, which set its figures, first).
+      const usage = taskFigures(this.members.map((m) => m.final), this.sampledPeak, false);
+      return { exitCode: o.exitCode, ...(o.reason ? { reason: o.reason } : {}), neverStarted: o.neverStarted, containers: o.containers, ...(usage ? { usage } : {}) };
     });
+  }
+
+  /** The task's figures so far: its containers' summed (taskFigures), those that ended as they ended. */
+  async usage(): Promise<UsageFigures | undefined> {
+    const now = await Promise.all(this.members.map(async (m) => (m.ended ? undefined : await m.attempt.usage?.())));
+    const together = now.reduce((n, f) => n + (f?.memoryBytes ?? 0), 0);
+    this.sampledPeak = Math.max(this.sampledPeak, together);
+    return taskFigures(
+      // An ended container holds no memory now: its CPU time, bytes and peak still count.
+      this.members.map((m, i) => (m.ended ? m.final && { ...m.final, memoryBytes: undefined } : now[i])),
+      this.sampledPeak,
+      true,
+    );
   }
 
   terminate(graceMs?: number): void {

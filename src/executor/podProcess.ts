@@ -156,9 +156,11 @@ export function startPodProcess(start: (spec: AttemptSpec, onLog: (lines: LogLin
       });
     // Over the task's memory: the containers the kernel killed (137, not of our sending) were its victims.
     if (exit.reason?.startsWith('OutOfMemoryError')) for (const c of containers) if (c.exitCode === 137) c.reason = exit.reason;
-    if (!outcome) return { exitCode: exit.exitCode, reason: exit.reason, neverStarted: exit.neverStarted ?? false, containers };
+    // What the task used: the sandbox's, its containers' together.
+    const usage = exit.usage ? { usage: exit.usage } : {};
+    if (!outcome) return { exitCode: exit.exitCode, reason: exit.reason, neverStarted: exit.neverStarted ?? false, containers, ...usage };
     const oom = exit.reason?.startsWith('OutOfMemoryError') && outcome.exitCode === 137;
-    return { exitCode: outcome.exitCode, ...((oom ? exit.reason : outcome.reason) ? { reason: oom ? exit.reason : outcome.reason } : {}), neverStarted: outcome.neverStarted, containers };
+    return { exitCode: outcome.exitCode, ...((oom ? exit.reason : outcome.reason) ? { reason: oom ? exit.reason : outcome.reason } : {}), neverStarted: outcome.neverStarted, containers, ...usage };
   });
   return {
     get pid() {
@@ -168,5 +170,6 @@ export function startPodProcess(start: (spec: AttemptSpec, onLog: (lines: LogLin
     exited,
     whenRunning,
     terminate: (g) => inner.terminate(g),
+    ...(inner.usage ? { usage: () => inner.usage!() } : {}),
   };
 }

@@ -497,3 +497,27 @@ export function laterFigures(before: UsageFigures | undefined, now: UsageFigures
   }
   return out;
 }
+
+/**
+ * A task's figures from its containers' (executor/containerPod.ts): CPU time and bytes summed;
+ * memory now the sum of what the running ones hold; the peak the largest of `sampledPeak`
+ * (the largest such sum a sample saw) and each container's own peak — a lower bound of the
+ * task's true peak, since containers' peaks need not fall at the same moment. Undefined when
+ * no container was measured.
+ */
+export function taskFigures(members: readonly (UsageFigures | undefined)[], sampledPeak: number, running: boolean): UsageFigures | undefined {
+  const measured = members.filter((m): m is UsageFigures => m !== undefined);
+  if (measured.length === 0) return undefined;
+  const out: UsageFigures = { source: measured[0].source };
+  const sum = (k: 'cpuSeconds' | 'readBytes' | 'writeBytes' | 'memoryBytes') => {
+    const given = measured.filter((m) => m[k] !== undefined);
+    if (given.length) out[k] = given.reduce((n, m) => n + m[k]!, 0);
+  };
+  sum('cpuSeconds');
+  if (running) sum('memoryBytes');
+  sum('readBytes');
+  sum('writeBytes');
+  const peaks = measured.flatMap((m) => (m.peakMemoryBytes !== undefined ? [m.peakMemoryBytes] : []));
+  if (peaks.length || sampledPeak > 0) out.peakMemoryBytes = Math.max(sampledPeak, ...peaks);
+  return out;
+}

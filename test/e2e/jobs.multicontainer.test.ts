@@ -19,6 +19,8 @@ import { createCe, createQueue, eventually, logLines, waitForStatus } from '../h
 import { HandAgent } from '../helpers/handAgent.js';
 import { socketPath } from '../../src/executor/dockerApi.js';
 import { findCatatonit } from '../../src/executor/containerPod.js';
+import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
+import type { AttemptUsageDetail, JobUsageDetail } from '../../src/model/usage.js';
 
 const DOCKER_HOST = process.env.OPENBATCH_TEST_DOCKER_HOST ?? '';
 const IMAGE = process.env.OPENBATCH_TEST_IMAGE ?? 'localhost/openbatch-test/busybox:latest';
@@ -66,6 +68,12 @@ describe('jobs of several containers', () => {
   const cliLogs = (...args: string[]) => cli('logs', ...args);
   /** A stream's lines without the notices of what the host does not enforce. */
   const output = async (url: string, stream: string) => (await logLines(url, stream)).filter((l) => !l.startsWith('openbatch: not enforced'));
+  /** What the job's task used in all (DescribeJobs' openbatch:usage, which the SDK drops). */
+  async function used(jobId: string): Promise<AttemptUsageDetail | undefined> {
+    const signer = { endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const answer = await requestOpenbatch<{ 'openbatch:usage': Record<string, JobUsageDetail> }>(signer, 'POST', '/v1/describejobs', {}, { jobs: [jobId] });
+    return answer['openbatch:usage'][jobId]?.attempts[0];
+  }
   const containers = (job: JobDetail) => Object.fromEntries((job.ecsProperties?.taskProperties?.[0].containers ?? []).map((c) => [c.name!, c]));
 
   test('ECS: the containers share a network; the essential one ends the task, and each exit and stream is reported', async () => {
@@ -107,6 +115,10 @@ describe('jobs of several containers', () => {
       ],
     );
     assert.equal(attempt?.taskProperties?.[0].taskArn, job.ecsProperties?.taskProperties?.[0].taskArn);
+    // What the task used: its containers together, in one sandbox's cgroup.
+    const u = await used(job.jobId!);
+    assert.ok(u && u.cpuSeconds! > 0 && u.peakMemoryMiB! > 0, JSON.stringify(u));
+    assert.deepEqual(u.reserved, { vcpus: 2, memoryMiB: 512 });
     // The task holds its containers' sum.
     assert.deepEqual(job.ecsProperties?.taskProperties?.[0].containers?.map((x) => x.resourceRequirements), [
       [R.VCPU('1'), R.MEMORY('256')],
@@ -308,5 +320,8 @@ describe('jobs of several containers', () => {
     assert.equal(c.app.exitCode, 0);
     assert.deepEqual(await output(t.url, c.app.logStreamName!), ['hello from the pod']);
     assert.notEqual(c.server.exitCode, undefined, 'the server was stopped with the task');
+    // What the pod used: its containers' figures together, from the engine.
+    const u = await used(job.jobId!);
+    assert.ok(u && u.source === 'engine' && u.cpuSeconds! > 0 && u.peakMemoryMiB! > 0, JSON.stringify(u));
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CgroupHost } from '../../src/executor/cgroups.js';
-import { attemptProcesses, CgroupMeter, CounterFile, cpuStatSeconds, engineFigures, ioBytes, parseProcStat, ProcWatch, scanProc } from '../../src/executor/usage.js';
+import { attemptProcesses, CgroupMeter, CounterFile, cpuStatSeconds, taskFigures, engineFigures, ioBytes, parseProcStat, ProcWatch, scanProc } from '../../src/executor/usage.js';
 
 const root = mkdtempSync(join(tmpdir(), 'openbatch-usage-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -206,5 +206,23 @@ describe("usage from the container engine's stats", () => {
       { source: 'engine', cpuSeconds: 2, memoryBytes: 10 * MiB, peakMemoryBytes: 90 * MiB, readBytes: 10, writeBytes: 20 },
     );
     assert.deepEqual(engineFigures({}), { source: 'engine' });
+  });
+});
+
+describe("a task's figures from its containers'", () => {
+  test('CPU time and bytes add up; memory now is what the running ones hold; the peak is at least the largest together or alone', () => {
+    const web = { source: 'engine' as const, cpuSeconds: 2, memoryBytes: 100 * MiB, peakMemoryBytes: 300 * MiB, readBytes: 10, writeBytes: 20 };
+    const sidecar = { source: 'engine' as const, cpuSeconds: 0.5, memoryBytes: 50 * MiB, peakMemoryBytes: 60 * MiB };
+    assert.deepEqual(taskFigures([web, sidecar, undefined], 200 * MiB, true), {
+      source: 'engine',
+      cpuSeconds: 2.5,
+      memoryBytes: 150 * MiB,
+      peakMemoryBytes: 300 * MiB,
+      readBytes: 10,
+      writeBytes: 20,
+    });
+    // Together they once held more than either alone: that is the peak. At the end, no memory now.
+    assert.deepEqual(taskFigures([web, sidecar], 350 * MiB, false), { source: 'engine', cpuSeconds: 2.5, peakMemoryBytes: 350 * MiB, readBytes: 10, writeBytes: 20 });
+    assert.equal(taskFigures([undefined, undefined], 0, false), undefined, 'nothing measured');
   });
 });
