@@ -2,7 +2,8 @@
  * The call sequences of programs that drive AWS Batch in the field, replayed with their
  * members and read the way they read the answers: Metaflow's batch client, Airflow's
  * BatchOperator and hook, and Snakemake's AWS Batch executor through boto3 (all three are
- * Python). Nextflow's retry strategy is in retries.test.ts.
+ * Python), and jobs of several containers (eksProperties, ecsProperties) as a user's boto3
+ * script submits them. Nextflow's calls are in clients.nextflow.test.ts.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -31,9 +32,9 @@ describe('replayed clients (boto3)', { skip: boto3Missing }, () => {
     await t.close();
   });
 
-  test('Metaflow, Airflow and Snakemake: their calls succeed and their reads find what they index', async () => {
+  test('Metaflow, Airflow and Snakemake, and jobs of several containers: their calls succeed and their reads find what they index', async () => {
     const r = await run(PYTHON, [REPLAYS, t.url, 'replay-q'], home, {}, { timeoutMs: 300_000 });
     assert.equal(r.code, 0, `${show(r)}\nserver warnings:\n${t.warnings().join('\n')}`);
-    for (const name of ['metaflow', 'airflow', 'snakemake']) assert.match(r.stdout, new RegExp(`^${name}: ok$`, 'm'), show(r));
+    for (const name of ['metaflow', 'airflow', 'snakemake', 'several_containers']) assert.match(r.stdout, new RegExp(`^${name}: ok$`, 'm'), show(r));
   });
 });
