@@ -22,14 +22,15 @@ async function runnable(...jobs: ReturnType<ReturnType<typeof row>['build']>[]):
   for (const j of jobs) await drive(ts, j.row.id, 'RUNNABLE');
 }
 
-/** Places a RUNNABLE job on an instance (STARTING), and RUNNING when asked. */
-async function place(id: string, instanceId: string, running = false): Promise<void> {
+/** Places a RUNNABLE job on an instance (STARTING), and RUNNING (started at `startedAt`) when asked. */
+async function place(id: string, instanceId: string, startedAt?: number): Promise<void> {
+  const running = startedAt !== undefined;
   await ts.uow.write((tx) =>
     applyTransitions(
       tx,
       [
         { job: { id, status: 'RUNNABLE' }, to: 'STARTING', statusReason: null, set: { instance_id: instanceId, ce_name: 'ce', attempt_count: 1 } },
-        ...(running ? [{ job: { id, status: 'STARTING' }, to: 'RUNNING' as const, statusReason: null }] : []),
+        ...(running ? [{ job: { id, status: 'STARTING' }, to: 'RUNNING' as const, statusReason: null, set: { started_at: startedAt } }] : []),
       ],
       T0,
     ),
@@ -58,18 +59,18 @@ test('the shares of a fair-share queue that have RUNNABLE jobs, and each share\'
   assert.deepEqual((await shareHead(ts.store.db, 'q', 'beta', 1)).map((j) => j.id), ['b2']);
 });
 
-test('vCPUs held per queue and share, and per instance with how many jobs there are STARTING', async () => {
+test('vCPUs held per queue and share, and per instance with how many jobs there are STARTING and when its last job started', async () => {
   await runnable(row('a').vcpus(2).share('s1').build(), row('b').vcpus(1).share('s1').build(), row('c').vcpus(4).share('s2').build(), row('waits').vcpus(8).share('s1').build());
-  await place('a', 'i-1', true);
+  await place('a', 'i-1', T0 + 1_000);
   await place('b', 'i-1');
-  await place('c', 'i-2', true);
+  await place('c', 'i-2', T0 + 2_000);
   const byShare = (await runningByShare(ts.store.db)).sort((x, y) => String(x.share).localeCompare(String(y.share)));
   assert.deepEqual(byShare, [
     { queue: 'q', share: 's1', vcpus: 3 },
     { queue: 'q', share: 's2', vcpus: 4 },
   ]);
   const usage = await usageByInstance(ts.store.db);
-  assert.deepEqual(usage.get('i-1'), { vcpus: 3, memoryMiB: 128, gpus: 0, jobs: 2, starting: 1 });
-  assert.deepEqual(usage.get('i-2'), { vcpus: 4, memoryMiB: 64, gpus: 0, jobs: 1, starting: 0 });
+  assert.deepEqual(usage.get('i-1'), { vcpus: 3, memoryMiB: 128, gpus: 0, jobs: 2, starting: 1, lastStart: T0 + 1_000 });
+  assert.deepEqual(usage.get('i-2'), { vcpus: 4, memoryMiB: 64, gpus: 0, jobs: 1, starting: 0, lastStart: T0 + 2_000 });
   assert.equal(usage.get('i-3'), undefined);
 });
