@@ -10,6 +10,7 @@
  */
 import { clientError } from '../model/errors.js';
 import { resolveJobSpec } from '../model/jobSpec.js';
+import { resolveEcsTask, resolveEksPod } from '../model/taskSpec.js';
 import {
   ADVICE_RULE,
   adviseRightSizing,
@@ -95,7 +96,12 @@ export async function usageOperation(db: Db, input: Record<string, unknown>): Pr
   // A bare name: the latest revision's asks, the runs of every revision (newest first).
   const revisions = named ? [def.arn] : (await listJobDefinitions(db, { name: def.name, limit: 10_000 })).map((d) => d.arn).reverse();
   const spec = definitionSpecOf(def);
-  const asked = resolveJobSpec({ definitionName: def.name, definitionType: def.type, containerProperties: spec.containerProperties });
+  // What each run asks, as SubmitJob resolves it without overrides: a task of several containers asks their total.
+  const asked = spec.ecsProperties
+    ? resolveEcsTask(spec.ecsProperties, undefined, spec.parameters ?? {})
+    : spec.eksProperties
+      ? resolveEksPod(spec.eksProperties, undefined)
+      : resolveJobSpec({ definitionName: def.name, definitionType: def.type, containerProperties: spec.containerProperties });
   const runs: RunUsage[] = await recentRuns(db, revisions, ADVICE_RULE.window);
   const advice = adviseRightSizing({ vcpus: asked.vcpus, memoryMiB: asked.memoryMiB, fargate: spec.platformCapabilities?.includes('FARGATE') ?? false }, runs);
   const measured = runs.filter((r) => !r.outOfMemory);

@@ -20,7 +20,7 @@ import { HandAgent } from '../helpers/handAgent.js';
 import { socketPath } from '../../src/executor/dockerApi.js';
 import { findCatatonit } from '../../src/executor/containerPod.js';
 import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
-import type { AttemptUsageDetail, JobUsageDetail } from '../../src/model/usage.js';
+import type { AttemptUsageDetail, JobUsageDetail, UsageAnswer } from '../../src/model/usage.js';
 
 const DOCKER_HOST = process.env.OPENBATCH_TEST_DOCKER_HOST ?? '';
 const IMAGE = process.env.OPENBATCH_TEST_IMAGE ?? 'localhost/openbatch-test/busybox:latest';
@@ -119,6 +119,9 @@ describe('jobs of several containers', () => {
     const u = await used(job.jobId!);
     assert.ok(u && u.cpuSeconds! > 0 && u.peakMemoryMiB! > 0, JSON.stringify(u));
     assert.deepEqual(u.reserved, { vcpus: 2, memoryMiB: 512 });
+    // Right-sizing advice compares the runs with what the task asks: its containers' total.
+    const advice = JSON.parse(await cli('usage', 'web', '--json')) as UsageAnswer;
+    assert.deepEqual([advice.advice.asks, advice.advice.runs], [{ vcpus: 2, memoryMiB: 512, fargate: false }, 1]);
     // The task holds its containers' sum.
     assert.deepEqual(job.ecsProperties?.taskProperties?.[0].containers?.map((x) => x.resourceRequirements), [
       [R.VCPU('1'), R.MEMORY('256')],
