@@ -84,8 +84,6 @@ const MAX_WAIT_MS = 20_000;
  * an agent lists what it was handed in the poll right after the answer that carried it.
  */
 export const DELIVERY_GRACE_MS = 5_000;
-/** Why an attempt handed to its agent and never taken up ends. */
-const DELIVERY_LOST = 'CannotStartContainerError: the attempt was handed to its agent, which never took it up (the answer was lost, or the agent lost it)';
 /** Why an attempt that ran ends when its agent no longer lists it. */
 const RUN_LOST = 'the agent no longer runs the attempt (it lost track of it)';
 /**
@@ -296,7 +294,7 @@ export class AgentHub {
     return { start, stop, shutdown: toShutDown(inst), lease, ...(executor ? { executor } : {}), ...(capacity ? { capacity } : {}), ...(withdraw.length ? { withdraw } : {}), ...usage };
   }
 
-  /** Ends attempts their agent was handed and does not hold (DELIVERY_GRACE_MS): failed to start, or lost once RUNNING. */
+  /** Settles attempts their agent was handed and does not hold (DELIVERY_GRACE_MS): never received ones wait again, RUNNING ones are lost. */
   private async endLost(inst: InstanceRow, attempts: { job_id: string; attempt: number; token: string; a_status: string; withdraw_at: number | null }[]): Promise<void> {
     const ended = await this.o.uow.write(async (tx) => {
       let any = false;
@@ -308,17 +306,25 @@ export class AgentHub {
           any = true;
           continue;
         }
-        const end =
-          a.a_status === 'STARTING'
-            ? { exitCode: null, reason: DELIVERY_LOST, statusReason: REASONS.taskFailedToStart, stoppedAt: now, neverStarted: true }
-            : { exitCode: null, reason: RUN_LOST, stoppedAt: now };
-        any = (await batch.exited(a.job_id, a.attempt, a.token, end)) || any;
+        // Never received: the answer that carried it was lost (a network cut, an agent that
+        // restarted between sending its poll and reading the answer). Nothing ran, so nothing
+        // failed: the attempt is undone and the job waits again, to be handed out afresh
+        // under a new token (this one is dead). An agent lists what it holds, from queued to
+        // exited, so an attempt it does not list has not started there.
+        if (a.a_status === 'STARTING') {
+          any = batch.neverReceived(a.job_id, a.attempt, a.token) || any;
+          continue;
+        }
+        any = (await batch.exited(a.job_id, a.attempt, a.token, { exitCode: null, reason: RUN_LOST, stoppedAt: now })) || any;
       }
       await batch.flush();
       return any;
     });
     if (ended) {
-      this.o.logger.warn({ instance: inst.id, attempts: attempts.map((a) => `${a.job_id}#${a.attempt}`) }, 'attempts handed to an agent that does not hold them: ended');
+      this.o.logger.warn(
+        { instance: inst.id, attempts: attempts.map((a) => `${a.job_id}#${a.attempt}`) },
+        'attempts handed to an agent that does not hold them: those it never received wait again, those it ran are lost',
+      );
       this.o.kickScheduler();
     }
   }

@@ -26,7 +26,7 @@ import { FixedStatement, InListStatement } from './statementCache.js';
 import { toJson } from './json.js';
 import { applyTransitions, type Transition } from './transitions.js';
 import type { Tx } from './unitOfWork.js';
-import { backToRunnable, deleteAsked, type Withdrawn } from './withdrawals.js';
+import { backToRunnable, deleteGivenBack, type Withdrawn } from './withdrawals.js';
 
 /** How an attempt ended, as its agent or provider saw it. */
 export interface AttemptEnd {
@@ -91,7 +91,7 @@ export class AttemptReports {
   private readonly dirtyAttempts = new Set<Current>();
   private changes: Transition[] = [];
   /** attempts their agent gave back before starting them (store/withdrawals.ts) */
-  private givenBack: { jobId: string; attempt: number }[] = [];
+  private givenBack: { jobId: string; attempt: number; asked: boolean }[] = [];
   /** tasks' containers as they ended, to write with the attempts */
   private containerExits: { jobId: string; attempt: number; containers: ContainerExit[] }[] = [];
 
@@ -187,7 +187,21 @@ export class AttemptReports {
     const r = this.alone.has(jobId) ? undefined : this.fenced(jobId, attempt, token);
     if (!r || r.status !== 'STARTING' || r.a_status !== 'STARTING' || r.withdraw_at === null) return false;
     this.current.delete(jobId);
-    this.givenBack.push({ jobId, attempt });
+    this.givenBack.push({ jobId, attempt, asked: true });
+    return true;
+  }
+
+  /**
+   * The attempt's assignment never reached its agent (the poll answer that carried it was
+   * lost: a network cut, an agent restarted in between), so it never ran: it goes as a
+   * withdrawn one does, and its job waits again. Returns false unless it is current and
+   * STARTING.
+   */
+  neverReceived(jobId: string, attempt: number, token: string): boolean {
+    const r = this.alone.has(jobId) ? undefined : this.fenced(jobId, attempt, token);
+    if (!r || r.status !== 'STARTING' || r.a_status !== 'STARTING') return false;
+    this.current.delete(jobId);
+    this.givenBack.push({ jobId, attempt, asked: false });
     return true;
   }
 
@@ -196,7 +210,7 @@ export class AttemptReports {
     if (this.givenBack.length) {
       const gone: Withdrawn[] = [];
       for (const w of this.givenBack) {
-        const g = await deleteAsked(this.tx, w.jobId, w.attempt);
+        const g = await deleteGivenBack(this.tx, w.jobId, w.attempt, w.asked);
         if (g) gone.push(g);
       }
       this.givenBack = [];

@@ -46,6 +46,9 @@ const ASK = new FixedStatement<never>(`UPDATE attempts SET withdraw_at = ? WHERE
 const DELETE_ASKED = new FixedStatement<{ log_stream_name: string; log_group: string | null }>(
   "DELETE FROM attempts WHERE job_id = ? AND attempt = ? AND status = 'STARTING' AND withdraw_at IS NOT NULL RETURNING log_stream_name, log_group",
 );
+const DELETE_STARTING = new FixedStatement<{ log_stream_name: string; log_group: string | null }>(
+  "DELETE FROM attempts WHERE job_id = ? AND attempt = ? AND status = 'STARTING' RETURNING log_stream_name, log_group",
+);
 const EARLIER_STREAMS = new InListStatement((list) => `SELECT job_id, attempt, log_stream_name FROM attempts WHERE job_id IN (${list})`);
 
 /**
@@ -69,11 +72,12 @@ export async function withdrawQueued(tx: Tx, refs: readonly WithdrawalRef[], now
 }
 
 /**
- * Deletes an asked-for attempt its agent gave up (checked by the caller: current, fenced,
- * STARTING); answers what else must go with it, or undefined when it was not asked for.
+ * Deletes an attempt that never ran (checked by the caller: current, fenced, STARTING): one
+ * its agent gave up when asked, or (`asked` false) one whose assignment never reached its
+ * agent. Answers what else must go with it, or undefined when it was not asked for.
  */
-export async function deleteAsked(tx: Tx, jobId: string, attempt: number): Promise<Withdrawn | undefined> {
-  const [gone] = await DELETE_ASKED.run(tx.db, [jobId, attempt]);
+export async function deleteGivenBack(tx: Tx, jobId: string, attempt: number, asked: boolean): Promise<Withdrawn | undefined> {
+  const [gone] = await (asked ? DELETE_ASKED : DELETE_STARTING).run(tx.db, [jobId, attempt]);
   return gone ? { jobId, attempt, logGroup: gone.log_group, logStream: gone.log_stream_name } : undefined;
 }
 
