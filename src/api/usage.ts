@@ -65,7 +65,7 @@ export type AttemptUsageWithSeries = AttemptUsageDetail & { memory: [number, num
 /** What each measured attempt of a job used, with its memory over time (GET /openbatch/v1/dashboard/jobs/<id>/usage). */
 export function attemptsWithSeries(attempts: readonly AttemptRow[]): AttemptUsageWithSeries[] {
   return attempts.flatMap((a) => {
-    const u = attemptUsageOf(a);
+    const u = attemptUsageOf(a, true);
     const d = attemptUsageDetail(a, u);
     return d ? [{ ...d, memory: (u?.memorySeries ?? []).map(([t, bytes]): [number, number] => [t, round(bytes / MiB, 1)]) }] : [];
   });

@@ -133,8 +133,12 @@ export function appendPoint(series: [number, number][], point: [number, number])
   return out;
 }
 
-/** An attempt's recorded figures, or undefined when nothing was measured. */
-export function attemptUsageOf(a: AttemptRow): AttemptUsage | undefined {
+/**
+ * An attempt's recorded figures, or undefined when nothing was measured; with its memory
+ * series only when asked (`series`): DescribeJobs, which answers without it, is polled hard,
+ * and a series is up to SERIES_MAX points of JSON to decode per attempt.
+ */
+export function attemptUsageOf(a: AttemptRow, series = false): AttemptUsage | undefined {
   if (a.usage_at === null || a.usage_source === null) return undefined;
   const num = (v: number | null) => (v === null ? undefined : Number(v));
   const out: AttemptUsage = { source: a.usage_source as AttemptUsage['source'], at: Number(a.usage_at) };
@@ -147,8 +151,10 @@ export function attemptUsageOf(a: AttemptRow): AttemptUsage | undefined {
   set('memoryBytes', a.memory_bytes);
   set('readBytes', a.read_bytes);
   set('writeBytes', a.write_bytes);
-  const series = fromJson<[number, number][]>(a.memory_series, []);
-  if (series.length) out.memorySeries = series;
+  if (series) {
+    const points = fromJson<[number, number][]>(a.memory_series, []);
+    if (points.length) out.memorySeries = points;
+  }
   return out;
 }
 

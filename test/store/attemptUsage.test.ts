@@ -62,7 +62,7 @@ async function record(instanceId: string, ...reports: UsageReport[]): Promise<vo
 
 async function usageOf(id: string) {
   const [a] = await getAttempts(ts.store.db, [id]);
-  return attemptUsageOf(a);
+  return attemptUsageOf(a, true);
 }
 
 describe('recordUsage', () => {
@@ -90,6 +90,8 @@ describe('recordUsage', () => {
         [T0 + 3000, 90 * MiB],
       ],
     });
+    const [a] = await getAttempts(ts.store.db, ['a']);
+    assert.equal(attemptUsageOf(a)!.memorySeries, undefined, 'the series is decoded only when asked');
   });
 
   test('a report from another instance or with another token is dropped', async () => {
