@@ -42,6 +42,8 @@ import { finishAttempt, markRunning } from '../store/attemptReports.js';
 import { appendLogEvents, DEFAULT_LOG_GROUP, type NewLogEvent } from '../store/logEvents.js';
 import { activeSlurmAttempts, deleteSlurmJob, insertSlurmJob, orphanedSlurmJobs, updateSlurmJob, type SlurmAttempt } from '../store/slurmJobs.js';
 import { defaultBaseEnv } from '../executor/process.js';
+import { timesCpuSeconds } from '../executor/usage.js';
+import { recordUsage } from '../store/attemptUsage.js';
 import type { Core } from '../core.js';
 import type { Timer } from '../model/ids.js';
 import { attemptEnvironment, derivedEnvironment, RerunIndex } from './assignment.js';
@@ -272,6 +274,10 @@ export class SlurmProvider {
           // Not applied (fenced off): the row stays, and goes once the attempt is seen ended (orphanedSlurmJobs).
           if (await finishAttempt(tx, a.job_id, a.attempt, a.token, end, now)) {
             ended = true;
+            const cpuSeconds = readUsageFile(a.work_dir);
+            if (cpuSeconds !== undefined) {
+              await recordUsage(tx, a.instance_id, [{ jobId: a.job_id, attempt: a.attempt, token: a.token, at: now, figures: { source: 'slurm', cpuSeconds }, final: true }]);
+            }
             await deleteSlurmJob(tx.db, a.job_id, a.attempt);
           } else this.o.logger.warn({ job: a.job_id, attempt: a.attempt, slurmJob: a.slurm_job_id, state: state.state }, 'slurm job ended but its attempt end was not applied');
           this.cancelled.delete(a.slurm_job_id);
@@ -335,7 +341,7 @@ export class SlurmProvider {
     const command = spec.command ?? [];
     if (command.length === 0 || command[0] === '') throw new Error('the job has no command to run (command is empty)');
     const script = join(dir, 'script.sh');
-    writeFileSync(script, batchScript(command, join(dir, 'exit'), a), { mode: 0o700 });
+    writeFileSync(script, batchScript(command, dir, a), { mode: 0o700 });
     const args = [
       `--job-name=${slurmJobName(a.job_id, a.attempt)}`,
       `--output=${join(dir, 'output.log')}`,
@@ -440,14 +446,32 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The batch script: runs the command as given (no shell parsing of its words), then keeps its exit code. */
-function batchScript(command: string[], exitFile: string, a: SlurmAttempt): string {
+/**
+ * What the batch script's `times` said the command used (docs/usage.md): its CPU time, or
+ * undefined (no file: a script from before it wrote one, or it never got there).
+ */
+function readUsageFile(dir: string): number | undefined {
+  try {
+    return timesCpuSeconds(readFileSync(join(dir, 'usage'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The batch script: runs the command as given (no shell parsing of its words), then keeps
+ * its exit code and the CPU time of what it waited for (`times`). The exit code first: a
+ * scancel's SIGTERM may reach the shell right after the command, and the exit code is what
+ * must not be lost; both are read once Slurm says the job ended.
+ */
+function batchScript(command: string[], dir: string, a: SlurmAttempt): string {
   return [
     '#!/bin/sh',
     `# openbatch job ${a.job_id} attempt ${a.attempt}`,
     command.map(shellQuote).join(' '),
     'rc=$?',
-    `echo "$rc" > ${shellQuote(exitFile)}`,
+    `echo "$rc" > ${shellQuote(join(dir, 'exit'))}`,
+    `times > ${shellQuote(join(dir, 'usage'))} 2>/dev/null`,
     'exit "$rc"',
     '',
   ].join('\n');

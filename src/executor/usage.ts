@@ -95,6 +95,19 @@ export function cpuStatSeconds(text: string): number | undefined {
 }
 
 /**
+ * The CPU time, user and system, of the processes a shell waited for, from its `times`
+ * builtin: the second line, `0m1.140000s 0m0.250000s` (dash) or `0m1.140s 0m0.250s` (bash).
+ * Those processes' own waited-for children count in them (the kernel adds them on reaping).
+ */
+export function timesCpuSeconds(text: string): number | undefined {
+  const line = text.split('\n')[1] ?? '';
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(line.trim());
+  if (!m) return undefined;
+  const s = Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+  return Number.isFinite(s) ? s : undefined;
+}
+
+/**
  * Bytes read and written, summed over devices: v1's blkio.throttle.io_service_bytes
  * (`8:0 Read 4096` lines) or v2's io.stat (`8:0 rbytes=4096 wbytes=0 …`).
  */

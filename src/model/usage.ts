@@ -34,8 +34,11 @@ import { FARGATE_MEMORY, FARGATE_MEMORY_BY_VCPU, FARGATE_VCPUS } from './fargate
 /** The member of DescribeJobs' answer that carries what jobs used, beside AWS's `jobs` (api/usage.ts, docs/compatibility.md). */
 export const USAGE_MEMBER = 'openbatch:usage';
 
-/** Where an attempt's figures came from: its cgroup, its processes in /proc (sampled), or the container engine's stats. */
-export type UsageSource = 'cgroup' | 'proc' | 'engine';
+/**
+ * Where an attempt's figures came from: its cgroup, its processes in /proc (sampled), the
+ * container engine's stats, or a Slurm job's batch script (the CPU time of what it waited for).
+ */
+export type UsageSource = 'cgroup' | 'proc' | 'engine' | 'slurm';
 
 /**
  * What an attempt used since it started (executor/usage.ts says how each

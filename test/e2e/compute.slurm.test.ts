@@ -14,6 +14,8 @@ import { CLI, startTestServer, type TestServer } from '../helpers/server.js';
 import { createCe, createQueue, describeJob, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
 import { definition, holdSlurmNode, slurmExplain, slurmCe, slurmJobsNamed, slurmUnavailable } from '../helpers/slurm.js';
 import { slurmJobName } from '../../src/compute/slurmProvider.js';
+import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
+import type { JobUsageDetail } from '../../src/model/usage.js';
 
 const skip = slurmUnavailable();
 if (skip) console.log(`# Slurm provider tests skipped: ${skip}`);
@@ -49,6 +51,20 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
     const lines = await logLines(t.url, job.container!.logStreamName!);
     assert.equal(lines.length, 1);
     assert.match(lines[0], new RegExp(`^hello world from ${id} attempt 1 in sq/slurm slurm=\\d+$`));
+  });
+
+  test("a job under Slurm records the CPU time of its command (its batch script's times)", async () => {
+    // The busy loop keeps sh itself on the CPU: a sizeable figure whatever else the node does.
+    await definition(client, 'busy', ['sh', '-c', 'i=0; while [ $i -lt 200000 ]; do i=$((i + 1)); done']);
+    const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'busy' });
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
+    assert.equal(job.status, 'SUCCEEDED', job.statusReason);
+    const signer = { endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const answer = await requestOpenbatch<{ 'openbatch:usage': Record<string, JobUsageDetail> }>(signer, 'POST', '/v1/describejobs', {}, { jobs: [id] });
+    const u = answer['openbatch:usage'][id]?.attempts[0];
+    assert.equal(u?.source, 'slurm', JSON.stringify(answer['openbatch:usage']));
+    assert.ok(u.cpuSeconds! > 0, `CPU ${u.cpuSeconds} s`);
+    assert.equal(u.peakMemoryMiB, undefined, 'a figure the batch script does not give is absent');
   });
 
   test('a failing command fails the job with its exit code', async () => {

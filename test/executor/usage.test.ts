@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CgroupHost } from '../../src/executor/cgroups.js';
-import { attemptProcesses, CgroupMeter, CounterFile, cpuStatSeconds, taskFigures, engineFigures, ioBytes, parseProcStat, ProcWatch, scanProc } from '../../src/executor/usage.js';
+import { attemptProcesses, CgroupMeter, CounterFile, cpuStatSeconds, taskFigures, timesCpuSeconds, engineFigures, ioBytes, parseProcStat, ProcWatch, scanProc } from '../../src/executor/usage.js';
 
 const root = mkdtempSync(join(tmpdir(), 'openbatch-usage-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -224,5 +224,14 @@ describe("a task's figures from its containers'", () => {
     // Together they once held more than either alone: that is the peak. At the end, no memory now.
     assert.deepEqual(taskFigures([web, sidecar], 350 * MiB, false), { source: 'engine', cpuSeconds: 2.5, peakMemoryBytes: 350 * MiB, readBytes: 10, writeBytes: 20 });
     assert.equal(taskFigures([undefined, undefined], 0, false), undefined, 'nothing measured');
+  });
+});
+
+describe("a shell's times", () => {
+  test('the CPU time of what it waited for, user and system, as dash and bash print it', () => {
+    assert.equal(timesCpuSeconds('0m0.000000s 0m0.000000s\n0m0.140000s 0m0.250000s\n'), 0.39);
+    assert.equal(timesCpuSeconds('0m0.001s 0m0.002s\n2m1.500s 0m0.500s\n'), 122);
+    assert.equal(timesCpuSeconds('0m0.001s 0m0.002s\n'), undefined);
+    assert.equal(timesCpuSeconds(''), undefined);
   });
 });
