@@ -11,11 +11,9 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { ListJobsCommand, TerminateJobCommand, type BatchClient } from '@aws-sdk/client-batch';
 import { CLI, startTestServer, type TestServer } from '../helpers/server.js';
-import { createCe, createQueue, describeJob, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
+import { createCe, createQueue, describeJob, jobUsage, logLines, submit, waitForStatus } from '../helpers/fixtures.js';
 import { definition, holdSlurmNode, slurmExplain, slurmCe, slurmJobsNamed, slurmUnavailable } from '../helpers/slurm.js';
 import { slurmJobName } from '../../src/compute/slurmProvider.js';
-import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
-import type { JobUsageDetail } from '../../src/model/usage.js';
 
 const skip = slurmUnavailable();
 if (skip) console.log(`# Slurm provider tests skipped: ${skip}`);
@@ -59,10 +57,8 @@ describe('Slurm provider', { skip: skip ?? false }, () => {
     const id = await submit(client, { jobQueue: 'sq', jobDefinition: 'busy' });
     const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], WAIT, slurmExplain(t));
     assert.equal(job.status, 'SUCCEEDED', job.statusReason);
-    const signer = { endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-    const answer = await requestOpenbatch<{ 'openbatch:usage': Record<string, JobUsageDetail> }>(signer, 'POST', '/v1/describejobs', {}, { jobs: [id] });
-    const u = answer['openbatch:usage'][id]?.attempts[0];
-    assert.equal(u?.source, 'slurm', JSON.stringify(answer['openbatch:usage']));
+    const u = (await jobUsage(t.url, id))?.attempts[0];
+    assert.equal(u?.source, 'slurm', JSON.stringify(u));
     assert.ok(u.cpuSeconds! > 0, `CPU ${u.cpuSeconds} s`);
     assert.equal(u.peakMemoryMiB, undefined, 'a figure the batch script does not give is absent');
   });

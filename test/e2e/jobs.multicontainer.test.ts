@@ -15,12 +15,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CreateComputeEnvironmentCommand, RegisterJobDefinitionCommand, SubmitJobCommand, TerminateJobCommand, type JobDetail } from '@aws-sdk/client-batch';
 import { CLI, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
-import { createCe, createQueue, eventually, logLines, waitForStatus } from '../helpers/fixtures.js';
+import { createCe, createQueue, eventually, jobUsage, logLines, waitForStatus } from '../helpers/fixtures.js';
 import { HandAgent } from '../helpers/handAgent.js';
 import { socketPath } from '../../src/executor/dockerApi.js';
 import { findCatatonit } from '../../src/executor/containerPod.js';
-import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
-import type { AttemptUsageDetail, JobUsageDetail, UsageAnswer } from '../../src/model/usage.js';
+import type { AttemptUsageDetail, UsageAnswer } from '../../src/model/usage.js';
 
 const DOCKER_HOST = process.env.OPENBATCH_TEST_DOCKER_HOST ?? '';
 const IMAGE = process.env.OPENBATCH_TEST_IMAGE ?? 'localhost/openbatch-test/busybox:latest';
@@ -70,9 +69,7 @@ describe('jobs of several containers', () => {
   const output = async (url: string, stream: string) => (await logLines(url, stream)).filter((l) => !l.startsWith('openbatch: not enforced'));
   /** What the job's task used in all (DescribeJobs' openbatch:usage, which the SDK drops). */
   async function used(jobId: string): Promise<AttemptUsageDetail | undefined> {
-    const signer = { endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-    const answer = await requestOpenbatch<{ 'openbatch:usage': Record<string, JobUsageDetail> }>(signer, 'POST', '/v1/describejobs', {}, { jobs: [jobId] });
-    return answer['openbatch:usage'][jobId]?.attempts[0];
+    return (await jobUsage(t.url, jobId))?.attempts[0];
   }
   const containers = (job: JobDetail) => Object.fromEntries((job.ecsProperties?.taskProperties?.[0].containers ?? []).map((c) => [c.name!, c]));
 

@@ -15,9 +15,8 @@ import { after, before, describe, test } from 'node:test';
 import { DescribeJobsCommand } from '@aws-sdk/client-batch';
 import type { JobUsageDetail, UsageAnswer } from '../../src/model/usage.js';
 import type { CostRow } from '../../src/model/cost.js';
-import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
 import { AWS, PYTHON, TEST_CREDENTIALS_ENV, awsMissing, boto3Missing, run, show } from '../helpers/awsClients.js';
-import { createCe, createQueue, eventually, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import { createCe, createQueue, eventually, rawDescribeJobs, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { CLI, sharedDir, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const exec = promisify(execFile);
@@ -44,11 +43,6 @@ while not os.path.exists(sys.argv[1]):
 time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 0)
 `;
 
-interface DescribeAnswer {
-  jobs: { jobId: string; status: string }[];
-  'openbatch:usage': Record<string, JobUsageDetail>;
-}
-
 describe('what a job really used', () => {
   let t: TestServer;
   let home: string;
@@ -56,8 +50,7 @@ describe('what a job really used', () => {
   const env = () => ({ ...process.env, OPENBATCH_ENDPOINT: t.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
   const cli = async (...args: string[]) => (await exec(process.execPath, [CLI, ...args], { env: env() })).stdout;
   /** DescribeJobs as it comes over the wire, extension member and all. */
-  const rawDescribe = (id: string) =>
-    requestOpenbatch<DescribeAnswer>({ endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }, 'POST', '/v1/describejobs', {}, { jobs: [id] });
+  const rawDescribe = (id: string) => rawDescribeJobs(t.url, [id]);
   let jobId: string;
 
   before(async () => {

@@ -15,6 +15,8 @@ import {
   type SubmitJobCommandInput,
 } from '@aws-sdk/client-batch';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
+import type { JobUsageDetail } from '../../src/model/usage.js';
 
 export interface CeOptions {
   maxvCpus?: number;
@@ -108,6 +110,17 @@ export async function describeJob(client: BatchClient, jobId: string): Promise<J
   const res = await client.send(new DescribeJobsCommand({ jobs: [jobId] }));
   if (!res.jobs?.[0]) throw new Error(`job ${jobId} not found`);
   return res.jobs[0];
+}
+
+/** DescribeJobs' answer as it comes over the wire, with the `openbatch:usage` member the SDK drops. */
+export async function rawDescribeJobs(url: string, ids: string[]): Promise<{ jobs: JobDetail[]; 'openbatch:usage': Record<string, JobUsageDetail> }> {
+  const signer = { endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  return requestOpenbatch(signer, 'POST', '/v1/describejobs', {}, { jobs: ids });
+}
+
+/** What a job's attempts used, from DescribeJobs' `openbatch:usage` (undefined: nothing measured). */
+export async function jobUsage(url: string, jobId: string): Promise<JobUsageDetail | undefined> {
+  return (await rawDescribeJobs(url, [jobId]))['openbatch:usage'][jobId];
 }
 
 /** The log lines of one stream, from the server's CloudWatch Logs API, through the real SDK. */

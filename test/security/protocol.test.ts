@@ -12,14 +12,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CreateComputeEnvironmentCommand } from '@aws-sdk/client-batch';
 import { DELIVERY_GRACE_MS } from '../../src/compute/agentHub.js';
-import { createQueue, describeJob, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
+import { createQueue, describeJob, jobUsage, registerDefinition, submit, waitForStatus } from '../helpers/fixtures.js';
 import { HandAgent } from '../helpers/handAgent.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers/server.js';
-import { requestOpenbatch } from '../../src/cli/openbatchApi.js';
-import type { JobUsageDetail } from '../../src/model/usage.js';
-
-/** How the CLI reaches the test server, to read answers the SDK would cut (DescribeJobs' openbatch:usage). */
-const SIGNER = (endpoint: string) => ({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
 
 const SECRET = `delivered-once-${process.pid}`;
 let t: TestServer;
@@ -125,8 +120,7 @@ test('what an attempt used is taken only from its instance with its token; malfo
   assert.equal(refused.status, 400);
   assert.match(JSON.stringify(refused.body), /reports\[0\]\.usage\.cpuSeconds must be a number, 0 or more/);
   await owner.report([{ ...ref, kind: 'usage', token: a.token, at: Date.now(), usage: sample(1.5) }]);
-  const usage = async () =>
-    (await requestOpenbatch<{ 'openbatch:usage': Record<string, JobUsageDetail> }>(SIGNER(t.url), 'POST', '/v1/describejobs', {}, { jobs: [id] }))['openbatch:usage'][id];
+  const usage = async () => (await jobUsage(t.url, id))!;
   assert.deepEqual(
     (await usage()).attempts.map((x) => [x.cpuSeconds, x.currentMemoryMiB]),
     [[1.5, 64]],
