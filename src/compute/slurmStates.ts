@@ -62,7 +62,14 @@ export function attemptEndOf(job: SlurmJobState, stopReason: string | null, exit
       if (stopReason === 'timeout') return { ...end, timedOut: true };
       // TerminateJob's reason is the job's terminate_reason; finishAttempt reports it.
       if (stopReason === 'terminate') return end;
-      return { ...end, reason: `Slurm job ${job.slurmJobId} was cancelled outside openbatch`, statusReason: `Slurm job ${job.slurmJobId} was cancelled outside openbatch` };
+      // Slurm marks a job CANCELLED at once and may say exit code 0 until its script is
+      // reaped: without the script's own exit file, 0 is no success (the job SUCCEEDED so).
+      return {
+        ...end,
+        exitCode: exitFile ?? (waitCode || null),
+        reason: `Slurm job ${job.slurmJobId} was cancelled outside openbatch`,
+        statusReason: `Slurm job ${job.slurmJobId} was cancelled outside openbatch`,
+      };
     default:
       return { ...end, reason: `Slurm job ${job.slurmJobId} ended: ${job.state}`, statusReason: `Slurm job ${job.slurmJobId} ended: ${job.state}` };
   }

@@ -54,5 +54,9 @@ describe('Slurm states', () => {
     assert.equal(end('CANCELLED', {}, 'timeout').timedOut, true);
     assert.deepEqual(end('CANCELLED', {}, 'terminate'), { exitCode: null, reason: null, statusReason: undefined, timedOut: false });
     assert.equal(end('CANCELLED').statusReason, 'Slurm job 42 was cancelled outside openbatch');
+    // Cancelled at the site before its script wrote an exit code, while Slurm still says 0: no exit code, not a success.
+    assert.equal(end('CANCELLED', { exitStatus: 0 }).exitCode, null);
+    assert.equal(end('CANCELLED', { exitStatus: 15 }).exitCode, 143);
+    assert.equal(end('CANCELLED', { exitStatus: 0 }, null, 143).exitCode, 143);
   });
 });
