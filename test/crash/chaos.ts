@@ -18,13 +18,14 @@ const { values } = parseArgs({ options: { minutes: { type: 'string', default: '1
 const until = Date.now() + Number(values.minutes) * 60_000;
 const runMs = Number(values['run-minutes']) * 60_000;
 let seed = Number(values.seed);
-const total = { runs: 0, serverKills: 0, serverPauses: 0, agentKills: 0, leaderKills: 0, failoverMsMax: 0, readoptMsMax: 0, jobs: 0, attemptsRun: 0, lost: 0, doubleRuns: 0, controlPlaneFailures: 0 };
+const total = { runs: 0, serverKills: 0, serverPauses: 0, agentKills: 0, leaderKills: 0, failoverMsMax: 0, readoptMsMax: 0, downtimeMsMax: 0, jobs: 0, attemptsRun: 0, lost: 0, doubleRuns: 0, controlPlaneFailures: 0 };
 while (Date.now() < until) {
   const r = await runChaos({ seed, durationMs: Math.min(runMs, Math.max(until - Date.now(), 30_000)), killEveryMs: 5_000, store: storeFromEnv(), log: (l) => console.log(`[seed ${seed}] ${l}`) });
   total.runs++;
   total.serverKills += r.serverKills;
   total.serverPauses += r.serverPauses;
   total.readoptMsMax = Math.max(total.readoptMsMax, ...r.readoptMs);
+  total.downtimeMsMax = Math.max(total.downtimeMsMax, ...r.downtimeMs);
   total.controlPlaneFailures += r.controlPlaneFailures;
   total.agentKills += r.agentKills;
   total.leaderKills += r.leaderKills;
@@ -35,7 +36,7 @@ while (Date.now() < until) {
   total.doubleRuns += r.doubleRuns;
   const { violations, workDir, database: _database, ...numbers } = r;
   console.log(`run ${total.runs}: ${JSON.stringify(numbers)}`);
-  if (r.controlPlaneFailures) violations.push(`${r.controlPlaneFailures} attempts failed for the control plane's sake`);
+  if (r.controlPlaneFailures) violations.push(`${r.controlPlaneFailures} attempts failed for the control plane's sake (control planes down ${r.downtimeMs.join(', ')} ms)`);
   if (r.readoptMs.some((ms) => ms < 0)) violations.push('a restarted control plane did not hear from its agents within 30 s');
   if (violations.length) {
     console.log(`VIOLATIONS (seed ${seed}, kept in ${workDir}):\n  ${violations.join('\n  ')}`);
