@@ -12,8 +12,8 @@
  */
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import type SQLite from 'better-sqlite3';
+import type pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import type { StoreKind } from './dialect.js';
 import type { Database } from './schema.js';
@@ -108,7 +108,10 @@ export async function openSqlite(dataDir: string): Promise<OpenedStore> {
     closeSync(openSync(file, 'a', 0o600));
     chmodSync(file, 0o600);
   }
-  const sqlite = new SQLite(file);
+  // Each driver is loaded by the store that uses it: a server on SQLite never loads pg, and
+  // the reverse (docs/benchmarks.md, "Server start").
+  const { default: Sqlite } = await import('better-sqlite3');
+  const sqlite = new Sqlite(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
@@ -129,12 +132,14 @@ export async function openSqlite(dataDir: string): Promise<OpenedStore> {
  * Integers come back as JavaScript numbers, as they do from SQLite: bigint columns hold epoch
  * milliseconds and row ids, far below 2^53, and COUNT/SUM return bigint or numeric.
  */
-const pgTypes = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format);
-  },
-};
+function pgTypesOf(types: typeof pg.types) {
+  return {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === types.builtins.INT8 || oid === types.builtins.NUMERIC) return (v: string) => Number(v);
+      return types.getTypeParser(oid, format);
+    },
+  };
+}
 
 /**
  * PostgreSQL: a pool of connections. Several servers may open the same database at once:
@@ -164,6 +169,8 @@ export const PG_SESSION = {
 };
 
 export async function openPostgres(url: string, poolSize = 10): Promise<OpenedStore> {
+  const { default: pg } = await import('pg');
+  const pgTypes = pgTypesOf(pg.types);
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,

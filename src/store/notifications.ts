@@ -5,7 +5,7 @@
  * (cluster/signals.ts). A lost notification is lost: callers use them to be faster, never as
  * the only way something happens.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 
 export interface ChannelOptions {
@@ -27,6 +27,8 @@ export class DatabaseChannel {
   }
 
   async start(): Promise<void> {
+    // pg is loaded by what uses PostgreSQL, not by every server's start (store/db.ts).
+    const { default: pg } = await import('pg');
     const client = new pg.Client({ connectionString: this.o.databaseUrl });
     client.on('notification', (n) => this.o.onMessage(n.payload ?? ''));
     client.on('error', (err) => {
