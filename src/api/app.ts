@@ -7,6 +7,7 @@
  * here and only here: `x-amzn-ErrorType` header and a `{__type, message}` body.
  */
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { BatchError, clientError, isBatchError, serverError } from '../model/errors.js';
 import type { Handler, RequestContext, Services } from './context.js';
@@ -78,6 +79,24 @@ function parseBody(raw: Buffer | undefined): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/**
+ * Fastify's JSON-schema compilers (ajv and fast-json-stringify), loaded by the first route
+ * that has a schema rather than when Fastify is created: openbatch's routes have none (bodies
+ * are checked against the AWS model, shapeCheck.ts), and loading them was about a tenth of a
+ * server's start (docs/benchmarks.md, "Server start"). They are Fastify's own dependencies,
+ * so they are required from where Fastify is.
+ */
+const fromFastify = createRequire(import.meta.resolve('fastify'));
+type CompilerFactory = (externalSchemas: unknown, options: unknown) => unknown;
+let validatorFactory: CompilerFactory | undefined;
+let serializerFactory: CompilerFactory | undefined;
+const lazySchemaCompilers = {
+  buildValidator: (schemas: unknown, options: unknown) =>
+    (validatorFactory ??= (fromFastify('@fastify/ajv-compiler') as () => CompilerFactory)())(schemas, options),
+  buildSerializer: (schemas: unknown, options: unknown) =>
+    (serializerFactory ??= (fromFastify('@fastify/fast-json-stringify-compiler') as () => CompilerFactory)())(schemas, options),
+};
+
 export function buildApp(opts: AppOptions): FastifyInstance {
   const { services } = opts;
   const app = Fastify({
@@ -89,6 +108,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     connectionTimeout: 60_000,
     keepAliveTimeout: 65_000,
     genReqId: () => randomUUID(),
+    schemaController: { compilersFactory: lazySchemaCompilers as never },
   });
 
   // The SigV4 signature covers the exact bytes of the body: keep them raw for every type.
