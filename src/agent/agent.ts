@@ -438,14 +438,19 @@ export class Agent {
     }
   }
 
-  /** Makes the attempt's working directory, then starts it (unless it was stopped meanwhile). */
+  /**
+   * Makes the attempt's working directory, empty, then starts it (unless it was stopped
+   * meanwhile). One left by an agent that died running the same attempt is emptied first:
+   * what the executor makes in it (the task metadata socket) then finds nothing in its way,
+   * without a look before each job.
+   */
   private prepare(a: Assignment): void {
     const k = this.key(a);
     if (this.running.has(k) || this.preparing.has(k) || this.exitUnacked.has(k)) return;
     const workDir = join(this.o.workRoot, `${a.jobId}-${a.attempt}`);
     const p = { assignment: a, cancelled: false };
     this.preparing.set(k, p);
-    mkdir(workDir, { recursive: true }, (err) => {
+    makeEmptyDir(workDir, (err) => {
       this.preparing.delete(k);
       if (this.stopped) return; // not started: like a waiting assignment (see stop())
       if (p.cancelled) {
@@ -825,6 +830,17 @@ export class Agent {
 function removeWorkDir(dir: string): void {
   rmdir(dir, (err) => {
     if (err && err.code !== 'ENOENT') rm(dir, { recursive: true, force: true }, () => undefined);
+  });
+}
+
+/**
+ * Makes `dir` (and its parents), empty: one mkdir where it did not exist (every attempt but
+ * one whose agent died running it), else its old content removed and the directory made again.
+ */
+function makeEmptyDir(dir: string, done: (err: NodeJS.ErrnoException | null) => void): void {
+  mkdir(dir, { recursive: true }, (err, made) => {
+    if (err || made !== undefined) return done(err);
+    rm(dir, { recursive: true, force: true }, (err) => (err ? done(err) : mkdir(dir, { recursive: true }, (err) => done(err))));
   });
 }
 

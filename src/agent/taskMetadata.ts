@@ -24,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { chmodSync, closeSync, constants, openSync, rmSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, constants, openSync, unlinkSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { MetadataEndpoint } from '../executor/types.js';
@@ -133,12 +133,14 @@ export class TaskMetadataServer {
    * A unix socket at `path` that answers the attempt's documents only, for a relay inside its
    * sandbox; the URI path to use through it. The socket goes with the attempt. (A unix
    * socket is bound and listening once `listen` returns: the job, started after, finds it.)
+   * Nothing is removed first: `path` is in the attempt's working directory, which the agent
+   * makes empty for it (a file found there fails the bind: no endpoint, and nothing there is
+   * given to the job's user).
    */
   private unixSocket(token: string, path: string, container?: string): string {
     const e = this.entries.get(token);
     if (!e) throw new Error('no such attempt');
     const server = createServer((req, res) => this.answer(req, res, token));
-    rmSync(path, { force: true });
     server.on('error', (err) => this.logger?.warn({ path, err: err.message }, 'the task metadata socket failed'));
     // A unix socket's path holds at most 107 bytes, and attempts' directories are deeper than
     // that: it is bound through this process's descriptor of its directory (/proc/self/fd/N),
@@ -155,6 +157,8 @@ export class TaskMetadataServer {
     } finally {
       if (dir !== undefined) closeSync(dir);
     }
+    // A unix socket's bind fails at once (its error event follows on the next tick).
+    if (!server.listening) throw new Error(`cannot bind a socket at ${path} (is something there?)`);
     // The job may run as another user than the agent.
     chmodSync(path, 0o666);
     server.unref();

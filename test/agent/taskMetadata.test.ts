@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -98,5 +98,16 @@ describe('task metadata endpoint', () => {
     server.unregister(token);
     assert.ok(!existsSync(socket), 'the socket file is gone');
     assert.deepEqual(readdirSync(workDir), []);
+  });
+
+  test('a socket path where something already is gives no endpoint, and what is there keeps its mode', () => {
+    const token = server.register(facts('t6'), [{ name: 'default', image: 'busybox', vcpus: 1, memoryMiB: 256 }]);
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, 'host file', { mode: 0o600 });
+    const socket = join(dir, 'taken.sock');
+    symlinkSync(secret, socket);
+    assert.throws(() => server.endpoint(token).unix(socket), /cannot bind a socket/);
+    assert.equal(statSync(secret).mode & 0o777, 0o600, 'not given to the job’s user');
+    server.unregister(token);
   });
 });
