@@ -199,6 +199,26 @@ export class Sandbox {
     return this.hidden.find((h) => isWithin(path, h.path))?.path;
   }
 
+  /** the host's root as every sandbox shows it (hostRoot) */
+  private rootArgs: string[] | undefined;
+
+  /**
+   * bwrap's arguments that show the host's root, the same for every attempt: read once, as
+   * the root's entries are (at agent start), with the targets of its links (/bin, /lib…),
+   * which were read again for each job before.
+   */
+  private hostRoot(): string[] {
+    if (this.rootArgs) return this.rootArgs;
+    const a: string[] = [];
+    for (const e of this.root) {
+      if (OWN_TOP.has(e.name)) continue;
+      const p = '/' + e.name;
+      if (e.isSymbolicLink()) a.push('--symlink', readlinkSync(p), p);
+      else a.push('--ro-bind', p, p);
+    }
+    return (this.rootArgs = a);
+  }
+
   /**
    * bwrap's arguments (up to and including `--`) for one attempt. `mounts`: the launch
    * template's host paths; `owner`: the job's user, who gets its scratch volumes. Throws an
@@ -211,12 +231,7 @@ export class Sandbox {
   args(workDir: string, s: JobSettings, o: { mounts?: readonly HostMount[]; owner?: Owner } = {}): string[] {
     const a = ['--die-with-parent', '--unshare-pid', '--unshare-ipc'];
     if (this.network === 'none') a.push('--unshare-net');
-    for (const e of this.root) {
-      if (OWN_TOP.has(e.name)) continue;
-      const p = '/' + e.name;
-      if (e.isSymbolicLink()) a.push('--symlink', readlinkSync(p), p);
-      else a.push('--ro-bind', p, p);
-    }
+    a.push(...this.hostRoot());
     a.push('--ro-bind', '/sys', '/sys', '--proc', '/proc');
     if (s.privileged) a.push('--dev-bind', '/dev', '/dev');
     else a.push('--dev', '/dev');
