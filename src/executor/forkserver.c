@@ -373,7 +373,8 @@ static void start(char *id, char *cwd, char *drain, char **fields, int nfields) 
       char what[PATH_MAX + 64];
       if (sandbox_become_job(NULL, &user, what, sizeof what) < 0) child_fail_what(st[1], "user", what);
     }
-    /* execvpe looks argv[0] up on the job's own PATH, as a container runtime does. */
+    /* argv[0] comes looked up on the job's own PATH (process.ts): execvpe would search this
+       process's PATH, not envp's. */
     execvpe(argv[0], argv, envp);
     child_fail(st[1], "exec");
   }

@@ -399,7 +399,10 @@ export class ProcessExecutor implements Executor {
     } else if (!s.privileged) u = this.jobUser;
     const owner = u && u.uid !== this.uid ? { uid: u.uid, gid: u.gid } : undefined;
     const wrapped = Boolean(this.cgroups || this.sandbox || s.ulimits?.length || owner);
-    if (wrapped) argv[0] = resolveExecutable(spec, env);
+    // Through the fork server too: its execvpe searches the fork server's own PATH, not the
+    // job's (glibc reads PATH from the caller's environment), so a job's own PATH would be
+    // ignored there.
+    if (wrapped || native) argv[0] = resolveExecutable(spec, env);
 
     // What ECS gives every container: its host's name, and the task metadata endpoint. A
     // sandbox with a network of its own reaches the endpoint through the relay, which runs

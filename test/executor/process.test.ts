@@ -323,6 +323,28 @@ describe(`ProcessExecutor (${modeName})`, () => {
       });
     });
 
+    test("a program is looked up on the job's own PATH, whoever runs it and however it starts", async () => {
+      // Only on the job's PATH, not the agent's: the fork server's execvpe alone would search
+      // the fork server's own PATH (glibc reads PATH from the caller's environment).
+      const open = mkdtempSync(join(tmpdir(), 'openbatch-path-'));
+      chmodSync(open, 0o755);
+      try {
+        writeFileSync(join(open, 'job-own-tool'), '#!/bin/sh\necho found\n');
+        chmodSync(join(open, 'job-own-tool'), 0o755);
+        await inWorkDir(async (dir) => {
+          // As the job user and, unwrapped where nothing else applies, as root.
+          for (const settings of [{}, ...(asRoot ? [{ user: 'root' }] : [])]) {
+            const s = start(executor(), { ...spec(dir, ['job-own-tool'], { PATH: `${open}:/usr/bin:/bin` }), settings });
+            const exit = await s.handle.exited;
+            assert.equal(exit.exitCode, 0, `${JSON.stringify(settings)}: ${exit.reason}`);
+            assert.deepEqual(messages(s.lines, 'stdout'), ['found']);
+          }
+        });
+      } finally {
+        rmSync(open, { recursive: true, force: true });
+      }
+    });
+
     test('the job runs in its workDir', async () => {
       await inWorkDir(async (dir) => {
         const s = start(executor(), spec(dir, ['pwd']));
