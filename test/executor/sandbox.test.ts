@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { ProcessExecutor } from '../../src/executor/process.js';
 import { Sandbox } from '../../src/executor/sandbox.js';
@@ -32,7 +32,7 @@ function layout() {
   const host = join(root, 'host');
   mkdirSync(host);
   writeFileSync(join(host, 'visible'), 'host file\n', { mode: 0o644 });
-  return { root, data, mine, other, secret, host };
+  return { root, data, instanceDir: dirname(mine), mine, other, secret, host };
 }
 
 async function run(executor: ProcessExecutor, workDir: string, script: string, settings: JobSettings = {}): Promise<{ code: number | null; out: string[]; err: string[] }> {
@@ -49,7 +49,7 @@ test('a sandboxed job sees neither the hidden data directory nor hidden files, a
     const r = await run(
       executor,
       l.mine,
-      `ls -A "${l.data}"; ls -A "${l.data}/work/i-1"; cat "${l.data}/agent-join-token" "${l.other}/leak" "${l.secret}" 2>/dev/null; ` +
+      `ls -A "${l.data}"; ls -A "${l.instanceDir}"; cat "${l.data}/agent-join-token" "${l.other}/leak" "${l.secret}" 2>/dev/null; ` +
         `cat "${l.host}/visible"; echo mine > here && cat here; ` +
         `touch "${l.data}/x" 2>/dev/null && echo WROTE-data; touch "${l.host}/x" 2>/dev/null && echo WROTE-host; echo x > "${l.secret}" 2>/dev/null && echo WROTE-secret; echo end`,
     );
@@ -87,7 +87,7 @@ test('a volume mounted over the hidden data directory at its own path keeps the 
   const executor = new ProcessExecutor({ cgroups: false, hidden: [l.data] });
   try {
     const settings: JobSettings = { volumes: [{ name: 'root', sourcePath: l.root }], mountPoints: [{ sourceVolume: 'root', containerPath: l.root, readOnly: false }] };
-    const r = await run(executor, l.mine, `echo ok > here && cat here; ls -A "${l.data}/work/i-1"; cat "${l.host}/visible"`, settings);
+    const r = await run(executor, l.mine, `echo ok > here && cat here; ls -A "${l.instanceDir}"; cat "${l.host}/visible"`, settings);
     assert.equal(r.code, 0, r.err.join('\n'));
     assert.deepEqual(r.out, ['ok', 'mine-1', 'host file']);
   } finally {

@@ -45,7 +45,7 @@ echo "== processes"; for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < "$f"; echo
 echo "== data directory"; ls -laR "$DATA_DIR" 2>&1 | head -100
 cat "$DATA_DIR/agent-join-token" 2>&1
 tr -cd '[:print:]\\n' < "$DATA_DIR/openbatch.db" 2>&1 | head -c 100000
-cat "$DATA_DIR"/work/*/"$VICTIM"-1/leak 2>&1
+cat "$WORK_ROOT"/*/"$VICTIM"-1/leak 2>&1
 echo "== server files"; cat "$SECRETS_FILE" "$CONFIG_FILE" 2>&1
 echo "== sockets"; ls -la /run /var/run 2>&1
 echo "== descriptors"; ls /proc/self/fd
@@ -53,7 +53,7 @@ echo "== writes"
 echo forged > "$DATA_DIR/agent-join-token" 2>/dev/null && echo "WROTE join token"
 touch "$DATA_DIR/pwned" 2>/dev/null && echo "WROTE data directory"
 echo x >> "$DATA_DIR/openbatch.db" 2>/dev/null && echo "WROTE database"
-for d in "$DATA_DIR"/work/*/"$VICTIM"-1; do touch "$d/pwned" 2>/dev/null && echo "WROTE other job's directory"; done
+for d in "$WORK_ROOT"/*/"$VICTIM"-1; do touch "$d/pwned" 2>/dev/null && echo "WROTE other job's directory"; done
 echo forged > "$SECRETS_FILE" 2>/dev/null && echo "WROTE secrets file"
 touch "/etc/pwned-$MARK" 2>/dev/null && echo "WROTE /etc"
 touch "$SHARED/pwned-$MARK" 2>/dev/null && echo "WROTE host directory"
@@ -104,6 +104,8 @@ test('a job looking for the service\'s secrets, other jobs\' secrets, agent toke
       command: ['sh', '-c', PRY],
       environment: [
         { name: 'DATA_DIR', value: dataDir },
+        // where the local agents keep their attempts' working directories
+        { name: 'WORK_ROOT', value: join(dataDir, 'work') },
         { name: 'VICTIM', value: victim },
         { name: 'SECRETS_FILE', value: secretsFile },
         { name: 'CONFIG_FILE', value: configFile },
