@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-batch';
 import { withClient, type ConnectionFlags } from './client.js';
 import { json, nameOfArn, table, wantsJson } from './output.js';
+import { REASONS } from '../model/reasons.js';
 
 export const DEFAULT_NAME = 'default';
 export const DEFAULT_COMMAND = ['echo', 'hello', 'from', 'openbatch'];
@@ -160,7 +161,7 @@ async function ces(flags: ConnectionFlags & { json?: boolean }): Promise<void> {
         { header: 'DESIRED', value: (c) => n(c.computeResources?.desiredvCpus), right: true },
         { header: 'MAX', value: (c) => n(c.computeResources?.maxvCpus ?? c.unmanagedvCpus), right: true },
         // What is capped or not kept, and why: nothing to say when healthy.
-        { header: 'STATUS REASON', value: (c) => (c.statusReason && c.statusReason !== 'ComputeEnvironment Healthy' ? c.statusReason : '-'), colour: (c) => (c.statusReason && c.statusReason !== 'ComputeEnvironment Healthy' ? 'yellow' : undefined) },
+        { header: 'STATUS REASON', value: (c) => (c.statusReason && c.statusReason !== REASONS.healthy ? c.statusReason : '-'), colour: (c) => (c.statusReason && c.statusReason !== REASONS.healthy ? 'yellow' : undefined) },
       ]),
     );
   });

@@ -217,7 +217,6 @@ export interface ScalingPlan {
   accounts: Map<string, CapacityAccount>;
 }
 
-export const HEALTHY = 'ComputeEnvironment Healthy';
 /** Accounts name at most this many holders: the largest first. */
 const HOLDERS_SHOWN = 8;
 /** Launches per CE per plan to reach its floor. */
@@ -342,7 +341,7 @@ export function planScaling(s: ScalingSnapshot, newId: () => string = counter())
       if (u.state === 'TERMINATING' || (u.jobs > 0 && !s.drain.stopJobs)) continue;
       terminate(u, 'drain', s.drain.stopJobs ? 'drained, its jobs stopped (openbatch drain --stop-jobs)' : 'drained (openbatch drain)');
     }
-    for (const ce of ces.values()) if (ce.valid && ce.enabled) plan.ces.push({ name: ce.name, desiredvCpus: ceVcpus(ce.name), statusReason: [...heldSays(ce), ...impairedSays(ce.name)].join('; ') || HEALTHY });
+    for (const ce of ces.values()) if (ce.valid && ce.enabled) plan.ces.push({ name: ce.name, desiredvCpus: ceVcpus(ce.name), statusReason: [...heldSays(ce), ...impairedSays(ce.name)].join('; ') || REASONS.healthy });
     return plan;
   }
 
@@ -476,7 +475,7 @@ export function planScaling(s: ScalingSnapshot, newId: () => string = counter())
       parts.push(cap);
     }
     if (!ce.fargate && have < floor) parts.push(`minvCpus not kept (${have} of ${floor} vCPUs): ${floorShortfall(ce)}`);
-    plan.ces.push({ name: ce.name, desiredvCpus: Math.ceil(Math.max(have, floor) - EPS), statusReason: parts.length ? parts.join('; ') : HEALTHY, cappedAt, cap });
+    plan.ces.push({ name: ce.name, desiredvCpus: Math.ceil(Math.max(have, floor) - EPS), statusReason: parts.length ? parts.join('; ') : REASONS.healthy, cappedAt, cap });
   }
   plan.draining = units.filter((u) => u.fate === 'drain').map((u) => u.id);
   for (const u of units) if (u.state !== 'WANTED' && u.claims.length && u.fate !== 'terminate') plan.claims.set(u.id, u.claims.map((c) => c.jobId));

@@ -12,18 +12,14 @@ import type { ComputeEnvironmentRow } from '../store/computeEnvironments.js';
 import type { FarmState } from '../store/drain.js';
 import type { InstanceRow } from '../store/instances.js';
 import type { JobQueueRow } from '../store/jobQueues.js';
+import type { InstanceUsage } from '../store/jobs.js';
 import type { ScalingPlan, ScalingSnapshot } from './planScaling.js';
 
 /** The CE tag that hands a CE to a provider other than the local one (`openbatch:provider=slurm`). */
 export const PROVIDER_TAG = 'openbatch:provider';
 
-/** Jobs STARTING or RUNNING on an instance, and what they use. */
-export interface InstanceUsage {
-  vcpus: number;
-  memoryMiB: number;
-  gpus: number;
-  jobs: number;
-}
+/** Jobs STARTING or RUNNING on an instance, and what they use (the store's reading). */
+export type { InstanceUsage } from '../store/jobs.js';
 
 /** What a pass read, for a provider to describe its part of it to planScaling. */
 export interface PassRows {

@@ -17,6 +17,7 @@ import { launchTemplatesOf, resolveLaunchTemplate } from '../compute/launchTempl
 import type { Core } from '../core.js';
 import { makeArn, type ArnScope } from '../model/arn.js';
 import { Conflict, Invalid } from '../model/errors.js';
+import { REASONS } from '../model/reasons.js';
 import {
   ceExtraOf,
   computeResourcesOf,
@@ -47,7 +48,7 @@ export async function createComputeEnvironment(s: Core, scope: ArnScope, input: 
     type: input.type!,
     state: input.state ?? 'ENABLED',
     status: 'VALID',
-    status_reason: 'ComputeEnvironment Healthy',
+    status_reason: REASONS.healthy,
     compute_resources: cr ?? null,
     service_role: input.serviceRole ?? null,
     extra: { unmanagedvCpus: input.unmanagedvCpus, eksConfiguration: input.eksConfiguration, context: input.context },

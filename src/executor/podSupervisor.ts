@@ -22,6 +22,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, unlinkSync } from 'node:fs';
+import { constants } from 'node:os';
 import { Pod, type MemberExit, type MemberRun, type PodMember } from './pod.js';
 
 const RS = '\x1e';
@@ -88,8 +89,6 @@ function lines(index: number, stream: 'o' | 'e'): { push(chunk: Buffer): void; e
   };
 }
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
-
 function launch(m: PodMember): MemberRun {
   const p = plan!.members.find((x) => x.name === m.name)!;
   const index = plan!.members.indexOf(p);
@@ -133,7 +132,7 @@ function launch(m: PodMember): MemberRun {
     });
     child.once('exit', (code, sig) => {
       if (killTimer) clearTimeout(killTimer);
-      const exitCode = code ?? (sig ? 128 + (SIGNALS[sig] ?? 0) : null);
+      const exitCode = code ?? (sig ? 128 + (constants.signals[sig] ?? 0) : null);
       // What its group left behind goes with it, as a container's processes do; then its output, read to the end.
       signal('SIGKILL');
       let settled = false;

@@ -393,11 +393,22 @@ export function scanProc(procRoot = '/proc'): Map<number, ProcEntry> {
   return table;
 }
 
+/** Each scan's processes by parent, built once per scan however many attempts it serves. */
+const CHILDREN = new WeakMap<Map<number, ProcEntry>, Map<number, number[]>>();
+function childrenOf(table: Map<number, ProcEntry>): Map<number, number[]> {
+  let children = CHILDREN.get(table);
+  if (!children) {
+    children = new Map();
+    for (const e of table.values()) (children.get(e.ppid) ?? children.set(e.ppid, []).get(e.ppid)!).push(e.pid);
+    CHILDREN.set(table, children);
+  }
+  return children;
+}
+
 /** The processes of an attempt: the leader's session and every descendant of the leader. */
 export function attemptProcesses(table: Map<number, ProcEntry>, leader: number): ProcEntry[] {
   const lead = table.get(leader);
-  const children = new Map<number, number[]>();
-  for (const e of table.values()) (children.get(e.ppid) ?? children.set(e.ppid, []).get(e.ppid)!).push(e.pid);
+  const children = childrenOf(table);
   const found = new Set<number>();
   const stack = [leader];
   while (stack.length) {

@@ -3,6 +3,8 @@
  * One place, so that a retry rule written against AWS matches here too.
  */
 export const REASONS = {
+  /** a compute environment's statusReason when nothing is capped, held or impaired */
+  healthy: 'ComputeEnvironment Healthy',
   essentialContainerExited: 'Essential container in task exited',
   /** the job's process never started: image not pulled, container not made or started, command not found, secrets not resolved */
   taskFailedToStart: 'Task failed to start',

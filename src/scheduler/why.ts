@@ -31,7 +31,7 @@
  */
 import { jobKind } from '../model/jobKind.js';
 import type { Clock } from '../model/ids.js';
-import { WAIT_REASONS } from '../model/reasons.js';
+import { REASONS, WAIT_REASONS } from '../model/reasons.js';
 import type { Resources } from '../model/resources.js';
 import { availableQuantities, getConsumableResource } from '../store/consumableResources.js';
 import type { Db } from '../store/db.js';
@@ -341,7 +341,7 @@ async function capacity(o: WhyOptions, names: string[]): Promise<(CeCapacity & {
         usedVcpus: used,
         freeVcpus: Math.max(0, ...mine.map((i) => i.vcpus - (usage.get(i.id)?.vcpus ?? 0))),
         ...(held ? { held } : {}),
-        statusReason: ce.status_reason && ce.status_reason !== 'ComputeEnvironment Healthy' ? ce.status_reason : undefined,
+        statusReason: ce.status_reason && ce.status_reason !== REASONS.healthy ? ce.status_reason : undefined,
       };
     });
 }

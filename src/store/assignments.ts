@@ -5,6 +5,7 @@
  */
 import type { Db } from './db.js';
 import type { JobRow, Reader } from './jobs.js';
+import { providerDataOf } from './instances.js';
 import { DEFAULT_LOG_GROUP } from './logEvents.js';
 
 /** A live (STARTING or RUNNING) attempt on an instance, with the job columns its assignment needs. */
@@ -69,6 +70,6 @@ export async function mainNodeAddress(db: Db, mainNodeJobId: string, attempt: nu
     .executeTakeFirst();
   if (!main) return undefined;
   if (main.provider === 'local') return '127.0.0.1';
-  const data = JSON.parse(main.provider_data || '{}') as { address?: string; hostname?: string };
+  const data = providerDataOf<{ address?: string; hostname?: string }>(main);
   return data.address ?? data.hostname ?? '127.0.0.1';
 }

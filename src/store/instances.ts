@@ -95,7 +95,7 @@ export async function setImpairment(db: Reader, inst: InstanceRow, reason: strin
     return undefined;
   }
   const impaired = await db.selectFrom('instances').select(['id', 'status_reason']).where('ce_name', '=', inst.ce_name).where('state', '=', 'IMPAIRED').orderBy('id').execute();
-  const ceReason = impaired.length ? REASONS.instancesImpaired(impaired.length, { id: impaired[0].id, reason: impaired[0].status_reason ?? '' }) : 'ComputeEnvironment Healthy';
+  const ceReason = impaired.length ? REASONS.instancesImpaired(impaired.length, { id: impaired[0].id, reason: impaired[0].status_reason ?? '' }) : REASONS.healthy;
   await db.updateTable('compute_environments').set({ status_reason: ceReason }).where('name', '=', inst.ce_name).where('status', '=', 'VALID').where('type', '=', 'UNMANAGED').execute();
   return change;
 }

@@ -6,7 +6,7 @@ import type {
   DescribeComputeEnvironmentsRequest,
   UpdateComputeEnvironmentRequest,
 } from '@aws-sdk/client-batch';
-import { ecsArns } from '../../model/arn.js';
+import { ecsArns, scopeOfArn } from '../../model/arn.js';
 import { listComputeEnvironments, type ComputeEnvironmentRow, computeResourcesOf, ceExtraOf } from '../../store/computeEnvironments.js';
 import { decodeToken, encodeToken, isNamePosition } from '../../store/pagination.js';
 import { typed, type Handler } from '../context.js';
@@ -20,12 +20,10 @@ export function computeEnvironmentDetail(row: ComputeEnvironmentRow): ComputeEnv
   const cr = computeResourcesOf(row);
   const computeResources = cr ? { ...cr, desiredvCpus: row.desired_vcpus } : undefined;
   const arn = row.arn;
-  const region = arn.split(':')[3];
-  const account = arn.split(':')[4];
   return {
     computeEnvironmentName: row.name,
     computeEnvironmentArn: arn,
-    ecsClusterArn: ecsArns.cluster({ region, account }, row.name, row.uuid),
+    ecsClusterArn: ecsArns.cluster(scopeOfArn(arn), row.name, row.uuid),
     tags: tagsOf(row.tags),
     type: row.type as ComputeEnvironmentDetail['type'],
     state: row.state as ComputeEnvironmentDetail['state'],

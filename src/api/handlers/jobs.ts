@@ -56,8 +56,8 @@ function podName(logStreamName: string | null): string | undefined {
   return logStreamName ? `aws-batch.${logStreamName.split('/').pop()}` : undefined;
 }
 
-function attemptDetail(job: JobRow, a: AttemptRow): AttemptDetail {
-  const spec = jobSpecOf(job);
+/** One ended attempt, as DescribeJobs shows it; `spec` is the job's, decoded once by the caller. */
+function attemptDetail(job: JobRow, spec: JobSpec, a: AttemptRow): AttemptDetail {
   if (spec.task?.orchestration === 'ECS') {
     return {
       startedAt: a.started_at ?? undefined,
@@ -129,7 +129,7 @@ export function jobDetail(job: JobRow, attempts: AttemptRow[], statusSummary?: R
     status: job.status as JobDetail['status'],
     shareIdentifier: job.share_identifier ?? undefined,
     schedulingPriority: job.share_identifier ? job.scheduling_priority : undefined,
-    attempts: attempts.filter((a) => a.status === 'SUCCEEDED' || a.status === 'FAILED').map((a) => attemptDetail(job, a)),
+    attempts: attempts.filter((a) => a.status === 'SUCCEEDED' || a.status === 'FAILED').map((a) => attemptDetail(job, spec, a)),
     statusReason: job.status_reason ?? undefined,
     createdAt: job.created_at,
     retryStrategy: spec.retryStrategy,

@@ -5,6 +5,7 @@ import { ErrorNote, Section, useLoad } from '../components/common';
 import { duration, time, zone } from '../format';
 import { useLiveReload } from '../live';
 import type { Route } from '../route';
+import { REASONS } from '../../../src/model/reasons.js';
 
 interface Instance {
   instanceId: string;
@@ -35,8 +36,6 @@ interface LastHour {
   byReason: { reason: string; count: number }[];
 }
 
-/** What DescribeComputeEnvironments says when there is nothing to say. */
-const HEALTHY = 'ComputeEnvironment Healthy';
 
 function Use({ used, total, unit }: { used: number; total: number; unit: string }) {
   const pct = total > 0 ? Math.min(100, (100 * used) / total) : 0;
@@ -163,7 +162,7 @@ export function Compute({ route }: { route: Route }) {
               </span>
             }
           >
-            {ce.statusReason && (ce.status !== 'VALID' || ce.statusReason !== HEALTHY) && (
+            {ce.statusReason && (ce.status !== 'VALID' || ce.statusReason !== REASONS.healthy) && (
               <p className="warn" data-testid={`ce-status-${ce.computeEnvironmentName}`}>
                 {ce.statusReason}
               </p>
