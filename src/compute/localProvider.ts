@@ -64,6 +64,7 @@ import type { Core } from '../core.js';
 import { makeChaos, type Chaos } from './chaos.js';
 import { expandInstanceTypes, largestCapacity, launchShapes, type AllocationStrategy } from './instanceTypes.js';
 import { launchTemplatesOf, resolveLaunchTemplate, type AppliedTemplate, type LaunchTemplate, type Mount } from './launchTemplates.js';
+import { isFargate } from '../model/fargateSizes.js';
 
 /**
  * Why a local instance ended, as a metric label: a plan's decision (idle, yield, ce_disabled,
@@ -125,9 +126,6 @@ function resourcesOf(ce: ComputeEnvironmentRow): ComputeResource {
   return computeResourcesOf(ce) ?? ({} as ComputeResource);
 }
 
-function isFargateCe(cr: ComputeResource): boolean {
-  return cr.type === 'FARGATE' || cr.type === 'FARGATE_SPOT';
-}
 
 function isSpotCe(cr: ComputeResource): boolean {
   return cr.type === 'SPOT' || cr.type === 'FARGATE_SPOT';
@@ -279,7 +277,7 @@ export class LocalProvider {
   largest(ce: ComputeEnvironmentRow): Resources {
     const cr = resourcesOf(ce);
     const bound: Resources = { vcpus: Math.min(cr.maxvCpus ?? 0, this.o.config.hostVcpus), memoryMiB: this.o.config.hostMemoryMiB, gpus: 0 };
-    if (isFargateCe(cr)) return { vcpus: Math.min(bound.vcpus, FARGATE_MAX.vcpus), memoryMiB: Math.min(bound.memoryMiB, FARGATE_MAX.memoryMiB), gpus: 0 };
+    if (isFargate(cr.type)) return { vcpus: Math.min(bound.vcpus, FARGATE_MAX.vcpus), memoryMiB: Math.min(bound.memoryMiB, FARGATE_MAX.memoryMiB), gpus: 0 };
     return largestCapacity(expandInstanceTypes(cr.instanceTypes), bound);
   }
 
@@ -359,7 +357,7 @@ export class LocalProvider {
   /** What a CE could ever launch here: its types capped to its maxvCpus and the host's budget (Fargate: sized per job, none). */
   launchable(ce: ComputeEnvironmentRow): { shapes: Resources[]; room: Resources } | undefined {
     const cr = resourcesOf(ce);
-    if (isFargateCe(cr)) return undefined;
+    if (isFargate(cr.type)) return undefined;
     const room: Resources = { vcpus: Math.min(cr.maxvCpus ?? 0, this.o.config.hostVcpus), memoryMiB: this.o.config.hostMemoryMiB, gpus: 0 };
     return { shapes: launchShapes(expandInstanceTypes(cr.instanceTypes), room), room };
   }
@@ -397,7 +395,7 @@ export class LocalProvider {
           name: ce.name,
           enabled: ce.state === 'ENABLED',
           valid: ce.status === 'VALID',
-          fargate: isFargateCe(cr),
+          fargate: isFargate(cr.type),
           minvCpus: cr.minvCpus ?? 0,
           maxvCpus: cr.maxvCpus ?? 0,
           types: expandInstanceTypes(cr.instanceTypes),

@@ -29,6 +29,7 @@ import {
 } from '../store/computeEnvironments.js';
 import { allJobQueues, ceOrderOf } from '../store/jobQueues.js';
 import { findComputeEnvironment } from './resolve.js';
+import { isFargate } from '../model/fargateSizes.js';
 
 /** A compute environment or job queue is deleted only once DISABLED, as AWS asks: Conflict otherwise. */
 export function disabledFirst(member: string, row: { name: string; state: string }, update: string): void {
@@ -70,7 +71,6 @@ export async function createComputeEnvironment(s: Core, scope: ArnScope, input: 
 export type ComputeResourcesCheck = (merged: ComputeResource) => void;
 
 /** Fargate capacity (FARGATE, FARGATE_SPOT) rather than instances (EC2, SPOT; the default). */
-export const isFargate = (type: string | undefined) => !!type?.startsWith('FARGATE');
 
 export async function updateComputeEnvironment(
   s: Core,

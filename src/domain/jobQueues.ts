@@ -20,7 +20,8 @@ import { listJobs } from '../store/jobs.js';
 import { deleteJobQueue as deleteInStore, getJobQueue, insertJobQueue, updateJobQueue as updateInStore, type CeOrderEntry, type NewJobQueue } from '../store/jobQueues.js';
 import { lookupsChanged } from '../store/lookupCache.js';
 import type { Db } from '../store/db.js';
-import { disabledFirst, isFargate } from './computeEnvironments.js';
+import { isFargate } from '../model/fargateSizes.js';
+import { disabledFirst } from './computeEnvironments.js';
 import type { JobServices } from './jobs.js';
 import { findComputeEnvironment, findJobQueue, findSchedulingPolicy } from './resolve.js';
 

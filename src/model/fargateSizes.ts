@@ -5,6 +5,11 @@
  * (model/usage.ts) suggests only sizes among them.
  */
 
+/** True for the compute environment types FARGATE and FARGATE_SPOT, which have no instances. */
+export function isFargate(type: string | null | undefined): boolean {
+  return type === 'FARGATE' || type === 'FARGATE_SPOT';
+}
+
 function steps(from: number, to: number, by: number): number[] {
   const out: number[] = [];
   for (let n = from; n <= to; n += by) out.push(n);

@@ -51,15 +51,17 @@ export function substituteParameters(command: readonly string[], parameters: Rec
   );
 }
 
-function mergeByKey<T>(base: readonly T[] | undefined, over: readonly T[] | undefined, key: (t: T) => string | undefined): T[] {
+/** `base` with the items of `over` in place of those of the same key (an override list over a definition's). */
+export function mergeByKey<T>(base: readonly T[] | undefined, over: readonly T[] | undefined, key: (t: T) => string | undefined): T[] {
   const out = new Map<string | undefined, T>();
   for (const item of base ?? []) out.set(key(item), item);
   for (const item of over ?? []) out.set(key(item), item);
   return [...out.values()];
 }
 
-function requirement(list: readonly ResourceRequirement[], type: string): number | undefined {
-  const r = list.find((x) => x.type === type);
+/** The number a resource requirement of `type` names, if the list has one and it is a number. */
+export function requirement(list: readonly ResourceRequirement[] | undefined, type: string): number | undefined {
+  const r = list?.find((x) => x.type === type);
   if (r?.value === undefined) return undefined;
   const n = Number(r.value);
   return Number.isFinite(n) ? n : undefined;

@@ -26,22 +26,8 @@ import type {
   Volume,
 } from '@aws-sdk/client-batch';
 import { Invalid } from './errors.js';
-import { DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, substituteParameters } from './jobSpec.js';
+import { DEFAULT_MEMORY_MIB, DEFAULT_VCPUS, mergeByKey, requirement, substituteParameters } from './jobSpec.js';
 import type { DependencyCondition, SecretVolumeSpec, TaskContainerSpec, TaskSpec } from './task.js';
-
-function requirement(list: readonly ResourceRequirement[] | undefined, type: string): number | undefined {
-  const r = list?.find((x) => x.type === type);
-  if (r?.value === undefined) return undefined;
-  const n = Number(r.value);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-function mergeByKey<T>(base: readonly T[] | undefined, over: readonly T[] | undefined, key: (t: T) => string | undefined): T[] {
-  const out = new Map<string | undefined, T>();
-  for (const item of base ?? []) out.set(key(item), item);
-  for (const item of over ?? []) out.set(key(item), item);
-  return [...out.values()];
-}
 
 /** The override of each container: by name, else (one without a name) the container at its index. */
 function overridesByContainer<O extends { name?: string }>(names: string[], overrides: readonly O[] | undefined, member: string): Map<string, O> {

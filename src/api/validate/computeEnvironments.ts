@@ -43,6 +43,7 @@ import {
   unique,
   type Maybe,
 } from './rules.js';
+import { isFargate } from '../../model/fargateSizes.js';
 
 const CR_TYPE_OPTIONS: EnumOptions = {
   unsupported: [CRType.ECS_MANAGED_INSTANCES],
@@ -55,7 +56,6 @@ const NEWER_STRATEGIES: EnumOptions = {
   because: 'not in the Batch API version openbatch implements',
 };
 
-const FARGATE_TYPES: readonly string[] = [CRType.FARGATE, CRType.FARGATE_SPOT];
 
 const SPOT_ONLY_STRATEGIES: readonly string[] = [
   CRAllocationStrategy.SPOT_CAPACITY_OPTIMIZED,
@@ -90,10 +90,6 @@ const INSTANCE_TYPE = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+)?$/;
 /** minScaleDownDelayMinutes: 0 turns the delay off, otherwise 20 minutes to a week. */
 const SCALE_DOWN_DELAY = { min: 20, max: 10080 };
 
-/** True for FARGATE and FARGATE_SPOT, which have no instances. */
-export function isFargate(type: Maybe<string>): boolean {
-  return present(type) && FARGATE_TYPES.includes(type);
-}
 
 /** Each entry a bundle (optimal…), a family or a type of the instance-type catalog, each once. */
 function instanceTypes(path: string, list: Maybe<readonly string[]>): void {
