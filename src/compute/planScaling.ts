@@ -49,7 +49,7 @@
  * once the sandbox works: the work that claims it says so, and unclaimed it is idle.
  */
 import { REASONS } from '../model/reasons.js';
-import type { Demand, Resources } from '../model/resources.js';
+import { fits, type Demand, type Resources } from '../model/resources.js';
 import { chooseLaunch, packLaunch, type AllocationStrategy, type InstanceType } from './instanceTypes.js';
 
 /** A local compute environment as planScaling sees it. */
@@ -260,10 +260,6 @@ interface Returning {
   unit: Unit;
   /** what of it no waiting job claimed yet */
   left: Resources;
-}
-
-function holds(t: Resources, need: Resources): boolean {
-  return t.vcpus + EPS >= need.vcpus && t.memoryMiB >= need.memoryMiB && t.gpus >= need.gpus;
 }
 
 function minus(a: Resources, b: Resources): Resources {
@@ -697,7 +693,7 @@ function packOpen(pieces: Resources[], open: Unit[], oneJob: boolean): { placed:
     let best: Unit | undefined;
     for (const u of open) {
       const l = left.get(u)!;
-      if (!holds(l, piece) || (oneJob && (u.claims.length > 0 || placed.some((p) => p.unit === u) || !holds(u.size, piece)))) continue;
+      if (!fits(piece, l) || (oneJob && (u.claims.length > 0 || placed.some((p) => p.unit === u) || !fits(piece, u.size)))) continue;
       if (!best || l.vcpus < left.get(best)!.vcpus) best = u;
     }
     if (!best) {
@@ -720,7 +716,7 @@ function launchSet(ce: ScalingCe, rest: Resources[], waitingTotal: Resources, ro
   if (rest.length === 0) return [];
   if (ce.fargate) {
     const total = sum(rest);
-    if (rest.some((p) => p.gpus > 0) || !holds(room, total)) return undefined;
+    if (rest.some((p) => p.gpus > 0) || !fits(total, room)) return undefined;
     return rest.map((p) => ({ type: 'fargate', capacity: { ...p }, capped: false }));
   }
   if (rest.length === 1) {

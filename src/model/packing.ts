@@ -4,11 +4,7 @@
  * (NEVER_FITS when not), planScaling what to launch for one: the same answer both ways, so a
  * job the scheduler keeps waiting is always one the providers can launch for.
  */
-import type { Resources } from './resources.js';
-
-function holds(t: Resources, need: Resources): boolean {
-  return t.vcpus + 1e-9 >= need.vcpus && t.memoryMiB >= need.memoryMiB && t.gpus >= need.gpus;
-}
+import { fits, type Resources } from './resources.js';
 
 /**
  * How many instances of `shape` hold every unit, placing units largest first on the first
@@ -18,8 +14,8 @@ export function instancesToHold(units: readonly Resources[], shape: Resources): 
   const bins: Resources[] = [];
   const sorted = [...units].sort((a, b) => b.vcpus - a.vcpus || b.memoryMiB - a.memoryMiB || b.gpus - a.gpus);
   for (const u of sorted) {
-    if (!holds(shape, u)) return undefined;
-    const target = bins.find((b) => holds(b, u)) ?? bins[bins.push({ ...shape }) - 1];
+    if (!fits(u, shape)) return undefined;
+    const target = bins.find((b) => fits(u, b)) ?? bins[bins.push({ ...shape }) - 1];
     target.vcpus -= u.vcpus;
     target.memoryMiB -= u.memoryMiB;
     target.gpus -= u.gpus;

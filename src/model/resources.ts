@@ -12,6 +12,15 @@ export interface Resources {
 }
 
 /**
+ * Whether `need` fits in `room`: the one rule the scheduler (placement, "never fits") and
+ * planScaling (what to launch) share. vCPUs are fractional (0.25 steps add up with rounding
+ * error), so they get a hair of allowance.
+ */
+export function fits(need: Resources, room: Resources): boolean {
+  return need.vcpus <= room.vcpus + 1e-9 && need.memoryMiB <= room.memoryMiB && need.gpus <= room.gpus;
+}
+
+/**
  * A job the scheduler left waiting for capacity (NO_CAPACITY), in the order its pass
  * considered it (queue priority, then the queue's dispatch order): what planScaling
  * (compute/planScaling.ts) launches for, with the same priorities as the scheduler's.

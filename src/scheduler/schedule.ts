@@ -65,7 +65,7 @@
  */
 
 import { couldPack } from '../model/packing.js';
-import type { Demand, Resources } from '../model/resources.js';
+import { fits, type Demand, type Resources } from '../model/resources.js';
 
 export interface JobView extends Resources {
   id: string;
@@ -185,9 +185,6 @@ export interface Plan {
   withdrawals: Withdrawal[];
 }
 
-export function fits(need: Resources, free: Resources): boolean {
-  return need.vcpus <= free.vcpus + 1e-9 && need.memoryMiB <= free.memoryMiB && need.gpus <= free.gpus;
-}
 
 export function schedule(snapshot: Snapshot): Plan {
   const ces = new Map(snapshot.ces.map((c) => [c.name, c]));

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { fits, schedule, type JobView, type Snapshot } from '../../src/scheduler/schedule.js';
+import { fits } from '../../src/model/resources.js';
+import { schedule, type JobView, type Snapshot } from '../../src/scheduler/schedule.js';
 
 /** Fluent snapshot builder: snap().ce('a', 4).instance('i1', 'a', 2).queue('q', 10, ['a']).job('q', 'j1', 1) */
 function snap() {
