@@ -4,7 +4,7 @@
  * deep parses, but whatever walks it afterwards — validation, an error message quoting it,
  * a log line — runs out of stack, which would answer 500. Every JSON request body (the AWS
  * APIs, CloudWatch Logs, openbatch's operations, the dashboard's, the agent protocol) is
- * checked with this before it is parsed.
+ * parsed through parseBoundedJson, which checks it first.
  */
 export const MAX_JSON_DEPTH = 64;
 
@@ -27,3 +27,17 @@ export function nestsDeeperThan(text: string, max = MAX_JSON_DEPTH): boolean {
 
 /** The message of the refusal, for each API's own error shape. */
 export const TOO_DEEP = `the request body nests deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`;
+
+/**
+ * A JSON request body, parsed once it is known not to nest too deep: every API parses its
+ * bodies here, each refusing in its own error shape (`refuse`) with its own words for text
+ * that is not JSON (`invalid`).
+ */
+export function parseBoundedJson(text: string, refuse: (message: string) => Error, invalid: string | ((e: Error) => string)): unknown {
+  if (nestsDeeperThan(text)) throw refuse(TOO_DEEP);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw refuse(typeof invalid === 'string' ? invalid : invalid(e as Error));
+  }
+}

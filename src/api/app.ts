@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { BatchError, clientError, isBatchError, serverError } from '../model/errors.js';
 import type { Handler, RequestContext, Services } from './context.js';
-import { nestsDeeperThan, TOO_DEEP } from '../jsonDepth.js';
+import { parseBoundedJson } from '../jsonDepth.js';
 import { batchOperations, type OperationInfo } from './operations.js';
 import { shapeOutput } from './outputShapes.js';
 import { check, httpBoundMembers } from './shapeCheck.js';
@@ -65,14 +65,7 @@ function sizeInWords(bytes: number): string {
 
 function parseBody(raw: Buffer | undefined): Record<string, unknown> {
   if (!raw || raw.length === 0) return {};
-  let parsed: unknown;
-  const text = raw.toString('utf8');
-  if (nestsDeeperThan(text)) throw clientError(TOO_DEEP);
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw clientError(`request body is not valid JSON: ${(e as Error).message}`);
-  }
+  const parsed = parseBoundedJson(raw.toString('utf8'), clientError, (e) => `request body is not valid JSON: ${e.message}`);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw clientError('request body must be a JSON object');
   }

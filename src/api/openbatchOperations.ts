@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clientError } from '../model/errors.js';
-import { nestsDeeperThan, TOO_DEEP } from '../jsonDepth.js';
+import { parseBoundedJson } from '../jsonDepth.js';
 import type { RequestContext } from './context.js';
 
 export type OpenbatchOperation = (input: Record<string, unknown>, ctx: RequestContext) => Promise<unknown>;
@@ -23,13 +23,7 @@ export function registerOpenbatchOperations(
       const raw = req.body as Buffer | undefined;
       let input: unknown = {};
       if (raw && raw.length) {
-        const text = raw.toString('utf8');
-        if (nestsDeeperThan(text)) throw clientError(TOO_DEEP);
-        try {
-          input = JSON.parse(text);
-        } catch {
-          throw clientError('the request body is not valid JSON');
-        }
+        input = parseBoundedJson(raw.toString('utf8'), clientError, 'the request body is not valid JSON');
       }
       if (typeof input !== 'object' || input === null || Array.isArray(input)) throw clientError('the request body must be a JSON object');
       return reply.header('content-type', 'application/json').send((await op(input as Record<string, unknown>, ctx)) ?? {});

@@ -25,7 +25,7 @@ import { hashToken } from './agentTokens.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { BatchError, clientError } from '../model/errors.js';
-import { nestsDeeperThan, TOO_DEEP } from '../jsonDepth.js';
+import { parseBoundedJson } from '../jsonDepth.js';
 import { REASONS } from '../model/reasons.js';
 import type { Clock, Timers } from '../model/ids.js';
 import type { AgentFeature, Assignment, AttemptRef, PollRequest, PollResponse, Report, ReportRequest, ReportResponse } from '../agent/protocol.js';
@@ -489,12 +489,7 @@ export class AgentHub {
       const raw = req.body as Buffer | undefined;
       const text = raw && raw.length ? raw.toString('utf8') : '';
       // Nothing of the protocol nests deep; a body that does would run validation out of stack.
-      if (nestsDeeperThan(text)) throw clientError(TOO_DEEP);
-      try {
-        req.body = text ? JSON.parse(text) : {};
-      } catch {
-        throw clientError('agent request body is not valid JSON');
-      }
+      req.body = text ? parseBoundedJson(text, clientError, 'agent request body is not valid JSON') : {};
     };
     const limits = { bodyLimit: AGENT_BODY_LIMIT };
     app.post('/agent/v1/poll', limits, async (req) => {

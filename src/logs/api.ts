@@ -15,7 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../api/context.js';
 import type { ServerConfig } from '../config.js';
 import { BatchError } from '../model/errors.js';
-import { nestsDeeperThan, TOO_DEEP } from '../jsonDepth.js';
+import { parseBoundedJson } from '../jsonDepth.js';
 import type { Db } from '../store/db.js';
 import {
   filterLogEvents,
@@ -335,13 +335,7 @@ export function registerLogsApi(
     const raw = req.body as Buffer | undefined;
     let input: Input = {};
     if (raw && raw.length) {
-      const text = raw.toString('utf8');
-      if (nestsDeeperThan(text)) throw invalid(TOO_DEEP);
-      try {
-        input = JSON.parse(text) as Input;
-      } catch {
-        throw invalid('request body is not valid JSON');
-      }
+      input = parseBoundedJson(raw.toString('utf8'), invalid, 'request body is not valid JSON') as Input;
       if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('request body must be a JSON object');
     }
     const out = await handler(input, { ...deps, request });

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clientError } from '../../model/errors.js';
-import { nestsDeeperThan, TOO_DEEP } from '../../jsonDepth.js';
+import { parseBoundedJson } from '../../jsonDepth.js';
 import type { Clock } from '../../model/ids.js';
 import type { Db } from '../../store/db.js';
 import { listInstances, LIVE_INSTANCE_STATES, scalingCounts, providerDataOf } from '../../store/instances.js';
@@ -88,13 +88,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
     if (!req.headers.authorization) throw clientError('sign this request with SigV4 (service batch) using the access key to sign in with');
     const ctx = authenticate(req, 'batch');
     const raw = (req.body as Buffer | undefined)?.toString('utf8') ?? '';
-    let input: unknown = {};
-    if (nestsDeeperThan(raw)) throw clientError(TOO_DEEP);
-    try {
-      input = raw ? JSON.parse(raw) : {};
-    } catch {
-      throw clientError('the sign-in body must be a JSON object');
-    }
+    const input = raw ? parseBoundedJson(raw, clientError, 'the sign-in body must be a JSON object') : {};
     const writes = (input as { writes?: unknown } | null)?.writes ?? false;
     if (typeof writes !== 'boolean') throw clientError('writes must be true or false');
     const { value, maxAgeSeconds } = sessions.issue(ctx.accessKeyId!, writes);
