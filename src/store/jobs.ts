@@ -10,7 +10,9 @@
  */
 import { sql } from 'kysely';
 import type { JobDependency } from '@aws-sdk/client-batch';
+import { jobKind } from '../model/jobKind.js';
 import type { JobSpec } from '../model/jobSpec.js';
+import { nodeJobId } from '../model/multinode.js';
 import type { Db } from './db.js';
 import { nameMatches } from './like.js';
 import { fromJson } from './json.js';
@@ -94,6 +96,11 @@ export type Reader = Tx['db'] | Db;
 
 export function jobSpecOf(row: Pick<JobRow, 'spec'>): JobSpec {
   return fromJson<JobSpec>(row.spec, {} as JobSpec);
+}
+
+/** Whose attempts a job reports, as AWS does: a multi-node parent its main node's, any other job its own. */
+export function attemptsHolderOf(job: JobRow): string {
+  return jobKind(job) === 'gangParent' ? nodeJobId(job.id, jobSpecOf(job).gang?.mainNode ?? 0) : job.id;
 }
 
 export async function getJob(db: Reader, id: string): Promise<JobRow | undefined> {

@@ -29,9 +29,8 @@ import type { Clock } from '../../model/ids.js';
 import type { Db } from '../../store/db.js';
 import { listInstances, LIVE_INSTANCE_STATES, scalingCounts, providerDataOf } from '../../store/instances.js';
 import { arrayIndexStates, dependencyNeighbourhood, endedPerMinute, failuresByReason, jobsPage, vcpusInUseByCe } from '../../store/jobReports.js';
-import { countByQueueAndStatus, getAttempts, getJob, jobSpecOf, usageByInstance } from '../../store/jobs.js';
+import { attemptsHolderOf, countByQueueAndStatus, getAttempts, getJob, usageByInstance } from '../../store/jobs.js';
 import { attemptsWithSeries } from '../usage.js';
-import { jobKind } from '../../model/jobKind.js';
 import type { RequestContext } from '../context.js';
 import { sessionCookieHeader, type DashboardSessions } from './sessions.js';
 
@@ -192,8 +191,7 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
     const job = await getJob(db, id);
     if (!job) throw clientError(`job '${id}' does not exist`);
     // A multi-node job shows its main node's attempts, as DescribeJobs does.
-    const gang = jobKind(job) === 'gangParent' ? jobSpecOf(job).gang : undefined;
-    const attempts = await getAttempts(db, [gang ? `${id}#${gang.mainNode}` : id]);
+    const attempts = await getAttempts(db, [attemptsHolderOf(job)]);
     return { jobId: id, jobDefinition: job.definition_arn, attempts: attemptsWithSeries(attempts) };
   });
 

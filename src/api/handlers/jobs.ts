@@ -19,7 +19,7 @@ import { ecsArns, jobIdOf, scopeOfArn } from '../../model/arn.js';
 import { containerLogStream } from '../../model/taskSpec.js';
 import { jobKind } from '../../model/jobKind.js';
 import type { JobSpec } from '../../model/jobSpec.js';
-import { attemptContainersOf, arrayStatusSummary, getAttempts, getJobs, jobSpecOf, listJobs, runnableHead, runningByShare, type AttemptRow, type JobRow, consumablesOf, dependsOnOf } from '../../store/jobs.js';
+import { attemptContainersOf, arrayStatusSummary, attemptsHolderOf, getAttempts, getJobs, jobSpecOf, listJobs, runnableHead, runningByShare, type AttemptRow, type JobRow, consumablesOf, dependsOnOf } from '../../store/jobs.js';
 import { decodeToken, encodeToken, isSeqPosition } from '../../store/pagination.js';
 import { typed, type Handler } from '../context.js';
 import { findJobDefinition, findJobQueue } from '../../domain/resolve.js';
@@ -261,7 +261,7 @@ const describe = typed<DescribeJobsRequest>(async (input, _ctx, s) => {
   if (ids.length > 100) throw clientError(`jobs may list at most 100 job ids (got ${ids.length})`);
   const rows = await getJobs(s.db, ids);
   // A multi-node parent reports its main node's attempts, as AWS does.
-  const mainOf = new Map(rows.filter((r) => jobKind(r) === 'gangParent').map((r) => [`${r.id}#${jobSpecOf(r).gang?.mainNode ?? 0}`, r.id]));
+  const mainOf = new Map(rows.filter((r) => jobKind(r) === 'gangParent').map((r) => [attemptsHolderOf(r), r.id]));
   const attempts = (await getAttempts(s.db, [...rows.map((r) => r.id), ...mainOf.keys()])).map((a) => (mainOf.has(a.job_id) ? { ...a, job_id: mainOf.get(a.job_id)! } : a));
   const byJob = new Map<string, AttemptRow[]>();
   for (const a of attempts) (byJob.get(a.job_id) ?? byJob.set(a.job_id, []).get(a.job_id)!).push(a);
